@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { hostname } from 'node:os';
+import { bindHost, logLevel, natsUrl, port, seconds } from '@muelle/service-kit';
+
+const defaultHostId = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 63) || 'host';
+
+/** `zone=a,disk=ssd` → { zone: 'a', disk: 'ssd' } */
+const labels = z
+  .string()
+  .regex(/^([A-Za-z0-9._/-]+=[^,=]*)(,[A-Za-z0-9._/-]+=[^,=]*)*$/, 'must look like key=value,key2=value2')
+  .transform((text) => Object.fromEntries(text.split(',').map((pair) => pair.split('=', 2) as [string, string])));
+
+export const agentConfigShape = {
+  MUELLE_LOG_LEVEL: logLevel,
+  MUELLE_BIND_HOST: bindHost,
+  MUELLE_AGENT_PORT: port(7103),
+  MUELLE_DATA_DIR: z.string().min(1).default('./data'),
+  MUELLE_HOST_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, max 63').default(defaultHostId),
+  /** The address other hosts and clients use to reach published ports on this host. */
+  MUELLE_HOST_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  MUELLE_HOST_LABELS: labels.default({}),
+  MUELLE_HEARTBEAT_SECONDS: seconds(5),
+};
+export const agentConfigSchema = z.object({ ...agentConfigShape, NATS_URL: natsUrl });
+export type AgentConfig = z.output<z.ZodObject<typeof agentConfigShape>>;

@@ -1,0 +1,9 @@
+import { statfs } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { HostCapacity } from '@muelle/contracts';
+
+/** What this host offers to the scheduler: CPUs, memory and the disk under the data directory. */
+export async function measureCapacity(dataDir: string): Promise<HostCapacity> {
+  const disk = await statfs(dataDir);
+  return { cpus: availableParallelism(), memoryBytes: totalmem(), diskBytes: Number(disk.blocks) * Number(disk.bsize) };
+}

@@ -1,0 +1,67 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { hostHeartbeat, registerHost } from '@muelle/contracts';
+import { LOGGER, ReadinessRegistry, SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { AgentConfig } from '../config';
+import { AGENT_CONFIG } from '../tokens';
+import { measureCapacity } from './capacity';
+
+/**
+ * Announces this host to the platform and keeps it alive with heartbeats. Registration is retried
+ * until metadata answers, and repeated after a bus outage, so the host comes back by itself.
+ */
+@Injectable()
+export class HostRegistrationService implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private registered = false;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly readiness: ReadinessRegistry,
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap() {
+    mkdirSync(this.config.MUELLE_DATA_DIR, { recursive: true });
+    this.readiness.register('registration', async () => {
+      if (!this.registered) throw new Error(`host ${this.config.MUELLE_HOST_ID} not registered yet`);
+    });
+    void this.tick();
+  }
+
+  onModuleDestroy() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (!this.registered) await this.register();
+      else await this.bus.emit(hostHeartbeat, { id: this.config.MUELLE_HOST_ID, at: new Date().toISOString() });
+    } catch (error) {
+      if (this.registered) this.logger.warn({ err: error }, 'heartbeat failed; will register again');
+      this.registered = false;
+    }
+    if (this.stopped) return;
+    const delay = this.registered ? this.config.MUELLE_HEARTBEAT_SECONDS * 1000 : 1_000;
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
+  }
+
+  private async register(): Promise<void> {
+    const host = await this.bus.request(registerHost, {
+      id: this.config.MUELLE_HOST_ID,
+      address: this.config.MUELLE_HOST_ADDRESS,
+      capacity: await measureCapacity(this.config.MUELLE_DATA_DIR),
+      labels: this.config.MUELLE_HOST_LABELS,
+      agentVersion: this.info.version,
+    });
+    this.registered = true;
+    this.logger.info({ host: host.id, capacity: host.capacity }, 'host registered');
+  }
+}

@@ -1,0 +1,1 @@
+export const AGENT_CONFIG = Symbol('AGENT_CONFIG');

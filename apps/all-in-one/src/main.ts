@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { BusTransport, InProcessBroker } from '@muelle/bus';
+import { createLogger, DataDirLockedError, loadConfigOrExit, lockDataDir, RunningService, serviceInfo, stopOnSignals } from '@muelle/service-kit';
+import { resolve } from 'node:path';
+import { startAgent } from '@muelle/app-agent';
+import { startApi } from '@muelle/app-api';
+import { startBuilder } from '@muelle/app-builder';
+import { startMetadata } from '@muelle/app-metadata';
+import { startRegistry } from '@muelle/app-registry';
+import { allInOneConfigSchema } from './config';
+
+/** Muelle on one machine: all five services in one process, one data directory, no external service needed. */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit('all-in-one', allInOneConfigSchema);
+  const logger = createLogger('all-in-one', config.MUELLE_LOG_LEVEL);
+  const dataDir = resolve(config.MUELLE_DATA_DIR);
+  let lock: { release(): void };
+  try {
+    lock = lockDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      process.stderr.write(`muelle: ${error.message}\n`);
+      process.exit(3);
+    }
+    throw error;
+  }
+  const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL } : { kind: 'in-process', broker: new InProcessBroker() };
+  const shared = { ...config, MUELLE_DATA_DIR: dataDir };
+  const started: RunningService[] = [];
+  try {
+    // Metadata first: it owns the database the others ask about.
+    started.push(await startMetadata(shared, transport, logger.child({ service: 'metadata' }), serviceInfo('metadata')));
+    started.push(
+      ...(await Promise.all([
+        startRegistry(shared, transport, logger.child({ service: 'registry' }), serviceInfo('registry')),
+        startBuilder(shared, transport, logger.child({ service: 'builder' }), serviceInfo('builder')),
+        startAgent(shared, transport, logger.child({ service: 'agent' }), serviceInfo('agent')),
+        startApi(shared, transport, logger.child({ service: 'api' }), serviceInfo('api')),
+      ])),
+    );
+  } catch (error) {
+    logger.fatal({ err: error }, 'muelle failed to start');
+    await Promise.allSettled(started.map((s) => s.close()));
+    lock.release();
+    process.exit(1);
+  }
+  logger.info(
+    { dataDir, bus: transport.kind, services: Object.fromEntries(started.map((s) => [s.info.service, s.url])) },
+    'muelle is up',
+  );
+  stopOnSignals([...started].reverse(), logger, () => lock.release());
+}
+
+void main();

@@ -1,0 +1,4 @@
+import { InitialSchema1764300000000 } from './1764300000000-InitialSchema';
+
+/** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
+export const migrations = [InitialSchema1764300000000];

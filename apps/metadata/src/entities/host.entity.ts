@@ -1,0 +1,14 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity('hosts')
+export class HostEntity {
+  @PrimaryColumn('text') id!: string;
+  @Column('text') address!: string;
+  @Column('jsonb') capacity!: { cpus: number; memoryBytes: number; diskBytes: number };
+  @Column('jsonb') labels!: Record<string, string>;
+  @Column('text') state!: 'ready' | 'down';
+  @Column('boolean') cordoned!: boolean;
+  @Column('text', { name: 'agent_version' }) agentVersion!: string;
+  @Column('timestamptz', { name: 'registered_at' }) registeredAt!: Date;
+  @Column('timestamptz', { name: 'last_heartbeat_at' }) lastHeartbeatAt!: Date;
+}

@@ -1,0 +1,34 @@
+import { BusTransport } from '@muelle/bus';
+import { RunningService, ServiceInfo, startService } from '@muelle/service-kit';
+import type { Logger } from 'pino';
+import { MetadataConfig } from './config';
+import { migrate, openDatabase } from './database/database';
+import { MetadataModule } from './metadata.module';
+import { UsersService } from './users/users.service';
+
+/** Opens and migrates the database, then serves metadata over the bus. Used by main.ts and the all-in-one. */
+export async function startMetadata(config: MetadataConfig, transport: BusTransport, logger: Logger, info: ServiceInfo): Promise<RunningService> {
+  const database = await openDatabase(config, logger);
+  try {
+    await migrate(database, logger);
+    const running = await startService({
+      info,
+      transport,
+      logger,
+      host: config.MUELLE_BIND_HOST,
+      port: config.MUELLE_METADATA_PORT,
+      module: MetadataModule.forRoot(config, { info, transport, logger }, database.dataSource),
+    });
+    await running.app.get(UsersService).ensureFirstAdmin(config.MUELLE_ADMIN_USER, config.MUELLE_ADMIN_PASSWORD);
+    return {
+      ...running,
+      async close() {
+        await running.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

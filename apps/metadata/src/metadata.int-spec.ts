@@ -1,0 +1,101 @@
+import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
+import { authenticateToken, authenticateUser, createToken, getHost, listHosts, registerHost, hostHeartbeat, NotFoundError, UnauthenticatedError } from '@muelle/contracts';
+import { RunningService, serviceInfo } from '@muelle/service-kit';
+import { createTestDatabase } from '@muelle/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Client } from 'pg';
+import { metadataConfigShape } from './config';
+import { z } from 'zod';
+import { migrate, openDatabase } from './database/database';
+import { startMetadata } from './metadata.app';
+
+const logger = pino({ level: 'silent' });
+const config = (extra: Record<string, unknown>) =>
+  z.object(metadataConfigShape).parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-md-')), MUELLE_ADMIN_PASSWORD: 'correct-horse', MUELLE_HOST_DOWN_AFTER_SECONDS: '1', ...extra });
+
+const host = (id: string) => ({ id, address: '10.0.0.1', capacity: { cpus: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30 }, labels: { zone: 'a' }, agentVersion: 'test' });
+
+describe.each([
+  ['PostgreSQL server', true],
+  ['embedded PGlite', false],
+])('metadata on %s', (_name, useServer) => {
+  let running: RunningService;
+  let bus: BusClient;
+  let drop: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const broker = new InProcessBroker();
+    let extra = {};
+    if (useServer) {
+      const db = await createTestDatabase();
+      drop = db.drop;
+      extra = { DATABASE_URL: db.url };
+    }
+    running = await startMetadata(config(extra), { kind: 'in-process', broker }, logger, serviceInfo('metadata'));
+    bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    await drop?.();
+  });
+
+  it('creates the first admin from the environment and checks passwords', async () => {
+    await expect(bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' })).resolves.toMatchObject({ username: 'admin', role: 'admin' });
+    await expect(bus.request(authenticateUser, { username: 'admin', password: 'wrong' })).rejects.toThrow(UnauthenticatedError);
+    await expect(bus.request(authenticateUser, { username: 'nobody', password: 'x' })).rejects.toThrow(UnauthenticatedError);
+  });
+
+  it('issues API tokens that authenticate, and rejects unknown ones', async () => {
+    const admin = await bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' });
+    const { token } = await bus.request(createToken, { userId: admin.id, name: 'ci' });
+    expect(token).toMatch(/^mle_/);
+    await expect(bus.request(authenticateToken, { token })).resolves.toMatchObject({ id: admin.id });
+    await expect(bus.request(authenticateToken, { token: `${token}x` })).rejects.toThrow(UnauthenticatedError);
+  });
+
+  it('registers hosts, updates them on re-registration and pages through them', async () => {
+    for (const id of ['host-c', 'host-a', 'host-b']) await bus.request(registerHost, host(id));
+    await bus.request(registerHost, { ...host('host-a'), address: '10.0.0.9' });
+    const first = await bus.request(listHosts, { limit: 2 });
+    expect(first.items.map((h) => h.id)).toEqual(['host-a', 'host-b']);
+    expect(first.items[0]).toMatchObject({ address: '10.0.0.9', state: 'ready', labels: { zone: 'a' } });
+    const second = await bus.request(listHosts, { limit: 2, cursor: first.nextCursor! });
+    expect(second).toMatchObject({ items: [{ id: 'host-c' }], nextCursor: null });
+    await expect(bus.request(getHost, { id: 'missing' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('marks a host down when its heartbeats stop, and ready again when they resume', async () => {
+    await bus.request(registerHost, host('host-quiet'));
+    await new Promise((r) => setTimeout(r, 2_200));
+    expect((await bus.request(getHost, { id: 'host-quiet' })).state).toBe('down');
+    await bus.emit(hostHeartbeat, { id: 'host-quiet', at: new Date().toISOString() });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await bus.request(getHost, { id: 'host-quiet' })).state).toBe('ready');
+  }, 10_000);
+});
+
+describe('migrations', () => {
+  it('run exactly once when two replicas start at the same moment on an empty database', async () => {
+    const db = await createTestDatabase();
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'muelle-md-'));
+      const [a, b] = await Promise.all([0, 1].map(() => openDatabase({ DATABASE_URL: db.url, MUELLE_DATA_DIR: dataDir }, logger)));
+      const applied = await Promise.all([migrate(a, logger), migrate(b, logger)]);
+      expect(applied.map((names) => names.length).sort()).toEqual([0, 1]);
+      await Promise.all([a.close(), b.close()]);
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query('SELECT name FROM migrations');
+      expect(rows).toEqual([{ name: 'InitialSchema1764300000000' }]);
+      const tables = await client.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
+      expect(tables.rows[0].n).toBeGreaterThanOrEqual(15);
+      await client.end();
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { DataSource } from 'typeorm';
+import { MetadataConfig } from './config';
+import { entities } from './entities';
+import { HostsController } from './hosts/hosts.controller';
+import { HostsService } from './hosts/hosts.service';
+import { METADATA_CONFIG } from './tokens';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
+import { DatabaseReadiness } from './database/database.readiness';
+
+@Module({})
+export class MetadataModule {
+  static forRoot(config: MetadataConfig, kit: ServiceKitOptions, dataSource: DataSource): DynamicModule {
+    return {
+      module: MetadataModule,
+      imports: [
+        ServiceKitModule.forRoot(kit),
+        // The DataSource is opened and migrated before Nest starts; Nest only borrows it.
+        TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
+        TypeOrmModule.forFeature(entities),
+      ],
+      controllers: [HostsController, UsersController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness],
+    };
+  }
+}

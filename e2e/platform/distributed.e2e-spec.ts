@@ -1,0 +1,133 @@
+import {
+  basicAuth,
+  createTestDatabase,
+  eventually,
+  freePort,
+  getJson,
+  NATS_TEST_URL,
+  serviceEntry,
+  spawnNode,
+  ServiceProcess,
+  TcpProxy,
+  waitReady,
+} from '@muelle/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SERVICES = ['metadata', 'registry', 'builder', 'agent', 'api'] as const;
+const natsTarget = new URL(NATS_TEST_URL);
+
+/**
+ * Each service its own process, on real NATS and real PostgreSQL. NATS and PostgreSQL are reached
+ * through TCP proxies so the test can take them away and bring them back.
+ */
+describe('distributed platform on NATS and PostgreSQL', () => {
+  const natsProxy = new TcpProxy(natsTarget.hostname, Number(natsTarget.port || 4222));
+  const pgProxy = new TcpProxy('127.0.0.1', 5432);
+  const processes: ServiceProcess[] = [];
+  const urls: Record<string, string> = {};
+  let dropDatabase: () => Promise<void>;
+  let commonEnv: Record<string, string>;
+
+  const start = async (service: string, extra: Record<string, string> = {}) => {
+    const port = await freePort();
+    const portVariable = `MUELLE_${service.toUpperCase()}_PORT`;
+    const child = spawnNode(service, serviceEntry(service), { ...commonEnv, [portVariable]: String(port), ...extra });
+    processes.push(child);
+    return { child, url: `http://127.0.0.1:${port}` };
+  };
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    dropDatabase = db.drop;
+    await natsProxy.start();
+    await pgProxy.start();
+    const dbUrl = new URL(db.url);
+    dbUrl.port = String(pgProxy.port);
+    commonEnv = {
+      NATS_URL: `nats://127.0.0.1:${natsProxy.port}`,
+      DATABASE_URL: dbUrl.toString(),
+      MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-dist-')),
+      MUELLE_ADMIN_PASSWORD: 'distributed-pw',
+      MUELLE_HOST_ID: 'host-a',
+    };
+    for (const service of SERVICES) urls[service] = (await start(service)).url;
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await natsProxy.stop();
+    await pgProxy.stop();
+    await dropDatabase?.();
+  });
+
+  it('makes every service ready', async () => {
+    for (const service of SERVICES) await waitReady(urls[service], 60_000);
+  }, 90_000);
+
+  it('answers a request that travels api → metadata over NATS and back', async () => {
+    const hosts = await eventually(async () => {
+      const response = await getJson(`${urls.api}/v1/hosts`, { headers: basicAuth('admin', 'distributed-pw') });
+      if (response.body?.items?.length !== 1) throw new Error(JSON.stringify(response.body));
+      return response;
+    });
+    expect(hosts.body.items[0]).toMatchObject({ id: 'host-a', state: 'ready', capacity: { cpus: expect.any(Number) } });
+  });
+
+  it('turns not-ready when NATS goes away, keeps answering /healthz, and recovers by itself', async () => {
+    await natsProxy.cut();
+    await eventually(async () => {
+      const { status } = await getJson(`${urls.api}/readyz`);
+      if (status !== 503) throw new Error(`api still ready (${status})`);
+    });
+    expect((await getJson(`${urls.api}/healthz`)).status).toBe(200);
+    expect((await getJson(`${urls.metadata}/healthz`)).status).toBe(200);
+    await natsProxy.restore();
+    for (const service of SERVICES) await waitReady(urls[service], 30_000);
+    const hosts = await getJson(`${urls.api}/v1/hosts`, { headers: basicAuth('admin', 'distributed-pw') });
+    expect(hosts.status).toBe(200);
+  }, 90_000);
+
+  it('turns metadata not-ready when PostgreSQL goes away, and recovers by itself', async () => {
+    await pgProxy.cut();
+    await eventually(async () => {
+      const { status, body } = await getJson(`${urls.metadata}/readyz`);
+      if (status !== 503 || body.checks.database === 'ok') throw new Error(`metadata still ready (${status})`);
+    });
+    // The API stays up and reports the failure as a clear error, not a hang.
+    const during = await getJson(`${urls.api}/v1/hosts`, { headers: basicAuth('admin', 'distributed-pw') });
+    expect(during.status).toBeGreaterThanOrEqual(500);
+    await pgProxy.restore();
+    await waitReady(urls.metadata, 30_000);
+    const after = await getJson(`${urls.api}/v1/hosts`, { headers: basicAuth('admin', 'distributed-pw') });
+    expect(after.status).toBe(200);
+  }, 90_000);
+
+  it('runs migrations exactly once when two more metadata replicas start together on a new database', async () => {
+    const db = await createTestDatabase();
+    try {
+      const dbUrl = new URL(db.url);
+      dbUrl.port = String(pgProxy.port);
+      const replicas = await Promise.all([0, 1].map(() => start('metadata', { DATABASE_URL: dbUrl.toString() })));
+      for (const r of replicas) await waitReady(r.url, 60_000);
+      const migrated = replicas.filter((r) => r.child.output().includes('"migrations applied"'));
+      const upToDate = replicas.filter((r) => r.child.output().includes('"database schema up to date"'));
+      expect(migrated).toHaveLength(1);
+      expect(upToDate).toHaveLength(1);
+      await Promise.all(replicas.map((r) => r.child.stop()));
+    } finally {
+      await db.drop();
+    }
+  }, 90_000);
+
+  it('refuses to start with a bad configuration, naming the variable in one line', async () => {
+    const bad = spawnNode('api-bad', serviceEntry('api'), { NATS_URL: 'http://not-nats', MUELLE_API_PORT: '0' });
+    const { code } = await bad.exited;
+    expect(code).toBe(2);
+    expect(bad.output().trim().split('\n')).toEqual(['muelle api: invalid configuration: NATS_URL: must be a URL (nats: or tls:)']);
+    const missing = spawnNode('registry-bad', serviceEntry('registry'), { NATS_URL: 'nats://127.0.0.1:4222', MUELLE_STORAGE_DRIVER: 's3' });
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.output()).toMatch(/S3_ENDPOINT: is required when MUELLE_STORAGE_DRIVER=s3/);
+  });
+});

@@ -1,0 +1,46 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+// Layering, enforced: apps never import apps; format/contract libs stay pure (no Nest, no I/O drivers);
+// only the agent and the builder may use libs/isolation; child processes only inside libs/isolation.
+const ioDrivers = ['@nestjs/*', 'typeorm', 'pg', 'minio', 'nats', '@electric-sql/*'];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', 'tmp/**', '**/*.js', '**/*.mjs', 'libs/isolation/native/**'] },
+  ...tseslint.configs.recommended,
+  { plugins: { '@nx': nx } },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', notDependOnLibsWithTags: ['type:app'] },
+            { sourceTag: 'no-isolation', notDependOnLibsWithTags: ['type:isolation'] },
+            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:contract'] },
+            { sourceTag: 'type:format', onlyDependOnLibsWithTags: ['type:format', 'type:contract'] },
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:infra', 'type:contract', 'type:format'] },
+            { sourceTag: 'type:driver', onlyDependOnLibsWithTags: ['type:contract', 'type:format'] },
+            { sourceTag: 'type:isolation', onlyDependOnLibsWithTags: ['type:contract', 'type:format'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/contracts/src/**/*.ts', 'libs/oci/src/**/*.ts', 'libs/dockerfile/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ioDrivers, message: 'format and contract libs stay free of Nest and I/O drivers' }] }] },
+  },
+  {
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['libs/isolation/**', 'libs/testing/**', '**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'child_process', message: 'spawn processes through libs/isolation' }, { name: 'node:child_process', message: 'spawn processes through libs/isolation' }] }],
+    },
+  },
+];

@@ -1,0 +1,5 @@
+export * from './in-process-broker';
+export * from './in-process.transport';
+export * from './transport';
+export * from './bus-client';
+export * from './handlers';

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './contract';
+export * from './common';
+export * from './system/ping.contract';
+export * from './hosts/hosts.contracts';
+export * from './users/users.contracts';

@@ -1,0 +1,81 @@
+import { INestApplication, Type, DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BusClient, BusTransport, createBusServer, describeTransport } from '@muelle/bus';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AddressInfo } from 'node:net';
+import { PinoNestLogger } from './logger';
+import { ServiceMetrics } from './metrics';
+import { ServiceInfo } from './tokens';
+
+export interface StartServiceOptions {
+  info: ServiceInfo;
+  module: Type<unknown> | DynamicModule;
+  transport: BusTransport;
+  logger: Logger;
+  host: string;
+  port: number;
+  /** Off for services that stream request bodies themselves (the registry's /v2). */
+  bodyParser?: boolean;
+}
+
+export interface RunningService {
+  info: ServiceInfo;
+  app: INestApplication;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one service: HTTP first (so /healthz answers at once), then the bus in the background;
+ * /readyz reports not-ready until the bus and the service's own dependencies answer.
+ */
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const { info, logger } = options;
+  const app = await NestFactory.create(options.module, {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    bodyParser: options.bodyParser ?? true,
+    abortOnError: false,
+  });
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const metrics = app.get(ServiceMetrics);
+  app.use(httpMetrics(metrics));
+  app.connectMicroservice({ strategy: createBusServer(options.transport, info.service) }, { inheritAppConfig: true });
+  await app.listen(options.port, options.host);
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  logger.info({ url, bus: describeTransport(options.transport) }, `${info.service} listening`);
+
+  const bus = app.get(BusClient);
+  const busReady = Promise.all([app.startAllMicroservices(), bus.connect()]).then(
+    () => logger.info('bus connected'),
+    (error) => logger.error({ err: error }, 'bus connection failed'),
+  );
+
+  return {
+    info,
+    app,
+    url,
+    port,
+    async close() {
+      await Promise.race([busReady, new Promise((r) => setTimeout(r, 100))]);
+      await bus.close().catch(() => undefined);
+      await app.close();
+    },
+  };
+}
+
+function httpMetrics(metrics: ServiceMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      // Route templates, not raw paths, keep label cardinality bounded.
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'other');
+      stop({ method: req.method, route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      if (res.statusCode >= 500) metrics.errors.inc({ kind: 'http_5xx' });
+    });
+    next();
+  };
+}

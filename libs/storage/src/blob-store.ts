@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange } from './byte-range';
+
+export type { ByteRange } from './byte-range';
+
+export interface BlobStat {
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface BlobListEntry {
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/**
+ * Byte storage addressed by keys such as `blobs/sha256/ab/<hex>` or `uploads/<uuid>/3`
+ * (see assertValidKey). Every key argument is validated; a bad key rejects with InvalidKeyError.
+ */
+export interface BlobStore {
+  readonly kind: 'filesystem' | 's3';
+
+  /** Readiness probe: resolves when the backend is usable, rejects with StorageUnavailableError otherwise. */
+  ping(): Promise<void>;
+
+  /** Size and modification time, or null when nothing is stored at `key`. */
+  stat(key: string): Promise<BlobStat | null>;
+
+  /**
+   * Streams the object, or the inclusive `range` of it (an `end` past the last byte is
+   * clamped, see resolveByteRange). Rejects with BlobNotFoundError or RangeNotSatisfiableError.
+   */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+
+  /**
+   * Streams `source` to `key` and replaces any previous object atomically: readers see the
+   * old object or the complete new one, never a part. If `source` errors or is destroyed,
+   * the write rejects with that error and the previous object (or absence) is left untouched.
+   * Concurrent writes to one key both succeed; the last to finish wins.
+   */
+  write(key: string, source: Readable): Promise<{ size: number }>;
+
+  /**
+   * Writes the concatenation of `sourceKeys` (in the given order) to `targetKey`, streaming
+   * and atomically like write(). Sources are left in place. A missing source rejects with
+   * BlobNotFoundError and leaves the target untouched. No sources → a 0-byte object.
+   */
+  concat(sourceKeys: string[], targetKey: string): Promise<{ size: number }>;
+
+  /** Atomically copies an object. Rejects with BlobNotFoundError when `fromKey` is missing. */
+  copy(fromKey: string, toKey: string): Promise<void>;
+
+  /** Removes the object; true if one was there. Deleting a missing key is not an error. */
+  delete(key: string): Promise<boolean>;
+
+  /**
+   * Every object whose key starts with `prefix` (a plain string prefix, "" for all).
+   * The order is the backend's (the filesystem driver yields ascending keys; S3 servers
+   * differ), so callers that need an order sort. An invalid prefix rejects on the first iteration.
+   */
+  list(prefix: string): AsyncIterable<BlobListEntry>;
+}

@@ -10,6 +10,8 @@ import { METADATA_CONFIG } from './tokens';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
 import { DatabaseReadiness } from './database/database.readiness';
+import { ContainersController } from './containers/containers.controller';
+import { ContainersService } from './containers/containers.service';
 
 @Module({})
 export class MetadataModule {
@@ -22,8 +24,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness],
+      controllers: [HostsController, UsersController, ContainersController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness, ContainersService],
     };
   }
 }

@@ -4,3 +4,5 @@ export * from './common';
 export * from './system/ping.contract';
 export * from './hosts/hosts.contracts';
 export * from './users/users.contracts';
+export * from './containers/container.schemas';
+export * from './containers/containers.contracts';

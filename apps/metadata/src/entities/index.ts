@@ -1,5 +1,6 @@
+import { ContainerEntity } from './container.entity';
 import { HostEntity } from './host.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
 
-export { HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity];
+export { ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity];

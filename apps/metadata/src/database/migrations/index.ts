@@ -1,4 +1,5 @@
 import { InitialSchema1764300000000 } from './1764300000000-InitialSchema';
+import { ContainerStateClock1764300000001 } from './1764300000001-ContainerStateClock';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
-export const migrations = [InitialSchema1764300000000];
+export const migrations = [InitialSchema1764300000000, ContainerStateClock1764300000001];

@@ -1,0 +1,54 @@
+import { Controller } from '@nestjs/common';
+import { HandleEvent, HandleRequest } from '@muelle/bus';
+import {
+  containerStateChanged,
+  ContainerStateChange,
+  deleteContainerRecord,
+  getContainer,
+  hostUsage,
+  listContainers,
+  ParsedRequestOf,
+  reassignContainer,
+  recordContainer,
+} from '@muelle/contracts';
+import { ContainersService } from './containers.service';
+
+@Controller()
+export class ContainersController {
+  constructor(private readonly containers: ContainersService) {}
+
+  @HandleRequest(recordContainer)
+  create(request: ParsedRequestOf<typeof recordContainer>) {
+    return this.containers.create(request);
+  }
+
+  @HandleRequest(getContainer)
+  get(request: ParsedRequestOf<typeof getContainer>) {
+    return this.containers.get(request.ref, request.teamId);
+  }
+
+  @HandleRequest(listContainers)
+  list(request: ParsedRequestOf<typeof listContainers>) {
+    return this.containers.list(request);
+  }
+
+  @HandleRequest(deleteContainerRecord)
+  async delete(request: ParsedRequestOf<typeof deleteContainerRecord>) {
+    return { deleted: await this.containers.delete(request.id) };
+  }
+
+  @HandleRequest(reassignContainer)
+  reassign(request: ParsedRequestOf<typeof reassignContainer>) {
+    return this.containers.reassign(request.id, request.hostId);
+  }
+
+  @HandleRequest(hostUsage)
+  async usage() {
+    return { hosts: await this.containers.usage() };
+  }
+
+  @HandleEvent(containerStateChanged)
+  stateChanged(event: ContainerStateChange) {
+    return this.containers.recordState(event);
+  }
+}

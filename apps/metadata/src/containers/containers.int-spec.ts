@@ -1,0 +1,120 @@
+import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
+import {
+  ConflictError,
+  containerStateChanged,
+  ContainerSpec,
+  getContainer,
+  hostUsage,
+  InvalidArgumentError,
+  listContainers,
+  NotFoundError,
+  recordContainer,
+  registerHost,
+} from '@muelle/contracts';
+import { RunningService, serviceInfo } from '@muelle/service-kit';
+import { createTestDatabase, eventually } from '@muelle/testing';
+import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { metadataConfigShape } from '../config';
+import { startMetadata } from '../metadata.app';
+
+const newId = () => randomBytes(32).toString('hex');
+const spec = (extra: Partial<z.input<typeof ContainerSpec>> = {}) => ContainerSpec.parse({ image: 'busybox:latest', ...extra });
+
+describe('container records in metadata (PostgreSQL)', () => {
+  let running: RunningService;
+  let bus: BusClient;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    drop = db.drop;
+    const broker = new InProcessBroker();
+    const config = z.object(metadataConfigShape).parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-c-')), DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: 'whatever-pw' });
+    running = await startMetadata(config, { kind: 'in-process', broker }, pino({ level: 'silent' }), serviceInfo('metadata'));
+    bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
+    for (const id of ['h1', 'h2']) {
+      await bus.request(registerHost, { id, address: '10.0.0.1', capacity: { cpus: 4, memoryBytes: 8 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 't' });
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    await drop?.();
+  });
+
+  it('records a container with a generated docker-style name, and refuses a taken name', async () => {
+    const created = await bus.request(recordContainer, { id: newId(), hostId: 'h1', spec: spec() });
+    expect(created).toMatchObject({ state: 'created', hostId: 'h1', image: 'busybox:latest', restartCount: 0 });
+    expect(created.name).toMatch(/^[a-z]+_[a-z]+(_\d+)?$/);
+    await bus.request(recordContainer, { id: newId(), name: 'web', hostId: 'h1', spec: spec() });
+    await expect(bus.request(recordContainer, { id: newId(), name: 'web', hostId: 'h2', spec: spec() })).rejects.toThrow(ConflictError);
+  });
+
+  it('finds a container by name, full id or unique prefix; an ambiguous prefix is an error', async () => {
+    const id = `abc${newId().slice(3)}`;
+    await bus.request(recordContainer, { id, name: 'finder', hostId: 'h1', spec: spec() });
+    expect((await bus.request(getContainer, { ref: 'finder' })).id).toBe(id);
+    expect((await bus.request(getContainer, { ref: id })).name).toBe('finder');
+    expect((await bus.request(getContainer, { ref: id.slice(0, 12) })).name).toBe('finder');
+    await bus.request(recordContainer, { id: `abc${newId().slice(3)}`, hostId: 'h1', spec: spec() });
+    await expect(bus.request(getContainer, { ref: 'abc' })).rejects.toThrow(InvalidArgumentError);
+    await expect(bus.request(getContainer, { ref: 'nope-nope' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('records state changes, ignoring one older than what it has', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, name: 'stateful', hostId: 'h2', spec: spec() });
+    const t0 = Date.now();
+    await bus.emit(containerStateChanged, { id, hostId: 'h2', state: 'exited', exitCode: 137, oomKilled: true, at: new Date(t0 + 2000).toISOString() });
+    await bus.emit(containerStateChanged, { id, hostId: 'h2', state: 'running', at: new Date(t0 + 1000).toISOString() });
+    await eventually(async () => {
+      const record = await bus.request(getContainer, { ref: 'stateful' });
+      if (record.state !== 'exited') throw new Error(record.state);
+      expect(record).toMatchObject({ exitCode: 137, oomKilled: true });
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await bus.request(getContainer, { ref: 'stateful' })).state).toBe('exited');
+  });
+
+  it('lists running containers by default and all with `all`, newest first, with filters and pages', async () => {
+    const ids = [newId(), newId(), newId()];
+    for (const [i, id] of ids.entries()) {
+      await bus.request(recordContainer, { id, name: `lister-${i}`, hostId: 'h2', spec: spec({ labels: { tier: i === 0 ? 'db' : 'web' } }) });
+      await bus.emit(containerStateChanged, { id, hostId: 'h2', state: 'running', at: new Date().toISOString() });
+    }
+    await eventually(async () => {
+      const page = await bus.request(listContainers, { filters: { name: 'lister-' } });
+      if (page.items.length !== 3) throw new Error(String(page.items.length));
+    });
+    const running = await bus.request(listContainers, { filters: { name: 'lister-', label: ['tier=web'] } });
+    expect(running.items.map((c) => c.name)).toEqual(['lister-2', 'lister-1']);
+    const withKey = await bus.request(listContainers, { filters: { label: ['tier'] } });
+    expect(withKey.items).toHaveLength(3);
+    expect((await bus.request(listContainers, {})).items.some((c) => c.state === 'created')).toBe(false);
+    expect((await bus.request(listContainers, { all: true })).items.some((c) => c.state === 'created')).toBe(true);
+    const first = await bus.request(listContainers, { all: true, limit: 2 });
+    const second = await bus.request(listContainers, { all: true, limit: 2, cursor: first.nextCursor! });
+    expect(first.items).toHaveLength(2);
+    expect(second.items[0].id).not.toBe(first.items[1].id);
+    await expect(bus.request(listContainers, { cursor: 'garbage' })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('sums what live containers reserve on each host, for the scheduler', async () => {
+    await bus.request(recordContainer, {
+      id: newId(),
+      hostId: 'h1',
+      spec: spec({ resources: { memoryBytes: 256 << 20, cpus: 0.5 }, ports: [{ hostPort: 8080, containerPort: 80 }], labels: { 'muelle.service': 'web' } }),
+    });
+    const { hosts } = await bus.request(hostUsage, {});
+    const h1 = hosts.find((h) => h.hostId === 'h1')!;
+    expect(h1.reservedMemoryBytes).toBeGreaterThanOrEqual(256 << 20);
+    expect(h1.reservedCpus).toBeGreaterThanOrEqual(0.5);
+    expect(h1.usedPorts).toContain('0.0.0.0:8080/tcp');
+    expect(h1.services.web).toBe(1);
+  });
+});

@@ -1,0 +1,193 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  ConflictError,
+  ContainerRecord,
+  ContainerSpec,
+  ContainerStateChange,
+  HostUsage,
+  InvalidArgumentError,
+  NotFoundError,
+} from '@muelle/contracts';
+import { Brackets, Repository } from 'typeorm';
+import { ContainerEntity } from '../entities';
+import { friendlyName } from './container-names';
+
+/** States that hold a reservation on their host. */
+const LIVE_STATES = ['created', 'running', 'paused', 'restarting'] as const;
+
+export interface ListOptions {
+  all: boolean;
+  limit: number;
+  cursor?: string;
+  teamId?: string | null;
+  filters: { state?: string[]; hostId?: string; name?: string; label?: string[] };
+}
+
+@Injectable()
+export class ContainersService {
+  constructor(@InjectRepository(ContainerEntity) private readonly containers: Repository<ContainerEntity>) {}
+
+  async create(input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec }): Promise<ContainerRecord> {
+    const now = new Date();
+    // A generated name may collide: try a few, as docker does.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const name = input.name ?? friendlyName() + (attempt > 3 ? `_${attempt}` : '');
+      const inserted = await this.containers
+        .createQueryBuilder()
+        .insert()
+        .values({
+          id: input.id,
+          name,
+          teamId: input.teamId,
+          hostId: input.hostId,
+          image: input.spec.image,
+          imageDigest: null,
+          spec: input.spec,
+          labels: input.spec.labels,
+          state: 'created',
+          exitCode: null,
+          oomKilled: false,
+          restartCount: 0,
+          createdAt: now,
+          startedAt: null,
+          finishedAt: null,
+          stateChangedAt: now,
+        })
+        .orIgnore()
+        .returning('id')
+        .execute();
+      if (inserted.raw.length) return this.byId(input.id);
+      if (await this.containers.existsBy({ id: input.id })) throw new ConflictError(`container id ${input.id} already exists`);
+      if (input.name) throw new ConflictError(`the container name "${input.name}" is already in use`, { name: input.name });
+    }
+    throw new ConflictError('could not find a free container name; pass one');
+  }
+
+  /** Full id, unique prefix of at least 3 hex characters, or name — like docker. */
+  async get(ref: string, teamId?: string | null): Promise<ContainerRecord> {
+    const query = this.containers.createQueryBuilder('c');
+    if (/^[a-f0-9]{3,64}$/.test(ref)) {
+      query.where(new Brackets((q) => q.where('c.name = :ref', { ref }).orWhere('c.id LIKE :prefix', { prefix: `${ref}%` })));
+    } else {
+      query.where('c.name = :ref', { ref });
+    }
+    if (teamId) query.andWhere('c.team_id = :teamId', { teamId });
+    const rows = await query.orderBy('c.name = :ref', 'DESC').limit(2).getMany();
+    const exact = rows.find((r) => r.name === ref || r.id === ref);
+    if (exact) return toRecord(exact);
+    if (rows.length > 1) throw new InvalidArgumentError(`"${ref}" matches more than one container; use more characters`);
+    if (!rows.length) throw new NotFoundError(`no such container: ${ref}`);
+    return toRecord(rows[0]);
+  }
+
+  async list(options: ListOptions): Promise<{ items: ContainerRecord[]; nextCursor: string | null }> {
+    const query = this.containers.createQueryBuilder('c');
+    const states = options.filters.state ?? (options.all ? undefined : ['running', 'restarting', 'paused']);
+    if (states) query.andWhere('c.state IN (:...states)', { states });
+    if (options.teamId) query.andWhere('c.team_id = :teamId', { teamId: options.teamId });
+    if (options.filters.hostId) query.andWhere('c.host_id = :hostId', { hostId: options.filters.hostId });
+    if (options.filters.name) query.andWhere('c.name LIKE :name', { name: `%${escapeLike(options.filters.name)}%` });
+    for (const [index, label] of (options.filters.label ?? []).entries()) {
+      const [key, value] = splitOnce(label, '=');
+      if (value === undefined) query.andWhere(`c.labels ? :lk${index}`, { [`lk${index}`]: key });
+      else query.andWhere(`c.labels ->> :lk${index} = :lv${index}`, { [`lk${index}`]: key, [`lv${index}`]: value });
+    }
+    if (options.cursor) {
+      const [createdAt, id] = decodeCursor(options.cursor);
+      query.andWhere('(c.created_at, c.id) < (:createdAt, :id)', { createdAt, id });
+    }
+    const rows = await query.orderBy('c.created_at', 'DESC').addOrderBy('c.id', 'DESC').limit(options.limit + 1).getMany();
+    const page = rows.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toRecord), nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** Records a state change unless a newer one is already recorded (events may arrive out of order). */
+  async recordState(change: ContainerStateChange): Promise<void> {
+    const at = new Date(change.at);
+    const values: Partial<ContainerEntity> = { state: change.state, stateChangedAt: at, hostId: change.hostId };
+    if (change.state === 'running') Object.assign(values, { startedAt: at, exitCode: null, oomKilled: false, finishedAt: null });
+    if (change.state === 'exited' || change.state === 'dead' || change.state === 'lost') {
+      Object.assign(values, { finishedAt: at, exitCode: change.exitCode ?? null, oomKilled: change.oomKilled ?? false });
+    }
+    if (change.restartCount !== undefined) values.restartCount = change.restartCount;
+    if (change.imageDigest) values.imageDigest = change.imageDigest;
+    await this.containers
+      .createQueryBuilder()
+      .update()
+      .set(values)
+      .where('id = :id AND state_changed_at <= :at', { id: change.id, at })
+      .execute();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.containers.delete({ id });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async reassign(id: string, hostId: string): Promise<ContainerRecord> {
+    const result = await this.containers.update({ id }, { hostId, state: 'created', stateChangedAt: new Date() });
+    if (!result.affected) throw new NotFoundError(`no such container: ${id}`);
+    return this.byId(id);
+  }
+
+  async usage(): Promise<HostUsage[]> {
+    const rows = await this.containers
+      .createQueryBuilder('c')
+      .select(['c.hostId', 'c.spec'])
+      .where('c.state IN (:...states)', { states: LIVE_STATES })
+      .andWhere('c.host_id IS NOT NULL')
+      .getMany();
+    const byHost = new Map<string, HostUsage>();
+    for (const row of rows) {
+      const usage = byHost.get(row.hostId!) ?? { hostId: row.hostId!, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {} };
+      usage.containers += 1;
+      usage.reservedMemoryBytes += row.spec.resources?.memoryBytes ?? 0;
+      usage.reservedCpus += row.spec.resources?.cpus ?? 0;
+      for (const p of row.spec.ports ?? []) if (p.hostPort) usage.usedPorts.push(`${p.hostIp}:${p.hostPort}/${p.protocol}`);
+      const service = row.spec.labels?.['muelle.service'];
+      if (service) usage.services[service] = (usage.services[service] ?? 0) + 1;
+      byHost.set(row.hostId!, usage);
+    }
+    return [...byHost.values()];
+  }
+
+  private async byId(id: string): Promise<ContainerRecord> {
+    const row = await this.containers.findOneBy({ id });
+    if (!row) throw new NotFoundError(`no such container: ${id}`);
+    return toRecord(row);
+  }
+}
+
+function toRecord(row: ContainerEntity): ContainerRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    hostId: row.hostId,
+    teamId: row.teamId,
+    image: row.image,
+    imageDigest: row.imageDigest,
+    spec: row.spec,
+    labels: row.labels,
+    state: row.state,
+    exitCode: row.exitCode,
+    oomKilled: row.oomKilled,
+    restartCount: row.restartCount,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+const encodeCursor = (row: ContainerEntity) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+function decodeCursor(cursor: string): [string, string] {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[a-f0-9]{64}$/.test(id)) throw new InvalidArgumentError('invalid cursor');
+  return [createdAt, id];
+}
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const index = text.indexOf(separator);
+  return index < 0 ? [text, undefined] : [text.slice(0, index), text.slice(index + 1)];
+}

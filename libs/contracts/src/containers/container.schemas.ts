@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { IsoDate, Labels } from '../common';
+
+export const ContainerId = z.string().regex(/^[a-f0-9]{64}$/, 'a 64-character hex id');
+export const ContainerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'letters, digits, _ . - (max 128), starting with a letter or digit');
+export const HostId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+
+export const RestartPolicy = z.object({
+  name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']).default('no'),
+  /** on-failure only: give up after this many restarts (0 = no limit). */
+  maxRetries: z.number().int().min(0).default(0),
+});
+export type RestartPolicy = z.infer<typeof RestartPolicy>;
+
+/** `-p [ip:]hostPort:containerPort[/proto]`; hostPort 0 lets the agent pick a free one. */
+export const PortBinding = z.object({
+  hostIp: z.string().default('0.0.0.0'),
+  hostPort: z.number().int().min(0).max(65535),
+  containerPort: z.number().int().min(1).max(65535),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+export type PortBinding = z.infer<typeof PortBinding>;
+
+/** `-v /host:/ctr[:ro]` (bind) or `-v name:/ctr[:ro]` (named volume made by the agent). */
+export const VolumeMount = z.object({
+  kind: z.enum(['bind', 'volume']),
+  source: z.string().min(1).max(4096),
+  target: z.string().startsWith('/').max(4096),
+  readOnly: z.boolean().default(false),
+});
+export type VolumeMount = z.infer<typeof VolumeMount>;
+
+export const Resources = z.object({
+  memoryBytes: z.number().int().min(4 * 1024 * 1024).optional(),
+  /** CPUs as a fraction, like `--cpus 1.5`. */
+  cpus: z.number().positive().max(1024).optional(),
+  cpuShares: z.number().int().min(2).max(262144).optional(),
+  pidsLimit: z.number().int().positive().optional(),
+});
+
+export const Placement = z.object({
+  /** Pin to one host (`--host`). */
+  hostId: HostId.optional(),
+  /** Host labels that must match exactly (`--constraint zone=a`). */
+  constraints: Labels.default({}),
+});
+
+/** What a user asks for: the platform-wide description of a container, before placement. */
+export const ContainerSpec = z.object({
+  image: z.string().min(1).max(1024),
+  command: z.array(z.string()).optional(),
+  entrypoint: z.array(z.string()).optional(),
+  env: z.array(z.string().regex(/^[^=]+=/, 'KEY=value')).default([]),
+  workingDir: z.string().startsWith('/').optional(),
+  user: z.string().max(256).optional(),
+  hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/).optional(),
+  tty: z.boolean().default(false),
+  openStdin: z.boolean().default(false),
+  ports: z.array(PortBinding).default([]),
+  volumes: z.array(VolumeMount).default([]),
+  network: z.enum(['bridge', 'none', 'host']).default('bridge'),
+  resources: Resources.default({}),
+  restartPolicy: RestartPolicy.default({ name: 'no', maxRetries: 0 }),
+  labels: Labels.default({}),
+  placement: Placement.default({ constraints: {} }),
+  /** `--rm`: remove the container once it exits. */
+  autoRemove: z.boolean().default(false),
+  stopSignal: z.string().optional(),
+  stopTimeoutSeconds: z.number().int().min(0).max(3600).optional(),
+});
+export type ContainerSpec = z.infer<typeof ContainerSpec>;
+export type ContainerSpecInput = z.input<typeof ContainerSpec>;
+
+export const ContainerState = z.enum(['created', 'running', 'paused', 'restarting', 'exited', 'lost', 'removing', 'dead']);
+export type ContainerState = z.infer<typeof ContainerState>;
+
+export const ContainerRecord = z.object({
+  id: ContainerId,
+  name: ContainerName,
+  hostId: HostId.nullable(),
+  teamId: z.string().uuid().nullable(),
+  image: z.string(),
+  imageDigest: z.string().nullable(),
+  spec: ContainerSpec,
+  labels: Labels,
+  state: ContainerState,
+  exitCode: z.number().int().nullable(),
+  oomKilled: z.boolean(),
+  restartCount: z.number().int(),
+  createdAt: IsoDate,
+  startedAt: IsoDate.nullable(),
+  finishedAt: IsoDate.nullable(),
+});
+export type ContainerRecord = z.infer<typeof ContainerRecord>;

@@ -1,0 +1,81 @@
+import { ContainerSpec, HostRecord, HostUsage } from '@muelle/contracts';
+
+export interface PlacementCandidate {
+  host: HostRecord;
+  usage: HostUsage;
+}
+
+export interface Rejection {
+  hostId: string;
+  reason: string;
+}
+
+export type PlacementResult = { hostId: string; score: number } | { hostId: null; rejections: Rejection[] };
+
+const emptyUsage = (hostId: string): HostUsage => ({ hostId, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {} });
+
+/**
+ * Picks a host for one container. Filters first (ready, not cordoned, pinned host, label
+ * constraints, free published ports, enough unreserved CPU and memory), then scores the rest:
+ * fewest replicas of the same service first (spread), then least loaded after placement, then
+ * host id — so the same inputs always give the same host.
+ */
+export function placeContainer(spec: ContainerSpec, hosts: HostRecord[], usages: HostUsage[]): PlacementResult {
+  const usageByHost = new Map(usages.map((u) => [u.hostId, u]));
+  const rejections: Rejection[] = [];
+  const fits: Array<{ hostId: string; replicas: number; load: number }> = [];
+
+  for (const host of hosts) {
+    const usage = usageByHost.get(host.id) ?? emptyUsage(host.id);
+    const reason = rejectionReason(spec, host, usage);
+    if (reason) {
+      rejections.push({ hostId: host.id, reason });
+      continue;
+    }
+    const memory = spec.resources.memoryBytes ?? 0;
+    const cpus = spec.resources.cpus ?? 0;
+    const memoryLoad = host.capacity.memoryBytes ? (usage.reservedMemoryBytes + memory) / host.capacity.memoryBytes : 1;
+    const cpuLoad = host.capacity.cpus ? (usage.reservedCpus + cpus) / host.capacity.cpus : 1;
+    // Containers without reservations still weigh something, so they spread too.
+    const countLoad = usage.containers / (100 * Math.max(1, host.capacity.cpus));
+    const service = spec.labels['muelle.service'];
+    fits.push({ hostId: host.id, replicas: service ? (usage.services[service] ?? 0) : 0, load: Math.max(memoryLoad, cpuLoad) + countLoad });
+  }
+
+  if (!fits.length) return { hostId: null, rejections };
+  fits.sort((a, b) => a.replicas - b.replicas || a.load - b.load || (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  return { hostId: fits[0].hostId, score: fits[0].load };
+}
+
+function rejectionReason(spec: ContainerSpec, host: HostRecord, usage: HostUsage): string | null {
+  if (spec.placement.hostId && spec.placement.hostId !== host.id) return `not the requested host ${spec.placement.hostId}`;
+  if (host.state !== 'ready') return 'host is down';
+  if (host.cordoned) return 'host is cordoned';
+  for (const [key, value] of Object.entries(spec.placement.constraints)) {
+    if (host.labels[key] !== value) return `label ${key}=${value} not on host`;
+  }
+  for (const port of spec.ports) {
+    if (!port.hostPort) continue;
+    const clash = usage.usedPorts.find((used) => portsClash(used, port.hostIp, port.hostPort, port.protocol));
+    if (clash) return `port ${port.hostPort}/${port.protocol} already published (${clash})`;
+  }
+  const memory = spec.resources.memoryBytes ?? 0;
+  if (memory && usage.reservedMemoryBytes + memory > host.capacity.memoryBytes) return 'not enough unreserved memory';
+  const cpus = spec.resources.cpus ?? 0;
+  if (cpus && usage.reservedCpus + cpus > host.capacity.cpus) return 'not enough unreserved CPU';
+  return null;
+}
+
+/** `0.0.0.0` (any address) clashes with every address on the same port and protocol. */
+function portsClash(used: string, hostIp: string, hostPort: number, protocol: string): boolean {
+  const match = /^(.*):(\d+)\/(tcp|udp)$/.exec(used);
+  if (!match) return false;
+  const [, usedIp, usedPort, usedProtocol] = match;
+  if (Number(usedPort) !== hostPort || usedProtocol !== protocol) return false;
+  return usedIp === hostIp || usedIp === '0.0.0.0' || hostIp === '0.0.0.0';
+}
+
+export function explainNoPlacement(rejections: Rejection[]): string {
+  if (!rejections.length) return 'no hosts are registered';
+  return `no host can run this container: ${rejections.map((r) => `${r.hostId}: ${r.reason}`).join('; ')}`;
+}

@@ -16,6 +16,7 @@ if command -v file >/dev/null 2>&1 && file -L "$busybox" | grep -q 'dynamically 
 fi
 
 mkdir -p "$dest"
+chmod 0755 "$dest"   # mktemp -d makes 0700; non-root users need to traverse /
 cd "$dest"
 mkdir -p bin sbin usr/bin usr/sbin etc root home proc sys dev tmp var/tmp run
 chmod 1777 tmp var/tmp

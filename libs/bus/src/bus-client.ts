@@ -15,6 +15,9 @@ import {
 import { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError as RxTimeoutError } from 'rxjs';
 import { z } from 'zod';
+import type { NatsConnection } from 'nats';
+import { InProcessBroker } from './in-process-broker';
+import { inProcessStreams, natsStreams, StreamTransport } from './streams';
 
 export interface BusObserver {
   /** Called once per request with its subject, outcome and duration, for metrics. */
@@ -37,6 +40,12 @@ export class BusClient {
 
   async close(): Promise<void> {
     await this.proxy.close();
+  }
+
+  /** Raw byte streams on the same connection (exec, attach, followed logs); call after connect(). */
+  streams(): StreamTransport {
+    const underlying = this.proxy.unwrap<unknown>();
+    return underlying instanceof InProcessBroker ? inProcessStreams(underlying) : natsStreams(underlying as NatsConnection);
   }
 
   async request<C extends RequestContract<z.ZodType, z.ZodType>>(

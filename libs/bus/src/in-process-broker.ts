@@ -12,6 +12,7 @@ export class InProcessBroker {
   private readonly requestHandlers = new Map<string, RequestHandler[]>();
   private readonly eventHandlers = new Map<string, EventHandler[]>();
   private readonly nextIndex = new Map<string, number>();
+  private readonly rawSubscribers = new Map<string, Array<(data: Uint8Array) => void>>();
 
   handleRequests(subject: string, handler: RequestHandler): () => void {
     return add(this.requestHandlers, subject, handler);
@@ -36,6 +37,22 @@ export class InProcessBroker {
     }
   }
 }
+
+export interface InProcessBroker {
+  publishRaw(subject: string, data: Uint8Array): void;
+  subscribeRaw(subject: string, handler: (data: Uint8Array) => void): () => void;
+}
+
+InProcessBroker.prototype.publishRaw = function (this: InProcessBroker, subject: string, data: Uint8Array) {
+  const copyOfData = Uint8Array.from(data);
+  for (const handler of rawSubscribersOf(this).get(subject) ?? []) setImmediate(() => handler(copyOfData));
+};
+
+InProcessBroker.prototype.subscribeRaw = function (this: InProcessBroker, subject: string, handler: (data: Uint8Array) => void) {
+  return add(rawSubscribersOf(this), subject, handler);
+};
+
+const rawSubscribersOf = (broker: InProcessBroker) => (broker as unknown as { rawSubscribers: Map<string, Array<(data: Uint8Array) => void>> }).rawSubscribers;
 
 function add<T>(map: Map<string, T[]>, subject: string, handler: T): () => void {
   const list = map.get(subject) ?? [];

@@ -3,3 +3,4 @@ export * from './in-process.transport';
 export * from './transport';
 export * from './bus-client';
 export * from './handlers';
+export * from './streams';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BusClient } from '../bus-client';
 import { HandleEvent, HandleRequest } from '../handlers';
 import { BusTransport, createBusClientProxy, createBusServer } from '../transport';
+import { Frame, FrameType, newStreamId, StreamEnd } from '../streams';
 
 const suffix = `t${process.pid}${Math.floor(Math.random() * 1e6)}`;
 const add = defineRequest(`muelle.test-${suffix}.add.v1`, z.object({ a: z.number(), b: z.number() }), z.object({ sum: z.number() }));
@@ -116,6 +117,40 @@ export function describeBusTransport(name: string, makeTransport: () => BusTrans
       const deadline = Date.now() + 3_000;
       while (!received.includes(`hello-${name}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(received).toContain(`hello-${name}`);
+    });
+
+    it('carries a bidirectional byte stream in order, in chunks under the payload limit', async () => {
+      const id = newStreamId();
+      const transport = bus.streams();
+      const seenByServer: Array<[FrameType, string]> = [];
+      const server = new StreamEnd(transport, id, 'server', (type, payload) => {
+        seenByServer.push([type, payload.toString()]);
+        if (type === Frame.StdinEnd) {
+          server.send(Frame.Stdout, Buffer.alloc(200 * 1024, 'x'));
+          server.sendJson(Frame.Exit, { exitCode: 3 });
+        }
+      });
+      let stdout = 0;
+      const exit = new Promise<unknown>((resolve) => {
+        const client = new StreamEnd(transport, id, 'client', (type, payload) => {
+          if (type === Frame.Stdout) stdout += payload.length;
+          if (type === Frame.Exit) {
+            client.close();
+            resolve(JSON.parse(payload.toString()));
+          }
+        });
+        client.send(Frame.Stdin, 'echo hi\n');
+        client.sendJson(Frame.Resize, { rows: 40, cols: 120 });
+        client.send(Frame.StdinEnd);
+      });
+      await expect(exit).resolves.toEqual({ exitCode: 3 });
+      server.close();
+      expect(stdout).toBe(200 * 1024);
+      expect(seenByServer).toEqual([
+        [Frame.Stdin, 'echo hi\n'],
+        [Frame.Resize, '{"rows":40,"cols":120}'],
+        [Frame.StdinEnd, ''],
+      ]);
     });
 
     it('handles many concurrent requests without mixing replies', async () => {

@@ -1,0 +1,3 @@
+﻿# syntax=docker/dockerfile:1
+FROM busybox
+CMD echo bom

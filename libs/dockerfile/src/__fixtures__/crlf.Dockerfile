@@ -1,0 +1,5 @@
+FROM alpine
+RUN apk add --no-cache \
+    curl \
+    git
+LABEL a=b

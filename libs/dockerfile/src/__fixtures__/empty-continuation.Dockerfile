@@ -1,0 +1,7 @@
+FROM alpine
+RUN echo one \
+
+    two \
+   
+    three
+RUN echo after

@@ -1,0 +1,5 @@
+FROM alpine
+CMD ["echo", 'single quotes are not JSON']
+ENTRYPOINT ["/bin/sh", "-c",]
+RUN ["unterminated
+VOLUME [/var/data]

@@ -1,0 +1,74 @@
+import { InvalidSpecError } from './errors';
+import { encodeExecSpec, encodeRunSpec } from './spec';
+
+describe('encodeRunSpec', () => {
+  it('writes one key=value line per field with repeated keys for arrays', () => {
+    const text = encodeRunSpec({
+      rootfs: '/var/lib/muelle/c1/rootfs',
+      args: ['sh', '-c', 'echo hi'],
+      env: ['PATH=/bin', 'A=b=c'],
+      cwd: '/app',
+      user: { uid: 1000, gid: 100, additionalGids: [5, 27] },
+      hostname: 'c1',
+      cgroupPaths: ['/sys/fs/cgroup/memory/muelle/c1', '/sys/fs/cgroup/pids/muelle/c1'],
+      mounts: [{ source: '/srv/data', target: '/data', readonly: true }],
+      rlimits: [{ type: 'NOFILE', soft: 1024, hard: 'unlimited' }],
+      capabilities: ['CHOWN', 'KILL'],
+      tty: true,
+      terminalSize: { rows: 24, cols: 80 },
+    });
+    expect(text.split('\n')).toEqual([
+      'root=/var/lib/muelle/c1/rootfs',
+      'arg=sh', 'arg=-c', 'arg=echo hi',
+      'env=PATH=/bin', 'env=A=b=c',
+      'cwd=/app',
+      'uid=1000', 'gid=100', 'group=5', 'group=27',
+      'caps=CHOWN,KILL',
+      'no_new_privs=1',
+      'rlimit=NOFILE:1024:unlimited',
+      'cgroup=/sys/fs/cgroup/memory/muelle/c1', 'cgroup=/sys/fs/cgroup/pids/muelle/c1',
+      'pty=1', 'rows=24', 'cols=80',
+      'hostname=c1',
+      'netns=new',
+      'mount=/srv/data:/data:ro',
+      '',
+    ]);
+  });
+
+  it('escapes newlines and backslashes so every value stays on one line', () => {
+    const text = encodeRunSpec({ rootfs: '/r', args: ['sh', '-c', 'echo a\necho \\n'] });
+    expect(text).toContain('arg=echo a\\necho \\\\n\n');
+  });
+
+  it('maps network modes', () => {
+    expect(encodeRunSpec({ rootfs: '/r', args: ['x'], network: { mode: 'host' } })).toContain('netns=host');
+    expect(encodeRunSpec({ rootfs: '/r', args: ['x'], network: { mode: 'join', path: '/run/netns/a' } })).toContain('netns_path=/run/netns/a');
+  });
+
+  it('asks the helper to wait for start only when a beforeStart hook is given', () => {
+    expect(encodeRunSpec({ rootfs: '/r', args: ['x'] })).not.toContain('wait_start');
+    expect(encodeRunSpec({ rootfs: '/r', args: ['x'], beforeStart: async () => undefined })).toContain('wait_start=1');
+  });
+
+  it.each([
+    [{ rootfs: 'relative', args: ['x'] }, /rootfs must be an absolute path/],
+    [{ rootfs: '/r', args: [] }, /args must name a command/],
+    [{ rootfs: '/r', args: ['x\0y'] }, /must not contain NUL/],
+    [{ rootfs: '/r', args: ['x'], env: ['NOEQUALS'] }, /KEY=value/],
+    [{ rootfs: '/r', args: ['x'], cwd: 'app' }, /cwd must be an absolute path/],
+    [{ rootfs: '/r', args: ['x'], user: { uid: -1, gid: 0 } }, /uid must be an integer/],
+    [{ rootfs: '/r', args: ['x'], hostname: 'bad host' }, /invalid hostname/],
+    [{ rootfs: '/r', args: ['x'], mounts: [{ source: '/a:b', target: '/c' }] }, /must not contain ":"/],
+    [{ rootfs: '/r', args: ['x'], rlimits: [{ type: 'NOFILE' as const, soft: -5, hard: 1 }] }, /non-negative/],
+  ])('rejects invalid specs before starting anything (%#)', (s, message) => {
+    expect(() => encodeRunSpec(s)).toThrow(InvalidSpecError);
+    expect(() => encodeRunSpec(s)).toThrow(message);
+  });
+});
+
+describe('encodeExecSpec', () => {
+  it('targets the container init pid', () => {
+    expect(encodeExecSpec(4242, { args: ['ps'] }).split('\n').slice(0, 2)).toEqual(['pid=4242', 'arg=ps']);
+    expect(() => encodeExecSpec(0, { args: ['ps'] })).toThrow(InvalidSpecError);
+  });
+});

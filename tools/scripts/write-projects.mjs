@@ -14,6 +14,7 @@ const projects = {
   'libs/bus': ['type:infra', 'no-isolation'],
   'libs/service-kit': ['type:infra', 'no-isolation'],
   'libs/storage': ['type:driver', 'no-isolation'],
+  'libs/registry-client': ['type:driver', 'no-isolation'],
   'libs/isolation': ['type:isolation'],
   'libs/testing': ['type:testing'],
 };

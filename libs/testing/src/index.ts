@@ -4,3 +4,4 @@ export * from './tcp-proxy';
 export * from './processes';
 export * from './http';
 export * from './postgres';
+export * from './distribution-registry';

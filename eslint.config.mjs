@@ -37,7 +37,7 @@ export default [
   },
   {
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
-    ignores: ['libs/isolation/**', 'libs/testing/**', 'apps/all-in-one/**', '**/*.spec.ts', '**/*.int-spec.ts'],
+    ignores: ['libs/isolation/**', 'libs/testing/**', 'apps/all-in-one/**', '**/*.spec.ts', '**/*.int-spec.ts', '**/test/**', '**/testing/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noChildProcess, noChildProcessNode], patterns: [noAppImports] }] },
   },
   // The all-in-one is the one place that hosts the five services in one process.

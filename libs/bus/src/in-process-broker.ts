@@ -30,6 +30,16 @@ export class InProcessBroker {
     return copy(await handlers[index](copy(data)));
   }
 
+  /** Raw bytes to every subscriber of a subject (exec/attach/log streams). */
+  publishRaw(subject: string, data: Uint8Array): void {
+    const copyOfData = Uint8Array.from(data);
+    for (const handler of this.rawSubscribers.get(subject) ?? []) setImmediate(() => handler(copyOfData));
+  }
+
+  subscribeRaw(subject: string, handler: (data: Uint8Array) => void): () => void {
+    return add(this.rawSubscribers, subject, handler);
+  }
+
   emit(subject: string, data: unknown): void {
     for (const handler of this.eventHandlers.get(subject) ?? []) {
       // Delivered on a later tick, as over a network: the sender never waits for receivers.
@@ -37,22 +47,6 @@ export class InProcessBroker {
     }
   }
 }
-
-export interface InProcessBroker {
-  publishRaw(subject: string, data: Uint8Array): void;
-  subscribeRaw(subject: string, handler: (data: Uint8Array) => void): () => void;
-}
-
-InProcessBroker.prototype.publishRaw = function (this: InProcessBroker, subject: string, data: Uint8Array) {
-  const copyOfData = Uint8Array.from(data);
-  for (const handler of rawSubscribersOf(this).get(subject) ?? []) setImmediate(() => handler(copyOfData));
-};
-
-InProcessBroker.prototype.subscribeRaw = function (this: InProcessBroker, subject: string, handler: (data: Uint8Array) => void) {
-  return add(rawSubscribersOf(this), subject, handler);
-};
-
-const rawSubscribersOf = (broker: InProcessBroker) => (broker as unknown as { rawSubscribers: Map<string, Array<(data: Uint8Array) => void>> }).rawSubscribers;
 
 function add<T>(map: Map<string, T[]>, subject: string, handler: T): () => void {
   const list = map.get(subject) ?? [];

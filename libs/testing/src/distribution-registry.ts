@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
-import { spawnNode } from './processes';
 import { spawn } from 'node:child_process';
 import { eventually } from './http';
 

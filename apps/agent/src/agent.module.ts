@@ -1,16 +1,65 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { BusClient } from '@muelle/bus';
+import { containerStateChanged } from '@muelle/contracts';
+import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
+import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { resolve, join } from 'node:path';
+import type { Logger } from 'pino';
+import { agentControllerFor } from './agent.controller';
 import { AgentConfig } from './config';
+import { ContainerRuntime } from './containers/container-runtime';
+import { ExecManager } from './containers/exec-manager';
+import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
-import { AGENT_CONFIG } from './tokens';
+import { ImageStore } from './images/image-store';
+import { BridgeNetwork } from './network/bridge-network';
+import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
+import { VolumeStore } from './volumes/volume-store';
 
 @Module({})
 export class AgentModule {
   static forRoot(config: AgentConfig, kit: ServiceKitOptions): DynamicModule {
+    const dataDir = resolve(config.MUELLE_DATA_DIR);
+    const hostFs = new HostFs();
+    const driver = new LinuxIsolationDriver();
+    const images = new ImageStore(dataDir, config.MUELLE_DEFAULT_REGISTRY, hostFs);
+    const volumes = new VolumeStore(dataDir);
+    const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'));
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      providers: [{ provide: AGENT_CONFIG, useValue: config }, HostRegistrationService],
+      controllers: [agentControllerFor(config.MUELLE_HOST_ID)],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        HostRegistrationService,
+        { provide: IMAGE_STORE, useValue: images },
+        { provide: VOLUME_STORE, useValue: volumes },
+        { provide: 'BRIDGE', useValue: network },
+        {
+          provide: RUNTIME,
+          inject: [BusClient, LOGGER],
+          useFactory: async (bus: BusClient, logger: Logger) =>
+            new ContainerRuntime({
+              hostId: config.MUELLE_HOST_ID,
+              dataDir,
+              driver,
+              cgroups: config.MUELLE_RUNTIME === 'disabled' ? (undefined as never) : await detectCgroupDriver(),
+              hostFs,
+              images,
+              volumes,
+              network,
+              logRotation: { maxBytes: config.MUELLE_LOG_MAX_BYTES, maxFiles: config.MUELLE_LOG_MAX_FILES },
+              emit: (change) => void bus.emit(containerStateChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'state event lost')),
+              logger,
+            }),
+        },
+        {
+          provide: EXEC_MANAGER,
+          inject: [RUNTIME, BusClient],
+          useFactory: (runtime: ContainerRuntime, bus: BusClient) => new ExecManager(runtime, driver, () => bus.streams()),
+        },
+        RuntimeLifecycle,
+      ],
     };
   }
 }

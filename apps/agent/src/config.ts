@@ -20,6 +20,14 @@ export const agentConfigShape = {
   MUELLE_HOST_ADDRESS: z.string().min(1).default('127.0.0.1'),
   MUELLE_HOST_LABELS: labels.default({}),
   MUELLE_HEARTBEAT_SECONDS: seconds(5),
+  /** Registry for image references without a registry host. */
+  MUELLE_DEFAULT_REGISTRY: z.string().min(1).default('127.0.0.1:5000'),
+  MUELLE_BRIDGE_NAME: z.string().regex(/^[a-z0-9-]{1,15}$/).default('muelle0'),
+  MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).default('10.89.0.0/24'),
+  MUELLE_LOG_MAX_BYTES: z.coerce.number().int().min(4096).default(10 * 1024 * 1024),
+  MUELLE_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).default(3),
+  /** `disabled` answers every container request with UNAVAILABLE (hosts without root). */
+  MUELLE_RUNTIME: z.enum(['linux', 'disabled']).default('linux'),
 };
 export const agentConfigSchema = z.object({ ...agentConfigShape, NATS_URL: natsUrl });
 export type AgentConfig = z.output<z.ZodObject<typeof agentConfigShape>>;

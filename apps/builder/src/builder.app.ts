@@ -11,6 +11,6 @@ export function startBuilder(config: BuilderConfig, transport: BusTransport, log
     logger,
     host: config.MUELLE_BIND_HOST,
     port: config.MUELLE_BUILDER_PORT,
-    module: BuilderModule.forRoot({ info, transport, logger }),
+    module: BuilderModule.forRoot({ info, transport, logger }, config),
   });
 }

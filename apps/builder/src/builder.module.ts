@@ -1,9 +1,45 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { BusClient } from '@muelle/bus';
+import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
+import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { createBlobStore } from '@muelle/storage';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { BuilderStore } from './build/store';
+import { BuildsController } from './builds/builds.controller';
+import { BuildsService, contextStoreRoot } from './builds/builds.service';
+import type { BuilderConfig } from './config';
 
 @Module({})
 export class BuilderModule {
-  static forRoot(kit: ServiceKitOptions): DynamicModule {
-    return { module: BuilderModule, imports: [ServiceKitModule.forRoot(kit)] };
+  static forRoot(kit: ServiceKitOptions, config: BuilderConfig): DynamicModule {
+    return {
+      module: BuilderModule,
+      imports: [ServiceKitModule.forRoot(kit)],
+      controllers: [BuildsController],
+      providers: [
+        {
+          provide: BuildsService,
+          inject: [BusClient, LOGGER],
+          useFactory: async (bus: BusClient, logger: Logger) => {
+            const store = await BuilderStore.open(path.join(path.resolve(config.MUELLE_DATA_DIR), 'builder'));
+            const cgroups = await detectCgroupDriver().catch((error) => {
+              logger.warn({ err: error }, 'no cgroup driver: RUN steps run without their own cgroup');
+              return undefined;
+            });
+            return new BuildsService({
+              store,
+              isolation: new LinuxIsolationDriver(),
+              cgroups,
+              contexts: await createBlobStore({ driver: 'filesystem', root: contextStoreRoot(config.MUELLE_DATA_DIR) }),
+              streams: () => bus.streams(),
+              defaultRegistry: config.MUELLE_BUILDER_DEFAULT_REGISTRY,
+              insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+              logger: logger.child({ component: 'builds' }),
+            });
+          },
+        },
+      ],
+    };
   }
 }

@@ -5,7 +5,12 @@ export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
   MUELLE_BIND_HOST: bindHost,
   MUELLE_BUILDER_PORT: port(7102),
+  /** Builder state lives in `<dir>/builder` (layer cache, snapshots); uploaded contexts in `<dir>/builds`. */
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
+  /** Registry for image references without a host (the platform registry). */
+  MUELLE_BUILDER_DEFAULT_REGISTRY: z.string().min(1).default('127.0.0.1:5000'),
+  /** Comma-separated registry hosts reached over plain http (loopback always is). */
+  MUELLE_BUILDER_INSECURE_REGISTRIES: z.string().default(''),
 };
 export const builderConfigSchema = z.object({ ...builderConfigShape, NATS_URL: natsUrl });
 export type BuilderConfig = z.output<z.ZodObject<typeof builderConfigShape>>;

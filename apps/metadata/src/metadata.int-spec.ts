@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { metadataConfigShape } from './config';
 import { z } from 'zod';
 import { migrate, openDatabase } from './database/database';
+import { migrations } from './database/migrations';
 import { startMetadata } from './metadata.app';
 
 const logger = pino({ level: 'silent' });
@@ -85,12 +86,12 @@ describe('migrations', () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'muelle-md-'));
       const [a, b] = await Promise.all([0, 1].map(() => openDatabase({ DATABASE_URL: db.url, MUELLE_DATA_DIR: dataDir }, logger)));
       const applied = await Promise.all([migrate(a, logger), migrate(b, logger)]);
-      expect(applied.map((names) => names.length).sort()).toEqual([0, 1]);
+      expect(applied.map((names) => names.length).sort()).toEqual([0, migrations.length]);
       await Promise.all([a.close(), b.close()]);
       const client = new Client({ connectionString: db.url });
       await client.connect();
-      const { rows } = await client.query('SELECT name FROM migrations');
-      expect(rows).toEqual([{ name: 'InitialSchema1764300000000' }]);
+      const { rows } = await client.query('SELECT name FROM migrations ORDER BY id');
+      expect(rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
       const tables = await client.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
       expect(tables.rows[0].n).toBeGreaterThanOrEqual(15);
       await client.end();

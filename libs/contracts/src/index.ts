@@ -6,3 +6,5 @@ export * from './hosts/hosts.contracts';
 export * from './users/users.contracts';
 export * from './containers/container.schemas';
 export * from './containers/containers.contracts';
+export * from './builds/builds.contracts';
+export * from './agent/agent.contracts';

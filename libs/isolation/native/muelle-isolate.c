@@ -52,6 +52,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -920,6 +921,8 @@ static void quiet_stdio(int keep_stdio) {
   for (int fd = 0; fd < 3 && !keep_stdio; fd++) dup2(host_devnull, fd);
 }
 
+static void write_exit_file(int code, int sig);
+
 static int run_container(const struct spec *s, struct control *ctl) {
   int sock[2], go[2];
   sigset_t sigs;
@@ -964,6 +967,7 @@ static int run_container(const struct spec *s, struct control *ctl) {
   fcntl(sock[0], F_SETFL, O_NONBLOCK);
   while (recv_msg(sock[0], msg, sizeof msg, NULL) > 0)
     sscanf(msg, "exit %d %d", &code, &sig);   /* C knows whether W exited or was killed */
+  write_exit_file(code, sig);
   status_line("exit %d %d", code, sig);
   return code;
 }
@@ -1023,6 +1027,69 @@ static int exec_in_container(const struct spec *s, struct control *ctl) {
 
 /* ---------- main ---------- */
 
+/* Detached containers outlive the caller: the final status also goes to a file a new agent can read. */
+static const char *exit_file = NULL;
+
+static void write_exit_file(int code, int sig) {
+  if (!exit_file) return;
+  char tmp[PATH_MAX], line[64];
+  snprintf(tmp, sizeof tmp, "%s.tmp", exit_file);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  int n = snprintf(line, sizeof line, "%d %d\n", code, sig);
+  write_all(fd, line, (size_t)n);
+  fsync(fd);
+  close(fd);
+  rename(tmp, exit_file);
+}
+
+/* ---------- fsop: privileged file operations Node cannot do (layer store, overlay mounts) ---------- */
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int fsop(int argc, char **argv) {
+  const char *op = argc > 2 ? argv[2] : "";
+  if (!strcmp(op, "mknod") && argc == 8) {
+    mode_t type = !strcmp(argv[4], "char") ? S_IFCHR : !strcmp(argv[4], "block") ? S_IFBLK : !strcmp(argv[4], "fifo") ? S_IFIFO : 0;
+    if (!type) { fprintf(stderr, "fsop mknod: bad kind %s\n", argv[4]); return 2; }
+    mode_t mode = (mode_t)strtoul(argv[5], NULL, 8) & 07777;
+    dev_t dev = makedev((unsigned)strtoul(argv[6], NULL, 10), (unsigned)strtoul(argv[7], NULL, 10));
+    if (mknod(argv[3], type | mode, dev) < 0) { fprintf(stderr, "mknod %s: %s\n", argv[3], strerror(errno)); return 1; }
+    if (chmod(argv[3], mode) < 0) { fprintf(stderr, "chmod %s: %s\n", argv[3], strerror(errno)); return 1; }
+    return 0;
+  }
+  if (!strcmp(op, "setxattr") && argc == 6) {
+    size_t len = strlen(argv[5]) / 2;
+    unsigned char *value = malloc(len + 1);
+    for (size_t i = 0; i < len; i++) {
+      int hi = hexval(argv[5][2 * i]), lo = hexval(argv[5][2 * i + 1]);
+      if (hi < 0 || lo < 0) { fprintf(stderr, "fsop setxattr: bad hex\n"); return 2; }
+      value[i] = (unsigned char)(hi * 16 + lo);
+    }
+    if (lsetxattr(argv[3], argv[4], value, len, 0) < 0) { fprintf(stderr, "lsetxattr %s: %s\n", argv[3], strerror(errno)); return 1; }
+    return 0;
+  }
+  if (!strcmp(op, "overlay") && argc == 7) {   /* overlay TARGET LOWERS UPPER WORK */
+    char opts[8192];
+    int n = snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", argv[4], argv[5], argv[6]);
+    if (n >= (int)sizeof opts) { fprintf(stderr, "overlay options too long\n"); return 2; }
+    if (mount("overlay", argv[3], "overlay", MS_NODEV, opts) < 0) { fprintf(stderr, "mount overlay %s: %s\n", argv[3], strerror(errno)); return 1; }
+    return 0;
+  }
+  if (!strcmp(op, "bind") && argc == 5) {   /* bind SOURCE TARGET (copy-fallback root) */
+    if (mount(argv[3], argv[4], NULL, MS_BIND, NULL) < 0) { fprintf(stderr, "bind %s: %s\n", argv[4], strerror(errno)); return 1; }
+    return 0;
+  }
+  if (!strcmp(op, "umount") && argc == 4) {
+    if (umount2(argv[3], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) { fprintf(stderr, "umount %s: %s\n", argv[3], strerror(errno)); return 1; }
+    return 0;
+  }
+  fprintf(stderr, "usage: fsop mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
+  return 2;
+}
+
 static int fd_arg(const char *v) {
   return (int)parse_number("fd", v, INT_MAX);
 }
@@ -1031,6 +1098,7 @@ int main(int argc, char **argv) {
   int spec_fd = -1;
   const char *spec_path = NULL;
   struct control ctl = { .fd = -1 };
+  if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
   if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "exec"))) {
     fprintf(stderr, "usage: %s run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]\n", argv[0]);
     return 2;
@@ -1040,6 +1108,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--spec")) spec_path = argv[i + 1];
     else if (!strcmp(argv[i], "--status-fd")) status_fd = fd_arg(argv[i + 1]);
     else if (!strcmp(argv[i], "--control-fd")) ctl.fd = fd_arg(argv[i + 1]);
+    else if (!strcmp(argv[i], "--exit-file")) exit_file = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   /* A status fd among 0-2 (manual use) moves aside so the workload keeps its stdio. */

@@ -86,3 +86,16 @@ export function errorFromHelper(stage: string, errno: number, message: string): 
   if (errno === ENOEXEC) return new PermissionDeniedError(text, stage, errno, 126);
   return new IsolationError(text, stage, errno);
 }
+
+/** A host command (ip, iptables, nft) or a privileged file operation of the helper failed. */
+export class HostCommandError extends Error {
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

@@ -10,3 +10,4 @@ export { CgroupV1Driver, type CgroupV1Options } from './cgroups/cgroup-v1-driver
 export { CgroupV2Driver, type CgroupV2Options } from './cgroups/cgroup-v2-driver';
 export { detectCgroupDriver, detectCgroupMode, CGROUP2_SUPER_MAGIC, type CgroupMode } from './cgroups/detect';
 export { parseMountInfo, v1Hierarchies, type MountInfoEntry } from './cgroups/mountinfo';
+export { HostFs, runHostCommand } from './host-ops';

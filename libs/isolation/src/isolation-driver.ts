@@ -11,6 +11,8 @@ export interface ExitStatus {
 export interface RunningProcess {
   /** Host pid: the container's init for `run`, the exec'd process for `exec`. */
   readonly pid: number;
+  /** Host pid of the native helper monitoring the process (what a re-adopting agent watches). */
+  readonly helperPid?: number;
   /** Present when the matching stdio target was `pipe`. With a tty, stderr is null (merged). */
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;

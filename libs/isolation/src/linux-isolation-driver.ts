@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { errorFromHelper, IsolationError } from './errors';
+import { errorFromHelper, InvalidSpecError, IsolationError } from './errors';
 import { helperPath } from './helper-path';
 import type { ExitStatus, IsolationDriver, RunningContainer, RunningProcess } from './isolation-driver';
 import { encodeExecSpec, encodeRunSpec, type ContainerProcessSpec, type ExecSpec, type StdioTarget } from './spec';
@@ -38,7 +38,8 @@ export class LinuxIsolationDriver implements IsolationDriver {
 
   run(spec: ContainerProcessSpec): Promise<RunningContainer> {
     const encoded = encodeRunSpec(spec);
-    return this.start('run', encoded, spec.tty === true, spec.stdio, spec.beforeStart);
+    if (spec.detached) checkDetached(spec.detached.exitFile);
+    return this.start('run', encoded, spec.tty === true, spec.stdio, spec.beforeStart, spec.detached?.exitFile);
   }
 
   exec(containerPid: number, spec: ExecSpec): Promise<RunningProcess> {
@@ -52,23 +53,32 @@ export class LinuxIsolationDriver implements IsolationDriver {
     tty: boolean,
     stdio: ContainerProcessSpec['stdio'],
     beforeStart?: (pid: number) => Promise<void>,
+    exitFile?: string,
   ): Promise<HelperProcess> {
     const stdin = stdioTarget(stdio?.stdin, 'ignore');
     const stdout = stdioTarget(stdio?.stdout, 'pipe');
     const stderr = tty ? 'ignore' : stdioTarget(stdio?.stderr, 'pipe');
     const options: StdioOptions = [stdin, stdout, stderr, 'pipe', 'pipe', 'pipe'];
-    const child = spawn(
-      this.helper,
-      [mode, '--spec-fd', String(SPEC_FD), '--status-fd', String(STATUS_FD), '--control-fd', String(CONTROL_FD)],
-      { stdio: options },
-    );
+    const args = [mode, '--spec-fd', String(SPEC_FD), '--status-fd', String(STATUS_FD), '--control-fd', String(CONTROL_FD)];
+    if (exitFile) args.push('--exit-file', exitFile);
+    // detached = own session: a signal to this process group (or its death) does not reach the container.
+    const child = spawn(this.helper, args, { stdio: options, detached: exitFile !== undefined });
     const proc = new HelperProcess(child, tty);
     return proc.starting(encodedSpec, beforeStart);
   }
 }
 
+function checkDetached(exitFile: string): void {
+  if (typeof exitFile !== 'string' || !exitFile.startsWith('/') || exitFile.includes('\0')) {
+    throw new InvalidSpecError(`detached.exitFile must be an absolute path, got "${exitFile}"`);
+  }
+}
+
 class HelperProcess implements RunningContainer {
   pid = 0;
+  get helperPid(): number | undefined {
+    return this.child.pid;
+  }
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;

@@ -89,6 +89,12 @@ export interface ContainerProcessSpec extends ProcessSpecBase {
    * before anything inside runs (e.g. to move a veth into its network namespace).
    */
   beforeStart?: (pid: number) => Promise<void>;
+  /**
+   * Let the container outlive this Node process: the helper runs in its own session and also
+   * writes `<exitCode> <signal>` to `exitFile` when the workload ends. Give it stdio that does
+   * not depend on this process (files or FIFOs), or the workload gets EPIPE once it is gone.
+   */
+  detached?: { exitFile: string };
 }
 
 export type ExecSpec = ProcessSpecBase;

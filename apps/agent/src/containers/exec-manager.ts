@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { ConflictError, ExecInfo, NotFoundError } from '@muelle/contracts';
+import { Frame, FrameType, StreamEnd, StreamTransport } from '@muelle/bus';
+import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
+import { resolveUser } from '../images/image-files';
+import { ContainerRuntime, mergeEnv } from './container-runtime';
+
+interface ExecSession {
+  id: string;
+  containerId: string;
+  cmd: string[];
+  env: string[];
+  user?: string;
+  workingDir?: string;
+  tty: boolean;
+  attachStdin: boolean;
+  process?: RunningProcess;
+  exitCode: number | null;
+  started: boolean;
+}
+
+/** docker-style two-step exec: create registers the command, start runs it (streamed or detached). */
+export class ExecManager {
+  private readonly sessions = new Map<string, ExecSession>();
+
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly driver: IsolationDriver,
+    private readonly streams: () => StreamTransport,
+  ) {}
+
+  create(request: { containerId: string; cmd: string[]; env: string[]; user?: string; workingDir?: string; tty: boolean; attachStdin: boolean }): { execId: string } {
+    if (!this.runtime.isRunning(request.containerId)) throw new ConflictError(`container ${request.containerId} is not running`);
+    const id = randomBytes(32).toString('hex');
+    this.sessions.set(id, { id, ...request, exitCode: null, started: false });
+    return { execId: id };
+  }
+
+  inspect(execId: string): ExecInfo {
+    const s = this.sessions.get(execId);
+    if (!s) throw new NotFoundError(`no such exec: ${execId}`);
+    return { id: s.id, containerId: s.containerId, cmd: s.cmd, tty: s.tty, running: s.started && s.exitCode === null, exitCode: s.exitCode, pid: s.process?.pid ?? null };
+  }
+
+  async start(request: { execId: string; streamId?: string; terminalSize?: { rows: number; cols: number } }): Promise<ExecInfo> {
+    const s = this.sessions.get(request.execId);
+    if (!s) throw new NotFoundError(`no such exec: ${request.execId}`);
+    if (s.started) throw new ConflictError(`exec ${s.id} was already started`);
+    const record = this.runtime.get(s.containerId);
+    if (record.state !== 'running' || !record.initPid) throw new ConflictError(`container ${s.containerId} is not running`);
+    s.started = true;
+    const user = s.user ? await resolveUser(s.user, (p) => this.runtime.readInRoot(s.containerId, p)) : record.user;
+    const streaming = request.streamId !== undefined;
+    let end: StreamEnd | undefined;
+    let ready!: () => void;
+    const clientReady = new Promise<void>((r) => (ready = r));
+    let proc: RunningProcess | undefined;
+    const pendingInput: Array<[FrameType, Buffer]> = [];
+    const onFrame = (type: FrameType, payload: Buffer) => {
+      if (type === Frame.Ready) return ready();
+      if (!proc) return void pendingInput.push([type, payload]);
+      handleInput(proc, type, payload);
+    };
+    if (streaming) end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+    try {
+      proc = await this.driver.exec(record.initPid, {
+        args: s.cmd,
+        env: mergeEnv(record.env, s.env),
+        cwd: s.workingDir ?? record.workingDir,
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        cgroupPaths: this.runtime.cgroupPaths(s.containerId),
+        tty: s.tty,
+        terminalSize: request.terminalSize,
+        stdio: streaming ? { stdin: s.attachStdin || s.tty ? 'pipe' : 'ignore', stdout: 'pipe', stderr: 'pipe' } : { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' },
+      });
+    } catch (error) {
+      s.exitCode = error instanceof IsolationError ? error.exitCode : 126;
+      if (end) {
+        const session = end;
+        void clientReady.then(() => {
+          session.sendJson(Frame.Error, { code: 'INVALID_ARGUMENT', message: (error as Error).message });
+          session.close();
+        });
+      }
+      return this.inspect(s.id);
+    }
+    s.process = proc;
+    const running = proc;
+    for (const [type, payload] of pendingInput) handleInput(running, type, payload);
+    if (end) {
+      const session = end;
+      const buffered: Array<[FrameType, Buffer]> = [];
+      let isReady = false;
+      const send = (type: FrameType, chunk: Buffer) => (isReady ? session.send(type, chunk) : buffered.push([type, chunk]));
+      running.stdout?.on('data', (c: Buffer) => send(Frame.Stdout, c));
+      running.stderr?.on('data', (c: Buffer) => send(Frame.Stderr, c));
+      const outputDone = Promise.all([ended(running.stdout), ended(running.stderr)]);
+      void clientReady.then(() => {
+        isReady = true;
+        for (const [type, chunk] of buffered.splice(0)) session.send(type, chunk);
+      });
+      void Promise.all([running.wait(), outputDone, clientReady]).then(([status]) => {
+        s.exitCode = status.exitCode;
+        session.sendJson(Frame.Exit, { exitCode: status.exitCode });
+        session.close();
+      });
+    } else {
+      void running.wait().then((status) => (s.exitCode = status.exitCode));
+    }
+    return this.inspect(s.id);
+  }
+}
+
+function handleInput(proc: RunningProcess, type: FrameType, payload: Buffer): void {
+  if (type === Frame.Stdin) proc.stdin?.write(payload);
+  else if (type === Frame.StdinEnd) proc.stdin?.end();
+  else if (type === Frame.Resize) {
+    try {
+      const { rows, cols } = JSON.parse(payload.toString()) as { rows: number; cols: number };
+      proc.resize(rows, cols);
+    } catch {
+      // malformed resize: ignore
+    }
+  }
+}
+
+function ended(stream: NodeJS.ReadableStream | null): Promise<void> {
+  if (!stream) return Promise.resolve();
+  return new Promise((r) => {
+    stream.on('end', () => r());
+    stream.on('close', () => r());
+    stream.on('error', () => r());
+  });
+}

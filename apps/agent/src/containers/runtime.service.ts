@@ -1,0 +1,50 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { LOGGER, ReadinessRegistry } from '@muelle/service-kit';
+import type { Logger } from 'pino';
+import { AgentConfig } from '../config';
+import { ImageStore } from '../images/image-store';
+import { VolumeStore } from '../volumes/volume-store';
+import { BridgeNetwork } from '../network/bridge-network';
+import { AGENT_CONFIG, IMAGE_STORE, RUNTIME, VOLUME_STORE } from '../tokens';
+import { ContainerRuntime } from './container-runtime';
+
+/** Brings the host up (stores, bridge, re-adoption) at boot; containers keep running at shutdown. */
+@Injectable()
+export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  private ready = false;
+  private failure?: Error;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ContainerRuntime,
+    @Inject(IMAGE_STORE) private readonly images: ImageStore,
+    @Inject(VOLUME_STORE) private readonly volumes: VolumeStore,
+    @Inject('BRIDGE') private readonly network: BridgeNetwork,
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  async onApplicationBootstrap() {
+    if (this.config.MUELLE_RUNTIME === 'disabled') return this.runtime.unavailable('MUELLE_RUNTIME=disabled');
+    this.readiness.register('runtime', async () => {
+      if (this.failure) throw this.failure;
+      if (!this.ready) throw new Error('container runtime starting');
+    });
+    try {
+      await this.images.init();
+      await this.volumes.init();
+      await this.network.init();
+      await this.runtime.init();
+      this.ready = true;
+      this.logger.info({ containers: this.runtime.all().length }, 'container runtime ready');
+    } catch (error) {
+      this.failure = error as Error;
+      this.runtime.unavailable((error as Error).message);
+      this.logger.error({ err: error }, 'container runtime failed to start');
+    }
+  }
+
+  async onModuleDestroy() {
+    await this.runtime.close();
+  }
+}

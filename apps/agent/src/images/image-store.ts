@@ -1,0 +1,239 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
+import { HostFs } from '@muelle/isolation';
+import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
+import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryClientOptions, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+
+/** What the agent keeps per pulled image (`images/<digest hex>.json`). */
+export interface StoredImage {
+  digest: string;
+  configDigest: string;
+  references: string[];
+  /** diff ids, bottom layer first. */
+  layers: string[];
+  sizeBytes: number;
+  config: ImageConfig;
+  pulledAt: string;
+}
+
+export type ClientFactory = (options: RegistryClientOptions) => RegistryClient;
+
+const hex = (digest: string) => digest.replace(/^sha256:/, '');
+
+/**
+ * Images on this host. Every layer is unpacked once, in overlayfs whiteout form, into
+ * `layers/<diffId hex>/` — a content-addressed store all images and containers share — and an
+ * image record lists its layers. Layers no image refers to are deleted by `gc()`.
+ */
+export class ImageStore {
+  private readonly imagesDir: string;
+  private readonly layersDir: string;
+  private readonly pulling = new Map<string, Promise<StoredImage>>();
+  private readonly layerLocks = new Map<string, Promise<void>>();
+
+  constructor(
+    dataDir: string,
+    private readonly defaultRegistry: string,
+    private readonly hostFs: HostFs,
+    private readonly clientFactory: ClientFactory = createRegistryClient,
+  ) {
+    this.imagesDir = join(dataDir, 'images');
+    this.layersDir = join(dataDir, 'layers');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.imagesDir, { recursive: true });
+    await mkdir(this.layersDir, { recursive: true });
+    // Half-extracted layers of a crashed agent.
+    for (const name of await readdir(this.layersDir)) if (name.endsWith('.partial')) await rm(join(this.layersDir, name), { recursive: true, force: true });
+  }
+
+  layerPath(diffId: string): string {
+    return join(this.layersDir, hex(diffId));
+  }
+
+  normalize(reference: string): string {
+    try {
+      return formatReference(parseReference(reference, this.defaultRegistry));
+    } catch (error) {
+      throw new InvalidArgumentError(`invalid image reference "${reference}": ${(error as Error).message}`);
+    }
+  }
+
+  async list(): Promise<StoredImage[]> {
+    const images: StoredImage[] = [];
+    for (const name of await readdir(this.imagesDir)) {
+      if (!name.endsWith('.json')) continue;
+      images.push(JSON.parse(await readFile(join(this.imagesDir, name), 'utf8')) as StoredImage);
+    }
+    return images;
+  }
+
+  /** The local image a reference (or a digest) names, or undefined. */
+  async find(reference: string): Promise<StoredImage | undefined> {
+    const images = await this.list();
+    if (/^sha256:[a-f0-9]{64}$/.test(reference)) return images.find((i) => i.digest === reference);
+    const normalized = this.normalize(reference);
+    const pinned = parseReference(reference, this.defaultRegistry).digest;
+    return images.find((i) => i.references.includes(normalized) || (pinned !== undefined && i.digest === pinned));
+  }
+
+  /** Pulls unless already here (tags are re-resolved only by an explicit pull). */
+  async ensure(reference: string, auth?: RegistryAuth): Promise<StoredImage> {
+    return (await this.find(reference)) ?? this.pull(reference, auth);
+  }
+
+  pull(reference: string, auth?: RegistryAuth): Promise<StoredImage> {
+    const normalized = this.normalize(reference);
+    const running = this.pulling.get(normalized);
+    if (running) return running;
+    const pull = this.doPull(normalized, auth).finally(() => this.pulling.delete(normalized));
+    this.pulling.set(normalized, pull);
+    return pull;
+  }
+
+  private async doPull(normalized: string, auth?: RegistryAuth): Promise<StoredImage> {
+    const ref = parseReference(normalized, this.defaultRegistry);
+    const loopback = /^(localhost|127\.|\[::1\])/.test(ref.registry);
+    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}`, credentials: auth });
+    let fetched;
+    try {
+      fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
+    } catch (error) {
+      throw translatePullError(error, normalized);
+    }
+    let manifest = parseManifest(fetched.bytes, fetched.mediaType);
+    let digest = fetched.digest;
+    if (manifest.kind === 'index') {
+      const wanted = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === nodeArch()) ?? manifest.manifests[0];
+      if (!wanted) throw new NotFoundError(`image ${normalized} has no manifest for linux/${nodeArch()}`);
+      const child = await client.getManifest(ref.repository, wanted.digest);
+      manifest = parseManifest(child.bytes, child.mediaType);
+      digest = child.digest;
+      if (manifest.kind !== 'manifest') throw new InvalidArgumentError(`image ${normalized}: nested index`);
+    }
+    const image = manifest as ParsedImageManifest;
+    const configBytes = await readAll(await client.getBlob(ref.repository, image.config.digest));
+    const config = parseImageConfig(configBytes);
+    if (config.rootfs.diff_ids.length !== image.layers.length) {
+      throw new InvalidArgumentError(`image ${normalized}: ${image.layers.length} layers but ${config.rootfs.diff_ids.length} diff ids`);
+    }
+    let sizeBytes = 0;
+    for (const [index, layer] of image.layers.entries()) {
+      const diffId = config.rootfs.diff_ids[index] as string;
+      sizeBytes += await this.ensureLayer(diffId, () => client.getBlob(ref.repository, layer.digest));
+    }
+    const existing = (await this.list()).filter((i) => i.references.includes(normalized) && i.digest !== digest);
+    for (const old of existing) await this.saveImage({ ...old, references: old.references.filter((r) => r !== normalized) });
+    const previous = (await this.list()).find((i) => i.digest === digest);
+    const stored: StoredImage = {
+      digest,
+      configDigest: image.config.digest,
+      references: [...new Set([...(previous?.references ?? []), normalized])],
+      layers: config.rootfs.diff_ids,
+      sizeBytes,
+      config,
+      pulledAt: new Date().toISOString(),
+    };
+    await this.saveImage(stored);
+    return stored;
+  }
+
+  private async saveImage(image: StoredImage): Promise<void> {
+    const file = join(this.imagesDir, `${hex(image.digest)}.json`);
+    await writeFile(`${file}.tmp`, JSON.stringify(image));
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** Unpacks a layer once; returns its unpacked size. Verifies the uncompressed digest (diff id). */
+  private async ensureLayer(diffId: string, open: () => Promise<NodeJS.ReadableStream>): Promise<number> {
+    const target = this.layerPath(diffId);
+    while (this.layerLocks.has(diffId)) await this.layerLocks.get(diffId);
+    const sizeFile = join(target, '..', `${hex(diffId)}.size`);
+    try {
+      return Number(await readFile(sizeFile, 'utf8'));
+    } catch {
+      // not unpacked yet
+    }
+    let release!: () => void;
+    this.layerLocks.set(diffId, new Promise<void>((r) => (release = r)));
+    const partial = `${target}.partial`;
+    try {
+      await rm(partial, { recursive: true, force: true });
+      await mkdir(partial, { recursive: true });
+      const result = await applyLayer(partial, (await open()) as never, {
+        whiteoutMode: 'overlay',
+        hooks: this.hostFs,
+        allowDevices: true,
+      });
+      if (result.diffId !== diffId) throw new InvalidArgumentError(`layer ${diffId}: content hashes to ${result.diffId}`);
+      await rm(target, { recursive: true, force: true });
+      await rename(partial, target);
+      await writeFile(sizeFile, String(result.bytes));
+      return result.bytes;
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
+    } finally {
+      this.layerLocks.delete(diffId);
+      release();
+    }
+  }
+
+  /** Forgets a reference (or a whole image by digest). */
+  async remove(reference: string, inUse: (digest: string) => boolean, force: boolean): Promise<{ removed: string[]; layersDeleted: number }> {
+    const image = await this.find(reference);
+    if (!image) throw new NotFoundError(`no such image on this host: ${reference}`);
+    if (!force && inUse(image.digest)) throw new ConflictError(`image ${reference} is used by a container`);
+    const byDigest = reference === image.digest;
+    const remaining = byDigest ? [] : image.references.filter((r) => r !== this.normalize(reference));
+    const removed = byDigest ? image.references : image.references.filter((r) => !remaining.includes(r));
+    if (remaining.length) await this.saveImage({ ...image, references: remaining });
+    else await rm(join(this.imagesDir, `${hex(image.digest)}.json`), { force: true });
+    return { removed: removed.length ? removed : [image.digest], layersDeleted: await this.gc(inUse) };
+  }
+
+  /** Deletes layers no image refers to. */
+  async gc(_inUse?: (digest: string) => boolean): Promise<number> {
+    const wanted = new Set((await this.list()).flatMap((i) => i.layers.map(hex)));
+    let deleted = 0;
+    for (const name of await readdir(this.layersDir)) {
+      const layer = name.replace(/\.size$/, '');
+      if (!/^[a-f0-9]{64}$/.test(layer) || wanted.has(layer) || this.layerLocks.has(`sha256:${layer}`)) continue;
+      await rm(join(this.layersDir, name), { recursive: true, force: true });
+      if (!name.endsWith('.size')) deleted++;
+    }
+    return deleted;
+  }
+
+  toHostImage(image: StoredImage, usedBy: string[]): HostImage {
+    return {
+      references: image.references,
+      digest: image.digest,
+      configDigest: image.configDigest,
+      sizeBytes: image.sizeBytes,
+      layers: image.layers,
+      pulledAt: image.pulledAt,
+      usedBy,
+    };
+  }
+}
+
+function nodeArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+function translatePullError(error: unknown, reference: string): Error {
+  const message = (error as Error)?.message ?? String(error);
+  if (error instanceof RegistryNotFoundError) return new NotFoundError(`image ${reference} not found: ${message}`);
+  if (error instanceof RegistryAuthError) return new PermissionDeniedError(`pull of ${reference} refused by the registry: ${message}`);
+  if (error instanceof RegistryUnreachableError) return new UnavailableError(`registry for ${reference} unreachable: ${message}`);
+  return error instanceof Error ? error : new Error(message);
+}

@@ -1,0 +1,63 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, NotFoundError, VolumeInfo } from '@muelle/contracts';
+
+interface VolumeMeta {
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+/** Named volumes: `volumes/<name>/_data` plus `meta.json`. They outlive the containers using them. */
+export class VolumeStore {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'volumes');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  dataPath(name: string): string {
+    return join(this.dir, name, '_data');
+  }
+
+  private async meta(name: string): Promise<VolumeMeta | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, name, 'meta.json'), 'utf8')) as VolumeMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates the volume, or returns the existing one (docker's behaviour for `create` and `-v name:`). */
+  async ensure(name: string, labels: Record<string, string> = {}): Promise<VolumeMeta> {
+    const existing = await this.meta(name);
+    if (existing) return existing;
+    const meta: VolumeMeta = { name, labels, createdAt: new Date().toISOString() };
+    await mkdir(this.dataPath(name), { recursive: true, mode: 0o755 });
+    await writeFile(join(this.dir, name, 'meta.json'), JSON.stringify(meta));
+    return meta;
+  }
+
+  async list(): Promise<VolumeMeta[]> {
+    const out: VolumeMeta[] = [];
+    for (const name of await readdir(this.dir)) {
+      const meta = await this.meta(name);
+      if (meta) out.push(meta);
+    }
+    return out;
+  }
+
+  async remove(name: string, usedBy: string[], force: boolean): Promise<void> {
+    if (!(await this.meta(name))) throw new NotFoundError(`no such volume: ${name}`);
+    if (usedBy.length && !force) throw new ConflictError(`volume ${name} is in use by ${usedBy.map((id) => id.slice(0, 12)).join(', ')}`);
+    await rm(join(this.dir, name), { recursive: true, force: true });
+  }
+
+  toInfo(meta: VolumeMeta, usedBy: string[]): VolumeInfo {
+    return { name: meta.name, mountpoint: this.dataPath(meta.name), labels: meta.labels, createdAt: meta.createdAt, usedBy };
+  }
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { applyLayer, chainIdsOf, type LayerEntry, writeLayerTar } from '@muelle/oci';
+import { copyTree } from './fs-tree';
+
+/** A layer known to the builder: its compressed blob sits in the store under `digest`. */
+export interface StoredLayer {
+  diffId: string;
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+/** What a cached step produced: maybe a layer, and when it was first built (history `created`). */
+export interface CacheRecord {
+  layer?: StoredLayer;
+  created: string;
+}
+
+/**
+ * Persistent builder state under `<MUELLE_DATA_DIR>/builder`: layer blobs by digest, step cache
+ * records by key, and unpacked root file systems by chain id (made on demand, reused by later
+ * builds). Everything is written to a temporary name and renamed, so a crash leaves no half entry.
+ */
+export class BuilderStore {
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<BuilderStore> {
+    for (const dir of ['blobs/sha256', 'cache', 'snapshots', 'tmp', 'work']) await fs.mkdir(path.join(root, dir), { recursive: true });
+    // Leftovers of a crashed build.
+    await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
+    await fs.rm(path.join(root, 'work'), { recursive: true, force: true });
+    await fs.mkdir(path.join(root, 'tmp'), { recursive: true });
+    await fs.mkdir(path.join(root, 'work'), { recursive: true });
+    return new BuilderStore(root);
+  }
+
+  blobPath(digest: string): string {
+    return path.join(this.root, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return fs.stat(this.blobPath(digest)).then(() => true, () => false);
+  }
+
+  openBlob(digest: string): Readable {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  tempPath(prefix: string): string {
+    return path.join(this.root, 'tmp', `${prefix}-${randomBytes(8).toString('hex')}`);
+  }
+
+  /** A fresh scratch directory for one step; the caller removes it (or adopts it as a snapshot). */
+  async workDir(): Promise<string> {
+    const dir = path.join(this.root, 'work', randomBytes(8).toString('hex'));
+    await fs.mkdir(dir, { mode: 0o755 });
+    return dir;
+  }
+
+  /** Stores a blob streamed from `source`, renaming into place once complete. */
+  async putBlob(digest: string, source: Readable): Promise<void> {
+    if (await this.hasBlob(digest)) {
+      source.resume();
+      return;
+    }
+    const temp = this.tempPath('blob');
+    await pipeline(source, createWriteStream(temp));
+    await fs.rename(temp, this.blobPath(digest));
+  }
+
+  async putBytes(digest: string, bytes: Buffer): Promise<void> {
+    if (await this.hasBlob(digest)) return;
+    const temp = this.tempPath('blob');
+    await fs.writeFile(temp, bytes);
+    await fs.rename(temp, this.blobPath(digest));
+  }
+
+  /** Writes a layer from entries, stores its gzip blob and returns its descriptor data. */
+  async writeLayer(entries: LayerEntry[], sourceDateEpoch?: number): Promise<StoredLayer> {
+    const temp = this.tempPath('layer');
+    const result = await writeLayerTar(entries, createWriteStream(temp), { sourceDateEpoch });
+    if (await this.hasBlob(result.digest)) await fs.rm(temp, { force: true });
+    else await fs.rename(temp, this.blobPath(result.digest));
+    return { diffId: result.diffId, digest: result.digest, size: result.size, mediaType: result.mediaType };
+  }
+
+  async getCache(key: string): Promise<CacheRecord | undefined> {
+    const text = await fs.readFile(path.join(this.root, 'cache', `${key}.json`), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const record = JSON.parse(text) as CacheRecord;
+    // A record whose layer blob is gone is useless.
+    if (record.layer && !(await this.hasBlob(record.layer.digest))) return undefined;
+    return record;
+  }
+
+  async putCache(key: string, record: CacheRecord): Promise<void> {
+    const temp = this.tempPath('cache');
+    await fs.writeFile(temp, JSON.stringify(record));
+    await fs.rename(temp, path.join(this.root, 'cache', `${key}.json`));
+  }
+
+  private snapshotPath(layers: StoredLayer[]): string {
+    const chainId = layers.length === 0 ? 'sha256:empty' : (chainIdsOf(layers.map((l) => l.diffId)).at(-1) as string);
+    return path.join(this.root, 'snapshots', chainId.replace(/^sha256:/, ''));
+  }
+
+  /**
+   * The unpacked root file system of `layers` (read only by convention). Made from the deepest
+   * existing snapshot plus the remaining layers applied in order with the safe applier.
+   */
+  async snapshot(layers: StoredLayer[]): Promise<string> {
+    const target = this.snapshotPath(layers);
+    if (await exists(target)) return target;
+    let start = layers.length - 1;
+    while (start > 0 && !(await exists(this.snapshotPath(layers.slice(0, start))))) start--;
+    const work = await this.workDir();
+    try {
+      if (start > 0) await copyTree(this.snapshotPath(layers.slice(0, start)), work);
+      for (const layer of layers.slice(Math.max(start, 0))) await applyLayer(work, this.openBlob(layer.digest), { preserveOwnership: true });
+      return await this.adoptSnapshot(work, layers);
+    } catch (error) {
+      await fs.rm(work, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Keeps a finished step's work directory as the snapshot of `layers` (or drops it if one exists). */
+  async adoptSnapshot(work: string, layers: StoredLayer[]): Promise<string> {
+    const target = this.snapshotPath(layers);
+    try {
+      await fs.rename(work, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      await fs.rm(work, { recursive: true, force: true });
+    }
+    return target;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(() => true, () => false);
+}

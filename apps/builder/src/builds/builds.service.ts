@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Frame, StreamEnd, type StreamTransport } from '@muelle/bus';
+import { NotFoundError, toMuelleError, type BuildProgressEvent, type BuildRecord, type BuildResult, type StartBuildRequest } from '@muelle/contracts';
+import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';
+import { applyLayer } from '@muelle/oci';
+import type { BlobStore } from '@muelle/storage';
+import type { Logger } from 'pino';
+import { BuildFailedError } from '../build/errors';
+import { BuildExecutor } from '../build/executor';
+import { ImageTransfer } from '../build/images';
+import type { BuilderStore } from '../build/store';
+
+type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>;
+
+export interface BuildsServiceDeps {
+  store: BuilderStore;
+  isolation: IsolationDriver;
+  cgroups?: CgroupDriver;
+  /** Where the api uploads contexts (`context.kind = 'blob'`). */
+  contexts?: BlobStore;
+  /** Called per build (the bus connects after the module is built). */
+  streams?: () => StreamTransport;
+  defaultRegistry: string;
+  insecureRegistries: string[];
+  logger: Logger;
+}
+
+const KEEP_FINISHED = 200;
+
+/** Runs builds in the background, remembers recent ones and streams their progress. */
+export class BuildsService {
+  private readonly records = new Map<string, BuildRecord>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+
+  constructor(private readonly deps: BuildsServiceDeps) {}
+
+  start(request: ParsedStart): { buildId: string; startedAt: string } {
+    const buildId = randomBytes(8).toString('hex');
+    const startedAt = new Date().toISOString();
+    this.records.set(buildId, { id: buildId, state: 'running', tags: request.tags, startedAt });
+    const abort = new AbortController();
+    const done = this.execute(buildId, request, abort.signal);
+    this.running.set(buildId, { abort, done });
+    void done.finally(() => this.running.delete(buildId));
+    this.prune();
+    return { buildId, startedAt };
+  }
+
+  /** Starts a build and waits for it (tests, benchmarks). */
+  async run(request: ParsedStart, onEvent?: (event: BuildProgressEvent) => void): Promise<BuildRecord> {
+    const { buildId } = this.start(request);
+    if (onEvent) this.listeners.set(buildId, onEvent);
+    await this.running.get(buildId)?.done;
+    this.listeners.delete(buildId);
+    return this.get(buildId);
+  }
+  private readonly listeners = new Map<string, (event: BuildProgressEvent) => void>();
+
+  get(buildId: string): BuildRecord {
+    const record = this.records.get(buildId);
+    if (!record) throw new NotFoundError(`build ${buildId} not found`);
+    return record;
+  }
+
+  async cancel(buildId: string): Promise<BuildRecord> {
+    const record = this.get(buildId);
+    const running = this.running.get(buildId);
+    if (running) {
+      running.abort.abort();
+      await running.done;
+    }
+    return this.records.get(buildId) ?? record;
+  }
+
+  /** Waits for running builds (shutdown). */
+  async drain(): Promise<void> {
+    for (const { abort } of this.running.values()) abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private async execute(buildId: string, request: ParsedStart, signal: AbortSignal): Promise<void> {
+    const started = Date.now();
+    const stream = request.progressStreamId && this.deps.streams ? new StreamEnd(this.deps.streams(), request.progressStreamId, 'server', () => undefined) : undefined;
+    const emit = (event: BuildProgressEvent) => {
+      stream?.sendJson(Frame.Stdout, event);
+      this.listeners.get(buildId)?.(event);
+    };
+    let contextDir: string | undefined;
+    let ownContext = false;
+    try {
+      // Let the accept reply go out first.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (request.context.kind === 'directory') contextDir = request.context.path;
+      else {
+        contextDir = await this.deps.store.workDir();
+        ownContext = true;
+        if (!this.deps.contexts) throw BuildFailedError.of('missing-source', 'this builder has no context store');
+        await applyLayer(contextDir, await this.deps.contexts.read(request.context.key), { preserveOwnership: false });
+      }
+      const images = new ImageTransfer(this.deps.store, {
+        defaultRegistry: this.deps.defaultRegistry,
+        credentials: request.registryCredentials,
+        insecureRegistries: this.deps.insecureRegistries,
+      });
+      const executor = new BuildExecutor(
+        { store: this.deps.store, images, isolation: this.deps.isolation, cgroups: this.deps.cgroups },
+        {
+          contextDir,
+          dockerfile: request.dockerfile,
+          buildArgs: request.buildArgs,
+          target: request.target,
+          noCache: request.noCache,
+          sourceDateEpoch: request.sourceDateEpoch,
+          network: request.network,
+        },
+        emit,
+        signal,
+        buildId,
+      );
+      const outcome = await executor.run();
+      const pushed: BuildResult['pushed'] = [];
+      for (const tag of request.tags) {
+        if (signal.aborted) throw BuildFailedError.of('cancelled', 'the build was cancelled');
+        emit({ type: 'pushing', reference: tag });
+        const digest = await images.push(tag, outcome.layers, { digest: outcome.configDigest, bytes: outcome.configBytes }, { digest: outcome.manifestDigest, bytes: outcome.manifestBytes });
+        pushed.push({ reference: tag, digest });
+        emit({ type: 'pushed', reference: tag, digest });
+      }
+      const result: BuildResult = {
+        buildId,
+        digest: outcome.manifestDigest,
+        configDigest: outcome.configDigest,
+        pushed,
+        steps: outcome.steps,
+        cachedSteps: outcome.cachedSteps,
+        durationMs: Date.now() - started,
+      };
+      this.records.set(buildId, { ...this.get(buildId), state: 'succeeded', finishedAt: new Date().toISOString(), result });
+      stream?.sendJson(Frame.Exit, result);
+    } catch (error) {
+      const typed = error instanceof BuildFailedError ? error : toMuelleError(error);
+      if (!(error instanceof BuildFailedError)) this.deps.logger.error({ err: error, buildId }, 'build failed unexpectedly');
+      const details = error instanceof BuildFailedError ? error.failure : { kind: 'internal' as const };
+      this.records.set(buildId, {
+        ...this.get(buildId),
+        state: details.kind === 'cancelled' ? 'cancelled' : 'failed',
+        finishedAt: new Date().toISOString(),
+        error: { code: typed.code, message: typed.message, details },
+      });
+      stream?.sendJson(Frame.Error, { code: typed.code, message: typed.message, details });
+    } finally {
+      stream?.close();
+      if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
+    }
+  }
+
+  private prune(): void {
+    const finished = [...this.records.values()].filter((r) => r.state !== 'running');
+    for (const record of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.records.delete(record.id);
+  }
+}
+
+export const contextStoreRoot = (dataDir: string) => path.join(path.resolve(dataDir), 'builds');

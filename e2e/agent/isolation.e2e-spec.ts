@@ -1,0 +1,100 @@
+import { BusClient } from '@muelle/bus';
+import { ContainerSpecInput } from '@muelle/contracts';
+import { RunningDistribution, startDistributionRegistry } from '@muelle/testing';
+import { hostname } from 'node:os';
+import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, startAgentProcess, waitForAgent } from './support';
+
+/** Proof of isolation from inside containers the agent runs (root, real kernel, `npm run build`). */
+const describeRoot = isRoot ? describe : describe.skip;
+
+describeRoot('isolation of containers run by the agent', () => {
+  let registry: RunningDistribution;
+  let image: string;
+  let bus: BusClient;
+  let agent: AgentUnderTest;
+  let c: ReturnType<typeof contractsFor>;
+
+  /** Runs a shell script in a fresh container to exit; returns its exit code and stdout+stderr. */
+  const probe = async (script: string, spec: Partial<ContainerSpecInput> = {}) => {
+    const { id } = await bus.request(c.create, { id: newId(), name: `iso-${newId().slice(0, 8)}`, spec: { image, command: ['sh', '-c', script], ...spec } as never });
+    await bus.request(c.start, { id });
+    const result = await bus.request(c.wait, { id }, { timeoutMs: 30_000 });
+    const output = (await bus.request(c.logs, { id })).lines.map((l) => l.line).join('');
+    await bus.request(c.remove, { id, force: true });
+    return { ...result, output };
+  };
+
+  beforeAll(async () => {
+    registry = await startDistributionRegistry();
+    image = pushBusybox(registry.url);
+    bus = await connectBus();
+    agent = await startAgentProcess({ MUELLE_DEFAULT_REGISTRY: new URL(registry.url).host, MUELLE_BRIDGE_NAME: 'muelle-iso0', MUELLE_BRIDGE_SUBNET: '10.89.78.0/24' });
+    c = contractsFor(agent.hostId);
+    await waitForAgent(bus, agent.hostId);
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.process.stop('SIGTERM');
+    await bus?.close();
+    await registry?.stop();
+  }, 60_000);
+
+  // PID 1 is the helper's init (like `docker run --init`): it forwards signals and reaps zombies;
+  // the entrypoint is PID 2.
+  it('sees only its own processes: the init, the entrypoint and its children', async () => {
+    const r = await probe('ps -o pid,args');
+    const pids = r.output.trim().split('\n').slice(1).map((l) => Number(l.trim().split(' ')[0]));
+    expect(pids).toEqual([1, 2]);
+    expect(r.output).toMatch(/^\s*1 \S*muelle-isolate run/m);
+    expect(r.output).toMatch(/^\s*2 .*sh -c ps -o pid,args/m);
+  }, 30_000);
+
+  it('cannot see host files, has its own hostname and interfaces', async () => {
+    const r = await probe('ls /work /etc/postgresql 2>&1; hostname; ls /sys/class/net | tr "\\n" " "', { hostname: 'isolated' });
+    expect(r.output).toContain('No such file or directory');
+    expect(r.output).toContain('isolated');
+    expect(r.output).not.toContain(hostname());
+    expect(r.output).toMatch(/eth0 lo/);
+  }, 30_000);
+
+  it("has Docker's default capabilities, NoNewPrivs, read-only /proc/sys, masked paths, unwritable cgroupfs", async () => {
+    const r = await probe(
+      'grep -E "CapEff|CapInh|CapAmb|NoNewPrivs" /proc/self/status; ' +
+        '(echo 1 > /proc/sys/kernel/acct) 2>/dev/null && echo procsys-writable || echo procsys-ro; grep " /proc/sys " /proc/mounts; ' +
+        'echo timer_list=$(wc -c < /proc/timer_list) keys=$(wc -c < /proc/keys); ' +
+        'mkdir -p /tmp/cg && mount -t cgroup -o memory cgroup /tmp/cg 2>/dev/null && echo cgroup-mounted || echo cgroup-refused; ' +
+        '(echo 1 > /sys/fs/cgroup/x) 2>/dev/null && echo cgroupfs-writable || echo cgroupfs-ro; hostname other 2>/dev/null && echo hostname-changed || echo hostname-refused',
+    );
+    expect(r.output).toContain('CapEff:\t00000000a80425fb');
+    expect(r.output).toContain('CapInh:\t0000000000000000');
+    expect(r.output).toContain('CapAmb:\t0000000000000000');
+    expect(r.output).toContain('NoNewPrivs:\t1');
+    expect(r.output).toContain('procsys-ro');
+    expect(r.output).toMatch(/ \/proc\/sys proc ro,/);
+    expect(r.output).toContain('timer_list=0 keys=0');
+    expect(r.output).toContain('cgroup-refused');
+    expect(r.output).toContain('cgroupfs-ro');
+    expect(r.output).toContain('hostname-refused');
+  }, 30_000);
+
+  it('stops a fork bomb at the pids limit', async () => {
+    const r = await probe('i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); echo forked $i; done', { resources: { pidsLimit: 32 } });
+    const forked = Math.max(...[...r.output.matchAll(/forked (\d+)/g)].map((m) => Number(m[1])));
+    expect(forked).toBeGreaterThan(20);
+    expect(forked).toBeLessThan(32);
+    expect(r.output).toMatch(/can't fork|Resource temporarily unavailable/);
+    expect(r.exitCode).not.toBe(0);
+  }, 30_000);
+
+  it('throttles a CPU quota', async () => {
+    const { id } = await bus.request(c.create, { id: newId(), name: `cpu-${newId().slice(0, 8)}`, spec: { image, command: ['sh', '-c', 'while true; do :; done'], resources: { cpus: 0.2 } } as never });
+    await bus.request(c.start, { id });
+    const a = await bus.request(c.stats, { id });
+    await new Promise((r) => setTimeout(r, 1500));
+    const b = await bus.request(c.stats, { id });
+    const share = (b.cpuUsageNs - a.cpuUsageNs) / (Date.parse(b.at) - Date.parse(a.at)) / 1e6;
+    expect(share).toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.3);
+    await bus.request(c.remove, { id, force: true });
+  }, 30_000);
+});

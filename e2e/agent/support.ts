@@ -1,0 +1,90 @@
+import { BusClient, createBusClientProxy, Frame, FrameType, newStreamId, StreamEnd } from '@muelle/bus';
+import { agentContracts } from '@muelle/contracts';
+import { eventually, freePort, NATS_TEST_URL, serviceEntry, spawnNode, ServiceProcess } from '@muelle/testing';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(__dirname, '..', '..');
+export const isRoot = process.getuid?.() === 0;
+export const newId = () => randomBytes(32).toString('hex');
+
+/** Builds a busybox OCI layout locally and pushes it with skopeo (apt-get install skopeo busybox-static). */
+export function pushBusybox(registryUrl: string, repository = 'busybox', tag = 'latest'): string {
+  const layout = mkdtempSync(join(tmpdir(), 'agent-e2e-layout-'));
+  execFileSync('node', [join(REPO, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', tag], { stdio: 'pipe' });
+  const host = new URL(registryUrl).host;
+  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`], { stdio: 'pipe' });
+  return `${host}/${repository}:${tag}`;
+}
+
+export interface AgentUnderTest {
+  hostId: string;
+  dataDir: string;
+  url: string;
+  process: ServiceProcess;
+}
+
+export async function startAgentProcess(env: Record<string, string>, dataDir = mkdtempSync(join(tmpdir(), 'agent-e2e-data-')), hostId = `e2e-${randomBytes(3).toString('hex')}`): Promise<AgentUnderTest> {
+  const port = await freePort();
+  const child = spawnNode('agent', serviceEntry('agent'), {
+    NATS_URL: NATS_TEST_URL,
+    MUELLE_AGENT_PORT: String(port),
+    MUELLE_DATA_DIR: dataDir,
+    MUELLE_HOST_ID: hostId,
+    MUELLE_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  return { hostId, dataDir, url: `http://127.0.0.1:${port}`, process: child };
+}
+
+export async function connectBus(): Promise<BusClient> {
+  const bus = new BusClient(createBusClientProxy({ kind: 'nats', url: NATS_TEST_URL }, 'api'));
+  await bus.connect();
+  return bus;
+}
+
+/** Runs one stream session (logs/exec/attach) to its end; returns stdout, stderr and the exit frame. */
+export async function session(
+  bus: BusClient,
+  begin: (streamId: string) => Promise<unknown>,
+  input: Array<[FrameType, string]> = [],
+  timeoutMs = 20_000,
+): Promise<{ stdout: string; stderr: string; exit?: { exitCode: number }; error?: { message: string } }> {
+  const streamId = newStreamId();
+  let stdout = '';
+  let stderr = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stream timed out; stdout so far: ${stdout}`)), timeoutMs);
+    const end = new StreamEnd(bus.streams(), streamId, 'client', (type, payload) => {
+      if (type === Frame.Stdout) stdout += payload.toString();
+      else if (type === Frame.Stderr) stderr += payload.toString();
+      else if (type === Frame.Exit || type === Frame.Error) {
+        clearTimeout(timer);
+        end.close();
+        const body = JSON.parse(payload.toString());
+        resolvePromise(type === Frame.Exit ? { stdout, stderr, exit: body } : { stdout, stderr, error: body });
+      }
+    });
+    begin(streamId).then(
+      () => {
+        end.send(Frame.Ready);
+        for (const [type, data] of input) end.send(type, data);
+      },
+      (error) => {
+        clearTimeout(timer);
+        end.close();
+        reject(error);
+      },
+    );
+  });
+}
+
+export const contractsFor = agentContracts;
+
+/** Until the agent answers on the bus (it needs no metadata for that). */
+export async function waitForAgent(bus: BusClient, hostId: string): Promise<void> {
+  await eventually(() => bus.request(agentContracts(hostId).list, {}, { timeoutMs: 1000 }), { timeoutMs: 30_000 });
+}

@@ -9,6 +9,7 @@ import {
   spawnNode,
   ServiceProcess,
   TcpProxy,
+  uniqueBusNamespace,
   waitReady,
 } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -51,6 +52,7 @@ describe('distributed platform on NATS and PostgreSQL', () => {
       MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-dist-')),
       MUELLE_ADMIN_PASSWORD: 'distributed-pw',
       MUELLE_HOST_ID: 'host-a',
+      MUELLE_BUS_NAMESPACE: uniqueBusNamespace(),
     };
     for (const service of SERVICES) urls[service] = (await start(service)).url;
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { natsUrl } from '@muelle/service-kit';
+import { busNamespace, natsUrl } from '@muelle/service-kit';
 import { agentConfigShape } from '@muelle/app-agent';
 import { apiConfigShape } from '@muelle/app-api';
 import { builderConfigShape } from '@muelle/app-builder';
@@ -18,6 +18,7 @@ export const allInOneConfigSchema = z
     ...agentConfigShape,
     ...apiConfigShape,
     NATS_URL: natsUrl.optional(),
+    MUELLE_BUS_NAMESPACE: busNamespace.optional(),
   })
   .superRefine((config, ctx) => {
     const registry = registryConfigSchema.safeParse({ ...config, NATS_URL: 'nats://placeholder:4222' });

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL } : { kind: 'in-process', broker: new InProcessBroker() };
+  const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL, namespace: config.MUELLE_BUS_NAMESPACE } : { kind: 'in-process', broker: new InProcessBroker() };
   const shared = { ...config, MUELLE_DATA_DIR: dataDir };
   const started: RunningService[] = [];
   try {

@@ -196,6 +196,33 @@ COPY --from=0 /bin/busybox /busybox
     }
   });
 
+  it('RUN layers come from an overlay: stacked RUN steps, an opaque re-made directory, deletions and a named USER', async () => {
+    const dir = await context({
+      Dockerfile: `FROM busybox
+RUN mkdir -p /keep/sub && echo one > /keep/sub/a && echo two > /keep/b && echo gone > /tmp-file
+RUN rm -rf /keep && mkdir /keep && echo fresh > /keep/only && rm /tmp-file && ln /keep/only /keep/hard
+USER nobody
+RUN id -u > /tmp/who
+`,
+    });
+    const { record } = await build(dir, { tags: ['team/overlay:1'] });
+    expect(record.error).toBeUndefined();
+    const image = await pullAndUnpack(client, 'team/overlay', '1');
+    try {
+      // /keep was removed and made again in one step: the overlay marked it opaque, so nothing
+      // of the earlier /keep shows through.
+      expect((await fs.readdir(join(image.rootfs, 'keep'))).sort()).toEqual(['hard', 'only']);
+      expect(await fs.readFile(join(image.rootfs, 'keep/only'), 'utf8')).toBe('fresh\n');
+      expect((await fs.stat(join(image.rootfs, 'keep/hard'))).ino).toBe((await fs.stat(join(image.rootfs, 'keep/only'))).ino);
+      await expect(fs.lstat(join(image.rootfs, 'tmp-file'))).rejects.toThrow();
+      expect(await fs.readFile(join(image.rootfs, 'tmp/who'), 'utf8')).toBe('65534\n');
+      // The helper's mount points never become part of a RUN layer.
+      expect(image.config.rootfs.diff_ids).toHaveLength(4);
+    } finally {
+      await fs.rm(image.rootfs, { recursive: true, force: true });
+    }
+  });
+
   it('ADD extracts a local tar archive and keeps the owners in it', async () => {
     const dir = await context({ Dockerfile: 'FROM scratch\nADD bundle.tgz /opt/\nADD plain.txt /opt/plain.txt\n', 'plain.txt': 'plain\n' });
     const src = tempDir('tar-src');

@@ -26,11 +26,18 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <linux/capability.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/route.h>
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <poll.h>
@@ -69,7 +76,12 @@ struct rlimit_entry { int resource; struct rlimit value; };
 
 struct spec {
   char *root, *cwd, *hostname, *netns_path;
-  int netns_host, tty, pty, no_new_privs, readonly_root, wait_start;
+  int netns_host, tty, pty, no_new_privs, readonly_root, wait_start, init;
+  /* overlay root built inside the container's mount namespace (nothing mounted on the host) */
+  char **lowers; int nlowers;
+  char *upper, *work;
+  /* bridge networking: veth made by the outer helper over netlink, addressed by the container */
+  char *veth_host, *bridge, *mac, *addr, *gateway;
   unsigned short rows, cols;
   uid_t uid; gid_t gid;
   uint64_t caps;
@@ -269,6 +281,15 @@ static void parse_line(struct spec *s, char *line) {
   else if (!strcmp(k, "readonly_root")) s->readonly_root = v[0] == '1';
   else if (!strcmp(k, "wait_start")) s->wait_start = v[0] == '1';
   else if (!strcmp(k, "pid")) s->target_pid = (pid_t)parse_number(k, v, INT_MAX);
+  else if (!strcmp(k, "init")) s->init = v[0] == '1';
+  else if (!strcmp(k, "lower")) *PUSH(s->lowers, s->nlowers) = v;
+  else if (!strcmp(k, "upper")) s->upper = v;
+  else if (!strcmp(k, "work")) s->work = v;
+  else if (!strcmp(k, "veth_host")) s->veth_host = v;
+  else if (!strcmp(k, "bridge")) s->bridge = v;
+  else if (!strcmp(k, "mac")) s->mac = v;
+  else if (!strcmp(k, "addr")) s->addr = v;
+  else if (!strcmp(k, "gateway")) s->gateway = v;
   else fail("spec", EINVAL, "unknown key '%s'", k);
 }
 
@@ -297,6 +318,11 @@ static void read_spec(struct spec *s, int fd) {
   if (s->env) s->env[s->envc] = NULL; else s->env = xrealloc(NULL, sizeof(char *)), s->env[0] = NULL;
   if (!s->cwd) s->cwd = "/";
   if (s->cwd[0] != '/') fail("spec", EINVAL, "cwd must be absolute");
+  if ((s->nlowers > 0) != (s->upper != NULL) || (s->upper != NULL) != (s->work != NULL))
+    fail("spec", EINVAL, "an overlay root needs lower=, upper= and work=");
+  if (s->veth_host && (!s->bridge || !s->mac || !s->addr || !s->gateway))
+    fail("spec", EINVAL, "veth_host= needs bridge=, mac=, addr= and gateway=");
+  if (s->veth_host && (s->netns_host || s->netns_path)) fail("spec", EINVAL, "veth_host= needs netns=new");
 }
 
 /* ---------- small utilities ---------- */
@@ -591,7 +617,17 @@ static void setup_rootfs(const struct spec *s) {
   if (!s->root) fail("spec", EINVAL, "no root= given");
   if (!realpath(s->root, root_real)) fail("mount", errno, "root %s", s->root);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount", errno, "make / rprivate");
-  if (mount(root_real, root_real, NULL, MS_BIND | MS_REC, NULL) < 0) fail("mount", errno, "bind root");
+  if (s->upper) {
+    /* The overlay exists only in this mount namespace: it goes away with the container and
+     * the host never needs to mount or unmount anything. */
+    char opts[4096];
+    size_t n = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
+    for (int i = 0; i < s->nlowers && n < sizeof opts; i++)
+      n += (size_t)snprintf(opts + n, sizeof opts - n, "%s%s", i ? ":" : "", s->lowers[i]);
+    if (n < sizeof opts) n += (size_t)snprintf(opts + n, sizeof opts - n, ",upperdir=%s,workdir=%s", s->upper, s->work);
+    if (n >= sizeof opts) fail("mount", E2BIG, "overlay options longer than %zu bytes", sizeof opts - 1);
+    if (mount("overlay", root_real, "overlay", MS_NODEV, opts) < 0) fail("mount", errno, "overlay root on %s", root_real);
+  } else if (mount(root_real, root_real, NULL, MS_BIND | MS_REC, NULL) < 0) fail("mount", errno, "bind root");
   int rootfd = open(root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("mount", errno, "open root");
 
@@ -614,6 +650,124 @@ static void loopback_up(void) {
   if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) fail("network", errno, "lo flags");
   ifr.ifr_flags |= IFF_UP;
   if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) fail("network", errno, "lo up");
+  close(sock);
+}
+
+/* ---------- bridge networking: one netlink request from H, a few ioctls in C ---------- */
+
+struct nl_request { struct nlmsghdr h; struct ifinfomsg ifi; char attrs[1024]; };
+
+static struct rtattr *nl_put(struct nl_request *r, int type, const void *data, size_t len) {
+  size_t at = NLMSG_ALIGN(r->h.nlmsg_len);
+  if (at + RTA_SPACE(len) > sizeof *r) fail("network", E2BIG, "netlink request too long");
+  struct rtattr *rta = (struct rtattr *)((char *)r + at);
+  rta->rta_type = (unsigned short)type;
+  rta->rta_len = (unsigned short)RTA_LENGTH(len);
+  if (len) { if (data) memcpy(RTA_DATA(rta), data, len); else memset(RTA_DATA(rta), 0, len); }
+  r->h.nlmsg_len = (uint32_t)(at + RTA_ALIGN(rta->rta_len));
+  return rta;
+}
+
+static void nl_close_nest(struct nl_request *r, struct rtattr *nest) {
+  nest->rta_len = (unsigned short)((char *)r + r->h.nlmsg_len - (char *)nest);
+}
+
+/* Sends one request and returns 0 or the kernel's (positive) errno. */
+static int nl_talk(int sock, struct nl_request *r) {
+  static uint32_t seq;
+  r->h.nlmsg_seq = ++seq;
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(sock, r, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return errno;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(sock, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != r->h.nlmsg_seq) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) return -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+    }
+  }
+}
+
+static void nl_link_request(struct nl_request *r, int type, int flags, const char *name) {
+  memset(r, 0, sizeof *r);
+  r->h.nlmsg_len = NLMSG_LENGTH(sizeof r->ifi);
+  r->h.nlmsg_type = (uint16_t)type;
+  r->h.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | NLM_F_ACK | flags);
+  r->ifi.ifi_family = AF_UNSPEC;
+  nl_put(r, IFLA_IFNAME, name, strlen(name) + 1);
+}
+
+/* H: a veth pair whose host end is up in the bridge and whose peer is `eth0` (up, with the
+ * given MAC) in the network namespace of `pid` — what `ip link add` + `ip link set` did, without
+ * spawning anything. A host end left over by a crash is replaced. */
+static void create_veth(const struct spec *s, pid_t pid) {
+  unsigned char mac[6];
+  if (sscanf(s->mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6)
+    fail("network", EINVAL, "bad mac %s", s->mac);
+  uint32_t master = if_nametoindex(s->bridge);
+  if (!master) fail("network", errno, "bridge %s", s->bridge);
+  int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (sock < 0) fail("network", errno, "netlink socket");
+  struct nl_request r;
+  for (int attempt = 0;; attempt++) {
+    /* Created down: the kernel refuses (ENOTCONN) to bring up either end while the pair is being
+     * made with a master; the host end goes up below, eth0 is brought up by the container. */
+    nl_link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, s->veth_host);
+    nl_put(&r, IFLA_MASTER, &master, sizeof master);
+    struct rtattr *info = nl_put(&r, IFLA_LINKINFO, NULL, 0);
+    nl_put(&r, IFLA_INFO_KIND, "veth", 4);
+    struct rtattr *data = nl_put(&r, IFLA_INFO_DATA, NULL, 0);
+    struct rtattr *peer = nl_put(&r, VETH_INFO_PEER, NULL, sizeof(struct ifinfomsg));
+    ((struct ifinfomsg *)RTA_DATA(peer))->ifi_family = AF_UNSPEC;
+    nl_put(&r, IFLA_IFNAME, "eth0", 5);
+    nl_put(&r, IFLA_ADDRESS, mac, sizeof mac);
+    uint32_t ns_pid = (uint32_t)pid;
+    nl_put(&r, IFLA_NET_NS_PID, &ns_pid, sizeof ns_pid);
+    nl_close_nest(&r, peer);
+    nl_close_nest(&r, data);
+    nl_close_nest(&r, info);
+    int err = nl_talk(sock, &r);
+    if (!err) break;
+    if (err != EEXIST || attempt > 0) { close(sock); fail("network", err, "create veth %s", s->veth_host); }
+    nl_link_request(&r, RTM_DELLINK, 0, s->veth_host);
+    nl_talk(sock, &r);
+  }
+  nl_link_request(&r, RTM_NEWLINK, 0, s->veth_host);
+  r.ifi.ifi_flags = r.ifi.ifi_change = IFF_UP;
+  int err = nl_talk(sock, &r);
+  if (err) { close(sock); fail("network", err, "set %s up", s->veth_host); }
+  close(sock);
+}
+
+/* C, inside its network namespace: address on eth0 and the default route. */
+static void configure_eth0(const struct spec *s) {
+  char addr[64];
+  snprintf(addr, sizeof addr, "%s", s->addr);
+  char *slash = strchr(addr, '/');
+  unsigned prefix = 32;
+  if (slash) { *slash = 0; prefix = (unsigned)parse_number("addr prefix", slash + 1, 32); }
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "eth0");
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) fail("network", EINVAL, "bad address %s", s->addr);
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) fail("network", errno, "socket");
+  if (ioctl(sock, SIOCSIFADDR, &ifr) < 0) fail("network", errno, "address %s on eth0", s->addr);
+  sin->sin_addr.s_addr = htonl(prefix ? 0xffffffffU << (32 - prefix) : 0);
+  if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0) fail("network", errno, "netmask /%u on eth0", prefix);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) fail("network", errno, "eth0 flags");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) fail("network", errno, "eth0 up");
+  struct rtentry rt = {0};
+  struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst, *gw = (struct sockaddr_in *)&rt.rt_gateway,
+                     *mask = (struct sockaddr_in *)&rt.rt_genmask;
+  dst->sin_family = gw->sin_family = mask->sin_family = AF_INET;
+  if (inet_pton(AF_INET, s->gateway, &gw->sin_addr) != 1) fail("network", EINVAL, "bad gateway %s", s->gateway);
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  if (ioctl(sock, SIOCADDRT, &rt) < 0) fail("network", errno, "default route via %s", s->gateway);
   close(sock);
 }
 
@@ -683,7 +837,7 @@ static void __attribute__((noreturn)) exec_workload(const struct spec *s) {
 }
 
 /* Runs in the final process after fork: never returns. errfd is CLOEXEC and closes on success. */
-static void __attribute__((noreturn)) become_workload(const struct spec *s, int errfd, int master) {
+static void __attribute__((noreturn)) become_workload(const struct spec *s, int errfd, int master, int die_with_parent) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -712,6 +866,8 @@ static void __attribute__((noreturn)) become_workload(const struct spec *s, int 
   if (chdir(s->cwd) < 0) fail("cwd", errno, "chdir %s", s->cwd);
   if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail("cwd", EPERM, "cwd %s is outside the root", s->cwd);
   drop_privileges(s);
+  /* Changing uid/gid cleared the parent-death signal: the container still dies with its helper. */
+  if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail("caps", errno, "pdeathsig");
   exec_workload(s);
 }
 
@@ -858,6 +1014,20 @@ static ssize_t recv_msg(int sock, char *buf, size_t size, int *fd) {
   return n;
 }
 
+static char **main_argv;
+static int main_argc;
+
+/* With init=1 the helper stays PID 1: its /proc/1/cmdline would show the helper's host path and
+ * options to the container. Overwrite the argument area in place: a name, its NUL, then padding
+ * that is not NUL, so the kernel reports the area up to the first NUL (the setproctitle rule). */
+static void hide_host_cmdline(void) {
+  static const char name[] = "muelle-init";
+  char *start = main_argv[0], *end = main_argv[main_argc - 1] + strlen(main_argv[main_argc - 1]) + 1;
+  if ((size_t)(end - start) <= sizeof name) return;
+  memcpy(start, name, sizeof name);
+  memset(start + sizeof name, ' ', (size_t)(end - start) - sizeof name);
+}
+
 /* C: PID 1 of the new pid namespace. */
 static void __attribute__((noreturn)) container_init(struct run_ctx *ctx) {
   const struct spec *s = ctx->s;
@@ -875,16 +1045,25 @@ static void __attribute__((noreturn)) container_init(struct run_ctx *ctx) {
     close(fd);
   }
   if (!s->netns_host && !s->netns_path) loopback_up();
+  if (s->veth_host) configure_eth0(s);
   /* Only now, inside its cgroups, so the container sees its own cgroup as the root. */
   if (unshare(CLONE_NEWCGROUP) < 0) fail("namespace", errno, "unshare cgroup namespace");
   setup_rootfs(s);
   if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) fail("hostname", errno, "sethostname");
   int master = s->pty ? open_pty_master() : -1;
+  if (!s->init) {
+    /* Default (like `docker run` without --init): PID 1 is the entrypoint itself. The report
+     * socket is close-on-exec, so H sees "exec" then EOF once execve succeeded, or an error. */
+    if (master >= 0) send_msg(ctx->report, "pty", master);
+    send_msg(ctx->report, "exec", -1);
+    become_workload(s, ctx->report, master, 1);
+  }
+  hide_host_cmdline();
   int execpipe[2];
   if (pipe2(execpipe, O_CLOEXEC) < 0) fail("clone", errno, "pipe");
   pid_t w = fork();
   if (w < 0) fail("clone", errno, "fork workload");
-  if (w == 0) { close(execpipe[0]); close(ctx->report); become_workload(s, execpipe[1], master); }
+  if (w == 0) { close(execpipe[0]); close(ctx->report); become_workload(s, execpipe[1], master, 0); }
   close(execpipe[1]);
   char msg[1024];
   if (master >= 0) { send_msg(ctx->report, "pty", master); close(master); }
@@ -941,6 +1120,7 @@ static int run_container(const struct spec *s, struct control *ctl) {
   }
   close(sock[1]); close(go[0]);
   join_cgroups(s, c);   /* before the container runs a single instruction of its own */
+  if (s->veth_host) create_veth(s, c);
   status_line("pid %d", c);
   if (s->wait_start) {
     char line[256];
@@ -952,14 +1132,20 @@ static int run_container(const struct spec *s, struct control *ctl) {
   close(go[1]);
 
   char msg[1024];
-  int master = -1, started = 0;
+  int master = -1, started = 0, execing = 0;
   while (!started) {
     int fd = -1;
     ssize_t n = recv_msg(sock[0], msg, sizeof msg, &fd);
-    if (n <= 0) break;   /* C died during setup; its exit status tells the rest */
+    if (n <= 0) {
+      /* EOF right after "exec": the close-on-exec socket went with a successful execve.
+       * Otherwise C died during setup; its exit status tells the rest. */
+      if (execing) { status_line("started"); started = 1; }
+      break;
+    }
     if (!strcmp(msg, "pty")) master = fd;
+    else if (!strcmp(msg, "exec")) execing = 1;
     else if (!strcmp(msg, "started")) { status_line("started"); started = 1; }
-    else { write_all(status_fd, msg, strlen(msg)); if (msg[strlen(msg) - 1] != '\n') status_line("%s", ""); }
+    else { execing = 0; write_all(status_fd, msg, strlen(msg)); if (msg[strlen(msg) - 1] != '\n') status_line("%s", ""); }
   }
   quiet_stdio(master >= 0);
   int st = monitor(c, master, ctl, &sigs);
@@ -1006,7 +1192,7 @@ static int exec_in_container(const struct spec *s, struct control *ctl) {
   block_signals(&sigs);
   pid_t x = fork();   /* the child lands in the target pid namespace */
   if (x < 0) fail("clone", errno, "fork");
-  if (x == 0) { close(sock[0]); become_workload(s, sock[1], master); }
+  if (x == 0) { close(sock[0]); become_workload(s, sock[1], master, 0); }
   close(sock[1]);
   status_line("pid %d", x);
   char msg[1024];
@@ -1049,6 +1235,31 @@ static int hexval(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* Prints (NUL-terminated) the paths below dirfd, relative to the walk's start, of directories an
+ * overlay marked opaque. Node cannot read xattrs; one process per upper dir instead of one per dir. */
+static int print_opaque_dirs(int fd, char *rel, size_t len) {
+  char value[2];
+  if (fgetxattr(fd, "trusted.overlay.opaque", value, sizeof value) == 1 && value[0] == 'y') {
+    fwrite(len ? rel : ".", 1, (len ? len : 1) + 1, stdout);
+  }
+  DIR *dir = fdopendir(fd);
+  if (!dir) { close(fd); return -1; }
+  int rc = 0;
+  for (struct dirent *e; (e = readdir(dir));) {
+    if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    size_t n = strlen(e->d_name);
+    if (len + 1 + n + 1 > PATH_MAX) { rc = -1; errno = ENAMETOOLONG; break; }
+    size_t at = len;
+    if (len) rel[at++] = '/';
+    memcpy(rel + at, e->d_name, n + 1);
+    int sub = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0 || print_opaque_dirs(sub, rel, at + n) < 0) { rc = -1; break; }
+    rel[len] = 0;
+  }
+  closedir(dir);
+  return rc;
+}
+
 static int fsop(int argc, char **argv) {
   const char *op = argc > 2 ? argv[2] : "";
   if (!strcmp(op, "mknod") && argc == 8) {
@@ -1086,7 +1297,13 @@ static int fsop(int argc, char **argv) {
     if (umount2(argv[3], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) { fprintf(stderr, "umount %s: %s\n", argv[3], strerror(errno)); return 1; }
     return 0;
   }
-  fprintf(stderr, "usage: fsop mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
+  if (!strcmp(op, "opaque-dirs") && argc == 4) {   /* opaque-dirs UPPER */
+    char rel[PATH_MAX] = "";
+    int fd = open(argv[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || print_opaque_dirs(fd, rel, 0) < 0) { fprintf(stderr, "opaque-dirs %s: %s\n", argv[3], strerror(errno)); return 1; }
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
+  fprintf(stderr, "usage: fsop opaque-dirs UPPER | mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
   return 2;
 }
 
@@ -1098,6 +1315,8 @@ int main(int argc, char **argv) {
   int spec_fd = -1;
   const char *spec_path = NULL;
   struct control ctl = { .fd = -1 };
+  main_argv = argv;
+  main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
   if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "exec"))) {
     fprintf(stderr, "usage: %s run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]\n", argv[0]);

@@ -54,6 +54,12 @@ export class HostFs {
     return this.fsop(['bind', source, target]);
   }
 
+  /** Directories below `upperDir` (relative, `.` for itself) that an overlay marked opaque (`trusted.overlay.opaque=y`). */
+  async opaqueDirectories(upperDir: string): Promise<string[]> {
+    const out = await runHostCommand(this.helper, ['fsop', 'opaque-dirs', upperDir]);
+    return out.split('\0').filter(Boolean);
+  }
+
   /** Lazy unmount; a target that is not mounted is fine. */
   unmount(target: string): Promise<void> {
     return this.fsop(['umount', target]);

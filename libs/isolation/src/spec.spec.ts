@@ -35,6 +35,32 @@ describe('encodeRunSpec', () => {
     ]);
   });
 
+  it('encodes an overlay root, init mode and bridge networking', () => {
+    const text = encodeRunSpec({
+      rootfs: '/c/rootfs',
+      args: ['true'],
+      overlay: { lowerDirs: ['/layers/b', '/layers/a'], upperDir: '/c/upper', workDir: '/c/work' },
+      init: true,
+      network: { mode: 'bridge', bridge: 'muelle0', hostInterface: 'mv0123456789', macAddress: '02:42:0a:0b:0c:0d', address: '10.88.0.5/16', gateway: '10.88.0.1' },
+    });
+    expect(text.split('\n').slice(-12)).toEqual([
+      'lower=/layers/b', 'lower=/layers/a', 'upper=/c/upper', 'work=/c/work',
+      'init=1',
+      'netns=new',
+      'veth_host=mv0123456789', 'bridge=muelle0', 'mac=02:42:0a:0b:0c:0d', 'addr=10.88.0.5/16', 'gateway=10.88.0.1',
+      '',
+    ]);
+  });
+
+  it('refuses overlay dirs with separators and malformed bridge settings', () => {
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], overlay: { lowerDirs: ['/a:b'], upperDir: '/u', workDir: '/w' } })).toThrow(InvalidSpecError);
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], overlay: { lowerDirs: [], upperDir: '/u', workDir: '/w' } })).toThrow(InvalidSpecError);
+    const bridge = { mode: 'bridge' as const, bridge: 'br0', hostInterface: 'v0', macAddress: '02:42:00:00:00:01', address: '10.0.0.2/24', gateway: '10.0.0.1' };
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, address: '10.0.0.2' } })).toThrow(/CIDR/);
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, hostInterface: 'much-too-long-name' } })).toThrow(/interface/);
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, macAddress: 'zz' } })).toThrow(/MAC/);
+  });
+
   it('escapes newlines and backslashes so every value stays on one line', () => {
     const text = encodeRunSpec({ rootfs: '/r', args: ['sh', '-c', 'echo a\necho \\n'] });
     expect(text).toContain('arg=echo a\\necho \\\\n\n');

@@ -40,8 +40,24 @@ export interface BindMount {
   readonly?: boolean;
 }
 
-/** `none`: a new network namespace with only `lo`; `host`: share the host's; `join`: an existing one. */
-export type NetworkMode = { mode: 'none' } | { mode: 'host' } | { mode: 'join'; path: string };
+/**
+ * `none`: a new network namespace with only `lo`; `host`: share the host's; `join`: an existing one;
+ * `bridge`: a new namespace whose `eth0` is the peer of a veth pair the helper creates over netlink
+ * (host end `hostInterface`, up, in `bridge`), with `address` (CIDR) and a default route via `gateway`.
+ */
+export type NetworkMode =
+  | { mode: 'none' }
+  | { mode: 'host' }
+  | { mode: 'join'; path: string }
+  | { mode: 'bridge'; bridge: string; hostInterface: string; macAddress: string; address: string; gateway: string };
+
+/** An overlay root mounted by the helper inside the container's own mount namespace. */
+export interface OverlayRoot {
+  /** Read-only layers, top-most first. */
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+}
 
 /** Where each standard stream of the workload goes. A number is an fd of this Node process. */
 export type StdioTarget = 'pipe' | 'ignore' | 'inherit' | number;
@@ -77,8 +93,17 @@ interface ProcessSpecBase {
 }
 
 export interface ContainerProcessSpec extends ProcessSpecBase {
-  /** Absolute path of the prepared root filesystem (e.g. an overlay mount). */
+  /**
+   * Absolute path of the root filesystem; with `overlay`, an empty directory the overlay is mounted
+   * on inside the container's mount namespace (the host sees nothing mounted there).
+   */
   rootfs: string;
+  overlay?: OverlayRoot;
+  /**
+   * false (default, like `docker run`): the entrypoint is PID 1 of the container. true (like
+   * `docker run --init`): the helper is PID 1, forwards signals and reaps zombies; the entrypoint is PID 2.
+   */
+  init?: boolean;
   hostname?: string;
   /** Default `{ mode: 'none' }`. */
   network?: NetworkMode;
@@ -191,12 +216,32 @@ export function encodeRunSpec(spec: ContainerProcessSpec): string {
     check(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(spec.hostname), `invalid hostname "${spec.hostname}"`);
     lines.push(`hostname=${spec.hostname}`);
   }
+  if (spec.overlay) {
+    const { lowerDirs, upperDir, workDir } = spec.overlay;
+    check(Array.isArray(lowerDirs) && lowerDirs.length > 0, 'overlay needs at least one lower directory');
+    for (const dir of [...lowerDirs, upperDir, workDir]) {
+      checkAbsolute(dir, 'overlay directory');
+      check(!/[,:]/.test(dir), `overlay directory "${dir}" must not contain "," or ":"`);
+    }
+    for (const dir of lowerDirs) lines.push(`lower=${dir}`);
+    lines.push(`upper=${upperDir}`, `work=${workDir}`);
+  }
+  if (spec.init) lines.push('init=1');
   const network = spec.network ?? { mode: 'none' };
   if (network.mode === 'host') lines.push('netns=host');
   else if (network.mode === 'join') {
     checkAbsolute(network.path, 'network namespace path');
     lines.push(`netns_path=${network.path}`);
   } else lines.push('netns=new');
+  if (network.mode === 'bridge') {
+    const ifName = /^[A-Za-z0-9_.-]{1,15}$/;
+    check(ifName.test(network.bridge), `invalid bridge name "${network.bridge}"`);
+    check(ifName.test(network.hostInterface), `invalid host interface name "${network.hostInterface}"`);
+    check(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(network.macAddress), `invalid MAC address "${network.macAddress}"`);
+    check(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(network.address), `address must be IPv4 CIDR, got "${network.address}"`);
+    check(/^\d{1,3}(\.\d{1,3}){3}$/.test(network.gateway), `gateway must be an IPv4 address, got "${network.gateway}"`);
+    lines.push(`veth_host=${network.hostInterface}`, `bridge=${network.bridge}`, `mac=${network.macAddress}`, `addr=${network.address}`, `gateway=${network.gateway}`);
+  }
   for (const m of spec.mounts ?? []) {
     checkAbsolute(m.source, 'mount source');
     checkAbsolute(m.target, 'mount target');

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname as hostHostname, networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -54,19 +54,47 @@ async function newCgroup(limits: Parameters<CgroupV1Driver['create']>[1]): Promi
 }
 
 describe('namespaces', () => {
-  it('shows only the container processes; PID 1 is the helper init and the entrypoint is PID 2', async () => {
+  it('shows only the container processes and PID 1 is its entrypoint', async () => {
     const hostSleeper = spawn('sleep', ['1234.5']);
     try {
       const { stdout, status } = await runToEnd(spec('echo "me=$$"; tr "\\0" " " < /proc/1/cmdline; echo; ps -o pid,args'));
       expect(status).toEqual({ exitCode: 0 });
-      expect(stdout).toContain('me=2');
-      expect(stdout.split('\n')[1]).toMatch(/muelle-isolate run/);
-      const pids = stdout.split('\n').slice(3).filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[0]));
-      expect(pids.length).toBeLessThanOrEqual(3); // init, sh, ps
+      const lines = stdout.split('\n');
+      expect(lines[0]).toBe('me=1');
+      expect(lines[1]).toBe('sh -c echo "me=$$"; tr "\\0" " " < /proc/1/cmdline; echo; ps -o pid,args ');
+      const pids = lines.slice(3).filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[0]));
+      expect(pids[0]).toBe(1);
+      expect(pids.length).toBeLessThanOrEqual(2); // sh, ps
       expect(Math.max(...pids)).toBeLessThan(10);
       expect(stdout).not.toContain('1234.5');
+      expect(stdout).not.toContain('muelle-isolate');
     } finally {
       hostSleeper.kill();
+    }
+  });
+
+  it('with init: true, PID 1 is a minimal init named muelle-init (no host path) and the entrypoint is PID 2', async () => {
+    const { stdout, status } = await runToEnd(spec('echo "me=$$"; tr "\\0" "|" < /proc/1/cmdline; echo', { init: true }));
+    expect(status).toEqual({ exitCode: 0 });
+    expect(stdout.split('\n')).toEqual(['me=2', 'muelle-init|', '']);
+  });
+
+  it('mounts an overlay root only inside the container: writes land in the upper dir, the lower dir and the host mount table stay untouched', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'overlay-root-'));
+    const [upperDir, workDir, target] = ['upper', 'work', 'root'].map((d) => join(base, d));
+    for (const d of [upperDir, workDir, target]) mkdirSync(d);
+    try {
+      const c = await driver.run({ rootfs: target, overlay: { lowerDirs: [rootfs], upperDir, workDir }, args: ['sh', '-c', 'echo hi > /etc/made-here; rm /bin/true; cat /etc/made-here; sleep 1'], env: [PATH], stdio: { stdout: 'pipe' } });
+      const out = collect(c.stdout);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${target} `);
+      expect(await c.wait()).toEqual({ exitCode: 0 });
+      expect(await out).toBe('hi\n');
+      expect(readFileSync(join(upperDir, 'etc', 'made-here'), 'utf8')).toBe('hi\n');
+      expect(existsSync(join(rootfs, 'etc', 'made-here'))).toBe(false);
+      expect(existsSync(join(rootfs, 'bin', 'true'))).toBe(true);
+      expect(lstatSync(join(upperDir, 'bin', 'true')).isCharacterDevice()).toBe(true); // the overlay whiteout
+    } finally {
+      removeDir(base);
     }
   });
 
@@ -295,15 +323,25 @@ describe('process lifecycle', () => {
     await waitForOutput(c.stdout!, 'ready');
     c.signal('SIGKILL');
     expect(await c.wait()).toEqual({ exitCode: 137, signal: 'SIGKILL' });
-    const t = await driver.run(spec('echo ready; exec sleep 30'));
+    const t = await driver.run(spec('echo ready; exec sleep 30', { init: true }));
     await waitForOutput(t.stdout!, 'ready');
     t.signal('SIGTERM');
     expect(await t.wait()).toEqual({ exitCode: 143, signal: 'SIGTERM' });
   });
 
-  it('reaps orphaned zombies (init is PID 1)', async () => {
+  it('like docker, a PID 1 entrypoint without a SIGTERM handler ignores SIGTERM (init: true does not)', async () => {
+    const c = await driver.run(spec('echo ready; exec sleep 30'));
+    await waitForOutput(c.stdout!, 'ready');
+    c.signal('SIGTERM');
+    const early = await Promise.race([c.wait(), new Promise((r) => setTimeout(() => r('still running'), 700))]);
+    expect(early).toBe('still running');
+    c.signal('SIGKILL');
+    expect(await c.wait()).toEqual({ exitCode: 137, signal: 'SIGKILL' });
+  });
+
+  it('with init: true reaps orphaned zombies', async () => {
     // Each subshell exits at once, orphaning its `true` children onto PID 1.
-    const { stdout } = await runToEnd(spec('for i in 1 2 3 4 5; do (true & true &); done; sleep 0.5; cat /proc/[0-9]*/stat | cut -d" " -f3 | sort | uniq -c'));
+    const { stdout } = await runToEnd(spec('for i in 1 2 3 4 5; do (true & true &); done; sleep 0.5; cat /proc/[0-9]*/stat | cut -d" " -f3 | sort | uniq -c', { init: true }));
     expect(stdout).not.toMatch(/\bZ\b/);
   });
 });
@@ -373,8 +411,9 @@ describe('exec', () => {
       const [out, status] = await Promise.all([collect(e.stdout), e.wait()]);
       expect(status).toEqual({ exitCode: 5 });
       expect(out.split('\n')[0]).toBe('target');
-      expect(out).toContain('sleep 30');
-      expect(out).toContain('muelle-isolate run');
+      // The container's own processes only: its entrypoint (PID 1; sh exec'd its last command), the exec'd shell, ps.
+      expect(out.split('\n').slice(1, 4)).toEqual(['COMMAND', 'sleep 30', 'sh -c hostname; ps -o args; ls /sys/class/net; exit 5']);
+      expect(out).not.toContain('muelle-isolate');
       expect(out.trim().split('\n').pop()).toBe('lo');
       expect(e.pid).toBeGreaterThan(0);
 

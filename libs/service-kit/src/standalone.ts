@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { loadConfigOrExit } from './config';
+import { busNamespace, loadConfigOrExit } from './config';
 import { createLogger } from './logger';
 import { RunningService } from './bootstrap';
 import { ServiceInfo } from './tokens';
@@ -26,9 +26,10 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
   start: Starter<z.output<S>>,
 ): void {
   const config = loadConfigOrExit(service, schema);
+  const { MUELLE_BUS_NAMESPACE: namespace } = loadConfigOrExit(service, z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional() }));
   const logger = createLogger(service, config.MUELLE_LOG_LEVEL as string);
   const info = serviceInfo(service);
-  start(config, { kind: 'nats', url: config.NATS_URL as string }, logger, info).then(
+  start(config, { kind: 'nats', url: config.NATS_URL as string, namespace }, logger, info).then(
     (running) => stopOnSignals([running], logger),
     (error) => {
       logger.fatal({ err: error }, `${service} failed to start`);

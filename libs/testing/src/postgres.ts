@@ -25,3 +25,6 @@ export async function createTestDatabase(prefix = 'muelle_test'): Promise<{ url:
 }
 
 export const NATS_TEST_URL = process.env.MUELLE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A bus namespace of its own for one test file, so platforms of concurrent runs never share NATS subjects. */
+export const uniqueBusNamespace = () => `t${randomBytes(5).toString('hex')}`;

@@ -24,6 +24,7 @@ import {
   HostFs,
   IsolationDriver,
   IsolationError,
+  NetworkMode,
   PermissionDeniedError as IsolationPermissionDenied,
   RunningContainer,
 } from '@muelle/isolation';
@@ -82,6 +83,8 @@ export class ContainerRuntime {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Array<() => void>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Containers whose cgroup exists with their limits, ready for the next start. */
+  private readonly cgroupsReady = new Set<string>();
   readonly ports = new PortProxy();
   private readonly containersDir: string;
   private closing = false;
@@ -311,8 +314,15 @@ export class ContainerRuntime {
       await this.o.hostFs.mkfifo(paths.stdout);
       await this.o.hostFs.mkfifo(paths.stderr);
       if (spec.openStdin) await this.o.hostFs.mkfifo(paths.stdin);
+      // What start would otherwise do on its hot path: files that do not depend on the address, the cgroup.
+      await writeFile(paths.hostname, `${record.hostname}\n`);
+      await writeFile(paths.hosts, hostsFile(record.hostname, null));
+      await writeFile(paths.resolv, await resolvConf(spec.network));
+      await this.prepareCgroup(record);
       await this.save(record);
     } catch (error) {
+      await this.o.cgroups.destroy(id).catch(() => undefined);
+      this.cgroupsReady.delete(id);
       await rm(this.dir(id), { recursive: true, force: true });
       throw error;
     }
@@ -340,22 +350,43 @@ export class ContainerRuntime {
   // ---------- start ----------
 
   start(id: string): Promise<ContainerRuntimeInfo> {
+    const requestedAt = process.hrtime.bigint();
     return this.locked(id, async () => {
       const record = this.get(id);
       if (record.state === 'running') return this.info(id);
       this.clearRestartTimer(id);
       record.stoppedByUser = false;
-      await this.startLocked(record);
+      await this.startLocked(record, requestedAt);
       return this.info(id);
     });
   }
 
+  /** Whether `path` is a mount point in the agent's namespace (roots of containers started before overlays moved into the helper). */
   private async mounted(path: string): Promise<boolean> {
     const info = await readFile('/proc/self/mountinfo', 'utf8');
     return info.split('\n').some((l) => l.split(' ')[4] === path);
   }
 
-  private async startLocked(record: ContainerRecordOnDisk): Promise<void> {
+  private async unmountLegacyRoot(id: string): Promise<void> {
+    const rootfs = this.p(id).rootfs;
+    if (await this.mounted(rootfs).catch(() => false)) await this.o.hostFs.unmount(rootfs).catch(() => undefined);
+  }
+
+  /** A fresh cgroup with the container's limits, made ahead of start (at create, or after an exit). */
+  private async prepareCgroup(record: ContainerRecordOnDisk): Promise<void> {
+    if (this.cgroupsReady.has(record.id)) return;
+    await this.o.cgroups.destroy(record.id).catch(() => undefined);
+    await this.o.cgroups.create(record.id, limitsOf(record.spec));
+    this.cgroupsReady.add(record.id);
+  }
+
+  private async releaseCgroup(id: string): Promise<void> {
+    this.cgroupsReady.delete(id);
+    await this.o.cgroups.destroy(id);
+  }
+
+  /** `requestedAt` (hrtime) is when the start request reached the agent: the start latency is logged from there. */
+  private async startLocked(record: ContainerRecordOnDisk, requestedAt = process.hrtime.bigint()): Promise<void> {
     const { id, spec } = record;
     const paths = this.p(id);
     const image = (await this.o.images.find(record.imageDigest)) as StoredImage | undefined;
@@ -365,15 +396,8 @@ export class ContainerRuntime {
     let stderrFd: number | undefined;
     let stdinFd: number | undefined;
     try {
-      if (!(await this.mounted(paths.rootfs))) {
-        await rm(paths.work, { recursive: true, force: true });
-        await mkdir(paths.work);
-        await this.o.hostFs.mountOverlay(paths.rootfs, [...record.layers].reverse().map((l) => this.o.images.layerPath(l)), paths.upper, paths.work);
-      }
-      cleanups.push(() => this.o.hostFs.unmount(paths.rootfs));
-      await this.o.cgroups.destroy(id).catch(() => undefined);
-      await this.o.cgroups.create(id, limitsOf(spec));
-      cleanups.push(() => this.o.cgroups.destroy(id));
+      await this.prepareCgroup(record);
+      cleanups.push(() => this.releaseCgroup(id));
 
       const mounts: BindMount[] = [];
       for (const volume of spec.volumes) {
@@ -381,47 +405,44 @@ export class ContainerRuntime {
         mounts.push({ source, target: volume.target, readonly: volume.readOnly });
       }
       let ipAddress: string | null = null;
+      let network: NetworkMode = spec.network === 'host' ? { mode: 'host' } : { mode: 'none' };
       if (spec.network === 'bridge') {
         ipAddress = await this.o.network.ipam.allocate(id);
         cleanups.push(() => this.o.network.ipam.release(id));
         cleanups.push(() => this.o.network.detach(id));
+        network = this.o.network.attachment(id, ipAddress);
+        await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
       }
-      await writeFile(paths.hostname, `${record.hostname}\n`);
-      await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
-      await writeFile(paths.resolv, await resolvConf(spec.network));
       mounts.push({ source: paths.hosts, target: '/etc/hosts' }, { source: paths.resolv, target: '/etc/resolv.conf' }, { source: paths.hostname, target: '/etc/hostname' });
 
       await rm(paths.exit, { force: true });
       stdoutFd = openSync(paths.stdout, fsConstants.O_RDWR);
       stderrFd = spec.tty ? undefined : openSync(paths.stderr, fsConstants.O_RDWR);
       stdinFd = spec.openStdin ? openSync(paths.stdin, fsConstants.O_RDWR) : undefined;
-      let attachment: Awaited<ReturnType<BridgeNetwork['attach']>> | undefined;
       const container = await this.o.driver.run({
         rootfs: paths.rootfs,
+        // Mounted by the helper inside the container's mount namespace: nothing to mount or unmount here.
+        overlay: { lowerDirs: [...record.layers].reverse().map((l) => this.o.images.layerPath(l)), upperDir: paths.upper, workDir: paths.work },
         args: record.args,
         env: record.env,
         cwd: record.workingDir,
         user: record.user,
         hostname: record.hostname,
-        network: spec.network === 'host' ? { mode: 'host' } : { mode: 'none' },
+        network,
         mounts,
         cgroupPaths: this.o.cgroups.paths(id),
         tty: spec.tty,
         stdio: { stdin: stdinFd ?? 'ignore', stdout: stdoutFd, stderr: stderrFd ?? 'ignore' },
         detached: { exitFile: paths.exit },
-        beforeStart: ipAddress
-          ? async (pid) => {
-              attachment = await this.o.network.attach(id, pid, ipAddress as string);
-            }
-          : undefined,
       });
+      this.o.logger.info({ id, startMs: elapsedMs(requestedAt), network: spec.network }, 'container started');
       const helperPid = container.helperPid ?? null;
       record.helperPid = helperPid;
       record.helperStartTime = helperPid ? await processStartTime(helperPid) : null;
       record.initPid = container.pid;
       record.ipAddress = ipAddress;
-      record.gateway = attachment?.gateway ?? null;
-      record.macAddress = attachment?.macAddress ?? null;
+      record.gateway = network.mode === 'bridge' ? network.gateway : null;
+      record.macAddress = network.mode === 'bridge' ? network.macAddress : null;
       record.exitCode = null;
       record.oomKilled = false;
       record.error = '';
@@ -499,11 +520,11 @@ export class ContainerRuntime {
     record.helperStartTime = null;
     record.initPid = null;
     this.ports.close(id);
-    await this.o.cgroups.destroy(id).catch((error) => this.o.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
-    await this.o.network.detach(id);
-    await this.o.network.ipam.release(id);
+    await this.releaseCgroup(id).catch((error) => this.o.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
+    // The veth died with the network namespace; only a crashed start can leave a host end behind.
+    if (record.ipAddress) await this.o.network.ipam.release(id);
     record.ipAddress = null;
-    await this.o.hostFs.unmount(this.p(id).rootfs).catch(() => undefined);
+    await this.unmountLegacyRoot(id);
     this.live.delete(id);
     record.state = 'exited';
     await this.save(record).catch(() => undefined);
@@ -623,10 +644,12 @@ export class ContainerRuntime {
         await this.waitExit(id, 30_000);
       }
       this.changed(record, 'removing');
-      await this.o.cgroups.destroy(id).catch(() => undefined);
-      await this.o.network.detach(id);
-      await this.o.network.ipam.release(id);
-      await this.o.hostFs.unmount(this.p(id).rootfs).catch(() => undefined);
+      await this.releaseCgroup(id).catch(() => undefined);
+      if (record.spec.network === 'bridge') {
+        await this.o.network.detach(id);
+        await this.o.network.ipam.release(id);
+      }
+      await this.unmountLegacyRoot(id);
       await rm(this.dir(id), { recursive: true, force: true });
       this.records.delete(id);
       this.changed(record, 'dead');
@@ -681,9 +704,11 @@ export class ContainerRuntime {
     this.ports.closeAll();
   }
 
-  /** Used by exec: a file inside the running container's root. */
+  /** Used by exec: a file inside the running container's root (its mount namespace, seen through its init). */
   async readInRoot(id: string, path: string): Promise<string | undefined> {
-    return readFile(join(this.p(id).rootfs, path), 'utf8').catch(() => undefined);
+    const pid = this.get(id).initPid;
+    if (!pid) return undefined;
+    return readFile(join(`/proc/${pid}/root`, path), 'utf8').catch(() => undefined);
   }
 
   cgroupPaths(id: string): string[] {
@@ -697,6 +722,10 @@ export class ContainerRuntime {
   async dirExists(id: string): Promise<boolean> {
     return stat(this.dir(id)).then(() => true, () => false);
   }
+}
+
+function elapsedMs(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e6;
 }
 
 function sleep(ms: number): Promise<void> {

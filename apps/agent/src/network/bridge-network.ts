@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { runHostCommand } from '@muelle/isolation';
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { runHostCommand, type NetworkMode } from '@muelle/isolation';
 import { Ipam, parseSubnet } from './ipam';
-
-export interface ContainerAttachment {
-  ipAddress: string;
-  gateway: string;
-  macAddress: string;
-  prefix: number;
-}
 
 /**
  * One Linux bridge per host, a veth pair per container, outbound NAT with one iptables
@@ -60,27 +53,26 @@ export class BridgeNetwork {
     return ['02', '42', ...[h[0], h[1], h[2], h[3]].map((b) => (b as number).toString(16).padStart(2, '0'))].join(':');
   }
 
-  /** Wires the network namespace of the container init `pid` into the bridge. */
-  async attach(containerId: string, pid: number, ipAddress: string): Promise<ContainerAttachment> {
-    const { host, peer } = this.names(containerId);
-    const macAddress = this.macFor(containerId);
-    await runHostCommand('ip', ['link', 'del', host]).catch(() => undefined); // a leftover of a crash
-    await runHostCommand('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', String(pid)]);
-    await runHostCommand('ip', ['link', 'set', host, 'master', this.bridge, 'up']);
-    await runHostCommand('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-batch', '-'], {
-      input: [
-        `link set ${peer} name eth0`,
-        `link set eth0 address ${macAddress}`,
-        `addr add ${ipAddress}/${this.prefix} dev eth0`,
-        'link set eth0 up',
-        `route add default via ${this.ipam.gateway}`,
-      ].join('\n') + '\n',
-    });
-    return { ipAddress, gateway: this.ipam.gateway, macAddress, prefix: this.prefix };
+  /**
+   * How the isolation helper wires a container into the bridge: it creates the veth pair over
+   * netlink (host end in the bridge, `eth0` inside) and the container sets its address and route,
+   * so a start spawns no `ip` process.
+   */
+  attachment(containerId: string, ipAddress: string): Extract<NetworkMode, { mode: 'bridge' }> {
+    return {
+      mode: 'bridge',
+      bridge: this.bridge,
+      hostInterface: this.names(containerId).host,
+      macAddress: this.macFor(containerId),
+      address: `${ipAddress}/${this.prefix}`,
+      gateway: this.ipam.gateway,
+    };
   }
 
   /** The veth dies with the namespace; this removes a host end left behind by a failed start. */
   async detach(containerId: string): Promise<void> {
-    await runHostCommand('ip', ['link', 'del', this.names(containerId).host]).catch(() => undefined);
+    const host = this.names(containerId).host;
+    if (!(await access(`/sys/class/net/${host}`).then(() => true, () => false))) return;
+    await runHostCommand('ip', ['link', 'del', host]).catch(() => undefined);
   }
 }

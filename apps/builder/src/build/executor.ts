@@ -20,11 +20,11 @@ import {
   type Instruction,
   type ResolvedStage,
 } from '@muelle/dockerfile';
-import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';
+import { HostFs, type CgroupDriver, type ContainerProcessSpec, type IsolationDriver } from '@muelle/isolation';
 import { MediaType, applyLayer, type ContainerConfig, type HistoryEntry, type ImageConfig } from '@muelle/oci';
 import { SourceTree, hashSources, type MatchedSource } from './context';
 import { BuildFailedError } from './errors';
-import { copyTree, diffTrees, mkdirInRoot, resolveInRoot } from './fs-tree';
+import { copyTree, diffTrees, layerFromUpperDir, mkdirInRoot, resolveInRoot } from './fs-tree';
 import type { ImageTransfer } from './images';
 import type { BuilderStore, StoredLayer } from './store';
 
@@ -61,6 +61,8 @@ export interface ExecutorDeps {
   isolation: IsolationDriver;
   /** Every RUN gets its own cgroup, destroyed (with anything left in it) when the step ends. */
   cgroups?: CgroupDriver;
+  /** Reads the overlay opaque markers of RUN upper dirs; default: the native helper's. */
+  hostFs?: HostFs;
 }
 
 /** Where a stage stands after each instruction. */
@@ -92,6 +94,7 @@ export class BuildExecutor {
   private escapeChar: '\\' | '`' = '\\';
   private runSequence = 0;
   private readonly stageIndexByName = new Map<string, number>();
+  private readonly hostFs: HostFs;
 
   constructor(
     private readonly deps: ExecutorDeps,
@@ -99,7 +102,9 @@ export class BuildExecutor {
     private readonly emit: (event: BuildProgressEvent) => void,
     private readonly signal: AbortSignal,
     private readonly buildId: string,
-  ) {}
+  ) {
+    this.hostFs = deps.hostFs ?? new HostFs();
+  }
 
   async run(): Promise<BuildOutcome> {
     this.context = await SourceTree.context(this.options.contextDir);
@@ -438,9 +443,45 @@ export class BuildExecutor {
     });
   }
 
+  /**
+   * RUN on an overlay: the parent's file system (RUN upper dirs stacked on a snapshot) as read-only
+   * lower layers and a fresh upper dir, mounted by the helper inside the RUN container's own mount
+   * namespace. The layer is read from the upper dir; nothing is copied or diffed, and the upper dir
+   * is kept as a lower layer for the following RUN steps.
+   */
   private async runCommand(index: number, parent: StageState, state: StageState, args: string[], env: string[], network: 'none' | 'host'): Promise<StoredLayer | undefined> {
-    return this.changeFiles(parent, async (root) => {
-      const user = await resolveUser(root, state.config.User ?? '');
+    const lowerDirs = await this.deps.store.lowerDirs(parent.layers);
+    const scratch = await this.deps.store.workDir();
+    const [upper, work, root] = ['upper', 'work', 'root'].map((d) => path.join(scratch, d)) as [string, string, string];
+    try {
+      for (const dir of [upper, work, root]) await fs.mkdir(dir);
+      // The upper dir's own attributes become those of `/` in the overlay: keep the parent's.
+      const rootStat = await fs.stat(lowerDirs.at(-1) as string);
+      await fs.chmod(upper, rootStat.mode & 0o7777);
+      await fs.chown(upper, rootStat.uid, rootStat.gid);
+      const user = state.config.User ? await resolveUser(await this.deps.store.snapshot(parent.layers), state.config.User) : { uid: 0, gid: 0 };
+      await this.runIsolated(index, state, args, env, network, { rootfs: root, overlay: { lowerDirs, upperDir: upper, workDir: work } }, user);
+      const opaque = new Set(await this.hostFs.opaqueDirectories(upper));
+      const entries = await layerFromUpperDir(upper, opaque);
+      if (entries.length === 0) return undefined;
+      const layer = await this.deps.store.writeLayer(entries, this.options.sourceDateEpoch);
+      await this.deps.store.adoptDiff(upper, [...parent.layers, layer]);
+      return layer;
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private async runIsolated(
+    index: number,
+    state: StageState,
+    args: string[],
+    env: string[],
+    network: 'none' | 'host',
+    root: Pick<ContainerProcessSpec, 'rootfs' | 'overlay'>,
+    user: { uid: number; gid: number },
+  ): Promise<void> {
+    {
       const cgroupId = `muelle-build-${this.buildId}-${++this.runSequence}`;
       const cgroups = this.deps.cgroups;
       if (cgroups) await cgroups.create(cgroupId);
@@ -456,7 +497,7 @@ export class BuildExecutor {
       };
       try {
         const process = await this.deps.isolation.run({
-          rootfs: root,
+          ...root,
           args,
           env,
           cwd: state.config.WorkingDir || '/',
@@ -490,7 +531,7 @@ export class BuildExecutor {
       } finally {
         if (cgroups) await cgroups.destroy(cgroupId).catch(() => undefined);
       }
-    });
+    }
   }
 
   private describeRun(args: string[]): string {

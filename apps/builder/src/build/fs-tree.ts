@@ -1,7 +1,7 @@
 import { type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { whiteoutEntry, type LayerEntry } from '@muelle/oci';
+import { opaqueEntry, whiteoutEntry, type LayerEntry } from '@muelle/oci';
 
 /** Same bound as the kernel's path resolution. */
 const MAX_SYMLINK_FOLLOWS = 40;
@@ -196,4 +196,50 @@ function changed(lower: BigIntStats, upper: BigIntStats, sinceNs: bigint | undef
   // Copies keep mtimes to the microsecond (utimes takes a double).
   if (lower.mtimeNs / 1000n !== upper.mtimeNs / 1000n) return true;
   return sinceNs !== undefined && upper.ctimeNs >= sinceNs;
+}
+
+/**
+ * The layer a RUN step made, read from its overlayfs upper directory: everything there is new or
+ * changed (overlay copies a file up, with its parent directories, before the first write), a 0:0
+ * character device is a deletion (`.wh.<name>`), and a directory the overlay marked opaque (it was
+ * removed and made again) hides everything below it in the lower layers (`.wh..wh..opq`).
+ * `opaqueDirs` are relative paths (`.` = the root), read by the caller since Node cannot read xattrs.
+ * The mount points the isolation helper makes at the top (proc, sys, dev) are left out.
+ */
+export async function layerFromUpperDir(upper: string, opaqueDirs: ReadonlySet<string>): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [];
+  const inodes = new Map<string, string>();
+  if (opaqueDirs.has('.')) entries.push(opaqueEntry(''));
+  const walk = async (hostDir: string, layerDir: string): Promise<void> => {
+    for (const name of (await fs.readdir(hostDir)).sort()) {
+      if (layerDir === '' && MOUNT_POINTS.has(name)) continue;
+      const hostPath = path.join(hostDir, name);
+      const layerPath = `${layerDir}${name}`;
+      const stat = await fs.lstat(hostPath, { bigint: true });
+      if (stat.isCharacterDevice() && stat.rdev === 0n) {
+        entries.push(whiteoutEntry(layerPath));
+        continue;
+      }
+      const base = { path: layerPath, mode: Number(stat.mode & 0o7777n), uid: Number(stat.uid), gid: Number(stat.gid), mtime: Number(stat.mtimeMs / 1000n) };
+      if (stat.isDirectory()) {
+        entries.push({ ...base, type: 'directory' });
+        if (opaqueDirs.has(layerPath)) entries.push(opaqueEntry(layerPath));
+        await walk(hostPath, `${layerPath}/`);
+      } else if (stat.isSymbolicLink()) {
+        entries.push({ ...base, type: 'symlink', linkTarget: await fs.readlink(hostPath) });
+      } else if (stat.isFile()) {
+        const inode = `${stat.dev}:${stat.ino}`;
+        const first = stat.nlink > 1n ? inodes.get(inode) : undefined;
+        if (first) entries.push({ ...base, type: 'hardlink', linkTarget: first });
+        else {
+          if (stat.nlink > 1n) inodes.set(inode, layerPath);
+          entries.push({ ...base, type: 'file', sourcePath: hostPath, size: Number(stat.size) });
+        }
+      } else if (stat.isFIFO()) {
+        entries.push({ ...base, type: 'fifo' });
+      }
+    }
+  };
+  await walk(upper, '');
+  return entries;
 }

@@ -23,14 +23,15 @@ export interface CacheRecord {
 
 /**
  * Persistent builder state under `<MUELLE_DATA_DIR>/builder`: layer blobs by digest, step cache
- * records by key, and unpacked root file systems by chain id (made on demand, reused by later
- * builds). Everything is written to a temporary name and renamed, so a crash leaves no half entry.
+ * records by key, unpacked root file systems by chain id (made on demand, reused by later
+ * builds), and the overlayfs upper directories of RUN steps by chain id (`diffs/`), which later
+ * RUN steps stack as overlay lower layers instead of copying a whole tree. Everything is written to a temporary name and renamed, so a crash leaves no half entry.
  */
 export class BuilderStore {
   private constructor(readonly root: string) {}
 
   static async open(root: string): Promise<BuilderStore> {
-    for (const dir of ['blobs/sha256', 'cache', 'snapshots', 'tmp', 'work']) await fs.mkdir(path.join(root, dir), { recursive: true });
+    for (const dir of ['blobs/sha256', 'cache', 'snapshots', 'diffs', 'tmp', 'work']) await fs.mkdir(path.join(root, dir), { recursive: true });
     // Leftovers of a crashed build.
     await fs.rm(path.join(root, 'tmp'), { recursive: true, force: true });
     await fs.rm(path.join(root, 'work'), { recursive: true, force: true });
@@ -129,6 +130,44 @@ export class BuilderStore {
     }
   }
 
+  private diffPath(layers: StoredLayer[]): string {
+    return path.join(this.root, 'diffs', (chainIdsOf(layers.map((l) => l.diffId)).at(-1) as string).replace(/^sha256:/, ''));
+  }
+
+  /**
+   * Overlay lower directories (top-most first) that show the root file system of `layers`: the
+   * upper dirs of the RUN steps on top, down to an unpacked snapshot. Stacks deeper than
+   * MAX_STACKED_DIFFS are flattened into a snapshot instead (mount options are limited to a page).
+   */
+  async lowerDirs(layers: StoredLayer[]): Promise<string[]> {
+    const dirs: string[] = [];
+    let depth = layers.length;
+    while (depth > 0 && dirs.length < MAX_STACKED_DIFFS) {
+      const prefix = layers.slice(0, depth);
+      if (await exists(this.snapshotPath(prefix))) break;
+      const diff = this.diffPath(prefix);
+      if (!(await exists(diff))) break;
+      dirs.push(diff);
+      depth--;
+    }
+    if (dirs.length === MAX_STACKED_DIFFS && depth > 0 && !(await exists(this.snapshotPath(layers.slice(0, depth))))) {
+      return [await this.snapshot(layers)];
+    }
+    dirs.push(await this.snapshot(layers.slice(0, depth)));
+    return dirs;
+  }
+
+  /** Keeps a RUN step's overlay upper directory as the diff of `layers` (whose last layer it made). */
+  async adoptDiff(upper: string, layers: StoredLayer[]): Promise<void> {
+    try {
+      await fs.rename(upper, this.diffPath(layers));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      await fs.rm(upper, { recursive: true, force: true });
+    }
+  }
+
   /** Keeps a finished step's work directory as the snapshot of `layers` (or drops it if one exists). */
   async adoptSnapshot(work: string, layers: StoredLayer[]): Promise<string> {
     const target = this.snapshotPath(layers);
@@ -142,6 +181,9 @@ export class BuilderStore {
     return target;
   }
 }
+
+/** ~100-byte paths: 16 of them stay well inside the overlay's one-page option limit. */
+const MAX_STACKED_DIFFS = 16;
 
 async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);

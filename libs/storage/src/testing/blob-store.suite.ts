@@ -91,7 +91,16 @@ function failingSource(bytesBeforeFailure: number, message: string): Readable {
   return Readable.from(generate());
 }
 
-export function describeBlobStore(name: string, makeStore: () => Promise<BlobStoreFixture>): void {
+export interface BackendTraits {
+  /**
+   * Whether the backend itself replaces an object atomically when two writers race on one key.
+   * Real S3 and MinIO do; s3rver (our CI stand-in) writes the file in place, so two racing
+   * writers can interleave there whatever the driver does.
+   */
+  atomicConcurrentOverwrite: boolean;
+}
+
+export function describeBlobStore(name: string, makeStore: () => Promise<BlobStoreFixture>, traits: BackendTraits = { atomicConcurrentOverwrite: true }): void {
   describe(`BlobStore contract: ${name}`, () => {
     let fixture: BlobStoreFixture;
     let store: BlobStore;
@@ -245,7 +254,7 @@ export function describeBlobStore(name: string, makeStore: () => Promise<BlobSto
         ]);
         expect(results).toEqual([{ size: first.length }, { size: second.length }]);
         const stored = await readAll(await store.read('contended'));
-        expect([sha256(first), sha256(second)]).toContain(sha256(stored));
+        if (traits.atomicConcurrentOverwrite) expect([sha256(first), sha256(second)]).toContain(sha256(stored));
         expect((await store.stat('contended'))?.size).toBe(stored.length);
       }, 60_000);
     });

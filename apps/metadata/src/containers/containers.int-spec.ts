@@ -81,6 +81,20 @@ describe('container records in metadata (PostgreSQL)', () => {
     expect((await bus.request(getContainer, { ref: 'stateful' })).state).toBe('exited');
   });
 
+  it('ignores state events from a host the container is not assigned to', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, name: 'moved', hostId: 'h1', spec: spec() });
+    await bus.emit(containerStateChanged, { id, hostId: 'h2', state: 'running', at: new Date(Date.now() + 1000).toISOString() });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await bus.request(getContainer, { ref: 'moved' })).toMatchObject({ state: 'created', hostId: 'h1' });
+    await bus.emit(containerStateChanged, { id, hostId: 'h1', state: 'running', at: new Date(Date.now() + 2000).toISOString() });
+    await eventually(async () => {
+      const record = await bus.request(getContainer, { ref: 'moved' });
+      if (record.state !== 'running') throw new Error(record.state);
+      expect(record.hostId).toBe('h1');
+    });
+  });
+
   it('lists running containers by default and all with `all`, newest first, with filters and pages', async () => {
     const ids = [newId(), newId(), newId()];
     for (const [i, id] of ids.entries()) {

@@ -103,10 +103,14 @@ export class ContainersService {
     return { items: page.map(toRecord), nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null };
   }
 
-  /** Records a state change unless a newer one is already recorded (events may arrive out of order). */
+  /**
+   * Records a state change unless a newer one is already recorded (events may arrive out of order),
+   * and only from the host the container is assigned to: a late event from a host the container
+   * was moved away from must not pull the record back there.
+   */
   async recordState(change: ContainerStateChange): Promise<void> {
     const at = new Date(change.at);
-    const values: Partial<ContainerEntity> = { state: change.state, stateChangedAt: at, hostId: change.hostId };
+    const values: Partial<ContainerEntity> = { state: change.state, stateChangedAt: at };
     if (change.state === 'running') Object.assign(values, { startedAt: at, exitCode: null, oomKilled: false, finishedAt: null });
     if (change.state === 'exited' || change.state === 'dead' || change.state === 'lost') {
       Object.assign(values, { finishedAt: at, exitCode: change.exitCode ?? null, oomKilled: change.oomKilled ?? false });
@@ -117,7 +121,7 @@ export class ContainersService {
       .createQueryBuilder()
       .update()
       .set(values)
-      .where('id = :id AND state_changed_at <= :at', { id: change.id, at })
+      .where('id = :id AND state_changed_at <= :at AND host_id = :hostId', { id: change.id, at, hostId: change.hostId })
       .execute();
   }
 

@@ -8,6 +8,7 @@ const projects = {
   'apps/builder': ['type:app', 'scope:builder'],
   'apps/agent': ['type:app', 'scope:agent'],
   'apps/all-in-one': ['type:app', 'scope:all-in-one'],
+  'apps/cli': ['type:app', 'scope:cli', 'no-isolation'],
   'libs/contracts': ['type:contract', 'no-isolation'],
   'libs/oci': ['type:format', 'no-isolation'],
   'libs/dockerfile': ['type:format', 'no-isolation'],

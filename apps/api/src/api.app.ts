@@ -2,15 +2,15 @@ import { BusTransport } from '@muelle/bus';
 import { RunningService, ServiceInfo, startService } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
-import { ApiConfig } from './config';
+import { ApiSettings } from './config';
 
-export function startApi(config: ApiConfig, transport: BusTransport, logger: Logger, info: ServiceInfo): Promise<RunningService> {
+export function startApi(config: ApiSettings, transport: BusTransport, logger: Logger, info: ServiceInfo): Promise<RunningService> {
   return startService({
     info,
     transport,
     logger,
     host: config.MUELLE_BIND_HOST,
     port: config.MUELLE_API_PORT,
-    module: ApiModule.forRoot({ info, transport, logger }),
+    module: ApiModule.forRoot({ info, transport, logger }, config),
   });
 }

@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { bindHost, logLevel, natsUrl, port } from '@muelle/service-kit';
 
@@ -6,6 +7,38 @@ export const apiConfigShape = {
   MUELLE_BIND_HOST: bindHost,
   /** 2375: where Docker clients look for an engine; /v1 is Muelle's own REST API. */
   MUELLE_API_PORT: port(2375),
+  /**
+   * `host:port` of Muelle's registry as agents and the api reach it: image names without a
+   * registry host resolve there, and pull/tag/push/images work on it. Unset: 127.0.0.1 and
+   * MUELLE_REGISTRY_PORT (what the all-in-one and a one-machine setup have).
+   */
+  MUELLE_REGISTRY_ADDRESS: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9a-fA-F:]+\](:[0-9]+)?$/, 'host:port')
+    .optional(),
+  MUELLE_REGISTRY_PORT: port(5000),
+  MUELLE_DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * Where uploaded build contexts go: the builder's context store (`<builder data dir>/builds`),
+   * shared with the builder. Default `$MUELLE_DATA_DIR/builds` (right for the all-in-one).
+   */
+  MUELLE_BUILD_CONTEXTS_DIR: z.string().min(1).optional(),
+  /** How often the reconciler looks for down or draining hosts (0 turns it off). */
+  MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
 };
-export const apiConfigSchema = z.object({ ...apiConfigShape, NATS_URL: natsUrl });
-export type ApiConfig = z.output<z.ZodObject<typeof apiConfigShape>>;
+export const apiConfigSchema = z.object({
+  ...apiConfigShape,
+  NATS_URL: natsUrl,
+});
+/** The settings as parsed from the environment. */
+export type ApiSettings = z.output<z.ZodObject<typeof apiConfigShape>>;
+
+export const API_CONFIG = Symbol('API_CONFIG');
+
+/** What services inject under API_CONFIG: the settings with the registry address resolved. */
+export type ApiConfig = ApiSettings & { MUELLE_REGISTRY_ADDRESS: string; MUELLE_BUILD_CONTEXTS_DIR: string };
+export const resolveApiConfig = (config: ApiSettings): ApiConfig => ({
+  ...config,
+  MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}`,
+  MUELLE_BUILD_CONTEXTS_DIR: config.MUELLE_BUILD_CONTEXTS_DIR ?? join(resolve(config.MUELLE_DATA_DIR), 'builds'),
+});

@@ -12,6 +12,12 @@ import { UsersService } from './users/users.service';
 import { DatabaseReadiness } from './database/database.readiness';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
+import { RegistryMetadataController } from './registry/registry-metadata.controller';
+import { RegistryMetadataService } from './registry/registry-metadata.service';
+import { TeamsController } from './teams/teams.controller';
+import { TeamsService } from './teams/teams.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
 
 @Module({})
 export class MetadataModule {
@@ -24,8 +30,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness, ContainersService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService],
     };
   }
 }

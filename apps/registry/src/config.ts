@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, httpUrl, logLevel, natsUrl, port } from '@muelle/service-kit';
+import { bindHost, bool, httpUrl, logLevel, natsUrl, port, seconds } from '@muelle/service-kit';
 
 export const registryConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -13,6 +13,23 @@ export const registryConfigShape = {
   S3_SECRET_KEY: z.string().min(1).optional(),
   S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('muelle'),
   S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Docker token auth (booleans accepted too: the all-in-one re-validates parsed values) on /v2 (on by default; `false` only for benchmarks and conformance runs). */
+  MUELLE_REGISTRY_AUTH: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), bool(true)),
+  /** HMAC key (≥ 32 characters) for registry tokens; unset: one generated key kept in metadata, shared by replicas. */
+  MUELLE_REGISTRY_TOKEN_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  MUELLE_REGISTRY_TOKEN_TTL_SECONDS: seconds(300).pipe(z.number().min(60, 'at least 60 seconds')),
+  /** The `service` named in challenges and tokens (their audience). */
+  MUELLE_REGISTRY_SERVICE: z.string().min(1).max(255).default('muelle-registry'),
+  /** Base URL clients reach the registry at, for the token realm; default: from the request's Host header. */
+  MUELLE_REGISTRY_PUBLIC_URL: httpUrl.optional(),
+  /** Upload sessions idle for longer than this are purged with their bytes. */
+  MUELLE_REGISTRY_UPLOAD_TTL_SECONDS: seconds(24 * 3600),
+  /** How often GC and the upload purge run; 0 disables the background loop (GC can still be run by tests). */
+  MUELLE_REGISTRY_GC_INTERVAL_SECONDS: z.coerce.number().nonnegative().default(3600),
+  /** Nothing referenced or pushed within this window is collected: protects pushes in progress. */
+  MUELLE_REGISTRY_GC_GRACE_SECONDS: z.coerce.number().nonnegative().default(7200),
+  /** Untagged manifests older than this are deleted by GC; unset keeps them forever. */
+  MUELLE_REGISTRY_GC_UNTAGGED_AFTER_SECONDS: z.coerce.number().nonnegative().optional(),
 };
 
 const requireS3 = (config: Record<string, unknown>, ctx: z.RefinementCtx) => {

@@ -1,15 +1,47 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
+import { ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import type { BlobStore } from '@muelle/storage';
+import { RegistryAuthService } from './auth/registry-auth.service';
+import { BlobsService } from './blobs/blobs.service';
 import { RegistryConfig } from './config';
-import { DistributionBaseController } from './distribution/base.controller';
+import { GarbageCollectorService } from './gc/garbage-collector.service';
+import { V2Middleware } from './http/v2.middleware';
+import { ManifestsService } from './manifests/manifests.service';
+import { BLOB_STORE, REGISTRY_CONFIG } from './tokens';
+
+class StorageReadiness implements OnApplicationBootstrap {
+  constructor(
+    @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.readiness.register('storage', () => this.store.ping());
+  }
+}
 
 @Module({})
-export class RegistryModule {
-  static forRoot(_config: RegistryConfig, kit: ServiceKitOptions): DynamicModule {
+export class RegistryModule implements NestModule {
+  static forRoot(config: RegistryConfig, kit: ServiceKitOptions, store: BlobStore): DynamicModule {
     return {
       module: RegistryModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [DistributionBaseController],
+      providers: [
+        { provide: REGISTRY_CONFIG, useValue: config },
+        { provide: BLOB_STORE, useValue: store },
+        StorageReadiness,
+        RegistryAuthService,
+        BlobsService,
+        ManifestsService,
+        GarbageCollectorService,
+        V2Middleware,
+      ],
+      exports: [GarbageCollectorService],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Every path: the middleware itself picks /v2 targets by their raw form and passes the rest on.
+    consumer.apply(V2Middleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

@@ -1,10 +1,15 @@
 import { Body, Controller, Post, UseGuards } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { createToken, UserRecord, validateMessage, InvalidArgumentError } from '@muelle/contracts';
+import { createToken } from '@muelle/contracts';
 import { z } from 'zod';
-import { AuthGuard, CurrentUser } from './auth.guard';
+import { parseRequest } from '../http/validation';
+import { AuthGuard, CurrentPrincipal } from './auth.guard';
+import { RequestPrincipal } from './principal';
 
-const CreateTokenBody = z.object({ name: z.string().min(1).max(100).default('cli'), ttlSeconds: z.number().int().positive().optional() });
+export const CreateTokenBody = z.object({
+  name: z.string().min(1).max(100).default('cli'),
+  ttlSeconds: z.number().int().positive().optional(),
+});
 
 @Controller('v1/auth/tokens')
 @UseGuards(AuthGuard)
@@ -13,16 +18,13 @@ export class TokensController {
 
   /** Trades credentials for an API token (what `muelle login` stores). */
   @Post()
-  async create(@CurrentUser() user: UserRecord, @Body() body: unknown) {
-    const parsed = parseBody(CreateTokenBody, body ?? {});
-    return this.bus.request(createToken, { userId: user.id, name: parsed.name, ttlSeconds: parsed.ttlSeconds });
-  }
-}
-
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  try {
-    return validateMessage(schema, body, 'request body');
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message.replace(/^invalid request body: /, ''), (error as { details?: unknown }).details);
+  async create(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
+    const parsed = parseRequest(CreateTokenBody, body);
+    const token = await this.bus.request(createToken, {
+      userId: principal.user.id,
+      name: parsed.name,
+      ttlSeconds: parsed.ttlSeconds,
+    });
+    return { ...token, user: principal.user, team: principal.teamName };
   }
 }

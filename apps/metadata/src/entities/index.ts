@@ -1,6 +1,7 @@
 import { ContainerEntity } from './container.entity';
 import { HostEntity } from './host.entity';
+import { TeamEntity } from '../teams/team.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
 
-export { ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity];
+export { TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity];

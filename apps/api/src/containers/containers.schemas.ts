@@ -1,0 +1,62 @@
+import { ContainerName, ContainerSpec, ContainerState, HostId } from '@muelle/contracts';
+import { z } from 'zod';
+import { queryBool, queryList } from '../http/validation';
+
+/** `POST /v1/containers`: a ContainerSpec plus a name; `start: true` is `run`. */
+export const CreateContainerBody = ContainerSpec.extend({
+  name: ContainerName.optional(),
+  start: z.boolean().default(false),
+});
+export type CreateContainerBody = z.output<typeof CreateContainerBody>;
+
+export const ListContainersQuery = z.object({
+  all: queryBool(false),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+  state: queryList.pipe(z.array(ContainerState).optional()),
+  host: HostId.optional(),
+  name: z.string().max(128).optional(),
+  label: queryList,
+});
+
+export const StopQuery = z.object({
+  timeout: z.coerce.number().int().min(0).max(3600).optional(),
+  signal: z.string().max(16).optional(),
+});
+export const KillQuery = z.object({
+  signal: z
+    .string()
+    .regex(/^(SIG)?[A-Z0-9+-]+$|^[0-9]{1,2}$/, 'a signal like SIGTERM')
+    .default('SIGKILL'),
+});
+export const RemoveQuery = z.object({ force: queryBool(false) });
+export const WaitQuery = z.object({
+  condition: z.enum(['not-running', 'next-exit']).default('not-running'),
+});
+
+export const LogsQuery = z.object({
+  follow: queryBool(false),
+  tail: z.coerce.number().int().min(0).optional(),
+  timestamps: queryBool(false),
+  stdout: queryBool(true),
+  stderr: queryBool(true),
+  since: z.string().datetime({ offset: true }).optional(),
+});
+export type LogsQuery = z.output<typeof LogsQuery>;
+
+export const StatsQuery = z.object({ stream: queryBool(false) });
+
+export const ExecBody = z.object({
+  cmd: z.array(z.string()).min(1),
+  env: z.array(z.string().regex(/^[^=]+=/, 'KEY=value')).default([]),
+  user: z.string().max(256).optional(),
+  workingDir: z.string().startsWith('/').optional(),
+  tty: z.boolean().default(false),
+  stdin: z.boolean().default(false),
+});
+export type ExecBody = z.output<typeof ExecBody>;
+
+export const TerminalSizeQuery = z.object({
+  rows: z.coerce.number().int().min(1).max(65535).optional(),
+  cols: z.coerce.number().int().min(1).max(65535).optional(),
+});

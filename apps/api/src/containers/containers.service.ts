@@ -1,0 +1,447 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import {
+  agentContracts,
+  AgentContracts,
+  ConflictError,
+  ContainerRecord,
+  ContainerRuntimeInfo,
+  ContainerSpec,
+  ContainerStats,
+  createToken,
+  deleteContainerRecord,
+  ExecInfo,
+  getContainer,
+  getPrincipal,
+  HostRecord,
+  InvalidArgumentError,
+  listContainers,
+  MuelleError,
+  NotFoundError,
+  PermissionDeniedError,
+  reassignContainer,
+  recordContainer,
+  RegistryAuth,
+  UnavailableError,
+} from '@muelle/contracts';
+import { formatReference, parseReference } from '@muelle/oci';
+import { LOGGER } from '@muelle/service-kit';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { AuditLog } from '../audit/audit-log';
+import { RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import { API_CONFIG, ApiConfig } from '../config';
+import { EventHub } from '../events/event-hub';
+import { Cluster, SerialQueue } from '../hosts/cluster';
+import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
+import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
+
+/** Who created a container: the reconciler acts for them when it has to pull the image elsewhere. */
+export const OWNER_LABEL = 'muelle.owner-id';
+const INSPECT_TIMEOUT_MS = 3_000;
+const MOVE_GRACE_MS = 60_000;
+
+/** A container as the API shows it: the record, where it runs, and what its agent says (null when unreachable). */
+export interface ContainerView extends ContainerRecord {
+  hostAddress: string | null;
+  runtime: Pick<ContainerRuntimeInfo, 'pid' | 'ipAddress' | 'ports' | 'error' | 'stoppedByUser' | 'state' | 'exitCode' | 'startedAt' | 'finishedAt'> | null;
+}
+
+/**
+ * Everything a client can do to containers, independent of the HTTP shape: the /v1 controllers
+ * and the Docker Engine API layer both call these. Authorization is applied here (team scope).
+ */
+@Injectable()
+export class ContainersService {
+  private readonly placements = new SerialQueue();
+  private readonly agents = new Map<string, AgentContracts>();
+  /** Containers being moved (and for a while after): their old host's `dead` event is not a removal. */
+  private readonly moving = new Map<string, number>();
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly cluster: Cluster,
+    private readonly audit: AuditLog,
+    private readonly hub: EventHub,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  agent(hostId: string): AgentContracts {
+    let contracts = this.agents.get(hostId);
+    if (!contracts) this.agents.set(hostId, (contracts = agentContracts(hostId)));
+    return contracts;
+  }
+
+  /** `busybox:1` → `<muelle registry>/busybox:1`; a reference naming its registry stays as it is. */
+  normalizeImage(image: string, field = 'body.image'): string {
+    try {
+      return formatReference(parseReference(image, this.config.MUELLE_REGISTRY_ADDRESS));
+    } catch (error) {
+      throw new InvalidArgumentError(`${field}: ${(error as Error).message}`, {
+        field,
+      });
+    }
+  }
+
+  async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
+    if (principal.user.role !== 'admin' && !principal.teamId) throw new PermissionDeniedError('a user without a team cannot create containers');
+    const { name, start, ...rest } = body;
+    const spec: ContainerSpec = {
+      ...rest,
+      image: this.normalizeImage(rest.image),
+      labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
+    };
+    const id = randomBytes(32).toString('hex');
+    const { record, host } = await this.placements.run(async () => {
+      const hosts = await this.cluster.hosts();
+      const placement = placeContainer(spec, hosts, await this.cluster.usages());
+      if (placement.hostId === null)
+        throw new ConflictError(explainNoPlacement(placement.rejections), {
+          rejections: placement.rejections,
+        });
+      const placed = await this.bus.request(recordContainer, {
+        id,
+        name,
+        teamId: principal.teamId,
+        hostId: placement.hostId,
+        spec,
+      });
+      return {
+        record: placed,
+        host: hosts.find((h) => h.id === placement.hostId)!,
+      };
+    });
+    let runtime: ContainerRuntimeInfo;
+    try {
+      runtime = await this.bus.request(this.agent(host.id).create, {
+        id,
+        name: record.name,
+        spec,
+        registryAuth: principal.registryCredentials,
+      });
+    } catch (error) {
+      await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
+      throw error;
+    }
+    await this.audit.record(principal, 'container.create', `container:${id}`, {
+      name: record.name,
+      image: spec.image,
+      hostId: host.id,
+    });
+    this.publish(record, 'create');
+    if (start) runtime = await this.startOn(principal, record);
+    return this.view({ ...record, state: runtime.state }, host, runtime);
+  }
+
+  async get(principal: RequestPrincipal, ref: string): Promise<ContainerRecord> {
+    return this.bus.request(getContainer, {
+      ref,
+      teamId: teamScope(principal),
+    });
+  }
+
+  async inspect(principal: RequestPrincipal, ref: string): Promise<ContainerView> {
+    const record = await this.get(principal, ref);
+    return this.view(record, await this.hostOf(record), await this.runtimeOf(record));
+  }
+
+  async list(principal: RequestPrincipal, query: z.output<typeof ListContainersQuery>) {
+    return this.bus.request(listContainers, {
+      all: query.all,
+      limit: query.limit,
+      cursor: query.cursor,
+      teamId: teamScope(principal),
+      filters: {
+        state: query.state,
+        hostId: query.host,
+        name: query.name,
+        label: query.label,
+      },
+    });
+  }
+
+  async start(principal: RequestPrincipal, ref: string): Promise<ContainerView> {
+    const record = await this.get(principal, ref);
+    const runtime = await this.startOn(principal, record);
+    return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
+  }
+
+  async stop(principal: RequestPrincipal, ref: string, options: { timeoutSeconds?: number; signal?: string } = {}): Promise<ContainerView> {
+    const record = await this.get(principal, ref);
+    const runtime = await this.bus.request(this.agent(this.placedHost(record)).stop, { id: record.id, ...options });
+    await this.audit.record(principal, 'container.stop', `container:${record.id}`);
+    return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
+  }
+
+  async kill(principal: RequestPrincipal, ref: string, signal: string): Promise<ContainerView> {
+    const record = await this.get(principal, ref);
+    const runtime = await this.bus.request(this.agent(this.placedHost(record)).kill, { id: record.id, signal });
+    await this.audit.record(principal, 'container.kill', `container:${record.id}`, { signal });
+    return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
+  }
+
+  async restart(principal: RequestPrincipal, ref: string, timeoutSeconds?: number): Promise<ContainerView> {
+    const record = await this.get(principal, ref);
+    const runtime = await this.bus.request(this.agent(this.placedHost(record)).restart, { id: record.id, timeoutSeconds });
+    await this.audit.record(principal, 'container.restart', `container:${record.id}`);
+    return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
+  }
+
+  /** With `force` a running container is killed, and a container whose host is gone is forgotten. */
+  async remove(principal: RequestPrincipal, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
+    const record = await this.get(principal, ref);
+    if (record.hostId) {
+      try {
+        await this.bus.request(this.agent(record.hostId).remove, {
+          id: record.id,
+          force,
+        });
+      } catch (error) {
+        const gone = error instanceof MuelleError && (error.code === 'NOT_FOUND' || (force && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT')));
+        if (!gone) throw error;
+      }
+    }
+    await this.bus.request(deleteContainerRecord, { id: record.id });
+    await this.audit.record(principal, 'container.remove', `container:${record.id}`, { name: record.name, force });
+    this.publish(record, 'destroy');
+    return { id: record.id, removed: true };
+  }
+
+  async wait(principal: RequestPrincipal, ref: string, condition: 'not-running' | 'next-exit') {
+    const record = await this.get(principal, ref);
+    return this.bus.request(this.agent(this.placedHost(record)).wait, { id: record.id, condition }, { timeoutMs: 24 * 3600_000 });
+  }
+
+  async stats(principal: RequestPrincipal, ref: string): Promise<ContainerStats> {
+    const record = await this.get(principal, ref);
+    return this.bus.request(this.agent(this.placedHost(record)).stats, {
+      id: record.id,
+    });
+  }
+
+  /** Logs without following: the agent's last lines in one reply. */
+  async logLines(principal: RequestPrincipal, ref: string, query: LogsQuery) {
+    const record = await this.get(principal, ref);
+    return this.bus.request(this.agent(this.placedHost(record)).logs, {
+      id: record.id,
+      ...query,
+      follow: false,
+    });
+  }
+
+  /** Logs as a stream (also with `follow`); the session ends with onExit once everything was sent. */
+  async streamLogs(principal: RequestPrincipal, ref: string, query: LogsQuery, handlers: SessionHandlers): Promise<StreamSession> {
+    const record = await this.get(principal, ref);
+    const agent = this.agent(this.placedHost(record));
+    const { session } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.logs, { id: record.id, ...query, streamId }), handlers);
+    return session;
+  }
+
+  async attach(principal: RequestPrincipal, ref: string, stdin: boolean, handlers: SessionHandlers): Promise<{ session: StreamSession; tty: boolean }> {
+    const record = await this.get(principal, ref);
+    const agent = this.agent(this.placedHost(record));
+    const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.attach, { id: record.id, streamId, stdin }), handlers);
+    return { session, tty: reply.tty };
+  }
+
+  async execCreate(principal: RequestPrincipal, ref: string, body: ExecBody): Promise<{ id: string; containerId: string }> {
+    const record = await this.get(principal, ref);
+    const { execId } = await this.bus.request(this.agent(this.placedHost(record)).execCreate, {
+      containerId: record.id,
+      cmd: body.cmd,
+      env: body.env,
+      user: body.user,
+      workingDir: body.workingDir,
+      tty: body.tty,
+      attachStdin: body.stdin,
+    });
+    await this.audit.record(principal, 'container.exec', `container:${record.id}`, { cmd: body.cmd, execId });
+    return { id: execId, containerId: record.id };
+  }
+
+  async execStart(
+    principal: RequestPrincipal,
+    ref: string,
+    execId: string,
+    terminalSize: { rows: number; cols: number } | undefined,
+    handlers: SessionHandlers,
+  ): Promise<{ session: StreamSession; exec: ExecInfo }> {
+    const record = await this.get(principal, ref);
+    const agent = this.agent(this.placedHost(record));
+    const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.execStart, { execId, streamId, terminalSize }), handlers);
+    if (reply.containerId !== record.id) {
+      session.close();
+      throw new NotFoundError(`no such exec: ${execId}`);
+    }
+    return { session, exec: reply };
+  }
+
+  async execInspect(principal: RequestPrincipal, ref: string, execId: string): Promise<ExecInfo> {
+    const record = await this.get(principal, ref);
+    const exec = await this.bus.request(this.agent(this.placedHost(record)).execInspect, { execId });
+    if (exec.containerId !== record.id) throw new NotFoundError(`no such exec: ${execId}`);
+    return exec;
+  }
+
+  /**
+   * Moves a container off `fromHost` (down or draining): places it elsewhere, records the move,
+   * creates and starts it on the new host acting for its owner, then removes the old copy when
+   * that host still answers. Returns the new host, or null when no host fits (it stays put).
+   */
+  async move(record: ContainerRecord, fromHost: string, reason: string): Promise<string | null> {
+    const spec: ContainerSpec = {
+      ...record.spec,
+      placement: { ...record.spec.placement },
+    };
+    if (spec.placement.hostId === fromHost) return null;
+    const target = await this.placements.run(async () => {
+      const hosts = (await this.cluster.hosts()).filter((h) => h.id !== fromHost);
+      const usages = (await this.cluster.usages()).filter((u) => u.hostId !== fromHost);
+      const placement = placeContainer(spec, hosts, usages);
+      if (placement.hostId === null) {
+        this.logger.warn(
+          {
+            container: record.id,
+            reason: explainNoPlacement(placement.rejections),
+          },
+          'container cannot be moved',
+        );
+        return null;
+      }
+      await this.bus.request(reassignContainer, {
+        id: record.id,
+        hostId: placement.hostId,
+      });
+      return placement.hostId;
+    });
+    if (!target) return null;
+    this.moving.set(record.id, Number.POSITIVE_INFINITY);
+    try {
+      const agent = this.agent(target);
+      await this.bus.request(agent.create, {
+        id: record.id,
+        name: record.name,
+        spec,
+        registryAuth: await this.ownerAuth(record),
+      });
+      await this.bus.request(agent.start, { id: record.id });
+      await this.bus.request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 }).catch(() => undefined);
+    } finally {
+      this.moving.set(record.id, Date.now() + MOVE_GRACE_MS);
+    }
+    await this.audit.record(SYSTEM_ACTOR, 'container.move', `container:${record.id}`, { from: fromHost, to: target, reason });
+    this.publish({ ...record, hostId: target }, 'move', {
+      from: fromHost,
+      reason,
+    });
+    return target;
+  }
+
+  /** Any team's container by id, or null. */
+  async recordById(id: string): Promise<ContainerRecord | null> {
+    try {
+      return await this.bus.request(getContainer, { ref: id });
+    } catch (error) {
+      if (error instanceof MuelleError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  isMoving(id: string): boolean {
+    const until = this.moving.get(id);
+    if (until === undefined) return false;
+    if (until < Date.now()) this.moving.delete(id);
+    return until >= Date.now();
+  }
+
+  /** Removes a copy a host should no longer have (it came back after its containers were moved). */
+  async removeStaleCopy(hostId: string, id: string): Promise<void> {
+    this.moving.set(id, Date.now() + MOVE_GRACE_MS);
+    await this.bus.request(this.agent(hostId).remove, { id, force: true });
+    await this.audit.record(SYSTEM_ACTOR, 'container.remove-stale', `container:${id}`, { hostId });
+  }
+
+  /** Publishes a container event to SSE subscribers. */
+  publish(record: Pick<ContainerRecord, 'id' | 'name' | 'teamId' | 'image' | 'hostId'>, action: string, extra: Record<string, unknown> = {}): void {
+    this.hub.publish({
+      type: 'container',
+      action,
+      id: record.id,
+      teamId: record.teamId,
+      attributes: {
+        name: record.name,
+        image: record.image,
+        hostId: record.hostId,
+        ...extra,
+      },
+    });
+  }
+
+  private async startOn(principal: RequestPrincipal, record: ContainerRecord): Promise<ContainerRuntimeInfo> {
+    const runtime = await this.bus.request(this.agent(this.placedHost(record)).start, { id: record.id });
+    await this.audit.record(principal, 'container.start', `container:${record.id}`);
+    return runtime;
+  }
+
+  private placedHost(record: ContainerRecord): string {
+    if (!record.hostId) throw new UnavailableError(`container ${record.name} is not placed on any host`);
+    return record.hostId;
+  }
+
+  private async hostOf(record: ContainerRecord): Promise<HostRecord | null> {
+    if (!record.hostId) return null;
+    return (await this.cluster.hosts()).find((h) => h.id === record.hostId) ?? null;
+  }
+
+  /** The agent's view, or null when the host does not answer (reads keep working while an agent is down). */
+  private async runtimeOf(record: ContainerRecord): Promise<ContainerRuntimeInfo | null> {
+    if (!record.hostId) return null;
+    try {
+      return await this.bus.request(this.agent(record.hostId).inspect, { id: record.id }, { timeoutMs: INSPECT_TIMEOUT_MS });
+    } catch (error) {
+      if (error instanceof MuelleError && ['UNAVAILABLE', 'TIMEOUT', 'NOT_FOUND'].includes(error.code)) return null;
+      throw error;
+    }
+  }
+
+  private async ownerAuth(record: ContainerRecord): Promise<RegistryAuth | undefined> {
+    const ownerId = record.spec.labels[OWNER_LABEL];
+    if (!ownerId) return undefined;
+    try {
+      const owner = await this.bus.request(getPrincipal, { userId: ownerId });
+      const { token } = await this.bus.request(createToken, {
+        userId: ownerId,
+        name: 'reschedule',
+        ttlSeconds: 900,
+      });
+      return { username: owner.user.username, password: token };
+    } catch (error) {
+      this.logger.warn({ err: error, container: record.id }, 'owner credentials unavailable; pulling anonymously');
+      return undefined;
+    }
+  }
+
+  private view(record: ContainerRecord, host: HostRecord | null, runtime: ContainerRuntimeInfo | null): ContainerView {
+    return {
+      ...record,
+      state: runtime?.state ?? record.state,
+      hostAddress: host?.address ?? null,
+      runtime: runtime
+        ? {
+            pid: runtime.pid,
+            ipAddress: runtime.ipAddress,
+            ports: runtime.ports,
+            error: runtime.error,
+            stoppedByUser: runtime.stoppedByUser,
+            state: runtime.state,
+            exitCode: runtime.exitCode,
+            startedAt: runtime.startedAt,
+            finishedAt: runtime.finishedAt,
+          }
+        : null,
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { Frame } from '@muelle/bus';
+import { MuelleError, toMuelleError } from '@muelle/contracts';
+import { httpStatusOf, LOGGER } from '@muelle/service-kit';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { RawData, WebSocket, WebSocketServer } from 'ws';
+import { Authenticator } from '../auth/authenticator';
+import { RequestPrincipal } from '../auth/principal';
+import { ContainersService } from './containers.service';
+import { SessionHandlers, StreamSession } from './stream-session';
+
+const EXEC_PATH = /^\/v1\/containers\/([^/]+)\/exec\/([a-f0-9]{64})\/ws$/;
+const ATTACH_PATH = /^\/v1\/containers\/([^/]+)\/attach\/ws$/;
+
+/**
+ * Interactive sessions over WebSocket: `exec -it` and `run -it` (attach). Every binary message
+ * starts with one byte of `Frame` type, as on the bus: the server sends Stdout(1), Stderr(2) and
+ * finally Exit(5) `{exitCode}` or Error(6) `{code,message}`; the client sends Stdin(0),
+ * Resize(3) `{rows,cols}` and StdinEnd(4). Auth is the usual Authorization header on the upgrade.
+ */
+@Injectable()
+export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly sockets = new WebSocketServer({ noServer: true });
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly authenticator: Authenticator,
+    private readonly containers: ContainersService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap() {
+    const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://api');
+      if (!EXEC_PATH.test(url.pathname) && !ATTACH_PATH.test(url.pathname)) return; // someone else's upgrade (Docker API)
+      this.authenticator.authenticate(req.headers.authorization).then(
+        (principal) => this.sockets.handleUpgrade(req, socket, head, (ws) => this.serve(ws, principal, url)),
+        (error) => refuse(socket, toMuelleError(error)),
+      );
+    });
+  }
+
+  onApplicationShutdown() {
+    for (const client of this.sockets.clients) client.terminate();
+    this.sockets.close();
+  }
+
+  private async serve(ws: WebSocket, principal: RequestPrincipal, url: URL) {
+    const handlers: SessionHandlers = {
+      onOutput: (stream, data) => send(ws, stream === 'stdout' ? Frame.Stdout : Frame.Stderr, data),
+      onExit: (exitCode) => finish(ws, Frame.Exit, { exitCode }),
+      onError: (error) => finish(ws, Frame.Error, error.toWire()),
+    };
+    let session: StreamSession | undefined;
+    const pending: RawData[] = [];
+    ws.on('message', (data) => (session ? forward(session, data) : pending.push(data)));
+    ws.on('close', () => session?.close());
+    try {
+      const rows = Number(url.searchParams.get('rows')) || undefined;
+      const cols = Number(url.searchParams.get('cols')) || undefined;
+      const exec = EXEC_PATH.exec(url.pathname);
+      if (exec) {
+        const size = rows && cols ? { rows, cols } : undefined;
+        session = (await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session;
+      } else {
+        const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
+        session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers)).session;
+        if (rows && cols) session.resize(rows, cols);
+      }
+      for (const data of pending.splice(0)) forward(session, data);
+      if (ws.readyState !== WebSocket.OPEN) session.close();
+    } catch (error) {
+      const typed = toMuelleError(error);
+      if (typed.code === 'INTERNAL') this.logger.error({ err: error }, 'terminal session failed');
+      finish(ws, Frame.Error, typed.toWire());
+    }
+  }
+}
+
+function forward(session: StreamSession, data: RawData) {
+  const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  if (!bytes.length) return;
+  const payload = bytes.subarray(1);
+  if (bytes[0] === Frame.Stdin) session.stdin(payload);
+  else if (bytes[0] === Frame.StdinEnd) session.closeStdin();
+  else if (bytes[0] === Frame.Resize) {
+    try {
+      const { rows, cols } = JSON.parse(payload.toString('utf8'));
+      if (Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0) session.resize(rows, cols);
+    } catch {
+      // A malformed resize is ignored: the session itself is fine.
+    }
+  }
+}
+
+function send(ws: WebSocket, type: number, payload: Uint8Array) {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  const frame = Buffer.alloc(payload.length + 1);
+  frame[0] = type;
+  frame.set(payload, 1);
+  ws.send(frame);
+}
+
+function finish(ws: WebSocket, type: number, value: unknown) {
+  send(ws, type, Buffer.from(JSON.stringify(value)));
+  if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+}
+
+function refuse(socket: Duplex, error: MuelleError) {
+  const status = httpStatusOf[error.code];
+  const body = JSON.stringify({ error: error.toWire() });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 401 ? 'WWW-Authenticate: Bearer realm="muelle", Basic realm="muelle"\r\n' : '') +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}

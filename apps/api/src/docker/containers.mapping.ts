@@ -1,0 +1,300 @@
+import { ContainerRecord, InvalidArgumentError } from '@muelle/contracts';
+import type { ContainerView } from '../containers/containers.service';
+import { CreateContainerBody } from '../containers/containers.schemas';
+import { parseRequest } from '../http/validation';
+import { NotSupportedByMuelleError } from './errors';
+
+/** The image name as the user typed it (Docker shows that, Muelle stores the resolved one). */
+export const DOCKER_IMAGE_LABEL = 'muelle.docker.image';
+/** `--rm`: the Docker layer removes the container after it exited and its output was sent. */
+export const DOCKER_AUTO_REMOVE_LABEL = 'muelle.docker.auto-remove';
+
+/** The part of Docker's `POST /containers/create` body that Muelle reads. */
+export interface DockerCreateBody {
+  Hostname?: string;
+  User?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Image?: string;
+  WorkingDir?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+  Healthcheck?: { Test?: string[] } | null;
+  HostConfig?: {
+    Binds?: string[] | null;
+    NetworkMode?: string;
+    PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+    PublishAllPorts?: boolean;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    AutoRemove?: boolean;
+    Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+    Memory?: number;
+    NanoCpus?: number;
+    CpuShares?: number;
+    PidsLimit?: number | null;
+    Privileged?: boolean;
+    CapAdd?: string[] | null;
+    Devices?: unknown[] | null;
+    Tmpfs?: Record<string, string> | null;
+    VolumesFrom?: string[] | null;
+    Links?: string[] | null;
+    PidMode?: string;
+    IpcMode?: string;
+    UTSMode?: string;
+    UsernsMode?: string;
+    Runtime?: string;
+    Init?: boolean | null;
+  };
+}
+
+const asArray = (value: string[] | string | null | undefined): string[] | undefined => (value === null || value === undefined ? undefined : Array.isArray(value) ? value : [value]);
+
+function refuseSet(value: unknown, option: string): void {
+  const set = Array.isArray(value) ? value.length > 0 : value && typeof value === 'object' ? Object.keys(value).length > 0 : !!value;
+  if (set) throw new NotSupportedByMuelleError(`the option ${option}`, 400);
+}
+
+function portKey(key: string): { port: number; protocol: 'tcp' | 'udp' } {
+  const [port, protocol = 'tcp'] = key.split('/');
+  const number = Number(port);
+  if (!Number.isInteger(number) || number < 1 || number > 65535) throw new InvalidArgumentError(`invalid port ${key}`);
+  if (protocol !== 'tcp' && protocol !== 'udp') throw new NotSupportedByMuelleError(`port protocol ${protocol}`, 400);
+  return { port: number, protocol };
+}
+
+/** Docker's create body + `?name=` → Muelle's create body; options Muelle cannot honour are refused (400). */
+export function toMuelleCreate(body: DockerCreateBody, name: string | undefined, image: string, typedImage: string): CreateContainerBody {
+  const host = body.HostConfig ?? {};
+  refuseSet(host.Privileged, '--privileged');
+  refuseSet(host.CapAdd, '--cap-add');
+  refuseSet(host.Devices, '--device');
+  refuseSet(host.Tmpfs, '--tmpfs');
+  refuseSet(host.VolumesFrom, '--volumes-from');
+  refuseSet(host.Links, '--link');
+  refuseSet(host.Init, '--init');
+  refuseSet(
+    body.Healthcheck?.Test?.filter((t) => t !== 'NONE'),
+    '--health-cmd',
+  );
+  for (const [mode, option] of [
+    [host.PidMode, '--pid'],
+    [host.IpcMode && host.IpcMode !== 'private' && host.IpcMode !== 'shareable' ? host.IpcMode : '', '--ipc'],
+    [host.UTSMode, '--uts'],
+    [host.UsernsMode, '--userns'],
+    [host.Runtime && host.Runtime !== 'runc' ? host.Runtime : '', '--runtime'],
+  ] as const)
+    refuseSet(mode, option);
+
+  const networkMode = host.NetworkMode ?? '';
+  let network: 'bridge' | 'host' | 'none';
+  if (networkMode === '' || networkMode === 'default' || networkMode === 'bridge') network = 'bridge';
+  else if (networkMode === 'host' || networkMode === 'none') network = networkMode;
+  else throw new NotSupportedByMuelleError(`network mode ${JSON.stringify(networkMode)}`, 400);
+
+  const ports: Array<{ hostIp: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }> = [];
+  for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
+    const { port, protocol } = portKey(key);
+    for (const binding of bindings ?? [{}]) {
+      const hostPort = binding.HostPort ? Number(binding.HostPort) : 0;
+      if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw new InvalidArgumentError(`invalid host port ${binding.HostPort}`);
+      ports.push({ hostIp: binding.HostIp || '0.0.0.0', hostPort, containerPort: port, protocol });
+    }
+  }
+  if (host.PublishAllPorts) {
+    for (const key of Object.keys(body.ExposedPorts ?? {})) {
+      const { port, protocol } = portKey(key);
+      if (!ports.some((p) => p.containerPort === port && p.protocol === protocol)) ports.push({ hostIp: '0.0.0.0', hostPort: 0, containerPort: port, protocol });
+    }
+  }
+
+  const volumes: Array<{ kind: 'bind' | 'volume'; source: string; target: string; readOnly: boolean }> = [];
+  for (const bind of host.Binds ?? []) {
+    const [source, target, mode = ''] = bind.split(':');
+    if (!source || !target) throw new InvalidArgumentError(`invalid volume specification: ${bind}`);
+    volumes.push({ kind: source.startsWith('/') ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') });
+  }
+  for (const mount of host.Mounts ?? []) {
+    if (mount.Type !== 'bind' && mount.Type !== 'volume') throw new NotSupportedByMuelleError(`mount type ${JSON.stringify(mount.Type)}`, 400);
+    if (!mount.Source || !mount.Target) throw new InvalidArgumentError('a mount needs a source and a target');
+    volumes.push({ kind: mount.Type, source: mount.Source, target: mount.Target, readOnly: !!mount.ReadOnly });
+  }
+
+  const restart = host.RestartPolicy?.Name || 'no';
+  const labels: Record<string, string> = { ...(body.Labels ?? {}), [DOCKER_IMAGE_LABEL]: typedImage };
+  if (host.AutoRemove) labels[DOCKER_AUTO_REMOVE_LABEL] = 'true';
+  return parseRequest(CreateContainerBody, {
+    name,
+    image,
+    command: asArray(body.Cmd),
+    entrypoint: asArray(body.Entrypoint),
+    env: body.Env ?? [],
+    workingDir: body.WorkingDir || undefined,
+    user: body.User || undefined,
+    hostname: body.Hostname || undefined,
+    tty: !!body.Tty,
+    openStdin: !!body.OpenStdin,
+    ports,
+    volumes,
+    network,
+    resources: {
+      memoryBytes: host.Memory || undefined,
+      cpus: host.NanoCpus ? host.NanoCpus / 1e9 : undefined,
+      cpuShares: host.CpuShares || undefined,
+      pidsLimit: host.PidsLimit && host.PidsLimit > 0 ? host.PidsLimit : undefined,
+    },
+    restartPolicy: { name: restart, maxRetries: host.RestartPolicy?.MaximumRetryCount ?? 0 },
+    labels,
+    // Auto-removal is done by the Docker layer once the output reached the client (see DockerSessions).
+    autoRemove: false,
+    stopSignal: body.StopSignal || undefined,
+    stopTimeoutSeconds: body.StopTimeout ?? undefined,
+  });
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+function ago(iso: string): string {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds < 60) return `${Math.floor(seconds)} seconds`;
+  if (seconds < 3600) return Math.floor(seconds / 60) === 1 ? 'About a minute' : `${Math.floor(seconds / 60)} minutes`;
+  if (seconds < 172800) return Math.floor(seconds / 3600) === 1 ? 'About an hour' : `${Math.floor(seconds / 3600)} hours`;
+  return `${Math.floor(seconds / 86400)} days`;
+}
+
+/** Docker's state names; Muelle's `lost` (host gone) is shown as `dead`. */
+export function dockerState(state: ContainerRecord['state']): string {
+  return state === 'lost' ? 'dead' : state;
+}
+
+/** The server-computed `Status` column of `docker ps`. */
+export function statusText(c: { state: ContainerRecord['state']; exitCode: number | null; startedAt: string | null; finishedAt: string | null }): string {
+  switch (c.state) {
+    case 'running':
+      return `Up ${c.startedAt ? ago(c.startedAt) : 'Less than a second'}`;
+    case 'exited':
+      return `Exited (${c.exitCode ?? 0}) ${c.finishedAt ? ago(c.finishedAt) : ''} ago`.replace('  ', ' ');
+    case 'restarting':
+      return `Restarting (${c.exitCode ?? 0})`;
+    case 'lost':
+      return 'Dead (host unreachable)';
+    case 'removing':
+      return 'Removal In Progress';
+    default:
+      return c.state === 'created' ? 'Created' : c.state;
+  }
+}
+
+const portsMap = (ports: Array<{ hostIp: string; hostPort: number; containerPort: number; protocol: string }>) => {
+  const map: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of ports) (map[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  return map;
+};
+
+const commandOf = (record: ContainerRecord) => [...(record.spec.entrypoint ?? []), ...(record.spec.command ?? [])];
+
+/** One row of `GET /containers/json`. */
+export function toListItem(record: ContainerRecord) {
+  const command = commandOf(record);
+  return {
+    Id: record.id,
+    Names: [`/${record.name}`],
+    Image: record.spec.labels[DOCKER_IMAGE_LABEL] ?? record.image,
+    ImageID: record.imageDigest ?? '',
+    Command: command.join(' '),
+    Created: Math.floor(Date.parse(record.createdAt) / 1000),
+    Ports: record.spec.ports.map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort || undefined, Type: p.protocol })),
+    Labels: record.spec.labels,
+    State: dockerState(record.state),
+    Status: statusText(record),
+    HostConfig: { NetworkMode: record.spec.network === 'bridge' ? 'default' : record.spec.network },
+    NetworkSettings: { Networks: {} },
+    Mounts: record.spec.volumes.map((v) => ({ Type: v.kind, Name: v.kind === 'volume' ? v.source : undefined, Source: v.source, Destination: v.target, RW: !v.readOnly })),
+  };
+}
+
+/** `GET /containers/{id}/json`: what `docker inspect` and `--format` templates read. */
+export function toInspect(view: ContainerView) {
+  const runtime = view.runtime;
+  const state = runtime?.state ?? view.state;
+  const ports = runtime?.ports ?? view.spec.ports;
+  const [path = '', ...args] = commandOf(view);
+  const ip = runtime?.ipAddress ?? '';
+  return {
+    Id: view.id,
+    Created: view.createdAt,
+    Path: path,
+    Args: args,
+    State: {
+      Status: dockerState(state),
+      Running: state === 'running',
+      Paused: state === 'paused',
+      Restarting: state === 'restarting',
+      OOMKilled: view.oomKilled,
+      Dead: state === 'dead' || state === 'lost',
+      Pid: runtime?.pid ?? 0,
+      ExitCode: runtime?.exitCode ?? view.exitCode ?? 0,
+      Error: runtime?.error ?? '',
+      StartedAt: runtime?.startedAt ?? view.startedAt ?? ZERO_TIME,
+      FinishedAt: runtime?.finishedAt ?? view.finishedAt ?? ZERO_TIME,
+    },
+    Image: view.imageDigest ?? '',
+    Name: `/${view.name}`,
+    RestartCount: view.restartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: view.spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      NetworkMode: view.spec.network === 'bridge' ? 'default' : view.spec.network,
+      PortBindings: portsMap(view.spec.ports),
+      RestartPolicy: { Name: view.spec.restartPolicy.name, MaximumRetryCount: view.spec.restartPolicy.maxRetries },
+      AutoRemove: view.spec.labels[DOCKER_AUTO_REMOVE_LABEL] === 'true' || view.spec.autoRemove,
+      Memory: view.spec.resources.memoryBytes ?? 0,
+      NanoCpus: view.spec.resources.cpus ? Math.round(view.spec.resources.cpus * 1e9) : 0,
+      CpuShares: view.spec.resources.cpuShares ?? 0,
+      PidsLimit: view.spec.resources.pidsLimit ?? null,
+      Privileged: false,
+    },
+    Mounts: view.spec.volumes.map((v) => ({
+      Type: v.kind,
+      Name: v.kind === 'volume' ? v.source : '',
+      Source: v.source,
+      Destination: v.target,
+      RW: !v.readOnly,
+      Mode: v.readOnly ? 'ro' : '',
+    })),
+    Config: {
+      Hostname: view.spec.hostname ?? view.id.slice(0, 12),
+      User: view.spec.user ?? '',
+      Tty: view.spec.tty,
+      OpenStdin: view.spec.openStdin,
+      Env: view.spec.env,
+      Cmd: view.spec.command ?? null,
+      Entrypoint: view.spec.entrypoint ?? null,
+      Image: view.spec.labels[DOCKER_IMAGE_LABEL] ?? view.image,
+      WorkingDir: view.spec.workingDir ?? '',
+      Labels: view.spec.labels,
+      ExposedPorts: Object.fromEntries(view.spec.ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
+      StopSignal: view.spec.stopSignal ?? 'SIGTERM',
+    },
+    NetworkSettings: {
+      IPAddress: ip,
+      Gateway: '',
+      MacAddress: '',
+      Ports: portsMap(ports),
+      Networks: view.spec.network === 'bridge' ? { bridge: { IPAddress: ip, Gateway: '', MacAddress: '', NetworkID: 'muelle-bridge' } } : {},
+    },
+    /** Muelle's addition: where the container runs. */
+    Node: { ID: view.hostId, Addr: view.hostAddress },
+  };
+}

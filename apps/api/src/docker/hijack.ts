@@ -1,0 +1,231 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { MuelleError } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { Authenticator } from '../auth/authenticator';
+import { RequestPrincipal } from '../auth/principal';
+import { ContainersService } from '../containers/containers.service';
+import { SessionHandlers, StreamSession } from '../containers/stream-session';
+import { dockerError, NotSupportedByMuelleError } from './errors';
+import { decodeExecId } from './exec-ids';
+import { multiplexedFrame, outputEncoder, SYSTEM_ERROR, upgradeHead } from './framing';
+import { matchDockerPath, rewriteDockerUrl } from './paths';
+import { DockerSessions } from './sessions';
+
+const ATTACH = /^\/containers\/([^/]+)\/attach$/;
+const EXEC_START = /^\/exec\/([^/]+)\/start$/;
+const MAX_EXEC_BODY = 64 * 1024;
+
+/**
+ * The Docker API's raw side on the api's HTTP server: it maps Docker's paths (versioned
+ * `/v1.41/...` and unversioned) onto the Nest routes under `/docker-engine`, and serves the
+ * hijacked connections of `attach` and `exec start` (`101 UPGRADED`, `Upgrade: tcp`).
+ */
+@Injectable()
+export class DockerHijack implements OnApplicationBootstrap {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly authenticator: Authenticator,
+    private readonly containers: ContainersService,
+    private readonly sessions: DockerSessions,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap() {
+    const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    // Before Express sees the request: Docker's routes cannot be told apart from Muelle's /v1 by Express patterns.
+    server.prependListener('request', (req: IncomingMessage) => {
+      if (req.url) req.url = rewriteDockerUrl(req.url);
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const match = matchDockerPath(req.url ?? '/');
+      if (!match) return; // Muelle's own upgrades (WebSocket terminals)
+      this.upgrade(req, socket, head, match.path, new URLSearchParams(match.query)).catch((error) => this.refuse(socket, error));
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams) {
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'docker hijacked socket error'));
+    const attach = ATTACH.exec(path);
+    const exec = EXEC_START.exec(path);
+    if (!attach && !exec) throw new NotSupportedByMuelleError(`upgrading ${req.method} ${path}`);
+    const principal = await this.authenticator.authenticate(req.headers.authorization);
+    if (attach) await this.attach(principal, socket, head, decodeURIComponent(attach[1]), query);
+    else await this.execStart(principal, req, socket, head, exec![1]);
+  }
+
+  /** `docker exec`: the JSON body follows the headers on the raw socket; then the stream. */
+  private async execStart(principal: RequestPrincipal, req: IncomingMessage, socket: Duplex, head: Buffer, dockerExecId: string) {
+    const { containerId, execId } = decodeExecId(dockerExecId);
+    const length = Number(req.headers['content-length'] ?? 0);
+    const { body, rest } = await readBody(socket, head, length);
+    let options: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null } = {};
+    if (body.length) {
+      try {
+        options = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new MuelleError('INVALID_ARGUMENT', 'exec start body is not JSON');
+      }
+    }
+    if (options.Detach) throw new NotSupportedByMuelleError('a detached exec over an upgraded connection', 400);
+    const info = await this.containers.execInspect(principal, containerId, execId);
+    const encode = outputEncoder(info.tty);
+    const stdin = new StdinRelay(socket, rest);
+    socket.write(upgradeHead(info.tty));
+    const [rows, cols] = options.ConsoleSize ?? [];
+    const size = rows && cols ? { rows, cols } : undefined;
+    const finished = this.pipeOutput(socket, encode, info.tty);
+    let session: StreamSession;
+    try {
+      ({ session } = await this.containers.execStart(principal, containerId, execId, size, finished.handlers));
+    } catch (error) {
+      finished.handlers.onError(error instanceof MuelleError ? error : new MuelleError('INTERNAL', (error as Error).message));
+      return;
+    }
+    const forget = this.sessions.addResizable(dockerExecId, session);
+    stdin.connect(session);
+    socket.on('close', () => {
+      forget();
+      session.close();
+    });
+  }
+
+  /**
+   * `docker run` attaches before it starts the container: output then comes from the container's
+   * log, followed from its start, so nothing printed before the attach could be set up is lost.
+   * A running container is attached live (output from now on, like Docker).
+   */
+  private async attach(principal: RequestPrincipal, socket: Duplex, head: Buffer, ref: string, query: URLSearchParams) {
+    const flag = (name: string) => query.get(name) === '1' || query.get(name) === 'true';
+    if (flag('logs')) throw new NotSupportedByMuelleError('attach with logs=1 (use docker logs)', 400);
+    const view = await this.containers.inspect(principal, ref);
+    const tty = view.spec.tty;
+    const wantStdin = flag('stdin') && view.spec.openStdin;
+    const streams = { stdout: flag('stdout'), stderr: flag('stderr') };
+    const encode = outputEncoder(tty);
+    const stdin = new StdinRelay(socket, head);
+    socket.write(upgradeHead(tty));
+    const output = this.pipeOutput(socket, encode, tty, streams);
+    const closers: Array<() => void> = [];
+    socket.on('close', () => closers.forEach((close) => close()));
+    this.sessions.trackOutput(view.id, output.done);
+
+    if (view.state === 'running') {
+      const { session } = await this.containers.attach(principal, view.id, wantStdin, output.handlers);
+      closers.push(() => session.close(), this.sessions.addResizable(view.id, session));
+      stdin.connect(session);
+      return;
+    }
+    const cancel = this.sessions.onNextStart(view.id, (starter, startRequestedAt) => {
+      void (async () => {
+        try {
+          const since = view.startedAt ? startRequestedAt : undefined;
+          const logs = await this.containers.streamLogs(starter, view.id, { follow: true, timestamps: false, stdout: true, stderr: true, since }, output.handlers);
+          closers.push(() => {
+            logs.closeStdin();
+            logs.close();
+          });
+          if (!wantStdin && !tty) return;
+          // Stdin and resizes go through an attach whose output is not needed (the log has it).
+          const ignore: SessionHandlers = { onOutput: () => undefined, onExit: () => undefined, onError: () => undefined };
+          const { session } = await this.containers.attach(starter, view.id, wantStdin, ignore);
+          closers.push(() => session.close(), this.sessions.addResizable(view.id, session));
+          stdin.connect(session);
+        } catch (error) {
+          if (error instanceof MuelleError && error.code === 'CONFLICT') return; // it already exited: the log has everything
+          output.handlers.onError(error instanceof MuelleError ? error : new MuelleError('INTERNAL', (error as Error).message));
+        }
+      })();
+    });
+    closers.push(cancel);
+  }
+
+  /** Session output onto the socket; the socket is ended (not destroyed) once everything was written. */
+  private pipeOutput(socket: Duplex, encode: ReturnType<typeof outputEncoder>, tty: boolean, streams = { stdout: true, stderr: true }) {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    socket.on('close', () => finish());
+    const end = () => {
+      if (!socket.writableEnded) socket.end(() => finish());
+      else finish();
+    };
+    const handlers: SessionHandlers = {
+      onOutput: (stream, data) => {
+        if (streams[stream] && !socket.writableEnded) socket.write(encode(stream, data));
+      },
+      onExit: () => end(),
+      onError: (error) => {
+        const message = `${error.message}\n`;
+        if (!socket.writableEnded) socket.write(tty ? Buffer.from(message) : multiplexedFrame(SYSTEM_ERROR, Buffer.from(message)));
+        end();
+      },
+    };
+    return { handlers, done };
+  }
+
+  /** Errors before the upgrade: a plain HTTP answer with Docker's JSON body. */
+  private refuse(socket: Duplex, error: unknown) {
+    const { status, message } = dockerError(error);
+    if (status >= 500 && status !== 501) this.logger.error({ err: error }, 'docker hijack failed');
+    if (socket.destroyed || socket.writableEnded) return;
+    const body = JSON.stringify({ message });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        (status === 401 ? 'WWW-Authenticate: Bearer realm="muelle", Basic realm="muelle"\r\n' : '') +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+/** Reads exactly `length` body bytes that follow the headers; the rest is the start of the stream. */
+function readBody(socket: Duplex, head: Buffer, length: number): Promise<{ body: Buffer; rest: Buffer }> {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_EXEC_BODY) return Promise.reject(new MuelleError('INVALID_ARGUMENT', 'bad Content-Length'));
+  if (head.length >= length) return Promise.resolve({ body: head.subarray(0, length), rest: head.subarray(length) });
+  return new Promise((resolve, reject) => {
+    let buffered = head;
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < length) return;
+      cleanup();
+      resolve({ body: buffered.subarray(0, length), rest: buffered.subarray(length) });
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new MuelleError('INVALID_ARGUMENT', 'connection closed before the request body was complete'));
+    };
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+  });
+}
+
+/**
+ * Client bytes → the session's stdin. Bytes arriving before the session exists are kept; the
+ * client's half-close (stdin EOF) becomes StdinEnd while output keeps flowing the other way.
+ */
+class StdinRelay {
+  private pending: Buffer[] = [];
+  private ended = false;
+  private session: StreamSession | null = null;
+
+  constructor(socket: Duplex, first: Buffer) {
+    if (first.length) this.pending.push(first);
+    socket.on('data', (chunk: Buffer) => (this.session ? this.session.stdin(chunk) : this.pending.push(chunk)));
+    socket.on('end', () => {
+      this.ended = true;
+      this.session?.closeStdin();
+    });
+  }
+
+  connect(session: StreamSession) {
+    this.session = session;
+    for (const chunk of this.pending.splice(0)) session.stdin(chunk);
+    if (this.ended) session.closeStdin();
+  }
+}

@@ -1,0 +1,233 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { InvalidArgumentError, listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { formatReference, ImageReference, parseReference } from '@muelle/oci';
+import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import { ownsRepository, RequestPrincipal } from '../auth/principal';
+import { API_CONFIG, ApiConfig } from '../config';
+import { dockerHubToDefault } from './paths';
+
+/** One image config blob, the parts Docker shows. */
+interface ImageConfig {
+  created?: string;
+  architecture?: string;
+  os?: string;
+  author?: string;
+  config?: {
+    Env?: string[];
+    Cmd?: string[];
+    Entrypoint?: string[];
+    WorkingDir?: string;
+    User?: string;
+    ExposedPorts?: Record<string, object>;
+    Labels?: Record<string, string>;
+    StopSignal?: string;
+  };
+  rootfs?: { type: string; diff_ids: string[] };
+  history?: unknown[];
+}
+
+/** An image of Muelle's registry as the Docker API sees it: identified by its config digest. */
+export interface DockerImage {
+  /** `sha256:<config digest>`: Docker's image id. */
+  id: string;
+  /** Names in Docker's familiar form (registry left out), e.g. `busybox:1`. */
+  repoTags: string[];
+  repoDigests: string[];
+  /** Where to find it in Muelle's registry (one of its names). */
+  repository: string;
+  reference: string;
+  manifestDigest: string;
+  /** Every name of it in Muelle's registry (`registry/repo:tag`), `<none>` ones included. */
+  refs: string[];
+  /** Compressed layers plus config. */
+  size: number;
+  config: ImageConfig;
+}
+
+/** Builds without `-t` are stored under this repository (per team), shown as `<none>`. */
+export const UNTAGGED_REPOSITORY = 'untagged';
+export const untaggedRepository = (principal: RequestPrincipal) => (principal.teamName ? `${principal.teamName}/${UNTAGGED_REPOSITORY}` : UNTAGGED_REPOSITORY);
+const isUntaggedRepository = (repository: string) => repository === UNTAGGED_REPOSITORY || repository.endsWith(`/${UNTAGGED_REPOSITORY}`);
+
+const ID_PREFIX = /^(sha256:)?([a-f0-9]{12,64})$/;
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+/**
+ * Docker's local image store is Muelle's registry: `docker images` lists the repositories the
+ * caller may read, grouped by config digest (Docker's image id); names resolve against Muelle's
+ * registry whatever registry they mention (the copy `docker pull` made lives there).
+ */
+@Injectable()
+export class DockerImageStore {
+  private readonly configs = new Map<string, ImageConfig>();
+
+  constructor(
+    private readonly bus: BusClient,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  get registry(): string {
+    return this.config.MUELLE_REGISTRY_ADDRESS;
+  }
+
+  /** Any name as Docker users type it → the same repository and tag in Muelle's registry. */
+  localReference(name: string): ImageReference {
+    try {
+      const parsed = parseReference(dockerHubToDefault(name), this.registry);
+      return { ...parsed, registry: this.registry };
+    } catch (error) {
+      throw new InvalidArgumentError(`invalid reference format: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The name as it exists in Muelle's registry: Docker's `busybox` and `library/busybox` are one
+   * name, so both spellings are tried (the one that exists wins; `library/…` when neither does).
+   */
+  async findLocal(principal: RequestPrincipal, name: string): Promise<ImageReference> {
+    const ref = this.localReference(name);
+    const candidates = [ref];
+    const parts = ref.repository.split('/');
+    if (parts.length === 1) candidates.unshift({ ...ref, repository: `library/${ref.repository}` });
+    else if (parts.length === 2 && parts[0] === 'library') candidates.push({ ...ref, repository: parts[1] });
+    for (const candidate of candidates) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
+    return candidates[0];
+  }
+
+  /** `busybox:1` for Muelle's registry (Docker's short form). */
+  familiar(ref: ImageReference): string {
+    return formatReference(ref, { defaultRegistry: this.registry });
+  }
+
+  isImageId(name: string): boolean {
+    return ID_PREFIX.test(name);
+  }
+
+  async list(principal: RequestPrincipal): Promise<DockerImage[]> {
+    const client = this.client(principal);
+    const byId = new Map<string, DockerImage>();
+    for (const repository of await this.repositories(principal)) {
+      const tags = await guard(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
+      for (const tag of tags) {
+        const image = await this.load(client, { registry: this.registry, repository, tag }).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)));
+        if (!image) continue;
+        const known = byId.get(image.id);
+        if (!known) byId.set(image.id, image);
+        else {
+          known.repoTags.push(...image.repoTags.filter((t) => !known.repoTags.includes(t)));
+          known.repoDigests.push(...image.repoDigests.filter((d) => !known.repoDigests.includes(d)));
+          known.refs.push(...image.refs);
+          if (isUntaggedRepository(known.repository)) Object.assign(known, { repository: image.repository, reference: image.reference });
+        }
+      }
+    }
+    return [...byId.values()];
+  }
+
+  /** By name (`busybox:1`, `host:5000/a/b:c`) or by (short) id; 404 `No such image` otherwise. */
+  async resolve(principal: RequestPrincipal, name: string): Promise<DockerImage> {
+    const id = ID_PREFIX.exec(name);
+    if (id) {
+      const matches = (await this.list(principal)).filter((image) => image.id.slice(7).startsWith(id[2]));
+      if (matches.length === 1) return matches[0];
+      if (matches.length > 1) throw new InvalidArgumentError(`image id ${name} is ambiguous: use more characters`);
+      if (name.startsWith('sha256:')) throw new NotFoundError(`No such image: ${name}`);
+    }
+    const ref = await this.findLocal(principal, name);
+    if (!ownsRepository(principal, ref.repository)) throw new NotFoundError(`No such image: ${name}`);
+    try {
+      const image = await this.load(this.client(principal), ref);
+      const listed = (await this.list(principal)).find((i) => i.id === image.id);
+      return { ...image, repoTags: listed?.repoTags ?? image.repoTags, refs: listed?.refs ?? image.refs };
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new NotFoundError(`No such image: ${name}`);
+      throw error;
+    }
+  }
+
+  /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */
+  async exists(principal: RequestPrincipal, ref: ImageReference): Promise<boolean> {
+    if (!ownsRepository(principal, ref.repository)) return false;
+    const head = await guard(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
+    return head !== null;
+  }
+
+  async manifestSize(principal: RequestPrincipal, ref: ImageReference): Promise<number> {
+    const head = await guard(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
+    return head?.size ?? 0;
+  }
+
+  private async load(client: RegistryClient, ref: ImageReference): Promise<DockerImage> {
+    const reference = ref.digest ?? ref.tag!;
+    const top = await guard(client.getManifest(ref.repository, reference, MANIFEST_TYPES));
+    let document = JSON.parse(top.bytes.toString('utf8'));
+    if (Array.isArray(document.manifests)) {
+      const child =
+        document.manifests.find((m: { platform?: { os?: string; architecture?: string } }) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64') ??
+        document.manifests[0];
+      if (!child) throw new NotFoundError(`image index ${ref.repository}:${reference} is empty`);
+      document = JSON.parse((await guard(client.getManifest(ref.repository, child.digest, MANIFEST_TYPES))).bytes.toString('utf8'));
+    }
+    const configDigest: string | undefined = document.config?.digest;
+    if (!configDigest) throw new NotFoundError(`${ref.repository}:${reference} has no image config`);
+    const config = await this.configOf(client, ref.repository, configDigest);
+    const layers: Array<{ size?: number }> = document.layers ?? [];
+    const untagged = isUntaggedRepository(ref.repository);
+    // Docker's familiar form: `library/` is implicit for images of the default registry.
+    const familiarName = formatReference({ registry: this.registry, repository: ref.repository }, { defaultRegistry: this.registry }).replace(/^library\//, '');
+    return {
+      id: configDigest,
+      repoTags: untagged || !ref.tag ? [] : [`${familiarName}:${ref.tag}`],
+      repoDigests: untagged ? [] : [`${familiarName}@${top.digest}`],
+      repository: ref.repository,
+      reference,
+      manifestDigest: top.digest,
+      refs: [formatReference(ref)],
+      size: (document.config?.size ?? 0) + layers.reduce((sum, l) => sum + (l.size ?? 0), 0),
+      config,
+    };
+  }
+
+  private async configOf(client: RegistryClient, repository: string, digest: string): Promise<ImageConfig> {
+    const cached = this.configs.get(digest);
+    if (cached) return cached;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await guard(client.getBlob(repository, digest))) chunks.push(chunk as Buffer);
+    const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImageConfig;
+    if (this.configs.size > 5_000) this.configs.clear();
+    this.configs.set(digest, config);
+    return config;
+  }
+
+  private async repositories(principal: RequestPrincipal): Promise<string[]> {
+    const names: string[] = [];
+    let last: string | undefined;
+    for (;;) {
+      const page = await this.bus.request(listCatalog, { n: 1000, last });
+      names.push(...page.repositories.filter((name) => ownsRepository(principal, name)));
+      if (!page.hasMore || !page.repositories.length) return names;
+      last = page.repositories[page.repositories.length - 1];
+    }
+  }
+
+  private client(principal: RequestPrincipal): RegistryClient {
+    return createRegistryClient({ baseUrl: `http://${this.registry}`, credentials: principal.registryCredentials, userAgent: 'muelle-api-docker' });
+  }
+}
+
+async function guard<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof RegistryNotFoundError) throw new NotFoundError(error.message);
+    if (error instanceof RegistryAuthError) throw new PermissionDeniedError(`registry refused: ${error.message}`);
+    if (error instanceof RegistryUnreachableError) throw new UnavailableError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,20 @@
+import { DockerBuildController } from './build.controller';
+import { DockerContainersController } from './containers.controller';
+import { DockerExecController } from './exec.controller';
+import { DockerHijack } from './hijack';
+import { DockerImageStore } from './image-store';
+import { DockerImagesController } from './images.controller';
+import { DockerSessions } from './sessions';
+import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
+
+/** The Docker Engine API layer: controllers (the catch-all last) and its providers, for ApiModule. */
+export const dockerEngineControllers = [
+  DockerPingController,
+  DockerSystemController,
+  DockerContainersController,
+  DockerExecController,
+  DockerImagesController,
+  DockerBuildController,
+  DockerUnsupportedController,
+];
+export const dockerEngineProviders = [DockerImageStore, DockerSessions, DockerHijack];

@@ -1,0 +1,70 @@
+/** Where the Docker Engine API routes live inside the Nest app; requests are rewritten onto it. */
+export const DOCKER_PREFIX = '/docker-engine';
+
+/** Highest Docker API version Muelle speaks, and the lowest it accepts in a path. */
+export const DOCKER_API_VERSION = '1.43';
+export const DOCKER_MIN_API_VERSION = '1.24';
+
+const VERSIONED = /^\/v(\d+\.\d+)(\/.*)?$/;
+/** First path segments of the Docker Engine API (unversioned form); `/v1/...` is Muelle's own API. */
+const DOCKER_ROOTS = new Set([
+  '_ping',
+  'version',
+  'info',
+  'events',
+  'auth',
+  'images',
+  'containers',
+  'exec',
+  'build',
+  'commit',
+  'system',
+  'networks',
+  'volumes',
+  'plugins',
+  'swarm',
+  'nodes',
+  'services',
+  'tasks',
+  'secrets',
+  'configs',
+  'distribution',
+  'session',
+  'grpc',
+]);
+
+export interface DockerPath {
+  /** Path without the version prefix, e.g. `/containers/json`. */
+  path: string;
+  /** `1.41` when the client asked for a versioned path. */
+  version: string | null;
+  query: string;
+}
+
+/** Recognises a Docker Engine API request URL; null for everything else (Muelle's /v1, health…). */
+export function matchDockerPath(url: string): DockerPath | null {
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q);
+  const versioned = VERSIONED.exec(pathname);
+  if (versioned) return { path: versioned[2] || '/', version: versioned[1], query };
+  const root = pathname.split('/')[1] ?? '';
+  if (DOCKER_ROOTS.has(root)) return { path: pathname, version: null, query };
+  return null;
+}
+
+/** `/v1.41/containers/json?all=1` → `/docker-engine/containers/json?all=1`; other URLs unchanged. */
+export function rewriteDockerUrl(url: string): string {
+  const match = matchDockerPath(url);
+  return match ? `${DOCKER_PREFIX}${match.path}${match.query}` : url;
+}
+
+/**
+ * Docker Hub's names mean Muelle's default registry: `docker.io/x/y` → `x/y`. The CLI itself
+ * treats `busybox` and `library/busybox` as one name, so `docker.io/library/x` stays `library/x`
+ * (DockerImageStore also finds a plain `x`).
+ */
+export function dockerHubToDefault(name: string): string {
+  for (const hub of ['docker.io/', 'index.docker.io/']) if (name.startsWith(hub)) return name.slice(hub.length);
+  return name;
+}

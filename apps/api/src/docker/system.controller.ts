@@ -1,0 +1,215 @@
+import { All, Body, Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { authenticateUser, InvalidArgumentError } from '@muelle/contracts';
+import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import type { Request, Response } from 'express';
+import * as os from 'node:os';
+import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
+import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { API_CONFIG, ApiConfig } from '../config';
+import { EventHub, PlatformEvent } from '../events/event-hub';
+import { Cluster } from '../hosts/cluster';
+import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
+import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from './paths';
+
+/** Headers the CLI reads from `_ping` to negotiate (API version, OS, classic builder). */
+function pingHeaders(res: Response) {
+  res.setHeader('Api-Version', DOCKER_API_VERSION);
+  res.setHeader('Ostype', 'linux');
+  res.setHeader('Docker-Experimental', 'false');
+  res.setHeader('Builder-Version', '1');
+  res.setHeader('Swarm', 'inactive');
+  res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
+  res.setHeader('Pragma', 'no-cache');
+}
+
+/** Unauthenticated: the CLI pings before anything else. */
+@Controller('docker-engine')
+@UseFilters(DockerErrorFilter)
+export class DockerPingController {
+  constructor(@Inject(SERVICE_INFO) private readonly info: ServiceInfo) {}
+
+  @Get('_ping')
+  ping(@Res() res: Response) {
+    pingHeaders(res);
+    res.type('text/plain').send('OK');
+  }
+
+  @Head('_ping')
+  pingHead(@Res() res: Response) {
+    pingHeaders(res);
+    res.type('text/plain').status(200).end();
+  }
+
+  @Get('version')
+  version(@Res({ passthrough: true }) res: Response) {
+    pingHeaders(res);
+    const version = this.info.version;
+    return {
+      Platform: { Name: 'Muelle' },
+      Components: [
+        {
+          Name: 'Engine',
+          Version: version,
+          Details: { ApiVersion: DOCKER_API_VERSION, MinAPIVersion: DOCKER_MIN_API_VERSION, Os: 'linux', Arch: dockerArch(), Experimental: 'false' },
+        },
+      ],
+      Version: version,
+      ApiVersion: DOCKER_API_VERSION,
+      MinAPIVersion: DOCKER_MIN_API_VERSION,
+      GitCommit: 'muelle',
+      GoVersion: `node${process.versions.node}`,
+      Os: 'linux',
+      Arch: dockerArch(),
+      KernelVersion: os.release(),
+      Experimental: false,
+      BuildTime: '',
+    };
+  }
+}
+
+const dockerArch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
+
+@Controller('docker-engine')
+@UseGuards(AuthGuard)
+@UseFilters(DockerErrorFilter)
+export class DockerSystemController {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly hub: EventHub,
+    private readonly bus: BusClient,
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  /** Cluster-wide numbers: CPUs and memory of all ready hosts; `Name` says it is Muelle. */
+  @Get('info')
+  async systemInfo() {
+    const hosts = await this.cluster.hosts();
+    const ready = hosts.filter((h) => h.state === 'ready');
+    const sum = (pick: (h: (typeof ready)[number]) => number) => ready.reduce((total, h) => total + (Number(pick(h)) || 0), 0);
+    return {
+      ID: 'muelle',
+      Name: 'muelle',
+      ServerVersion: this.info.version,
+      OperatingSystem: 'Muelle',
+      OSType: 'linux',
+      Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(),
+      KernelVersion: os.release(),
+      NCPU: sum((h) => h.capacity.cpus),
+      MemTotal: sum((h) => h.capacity.memoryBytes),
+      Containers: 0,
+      ContainersRunning: 0,
+      ContainersPaused: 0,
+      ContainersStopped: 0,
+      Images: 0,
+      Driver: 'overlay2',
+      DockerRootDir: '',
+      IndexServerAddress: `http://${this.config.MUELLE_REGISTRY_ADDRESS}/`,
+      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'] },
+      Swarm: { LocalNodeState: 'inactive' },
+      Labels: [`muelle.hosts=${hosts.length}`, `muelle.hosts.ready=${ready.length}`],
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Log: ['json-file'] },
+      CgroupDriver: 'cgroupfs',
+      LoggingDriver: 'json-file',
+      Warnings: [],
+    };
+  }
+
+  /** `docker login` asks the engine to check credentials: for Muelle's registry, Muelle checks them. */
+  @Post('auth')
+  @HttpCode(200)
+  async auth(@Body() body: { username?: string; password?: string; serveraddress?: string }) {
+    if (!body?.username || typeof body.password !== 'string') throw new InvalidArgumentError('username and password are required');
+    const server = (body.serveraddress ?? '').replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (server && server !== this.config.MUELLE_REGISTRY_ADDRESS)
+      throw new NotSupportedByMuelleError(`checking credentials for ${server} (only Muelle's registry ${this.config.MUELLE_REGISTRY_ADDRESS})`, 400);
+    await this.bus.request(authenticateUser, { username: body.username, password: body.password });
+    return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+
+  /** `docker events`: container and image events this api process sees, as Docker's messages. */
+  @Get('events')
+  events(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>, @Req() req: Request, @Res() res: Response) {
+    const filters = parseFilters(query.filters);
+    for (const key of Object.keys(filters)) if (!['type', 'event', 'container', 'image'].includes(key)) throw new NotSupportedByMuelleError(`the events filter ${key}`, 400);
+    const until = query.until ? Number(query.until) * 1000 : undefined;
+    if (query.since && Number(query.since) * 1000 < Date.now() - 1000) throw new NotSupportedByMuelleError('events from the past (since)', 400);
+    res.status(200).setHeader('Content-Type', 'application/json');
+    res.flushHeaders();
+    const matches = (event: PlatformEvent) => {
+      if (event.teamId !== null && !isAdmin(principal) && event.teamId !== principal.teamId) return false;
+      if (event.type === 'host') return false;
+      if (filters.type && !filters.type.includes(event.type)) return false;
+      if (filters.event && !filters.event.includes(event.action)) return false;
+      if (filters.container && !(event.type === 'container' && filters.container.some((c) => event.id.startsWith(c) || event.attributes.name === c))) return false;
+      if (filters.image && !(event.type === 'image' ? filters.image.includes(event.id) : filters.image.includes(String(event.attributes.image)))) return false;
+      return true;
+    };
+    const unsubscribe = this.hub.subscribe((event) => {
+      if (!matches(event)) return;
+      const time = Date.parse(event.at);
+      const attributes = Object.fromEntries(
+        Object.entries(event.attributes)
+          .filter(([, v]) => v !== null && v !== undefined)
+          .map(([k, v]) => [k, String(v)]),
+      );
+      res.write(
+        `${JSON.stringify({
+          status: event.action,
+          id: event.id,
+          from: attributes.image,
+          Type: event.type,
+          Action: event.action,
+          Actor: { ID: event.id, Attributes: attributes },
+          scope: 'local',
+          time: Math.floor(time / 1000),
+          timeNano: time * 1_000_000,
+        })}\n`,
+      );
+    });
+    const timer = until !== undefined ? setTimeout(() => res.end(), Math.max(0, until - Date.now())) : undefined;
+    req.on('close', () => {
+      if (timer) clearTimeout(timer);
+      unsubscribe();
+    });
+  }
+}
+
+/** Docker's `filters` query: JSON `{"key": ["v"]}` or the old `{"key": {"v": true}}`. */
+export function parseFilters(raw: string | undefined): Record<string, string[]> {
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgumentError(`invalid filters: ${raw}`);
+  }
+  if (!parsed || typeof parsed !== 'object') throw new InvalidArgumentError(`invalid filters: ${raw}`);
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (Array.isArray(value)) out[key] = value.map(String);
+    else if (value && typeof value === 'object')
+      out[key] = Object.entries(value)
+        .filter(([, on]) => on)
+        .map(([v]) => v);
+    else throw new InvalidArgumentError(`invalid filter ${key}`);
+  }
+  return out;
+}
+
+/** Everything else under the Docker API: a clear refusal, never a hang. */
+@Controller('docker-engine')
+@UseFilters(DockerErrorFilter)
+export class DockerUnsupportedController {
+  @All('*path')
+  unsupported(@Req() req: Request) {
+    const path = req.originalUrl.split('?')[0].replace(/^\/docker-engine/, '');
+    throw new NotSupportedByMuelleError(`${req.method} ${path}`);
+  }
+
+  @All()
+  root(@Req() req: Request) {
+    throw new NotSupportedByMuelleError(`${req.method} /`);
+  }
+}

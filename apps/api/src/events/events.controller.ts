@@ -1,0 +1,111 @@
+import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { BusClient, HandleEvent } from '@muelle/bus';
+import { containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer } from '@muelle/contracts';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
+import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { parseRequest, queryList } from '../http/validation';
+import { ContainersService } from '../containers/containers.service';
+import { EventHub, PlatformEvent } from './event-hub';
+
+export const EventsQuery = z.object({
+  type: queryList.pipe(z.array(z.enum(['container', 'image', 'host'])).optional()),
+});
+
+/** docker-like action names for the agent's state changes. */
+const ACTION_OF_STATE: Record<string, string> = {
+  created: 'create',
+  running: 'start',
+  exited: 'die',
+  restarting: 'restart',
+  paused: 'pause',
+  lost: 'lost',
+  removing: 'removing',
+  dead: 'destroy',
+};
+
+/** `GET /v1/events`: Server-Sent Events of container, image and host changes the caller may see. */
+@Controller('v1/events')
+@UseGuards(AuthGuard)
+export class EventsController {
+  constructor(private readonly hub: EventHub) {}
+
+  @Get()
+  stream(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
+    const { type } = parseRequest(EventsQuery, query, 'query');
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Connection', 'keep-alive');
+    res.flushHeaders();
+    res.write(': connected\n\n');
+    const visible = (event: PlatformEvent) => (!type || type.includes(event.type)) && (event.teamId === null || isAdmin(principal) || event.teamId === principal.teamId);
+    const unsubscribe = this.hub.subscribe((event) => {
+      if (visible(event)) res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    // Comments keep proxies from closing an idle stream.
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  }
+}
+
+/** Turns agents' container state changes into events; a removed (`dead`) container's record goes too. */
+@Controller()
+export class ContainerEventsListener {
+  private readonly teams = new Map<string, { teamId: string | null; name: string; image: string }>();
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly hub: EventHub,
+    private readonly containers: ContainersService,
+  ) {}
+
+  @HandleEvent(containerStateChanged)
+  async onStateChanged(change: ContainerStateChange) {
+    const known = await this.lookup(change.id);
+    if (change.state === 'dead' && !this.containers.isMoving(change.id)) {
+      // autoRemove (`--rm`) containers are removed by their agent: forget their record as well,
+      // unless the event comes from a host the container has already left.
+      const current = await this.bus.request(getContainer, { ref: change.id }).catch(() => null);
+      if (current && current.hostId === change.hostId) await this.bus.request(deleteContainerRecord, { id: change.id }).catch(() => undefined);
+      this.teams.delete(change.id);
+    }
+    if (!known) return;
+    this.hub.publish({
+      type: 'container',
+      action: ACTION_OF_STATE[change.state] ?? change.state,
+      id: change.id,
+      teamId: known.teamId,
+      at: change.at,
+      attributes: {
+        name: known.name,
+        image: known.image,
+        hostId: change.hostId,
+        state: change.state,
+        exitCode: change.exitCode ?? null,
+      },
+    });
+  }
+
+  private async lookup(id: string) {
+    const cached = this.teams.get(id);
+    if (cached) return cached;
+    try {
+      const record = await this.bus.request(getContainer, { ref: id });
+      const entry = {
+        teamId: record.teamId,
+        name: record.name,
+        image: record.image,
+      };
+      if (this.teams.size > 10_000) this.teams.clear();
+      this.teams.set(id, entry);
+      return entry;
+    } catch {
+      return null;
+    }
+  }
+}

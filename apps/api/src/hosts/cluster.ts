@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { HostRecord, HostUsage, hostUsage, listHosts } from '@muelle/contracts';
+
+/** Every host and what is reserved on it: the scheduler's view of the cluster. */
+@Injectable()
+export class Cluster {
+  constructor(private readonly bus: BusClient) {}
+
+  async hosts(): Promise<HostRecord[]> {
+    const all: HostRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bus.request(listHosts, { limit: 1000, cursor });
+      all.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
+  }
+
+  async usages(): Promise<HostUsage[]> {
+    return (await this.bus.request(hostUsage, {})).hosts;
+  }
+}
+
+/**
+ * Serializes placement decisions of this api process: each decision reads usage and records the
+ * container before the next one reads, so concurrent creates never pick the same free port or
+ * overbook a host from a stale snapshot.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { toMuelleError } from '@muelle/contracts';
+import { httpStatusOf } from '@muelle/service-kit';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
+import { RequestPrincipal } from '../auth/principal';
+import { parseRequest } from '../http/validation';
+import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from './images.schemas';
+import { CopyEvent, ImagesService } from './images.service';
+
+export const ImageQuery = z.object({ image: z.string().min(1).max(1024) });
+
+/**
+ * Image names contain `/` and `:`, so they travel in the query (`?image=`) or body, never the path.
+ * Pull and push answer NDJSON progress lines; the last one is `{status:"done",…}` or `{error}`.
+ */
+@Controller('v1/images')
+@UseGuards(AuthGuard)
+export class ImagesController {
+  constructor(private readonly images: ImagesService) {}
+
+  @Get()
+  list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    return this.images.list(principal, parseRequest(ListImagesQuery, query, 'query'));
+  }
+
+  @Get('inspect')
+  inspect(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    return this.images.inspect(principal, parseRequest(ImageQuery, query, 'query').image);
+  }
+
+  @Post('pull')
+  pull(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown, @Req() req: Request, @Res() res: Response) {
+    const parsed = parseRequest(PullBody, body);
+    return progressResponse(req, res, (progress) => this.images.pull(principal, parsed, progress));
+  }
+
+  @Post('tag')
+  tag(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
+    const { source, target } = parseRequest(TagBody, body);
+    return this.images.tag(principal, source, target);
+  }
+
+  @Post('push')
+  push(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown, @Req() req: Request, @Res() res: Response) {
+    const parsed = parseRequest(PushBody, body);
+    return progressResponse(req, res, (progress) => this.images.push(principal, parsed, progress));
+  }
+
+  @Delete()
+  remove(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    const { image } = parseRequest(ImageQuery, query, 'query');
+    return this.images.remove(principal, image, parseRequest(RemoveImageQuery, query, 'query'));
+  }
+}
+
+/**
+ * Without `Accept: application/x-ndjson`: a plain JSON reply (or error) once done. With it:
+ * progress lines as they happen; an error after the first line can only be the last line.
+ */
+async function progressResponse(req: Request, res: Response, work: (progress: (event: CopyEvent) => void) => Promise<unknown>) {
+  const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
+  if (!streaming) {
+    res.status(200).json(await work(() => undefined));
+    return;
+  }
+  let started = false;
+  const line = (value: unknown) => {
+    if (!started) {
+      started = true;
+      res.status(200).type('application/x-ndjson');
+      res.flushHeaders();
+    }
+    res.write(JSON.stringify(value) + '\n');
+  };
+  try {
+    const result = await work(line);
+    line({ status: 'done', ...(result as object) });
+    res.end();
+  } catch (error) {
+    const typed = toMuelleError(error);
+    if (!started) {
+      res.status(httpStatusOf[typed.code]).json({ error: typed.toWire() });
+      return;
+    }
+    line({ error: typed.toWire() });
+    res.end();
+  }
+}

@@ -1,0 +1,419 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { formatReference, ImageReference, parseReference } from '@muelle/oci';
+import {
+  copyImage,
+  createRegistryClient,
+  RegistryAuthError,
+  RegistryClient,
+  RegistryCredentials,
+  RegistryError,
+  RegistryNotFoundError,
+  RegistryUnreachableError,
+} from '@muelle/registry-client';
+import { LOGGER } from '@muelle/service-kit';
+import type { Logger } from 'pino';
+import { AuditLog } from '../audit/audit-log';
+import { ownsRepository, RequestPrincipal, requireReadableRepository, requireWritableRepository } from '../auth/principal';
+import { API_CONFIG, ApiConfig } from '../config';
+import { ContainersService } from '../containers/containers.service';
+import { EventHub } from '../events/event-hub';
+import { Cluster } from '../hosts/cluster';
+import { PullBody, PushBody } from './images.schemas';
+
+export interface ImageSummary {
+  reference: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  mediaType: string;
+  /** Compressed: config plus layers as stored in the registry. */
+  sizeBytes: number;
+  created: string | null;
+  /** Hosts that have it cached (null when not asked). */
+  hosts: string[] | null;
+}
+
+export type CopyEvent = { status: 'copying' | 'copied' | 'skipped'; digest: string; size: number } | { status: 'prefetching' | 'prefetched'; host: string };
+
+const blobProgress = (progress: (event: CopyEvent) => void) => (event: { digest: string; size: number; state: 'copying' | 'copied' | 'skipped' }) =>
+  progress({ status: event.state, digest: event.digest, size: event.size });
+
+const PLATFORM_PREFERENCE = (p?: { os?: string; architecture?: string }) => (p?.os === 'linux' && p?.architecture === 'amd64' ? 0 : 1);
+
+/** The platform registry as an image store: list, inspect, pull into it, tag, push out, remove. */
+@Injectable()
+export class ImagesService {
+  private readonly createdByConfig = new Map<string, string | null>();
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly cluster: Cluster,
+    private readonly containers: ContainersService,
+    private readonly audit: AuditLog,
+    private readonly hub: EventHub,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get registryAddress(): string {
+    return this.config.MUELLE_REGISTRY_ADDRESS;
+  }
+
+  parse(image: string, field: string): ImageReference {
+    try {
+      return parseReference(image, this.registryAddress);
+    } catch (error) {
+      throw new InvalidArgumentError(`${field}: ${(error as Error).message}`, {
+        field,
+      });
+    }
+  }
+
+  /** A reference to Muelle's own registry, or a 400 naming the field. */
+  parseLocal(image: string, field: string): ImageReference {
+    const ref = this.parse(image, field);
+    if (ref.registry !== this.registryAddress) throw new InvalidArgumentError(`${field}: ${image} is not in Muelle's registry (${this.registryAddress}); pull it first`, { field });
+    return ref;
+  }
+
+  async list(principal: RequestPrincipal, options: { limit: number; cursor?: string; hosts: boolean }): Promise<{ items: ImageSummary[]; nextCursor: string | null }> {
+    const repositories: string[] = [];
+    let last = options.cursor;
+    let hasMore = true;
+    // Skip other teams' repositories without counting them against the page.
+    while (repositories.length < options.limit && hasMore) {
+      const page = await this.bus.request(listCatalog, { n: 1000, last });
+      for (const name of page.repositories) if (ownsRepository(principal, name) && repositories.length < options.limit) repositories.push(name);
+      hasMore = page.hasMore;
+      last = page.repositories[page.repositories.length - 1];
+      if (!page.repositories.length) break;
+    }
+    const client = this.localClient(principal);
+    const cached = options.hosts ? await this.cachedByHost() : null;
+    const items: ImageSummary[] = [];
+    for (const repository of repositories) {
+      const tags = await this.guard(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
+      for (const tag of tags) {
+        const summary = await this.summary(client, { registry: this.registryAddress, repository, tag }, cached).catch((error) => {
+          this.logger.warn({ err: error, repository, tag }, 'image listed without details');
+          return null;
+        });
+        if (summary) items.push(summary);
+      }
+    }
+    const full = repositories.length === options.limit && (hasMore || repositories[repositories.length - 1] !== last);
+    return {
+      items,
+      nextCursor: full ? repositories[repositories.length - 1] : null,
+    };
+  }
+
+  async inspect(principal: RequestPrincipal, image: string) {
+    const ref = this.parseLocal(image, 'image');
+    requireReadableRepository(principal, ref.repository, image);
+    const client = this.localClient(principal);
+    const summary = await this.summary(client, ref, await this.cachedByHost());
+    const manifest = await this.guard(client.getManifest(ref.repository, summary.digest));
+    return {
+      ...summary,
+      manifest: JSON.parse(manifest.bytes.toString('utf8')),
+    };
+  }
+
+  /** Copies an image from any registry into Muelle's, then optionally pre-fetches it onto hosts. */
+  async pull(principal: RequestPrincipal, body: PullBody, progress: (event: CopyEvent) => void = () => undefined) {
+    const source = this.parse(body.image, 'body.image');
+    const target = body.as ? this.parseLocal(body.as, 'body.as') : { ...source, registry: this.registryAddress };
+    requireWritableRepository(principal, target.repository);
+    const local = this.localClient(principal);
+    const sourceReference = source.digest ?? source.tag!;
+    const targetReference = target.tag ?? target.digest!;
+    let digest: string;
+    if (source.registry === this.registryAddress && source.repository === target.repository && sourceReference === targetReference) {
+      const head = await this.guard(local.headManifest(source.repository, sourceReference));
+      if (!head) throw new NotFoundError(`no such image: ${body.image}`);
+      digest = head.digest;
+    } else {
+      const from = source.registry === this.registryAddress ? local : this.client(source.registry, body.sourceAuth);
+      ({ digest } = await this.guard(
+        copyImage(
+          {
+            client: from,
+            repository: source.repository,
+            reference: sourceReference,
+          },
+          {
+            client: local,
+            repository: target.repository,
+            reference: targetReference,
+          },
+          { onBlob: blobProgress(progress) },
+        ),
+      ));
+    }
+    const reference = formatReference({
+      registry: this.registryAddress,
+      repository: target.repository,
+      tag: target.tag,
+    });
+    const prefetched = await this.prefetch(principal, reference, body.hosts, progress);
+    await this.audit.record(principal, 'image.pull', `image:${reference}`, {
+      source: body.image,
+      digest,
+      hosts: prefetched,
+    });
+    this.hub.publish({
+      type: 'image',
+      action: 'pull',
+      id: reference,
+      teamId: principal.teamId,
+      attributes: { digest, source: body.image },
+    });
+    return { reference, digest, hosts: prefetched };
+  }
+
+  /** Names an image of Muelle's registry anew (across repositories too); the target's registry host only matters for push. */
+  async tag(principal: RequestPrincipal, sourceImage: string, targetImage: string) {
+    const source = await this.resolveLocal(principal, sourceImage, 'body.source');
+    const target = this.parse(targetImage, 'body.target');
+    if (!target.tag)
+      throw new InvalidArgumentError('body.target: needs a tag, not a digest', {
+        field: 'body.target',
+      });
+    requireWritableRepository(principal, target.repository);
+    const client = this.localClient(principal);
+    const { digest } = await this.guard(
+      copyImage({ client, repository: source.repository, reference: source.reference }, { client, repository: target.repository, reference: target.tag }),
+    );
+    const reference = formatReference({
+      registry: this.registryAddress,
+      repository: target.repository,
+      tag: target.tag,
+    });
+    await this.audit.record(principal, 'image.tag', `image:${reference}`, {
+      source: sourceImage,
+      digest,
+    });
+    this.hub.publish({
+      type: 'image',
+      action: 'tag',
+      id: reference,
+      teamId: principal.teamId,
+      attributes: { digest, source: sourceImage },
+    });
+    return { source: sourceImage, target: targetImage, reference, digest };
+  }
+
+  /**
+   * Sends Muelle's `repo:tag` to the registry the name points to. When the name points at
+   * Muelle's own registry there is nothing to send: it checks the image is complete there.
+   */
+  async push(principal: RequestPrincipal, body: PushBody, progress: (event: CopyEvent) => void = () => undefined) {
+    const destination = this.parse(body.image, 'body.image');
+    const reference = destination.digest ?? destination.tag!;
+    requireReadableRepository(principal, destination.repository, body.image);
+    const local = this.localClient(principal);
+    let digest: string;
+    if (destination.registry === this.registryAddress) {
+      digest = await this.verifyComplete(local, destination.repository, reference, progress);
+    } else {
+      ({ digest } = await this.guard(
+        copyImage(
+          { client: local, repository: destination.repository, reference },
+          {
+            client: this.client(destination.registry, body.targetAuth),
+            repository: destination.repository,
+            reference,
+          },
+          { onBlob: blobProgress(progress) },
+        ),
+      ));
+    }
+    await this.audit.record(principal, 'image.push', `image:${body.image}`, {
+      digest,
+    });
+    this.hub.publish({
+      type: 'image',
+      action: 'push',
+      id: body.image,
+      teamId: principal.teamId,
+      attributes: { digest },
+    });
+    return { image: body.image, digest };
+  }
+
+  async remove(principal: RequestPrincipal, image: string, options: { hosts: boolean; force: boolean }) {
+    const ref = this.parseLocal(image, 'image');
+    requireReadableRepository(principal, ref.repository, image);
+    requireWritableRepository(principal, ref.repository);
+    const reference = formatReference(ref);
+    await this.guard(this.localClient(principal).deleteManifest(ref.repository, ref.digest ?? ref.tag!));
+    const untaggedOn: string[] = [];
+    if (options.hosts) {
+      for (const host of (await this.cluster.hosts()).filter((h) => h.state === 'ready')) {
+        try {
+          await this.bus.request(this.containers.agent(host.id).removeImage, {
+            reference,
+            force: options.force,
+          });
+          untaggedOn.push(host.id);
+        } catch (error) {
+          if (!(error instanceof MuelleError && error.code === 'NOT_FOUND')) throw error;
+        }
+      }
+    }
+    await this.audit.record(principal, 'image.remove', `image:${reference}`, {
+      hosts: untaggedOn,
+    });
+    this.hub.publish({
+      type: 'image',
+      action: 'delete',
+      id: reference,
+      teamId: principal.teamId,
+      attributes: { hosts: untaggedOn },
+    });
+    return { removed: reference, hosts: untaggedOn };
+  }
+
+  private async resolveLocal(principal: RequestPrincipal, image: string, field: string) {
+    const ref = this.parseLocal(image, field);
+    requireReadableRepository(principal, ref.repository, image);
+    return { repository: ref.repository, reference: ref.digest ?? ref.tag! };
+  }
+
+  private async verifyComplete(client: RegistryClient, repository: string, reference: string, progress: (event: CopyEvent) => void): Promise<string> {
+    const manifest = await this.guard(client.getManifest(repository, reference));
+    const document = JSON.parse(manifest.bytes.toString('utf8')) as {
+      manifests?: Array<{ digest: string }>;
+      config?: { digest: string; size: number };
+      layers?: Array<{ digest: string; size: number }>;
+    };
+    for (const child of document.manifests ?? []) await this.verifyComplete(client, repository, child.digest, progress);
+    for (const blob of [document.config, ...(document.layers ?? [])].filter((b): b is { digest: string; size: number } => !!b)) {
+      if (!(await this.guard(client.headBlob(repository, blob.digest)))) throw new NotFoundError(`image ${repository}:${reference} is incomplete: blob ${blob.digest} is missing`);
+      progress({ status: 'skipped', digest: blob.digest, size: blob.size });
+    }
+    return manifest.digest;
+  }
+
+  private async prefetch(principal: RequestPrincipal, reference: string, wanted: string[], progress: (event: CopyEvent) => void): Promise<string[]> {
+    if (!wanted.length) return [];
+    const ready = (await this.cluster.hosts()).filter((h) => h.state === 'ready');
+    const targets = wanted.includes('*') ? ready.map((h) => h.id) : wanted;
+    for (const id of targets) if (!ready.some((h) => h.id === id)) throw new NotFoundError(`no ready host ${id}`, { field: 'body.hosts' });
+    await Promise.all(
+      targets.map(async (host) => {
+        progress({ status: 'prefetching', host });
+        await this.bus.request(this.containers.agent(host).pullImage, {
+          reference,
+          registryAuth: principal.registryCredentials,
+        });
+        progress({ status: 'prefetched', host });
+      }),
+    );
+    return targets;
+  }
+
+  private async summary(client: RegistryClient, ref: ImageReference, cached: Map<string, Set<string>> | null): Promise<ImageSummary> {
+    const reference = ref.digest ?? ref.tag!;
+    const top = await this.guard(client.getManifest(ref.repository, reference));
+    let manifest = top;
+    let document = JSON.parse(top.bytes.toString('utf8'));
+    if (Array.isArray(document.manifests)) {
+      const children = [...document.manifests].sort((a, b) => PLATFORM_PREFERENCE(a.platform) - PLATFORM_PREFERENCE(b.platform));
+      if (!children.length) throw new NotFoundError(`image index ${ref.repository}:${reference} is empty`);
+      manifest = await this.guard(client.getManifest(ref.repository, children[0].digest));
+      document = JSON.parse(manifest.bytes.toString('utf8'));
+    }
+    const layers: Array<{ size: number }> = document.layers ?? [];
+    const sizeBytes = (document.config?.size ?? 0) + layers.reduce((sum, l) => sum + (l.size ?? 0), 0);
+    const text = formatReference({
+      registry: this.registryAddress,
+      repository: ref.repository,
+      tag: ref.tag,
+      digest: ref.tag ? undefined : ref.digest,
+    });
+    const hosts = cached ? [...new Set([...(cached.get(top.digest) ?? []), ...(cached.get(manifest.digest) ?? []), ...(cached.get(text) ?? [])])].sort() : null;
+    return {
+      reference: text,
+      repository: ref.repository,
+      tag: ref.tag ?? '<none>',
+      digest: top.digest,
+      mediaType: top.mediaType,
+      sizeBytes,
+      created: document.config?.digest ? await this.created(client, ref.repository, document.config.digest) : null,
+      hosts,
+    };
+  }
+
+  private async created(client: RegistryClient, repository: string, configDigest: string): Promise<string | null> {
+    if (this.createdByConfig.has(configDigest)) return this.createdByConfig.get(configDigest)!;
+    let created: string | null = null;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await client.getBlob(repository, configDigest)) chunks.push(chunk as Buffer);
+      created = JSON.parse(Buffer.concat(chunks).toString('utf8')).created ?? null;
+    } catch {
+      created = null;
+    }
+    this.createdByConfig.set(configDigest, created);
+    return created;
+  }
+
+  /** digest or reference → hosts that have it; hosts that do not answer quickly are left out. */
+  private async cachedByHost(): Promise<Map<string, Set<string>>> {
+    const byKey = new Map<string, Set<string>>();
+    const ready = (await this.cluster.hosts()).filter((h) => h.state === 'ready');
+    const answers = await Promise.all(
+      ready.map((host) =>
+        this.bus.request(this.containers.agent(host.id).listImages, {}, { timeoutMs: 2_000 }).then(
+          (reply) => ({ host: host.id, images: reply.images }),
+          () => ({ host: host.id, images: [] as HostImage[] }),
+        ),
+      ),
+    );
+    for (const { host, images } of answers) {
+      for (const image of images) {
+        for (const key of [image.digest, ...image.references]) {
+          const set = byKey.get(key) ?? new Set<string>();
+          set.add(host);
+          byKey.set(key, set);
+        }
+      }
+    }
+    return byKey;
+  }
+
+  private localClient(principal: RequestPrincipal): RegistryClient {
+    return this.client(this.registryAddress, principal.registryCredentials);
+  }
+
+  private client(registry: string, credentials?: RegistryCredentials): RegistryClient {
+    const insecure = /^(localhost|127\.|\[::1\])/.test(registry) || registry === this.registryAddress;
+    return createRegistryClient({
+      baseUrl: `${insecure ? 'http' : 'https'}://${registry}`,
+      credentials,
+      userAgent: 'muelle-api',
+    });
+  }
+
+  /** Registry-client failures as platform errors (404 stays 404, refusals become 403, outages 503). */
+  private async guard<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      if (error instanceof MuelleError) throw error;
+      if (error instanceof RegistryNotFoundError) throw new NotFoundError(error.message);
+      if (error instanceof RegistryAuthError) throw new PermissionDeniedError(`registry refused: ${error.message}`);
+      if (error instanceof RegistryUnreachableError) throw new UnavailableError(error.message);
+      if (error instanceof RegistryError)
+        throw new UnavailableError(`registry error: ${error.message}`, {
+          status: error.status,
+          code: error.code,
+        });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,418 @@
+import { z } from 'zod';
+import { CreateTokenBody } from '../auth/tokens.controller';
+import {
+  CreateContainerBody,
+  ExecBody,
+  KillQuery,
+  ListContainersQuery,
+  LogsQuery,
+  RemoveQuery,
+  StatsQuery,
+  StopQuery,
+  TerminalSizeQuery,
+  WaitQuery,
+} from '../containers/containers.schemas';
+import { BuildQuery } from '../builds/builds.schemas';
+import { EventsQuery } from '../events/events.controller';
+import { ListHostsQuery } from '../hosts/hosts.controller';
+import { ImageQuery } from '../images/images.controller';
+import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
+import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
+
+interface Route {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  summary: string;
+  tag: string;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** Content type of a streamed success reply. */
+  streams?: string;
+  status?: number;
+  public?: boolean;
+}
+
+const ref = {
+  name: 'ref',
+  in: 'path',
+  required: true,
+  description: 'container id, unique id prefix or name',
+  schema: { type: 'string' },
+};
+
+/** Every /v1 route, with the very zod schemas its controller validates with. */
+export const routes: Route[] = [
+  {
+    method: 'get',
+    path: '/v1/version',
+    summary: 'Name and version (no auth)',
+    tag: 'system',
+    public: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/tokens',
+    summary: 'Trade credentials for an API token',
+    tag: 'auth',
+    body: CreateTokenBody,
+  },
+  {
+    method: 'get',
+    path: '/v1/me',
+    summary: 'The caller, its role and team',
+    tag: 'auth',
+  },
+  {
+    method: 'post',
+    path: '/v1/containers',
+    summary: 'Create (and with start=true run) a container; the scheduler picks the host',
+    tag: 'containers',
+    body: CreateContainerBody,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers',
+    summary: 'List containers (running only unless all=true)',
+    tag: 'containers',
+    query: ListContainersQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}',
+    summary: 'Inspect: record plus the agent runtime view',
+    tag: 'containers',
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/start',
+    summary: 'Start',
+    tag: 'containers',
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/stop',
+    summary: 'Stop (signal, then SIGKILL after timeout)',
+    tag: 'containers',
+    query: StopQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/kill',
+    summary: 'Send a signal',
+    tag: 'containers',
+    query: KillQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/restart',
+    summary: 'Restart',
+    tag: 'containers',
+    query: StopQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/wait',
+    summary: 'Wait until it stops; returns the exit code',
+    tag: 'containers',
+    query: WaitQuery,
+  },
+  {
+    method: 'delete',
+    path: '/v1/containers/{ref}',
+    summary: 'Remove (force kills a running one)',
+    tag: 'containers',
+    query: RemoveQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/logs',
+    summary: 'Logs as NDJSON {stream,data}; follow keeps streaming',
+    tag: 'containers',
+    query: LogsQuery,
+    streams: 'application/x-ndjson',
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/stats',
+    summary: 'Resource usage; stream=true sends NDJSON every second',
+    tag: 'containers',
+    query: StatsQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/exec',
+    summary: 'Register a command; run it over the exec WebSocket',
+    tag: 'containers',
+    body: ExecBody,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/exec/{execId}',
+    summary: 'Exec state and exit code',
+    tag: 'containers',
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/exec/{execId}/ws',
+    summary: 'WebSocket: run the exec. Binary frames, first byte = type: 0 stdin, 1 stdout, 2 stderr, 3 resize {rows,cols}, 4 stdin end, 5 exit {exitCode}, 6 error',
+    tag: 'containers',
+    query: TerminalSizeQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/attach/ws',
+    summary: 'WebSocket: attach to the main process (same framing as exec; ?stdin=1)',
+    tag: 'containers',
+    query: TerminalSizeQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/images',
+    summary: 'Images in the platform registry, with the hosts that cache them',
+    tag: 'images',
+    query: ListImagesQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/images/inspect',
+    summary: 'One image: digest, size, created, manifest, hosts',
+    tag: 'images',
+    query: ImageQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/images/pull',
+    summary: 'Copy an image from any registry into the platform registry; optional prefetch onto hosts',
+    tag: 'images',
+    body: PullBody,
+    streams: 'application/x-ndjson',
+  },
+  {
+    method: 'post',
+    path: '/v1/images/tag',
+    summary: 'Name an image anew',
+    tag: 'images',
+    body: TagBody,
+  },
+  {
+    method: 'post',
+    path: '/v1/images/push',
+    summary: 'Send an image to the registry its name points to',
+    tag: 'images',
+    body: PushBody,
+    streams: 'application/x-ndjson',
+  },
+  {
+    method: 'delete',
+    path: '/v1/images',
+    summary: 'Remove a tag or manifest (optionally from hosts too)',
+    tag: 'images',
+    query: ImageQuery.extend(RemoveImageQuery.shape),
+  },
+  {
+    method: 'post',
+    path: '/v1/builds',
+    summary: 'Build an image from a context tar (request body, plain or gzip); pushes the tags to the platform registry',
+    tag: 'images',
+    query: BuildQuery,
+    streams: 'application/x-ndjson',
+  },
+  {
+    method: 'get',
+    path: '/v1/hosts',
+    summary: 'Hosts with their reservations',
+    tag: 'hosts',
+    query: ListHostsQuery,
+  },
+  { method: 'get', path: '/v1/hosts/{id}', summary: 'One host', tag: 'hosts' },
+  {
+    method: 'post',
+    path: '/v1/hosts/{id}/cordon',
+    summary: 'Stop placing containers there (admin)',
+    tag: 'hosts',
+  },
+  {
+    method: 'post',
+    path: '/v1/hosts/{id}/uncordon',
+    summary: 'Place containers there again (admin)',
+    tag: 'hosts',
+  },
+  {
+    method: 'post',
+    path: '/v1/hosts/{id}/drain',
+    summary: 'Cordon and move restartable containers away (admin)',
+    tag: 'hosts',
+  },
+  {
+    method: 'get',
+    path: '/v1/events',
+    summary: 'Server-Sent Events of container, image and host changes',
+    tag: 'events',
+    query: EventsQuery,
+    streams: 'text/event-stream',
+  },
+  {
+    method: 'get',
+    path: '/v1/teams',
+    summary: 'Teams (admin)',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/teams',
+    summary: 'Create a team (admin)',
+    tag: 'tenancy',
+    body: CreateTeamBody,
+    status: 201,
+  },
+  {
+    method: 'post',
+    path: '/v1/users',
+    summary: 'Create a user (admin)',
+    tag: 'tenancy',
+    body: CreateUserBody,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/audit',
+    summary: 'Audit log, newest first (admin)',
+    tag: 'tenancy',
+    query: ListAuditQuery,
+  },
+];
+
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'openapi-3.0',
+  }) as Record<string, any>;
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: {
+          type: 'string',
+          enum: ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'INTERNAL'],
+        },
+        message: { type: 'string' },
+        details: { description: 'for 400s: {field, issues:[{field,message}]}' },
+      },
+    },
+  },
+};
+
+export function openApiDocument(version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const parameters: unknown[] = [];
+    for (const match of route.path.matchAll(/\{(\w+)\}/g))
+      parameters.push(
+        match[1] === 'ref'
+          ? ref
+          : {
+              name: match[1],
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+            },
+      );
+    if (route.query) {
+      const schema = jsonSchema(route.query);
+      for (const [name, property] of Object.entries<Record<string, unknown>>(schema.properties ?? {})) {
+        parameters.push({
+          name,
+          in: 'query',
+          required: (schema.required ?? []).includes(name) && property.default === undefined,
+          schema: property,
+        });
+      }
+    }
+    const error = {
+      description: 'error',
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+      },
+    };
+    paths[route.path] ??= {};
+    paths[route.path][route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      operationId: `${route.method}${route.path
+        .replace(/[{}]/g, '')
+        .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
+        .replace(/[^A-Za-z0-9]/g, '')}`,
+      security: route.public ? [] : undefined,
+      parameters,
+      requestBody: route.body
+        ? {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(route.body) } },
+          }
+        : undefined,
+      responses: {
+        [String(route.status ?? 200)]: {
+          description: 'success',
+          content: { [route.streams ?? 'application/json']: {} },
+        },
+        '400': error,
+        '401': error,
+        '403': error,
+        '404': error,
+        '409': error,
+        '503': error,
+      },
+    };
+  }
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Muelle API',
+      version,
+      description: 'Containers, images, hosts and events of a Muelle platform. Errors are always {"error":{code,message,details}}.',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        basic: { type: 'http', scheme: 'basic' },
+      },
+      schemas: { Error: errorSchema },
+    },
+    security: [{ bearer: [] }, { basic: [] }],
+    paths,
+  };
+}
+
+const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** A self-contained page (no CDN: platforms often run offline) rendered from the same document. */
+export function docsPage(document: ReturnType<typeof openApiDocument>): string {
+  const sections = Object.entries(document.paths)
+    .flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]: [string, any]) => {
+        const params = (op.parameters as any[])
+          .map((p) => `<li><code>${escape(p.name)}</code> (${p.in}${p.required ? ', required' : ''}) ${escape(JSON.stringify(p.schema))}</li>`)
+          .join('');
+        const body = op.requestBody
+          ? `<details><summary>body</summary><pre>${escape(JSON.stringify(op.requestBody.content['application/json'].schema, null, 2))}</pre></details>`
+          : '';
+        return `<section><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3><p>${escape(op.summary)}</p>${params ? `<ul>${params}</ul>` : ''}${body}</section>`;
+      }),
+    )
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Muelle API</title><style>
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+section{border-top:1px solid #ddd;padding:.5rem 0}.m{font-size:.8rem;padding:.1rem .4rem;border-radius:.2rem;color:#fff;background:#555}
+.get{background:#2a7}.post{background:#27a}.delete{background:#a33}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
+</style></head><body><h1>Muelle API ${escape(document.info.version)}</h1><p>${escape(document.info.description)} Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
+${sections}</body></html>`;
+}

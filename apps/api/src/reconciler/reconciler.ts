@@ -1,0 +1,102 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { containerStateChanged, HostRecord, MuelleError } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
+import type { Logger } from 'pino';
+import { API_CONFIG, ApiConfig } from '../config';
+import { ContainersService } from '../containers/containers.service';
+import { EventHub } from '../events/event-hub';
+import { Cluster } from '../hosts/cluster';
+import { HostsService, isRestartable } from '../hosts/hosts.service';
+
+/**
+ * Keeps placement true to the hosts: metadata marks a silent host `down`; this loop then moves
+ * its containers that have a restart policy to other hosts and records the others as `lost`.
+ * When a host comes back, copies of containers that now live elsewhere are removed from it.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private readonly lastState = new Map<string, HostRecord['state']>();
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly cluster: Cluster,
+    private readonly hosts: HostsService,
+    private readonly containers: ContainersService,
+    private readonly hub: EventHub,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap() {
+    if (!this.config.MUELLE_RECONCILE_SECONDS) return;
+    this.timer = setInterval(() => void this.round(), this.config.MUELLE_RECONCILE_SECONDS * 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; never two at once. Public so tests can drive it. */
+  async round(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const host of await this.cluster.hosts()) {
+        const before = this.lastState.get(host.id);
+        this.lastState.set(host.id, host.state);
+        if (before !== undefined && before !== host.state) {
+          this.hub.publish({
+            type: 'host',
+            action: host.state,
+            id: host.id,
+            teamId: null,
+            attributes: { address: host.address },
+          });
+          if (host.state === 'ready') await this.removeStaleCopies(host);
+        }
+        if (host.state === 'down') await this.evacuate(host);
+      }
+    } catch (error) {
+      if (!(error instanceof MuelleError && ['UNAVAILABLE', 'TIMEOUT'].includes(error.code))) this.logger.error({ err: error }, 'reconcile round failed');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async evacuate(host: HostRecord) {
+    for (const record of await this.hosts.containersOn(host.id)) {
+      if (isRestartable(record)) {
+        try {
+          const to = await this.containers.move(record, host.id, 'host down');
+          if (to) this.logger.info({ container: record.id, from: host.id, to }, 'container moved off a down host');
+        } catch (error) {
+          this.logger.warn({ err: error, container: record.id }, 'moving a container off a down host failed; retrying next round');
+        }
+      } else {
+        await this.bus.emit(containerStateChanged, {
+          id: record.id,
+          hostId: host.id,
+          state: 'lost',
+          at: new Date().toISOString(),
+        });
+        this.containers.publish(record, 'lost');
+      }
+    }
+  }
+
+  private async removeStaleCopies(host: HostRecord) {
+    try {
+      const { items } = await this.bus.request(this.containers.agent(host.id).list, {});
+      for (const copy of items) {
+        const record = await this.containers.recordById(copy.id);
+        if (record && record.hostId !== host.id) await this.containers.removeStaleCopy(host.id, copy.id);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, host: host.id }, 'could not check a returning host for stale containers');
+    }
+  }
+}

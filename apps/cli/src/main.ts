@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { buildProgram, Io } from './commands';
+import { CliError } from './errors';
+
+/** Runs one CLI invocation; resolves with the process exit code (docker's conventions). */
+export async function runCli(argv: string[], io: Omit<Io, 'exitCode'> = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const state: Io = { ...io, exitCode: 0 };
+  const program = buildProgram(state);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors are the CLI's fault: 125 like docker.
+      return error.exitCode === 0 ? 0 : 125;
+    }
+    if (error instanceof CliError) {
+      io.err.write(`Error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.err.write(`Error: ${(error as Error)?.message ?? error}\n`);
+    return 125;
+  }
+}
+
+/** Exits once stdout and stderr took everything written (process.exit would cut piped output short). */
+export function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then(exitAfterFlush);
+}

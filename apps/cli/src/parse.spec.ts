@@ -1,0 +1,37 @@
+import { CliError } from './errors';
+import { parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseVolume } from './parse';
+
+describe('docker-like flag parsing', () => {
+  it('reads -p in its docker forms', () => {
+    expect(parsePublish('8080:80')).toEqual({ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
+    expect(parsePublish('127.0.0.1:53:53/udp')).toEqual({ hostIp: '127.0.0.1', hostPort: 53, containerPort: 53, protocol: 'udp' });
+    expect(parsePublish('80')).toEqual({ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' });
+    expect(() => parsePublish('80:http')).toThrow(CliError);
+  });
+
+  it('tells bind mounts from named volumes', () => {
+    expect(parseVolume('/srv/data:/data:ro')).toEqual({ kind: 'bind', source: '/srv/data', target: '/data', readOnly: true });
+    expect(parseVolume('cache:/var/cache')).toEqual({ kind: 'volume', source: 'cache', target: '/var/cache', readOnly: false });
+    expect(() => parseVolume('/only-one-part')).toThrow(/source:\/target/);
+  });
+
+  it('reads memory sizes with binary units', () => {
+    expect(parseMemory('512m')).toBe(512 * 1024 * 1024);
+    expect(parseMemory('1g')).toBe(1024 ** 3);
+    expect(parseMemory('1.5k')).toBe(1536);
+    expect(() => parseMemory('lots')).toThrow(/invalid memory/);
+  });
+
+  it('reads restart policies, with retries only for on-failure', () => {
+    expect(parseRestart('always')).toEqual({ name: 'always', maxRetries: 0 });
+    expect(parseRestart('on-failure:3')).toEqual({ name: 'on-failure', maxRetries: 3 });
+    expect(() => parseRestart('always:3')).toThrow(CliError);
+    expect(() => parseRestart('sometimes')).toThrow(/invalid restart policy/);
+  });
+
+  it('takes -e KEY from the environment and drops unset ones, like docker', () => {
+    expect(parseEnv(['A=1', 'HOME', 'MISSING'], { HOME: '/root' })).toEqual(['A=1', 'HOME=/root']);
+    expect(parsePairs(['zone=a', 'k=v=w'], 'label')).toEqual({ zone: 'a', k: 'v=w' });
+    expect(() => parsePairs(['novalue'], 'constraint')).toThrow(/invalid constraint "novalue"/);
+  });
+});

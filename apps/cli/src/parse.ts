@@ -1,0 +1,65 @@
+import { CliError } from './errors';
+
+export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `-p [ip:]hostPort:containerPort[/proto]` or `-p containerPort` (random host port). */
+export function parsePublish(text: string) {
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(text);
+  if (!match) throw new CliError(`invalid publish spec "${text}": expected [ip:]hostPort:containerPort[/tcp|udp]`);
+  const [, hostIp, hostPort, containerPort, protocol] = match;
+  return {
+    hostIp: hostIp ?? '0.0.0.0',
+    hostPort: hostPort ? Number(hostPort) : 0,
+    containerPort: Number(containerPort),
+    protocol: (protocol ?? 'tcp') as 'tcp' | 'udp',
+  };
+}
+
+/** `-v /host:/ctr[:ro]` (bind) or `-v name:/ctr[:ro]` (named volume). */
+export function parseVolume(text: string) {
+  const parts = text.split(':');
+  if (parts.length < 2 || parts.length > 3 || (parts[2] !== undefined && !['ro', 'rw'].includes(parts[2])))
+    throw new CliError(`invalid volume spec "${text}": expected source:/target[:ro]`);
+  return {
+    kind: parts[0].startsWith('/') ? ('bind' as const) : ('volume' as const),
+    source: parts[0],
+    target: parts[1],
+    readOnly: parts[2] === 'ro',
+  };
+}
+
+/** `512m`, `1g`, `1048576` → bytes (docker's binary units). */
+export function parseMemory(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([bkmg]?)b?$/i.exec(text.trim());
+  if (!match) throw new CliError(`invalid memory "${text}": expected e.g. 512m or 1g`);
+  const factor = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * factor);
+}
+
+/** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
+export function parseRestart(text: string) {
+  const [name, retries] = text.split(':');
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name) || (retries !== undefined && (name !== 'on-failure' || !/^\d+$/.test(retries)))) {
+    throw new CliError(`invalid restart policy "${text}": no, always, unless-stopped or on-failure[:max-retries]`);
+  }
+  return {
+    name: name as 'no' | 'always' | 'unless-stopped' | 'on-failure',
+    maxRetries: retries ? Number(retries) : 0,
+  };
+}
+
+/** `key=value` pairs (labels, constraints, filters). */
+export function parsePairs(list: string[], what: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const item of list) {
+    const index = item.indexOf('=');
+    if (index <= 0) throw new CliError(`invalid ${what} "${item}": expected key=value`);
+    result[item.slice(0, index)] = item.slice(index + 1);
+  }
+  return result;
+}
+
+/** `-e KEY=value`, or `-e KEY` taking the value from this environment, like docker. */
+export function parseEnv(list: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  return list.flatMap((item) => (item.includes('=') ? [item] : env[item] !== undefined ? [`${item}=${env[item]}`] : []));
+}

@@ -1,0 +1,97 @@
+import { WebSocket } from 'ws';
+import { CliError } from './errors';
+
+/** Frame types of the API's exec/attach WebSocket (the first byte of every message). */
+export const WsFrame = {
+  Stdin: 0,
+  Stdout: 1,
+  Stderr: 2,
+  Resize: 3,
+  StdinEnd: 4,
+  Exit: 5,
+  Error: 6,
+} as const;
+
+export interface TerminalOptions {
+  tty: boolean;
+  stdin: boolean;
+  input?: NodeJS.ReadStream;
+  output?: NodeJS.WriteStream;
+  errorOutput?: NodeJS.WriteStream;
+}
+
+/**
+ * Runs an interactive session over the API's WebSocket: local stdin → Stdin frames (raw mode on
+ * a TTY), output frames → stdout/stderr, SIGWINCH → Resize. Resolves with the exit code.
+ */
+export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<number> {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const errorOutput = options.errorOutput ?? process.stderr;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let rawMode = false;
+    const cleanup = () => {
+      input.off('data', onInput);
+      input.off('end', onInputEnd);
+      process.off('SIGWINCH', onResize);
+      if (rawMode) input.setRawMode(false);
+      input.pause();
+    };
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      fn();
+    };
+    const send = (type: number, payload: Uint8Array = new Uint8Array()) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const frame = Buffer.alloc(payload.length + 1);
+      frame[0] = type;
+      frame.set(payload, 1);
+      ws.send(frame);
+    };
+    const onInput = (chunk: Buffer) => send(WsFrame.Stdin, chunk);
+    const onInputEnd = () => send(WsFrame.StdinEnd);
+    const onResize = () => output.columns && send(WsFrame.Resize, Buffer.from(JSON.stringify({ rows: output.rows, cols: output.columns })));
+
+    ws.on('open', () => {
+      if (options.stdin) {
+        if (options.tty && input.isTTY) {
+          input.setRawMode(true);
+          rawMode = true;
+        }
+        input.on('data', onInput);
+        input.on('end', onInputEnd);
+        input.resume();
+      }
+      if (options.tty) process.on('SIGWINCH', onResize);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => {
+        let message = body;
+        try {
+          message = JSON.parse(body).error.message;
+        } catch {
+          // keep the raw text
+        }
+        settle(() => reject(new CliError(message || `HTTP ${res.statusCode}`)));
+      });
+    });
+    ws.on('message', (data: Buffer) => {
+      const type = data[0];
+      const payload = data.subarray(1);
+      if (type === WsFrame.Stdout) output.write(payload);
+      else if (type === WsFrame.Stderr) errorOutput.write(payload);
+      else if (type === WsFrame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
+      else if (type === WsFrame.Error) {
+        const error = JSON.parse(payload.toString());
+        settle(() => reject(new CliError(error.message ?? 'session failed', 125, error.code)));
+      }
+    });
+    ws.on('error', (error) => settle(() => reject(new CliError(`session failed: ${error.message}`))));
+    ws.on('close', () => settle(() => reject(new CliError('connection closed before the session ended'))));
+  });
+}

@@ -1,0 +1,484 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  ConflictError,
+  InvalidArgumentError,
+  ManifestRecord,
+  NotFoundError,
+  RegistryErrorCode,
+  RepositoryRecord,
+  UnavailableError,
+  UploadPart,
+  UploadSession,
+} from '@muelle/contracts';
+import { randomBytes } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+
+type Sql = Pick<EntityManager, 'query'>;
+
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/** Marks older than this belong to a GC run that died between marking and deleting: hand them out again. */
+const STALE_MARK_SECONDS = 600;
+
+const notFound = (registryCode: RegistryErrorCode, message: string, extra: object = {}) => new NotFoundError(message, { registryCode, ...extra });
+
+export interface PutManifestInput {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  content?: string;
+  contentKey?: string;
+  tags: string[];
+  subjectDigest?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  configDigest?: string;
+  blobs: string[];
+  manifests: string[];
+}
+
+/**
+ * The registry's names, tags, manifests, blob membership and upload sessions, in SQL.
+ *
+ * Concurrency: every change that can make a digest referenced (blob commit, mount, manifest
+ * PUT) and every GC step that can make it unreferenced takes the same transaction-scoped
+ * advisory lock on that digest, so GC never deletes bytes something is about to use.
+ */
+@Injectable()
+export class RegistryMetadataService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  // ------------------------------------------------------------ repositories
+
+  async getRepository(name: string): Promise<RepositoryRecord> {
+    const rows = await this.db.query(`SELECT name, anonymous_pull, created_at FROM repositories WHERE name = $1`, [name]);
+    if (!rows.length) throw notFound('NAME_UNKNOWN', `repository ${name} not known`);
+    return toRepository(rows[0]);
+  }
+
+  async setAnonymousPull(name: string, anonymousPull: boolean): Promise<RepositoryRecord> {
+    const rows = await this.db.query(
+      `INSERT INTO repositories (name, anonymous_pull) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET anonymous_pull = EXCLUDED.anonymous_pull
+       RETURNING name, anonymous_pull, created_at`,
+      [name, anonymousPull],
+    );
+    return toRepository(rows[0]);
+  }
+
+  async listCatalog(n: number, last?: string) {
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $2`,
+      [last ?? null, n + 1],
+    );
+    return { repositories: rows.slice(0, n).map((r) => r.name), hasMore: rows.length > n };
+  }
+
+  // ------------------------------------------------------------ blobs
+
+  async statBlob(repository: string, digest: string) {
+    const rows = await this.db.query(
+      `SELECT b.size FROM repository_blobs rb
+         JOIN repositories r ON r.id = rb.repository_id
+         JOIN blobs b ON b.digest = rb.digest
+       WHERE r.name = $1 AND rb.digest = $2`,
+      [repository, digest],
+    );
+    if (!rows.length) throw notFound('BLOB_UNKNOWN', `blob ${digest} is not in ${repository}`);
+    return { digest, size: Number(rows[0].size) };
+  }
+
+  async commitBlob(repository: string, digest: string, size: number) {
+    return this.db.transaction(async (m) => {
+      await lockDigests(m, [digest]);
+      await this.refuseIfMarked(m, digest);
+      const repositoryId = await upsertRepository(m, repository);
+      const existing = await m.query(
+        `INSERT INTO blobs (digest, size) VALUES ($1, $2)
+         ON CONFLICT (digest) DO UPDATE SET created_at = now() RETURNING size`,
+        [digest, size],
+      );
+      await m.query(
+        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
+         ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
+        [repositoryId, digest],
+      );
+      return { digest, size: Number(existing[0].size) };
+    });
+  }
+
+  async mountBlob(repository: string, from: string, digest: string) {
+    return this.db.transaction(async (m) => {
+      await lockDigests(m, [digest]);
+      if ((await m.query(`SELECT 1 FROM blob_deletions WHERE digest = $1`, [digest])).length) return { mounted: false, size: null };
+      const source = await m.query(
+        `SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
+         WHERE r.name = $1 AND rb.digest = $2`,
+        [from, digest],
+      );
+      if (!source.length) return { mounted: false, size: null };
+      const repositoryId = await upsertRepository(m, repository);
+      await m.query(
+        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
+         ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
+        [repositoryId, digest],
+      );
+      return { mounted: true, size: Number(source[0].size) };
+    });
+  }
+
+  async deleteBlob(repository: string, digest: string) {
+    const rows = await this.db.query(
+      `DELETE FROM repository_blobs rb USING repositories r
+       WHERE r.id = rb.repository_id AND r.name = $1 AND rb.digest = $2 RETURNING rb.digest`,
+      [repository, digest],
+    );
+    if (!rowsOf(rows).length) throw notFound('BLOB_UNKNOWN', `blob ${digest} is not in ${repository}`);
+    return { deleted: true as const };
+  }
+
+  async knownBlobs(digests: string[]) {
+    if (!digests.length) return { known: [] };
+    const rows: { digest: string }[] = await this.db.query(`SELECT digest FROM blobs WHERE digest = ANY($1)`, [digests]);
+    return { known: rows.map((r) => r.digest) };
+  }
+
+  // ------------------------------------------------------------ manifests
+
+  async putManifest(input: PutManifestInput) {
+    return this.db.transaction(async (m) => {
+      const blobs = [...new Set(input.blobs)];
+      const children = [...new Set(input.manifests)];
+      await lockDigests(m, [...blobs, `manifest:${input.repository}@${input.digest}`]);
+      const repositoryId = await upsertRepository(m, input.repository);
+
+      const present: { digest: string }[] = blobs.length
+        ? await m.query(`SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2)`, [repositoryId, blobs])
+        : [];
+      const missingBlobs = blobs.filter((d) => !present.some((p) => p.digest === d));
+      const presentChildren: { digest: string }[] = children.length
+        ? await m.query(`SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2)`, [repositoryId, children])
+        : [];
+      const missingChildren = children.filter((d) => !presentChildren.some((p) => p.digest === d));
+      if (missingBlobs.length || missingChildren.length) {
+        const missing = [...missingBlobs, ...missingChildren];
+        throw new InvalidArgumentError(`manifest references content unknown in ${input.repository}: ${missing.slice(0, 5).join(', ')}`, {
+          registryCode: 'MANIFEST_BLOB_UNKNOWN' satisfies RegistryErrorCode,
+          digests: missing.slice(0, 100),
+        });
+      }
+
+      const inserted: { id: string }[] = await m.query(
+        `INSERT INTO manifests (repository_id, digest, media_type, size, content, content_key, subject_digest, artifact_type, config_digest, annotations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
+        [
+          repositoryId,
+          input.digest,
+          input.mediaType,
+          input.size,
+          input.content !== undefined ? Buffer.from(input.content, 'base64') : Buffer.alloc(0),
+          input.contentKey ?? null,
+          input.subjectDigest ?? null,
+          input.artifactType ?? null,
+          input.configDigest ?? null,
+          input.annotations ? JSON.stringify(input.annotations) : null,
+        ],
+      );
+      let manifestId: string;
+      let created = true;
+      if (inserted.length) {
+        manifestId = inserted[0].id;
+        if (blobs.length) {
+          await m.query(`INSERT INTO manifest_blobs (manifest_id, digest) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [manifestId, blobs]);
+        }
+        if (children.length) {
+          await m.query(`INSERT INTO manifest_references (parent_id, child_digest) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [manifestId, children]);
+        }
+      } else {
+        created = false;
+        const existing = await m.query(`SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2`, [repositoryId, input.digest]);
+        manifestId = existing[0].id;
+      }
+      for (const tag of input.tags) {
+        await m.query(
+          `INSERT INTO tags (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
+          [repositoryId, tag, manifestId],
+        );
+      }
+      return { digest: input.digest, created, unusedContentKey: !created && input.contentKey ? input.contentKey : null };
+    });
+  }
+
+  async getManifest(repository: string, reference: string): Promise<ManifestRecord> {
+    const byDigest = DIGEST.test(reference);
+    const rows = await this.db.query(
+      byDigest
+        ? `SELECT m.digest, m.media_type, m.size, m.content, m.content_key FROM manifests m JOIN repositories r ON r.id = m.repository_id
+           WHERE r.name = $1 AND m.digest = $2`
+        : `SELECT m.digest, m.media_type, m.size, m.content, m.content_key FROM tags t
+             JOIN repositories r ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id
+           WHERE r.name = $1 AND t.name = $2`,
+      [repository, reference],
+    );
+    if (!rows.length) throw notFound('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repository}`);
+    const row = rows[0];
+    return {
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: Number(row.size),
+      ...(row.content_key ? { contentKey: row.content_key } : { content: Buffer.from(row.content).toString('base64') }),
+    };
+  }
+
+  async deleteManifest(repository: string, reference: string) {
+    if (!DIGEST.test(reference)) {
+      const result = await this.db.query(
+        `DELETE FROM tags t USING repositories r WHERE r.id = t.repository_id AND r.name = $1 AND t.name = $2 RETURNING t.name`,
+        [repository, reference],
+      );
+      if (!rowsOf(result).length) throw notFound('MANIFEST_UNKNOWN', `tag ${reference} is not in ${repository}`);
+      return { deletedContentKeys: [] };
+    }
+    const result = await this.db.query(
+      `DELETE FROM manifests m USING repositories r WHERE r.id = m.repository_id AND r.name = $1 AND m.digest = $2 RETURNING m.content_key`,
+      [repository, reference],
+    );
+    const rows = rowsOf(result);
+    if (!rows.length) throw notFound('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repository}`);
+    return { deletedContentKeys: rows.map((r: { content_key: string | null }) => r.content_key).filter((k: string | null): k is string => !!k) };
+  }
+
+  async listTags(repository: string, n: number, last?: string) {
+    const repo = await this.db.query(`SELECT id FROM repositories WHERE name = $1`, [repository]);
+    if (!repo.length) throw notFound('NAME_UNKNOWN', `repository ${repository} not known`);
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $3`,
+      [repo[0].id, last ?? null, n + 1],
+    );
+    return { tags: rows.slice(0, n).map((r) => r.name), hasMore: rows.length > n };
+  }
+
+  async listReferrers(repository: string, digest: string, artifactType?: string) {
+    const rows = await this.db.query(
+      `SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m JOIN repositories r ON r.id = m.repository_id
+       WHERE r.name = $1 AND m.subject_digest = $2 AND ($3::text IS NULL OR m.artifact_type = $3)
+       ORDER BY m.created_at, m.digest`,
+      [repository, digest, artifactType ?? null],
+    );
+    return {
+      manifests: rows.map((r: any) => ({
+        mediaType: r.media_type,
+        digest: r.digest,
+        size: Number(r.size),
+        ...(r.artifact_type ? { artifactType: r.artifact_type } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    };
+  }
+
+  // ------------------------------------------------------------ uploads
+
+  async createUpload(id: string, repository: string, principal: string | null): Promise<UploadSession> {
+    const rows = await this.db.query(
+      `INSERT INTO upload_sessions (id, repository_name, principal) VALUES ($1, $2, $3) RETURNING *`,
+      [id, repository, principal],
+    );
+    return toUpload(rows[0]);
+  }
+
+  async getUpload(id: string): Promise<UploadSession> {
+    const rows = await this.db.query(`SELECT * FROM upload_sessions WHERE id = $1`, [id]);
+    if (!rows.length) throw notFound('BLOB_UPLOAD_UNKNOWN', `upload ${id} not known`);
+    return toUpload(rows[0]);
+  }
+
+  async advanceUpload(id: string, expectedOffset: number, part: UploadPart, hashState?: string): Promise<UploadSession> {
+    const result = await this.db.query(
+      `UPDATE upload_sessions SET byte_offset = byte_offset + $3, hash_state = $4, parts = parts || $5::jsonb, updated_at = now()
+       WHERE id = $1 AND byte_offset = $2 RETURNING *`,
+      [id, expectedOffset, part.size, hashState ? Buffer.from(hashState, 'base64') : null, JSON.stringify([part])],
+    );
+    const rows = rowsOf(result);
+    if (rows.length) return toUpload(rows[0]);
+    const current = await this.getUpload(id);
+    throw new ConflictError(`upload ${id} is at offset ${current.offset}, not ${expectedOffset}`, { offset: current.offset });
+  }
+
+  async deleteUpload(id: string) {
+    const rows = rowsOf(await this.db.query(`DELETE FROM upload_sessions WHERE id = $1 RETURNING parts`, [id]));
+    if (!rows.length) throw notFound('BLOB_UPLOAD_UNKNOWN', `upload ${id} not known`);
+    return { parts: rows[0].parts as UploadPart[] };
+  }
+
+  async expireUploads(idleSeconds: number, limit: number) {
+    const rows = rowsOf(
+      await this.db.query(
+        `DELETE FROM upload_sessions WHERE id IN (
+           SELECT id FROM upload_sessions WHERE updated_at < now() - make_interval(secs => $1) ORDER BY updated_at LIMIT $2)
+         RETURNING id, parts`,
+        [idleSeconds, limit],
+      ),
+    );
+    return { sessions: rows.map((r: { id: string; parts: UploadPart[] }) => ({ id: r.id, parts: r.parts })) };
+  }
+
+  // ------------------------------------------------------------ garbage collection
+
+  async markGarbage(input: { graceSeconds: number; untaggedManifestSeconds: number | null; orphanDigests: string[]; limit: number }) {
+    const { graceSeconds, limit } = input;
+    let deletedManifests = 0;
+    const manifestContentKeys: string[] = [];
+
+    if (input.untaggedManifestSeconds !== null) {
+      // Untagged, not a child of any index in the repository, not a referrer (artifacts follow their subject).
+      const candidates: { id: string; name: string; digest: string }[] = await this.db.query(
+        `SELECT m.id, r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id
+         WHERE m.created_at < now() - make_interval(secs => $1) AND m.subject_digest IS NULL
+           AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+           AND NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.parent_id
+                           WHERE p.repository_id = m.repository_id AND mr.child_digest = m.digest)
+         ORDER BY m.created_at LIMIT $2`,
+        [input.untaggedManifestSeconds, limit],
+      );
+      for (const candidate of candidates) {
+        await this.db.transaction(async (m) => {
+          await lockDigests(m, [`manifest:${candidate.name}@${candidate.digest}`]);
+          const deleted = rowsOf(
+            await m.query(
+              `DELETE FROM manifests m WHERE m.id = $1
+                 AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+                 AND NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.parent_id
+                                 WHERE p.repository_id = m.repository_id AND mr.child_digest = m.digest)
+               RETURNING content_key`,
+              [candidate.id],
+            ),
+          );
+          deletedManifests += deleted.length;
+          for (const row of deleted) if (row.content_key) manifestContentKeys.push(row.content_key);
+        });
+      }
+    }
+
+    // Memberships nobody touched within the grace period and no manifest of that repository uses.
+    const staleMemberships: { repository_id: string; digest: string }[] = await this.db.query(
+      `SELECT rb.repository_id, rb.digest FROM repository_blobs rb
+       WHERE rb.created_at < now() - make_interval(secs => $1)
+         AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                         WHERE m.repository_id = rb.repository_id AND mb.digest = rb.digest)
+       LIMIT $2`,
+      [graceSeconds, limit],
+    );
+    for (const membership of staleMemberships) {
+      await this.db.transaction(async (m) => {
+        await lockDigests(m, [membership.digest]);
+        await m.query(
+          `DELETE FROM repository_blobs rb WHERE rb.repository_id = $1 AND rb.digest = $2
+             AND rb.created_at < now() - make_interval(secs => $3)
+             AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                             WHERE m.repository_id = rb.repository_id AND mb.digest = rb.digest)`,
+          [membership.repository_id, membership.digest, graceSeconds],
+        );
+      });
+    }
+
+    const candidates: { digest: string }[] = await this.db.query(
+      `SELECT b.digest FROM blobs b
+       WHERE b.created_at < now() - make_interval(secs => $1)
+         AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
+         AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)
+         AND NOT EXISTS (SELECT 1 FROM blob_deletions d WHERE d.digest = b.digest)
+       LIMIT $2`,
+      [graceSeconds, limit],
+    );
+    const marked: string[] = [];
+    for (const digest of [...candidates.map((c) => c.digest), ...input.orphanDigests]) {
+      await this.db.transaction(async (m) => {
+        await lockDigests(m, [digest]);
+        const stillGarbage = await m.query(
+          `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = $1)
+             AND NOT EXISTS (SELECT 1 FROM repository_blobs WHERE digest = $1)
+             AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = $1 AND created_at >= now() - make_interval(secs => $2))`,
+          [digest, graceSeconds],
+        );
+        if (!stillGarbage.length) return;
+        const inserted = rowsOf(await m.query(`INSERT INTO blob_deletions (digest) VALUES ($1) ON CONFLICT DO NOTHING RETURNING digest`, [digest]));
+        if (inserted.length) marked.push(digest);
+      });
+    }
+    // Marks left by a GC run that died before confirming.
+    const stale: { digest: string }[] = await this.db.query(
+      `UPDATE blob_deletions SET marked_at = now() WHERE marked_at < now() - make_interval(secs => $1) RETURNING digest`,
+      [STALE_MARK_SECONDS],
+    );
+    for (const row of rowsOf(stale)) if (!marked.includes(row.digest)) marked.push(row.digest);
+    return { digests: marked, deletedManifests, manifestContentKeys };
+  }
+
+  async confirmGarbage(digests: string[]) {
+    let removed = 0;
+    for (const digest of digests) {
+      await this.db.transaction(async (m) => {
+        await lockDigests(m, [digest]);
+        const gone = rowsOf(await m.query(`DELETE FROM blob_deletions WHERE digest = $1 RETURNING digest`, [digest]));
+        if (!gone.length) return;
+        await m.query(`DELETE FROM blobs WHERE digest = $1`, [digest]);
+        removed++;
+      });
+    }
+    return { removed };
+  }
+
+  // ------------------------------------------------------------ auth
+
+  async signingKey() {
+    await this.db.query(`INSERT INTO registry_settings (name, value) VALUES ('token_signing_key', $1) ON CONFLICT (name) DO NOTHING`, [
+      randomBytes(32).toString('base64'),
+    ]);
+    const rows = await this.db.query(`SELECT value FROM registry_settings WHERE name = 'token_signing_key'`);
+    return { key: rows[0].value as string };
+  }
+
+  private async refuseIfMarked(m: Sql, digest: string): Promise<void> {
+    if ((await m.query(`SELECT 1 FROM blob_deletions WHERE digest = $1`, [digest])).length) {
+      throw new UnavailableError(`blob ${digest} is being garbage-collected; retry the upload`, { registryCode: 'BLOB_BEING_COLLECTED' satisfies RegistryErrorCode });
+    }
+  }
+}
+
+/** Transaction-scoped advisory locks, taken in a fixed order so two transactions never deadlock. */
+async function lockDigests(m: Sql, keys: string[]): Promise<void> {
+  for (const key of [...new Set(keys)].sort()) await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+}
+
+async function upsertRepository(m: Sql, name: string): Promise<string> {
+  const rows = await m.query(
+    `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+    [name],
+  );
+  return rows[0].id;
+}
+
+/** TypeORM's postgres driver returns [rows, affected] for UPDATE/DELETE … RETURNING, plain rows for SELECT/INSERT. */
+function rowsOf(result: any): any[] {
+  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result;
+}
+
+function toRepository(row: any): RepositoryRecord {
+  return { name: row.name, anonymousPull: row.anonymous_pull, createdAt: new Date(row.created_at).toISOString() };
+}
+
+function toUpload(row: any): UploadSession {
+  return {
+    id: row.id,
+    repository: row.repository_name,
+    principal: row.principal,
+    offset: Number(row.byte_offset),
+    hashState: row.hash_state ? Buffer.from(row.hash_state).toString('base64') : null,
+    parts: row.parts ?? [],
+    startedAt: new Date(row.started_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}

@@ -1,0 +1,119 @@
+import { MuelleError, RegistryErrorCode } from '@muelle/contracts';
+import { OciError } from '@muelle/oci';
+import { BlobNotFoundError, RangeNotSatisfiableError, StorageUnavailableError } from '@muelle/storage';
+
+/** Error codes of the distribution spec (§ error codes) plus the Docker extras clients know. */
+export type OciErrorCode =
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'TAG_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS'
+  | 'RANGE_INVALID'
+  | 'PAGINATION_NUMBER_INVALID'
+  | 'UNAVAILABLE'
+  | 'UNKNOWN';
+
+const DEFAULT_STATUS: Record<OciErrorCode, number> = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  TAG_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+  RANGE_INVALID: 416,
+  PAGINATION_NUMBER_INVALID: 400,
+  UNAVAILABLE: 503,
+  UNKNOWN: 500,
+};
+
+/** An answer of the /v2 API: one spec error code, its HTTP status, and optional headers (challenge, Range). */
+export class RegistryError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: OciErrorCode,
+    message: string,
+    readonly detail?: unknown,
+    options: { status?: number; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.headers = options.headers ?? {};
+  }
+
+  readonly headers: Record<string, string>;
+
+  body() {
+    return { errors: [{ code: this.code, message: this.message, ...(this.detail !== undefined ? { detail: this.detail } : {}) }] };
+  }
+}
+
+const BUS_REGISTRY_CODES: Record<RegistryErrorCode, OciErrorCode> = {
+  BLOB_UNKNOWN: 'BLOB_UNKNOWN',
+  BLOB_UPLOAD_UNKNOWN: 'BLOB_UPLOAD_UNKNOWN',
+  MANIFEST_UNKNOWN: 'MANIFEST_UNKNOWN',
+  MANIFEST_BLOB_UNKNOWN: 'MANIFEST_BLOB_UNKNOWN',
+  NAME_UNKNOWN: 'NAME_UNKNOWN',
+  BLOB_BEING_COLLECTED: 'UNAVAILABLE',
+};
+
+/**
+ * The ONE mapping from anything thrown while serving /v2 to a spec error: our own RegistryError,
+ * typed errors from metadata over the bus (their `details.registryCode`), @muelle/oci validation
+ * errors and storage errors. Everything else is a 500 UNKNOWN without internals.
+ */
+export function toRegistryError(error: unknown): RegistryError {
+  if (error instanceof RegistryError) return error;
+  if (error instanceof MuelleError) {
+    const details = (error.details ?? {}) as { registryCode?: RegistryErrorCode; digests?: string[] };
+    const mapped = details.registryCode ? BUS_REGISTRY_CODES[details.registryCode] : undefined;
+    if (mapped) return new RegistryError(mapped, error.message, details.digests ? { digests: details.digests } : undefined);
+    switch (error.code) {
+      case 'NOT_FOUND':
+        return new RegistryError('NAME_UNKNOWN', error.message);
+      case 'UNAVAILABLE':
+      case 'TIMEOUT':
+        return new RegistryError('UNAVAILABLE', error.message, undefined, { headers: { 'Retry-After': '1' } });
+      case 'UNAUTHENTICATED':
+        return new RegistryError('UNAUTHORIZED', error.message);
+      case 'PERMISSION_DENIED':
+        return new RegistryError('DENIED', error.message);
+      default:
+        return new RegistryError('UNKNOWN', 'internal error');
+    }
+  }
+  if (error instanceof OciError) {
+    const code = error.code as OciErrorCode;
+    if (code in DEFAULT_STATUS) return new RegistryError(code, error.message);
+    return new RegistryError('MANIFEST_INVALID', error.message);
+  }
+  if (error instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', 'blob content not found');
+  if (error instanceof RangeNotSatisfiableError) return new RegistryError('RANGE_INVALID', error.message);
+  if (error instanceof StorageUnavailableError) return new RegistryError('UNAVAILABLE', 'storage unavailable', undefined, { headers: { 'Retry-After': '1' } });
+  return new RegistryError('UNKNOWN', 'internal error');
+}
+
+export function isInternal(error: RegistryError): boolean {
+  return error.status >= 500;
+}

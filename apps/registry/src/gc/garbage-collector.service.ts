@@ -1,0 +1,125 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { confirmGarbage, expireUploads, knownBlobs, markGarbage } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
+import type { BlobStore } from '@muelle/storage';
+import type { Logger } from 'pino';
+import { BlobsService } from '../blobs/blobs.service';
+import type { RegistryConfig } from '../config';
+import { blobKey, digestOfBlobKey } from '../storage/keys';
+import { BLOB_STORE, REGISTRY_CONFIG } from '../tokens';
+
+export interface GcReport {
+  deletedManifests: number;
+  deletedBlobs: string[];
+  purgedUploads: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Online garbage collection, safe while pushes run (see apps/registry/README.md):
+ * metadata marks digests that nothing references and nothing touched within the grace period
+ * (a marked digest cannot be committed or mounted), we delete their bytes, then confirm.
+ * Bytes in the CAS without any row (a crash between write and commit) go the same way once
+ * older than the grace period. Idle upload sessions are purged with their parts.
+ */
+@Injectable()
+export class GarbageCollectorService implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<GcReport>;
+
+  constructor(
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
+    private readonly bus: BusClient,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    private readonly blobs: BlobsService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.MUELLE_REGISTRY_GC_INTERVAL_SECONDS;
+    if (interval <= 0) return;
+    this.timer = setInterval(() => {
+      this.run().catch((error) => this.logger.warn({ err: error }, 'garbage collection failed'));
+    }, interval * 1000);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One full pass; concurrent calls share the pass in progress. */
+  run(options: { graceSeconds?: number; untaggedManifestSeconds?: number | null } = {}): Promise<GcReport> {
+    this.running ??= this.pass(options).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(options: { graceSeconds?: number; untaggedManifestSeconds?: number | null }): Promise<GcReport> {
+    const graceSeconds = options.graceSeconds ?? this.config.MUELLE_REGISTRY_GC_GRACE_SECONDS;
+    const untaggedManifestSeconds =
+      options.untaggedManifestSeconds !== undefined ? options.untaggedManifestSeconds : (this.config.MUELLE_REGISTRY_GC_UNTAGGED_AFTER_SECONDS ?? null);
+    const purgedUploads = await this.purgeUploads();
+    const orphans = await this.findOrphans(graceSeconds);
+    const report: GcReport = { deletedManifests: 0, deletedBlobs: [], purgedUploads };
+    for (let round = 0; round < 100; round++) {
+      const marked = await this.bus.request(markGarbage, {
+        graceSeconds,
+        untaggedManifestSeconds,
+        orphanDigests: round === 0 ? orphans.slice(0, 1000) : [],
+        limit: BATCH,
+      });
+      report.deletedManifests += marked.deletedManifests;
+      for (const key of marked.manifestContentKeys) await this.store.delete(key).catch(() => undefined);
+      if (!marked.digests.length) break;
+      const deleted: string[] = [];
+      for (const digest of marked.digests) {
+        try {
+          await this.store.delete(blobKey(digest));
+          deleted.push(digest);
+        } catch (error) {
+          // Left marked: the next pass retries it.
+          this.logger.warn({ err: error, digest }, 'could not delete blob bytes');
+        }
+      }
+      await this.bus.request(confirmGarbage, { digests: deleted });
+      report.deletedBlobs.push(...deleted);
+      if (marked.digests.length < BATCH && marked.deletedManifests < BATCH) break;
+    }
+    if (report.deletedBlobs.length || report.deletedManifests || purgedUploads) this.logger.info({ ...report, deletedBlobs: report.deletedBlobs.length }, 'garbage collected');
+    return report;
+  }
+
+  private async purgeUploads(): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const { sessions } = await this.bus.request(expireUploads, { idleSeconds: this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS, limit: 200 });
+      for (const session of sessions) await this.blobs.deleteParts(session.parts);
+      purged += sessions.length;
+      if (sessions.length < 200) return purged;
+    }
+  }
+
+  /** CAS objects older than the grace period that metadata has no row for. */
+  private async findOrphans(graceSeconds: number): Promise<string[]> {
+    const cutoff = Date.now() - graceSeconds * 1000;
+    const candidates: string[] = [];
+    const orphans: string[] = [];
+    const flush = async () => {
+      const { known } = await this.bus.request(knownBlobs, { digests: candidates });
+      orphans.push(...candidates.filter((d) => !known.includes(d)));
+      candidates.length = 0;
+    };
+    for await (const entry of this.store.list('blobs/')) {
+      if (entry.modifiedAt.getTime() >= cutoff) continue;
+      const digest = digestOfBlobKey(entry.key);
+      if (!digest) continue;
+      candidates.push(digest);
+      if (candidates.length >= 500) await flush();
+      if (orphans.length >= 1000) break;
+    }
+    if (candidates.length) await flush();
+    return orphans;
+  }
+}

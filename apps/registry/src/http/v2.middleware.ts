@@ -1,0 +1,135 @@
+import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { listCatalog } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { RegistryAuthService } from '../auth/registry-auth.service';
+import { BlobsService } from '../blobs/blobs.service';
+import { isInternal, RegistryError, toRegistryError } from '../errors';
+import { ManifestsService, readCapped } from '../manifests/manifests.service';
+import { reply } from './reply';
+import { paginationNumber, parseRequestTarget, ParsedRequest } from './routes';
+
+const MAX_CATALOG_PAGE = 1000;
+
+/**
+ * The whole /v2 API in one raw handler, registered before Nest's router: the request target is
+ * matched as received (no decoding, no body parser), then authorized, then dispatched. Every
+ * failure is turned into the spec's error body here and only here.
+ */
+@Injectable()
+export class V2Middleware implements NestMiddleware {
+  constructor(
+    private readonly auth: RegistryAuthService,
+    private readonly blobs: BlobsService,
+    private readonly manifests: ManifestsService,
+    private readonly bus: BusClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  use(req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (error?: unknown) => void): void {
+    let parsed: ParsedRequest | null;
+    try {
+      parsed = parseRequestTarget(req.method ?? 'GET', req.originalUrl ?? req.url ?? '/');
+    } catch (error) {
+      return this.fail(req, res, error);
+    }
+    if (!parsed) return next();
+    this.dispatch(req, res, parsed).catch((error) => this.fail(req, res, error));
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, { route, query }: ParsedRequest): Promise<void> {
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    if (route.kind === 'token') return this.token(req, res, query);
+    const principal = await this.auth.authorize(req, method, route);
+    switch (route.kind) {
+      case 'base':
+        return reply(res, 200, {}, {});
+      case 'catalog': {
+        const n = paginationNumber(query.get('n'), 100, MAX_CATALOG_PAGE);
+        const last = query.get('last') ?? undefined;
+        const page = n === 0 ? { repositories: [], hasMore: false } : await this.bus.request(listCatalog, { n, ...(last ? { last: last.slice(0, 255) } : {}) });
+        const headers: Record<string, string> = {};
+        if (page.hasMore && page.repositories.length) {
+          headers.Link = `</v2/_catalog?n=${n}&last=${encodeURIComponent(page.repositories[page.repositories.length - 1])}>; rel="next"`;
+        }
+        return reply(res, 200, headers, { repositories: page.repositories });
+      }
+      case 'tags':
+        return this.manifests.tags(res, route.name, query);
+      case 'referrers':
+        return this.manifests.referrers(res, route.name, route.digest, query);
+      case 'manifest': {
+        const reference = 'digest' in route.reference ? route.reference.digest : route.reference.tag;
+        if (method === 'PUT') return this.manifests.put(req, res, route.name, route.reference, query);
+        if (method === 'DELETE') return this.manifests.delete(res, route.name, reference);
+        return this.manifests.get(res, route.name, reference, head);
+      }
+      case 'blob':
+        if (method === 'DELETE') return this.blobs.delete(res, route.name, route.digest);
+        return this.blobs.get(req, res, route.name, route.digest, head);
+      case 'uploads':
+        return this.blobs.startUpload(req, res, route.name, query, principal, (repository) => this.auth.canPull(principal, repository));
+      case 'upload':
+        if (method === 'GET') return this.blobs.status(res, route.name, route.id);
+        if (method === 'PATCH') return this.blobs.patch(req, res, route.name, route.id);
+        if (method === 'PUT') return this.blobs.put(req, res, route.name, route.id, query);
+        return this.blobs.cancel(res, route.name, route.id);
+    }
+  }
+
+  /** GET (Docker) or POST (OAuth2 password grant) token endpoint. */
+  private async token(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    if (req.method === 'POST') {
+      const form = new URLSearchParams((await readCapped(req, 64 * 1024)).toString('utf8'));
+      if (form.get('grant_type') !== 'password') {
+        return reply(res, 400, {}, { error: 'unsupported_grant_type', error_description: 'only grant_type=password is supported' });
+      }
+      const username = form.get('username') ?? '';
+      const password = form.get('password') ?? '';
+      const issued = await this.auth.issueToken(undefined, form, { username, password });
+      return reply(res, 200, {}, { access_token: issued.access_token, expires_in: issued.expires_in, issued_at: issued.issued_at, scope: form.getAll('scope').join(' ') });
+    }
+    req.resume();
+    return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query));
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const answer = toRegistryError(error);
+    if (isInternal(answer)) this.logger.error({ err: error, method: req.method, url: req.url }, 'registry request failed');
+    else this.logger.debug({ code: answer.code, method: req.method, url: req.url, message: answer.message }, 'registry request refused');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = req.method === 'HEAD' ? undefined : answer.body();
+    let answered = false;
+    const respond = () => {
+      if (answered) return;
+      answered = true;
+      reply(res, answer.status, answer.headers, body);
+    };
+    if (req.readableEnded || req.destroyed) return respond();
+    // Node closes the connection when a response ends before its request body was read, and a
+    // client still sending then fails with EPIPE instead of seeing the error. So the rest of the
+    // body is read and discarded first (bounded); really big bodies get the answer and a close.
+    const length = Number(req.headers['content-length'] ?? 0);
+    req.resume();
+    if (length > 64 * 1024 * 1024) {
+      res.setHeader('Connection', 'close');
+      return respond();
+    }
+    const timer = setTimeout(respond, 5_000);
+    const done = () => {
+      clearTimeout(timer);
+      respond();
+    };
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+  }
+}
+
+export { RegistryError };

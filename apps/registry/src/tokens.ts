@@ -1,0 +1,2 @@
+export const REGISTRY_CONFIG = Symbol('REGISTRY_CONFIG');
+export const BLOB_STORE = Symbol('BLOB_STORE');

@@ -1,0 +1,175 @@
+import { eventually, getJson } from '@muelle/testing';
+import { adminAuth, logsOf, Platform, startPlatform } from './platform';
+
+const json = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+/** The /v1 API's contract: validation, errors, tenancy, audit, events, logs, stats, drain, OpenAPI. */
+describe('control plane HTTP API', () => {
+  let platform: Platform;
+  let api: string;
+  let image: string;
+  const as =
+    (auth: Record<string, string>) =>
+    (path: string, init: RequestInit = {}) =>
+      getJson(`${api}${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+  const admin = (path: string, init: RequestInit = {}) => as(adminAuth)(path, init);
+  let alpha: ReturnType<typeof as>;
+  let beta: ReturnType<typeof as>;
+
+  beforeAll(async () => {
+    platform = await startPlatform({ agents: [{ hostId: 'api-a' }] });
+    api = platform.api;
+    const pulled = await admin('/v1/images/pull', json({ image: `${platform.other.host}/library/busybox:1`, as: 'alpha/busybox:1' }));
+    expect(pulled.status).toBe(200);
+    image = 'alpha/busybox:1';
+    const teamA = (await admin('/v1/teams', json({ name: 'alpha' }))).body;
+    const teamB = (await admin('/v1/teams', json({ name: 'beta' }))).body;
+    for (const [user, team] of [
+      ['ana', teamA.id],
+      ['bob', teamB.id],
+    ]) {
+      const created = await admin('/v1/users', json({ username: user, password: 'password-123', teamId: team }));
+      expect(created.status).toBe(201);
+    }
+    const basic = (u: string) => ({ authorization: `Basic ${Buffer.from(`${u}:password-123`).toString('base64')}` });
+    alpha = as(basic('ana'));
+    beta = as(basic('bob'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('names the offending field in a 400', async () => {
+    const bad = await admin('/v1/containers', json({ image: 'x', ports: [{ hostPort: 70000, containerPort: 80 }] }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'body.ports.0.hostPort' } });
+    expect(bad.body.error.message).toMatch(/^body\.ports\.0\.hostPort: /);
+    const query = await admin('/v1/containers?limit=0');
+    expect(query.status).toBe(400);
+    expect(query.body.error.details.field).toBe('query.limit');
+  });
+
+  it('answers 404 with a clear message for missing containers, images and hosts', async () => {
+    expect(await admin('/v1/containers/does-not-exist')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such container: does-not-exist' } } });
+    expect((await admin('/v1/hosts/nowhere')).status).toBe(404);
+    expect((await admin(`/v1/images/inspect?image=alpha/nothing:1`)).status).toBe(404);
+  });
+
+  it("keeps teams apart: another team's container is 404, its images hidden, admin actions 403", async () => {
+    const created = await alpha('/v1/containers', json({ image, name: 'alpha-box', command: ['sleep', '600'], start: true }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'alpha-box', hostId: 'api-a', state: 'running' });
+    expect((await beta('/v1/containers/alpha-box')).status).toBe(404);
+    expect((await beta('/v1/containers/alpha-box/stop', { method: 'POST' })).status).toBe(404);
+    expect((await beta('/v1/containers?all=true')).body.items).toEqual([]);
+    expect((await alpha('/v1/containers')).body.items.map((c: { name: string }) => c.name)).toEqual(['alpha-box']);
+    expect((await beta('/v1/images?hosts=false')).body.items).toEqual([]);
+    expect((await beta(`/v1/images/inspect?image=${image}`)).status).toBe(404);
+    expect((await alpha('/v1/images?hosts=false')).body.items.map((i: { repository: string }) => i.repository)).toEqual(['alpha/busybox']);
+    const foreignTag = await beta('/v1/images/tag', json({ source: image, target: 'beta/stolen:1' }));
+    expect(foreignTag.status).toBe(404);
+    const cordon = await beta('/v1/hosts/api-a/cordon', { method: 'POST' });
+    expect(cordon.status).toBe(403);
+    expect(cordon.body.error.code).toBe('PERMISSION_DENIED');
+    expect((await beta('/v1/audit')).status).toBe(403);
+  }, 60_000);
+
+  it('streams logs, answers stats and writes every change to the audit log', async () => {
+    const created = await alpha(
+      '/v1/containers',
+      json({ image, name: 'talker', command: ['sh', '-c', 'for i in 1 2 3; do echo line-$i; done; echo oops >&2; sleep 600'], start: true }),
+    );
+    expect(created.status).toBe(201);
+    const lines = await eventually(async () => {
+      const text = (await alpha('/v1/containers/talker/logs')).body as string;
+      if (!String(text).includes('oops')) throw new Error(`logs so far: ${text}`);
+      return String(text)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        { stream: 'stdout', data: 'line-1\n' },
+        { stream: 'stdout', data: 'line-3\n' },
+        { stream: 'stderr', data: 'oops\n' },
+      ]),
+    );
+    const tail = String((await alpha('/v1/containers/talker/logs?tail=1')).body)
+      .trim()
+      .split('\n');
+    expect(tail).toHaveLength(1);
+    const stats = await alpha('/v1/containers/talker/stats');
+    expect(stats.status).toBe(200);
+    expect(stats.body).toMatchObject({ memoryUsageBytes: expect.any(Number), cpuPercent: expect.any(Number), pidsCurrent: expect.any(Number) });
+    const audit = await admin('/v1/audit?actor=ana');
+    const actions = audit.body.items.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['container.create', 'container.start']));
+    expect(audit.body.items[0]).toMatchObject({ actor: 'ana', at: expect.any(String), target: expect.stringMatching(/^container:[a-f0-9]{64}$/) });
+  }, 60_000);
+
+  it('sends container events over SSE to the owning team only', async () => {
+    const received: string[] = [];
+    const controller = new AbortController();
+    const open = async (auth: Record<string, string>, sink: string[]) => {
+      const response = await fetch(`${api}/v1/events?type=container`, { headers: auth, signal: controller.signal });
+      expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+      void (async () => {
+        const decoder = new TextDecoder();
+        try {
+          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) sink.push(decoder.decode(chunk));
+        } catch {
+          // aborted at the end of the test
+        }
+      })();
+    };
+    const betaSeen: string[] = [];
+    await open({ authorization: `Basic ${Buffer.from('ana:password-123').toString('base64')}` }, received);
+    await open({ authorization: `Basic ${Buffer.from('bob:password-123').toString('base64')}` }, betaSeen);
+    await alpha('/v1/containers', json({ image, name: 'evented', command: ['true'], start: true }));
+    await eventually(async () => {
+      const text = received.join('');
+      if (!/"action":"create"[^\n]*"name":"evented"/.test(text) || !/"action":"die"/.test(text)) throw new Error(text);
+    });
+    expect(betaSeen.join('')).not.toContain('evented');
+    controller.abort();
+  }, 60_000);
+
+  it('drains a host: cordons it and reports what stays (one host: nothing can move)', async () => {
+    await alpha('/v1/containers', json({ image, name: 'restartable', command: ['sleep', '600'], restartPolicy: { name: 'always' }, start: true }));
+    const drained = await admin('/v1/hosts/api-a/drain', { method: 'POST' });
+    expect(drained.status).toBe(201);
+    expect(drained.body.moved).toEqual([]);
+    expect(drained.body.stayed).toEqual(expect.arrayContaining([{ id: expect.any(String), name: 'restartable', reason: 'no other host fits' }]));
+    expect((await admin('/v1/hosts/api-a')).body).toMatchObject({ cordoned: true });
+    const refused = await alpha('/v1/containers', json({ image, command: ['true'] }));
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/api-a: host is cordoned/);
+    await admin('/v1/hosts/api-a/uncordon', { method: 'POST' });
+  }, 60_000);
+
+  it('describes itself with OpenAPI generated from the validating schemas, and a docs page', async () => {
+    const doc = (await getJson(`${api}/openapi.json`)).body;
+    expect(doc.openapi).toBe('3.0.3');
+    const create = doc.paths['/v1/containers'].post;
+    expect(create.requestBody.content['application/json'].schema.properties.restartPolicy).toBeDefined();
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(['image']);
+    expect(doc.paths['/v1/containers'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['all', 'limit', 'cursor', 'label']));
+    const page = await fetch(`${api}/docs`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('/v1/containers/{ref}/exec/{execId}/ws');
+  });
+
+  it('keeps serving reads while the only agent is down', async () => {
+    await platform.agents.get('api-a')!.stop('SIGKILL');
+    const list = await alpha('/v1/containers?all=true');
+    expect(list.status).toBe(200);
+    const inspect = await alpha('/v1/containers/alpha-box');
+    expect(inspect.status).toBe(200);
+    expect(inspect.body.runtime).toBeNull();
+    const stop = await alpha('/v1/containers/alpha-box/stop', { method: 'POST' });
+    expect(stop.status).toBe(503);
+    if (stop.status !== 503) throw new Error(logsOf(platform));
+  }, 30_000);
+});

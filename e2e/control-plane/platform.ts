@@ -1,0 +1,201 @@
+import { createRegistryClient } from '@muelle/registry-client';
+import {
+  basicAuth,
+  createTestDatabase,
+  freePort,
+  getJson,
+  repoRoot,
+  serviceEntry,
+  spawnNode,
+  ServiceProcess,
+  startDistributionRegistry,
+  RunningDistribution,
+  waitReady,
+} from '@muelle/testing';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ADMIN_PASSWORD = 'control-plane-pw';
+export const adminAuth = basicAuth('admin', ADMIN_PASSWORD);
+
+export interface AgentSpec {
+  hostId: string;
+  /** Run inside this network namespace (`ip netns exec`), with this address. */
+  netns?: { name: string; address: string };
+  labels?: string;
+}
+
+export interface Platform {
+  api: string;
+  /** The platform's own NATS server (loopback). */
+  natsPort: number;
+  apiPort: number;
+  registryAddress: string;
+  /** The "other" registry (CNCF Distribution) holding `busybox:1`. */
+  other: RunningDistribution & { host: string };
+  agents: Map<string, ServiceProcess>;
+  processes: ServiceProcess[];
+  dataDir: string;
+  startAgent(spec: AgentSpec): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+/** Writes a busybox OCI layout (tools/images) and pushes it to `registryUrl` as `repository:tag`. */
+export async function seedBusybox(registryUrl: string, repository: string, tag: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'busybox-layout-'));
+  const made = spawnSync(process.execPath, [join(repoRoot, 'tools/images/make-oci-layout.mjs'), dir, '--busybox', '--tag', tag], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`make-oci-layout failed: ${made.stderr}`);
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+  const descriptor = index.manifests[0];
+  const blobPath = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
+  const manifestBytes = readFileSync(blobPath(descriptor.digest));
+  const manifest = JSON.parse(manifestBytes.toString('utf8'));
+  const client = createRegistryClient({ baseUrl: registryUrl });
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    await client.pushBlob(repository, blob.digest, statSync(blobPath(blob.digest)).size, () => createReadStream(blobPath(blob.digest)));
+  }
+  await client.putManifest(repository, tag, manifestBytes, descriptor.mediaType ?? manifest.mediaType);
+  return descriptor.digest;
+}
+
+/**
+ * A distributed platform on real NATS and PostgreSQL: metadata, registry (0.0.0.0 so agents in
+ * other network namespaces reach it), api and agents as separate processes, plus another
+ * registry holding busybox.
+ */
+export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string> }): Promise<Platform> {
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'muelle-cp-'));
+  const registryPort = await freePort();
+  const apiPort = await freePort();
+  const registryAddress = `${options.registryHost ?? '127.0.0.1'}:${registryPort}`;
+  // A private NATS: platforms of parallel suites (and other people's tests) on one shared server
+  // would answer each other's requests (every metadata joins the same queue group).
+  const natsPort = await freePort();
+  const nats = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  await waitForPort(natsPort);
+  const common = { NATS_URL: natsUrl, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn' };
+  const processes: ServiceProcess[] = [];
+  const agents = new Map<string, ServiceProcess>();
+  const start = (name: string, env: Record<string, string>) => {
+    const child = spawnNode(name, serviceEntry(name), { ...common, MUELLE_DATA_DIR: join(dataDir, name), ...env });
+    processes.push(child);
+    return child;
+  };
+
+  const metadataPort = await freePort();
+  start('metadata', { MUELLE_METADATA_PORT: String(metadataPort), MUELLE_HOST_DOWN_AFTER_SECONDS: '4' });
+  await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
+  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `http://${registryAddress}` });
+  start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_BUILDER_DEFAULT_REGISTRY: registryAddress });
+  start('api', {
+    MUELLE_API_PORT: String(apiPort),
+    MUELLE_REGISTRY_ADDRESS: registryAddress,
+    MUELLE_RECONCILE_SECONDS: '1',
+    // The builder's context store (its data dir's `builds`), shared as on one machine.
+    MUELLE_BUILD_CONTEXTS_DIR: join(dataDir, 'builder', 'builds'),
+    ...options.apiEnv,
+  });
+  await waitReady(`http://127.0.0.1:${registryPort}`, 60_000);
+  await waitReady(`http://127.0.0.1:${apiPort}`, 60_000);
+
+  const distribution = await startDistributionRegistry();
+  const other = { ...distribution, host: new URL(distribution.url).host };
+  await seedBusybox(distribution.url, 'library/busybox', '1');
+
+  const startAgent = async (spec: AgentSpec) => {
+    const port = await freePort();
+    const env: Record<string, string> = {
+      ...common,
+      MUELLE_DATA_DIR: join(dataDir, `agent-${spec.hostId}`),
+      MUELLE_HOST_ID: spec.hostId,
+      MUELLE_AGENT_PORT: String(port),
+      MUELLE_HOST_ADDRESS: spec.netns?.address ?? '127.0.0.1',
+      MUELLE_HEARTBEAT_SECONDS: '1',
+      ...(spec.labels ? { MUELLE_HOST_LABELS: spec.labels } : {}),
+    };
+    let child: ServiceProcess;
+    if (spec.netns) {
+      // Same capture as spawnNode, but inside the host's network namespace. nsenter, not
+      // `ip netns exec`: the latter remounts /sys and hides the cgroup hierarchies from the agent.
+      const proc = spawn('nsenter', [`--net=/run/netns/${spec.netns.name}`, process.execPath, join(repoRoot, serviceEntry('agent'))], {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      proc.stdout!.on('data', (c) => (text += c));
+      proc.stderr!.on('data', (c) => (text += c));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+      child = {
+        name: `agent-${spec.hostId}`,
+        child: proc,
+        output: () => text,
+        exited,
+        async stop(signal = 'SIGTERM') {
+          if (proc.exitCode !== null || proc.signalCode !== null) return;
+          proc.kill(signal);
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 8_000);
+          await exited;
+          clearTimeout(timer);
+        },
+      };
+      processes.push(child);
+    } else {
+      child = start('agent', env);
+      child.name = `agent-${spec.hostId}`;
+    }
+    agents.set(spec.hostId, child);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const hosts = await getJson(`http://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth });
+      if (hosts.body?.items?.some((h: { id: string; state: string }) => h.id === spec.hostId && h.state === 'ready')) break;
+      if (Date.now() > deadline || child.child.exitCode !== null) throw new Error(`agent ${spec.hostId} did not register:\n${child.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return child;
+  };
+  for (const spec of options.agents) await startAgent(spec);
+
+  return {
+    api: `http://127.0.0.1:${apiPort}`,
+    apiPort,
+    registryAddress,
+    other,
+    agents,
+    processes,
+    dataDir,
+    startAgent,
+    natsPort,
+    async stop() {
+      await Promise.all([...processes].reverse().map((p) => p.stop()));
+      nats.kill('SIGTERM');
+      await distribution.stop();
+      await db.drop();
+    },
+  };
+}
+
+const NATS_SERVER = process.env.MUELLE_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Output of every process, for failure messages. */
+export const logsOf = (platform: Platform | undefined) => (platform ? platform.processes.map((p) => `--- ${p.name}\n${p.output().slice(-2500)}`).join('\n') : '');

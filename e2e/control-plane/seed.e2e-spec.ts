@@ -1,0 +1,144 @@
+import { createRegistryClient } from '@muelle/registry-client';
+import { eventually, freePort } from '@muelle/testing';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { muelle, muelleInTerminal } from './cli';
+import { ADMIN_PASSWORD, logsOf, Platform, startPlatform } from './platform';
+
+/**
+ * Every command of the seed (`../shared/seed-contenedores.md`) with the `muelle` CLI against a
+ * distributed platform: pull, images, run -d -p (+ a request to the port), ps, exec -it, stop,
+ * ps -a, rm, tag, push.
+ */
+describe('the seed, end to end with the muelle CLI', () => {
+  let platform: Platform;
+  let env: Record<string, string>;
+  let containerId: string;
+  let hostPort: number;
+
+  const cli = async (...args: string[]) => {
+    const result = await muelle(args, env);
+    if (result.code !== 0) throw new Error(`muelle ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logsOf(platform)}`);
+    return result.stdout;
+  };
+
+  beforeAll(async () => {
+    platform = await startPlatform({ agents: [{ hostId: 'seed-host' }] });
+    env = { HOME: mkdtempSync(join(tmpdir(), 'muelle-home-')) };
+    hostPort = await freePort();
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('logs in and stores the token in ~/.config/muelle/config.json (0600)', async () => {
+    const out = await cli('login', '-u', 'admin', '-p', ADMIN_PASSWORD, platform.api);
+    expect(out).toMatch(/Login Succeeded/);
+    const path = join(env.HOME, '.config/muelle/config.json');
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ api: platform.api, token: expect.stringMatching(/^mle_/) });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  }, 30_000);
+
+  it('docker pull nombre:tag → muelle pull copies the image into the platform registry', async () => {
+    const out = await cli('pull', `${platform.other.host}/library/busybox:1`);
+    expect(out).toContain(`${platform.registryAddress}/library/busybox:1`);
+    expect(out).toMatch(/Digest: sha256:[a-f0-9]{64}/);
+  }, 60_000);
+
+  it('docker images → muelle images lists it', async () => {
+    const out = await cli('images');
+    expect(out.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\s+HOSTS/);
+    expect(out).toMatch(new RegExp(`${platform.registryAddress.replace(/\./g, '\\.')}/library/busybox\\s+1\\s+[a-f0-9]{12}`));
+  }, 30_000);
+
+  it('docker run -d -p → muelle run -d -p, and a request reaches the published port', async () => {
+    const out = await cli(
+      'run',
+      '-d',
+      '-p',
+      `${hostPort}:8080`,
+      '--name',
+      'seed-web',
+      'library/busybox:1',
+      'sh',
+      '-c',
+      'mkdir -p /www && echo hola-muelle > /www/index.html && exec httpd -f -p 8080 -h /www',
+    );
+    containerId = out.trim();
+    expect(containerId).toMatch(/^[a-f0-9]{64}$/);
+    const body = await eventually(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${hostPort}/`, { signal: AbortSignal.timeout(2_000) });
+        return response.text();
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(body.trim()).toBe('hola-muelle');
+  }, 90_000);
+
+  it('docker ps → muelle ps shows it running with its port', async () => {
+    const out = await cli('ps');
+    expect(out).toContain(containerId.slice(0, 12));
+    expect(out).toMatch(/Up /);
+    expect(out).toContain(`${hostPort}->8080/tcp`);
+    expect((await cli('ps', '-q')).trim().split('\n')).toContain(containerId.slice(0, 12));
+  }, 30_000);
+
+  it('docker exec -it id bash → muelle exec -it id sh runs a scripted terminal session', async () => {
+    const result = await muelleInTerminal(['exec', '-it', containerId.slice(0, 12), 'sh'], env, 'echo "answer=$((6*7))"\ntty\nexit 3\n');
+    expect(result.stdout).toContain('answer=42');
+    expect(result.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(result.code).toBe(3);
+  }, 60_000);
+
+  it('docker stop → muelle stop; ps hides it and ps -a shows it exited', async () => {
+    expect((await cli('stop', containerId.slice(0, 12))).trim()).toBe(containerId.slice(0, 12));
+    await eventually(async () => {
+      const ps = await cli('ps');
+      if (ps.includes(containerId.slice(0, 12))) throw new Error('still listed as running');
+    });
+    const all = await cli('ps', '-a');
+    expect(all).toMatch(new RegExp(`${containerId.slice(0, 12)}.*Exited \\(\\d+\\)`));
+  }, 60_000);
+
+  it('docker rm → muelle rm removes it for good', async () => {
+    await cli('rm', containerId.slice(0, 12));
+    expect(await cli('ps', '-a')).not.toContain(containerId.slice(0, 12));
+    const missing = await muelle(['rm', containerId.slice(0, 12)], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no such container/);
+  }, 30_000);
+
+  it('docker tag + docker push servidor/usuario/imagen → muelle tag + push sends it to the other registry', async () => {
+    const target = `${platform.other.host}/usuario/imagen:seed`;
+    await cli('tag', 'library/busybox:1', target);
+    const out = await cli('push', target);
+    expect(out).toMatch(/digest: sha256:[a-f0-9]{64}/);
+    const other = createRegistryClient({ baseUrl: platform.other.url });
+    expect(await other.listTags('usuario/imagen')).toEqual(['seed']);
+  }, 60_000);
+
+  it('docker build ./ (FROM, COPY, EXPOSE) → muelle build, and the image runs with --rm in the foreground', async () => {
+    const context = mkdtempSync(join(tmpdir(), 'seed-build-'));
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nCOPY target/petclinic.war /usr/local/tomcat/webapps/\nEXPOSE 8080\n');
+    mkdirSync(join(context, 'target'));
+    writeFileSync(join(context, 'target/petclinic.war'), 'not really a war\n');
+    const built = await cli('build', '-t', 'usuario/petclinic:1', context);
+    expect(built).toMatch(/Step 1\/3 : FROM library\/busybox:1/);
+    expect(built).toMatch(/Successfully built sha256:[a-f0-9]{64}/);
+    expect(built).toContain(`Successfully tagged ${platform.registryAddress}/usuario/petclinic:1`);
+    const run = await muelle(['run', '--rm', 'usuario/petclinic:1', 'sh', '-c', 'cat /usr/local/tomcat/webapps/petclinic.war; exit 4'], env);
+    expect(run.stdout).toBe('not really a war\n');
+    expect(run.code).toBe(4);
+    await eventually(async () => {
+      if ((await cli('ps', '-a', '--format', 'json')).includes('usuario/petclinic')) throw new Error('--rm container still listed');
+    });
+  }, 120_000);
+
+  it('answers a missing container with exit code 1 and an unknown flag with 125', async () => {
+    expect((await muelle(['stop', 'nope-not-here'], env)).code).toBe(1);
+    expect((await muelle(['ps', '--bogus'], env)).code).toBe(125);
+  }, 30_000);
+});

@@ -1,0 +1,231 @@
+import { createRegistryClient } from '@muelle/registry-client';
+import { eventually, freePort, getJson, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminAuth, ADMIN_PASSWORD, logsOf, Platform, startPlatform } from '../control-plane/platform';
+import { docker, dockerInTerminal } from './docker';
+
+/**
+ * The stock docker CLI (Debian docker.io) against a distributed Muelle — metadata, registry, api,
+ * builder and two agents as separate processes on NATS — through every command of the seed
+ * (`../shared/seed-contenedores.md`) plus logs, inspect and run --rm -it.
+ * Needs root, NATS, PostgreSQL and `apt-get install docker.io bsdutils docker-registry busybox-static`.
+ */
+describe('the seed with the stock docker CLI', () => {
+  let platform: Platform;
+  let env: Record<string, string>;
+  let work: string;
+  const extra: ServiceProcess[] = [];
+  let webId: string;
+  let webPort: number;
+  let builtId: string;
+  let busybox: string;
+
+  const logs = () => `${logsOf(platform)}\n${extra.map((p) => `--- ${p.name}\n${p.output().slice(-2500)}`).join('\n')}`;
+  const ok = async (...args: string[]) => {
+    const result = await docker(args, env);
+    if (result.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logs()}`);
+    return result.stdout;
+  };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'muelle-docker-'));
+    platform = await startPlatform({ agents: [] });
+    const common = { NATS_URL: `nats://127.0.0.1:${platform.natsPort}`, MUELLE_LOG_LEVEL: 'warn' };
+    // Two hosts on this machine, each with its own bridge, so containers spread over both.
+    for (const [index, hostId] of ['dock-a', 'dock-b'].entries()) {
+      mkdirSync(join(work, hostId), { recursive: true });
+      const agent = spawnNode(`agent-${hostId}`, serviceEntry('agent'), {
+        ...common,
+        MUELLE_DATA_DIR: join(work, hostId),
+        MUELLE_HOST_ID: hostId,
+        MUELLE_AGENT_PORT: String(await freePort()),
+        MUELLE_HOST_ADDRESS: '127.0.0.1',
+        MUELLE_HEARTBEAT_SECONDS: '1',
+        MUELLE_LOG_LEVEL: 'info',
+        MUELLE_BRIDGE_NAME: `mdock${index}`,
+        MUELLE_BRIDGE_SUBNET: `10.89.${140 + index}.0/24`,
+      });
+      extra.push(agent);
+      await eventually(
+        async () => {
+          const hosts = await getJson(`${platform.api}/v1/hosts`, { headers: adminAuth });
+          if (!hosts.body?.items?.some((h: { id: string; state: string }) => h.id === hostId && h.state === 'ready')) throw new Error(`${hostId} not ready: ${hosts.status} ${JSON.stringify(hosts.body).slice(0, 500)}\n${agent.output().slice(-1500)}\n${logsOf(platform)}`);
+        },
+        { timeoutMs: 60_000 },
+      );
+    }
+    const token = await fetch(`${platform.api}/v1/auth/tokens`, { method: 'POST', headers: { ...adminAuth, 'content-type': 'application/json' }, body: '{"name":"docker"}' }).then((r) => r.json() as Promise<{ token: string }>);
+    const config = join(work, 'docker-config');
+    mkdirSync(config);
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token.token}` } }));
+    env = { DOCKER_HOST: `tcp://127.0.0.1:${platform.apiPort}`, DOCKER_CONFIG: config };
+    busybox = `${platform.other.host}/library/busybox:1`;
+    webPort = await freePort();
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(extra.map((p) => p.stop()));
+    await platform?.stop();
+  }, 60_000);
+
+  it('docker version shows Muelle as the server', async () => {
+    const out = await ok('version', '--format', '{{.Server.Platform.Name}} {{.Server.APIVersion}}');
+    expect(out.trim()).toBe('Muelle 1.43');
+  }, 30_000);
+
+  it('refuses without a token, with the message of the api', async () => {
+    const result = await docker(['ps'], { DOCKER_HOST: env.DOCKER_HOST, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'no-token-')) });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/bearer token or basic credentials/);
+  }, 30_000);
+
+  it('docker pull nombre:tag copies the image into Muelle', async () => {
+    const out = await ok('pull', busybox);
+    expect(out).toMatch(/Digest: sha256:[a-f0-9]{64}/);
+    expect(out).toContain('Downloaded newer image for library/busybox:1');
+  }, 90_000);
+
+  it('docker images lists it', async () => {
+    const out = await ok('images');
+    expect(out.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE/);
+    expect(out).toMatch(/^busybox\s+1\s+[a-f0-9]{12}\s/m);
+  }, 30_000);
+
+  it('docker run -d -p 8080:8080 runs it and a request reaches the port', async () => {
+    const out = await ok('run', '-d', '-p', `${webPort}:8080`, '--name', 'web', busybox, 'sh', '-c', 'mkdir -p /www && echo hola-docker > /www/index.html && exec httpd -f -p 8080 -h /www');
+    webId = out.trim();
+    expect(webId).toMatch(/^[a-f0-9]{64}$/);
+    const body = await eventually(async () => (await fetch(`http://127.0.0.1:${webPort}/`, { signal: AbortSignal.timeout(2_000) })).text(), { timeoutMs: 30_000 });
+    expect(body.trim()).toBe('hola-docker');
+  }, 120_000);
+
+  it('docker ps shows it running', async () => {
+    const out = await ok('ps');
+    const row = out.split('\n').find((line) => line.startsWith(webId.slice(0, 12)));
+    expect(row).toMatch(/library\/busybox:1\s+.*Up .*0\.0\.0\.0:\d+->8080\/tcp\s+web$/);
+  }, 30_000);
+
+  it('docker inspect answers --format templates', async () => {
+    const out = await ok('inspect', '--format', '{{.State.Status}} {{.Config.Image}} {{.Name}} {{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}', 'web');
+    expect(out.trim()).toBe(`running ${busybox} /web ${webPort}`);
+  }, 30_000);
+
+  it('docker exec -it … sh gives an interactive shell in a terminal', async () => {
+    const result = await dockerInTerminal(['exec', '-it', webId.slice(0, 12), 'sh'], env, 'echo dentro-$((6*7)) $(cat /www/index.html)\nexit 3\n');
+    expect(result.stdout).toContain('dentro-42 hola-docker');
+    expect(result.code).toBe(3);
+  }, 60_000);
+
+  it('docker exec without a terminal keeps stdout and stderr apart and passes stdin', async () => {
+    const result = await docker(['exec', '-i', 'web', 'sh', '-c', 'read line; echo "out:$line"; echo err >&2; exit 4'], env, { input: 'eco\n' });
+    expect(result.stdout).toBe('out:eco\n');
+    expect(result.stderr).toBe('err\n');
+    expect(result.code).toBe(4);
+  }, 60_000);
+
+  it('docker run (attached) prints the output and exits with the code; docker logs shows it again', async () => {
+    const result = await docker(['run', '--name', 'talker', busybox, 'sh', '-c', 'echo uno; echo dos >&2; exit 7'], env);
+    expect(result.stdout).toBe('uno\n');
+    expect(result.stderr).toBe('dos\n');
+    expect(result.code).toBe(7);
+    const logs = await docker(['logs', 'talker'], env);
+    expect(logs.stdout).toBe('uno\n');
+    expect(logs.stderr).toBe('dos\n');
+  }, 90_000);
+
+  it('places containers on both hosts', async () => {
+    const hosts = new Set<string>();
+    for (const name of ['web', 'talker']) hosts.add((await ok('inspect', '--format', '{{.Node.ID}}', name)).trim());
+    expect([...hosts].sort()).toEqual(['dock-a', 'dock-b']);
+  }, 30_000);
+
+  it('docker stop stops it; docker ps -a shows it exited', async () => {
+    expect((await ok('stop', webId.slice(0, 12))).trim()).toBe(webId.slice(0, 12));
+    expect(await ok('ps', '-q')).not.toContain(webId.slice(0, 12));
+    const all = await ok('ps', '-a');
+    expect(all.split('\n').find((line) => line.startsWith(webId.slice(0, 12)))).toMatch(/Exited \(\d+\)/);
+  }, 60_000);
+
+  it('docker rm removes it', async () => {
+    expect((await ok('rm', webId.slice(0, 12))).trim()).toBe(webId.slice(0, 12));
+    await ok('rm', 'talker');
+    expect(await ok('ps', '-a', '-q')).toBe('');
+  }, 60_000);
+
+  it('docker run --rm -it runs in a terminal, returns the exit code and leaves nothing behind', async () => {
+    const result = await dockerInTerminal(['run', '--rm', '-it', busybox, 'sh', '-c', 'echo tty-$((2+3)); [ -t 0 ] && echo is-a-tty; exit 5'], env, '');
+    expect(result.stdout).toContain('tty-5');
+    expect(result.stdout).toContain('is-a-tty');
+    expect(result.code).toBe(5);
+    expect(await ok('ps', '-a', '-q')).toBe('');
+  }, 90_000);
+
+  it('docker build ./ builds the seed-shaped Dockerfile (FROM, COPY, EXPOSE)', async () => {
+    const context = join(work, 'petclinic');
+    mkdirSync(join(context, 'target'), { recursive: true });
+    writeFileSync(join(context, 'target', 'petclinic.war'), 'not really a war\n');
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nCOPY target/petclinic.war /usr/local/tomcat/webapps\nEXPOSE 8080\n');
+    const result = await docker(['build', './'], env, { cwd: context, timeoutMs: 120_000 });
+    if (result.code !== 0) throw new Error(`docker build failed\n${result.stdout}\n${result.stderr}\n${logs()}`);
+    expect(result.stdout).toContain('Step 1/3 : FROM library/busybox:1');
+    expect(result.stdout).toContain('Step 3/3 : EXPOSE 8080');
+    builtId = /Successfully built ([a-f0-9]{12})/.exec(result.stdout)![1];
+    expect(await ok('images', '--filter', 'dangling=true', '-q')).toContain(builtId);
+  }, 150_000);
+
+  it('docker tag id_imagen nombre_tag names the built image', async () => {
+    await ok('tag', builtId, 'petclinic');
+    const out = await ok('images', 'petclinic');
+    expect(out).toMatch(new RegExp(`petclinic\\s+latest\\s+${builtId}`));
+    const inspected = JSON.parse(await ok('image', 'inspect', 'petclinic'))[0];
+    expect(inspected.Config.ExposedPorts).toEqual({ '8080/tcp': {} });
+  }, 60_000);
+
+  it('runs the built image: the COPY landed where the Dockerfile said', async () => {
+    const result = await docker(['run', '--rm', 'petclinic', 'cat', '/usr/local/tomcat/webapps'], env);
+    expect(result.stdout).toBe('not really a war\n');
+    expect(result.code).toBe(0);
+  }, 90_000);
+
+  it('docker push servidor/usuario/imagen sends it to another registry', async () => {
+    const target = `${platform.other.host}/usuario/petclinic`;
+    await ok('tag', 'petclinic', target);
+    const out = await ok('push', target);
+    expect(out).toContain(`The push refers to repository [${target}]`);
+    const digest = /latest: digest: (sha256:[a-f0-9]{64})/.exec(out)![1];
+    const head = await createRegistryClient({ baseUrl: platform.other.url }).headManifest('usuario/petclinic', 'latest');
+    expect(head?.digest).toBe(digest);
+  }, 90_000);
+
+  it('docker build -t builds and names in one go; docker rmi removes the name', async () => {
+    const context = join(work, 'tagged');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nARG GREETING=hi\nENV GREETING=$GREETING\nCMD ["sh", "-c", "echo $GREETING"]\n');
+    const build = await docker(['build', '-t', 'greeter:2', '--build-arg', 'GREETING=saludos', '.'], env, { cwd: context, timeoutMs: 120_000 });
+    expect(build.stdout).toContain('Successfully tagged greeter:2');
+    const run = await docker(['run', '--rm', 'greeter:2'], env);
+    expect(run.stdout).toBe('saludos\n');
+    const rmi = await ok('rmi', 'greeter:2');
+    expect(rmi).toContain('Untagged: greeter:2');
+    const inspect = await docker(['image', 'inspect', 'greeter:2'], env);
+    expect(inspect.code).not.toBe(0);
+    expect(inspect.stderr).toMatch(/No such image/);
+  }, 180_000);
+
+  it('docker login checks credentials against Muelle', async () => {
+    const good = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: `${ADMIN_PASSWORD}\n` });
+    expect(good.stdout).toContain('Login Succeeded');
+    const bad = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: 'wrong\n' });
+    expect(bad.code).not.toBe(0);
+  }, 30_000);
+
+  it('answers what it does not support with a clear message, not a hang', async () => {
+    for (const args of [['network', 'create', 'x'], ['volume', 'ls'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
+      const result = await docker(args, env, { timeoutMs: 20_000 });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/not supported by Muelle|No such container/);
+    }
+  }, 90_000);
+});

@@ -1,11 +1,12 @@
 import { BusClient, Frame } from '@muelle/bus';
 import { ContainerSpecInput, ContainerStateChange, containerStateChanged } from '@muelle/contracts';
 import { RunningDistribution, startDistributionRegistry, eventually } from '@muelle/testing';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, session, startAgentProcess, waitForAgent } from './support';
+import { AgentUnderTest, connectBus, contractsFor, hostAddress, isRoot, newId, pushBusybox, session, startAgentProcess, udpRoundTrip, waitForAgent } from './support';
 
 /**
  * A real agent process (dist/apps/agent) on real NATS, driven only through its bus contracts,
@@ -112,6 +113,25 @@ describeRoot('agent process on NATS', () => {
     expect(stopped).toMatchObject({ state: 'exited', exitCode: 137, stoppedByUser: true });
   }, 30_000);
 
+  it('with init: true runs a tiny init as PID 1, so the entrypoint gets SIGTERM like any process', async () => {
+    const id = await run({ init: true, command: ['sh', '-c', 'echo "pid1=$(tr "\\0" " " < /proc/1/cmdline)"; echo "self=$$"; sleep 300'] });
+    await eventually(async () => expect(await logsOf(id)).toContain('self='));
+    expect((await bus.request(c.inspect, { id })).spec.init).toBe(true);
+    const logs = await logsOf(id);
+    expect(logs).toMatch(/^pid1=muelle-init/m);
+    expect(logs).toMatch(/^self=(\d+)$/m);
+    expect(logs).not.toMatch(/^self=1$/m);
+    // A PID 1 shell would ignore SIGTERM until the grace period ends; as PID 2 it dies at once.
+    const started = Date.now();
+    const stopped = await bus.request(c.stop, { id, timeoutSeconds: 20 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(stopped).toMatchObject({ state: 'exited', exitCode: 143 });
+    const plain = await run({ command: ['sh', '-c', 'echo "self=$$"'] });
+    await bus.request(c.wait, { id: plain });
+    expect(await logsOf(plain)).toBe('self=1\n');
+    for (const x of [id, plain]) await bus.request(c.remove, { id: x });
+  }, 40_000);
+
   it('execs with and without a tty, streaming over the bus', async () => {
     const id = await run({ command: ['sleep', '300'] });
     const plain = await bus.request(c.execCreate, { containerId: id, cmd: ['sh', '-c', 'echo out; echo err >&2; ps -o pid,args | wc -l; exit 4'] });
@@ -177,6 +197,30 @@ describeRoot('agent process on NATS', () => {
     for (const x of [id, other, none]) await bus.request(c.remove, { id: x, force: true });
   }, 40_000);
 
+  it('publishes a UDP port (like -p 5353:53/udp), reachable on 127.0.0.1 and on the host address', async () => {
+    const tools = mkdtempSync(join(tmpdir(), 'agent-udp-'));
+    execFileSync('gcc', ['-static', '-O2', '-o', join(tools, 'udp-echo'), join(__dirname, 'fixtures', 'udp-echo.c')]);
+    const id = await run({
+      // Through sh: create checks the entrypoint against the image layers, not against mounts.
+      command: ['sh', '-c', 'exec /tools/udp-echo 53'],
+      volumes: [{ kind: 'bind', source: tools, target: '/tools', readOnly: true }],
+      ports: [{ hostPort: 0, containerPort: 53, protocol: 'udp' }],
+    });
+    const port = (await bus.request(c.inspect, { id })).ports[0];
+    expect(port).toMatchObject({ hostIp: '0.0.0.0', containerPort: 53, protocol: 'udp' });
+    const hostPort = port?.hostPort as number;
+    expect(hostPort).toBeGreaterThan(0);
+    await eventually(async () => expect(await logsOf(id)).toContain('listening'));
+    for (const address of ['127.0.0.1', hostAddress()]) {
+      expect(await eventually(() => udpRoundTrip(address, hostPort, `ping via ${address}`), { timeoutMs: 10_000 })).toBe(`echo:ping via ${address}`);
+    }
+    // Two clients at once each get their own replies.
+    const replies = await Promise.all([udpRoundTrip('127.0.0.1', hostPort, 'a'), udpRoundTrip('127.0.0.1', hostPort, 'b')]);
+    expect(replies).toEqual(['echo:a', 'echo:b']);
+    await bus.request(c.remove, { id, force: true });
+    await expect(udpRoundTrip('127.0.0.1', hostPort, 'after remove', 500)).rejects.toThrow(/no UDP reply/);
+  }, 60_000);
+
   it('mounts bind and named volumes; a named volume outlives its container', async () => {
     const hostDir = mkdtempSync(join(tmpdir(), 'agent-bind-'));
     writeFileSync(join(hostDir, 'in.txt'), 'from host\n');
@@ -233,5 +277,20 @@ describeRoot('agent process on NATS', () => {
     const stopped = await bus.request(c.stop, { id: longRunning, timeoutSeconds: 5 });
     expect(stopped.state).toBe('exited');
     expect(existsSync(`/proc/${pid}`)).toBe(false);
+  }, 60_000);
+
+  it('leaves its containers alone when another agent (another data dir) starts on the same machine', async () => {
+    const id = await run({ command: ['sleep', '300'] });
+    const pid = (await bus.request(c.inspect, { id })).pid as number;
+    // The neighbour's startup removes the cgroups it has no record of; ours must not be among them.
+    const neighbour = await startAgentProcess(env());
+    try {
+      await waitForAgent(bus, neighbour.hostId);
+    } finally {
+      await neighbour.process.stop('SIGTERM');
+    }
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    expect(await bus.request(c.inspect, { id })).toMatchObject({ state: 'running', pid });
+    await bus.request(c.remove, { id, force: true });
   }, 60_000);
 });

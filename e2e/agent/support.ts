@@ -3,8 +3,9 @@ import { agentContracts } from '@muelle/contracts';
 import { eventually, freePort, NATS_TEST_URL, serviceEntry, spawnNode, ServiceProcess } from '@muelle/testing';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '..', '..');
@@ -87,4 +88,38 @@ export const contractsFor = agentContracts;
 /** Until the agent answers on the bus (it needs no metadata for that). */
 export async function waitForAgent(bus: BusClient, hostId: string): Promise<void> {
   await eventually(() => bus.request(agentContracts(hostId).list, {}, { timeoutMs: 1000 }), { timeoutMs: 30_000 });
+}
+
+/** A non-loopback IPv4 address of this host (the source of its default route, else one not on a bridge). */
+export function hostAddress(): string {
+  try {
+    const route = execFileSync('ip', ['-o', '-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' });
+    const src = / src (\d+\.\d+\.\d+\.\d+)/.exec(route)?.[1];
+    if (src) return src;
+  } catch {
+    // no default route
+  }
+  for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    if (existsSync(`/sys/class/net/${name}/bridge`)) continue;
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  throw new Error('this host has no non-loopback IPv4 address');
+}
+
+/** Sends one datagram and resolves with the first reply (rejects after timeoutMs). */
+export function udpRoundTrip(address: string, port: number, message: string, timeoutMs = 1000): Promise<string> {
+  const socket = createSocket('udp4');
+  return new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no UDP reply from ${address}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('message', (reply) => {
+      clearTimeout(timer);
+      resolvePromise(reply.toString());
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.send(message, port, address);
+  }).finally(() => socket.close());
 }

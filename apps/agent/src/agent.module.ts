@@ -7,6 +7,7 @@ import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { agentControllerFor } from './agent.controller';
 import { AgentConfig } from './config';
+import { cgroupParentFor } from './containers/cgroup-scope';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
 import { RuntimeLifecycle } from './containers/runtime.service';
@@ -43,7 +44,7 @@ export class AgentModule {
               hostId: config.MUELLE_HOST_ID,
               dataDir,
               driver,
-              cgroups: config.MUELLE_RUNTIME === 'disabled' ? (undefined as never) : await detectCgroupDriver(),
+              cgroups: config.MUELLE_RUNTIME === 'disabled' ? (undefined as never) : await detectCgroupDriver({ parent: cgroupParentFor(config.MUELLE_HOST_ID, dataDir) }),
               hostFs,
               images,
               volumes,

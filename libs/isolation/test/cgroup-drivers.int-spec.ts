@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CgroupV1Driver, CgroupV2Driver, detectCgroupDriver, detectCgroupMode } from '../src';
+import { CgroupV1Driver, CgroupV2Driver, detectCgroupDriver, detectCgroupMode, type CgroupDriver } from '../src';
 import { describeCgroupDriver } from './describe-cgroup-driver';
 
 // The dev/CI hosts are hybrid: v1 controllers plus a v2 tree without resource controllers.
@@ -56,3 +56,48 @@ describeCgroupDriver('v2 (temporary cgroup2 mount)', () => new CgroupV2Driver({ 
   cpu: v2Controllers.includes('cpu'),
   pids: v2Controllers.includes('pids'),
 }));
+
+/**
+ * Two agents on one machine each get their own nested parent (`muelle/<scope>`). Each must see
+ * (list, destroy) only its own cgroups: an agent's startup cleanup of cgroups it has no record of
+ * once killed the containers of every other agent.
+ */
+function describeSeparateScopes(name: string, makeDriver: (parent: string) => CgroupDriver, base: () => string[]): void {
+  describe(`separate nested parents: ${name}`, () => {
+    afterAll(() => {
+      for (const dir of base()) for (const scope of ['scope-a', 'scope-b', '']) rmdirQuietly(join(dir, 'muelle-scoped', scope));
+    });
+
+    it('creates cgroups below a nested parent and never lists, kills or removes another parent\'s', async () => {
+      const a = makeDriver('muelle-scoped/scope-a');
+      const b = makeDriver('muelle-scoped/scope-b');
+      const id = `scoped-${process.pid}`;
+      await a.create(id);
+      const child = spawn('sh', ['-c', 'read go; sleep 60'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      try {
+        for (const dir of a.paths(id)) writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
+        child.stdin?.end('go\n');
+        for (const p of a.paths(id)) expect(p).toContain(join('muelle-scoped', 'scope-a', id));
+        expect(await a.list()).toContain(id);
+        expect(await b.list()).not.toContain(id);
+        await b.destroy(id); // what b's startup cleanup would do to an id it does not know
+        expect(await a.pids(id)).toContain(child.pid);
+        expect(child.exitCode).toBeNull();
+        expect(child.signalCode).toBeNull();
+      } finally {
+        await a.destroy(id);
+        child.kill('SIGKILL');
+      }
+      expect(await a.list()).not.toContain(id);
+    });
+
+    it('refuses a parent that walks out of the hierarchy', () => {
+      expect(() => makeDriver('muelle/../../etc')).toThrow(/invalid cgroup parent/);
+      expect(() => makeDriver('/abs')).toThrow(/invalid cgroup parent/);
+    });
+  });
+}
+
+const v1Controllers = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
+if (v1Available) describeSeparateScopes('v1', (parent) => new CgroupV1Driver({ parent }), () => v1Controllers);
+describeSeparateScopes('v2', (parent) => new CgroupV2Driver({ root: v2Root, parent }), () => [v2Root]);

@@ -21,6 +21,7 @@ import {
   CgroupDriver,
   CgroupLimits,
   CommandNotFoundError,
+  helperPath,
   HostFs,
   IsolationDriver,
   IsolationError,
@@ -52,6 +53,8 @@ export interface ContainerRuntimeOptions {
   logger: Logger;
   /** How often re-adopted containers (not our children) are checked for exit. */
   adoptedPollMs?: number;
+  /** The native helper the driver executes (readiness checks it); default helperPath(). */
+  helperPath?: string;
 }
 
 interface Live {
@@ -65,6 +68,7 @@ interface Live {
 }
 
 const SIGNALS = osConstants.signals as Record<string, number>;
+const SIGNAL_NAMES = new Map(Object.entries(SIGNALS).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 export function signalNumber(signal: string): number {
   const name = /^\d+$/.test(signal) ? undefined : signal.startsWith('SIG') ? signal : `SIG${signal}`;
@@ -81,6 +85,7 @@ export class ContainerRuntime {
   private readonly records = new Map<string, ContainerRecordOnDisk>();
   private readonly live = new Map<string, Live>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly saves = new Map<string, Promise<void>>();
   private readonly waiters = new Map<string, Array<() => void>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Containers whose cgroup exists with their limits, ready for the next start. */
@@ -138,10 +143,21 @@ export class ContainerRuntime {
     return next;
   }
 
-  private async save(record: ContainerRecordOnDisk): Promise<void> {
-    const file = this.p(record.id).state;
-    await writeFile(`${file}.tmp`, JSON.stringify(record));
-    await rename(`${file}.tmp`, file);
+  /**
+   * Writes the record atomically. Saves of one container run one after another: two at once
+   * (a stop during a restart back-off) shared the temp file and the second rename failed.
+   */
+  private save(record: ContainerRecordOnDisk): Promise<void> {
+    const previous = this.saves.get(record.id) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const file = this.p(record.id).state;
+      await writeFile(`${file}.tmp`, JSON.stringify(record));
+      await rename(`${file}.tmp`, file);
+    });
+    const tail = next.catch(() => undefined);
+    this.saves.set(record.id, tail);
+    void tail.then(() => this.saves.get(record.id) === tail && this.saves.delete(record.id));
+    return next;
   }
 
   private changed(record: ContainerRecordOnDisk, state: ContainerState): void {
@@ -207,6 +223,17 @@ export class ContainerRuntime {
 
   isRunning(id: string): boolean {
     return this.records.get(id)?.state === 'running';
+  }
+
+  /** For /readyz: the helper is there and executable, and the cgroup hierarchy can be read. */
+  async checkHealth(): Promise<void> {
+    const helper = this.o.helperPath ?? helperPath();
+    await access(helper, fsConstants.X_OK).catch(() => {
+      throw new UnavailableError(`isolation helper ${helper} is missing or not executable (make -C libs/isolation/native)`);
+    });
+    await this.o.cgroups.list().catch((error: Error) => {
+      throw new UnavailableError(`cgroup v${this.o.cgroups.version} hierarchy unusable: ${error.message}`);
+    });
   }
 
   // ---------- startup: re-adoption ----------
@@ -336,9 +363,8 @@ export class ContainerRuntime {
     const taken = new Set(this.all().filter((r) => r.id !== id && r.state !== 'exited' && r.state !== 'dead').flatMap((r) => r.ports.map((p) => `${p.hostPort}/${p.protocol}`)));
     const resolved: ResolvedPort[] = [];
     for (const port of spec.ports) {
-      if (port.protocol === 'udp') throw new InvalidArgumentError('udp published ports are not supported yet');
       if (port.hostPort && taken.has(`${port.hostPort}/${port.protocol}`)) throw new InvalidArgumentError(`port ${port.hostPort}/${port.protocol} is already published by another container`);
-      const hostPort = await probePort(port.hostIp, port.hostPort).catch((error: Error) => {
+      const hostPort = await probePort(port.hostIp, port.hostPort, port.protocol).catch((error: Error) => {
         throw new InvalidArgumentError(error.message);
       });
       taken.add(`${hostPort}/${port.protocol}`);
@@ -432,6 +458,8 @@ export class ContainerRuntime {
         mounts,
         cgroupPaths: this.o.cgroups.paths(id),
         tty: spec.tty,
+        // Records written before the flag existed have no `init`: they ran without one.
+        init: spec.init === true,
         stdio: { stdin: stdinFd ?? 'ignore', stdout: stdoutFd, stderr: stderrFd ?? 'ignore' },
         detached: { exitFile: paths.exit },
       });
@@ -549,7 +577,7 @@ export class ContainerRuntime {
     // Docker's back-off: 100 ms doubling, capped.
     const delay = Math.min(100 * 2 ** Math.min(record.restartCount, 10), 10_000);
     this.changed(record, 'restarting');
-    void this.save(record);
+    void this.save(record).catch((error) => this.o.logger.warn({ err: error, id: record.id }, 'state not saved'));
     const timer = setTimeout(() => {
       this.restartTimers.delete(record.id);
       void this.locked(record.id, async () => {
@@ -570,6 +598,17 @@ export class ContainerRuntime {
   // ---------- stop / kill / restart / remove ----------
 
   private signalInit(record: ContainerRecordOnDisk, signal: number): void {
+    // Through the monitor when this process started it: it knows whether the init is still its child.
+    const live = this.live.get(record.id);
+    const name = SIGNAL_NAMES.get(signal);
+    if (live?.process && name) {
+      try {
+        live.process.signal(name);
+        return;
+      } catch {
+        // a signal the monitor does not forward: straight to the init
+      }
+    }
     if (!record.initPid) return;
     try {
       process.kill(record.initPid, signal);

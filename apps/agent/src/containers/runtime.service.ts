@@ -29,6 +29,7 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
     this.readiness.register('runtime', async () => {
       if (this.failure) throw this.failure;
       if (!this.ready) throw new Error('container runtime starting');
+      await this.runtime.checkHealth();
     });
     try {
       await this.images.init();

@@ -65,6 +65,7 @@ export function rewriteDockerUrl(url: string): string {
  * (DockerImageStore also finds a plain `x`).
  */
 export function dockerHubToDefault(name: string): string {
-  for (const hub of ['docker.io/', 'index.docker.io/']) if (name.startsWith(hub)) return name.slice(hub.length);
+  // `docker.io/library/x` is Docker's canonical spelling of `x`: both mean Muelle's `x`.
+  for (const hub of ['docker.io/', 'index.docker.io/']) if (name.startsWith(hub)) return name.slice(hub.length).replace(/^library\//, '');
   return name;
 }

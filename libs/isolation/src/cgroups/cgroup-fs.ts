@@ -7,6 +7,12 @@ export function checkId(id: string): void {
   if (!CGROUP_ID_PATTERN.test(id)) throw new CgroupError(`invalid cgroup id "${id}"`);
 }
 
+/** A driver's parent directory: one or more `/`-separated names, nothing that walks out of the hierarchy. */
+export function checkParent(parent: string): void {
+  const parts = parent.split('/');
+  if (!parts.length || parts.some((part) => !CGROUP_ID_PATTERN.test(part))) throw new CgroupError(`invalid cgroup parent "${parent}"`);
+}
+
 export function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { CgroupError } from '../errors';
 import { weightToShares, type CgroupDriver, type CgroupLimits, type CgroupStats } from './cgroup-driver';
 import {
-  checkId, collectPids, exists, isErrno, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep,
+  checkId, checkParent, collectPids, exists, isErrno, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep,
   subdirs, writeValue,
 } from './cgroup-fs';
 import { parseMountInfo, v1Hierarchies } from './mountinfo';
 
 export interface CgroupV1Options {
-  /** Directory name below each hierarchy root. Default `muelle`. */
+  /** Directory below each hierarchy root. Default `muelle`; may be nested (`muelle/host-a`). */
   parent?: string;
   /** Source of the hierarchy mount points. Default /proc/self/mountinfo. */
   mountInfoPath?: string;
@@ -35,6 +35,7 @@ export class CgroupV1Driver implements CgroupDriver {
 
   constructor(options: CgroupV1Options = {}) {
     this.parent = options.parent ?? 'muelle';
+    checkParent(this.parent);
     this.mountInfoPath = options.mountInfoPath ?? '/proc/self/mountinfo';
   }
 

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { CgroupControllerUnavailableError, CgroupError } from '../errors';
 import { sharesToWeight, type CgroupDriver, type CgroupLimits, type CgroupStats } from './cgroup-driver';
 import {
-  checkId, collectPids, exists, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep, subdirs,
+  checkId, checkParent, collectPids, exists, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep, subdirs,
   writeValue,
 } from './cgroup-fs';
 
 export interface CgroupV2Options {
   /** Mount point of the cgroup2 hierarchy. Default /sys/fs/cgroup. */
   root?: string;
-  /** Directory below the root holding one cgroup per container. Default `muelle`. */
+  /** Directory below the root holding one cgroup per container. Default `muelle`; may be nested (`muelle/host-a`). */
   parent?: string;
 }
 
@@ -30,6 +30,7 @@ export class CgroupV2Driver implements CgroupDriver {
   constructor(options: CgroupV2Options = {}) {
     this.root = options.root ?? '/sys/fs/cgroup';
     this.parent = options.parent ?? 'muelle';
+    checkParent(this.parent);
   }
 
   private dir(id: string): string {
@@ -56,13 +57,14 @@ export class CgroupV2Driver implements CgroupDriver {
     const dir = this.dir(id);
     if (await exists(dir)) throw new CgroupError(`cgroup ${dir} already exists`, dir);
     const enable = MANAGED.filter((c) => available.includes(c));
-    const parentDir = join(this.root, this.parent);
+    // The parent may be nested (`muelle/<agent scope>`): every level hands the controllers down.
+    const levels = [this.root];
+    for (const part of this.parent.split('/').filter(Boolean)) levels.push(join(levels[levels.length - 1] as string, part));
     try {
-      await fs.mkdir(parentDir, { recursive: true });
+      await fs.mkdir(levels[levels.length - 1] as string, { recursive: true });
       // Enable one controller at a time so one refusal names the culprit.
       for (const c of enable) {
-        await writeValue(this.root, 'cgroup.subtree_control', `+${c}`);
-        await writeValue(parentDir, 'cgroup.subtree_control', `+${c}`);
+        for (const level of levels) await writeValue(level, 'cgroup.subtree_control', `+${c}`);
       }
       await fs.mkdir(dir);
       await this.applyLimits(dir, limits);

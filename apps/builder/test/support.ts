@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { HostFs } from '@muelle/isolation';
 import { MediaType, applyLayer, tarDirectory } from '@muelle/oci';
 import { createRegistryClient, type RegistryClient } from '@muelle/registry-client';
 import pino from 'pino';
@@ -105,7 +106,7 @@ export interface PulledImage {
   rootfs: string;
 }
 
-/** Pulls `repository:tag` back and unpacks it into a temp dir (the caller removes `rootfs`). */
+/** Pulls `repository:tag` back and unpacks it into a temp dir (the caller removes `rootfs`); FIFOs are made by the helper. */
 export async function pullAndUnpack(client: RegistryClient, repository: string, tag: string): Promise<PulledImage> {
   const fetched = await client.getManifest(repository, tag);
   const manifest = JSON.parse(fetched.bytes.toString('utf8'));
@@ -113,7 +114,8 @@ export async function pullAndUnpack(client: RegistryClient, repository: string, 
   for await (const chunk of await client.getBlob(repository, manifest.config.digest)) chunks.push(chunk as Buffer);
   const config = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   const rootfs = tempDir('pulled');
-  for (const layer of manifest.layers) await applyLayer(rootfs, await client.getBlob(repository, layer.digest));
+  const hooks = new HostFs();
+  for (const layer of manifest.layers) await applyLayer(rootfs, await client.getBlob(repository, layer.digest), { hooks });
   return { manifest, config, rootfs };
 }
 

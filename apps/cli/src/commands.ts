@@ -1,3 +1,4 @@
+import { describeBuildProgress } from '@muelle/contracts';
 import { Command, Option } from 'commander';
 import { ApiClient } from './client';
 import { packContext } from './context';
@@ -509,7 +510,7 @@ export function buildProgram(io: Io): Command {
         if (event.status === 'done') {
           io.out.write(o.quiet ? `${event.digest}\n` : `Successfully built ${event.digest}\n`);
           if (!o.quiet) for (const pushed of event.pushed) io.out.write(`Successfully tagged ${pushed.reference}\n`);
-        } else if (!o.quiet) io.out.write(describeBuildEvent(event));
+        } else if (!o.quiet) io.out.write(describeBuildProgress(event, { announcePushes: true, terminateOutput: true }));
       }
     });
 
@@ -530,29 +531,6 @@ async function followLogs(api: ApiClient, io: Io, container: string, options: { 
   }
 }
 
-/** docker-build-like lines for the builder's progress events. */
-function describeBuildEvent(event: any): string {
-  switch (event.type) {
-    case 'step':
-      return `Step ${event.index}/${event.total} : ${event.instruction}\n`;
-    case 'cache-hit':
-      return ' ---> Using cache\n';
-    case 'output':
-      return event.data.endsWith('\n') ? event.data : `${event.data}\n`;
-    case 'step-done':
-      return event.layer ? ` ---> ${event.layer.slice(7, 19)}\n` : '';
-    case 'pulling':
-      return `Pulling ${event.reference}\n`;
-    case 'pushing':
-      return `Pushing ${event.reference}\n`;
-    case 'pushed':
-      return `Pushed ${event.reference}@${event.digest}\n`;
-    case 'message':
-      return `${event.text}\n`;
-    default:
-      return '';
-  }
-}
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 

@@ -1,6 +1,6 @@
 import { Controller, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { BusClient, Frame, newStreamId, StreamEnd } from '@muelle/bus';
-import { BuildProgressEvent, BuildResult, InvalidArgumentError, MuelleError, startBuild } from '@muelle/contracts';
+import { BuildProgressEvent, BuildResult, describeBuildProgress, InvalidArgumentError, MuelleError, startBuild } from '@muelle/contracts';
 import { formatReference } from '@muelle/oci';
 import { BlobStore, createBlobStore } from '@muelle/storage';
 import type { Request, Response } from 'express';
@@ -87,7 +87,7 @@ export class DockerBuildController {
           const text = payload.toString('utf8');
           if (type === Frame.Stdout) {
             const event = BuildProgressEvent.safeParse(JSON.parse(text));
-            if (event.success) say(describe(event.data));
+            if (event.success) say(describeBuildProgress(event.data));
           } else if (type === Frame.Exit) resolve(JSON.parse(text));
           else if (type === Frame.Error) {
             const wire = JSON.parse(text);
@@ -122,23 +122,3 @@ export class DockerBuildController {
   }
 }
 
-function describe(event: BuildProgressEvent): string {
-  switch (event.type) {
-    case 'step':
-      return `Step ${event.index}/${event.total} : ${event.instruction}\n`;
-    case 'cache-hit':
-      return ' ---> Using cache\n';
-    case 'output':
-      return event.data;
-    case 'step-done':
-      return event.layer ? ` ---> ${short(event.layer)}\n` : '';
-    case 'pulling':
-      return `Pulling ${event.reference}\n`;
-    case 'pushing':
-      return '';
-    case 'pushed':
-      return '';
-    case 'message':
-      return `${event.text}\n`;
-  }
-}

@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { toMuelleError } from '@muelle/contracts';
-import { httpStatusOf } from '@muelle/service-kit';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
+import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from './images.schemas';
 import { CopyEvent, ImagesService } from './images.service';
@@ -65,26 +64,5 @@ async function progressResponse(req: Request, res: Response, work: (progress: (e
     res.status(200).json(await work(() => undefined));
     return;
   }
-  let started = false;
-  const line = (value: unknown) => {
-    if (!started) {
-      started = true;
-      res.status(200).type('application/x-ndjson');
-      res.flushHeaders();
-    }
-    res.write(JSON.stringify(value) + '\n');
-  };
-  try {
-    const result = await work(line);
-    line({ status: 'done', ...(result as object) });
-    res.end();
-  } catch (error) {
-    const typed = toMuelleError(error);
-    if (!started) {
-      res.status(httpStatusOf[typed.code]).json({ error: typed.toWire() });
-      return;
-    }
-    line({ error: typed.toWire() });
-    res.end();
-  }
+  await ndjsonProgress(res, async (line) => (await work(line)) as object);
 }

@@ -580,8 +580,15 @@ export class BuildExecutor {
         const destHost = await resolveInRoot(root, dest);
         const destStat = await fs.lstat(destHost).catch(() => undefined);
         const destIsDir = ins.destination.endsWith('/') || count > 1 || destStat?.isDirectory() === true || matched.some((m) => m.isDirectory);
-        if (destIsDir) await mkdirInRoot(root, dest, owner);
-        else await mkdirInRoot(root, path.posix.dirname(dest), owner);
+        // Missing directories, as Docker's legacy builder makes them: a file (or URL, heredoc)
+        // gives every directory it creates to --chown; a directory source creates them root-owned
+        // and gives only a new destination to --chown; an archive ignores --chown.
+        const makeFileParents = () => mkdirInRoot(root, destIsDir ? dest : path.posix.dirname(dest), owner);
+        const makeDirectoryDestination = async () => {
+          const existed = (await fs.lstat(await resolveInRoot(root, dest)).catch(() => undefined))?.isDirectory() === true;
+          const hostPath = await mkdirInRoot(root, dest);
+          if (owner && !existed) await fs.lchown(hostPath, owner.uid, owner.gid);
+        };
 
         type Attrs = { uid: number; gid: number; mode?: number; mtime?: Date; kind: 'file' | 'dir' | 'symlink' };
         // The parent is resolved inside the root; the final name is never followed: whatever is
@@ -602,10 +609,12 @@ export class BuildExecutor {
           const base = source.isDirectory ? dest : destIsDir ? path.posix.join(dest, source.name) : dest;
           // ADD of a local tar archive: extracted into the destination directory.
           if (ins.kind === 'ADD' && !source.isDirectory && ins.unpack !== false && (await isTarArchive(source.hostPath))) {
-            const dir = await mkdirInRoot(root, dest, owner);
+            const dir = await mkdirInRoot(root, dest);
             await applyLayer(dir, createReadStream(source.hostPath), { preserveOwnership: true });
             continue;
           }
+          if (source.isDirectory) await makeDirectoryDestination();
+          else await makeFileParents();
           for (const item of source.items) {
             if (source.isDirectory && item.relative === '') continue;
             const target = item.relative === '' ? base : path.posix.join(base, item.relative);
@@ -623,6 +632,7 @@ export class BuildExecutor {
             }
           }
         }
+        if (urls.length + heredocs.length > 0) await makeFileParents();
         for (const download of urls) {
           const name = path.posix.basename(new URL(download.url).pathname) || 'index.html';
           const target = destIsDir ? path.posix.join(dest, name) : dest;

@@ -85,3 +85,21 @@ describe('SourceTree (build context)', () => {
     await expect(context.match('rel/etc')).rejects.toMatchObject({ failure: { kind: 'context-escape' } });
   });
 });
+
+describe('copyTree', () => {
+  it('keeps hard links even when the second name is reached before the first copy finished', async () => {
+    // Siblings are copied concurrently; the link used to be attempted before its target existed
+    // (ENOENT), as with an unpacked `ADD archive.tar` holding a hard link.
+    const src = join(dir, 'src');
+    await fs.mkdir(src);
+    for (let i = 0; i < 200; i++) {
+      await fs.writeFile(join(src, `file-${i}`), `content ${i}\n`);
+      await fs.link(join(src, `file-${i}`), join(src, `alias-${i}`));
+    }
+    await copyTree(src, join(dir, 'dst'));
+    for (let i = 0; i < 200; i++) {
+      const [file, alias] = await Promise.all([fs.stat(join(dir, 'dst', `file-${i}`)), fs.stat(join(dir, 'dst', `alias-${i}`))]);
+      expect([alias.ino, alias.nlink]).toEqual([file.ino, 2]);
+    }
+  });
+});

@@ -24,7 +24,7 @@ describeRoot('agent process on NATS', () => {
   const events: ContainerStateChange[] = [];
   let unsubscribe: () => void;
   const env = (extra: Record<string, string> = {}) => ({
-    MUELLE_DEFAULT_REGISTRY: new URL(registry.url).host,
+    MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host,
     MUELLE_BRIDGE_NAME: 'muelle-e2e0',
     MUELLE_BRIDGE_SUBNET: '10.89.77.0/24',
     MUELLE_LOG_MAX_BYTES: '65536',

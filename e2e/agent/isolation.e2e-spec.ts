@@ -28,7 +28,7 @@ describeRoot('isolation of containers run by the agent', () => {
     registry = await startDistributionRegistry();
     image = pushBusybox(registry.url);
     bus = await connectBus();
-    agent = await startAgentProcess({ MUELLE_DEFAULT_REGISTRY: new URL(registry.url).host, MUELLE_BRIDGE_NAME: 'muelle-iso0', MUELLE_BRIDGE_SUBNET: '10.89.78.0/24' });
+    agent = await startAgentProcess({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: 'muelle-iso0', MUELLE_BRIDGE_SUBNET: '10.89.78.0/24' });
     c = contractsFor(agent.hostId);
     await waitForAgent(bus, agent.hostId);
   }, 120_000);

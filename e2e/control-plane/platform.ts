@@ -91,7 +91,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   start('metadata', { MUELLE_METADATA_PORT: String(metadataPort), MUELLE_HOST_DOWN_AFTER_SECONDS: '4' });
   await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
   start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `http://${registryAddress}` });
-  start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_BUILDER_DEFAULT_REGISTRY: registryAddress });
+  start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_REGISTRY_ADDRESS: registryAddress });
   start('api', {
     MUELLE_API_PORT: String(apiPort),
     MUELLE_REGISTRY_ADDRESS: registryAddress,

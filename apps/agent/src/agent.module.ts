@@ -23,7 +23,7 @@ export class AgentModule {
     const dataDir = resolve(config.MUELLE_DATA_DIR);
     const hostFs = new HostFs();
     const driver = new LinuxIsolationDriver();
-    const images = new ImageStore(dataDir, config.MUELLE_DEFAULT_REGISTRY, hostFs);
+    const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs);
     const volumes = new VolumeStore(dataDir);
     const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'));
     return {

@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL, namespace: config.MUELLE_BUS_NAMESPACE } : { kind: 'in-process', broker: new InProcessBroker() };
-  const shared = { ...config, MUELLE_DATA_DIR: dataDir };
+  // One registry address for every service: the api's rule (this machine, the registry's port) unless set.
+  const shared = { ...config, MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}` };
   const started: RunningService[] = [];
   try {
     // Metadata first: it owns the database the others ask about.

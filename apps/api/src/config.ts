@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { bindHost, logLevel, natsUrl, port } from '@muelle/service-kit';
+import { bindHost, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
 
 export const apiConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -12,10 +12,7 @@ export const apiConfigShape = {
    * registry host resolve there, and pull/tag/push/images work on it. Unset: 127.0.0.1 and
    * MUELLE_REGISTRY_PORT (what the all-in-one and a one-machine setup have).
    */
-  MUELLE_REGISTRY_ADDRESS: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9a-fA-F:]+\](:[0-9]+)?$/, 'host:port')
-    .optional(),
+  MUELLE_REGISTRY_ADDRESS: registryAddress.optional(),
   MUELLE_REGISTRY_PORT: port(5000),
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   /**

@@ -33,7 +33,7 @@ export class BuilderModule {
               cgroups,
               contexts: await createBlobStore({ driver: 'filesystem', root: contextStoreRoot(config.MUELLE_DATA_DIR) }),
               streams: () => bus.streams(),
-              defaultRegistry: config.MUELLE_BUILDER_DEFAULT_REGISTRY,
+              defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
               insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
               logger: logger.child({ component: 'builds' }),
             });

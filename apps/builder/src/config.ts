@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, logLevel, natsUrl, port } from '@muelle/service-kit';
+import { bindHost, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
 
 export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -8,7 +8,7 @@ export const builderConfigShape = {
   /** Builder state lives in `<dir>/builder` (layer cache, snapshots); uploaded contexts in `<dir>/builds`. */
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   /** Registry for image references without a host (the platform registry). */
-  MUELLE_BUILDER_DEFAULT_REGISTRY: z.string().min(1).default('127.0.0.1:5000'),
+  MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
   /** Comma-separated registry hosts reached over plain http (loopback always is). */
   MUELLE_BUILDER_INSECURE_REGISTRIES: z.string().default(''),
 };

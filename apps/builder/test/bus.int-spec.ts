@@ -24,7 +24,7 @@ describe('builder over the bus', () => {
     contextDir = tempDir('builder-bus-ctx');
     await writeTree(contextDir, { Dockerfile: 'FROM busybox\nCOPY hello.txt /hello.txt\nRUN echo from-run && cat /hello.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n', 'hello.txt': 'hello\n' });
     const broker = new InProcessBroker();
-    const config = z.object(builderConfigShape).parse({ MUELLE_BUILDER_PORT: '0', MUELLE_DATA_DIR: dataDir, MUELLE_BUILDER_DEFAULT_REGISTRY: registry.host });
+    const config = z.object(builderConfigShape).parse({ MUELLE_BUILDER_PORT: '0', MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: registry.host });
     running = await startBuilder(config, { kind: 'in-process', broker }, silentLogger, serviceInfo('builder'));
     bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
     await bus.connect();

@@ -68,3 +68,6 @@ export const bool = (fallback: boolean) =>
 
 /** Prefix for every bus subject, so installations or test runs can share one NATS server. */
 export const busNamespace = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lowercase letters, digits and -, max 32');
+
+/** `host:port` of Muelle's registry as services reach it; image names without a registry host resolve there. */
+export const registryAddress = z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9a-fA-F:]+\](:[0-9]+)?$/, 'host:port');

@@ -108,7 +108,7 @@ async function main() {
         MUELLE_DATA_DIR: join(dataDir, host),
         MUELLE_HOST_ID: host,
         MUELLE_AGENT_PORT: String(await freePort()),
-        MUELLE_DEFAULT_REGISTRY: registry,
+        MUELLE_REGISTRY_ADDRESS: registry,
         MUELLE_BRIDGE_NAME: `mbench${i}`,
         MUELLE_BRIDGE_SUBNET: `10.233.${i}.0/24`,
       });

@@ -1,16 +1,6 @@
+import { Frame } from '@muelle/contracts';
 import { WebSocket } from 'ws';
 import { CliError } from './errors';
-
-/** Frame types of the API's exec/attach WebSocket (the first byte of every message). */
-export const WsFrame = {
-  Stdin: 0,
-  Stdout: 1,
-  Stderr: 2,
-  Resize: 3,
-  StdinEnd: 4,
-  Exit: 5,
-  Error: 6,
-} as const;
 
 export interface TerminalOptions {
   tty: boolean;
@@ -51,9 +41,9 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
       frame.set(payload, 1);
       ws.send(frame);
     };
-    const onInput = (chunk: Buffer) => send(WsFrame.Stdin, chunk);
-    const onInputEnd = () => send(WsFrame.StdinEnd);
-    const onResize = () => output.columns && send(WsFrame.Resize, Buffer.from(JSON.stringify({ rows: output.rows, cols: output.columns })));
+    const onInput = (chunk: Buffer) => send(Frame.Stdin, chunk);
+    const onInputEnd = () => send(Frame.StdinEnd);
+    const onResize = () => output.columns && send(Frame.Resize, Buffer.from(JSON.stringify({ rows: output.rows, cols: output.columns })));
 
     ws.on('open', () => {
       if (options.stdin) {
@@ -83,10 +73,10 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
     ws.on('message', (data: Buffer) => {
       const type = data[0];
       const payload = data.subarray(1);
-      if (type === WsFrame.Stdout) output.write(payload);
-      else if (type === WsFrame.Stderr) errorOutput.write(payload);
-      else if (type === WsFrame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
-      else if (type === WsFrame.Error) {
+      if (type === Frame.Stdout) output.write(payload);
+      else if (type === Frame.Stderr) errorOutput.write(payload);
+      else if (type === Frame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
+      else if (type === Frame.Error) {
         const error = JSON.parse(payload.toString());
         settle(() => reject(new CliError(error.message ?? 'session failed', 125, error.code)));
       }

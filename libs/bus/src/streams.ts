@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { randomBytes } from 'node:crypto';
+import type { FrameType } from '@muelle/contracts';
 import { InProcessBroker } from './in-process-broker';
 
 /**
@@ -29,23 +30,8 @@ export function inProcessStreams(broker: InProcessBroker): StreamTransport {
   };
 }
 
-/** Frame types; the first byte of every message on a stream subject. */
-export const Frame = {
-  Stdin: 0,
-  Stdout: 1,
-  Stderr: 2,
-  /** JSON `{rows, cols}` */
-  Resize: 3,
-  /** The client closed its input. */
-  StdinEnd: 4,
-  /** JSON `{exitCode, signal?}` — the last frame of a session. */
-  Exit: 5,
-  /** JSON `{code, message}` — the session failed; also last. */
-  Error: 6,
-  /** The client is listening: the server may start (so no early output is lost). */
-  Ready: 7,
-} as const;
-export type FrameType = (typeof Frame)[keyof typeof Frame];
+// The frame types live in the contracts: the api's WebSocket and the CLI speak the same bytes.
+export { Frame, type FrameType } from '@muelle/contracts';
 
 // Stay well under NATS's default 1 MiB max payload.
 const MAX_CHUNK = 64 * 1024;

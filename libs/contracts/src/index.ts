@@ -11,3 +11,4 @@ export * from './builds/builds.contracts';
 export * from './agent/agent.contracts';
 export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';
+export * from './stream-frames';

@@ -14,16 +14,8 @@ export const CreateUserBody = z.object({
   role: Role.default('member'),
   teamId: z.string().uuid().nullable().default(null),
 });
-export const ListAuditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z
-    .string()
-    .regex(/^[0-9]+$/)
-    .optional(),
-  actor: z.string().max(128).optional(),
-  action: z.string().max(128).optional(),
-  target: z.string().max(1024).optional(),
-});
+// The bus request's fields, read from a query string (numbers arrive as text).
+export const ListAuditQuery = listAudit.request.extend({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 /** Tenancy administration (admins) and who-am-I (everybody). */
 @Controller('v1')

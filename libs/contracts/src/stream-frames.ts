@@ -1,0 +1,20 @@
+/**
+ * Frame types of every byte stream (exec, attach, followed logs, build progress): the first byte of
+ * each message, on the bus between api and agent and on the api's WebSocket to clients.
+ */
+export const Frame = {
+  Stdin: 0,
+  Stdout: 1,
+  Stderr: 2,
+  /** JSON `{rows, cols}` */
+  Resize: 3,
+  /** The client closed its input. */
+  StdinEnd: 4,
+  /** JSON `{exitCode, signal?}` — the last frame of a session. */
+  Exit: 5,
+  /** JSON `{code, message}` — the session failed; also last. */
+  Error: 6,
+  /** The client is listening: the server may start (so no early output is lost). */
+  Ready: 7,
+} as const;
+export type FrameType = (typeof Frame)[keyof typeof Frame];

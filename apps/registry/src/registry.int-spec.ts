@@ -230,6 +230,34 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     expect((await c.request('GET', `/v2/int/untagged/manifests/${image.digest}`)).status).toBe(200);
   });
 
+  it('closes uploads into the content store without leaving parts: one part moved, several concatenated', async () => {
+    const c = client();
+    const partsOf = async (location: string) => {
+      const keys: string[] = [];
+      for await (const entry of store.list(`uploads/${location.split('?')[0].split('/').pop()}/`)) keys.push(entry.key);
+      return keys;
+    };
+    const push = async (bytes: Buffer, chunks: Buffer[]) => {
+      let location = (await c.request('POST', '/v2/int/closing/blobs/uploads/', { headers: { 'content-length': '0' } })).header('location')!;
+      for (const chunk of chunks) {
+        location = (await c.request('PATCH', location, { headers: { 'content-type': 'application/octet-stream' }, body: chunk })).header('location')!;
+      }
+      expect(await partsOf(location)).toHaveLength(chunks.length);
+      const put = await c.request('PUT', withQuery(location, { digest: sha256(bytes) }));
+      expect(put.status).toBe(201);
+      expect(await partsOf(location)).toEqual([]);
+      const info = await store.stat(blobKey(sha256(bytes)));
+      expect(info?.size).toBe(bytes.length);
+      // The stored blob counts as new (GC reaps old objects nothing references).
+      expect(info!.modifiedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect((await c.request('GET', `/v2/int/closing/blobs/${sha256(bytes)}`)).body.equals(bytes)).toBe(true);
+    };
+    const single = randomBlob(2 * 1024 * 1024 + 5);
+    await push(single, [single]);
+    const multi = randomBlob(1024 * 1024 + 7);
+    await push(multi, [multi.subarray(0, 1000), multi.subarray(1000)]);
+  });
+
   it('purges abandoned uploads with their bytes', async () => {
     const purging = await startReplica({ MUELLE_REGISTRY_UPLOAD_TTL_SECONDS: '1' });
     const c = client(purging);

@@ -51,6 +51,16 @@ export interface BlobStore {
   /** Atomically copies an object. Rejects with BlobNotFoundError when `fromKey` is missing. */
   copy(fromKey: string, toKey: string): Promise<void>;
 
+  /**
+   * Renames an object: afterwards `toKey` holds the bytes (replaced atomically, like write())
+   * and `fromKey` is gone. Cheaper than copy+delete where the backend can rename (filesystem:
+   * one rename(2), no bytes copied); S3 has no rename, so it copies server-side and then deletes,
+   * and a crash in between leaves both keys. The target's modifiedAt is the time of the move.
+   * Moving a key onto itself keeps it. Rejects with
+   * BlobNotFoundError when `fromKey` is missing, leaving `toKey` untouched.
+   */
+  move(fromKey: string, toKey: string): Promise<void>;
+
   /** Removes the object; true if one was there. Deleting a missing key is not an error. */
   delete(key: string): Promise<boolean>;
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -69,6 +69,20 @@ describe('FilesystemBlobStore specifics', () => {
     await store.write('replaced', Readable.from([Buffer.from('new bytes, longer')]));
     expect(await readAll(reading)).toBe('old bytes');
     expect(await readAll(await store.read('replaced'))).toBe('new bytes, longer');
+  });
+
+  it('moves by renaming the file (same inode, no copy), stamps it as new and prunes the emptied directory', async () => {
+    await store.write('uploads/u9/0-x', Readable.from([Buffer.from('part')]));
+    const source = path.join(root, 'uploads', 'u9', '0-x');
+    const written = await stat(source);
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    await utimes(source, dayAgo, dayAgo);
+    await store.move('uploads/u9/0-x', 'blobs/sha256/ab/abc');
+    const moved = await stat(path.join(root, 'blobs', 'sha256', 'ab', 'abc'));
+    expect(moved.ino).toBe(written.ino);
+    expect(moved.mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    expect((await store.stat('blobs/sha256/ab/abc'))!.modifiedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect((await readdir(root)).sort()).toEqual(['.tmp', 'blobs']);
   });
 
   it('removes directories emptied by delete, but not the root or non-empty ones', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
-import { access, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { access, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,18 @@ import { assertValidKey, assertValidPrefix } from './keys';
 
 /** Staging directory for in-flight writes, inside the root so that rename() stays on one filesystem. */
 const STAGING_DIR = '.tmp';
+
+/**
+ * Read buffer for streaming files out. Node's default (64 KiB) costs one read(2), one stream
+ * chunk and one socket write per 64 KiB; 1 MiB serves a blob several times faster.
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * How much a write may buffer before it pushes back on its source. Node's default (16 KiB) is
+ * less than one socket read, so an upload paused and resumed its connection for almost every
+ * chunk; with 1 MiB the chunks that arrive while a write(2) runs go out together in one writev(2).
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 // A rename can race with delete() pruning the (then empty) target directory; retry a few times.
 const COMMIT_ATTEMPTS = 5;
@@ -88,7 +100,7 @@ export class FilesystemBlobStore implements BlobStore {
       const info = await handle.stat();
       if (!info.isFile()) throw new BlobNotFoundError(key);
       const bounds = range ? resolveByteRange(key, range, info.size) : undefined;
-      return handle.createReadStream(bounds ? { start: bounds.start, end: bounds.end } : {});
+      return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(bounds ? { start: bounds.start, end: bounds.end } : {}) });
     } catch (err) {
       await handle.close().catch(() => undefined);
       if (err instanceof StorageError) throw err;
@@ -98,7 +110,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   async write(key: string, source: Readable): Promise<{ size: number }> {
     this.pathFor(key);
-    return this.commitAtomically(key, (staged) => pipeline(source, createWriteStream(staged, { flags: 'wx' })));
+    return this.commitAtomically(key, (staged) => streamInto(staged, source));
   }
 
   async concat(sourceKeys: string[], targetKey: string): Promise<{ size: number }> {
@@ -110,7 +122,7 @@ export class FilesystemBlobStore implements BlobStore {
     async function* concatenated() {
       for (const { key, file } of sources) {
         try {
-          yield* createReadStream(file);
+          yield* createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
         } catch (err) {
           // A source removed between the check above and here.
           if (isMissing(err)) throw new BlobNotFoundError(key, { cause: err });
@@ -118,7 +130,7 @@ export class FilesystemBlobStore implements BlobStore {
         }
       }
     }
-    return this.commitAtomically(targetKey, (staged) => pipeline(concatenated, createWriteStream(staged, { flags: 'wx' })));
+    return this.commitAtomically(targetKey, (staged) => streamInto(staged, concatenated));
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
@@ -133,7 +145,25 @@ export class FilesystemBlobStore implements BlobStore {
         if (isMissing(err)) throw new BlobNotFoundError(fromKey, { cause: err });
         throw err;
       }
+      return this.fsyncFile(staged, toKey);
     });
+  }
+
+  async move(fromKey: string, toKey: string): Promise<void> {
+    const from = this.pathFor(fromKey);
+    const to = this.pathFor(toKey);
+    if (!(await this.stat(fromKey))) throw new BlobNotFoundError(fromKey);
+    if (fromKey === toKey) return;
+    // The moved object counts as written now (as after an S3 copy): a garbage collector that
+    // reaps old unreferenced objects must not see an upload part's age on a fresh blob.
+    const now = new Date();
+    await utimes(from, now, now).catch((err) => {
+      if (isMissing(err)) throw new BlobNotFoundError(fromKey, { cause: err });
+      throw this.failure('move', fromKey, err);
+    });
+    // The source was fsync'ed when it was written; the rename is atomic and then made durable.
+    await this.renameIntoPlace(from, to, toKey, fromKey);
+    await this.pruneEmptyParents(path.dirname(from));
   }
 
   async delete(key: string): Promise<boolean> {
@@ -200,23 +230,26 @@ export class FilesystemBlobStore implements BlobStore {
     return resolved;
   }
 
-  /** Runs `produce` to fill a fresh staging file, fsyncs it and renames it to the key's path. */
-  private async commitAtomically(key: string, produce: (stagedPath: string) => Promise<unknown>): Promise<{ size: number }> {
+  /**
+   * Runs `produce` to fill a fresh staging file and fsync it (resolving to its size), then
+   * renames it to the key's path.
+   */
+  private async commitAtomically(key: string, produce: (stagedPath: string) => Promise<number>): Promise<{ size: number }> {
     const target = this.pathFor(key);
     await mkdir(this.stagingDir, { recursive: true }).catch((err) => {
       throw this.failure('write', key, err);
     });
     const staged = path.join(this.stagingDir, randomUUID());
     try {
+      let size: number;
       try {
-        await produce(staged);
+        size = await produce(staged);
       } catch (err) {
         // Source stream errors and our typed errors pass through unchanged; filesystem errors are wrapped.
         if (isSystemError(err)) throw this.failure('write', key, err);
         throw err;
       }
-      const size = await this.fsyncFile(staged, key);
-      await this.renameIntoPlace(staged, target, key);
+      await this.renameIntoPlace(staged, target, key, null);
       return { size };
     } catch (err) {
       await rm(staged, { force: true }).catch(() => undefined);
@@ -238,15 +271,21 @@ export class FilesystemBlobStore implements BlobStore {
     }
   }
 
-  private async renameIntoPlace(staged: string, target: string, key: string): Promise<void> {
+  /**
+   * Renames `source` to `target` (the file of `key`), creating the parent directory.
+   * `sourceKey` is the key of a source that is itself a stored object (move), null for a
+   * staging file: when that source vanishes meanwhile the rename fails with BlobNotFoundError.
+   */
+  private async renameIntoPlace(source: string, target: string, key: string, sourceKey: string | null): Promise<void> {
     const parent = path.dirname(target);
     for (let attempt = 1; ; attempt++) {
       try {
         await mkdir(parent, { recursive: true });
-        await rename(staged, target);
+        await rename(source, target);
         break;
       } catch (err) {
         const code = errorCode(err);
+        if (code === 'ENOENT' && sourceKey !== null && !(await this.stat(sourceKey))) throw new BlobNotFoundError(sourceKey, { cause: err });
         if (code === 'ENOENT' && attempt < COMMIT_ATTEMPTS) continue;
         if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
           throw new StorageError(
@@ -289,6 +328,13 @@ export class FilesystemBlobStore implements BlobStore {
     }
     return new StorageError(`filesystem ${operation} of ${key} failed: ${describe(err)}`, { cause: err });
   }
+}
+
+/** Streams `source` into a new file and fsyncs it before closing (`flush`); resolves to the bytes written. */
+async function streamInto(file: string, source: Readable | (() => AsyncGenerator<Buffer>)): Promise<number> {
+  const sink = createWriteStream(file, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES, flush: true });
+  await pipeline(source, sink);
+  return sink.bytesWritten;
 }
 
 function errorCode(err: unknown): string | undefined {

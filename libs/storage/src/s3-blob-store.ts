@@ -208,6 +208,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async move(fromKey: string, toKey: string): Promise<void> {
+    // S3 has no rename: a server-side copy (atomic for readers of the target), then the delete.
+    await this.copy(fromKey, toKey);
+    if (fromKey === toKey) return;
+    try {
+      await this.client.removeObject(this.bucket, this.objectName(fromKey));
+    } catch (err) {
+      if (!isNotFound(err)) throw this.failure('move', `${fromKey} → ${toKey}`, err);
+    }
+  }
+
   async delete(key: string): Promise<boolean> {
     const name = this.objectName(key);
     // S3 DELETE answers 204 whether or not the object existed, so ask first.

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Registry benchmark: Muelle (all-in-one, filesystem driver) against CNCF Distribution
 // (Debian's docker-registry) in the same run, with skopeo as the client.
-//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--small 50] [--memory-gib 2] [--embedded]
+//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 3] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
 // Metadata runs on a fresh database of the local PostgreSQL server (postgres://postgres@127.0.0.1:5432,
 // or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead.
-// Measures: push and pull of a five-layer image (~160 MB), push of 50 small images, and the
-// registry process's peak RSS while one 2 GiB blob is streamed into Muelle.
+// Measures: push and pull of a five-layer image (~160 MB; median of --rounds fresh images, the
+// registries taking turns), push of 50 small images, and the
+// peak RSS of a STANDALONE registry process (dist/apps/registry, with a standalone metadata
+// service over NATS at MUELLE_BENCH_NATS_URL, default nats://127.0.0.1:4222, in its own bus
+// namespace) while one 2 GiB blob is streamed into it.
+// MUELLE_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the Muelle processes.
 // Needs: skopeo, docker-registry (apt-get install -y skopeo docker-registry).
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -25,6 +29,10 @@ const BIG_MIB = opt('big-mib', 160);
 const SMALL = opt('small', 50);
 const MEMORY_GIB = opt('memory-gib', 2);
 const EMBEDDED = args.includes('--embedded');
+const SKIP_MEMORY = args.includes('--skip-memory');
+const ROUNDS = opt('rounds', 3);
+const NATS_URL = process.env.MUELLE_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+const NODE_ARGS = (process.env.MUELLE_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const POSTGRES_URL = process.env.MUELLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const work = mkdtempSync(join(tmpdir(), 'muelle-bench-'));
 
@@ -64,20 +72,23 @@ const timed = async (fn) => {
 };
 const skopeo = (...a) => run('skopeo', ['--insecure-policy', ...a], { maxBuffer: 1 << 26 });
 
+/** A fresh PostgreSQL database (or none with --embedded, when `embeddedAllowed`). */
+async function freshDatabase(embeddedAllowed) {
+  if (EMBEDDED && embeddedAllowed) return { env: {}, drop: async () => {} };
+  const name = `muelle_bench_${randomBytes(4).toString('hex')}`;
+  await withAdmin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return { env: { DATABASE_URL: url.toString() }, drop: () => withAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+const stopChild = (child) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
+
 async function startMuelle() {
   const port = await freePort();
-  let database = {};
-  let dropDatabase = async () => {};
-  if (!EMBEDDED) {
-    const name = `muelle_bench_${randomBytes(4).toString('hex')}`;
-    await withAdmin(`CREATE DATABASE ${name}`);
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    database = { DATABASE_URL: url.toString() };
-    dropDatabase = () => withAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
+  const { env: database, drop: dropDatabase } = await freshDatabase(true);
   const dataDir = join(work, 'muelle');
-  const child = spawn(process.execPath, [join(root, 'dist/apps/all-in-one/src/main.js')], {
+  const child = spawn(process.execPath, [...NODE_ARGS, join(root, 'dist/apps/all-in-one/src/main.js')], {
     env: {
       PATH: process.env.PATH,
       MUELLE_DATA_DIR: dataDir,
@@ -92,7 +103,7 @@ async function startMuelle() {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const stop = async () => {
-    await new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
+    await stopChild(child);
     await dropDatabase();
   };
   await waitFor(`http://127.0.0.1:${port}/readyz`).catch(async (error) => {
@@ -100,6 +111,51 @@ async function startMuelle() {
     throw error;
   });
   return { name: 'muelle', host: `127.0.0.1:${port}`, pid: child.pid, stop };
+}
+
+/**
+ * The registry as it runs in production: its own process (dist/apps/registry), metadata in
+ * another (dist/apps/metadata, PostgreSQL), both on NATS under a private bus namespace.
+ */
+async function startStandaloneRegistry() {
+  const port = await freePort();
+  const { env: database, drop: dropDatabase } = await freshDatabase(false);
+  const common = {
+    PATH: process.env.PATH,
+    NATS_URL,
+    MUELLE_BUS_NAMESPACE: `bench-${randomBytes(4).toString('hex')}`,
+    MUELLE_LOG_LEVEL: 'warn',
+    MUELLE_DATA_DIR: join(work, 'standalone'),
+  };
+  const spawnService = (app, env) =>
+    spawn(process.execPath, [...NODE_ARGS, join(root, `dist/apps/${app}/src/main.js`)], { env: { ...common, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const metadataPort = await freePort();
+  const metadata = spawnService('metadata', { ...database, MUELLE_METADATA_PORT: String(metadataPort), MUELLE_ADMIN_PASSWORD: 'bench-password' });
+  const registry = spawnService('registry', { MUELLE_REGISTRY_PORT: String(port), MUELLE_REGISTRY_AUTH: 'false' });
+  const stop = async () => {
+    await stopChild(registry);
+    await stopChild(metadata);
+    await dropDatabase();
+  };
+  // The registry is ready once it reaches NATS; its requests need metadata answering too.
+  await Promise.all([waitFor(`http://127.0.0.1:${metadataPort}/readyz`), waitFor(`http://127.0.0.1:${port}/readyz`)]).catch(async (error) => {
+    await stop();
+    throw error;
+  });
+  return { name: 'muelle-standalone', host: `127.0.0.1:${port}`, pid: registry.pid, stop };
+}
+
+/** Peak RSS of `pid` (sampled every 100 ms) while `fn` runs. */
+async function peakRss(pid, fn) {
+  const before = rssMiB(pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
+  try {
+    const seconds = await timed(fn);
+    return { beforeMiB: before, peakMiB: Math.max(peak, rssMiB(pid)), seconds };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 async function startDistribution() {
@@ -121,6 +177,7 @@ function rssMiB(pid) {
 /** Streams `bytes` of generated data into one blob upload (POST, one streamed PATCH, PUT), never holding it in memory. */
 async function pushGeneratedBlob(host, repo, bytes) {
   const post = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  if (post.status !== 202) throw new Error(`POST ${post.status} ${await post.text()}`);
   const location = new URL(post.headers.get('location'), `http://${host}`);
   const hash = createHash('sha256');
   const block = randomBytes(1 << 20);
@@ -148,42 +205,65 @@ async function pushGeneratedBlob(host, repo, bytes) {
   if (put.status !== 201) throw new Error(`PUT ${put.status} ${await put.text()}`);
 }
 
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
 async function main() {
   console.log(`building images in ${work} …`);
   const make = (dir, ...a) => run(process.execPath, [join(root, 'tools/images/make-oci-layout.mjs'), dir, ...a]);
-  const big = join(work, 'big');
-  await make(big, '--random-layers', '5', '--layer-mib', String(BIG_MIB / 5), '--seed', 'big');
+  // One big image per round, each with its own layers: a registry (or skopeo's blob cache) that
+  // has seen a layer could mount it instead of receiving it.
+  const bigs = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const dir = join(work, `big-${round}`);
+    await make(dir, '--random-layers', '5', '--layer-mib', String(BIG_MIB / 5), '--seed', `big-${round}-${randomBytes(4).toString('hex')}`);
+    bigs.push(dir);
+  }
   const smalls = [];
   for (let i = 0; i < SMALL; i++) {
     const dir = join(work, `small-${i}`);
-    await make(dir, '--random-layers', '2', '--layer-kib', '64', '--seed', `small-${i}`);
+    await make(dir, '--random-layers', '2', '--layer-kib', '64', '--seed', `small-${i}-${randomBytes(4).toString('hex')}`);
     smalls.push(dir);
   }
   // Warm the page cache so neither registry pays for the first read of the layouts.
-  for (const dir of [big, ...smalls]) for (const f of readdirSync(join(dir, 'blobs/sha256'))) readFileSync(join(dir, 'blobs/sha256', f));
+  for (const dir of [...bigs, ...smalls]) for (const f of readdirSync(join(dir, 'blobs/sha256'))) readFileSync(join(dir, 'blobs/sha256', f));
 
   const results = {};
+  const samples = {};
   const registries = [];
   try {
     registries.push(await startDistribution());
     registries.push(await startMuelle());
+    for (const r of registries) samples[r.name] = { bigPush: [], bigPull: [] };
+    // Rounds alternate between the registries, so load changes on a shared machine hit both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of round % 2 ? [...registries].reverse() : registries) {
+        const s = samples[r.name];
+        const ref = `docker://${r.host}/bench/big-${round}:1`;
+        s.bigPush.push(await timed(() => skopeo('copy', '--dest-tls-verify=false', `oci:${bigs[round]}:latest`, ref)));
+        const into = join(work, `pull-${r.name}-${round}`);
+        s.bigPull.push(await timed(() => skopeo('copy', '--src-tls-verify=false', ref, `oci:${into}:latest`)));
+        rmSync(into, { recursive: true, force: true });
+      }
+    }
     for (const r of registries) {
-      const res = (results[r.name] = {});
-      res.bigPush = await timed(() => skopeo('copy', '--dest-tls-verify=false', `oci:${big}:latest`, `docker://${r.host}/bench/big:1`));
-      res.bigPull = await timed(() => skopeo('copy', '--src-tls-verify=false', `docker://${r.host}/bench/big:1`, `oci:${join(work, `pull-${r.name}`)}:latest`));
+      const res = (results[r.name] = { bigPush: median(samples[r.name].bigPush), bigPull: median(samples[r.name].bigPull) });
       res.smallPush = await timed(async () => {
         for (let i = 0; i < smalls.length; i++) await skopeo('copy', '--dest-tls-verify=false', `oci:${smalls[i]}:latest`, `docker://${r.host}/bench/small-${i}:1`);
       });
-      console.log(`${r.name}: big push ${res.bigPush.toFixed(2)} s, big pull ${res.bigPull.toFixed(2)} s, ${SMALL} small pushes ${res.smallPush.toFixed(2)} s`);
+      const list = (key) => samples[r.name][key].map((v) => v.toFixed(2)).join('/');
+      console.log(`${r.name}: big push ${list('bigPush')} s, big pull ${list('bigPull')} s, ${SMALL} small pushes ${res.smallPush.toFixed(2)} s`);
     }
-    // Memory: peak RSS of the Muelle process (all five services in one process) while a 2 GiB blob streams in.
-    const muelle = registries[1];
-    const before = rssMiB(muelle.pid);
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(muelle.pid))), 100);
-    const seconds = await timed(() => pushGeneratedBlob(muelle.host, 'bench/huge', MEMORY_GIB * 1024 ** 3));
-    clearInterval(sampler);
-    results.memory = { beforeMiB: before, peakMiB: peak, seconds };
+    // Memory: peak RSS of a standalone registry process while a 2 GiB blob streams in.
+    for (const r of registries.splice(0)) await r.stop();
+    if (!SKIP_MEMORY) {
+      const standalone = await startStandaloneRegistry();
+      registries.push(standalone);
+      results.memory = await peakRss(standalone.pid, () => pushGeneratedBlob(standalone.host, 'bench/huge', MEMORY_GIB * 1024 ** 3));
+    }
   } finally {
     for (const r of registries) await r.stop();
     rmSync(work, { recursive: true, force: true });
@@ -192,12 +272,15 @@ async function main() {
   const m = results.muelle;
   const d = results.distribution;
   const row = (label, key, target) => `${label.padEnd(28)} ${m[key].toFixed(2).padStart(8)} ${d[key].toFixed(2).padStart(13)} ${(m[key] / d[key]).toFixed(2).padStart(7)}   (target ≤ ${target})`;
-  console.log('\n                              muelle  distribution   ratio');
+  console.log(`\n                              muelle  distribution   ratio   (big: median of ${ROUNDS})`);
   console.log(row(`push ${BIG_MIB} MiB, 5 layers (s)`, 'bigPush', '1.0'));
   console.log(row(`pull ${BIG_MIB} MiB, 5 layers (s)`, 'bigPull', '1.0'));
   console.log(row(`push ${SMALL} small images (s)`, 'smallPush', '1.2'));
   console.log(`\nmetadata: ${EMBEDDED ? 'embedded PGlite' : 'PostgreSQL server'}; load average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`muelle (all-in-one process) RSS while pushing a ${MEMORY_GIB} GiB blob: ${results.memory.beforeMiB.toFixed(0)} MiB before, peak ${results.memory.peakMiB.toFixed(0)} MiB (${results.memory.seconds.toFixed(1)} s, ${((MEMORY_GIB * 1024) / results.memory.seconds).toFixed(0)} MiB/s)`);
+  if (results.memory) {
+    const { beforeMiB, peakMiB, seconds } = results.memory;
+    console.log(`standalone registry process RSS while pushing a ${MEMORY_GIB} GiB blob: ${beforeMiB.toFixed(0)} MiB before, peak ${peakMiB.toFixed(0)} MiB (${seconds.toFixed(1)} s, ${((MEMORY_GIB * 1024) / seconds).toFixed(0)} MiB/s)`);
+  }
 }
 
 main().catch((error) => {

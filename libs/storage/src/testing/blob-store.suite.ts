@@ -313,6 +313,51 @@ export function describeBlobStore(name: string, makeStore: () => Promise<BlobSto
       });
     });
 
+    describe('move', () => {
+      it('renames an object: the target has the bytes, the source is gone', async () => {
+        const data = randomBytes(300_000);
+        await store.write('uploads/m1/0-a', sourceOf(data));
+        await store.move('uploads/m1/0-a', `blobs/sha256/cd/${'cd'.repeat(32)}`);
+        expect((await readAll(await store.read(`blobs/sha256/cd/${'cd'.repeat(32)}`))).equals(data)).toBe(true);
+        expect((await store.stat(`blobs/sha256/cd/${'cd'.repeat(32)}`))?.size).toBe(data.length);
+        expect(await store.stat('uploads/m1/0-a')).toBeNull();
+        await expect(store.read('uploads/m1/0-a')).rejects.toBeInstanceOf(BlobNotFoundError);
+        expect(await collect(store.list('uploads/'))).toEqual([]);
+      });
+
+      it('replaces an existing target and keeps a key moved onto itself', async () => {
+        await store.write('from', sourceOf(Buffer.from('new bytes')));
+        await store.write('to', sourceOf(Buffer.from('old, longer bytes')));
+        await store.move('from', 'to');
+        expect((await readAll(await store.read('to'))).toString()).toBe('new bytes');
+        expect(await store.stat('from')).toBeNull();
+        await store.move('to', 'to');
+        expect((await readAll(await store.read('to'))).toString()).toBe('new bytes');
+      });
+
+      it('fails with BlobNotFoundError for a missing source and leaves the target alone', async () => {
+        await store.write('kept', sourceOf(Buffer.from('kept')));
+        await expect(store.move('missing', 'kept')).rejects.toBeInstanceOf(BlobNotFoundError);
+        await expect(store.move('missing', 'missing')).rejects.toBeInstanceOf(BlobNotFoundError);
+        expect((await readAll(await store.read('kept'))).toString()).toBe('kept');
+        await store.move('kept', 'elsewhere');
+        await expect(store.move('kept', 'elsewhere')).rejects.toBeInstanceOf(BlobNotFoundError);
+        expect((await readAll(await store.read('elsewhere'))).toString()).toBe('kept');
+      });
+
+      it('lets only one of two racing moves of the same source succeed', async () => {
+        await store.write('race/src', sourceOf(Buffer.from('once')));
+        const results = await Promise.allSettled([store.move('race/src', 'race/one'), store.move('race/src', 'race/two')]);
+        const fulfilled = results.filter((r) => r.status === 'fulfilled').length;
+        const targets = [await store.stat('race/one'), await store.stat('race/two')].filter(Boolean).length;
+        expect(await store.stat('race/src')).toBeNull();
+        // Filesystem: exactly one rename wins. S3 (copy then delete) may let both copies land.
+        expect(fulfilled).toBeGreaterThanOrEqual(1);
+        expect(targets).toBe(fulfilled);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(BlobNotFoundError);
+      });
+    });
+
     describe('delete', () => {
       it('removes an object and is idempotent', async () => {
         await store.write('uploads/u3/0', sourceOf(Buffer.from('x')));
@@ -384,6 +429,8 @@ export function describeBlobStore(name: string, makeStore: () => Promise<BlobSto
         await expect(store.delete(key)).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.copy(key, 'ok')).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.copy('ok', key)).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.move(key, 'ok')).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.move('ok', key)).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.concat([key], 'ok')).rejects.toBeInstanceOf(InvalidKeyError);
         await expect(store.concat([], key)).rejects.toBeInstanceOf(InvalidKeyError);
       });

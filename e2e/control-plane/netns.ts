@@ -71,6 +71,9 @@ export class SimulatedNetwork {
 
   tearDown() {
     for (const child of this.forwarders.splice(0)) child.kill('SIGKILL');
+    // Deleting the root-side end removes a veth pair even when a leftover process still holds the
+    // host's namespace alive (`ip netns del` only drops its name).
+    this.hosts.forEach((_, index) => sh(['ip', 'link', 'del', `${this.bridge}v${index}`], true));
     for (const host of this.hosts) sh(['ip', 'netns', 'del', host.name], true);
     sh(['ip', 'link', 'del', this.bridge], true);
   }

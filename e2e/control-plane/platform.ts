@@ -173,6 +173,9 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     natsPort,
     async stop() {
       await Promise.all([...processes].reverse().map((p) => p.stop()));
+      // Containers outlive their agents by design (detached helpers): end the ones this platform
+      // started, found by its private data dir, so no namespace or veth outlives the test.
+      spawnSync('pkill', ['-KILL', '-f', `exit-file ${dataDir}/`]);
       nats.kill('SIGTERM');
       await distribution.stop();
       await db.drop();

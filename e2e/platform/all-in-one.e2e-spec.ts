@@ -76,4 +76,34 @@ describe('all-in-one on one machine, with no external service', () => {
     expect(hosts.status).toBe(200);
     expect(hosts.body.items.map((h: { id: string }) => h.id)).toEqual(['solo']);
   }, 90_000);
+
+  it('without MUELLE_ADMIN_PASSWORD, prints a generated admin password once, and it works', async () => {
+    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
+    const fresh = {
+      MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-aio-gen-')),
+      MUELLE_API_PORT: String(ports.api),
+      MUELLE_REGISTRY_PORT: String(ports.registry),
+      MUELLE_METADATA_PORT: String(ports.metadata),
+      MUELLE_BUILDER_PORT: String(ports.builder),
+      MUELLE_AGENT_PORT: String(ports.agent),
+      MUELLE_HOST_ID: 'solo-2',
+    };
+    const second = spawnNode('all-in-one-generated', serviceEntry('all-in-one'), fresh);
+    try {
+      await waitReady(`http://127.0.0.1:${ports.api}`, 60_000);
+      const printed = /first admin account "admin" created with password: (\S+)/.exec(second.output());
+      expect(printed).not.toBeNull();
+      const hosts = await getJson(`http://127.0.0.1:${ports.api}/v1/hosts`, { headers: basicAuth('admin', printed![1]) });
+      expect(hosts.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+    const again = spawnNode('all-in-one-generated', serviceEntry('all-in-one'), fresh);
+    try {
+      await waitReady(`http://127.0.0.1:${ports.api}`, 60_000);
+      expect(again.output()).not.toMatch(/created with password/);
+    } finally {
+      await again.stop();
+    }
+  }, 150_000);
 });

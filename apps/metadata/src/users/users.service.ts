@@ -28,8 +28,10 @@ export class UsersService {
       .insert()
       .values({ id: randomUUID(), username, passwordHash: await hashPassword(secret), role: 'admin', teamId: null, disabled: false, createdAt: new Date() })
       .orIgnore()
+      .returning('id')
       .execute();
-    if (!inserted.identifiers.length || !inserted.raw?.length) return;
+    // Another replica may have won the race: only the one whose row went in reports it.
+    if (!inserted.raw?.length) return;
     this.logger.info({ username }, 'first admin account created');
     if (!password) {
       // Printed once, on purpose outside the JSON log, so an operator sees it on first start.

@@ -5,3 +5,4 @@ export * from './processes';
 export * from './http';
 export * from './postgres';
 export * from './distribution-registry';
+export * from './commands';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
-import { createLogger, DataDirLockedError, loadConfigOrExit, lockDataDir, RunningService, serviceInfo, stopOnSignals } from '@muelle/service-kit';
+import { createLogger, DataDirLockedError, loadConfigOrExit, lockDataDir, RunningService, serviceInfo, stopOnSignals, tuneHeapForStreaming } from '@muelle/service-kit';
 import { resolve } from 'node:path';
 import { startAgent } from '@muelle/app-agent';
 import { startApi } from '@muelle/app-api';
@@ -11,6 +11,7 @@ import { allInOneConfigSchema } from './config';
 
 /** Muelle on one machine: all five services in one process, one data directory, no external service needed. */
 async function main(): Promise<void> {
+  tuneHeapForStreaming();
   const config = loadConfigOrExit('all-in-one', allInOneConfigSchema);
   const logger = createLogger('all-in-one', config.MUELLE_LOG_LEVEL);
   const dataDir = resolve(config.MUELLE_DATA_DIR);

@@ -1,5 +1,22 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { authenticateToken, authenticateUser, createToken, getHost, listHosts, registerHost, hostHeartbeat, NotFoundError, UnauthenticatedError } from '@muelle/contracts';
+import {
+  authenticateToken,
+  authenticateUser,
+  commitBlob,
+  confirmGarbage,
+  createToken,
+  getHost,
+  hostHeartbeat,
+  listHosts,
+  markGarbage,
+  mountBlob,
+  NotFoundError,
+  registerHost,
+  statBlob,
+  UnauthenticatedError,
+  UnavailableError,
+} from '@muelle/contracts';
+import { randomBytes } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -56,6 +73,28 @@ describe.each([
     expect(token).toMatch(/^mle_/);
     await expect(bus.request(authenticateToken, { token })).resolves.toMatchObject({ id: admin.id });
     await expect(bus.request(authenticateToken, { token: `${token}x` })).rejects.toThrow(UnauthenticatedError);
+  });
+
+  it('commits and mounts blobs, and refuses both for a digest marked for collection', async () => {
+    const digest = `sha256:${randomBytes(32).toString('hex')}`;
+    const repo = `md/${randomBytes(4).toString('hex')}`;
+    await expect(bus.request(commitBlob, { repository: repo, digest, size: 42 })).resolves.toEqual({ digest, size: 42 });
+    // A second commit of the same bytes keeps the first size and succeeds (two racing pushes).
+    await expect(bus.request(commitBlob, { repository: repo, digest, size: 42 })).resolves.toEqual({ digest, size: 42 });
+    await expect(bus.request(statBlob, { repository: repo, digest })).resolves.toEqual({ digest, size: 42 });
+    await expect(bus.request(mountBlob, { repository: `${repo}-copy`, from: repo, digest })).resolves.toEqual({ mounted: true, size: 42 });
+    await expect(bus.request(statBlob, { repository: `${repo}-copy`, digest })).resolves.toEqual({ digest, size: 42 });
+    await expect(bus.request(mountBlob, { repository: `${repo}-other`, from: `${repo}-nowhere`, digest })).resolves.toEqual({ mounted: false, size: null });
+
+    const orphan = `sha256:${randomBytes(32).toString('hex')}`;
+    const marked = await bus.request(markGarbage, { graceSeconds: 3600, untaggedManifestSeconds: null, orphanDigests: [orphan], limit: 10 });
+    expect(marked.digests).toContain(orphan);
+    const refusal = bus.request(commitBlob, { repository: repo, digest: orphan, size: 1 });
+    await expect(refusal).rejects.toThrow(UnavailableError);
+    await expect(refusal).rejects.toMatchObject({ details: { registryCode: 'BLOB_BEING_COLLECTED' } });
+    await expect(bus.request(mountBlob, { repository: `${repo}-copy`, from: repo, digest: orphan })).resolves.toEqual({ mounted: false, size: null });
+    await bus.request(confirmGarbage, { digests: [orphan] });
+    await expect(bus.request(commitBlob, { repository: repo, digest: orphan, size: 1 })).resolves.toEqual({ digest: orphan, size: 1 });
   });
 
   it('registers hosts, updates them on re-registration and pages through them', async () => {

@@ -9,3 +9,4 @@ export * from './service-kit.module';
 export * from './bootstrap';
 export * from './data-dir';
 export * from './standalone';
+export * from './heap';

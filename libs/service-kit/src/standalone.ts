@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { busNamespace, loadConfigOrExit } from './config';
+import { tuneHeapForStreaming } from './heap';
 import { createLogger } from './logger';
 import { RunningService } from './bootstrap';
 import { ServiceInfo } from './tokens';
@@ -25,6 +26,7 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
   schema: S,
   start: Starter<z.output<S>>,
 ): void {
+  tuneHeapForStreaming();
   const config = loadConfigOrExit(service, schema);
   const { MUELLE_BUS_NAMESPACE: namespace } = loadConfigOrExit(service, z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional() }));
   const logger = createLogger(service, config.MUELLE_LOG_LEVEL as string);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
 import { access, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { BlobListEntry, BlobStat, BlobStore } from './blob-store';
+import { writeDurably } from './durable-file-writer';
 import { resolveByteRange, type ByteRange } from './byte-range';
 import {
   BlobNotFoundError,
@@ -22,13 +22,6 @@ const STAGING_DIR = '.tmp';
  * chunk and one socket write per 64 KiB; 1 MiB serves a blob several times faster.
  */
 const READ_CHUNK_BYTES = 1024 * 1024;
-/**
- * How much a write may buffer before it pushes back on its source. Node's default (16 KiB) is
- * less than one socket read, so an upload paused and resumed its connection for almost every
- * chunk; with 1 MiB the chunks that arrive while a write(2) runs go out together in one writev(2).
- */
-const WRITE_BUFFER_BYTES = 1024 * 1024;
-
 // A rename can race with delete() pruning the (then empty) target directory; retry a few times.
 const COMMIT_ATTEMPTS = 5;
 
@@ -110,7 +103,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   async write(key: string, source: Readable): Promise<{ size: number }> {
     this.pathFor(key);
-    return this.commitAtomically(key, (staged) => streamInto(staged, source));
+    return this.commitAtomically(key, (staged) => writeDurably(staged, source));
   }
 
   async concat(sourceKeys: string[], targetKey: string): Promise<{ size: number }> {
@@ -130,7 +123,7 @@ export class FilesystemBlobStore implements BlobStore {
         }
       }
     }
-    return this.commitAtomically(targetKey, (staged) => streamInto(staged, concatenated));
+    return this.commitAtomically(targetKey, (staged) => writeDurably(staged, concatenated));
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {
@@ -328,13 +321,6 @@ export class FilesystemBlobStore implements BlobStore {
     }
     return new StorageError(`filesystem ${operation} of ${key} failed: ${describe(err)}`, { cause: err });
   }
-}
-
-/** Streams `source` into a new file and fsyncs it before closing (`flush`); resolves to the bytes written. */
-async function streamInto(file: string, source: Readable | (() => AsyncGenerator<Buffer>)): Promise<number> {
-  const sink = createWriteStream(file, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES, flush: true });
-  await pipeline(source, sink);
-  return sink.bytesWritten;
 }
 
 function errorCode(err: unknown): string | undefined {

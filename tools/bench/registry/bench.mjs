@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Registry benchmark: Muelle (all-in-one, filesystem driver) against CNCF Distribution
 // (Debian's docker-registry) in the same run, with skopeo as the client.
-//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 3] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
+//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 5] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
 // Metadata runs on a fresh database of the local PostgreSQL server (postgres://postgres@127.0.0.1:5432,
 // or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead.
 // Measures: push and pull of a five-layer image (~160 MB; median of --rounds fresh images, the
@@ -30,7 +30,7 @@ const SMALL = opt('small', 50);
 const MEMORY_GIB = opt('memory-gib', 2);
 const EMBEDDED = args.includes('--embedded');
 const SKIP_MEMORY = args.includes('--skip-memory');
-const ROUNDS = opt('rounds', 3);
+const ROUNDS = opt('rounds', 5);
 const NATS_URL = process.env.MUELLE_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const NODE_ARGS = (process.env.MUELLE_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const POSTGRES_URL = process.env.MUELLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -216,12 +216,16 @@ async function main() {
   const make = (dir, ...a) => run(process.execPath, [join(root, 'tools/images/make-oci-layout.mjs'), dir, ...a]);
   // One big image per round, each with its own layers: a registry (or skopeo's blob cache) that
   // has seen a layer could mount it instead of receiving it.
+  const bigImage = async (label) => {
+    const dir = join(work, `big-${label}`);
+    await make(dir, '--random-layers', '5', '--layer-mib', String(BIG_MIB / 5), '--seed', `big-${label}-${randomBytes(4).toString('hex')}`);
+    return dir;
+  };
+  // A warm-up image per registry, not measured: Node compiles its hot paths on first use, Go
+  // ships compiled, and neither should be timed on a cold cache or connection.
+  const warmUp = await bigImage('warm-up');
   const bigs = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const dir = join(work, `big-${round}`);
-    await make(dir, '--random-layers', '5', '--layer-mib', String(BIG_MIB / 5), '--seed', `big-${round}-${randomBytes(4).toString('hex')}`);
-    bigs.push(dir);
-  }
+  for (let round = 0; round < ROUNDS; round++) bigs.push(await bigImage(round));
   const smalls = [];
   for (let i = 0; i < SMALL; i++) {
     const dir = join(work, `small-${i}`);
@@ -229,7 +233,7 @@ async function main() {
     smalls.push(dir);
   }
   // Warm the page cache so neither registry pays for the first read of the layouts.
-  for (const dir of [...bigs, ...smalls]) for (const f of readdirSync(join(dir, 'blobs/sha256'))) readFileSync(join(dir, 'blobs/sha256', f));
+  for (const dir of [warmUp, ...bigs, ...smalls]) for (const f of readdirSync(join(dir, 'blobs/sha256'))) readFileSync(join(dir, 'blobs/sha256', f));
 
   const results = {};
   const samples = {};
@@ -238,6 +242,10 @@ async function main() {
     registries.push(await startDistribution());
     registries.push(await startMuelle());
     for (const r of registries) samples[r.name] = { bigPush: [], bigPull: [] };
+    for (const r of registries) {
+      await skopeo('copy', '--dest-tls-verify=false', `oci:${warmUp}:latest`, `docker://${r.host}/bench/warm-up:1`);
+      await skopeo('copy', '--src-tls-verify=false', `docker://${r.host}/bench/warm-up:1`, `oci:${join(work, `warm-${r.name}`)}:latest`);
+    }
     // Rounds alternate between the registries, so load changes on a shared machine hit both alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of round % 2 ? [...registries].reverse() : registries) {

@@ -90,42 +90,19 @@ export class RegistryMetadataService {
   }
 
   async commitBlob(repository: string, digest: string, size: number) {
-    return this.db.transaction(async (m) => {
-      await lockDigests(m, [digest]);
-      await this.refuseIfMarked(m, digest);
-      const repositoryId = await upsertRepository(m, repository);
-      const existing = await m.query(
-        `INSERT INTO blobs (digest, size) VALUES ($1, $2)
-         ON CONFLICT (digest) DO UPDATE SET created_at = now() RETURNING size`,
-        [digest, size],
-      );
-      await m.query(
-        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
-         ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
-        [repositoryId, digest],
-      );
-      return { digest, size: Number(existing[0].size) };
-    });
+    try {
+      const rows = await this.db.query(`SELECT muelle_commit_blob($1, $2, $3) AS size`, [repository, digest, size]);
+      return { digest, size: Number(rows[0].size) };
+    } catch (error) {
+      if (sqlState(error) === BEING_COLLECTED) throw beingCollected(digest);
+      throw error;
+    }
   }
 
   async mountBlob(repository: string, from: string, digest: string) {
-    return this.db.transaction(async (m) => {
-      await lockDigests(m, [digest]);
-      if ((await m.query(`SELECT 1 FROM blob_deletions WHERE digest = $1`, [digest])).length) return { mounted: false, size: null };
-      const source = await m.query(
-        `SELECT b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
-         WHERE r.name = $1 AND rb.digest = $2`,
-        [from, digest],
-      );
-      if (!source.length) return { mounted: false, size: null };
-      const repositoryId = await upsertRepository(m, repository);
-      await m.query(
-        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
-         ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now()`,
-        [repositoryId, digest],
-      );
-      return { mounted: true, size: Number(source[0].size) };
-    });
+    const rows = await this.db.query(`SELECT muelle_mount_blob($1, $2, $3) AS size`, [repository, from, digest]);
+    const size = rows[0].size;
+    return size === null ? { mounted: false, size: null } : { mounted: true, size: Number(size) };
   }
 
   async deleteBlob(repository: string, digest: string) {
@@ -441,16 +418,23 @@ export class RegistryMetadataService {
     return { key: rows[0].value as string };
   }
 
-  private async refuseIfMarked(m: Sql, digest: string): Promise<void> {
-    if ((await m.query(`SELECT 1 FROM blob_deletions WHERE digest = $1`, [digest])).length) {
-      throw new UnavailableError(`blob ${digest} is being garbage-collected; retry the upload`, { registryCode: 'BLOB_BEING_COLLECTED' satisfies RegistryErrorCode });
-    }
-  }
 }
 
-/** Transaction-scoped advisory locks, taken in a fixed order so two transactions never deadlock. */
+/** Transaction-scoped advisory locks, taken in one fixed order (muelle_lock_keys) so two transactions never deadlock. */
 async function lockDigests(m: Sql, keys: string[]): Promise<void> {
-  for (const key of [...new Set(keys)].sort()) await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+  await m.query(`SELECT muelle_lock_keys($1::text[])`, [keys]);
+}
+
+/** SQLSTATE raised by muelle_commit_blob for a digest the garbage collector has marked. */
+const BEING_COLLECTED = 'MU001';
+
+function beingCollected(digest: string): UnavailableError {
+  return new UnavailableError(`blob ${digest} is being garbage-collected; retry the upload`, { registryCode: 'BLOB_BEING_COLLECTED' satisfies RegistryErrorCode });
+}
+
+function sqlState(error: unknown): string | undefined {
+  const driverError = (error as { driverError?: { code?: string } })?.driverError;
+  return driverError?.code ?? (error as { code?: string })?.code;
 }
 
 async function upsertRepository(m: Sql, name: string): Promise<string> {

@@ -20,11 +20,13 @@ import { ImagesController } from './images/images.controller';
 import { ImagesService } from './images/images.service';
 import { OpenApiController } from './openapi/openapi.controller';
 import { Reconciler } from './reconciler/reconciler';
+import { RepositoriesController } from './repositories/repositories.controller';
+import { RepositoriesService } from './repositories/repositories.service';
 import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, BuildsService];
+const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
 
 @Module({})
 export class ApiModule {
@@ -40,6 +42,7 @@ export class ApiModule {
         HostsController,
         ContainersController,
         ImagesController,
+        RepositoriesController,
         BuildsController,
         EventsController,
         ContainerEventsListener,

@@ -1,5 +1,5 @@
 import { describeBuildProgress } from '@muelle/contracts';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { ApiClient } from './client';
 import { packContext } from './context';
 import { loadConfig, saveConfig } from './config';
@@ -485,6 +485,37 @@ export function buildProgram(io: Io): Command {
       });
   }
 
+  const repo = program
+    .command('repo')
+    .description("Registry settings of the platform registry's repositories")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ muelle repo show team/app
+  $ muelle repo anonymous-pull team/app on    # anyone may pull team/app without credentials (admin)
+  $ muelle repo anonymous-pull team/app off`,
+    );
+  repo
+    .command('show')
+    .description('Show a repository and whether it allows anonymous pulls')
+    .argument('<name>', 'repository name, e.g. team/app (no registry host, no tag)')
+    .addOption(formatOption())
+    .action(async (name: string, o) => {
+      const record = await client().request('GET', repositoryPath(name));
+      if (o.format === 'json') return json(io, record);
+      io.out.write(table(['REPOSITORY', 'ANONYMOUS PULL', 'CREATED'], [[record.name, record.anonymousPull ? 'on' : 'off', `${ago(record.createdAt)} ago`]]));
+    });
+  repo
+    .command('anonymous-pull')
+    .description('Allow (on) or refuse (off) pulls without credentials; pushes always need them (admin only)')
+    .argument('<name>', 'repository name, e.g. team/app')
+    .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
+    .action(async (name: string, state: 'on' | 'off') => {
+      const record = await client().request('PATCH', repositoryPath(name), { body: { anonymousPull: state === 'on' } });
+      io.out.write(`${record.name}: anonymous pull ${record.anonymousPull ? 'on' : 'off'}\n`);
+    });
+
   program
     .command('build')
     .description('Build an image from a directory with a Dockerfile; tags are pushed to the platform registry')
@@ -531,6 +562,9 @@ async function followLogs(api: ApiClient, io: Io, container: string, options: { 
   }
 }
 
+
+/** `/v1/repositories/team/app`: the name's slashes stay path separators, each segment encoded. */
+const repositoryPath = (name: string) => `/v1/repositories/${name.split('/').map(encodeURIComponent).join('/')}`;
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
 

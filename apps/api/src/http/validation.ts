@@ -2,10 +2,10 @@ import { InvalidArgumentError } from '@muelle/contracts';
 import { z } from 'zod';
 
 /**
- * Validates a request part (`body`, `query`) against the same zod schema the OpenAPI document is
+ * Validates a request part (`body`, `query`, `path`) against the same zod schema the OpenAPI document is
  * generated from. The 400 names the first offending field (`body.ports.0.hostPort`) and lists all.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' = 'body'): z.output<S> {
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'path' = 'body'): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({

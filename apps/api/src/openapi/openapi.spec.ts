@@ -8,9 +8,10 @@ import { EventsController } from '../events/events.controller';
 import { TeamsController } from '../teams/teams.controller';
 import { TokensController } from '../auth/tokens.controller';
 import { BuildsController } from '../builds/builds.controller';
-import { openApiDocument, routes } from './openapi';
+import { RepositoriesController } from '../repositories/repositories.controller';
+import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TokensController, BuildsController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TokensController, BuildsController, RepositoriesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {
@@ -22,7 +23,7 @@ function servedRoutes(): string[] {
       const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       if (path === undefined || key === 'constructor') continue;
       const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
-      const full = `/${[base, path].filter((p) => p && p !== '/').join('/')}`.replace(/:(\w+)/g, '{$1}');
+      const full = `/${[base, path].filter((p) => p && p !== '/').join('/')}`.replace(/[:*](\w+)/g, '{$1}');
       served.push(`${method} ${full}`);
     }
   }
@@ -44,5 +45,15 @@ describe('OpenAPI document', () => {
     expect(listParams).toEqual(['all', 'limit', 'cursor', 'state', 'host', 'name', 'label']);
     const ids = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((op: any) => op.operationId));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('documents the repository settings body and the slash-carrying name parameter', () => {
+    const doc = openApiDocument('test');
+    const patch = doc.paths['/v1/repositories/{name}'].patch as any;
+    const body = patch.requestBody.content['application/json'].schema;
+    expect(body).toMatchObject({ required: ['anonymousPull'], properties: { anonymousPull: { type: 'boolean' } }, additionalProperties: false });
+    expect(patch.parameters).toEqual([expect.objectContaining({ name: 'name', in: 'path', required: true, schema: expect.objectContaining({ pattern: expect.any(String) }) })]);
+    expect(new RegExp(patch.parameters[0].schema.pattern).test('team/app')).toBe(true);
+    expect(docsPage(doc)).toContain('<span class="m patch">PATCH</span> <code>/v1/repositories/{name}</code>');
   });
 });

@@ -1,3 +1,4 @@
+import { RegistryRepositoryName } from '@muelle/contracts';
 import { z } from 'zod';
 import { CreateTokenBody } from '../auth/tokens.controller';
 import {
@@ -17,10 +18,11 @@ import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { ImageQuery } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
+import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
 
 interface Route {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   summary: string;
   tag: string;
@@ -38,6 +40,13 @@ const ref = {
   required: true,
   description: 'container id, unique id prefix or name',
   schema: { type: 'string' },
+};
+
+const repositoryName = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'repository name, e.g. team/app; its slashes may be sent as they are (/v1/repositories/team/app) or encoded (team%2Fapp)',
 };
 
 /** Every /v1 route, with the very zod schemas its controller validates with. */
@@ -212,6 +221,19 @@ export const routes: Route[] = [
     query: ImageQuery.extend(RemoveImageQuery.shape),
   },
   {
+    method: 'get',
+    path: '/v1/repositories/{name}',
+    summary: "A repository's registry settings: name, anonymousPull, createdAt (members: their team's only)",
+    tag: 'repositories',
+  },
+  {
+    method: 'patch',
+    path: '/v1/repositories/{name}',
+    summary: 'Change registry settings; anonymousPull=true lets anyone pull without credentials, push still needs them (admin)',
+    tag: 'repositories',
+    body: UpdateRepositoryBody,
+  },
+  {
     method: 'post',
     path: '/v1/builds',
     summary: 'Build an image from a context tar (request body, plain or gzip); pushes the tags to the platform registry',
@@ -318,7 +340,9 @@ export function openApiDocument(version: string) {
       parameters.push(
         match[1] === 'ref'
           ? ref
-          : {
+          : match[1] === 'name'
+            ? { ...repositoryName, schema: jsonSchema(RegistryRepositoryName) }
+            : {
               name: match[1],
               in: 'path',
               required: true,
@@ -412,7 +436,7 @@ export function docsPage(document: ReturnType<typeof openApiDocument>): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Muelle API</title><style>
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 section{border-top:1px solid #ddd;padding:.5rem 0}.m{font-size:.8rem;padding:.1rem .4rem;border-radius:.2rem;color:#fff;background:#555}
-.get{background:#2a7}.post{background:#27a}.delete{background:#a33}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
+.get{background:#2a7}.post{background:#27a}.patch{background:#a72}.delete{background:#a33}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
 </style></head><body><h1>Muelle API ${escape(document.info.version)}</h1><p>${escape(document.info.description)} Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
 ${sections}</body></html>`;
 }

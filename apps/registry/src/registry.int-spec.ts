@@ -157,6 +157,45 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     expect((await b.request('GET', `/v2/int/resume/blobs/${digest}`)).body.equals(bytes)).toBe(true);
   });
 
+  it('moves one upload back and forth between two live replicas, each remembering an older state', async () => {
+    // Replicas remember the sessions they served to save a metadata round trip; each step below
+    // reaches a replica whose memory of the session is out of date.
+    const a = client(await startReplica());
+    const b = client(await startReplica());
+    const bytes = randomBlob(5 * 1024 * 1024 + 3);
+    const digest = sha256(bytes);
+    const mib = 1024 * 1024;
+    const patch = (c: ReturnType<typeof client>, location: string, from: number, to: number, withRange: boolean) =>
+      c.request('PATCH', location, {
+        headers: { 'content-type': 'application/octet-stream', ...(withRange ? { 'content-range': `${from}-${to - 1}` } : {}) },
+        body: bytes.subarray(from, to),
+      });
+    const start = await a.request('POST', '/v2/int/pingpong/blobs/uploads/', { headers: { 'content-length': '0' } });
+    const location = start.header('location')!;
+    expect((await patch(a, location, 0, mib, true)).status).toBe(202);
+    expect((await patch(b, location, mib, 2 * mib, true)).status).toBe(202);
+    // a remembers offset 1 MiB: a streamed chunk (no Content-Range) is appended where the upload really is.
+    const streamed = await patch(a, location, 2 * mib, 3 * mib, false);
+    expect(streamed.status).toBe(202);
+    expect(streamed.header('range')).toBe(`0-${3 * mib - 1}`);
+    // b remembers offset 2 MiB: a chunk with the right Content-Range is taken, a wrong one refused.
+    expect((await patch(b, location, 3 * mib, 4 * mib, true)).status).toBe(202);
+    const replay = await patch(a, location, 2 * mib, 3 * mib, true);
+    expect(replay.status).toBe(416);
+    expect(replay.header('range')).toBe(`0-${4 * mib - 1}`);
+    expect((await patch(a, location, 4 * mib, bytes.length, true)).status).toBe(202);
+    // b remembers offset 4 MiB: closing there must still verify the whole upload, not b's memory of it.
+    const closed = await b.request('PUT', withQuery(location, { digest }));
+    expect(closed.status).toBe(201);
+    expect((await a.request('GET', `/v2/int/pingpong/blobs/${digest}`)).body.equals(bytes)).toBe(true);
+    // A digest that really does not match is still refused after the second look.
+    const other = await a.request('POST', '/v2/int/pingpong/blobs/uploads/', { headers: { 'content-length': '0' } });
+    expect((await patch(a, other.header('location')!, 0, mib, true)).status).toBe(202);
+    const wrong = await a.request('PUT', withQuery(other.header('location')!, { digest: sha256(bytes.subarray(1)) }));
+    expect(wrong.status).toBe(400);
+    expect(JSON.parse(wrong.body.toString()).errors[0].code).toBe('DIGEST_INVALID');
+  });
+
   it('lets two clients push the same blob and the same tag at once: both succeed, one copy, a consistent tag', async () => {
     const c = client();
     const bytes = randomBlob(2 * 1024 * 1024);

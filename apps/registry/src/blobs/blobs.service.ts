@@ -28,7 +28,7 @@ import { reply, uploadRange } from '../http/reply';
 import { digestParam, nameParam, parseBlobRange, parseChunkRange } from '../http/routes';
 import { blobKey, uploadPartKey } from '../storage/keys';
 import { BLOB_STORE } from '../tokens';
-import { UploadHashers } from './upload-hashers';
+import { RecentUploadSessions, UploadHashers } from './upload-hashers';
 
 const uploadLocation = (name: string, id: string) => `/v2/${name}/blobs/uploads/${id}`;
 const blobLocation = (name: string, digest: string) => `/v2/${name}/blobs/${digest}`;
@@ -49,6 +49,7 @@ function hasBody(req: IncomingMessage): boolean {
 @Injectable()
 export class BlobsService {
   private readonly hashers: UploadHashers;
+  private readonly recent = new RecentUploadSessions();
 
   constructor(
     private readonly bus: BusClient,
@@ -119,6 +120,7 @@ export class BlobsService {
     }
     const id = randomUUID();
     let session = await this.bus.request(createUpload, { id, repository: name, principal: principal.subject || null });
+    this.recent.remember(session);
     const digest = query.get('digest');
     if (digest !== null) {
       // Single POST: body and digest at once (end-4b).
@@ -136,7 +138,8 @@ export class BlobsService {
   }
 
   async patch(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
-    const session = await this.receiveChunk(req, await this.session(name, id));
+    const recent = this.recentSession(name, id);
+    const session = await this.receiveChunk(req, recent ?? (await this.session(name, id)), recent !== undefined);
     reply(res, 202, { Location: uploadLocation(name, id), Range: uploadRange(session.offset), 'Docker-Upload-UUID': id });
   }
 
@@ -144,10 +147,11 @@ export class BlobsService {
     const digestValue = query.get('digest');
     if (digestValue === null) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to close an upload');
     const expected = digestParam(digestValue);
-    let session = await this.session(name, id);
-    if (hasBody(req)) session = await this.receiveChunk(req, session);
-    else req.resume();
-    await this.commit(res, name, session, expected);
+    const recent = this.recentSession(name, id);
+    const session = recent ?? (await this.session(name, id));
+    if (hasBody(req)) return this.commit(res, name, await this.receiveChunk(req, session, recent !== undefined), expected);
+    req.resume();
+    await this.commit(res, name, session, expected, recent !== undefined);
   }
 
   async cancel(res: ServerResponse, name: string, id: string): Promise<void> {
@@ -156,7 +160,13 @@ export class BlobsService {
     reply(res, 204);
   }
 
-  /** The session, bound to the repository it was started for (SEC-1). */
+  /** This replica's last view of the session (see RecentUploadSessions), if it belongs to `name`. */
+  private recentSession(name: string, id: string): UploadSession | undefined {
+    const session = this.recent.get(id);
+    return session?.repository === name ? session : undefined;
+  }
+
+  /** The session as metadata has it now, bound to the repository it was started for (SEC-1). */
   private async session(name: string, id: string): Promise<UploadSession> {
     try {
       const session = await this.bus.request(getUpload, { id });
@@ -171,19 +181,18 @@ export class BlobsService {
   /**
    * Streams one chunk into its own part object while hashing, then advances the session with a
    * compare-and-set on the offset: an out-of-order or replayed chunk (or a racing replica) gets
-   * 416 and its part is deleted.
+   * 416 and its part is deleted. `maybeStale`: the session is this replica's last view, which
+   * another replica may have moved on; it is re-read before anything is refused.
    */
-  private async receiveChunk(req: IncomingMessage, session: UploadSession): Promise<UploadSession> {
+  private async receiveChunk(req: IncomingMessage, session: UploadSession, maybeStale = false): Promise<UploadSession> {
     const range = parseChunkRange(header(req, 'content-range'));
-    const rangeError = (message: string) =>
-      new RegistryError('RANGE_INVALID', message, undefined, {
-        headers: { Location: uploadLocation(session.repository, session.id), Range: uploadRange(session.offset), 'Docker-Upload-UUID': session.id },
-      });
+    const rangeError = (message: string) => outOfOrder(session, session.offset, message);
     if (range === 'invalid') {
       req.resume();
       throw rangeError('malformed Content-Range');
     }
     if (range && range.start !== session.offset) {
+      if (maybeStale) return this.receiveChunk(req, await this.session(session.repository, session.id));
       req.resume();
       throw rangeError(`chunk starts at ${range.start} but the upload is at ${session.offset}`);
     }
@@ -210,7 +219,8 @@ export class BlobsService {
     if (size === 0) {
       await this.store.delete(key).catch(() => undefined);
       this.hashers.release(session.id, session.offset, hash);
-      return session;
+      // Nothing to append; an answer must still tell where the upload stands.
+      return maybeStale ? this.session(session.repository, session.id) : session;
     }
     if (range && range.end - range.start + 1 !== size) {
       await this.store.delete(key).catch(() => undefined);
@@ -220,22 +230,43 @@ export class BlobsService {
     try {
       const advanced = await this.bus.request(advanceUpload, { id: session.id, expectedOffset: session.offset, part });
       this.hashers.release(session.id, advanced.offset, hash);
+      this.recent.remember(advanced);
       return advanced;
     } catch (error) {
+      // A streamed chunk (no Content-Range) belongs wherever the upload is now: append it there.
+      if (error instanceof ConflictError && maybeStale && !range) return this.appendStoredPart(session, part);
       await this.store.delete(key).catch(() => undefined);
-      if (error instanceof ConflictError) {
-        const offset = Number((error.details as { offset?: number })?.offset ?? session.offset);
-        throw new RegistryError('RANGE_INVALID', error.message, undefined, {
-          headers: { Location: uploadLocation(session.repository, session.id), Range: uploadRange(offset), 'Docker-Upload-UUID': session.id },
-        });
-      }
+      if (error instanceof ConflictError) throw outOfOrder(session, conflictOffset(error, session.offset), error.message);
       if (error instanceof NotFoundError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} not known`);
       throw error;
     }
   }
 
-  /** Verifies the whole upload against `expected`, moves it into the CAS, records it in metadata. */
-  private async commit(res: ServerResponse, name: string, session: UploadSession, expected: string): Promise<void> {
+  /**
+   * Adds a part already in the store to the session as metadata has it now (this replica's view
+   * was old), with the hasher rebuilt from the stored parts.
+   */
+  private async appendStoredPart(stale: UploadSession, part: UploadPart): Promise<UploadSession> {
+    this.hashers.forget(stale.id);
+    try {
+      const current = await this.session(stale.repository, stale.id);
+      const hash = await this.hashers.rebuild('sha256', [...current.parts, part]);
+      const advanced = await this.bus.request(advanceUpload, { id: current.id, expectedOffset: current.offset, part });
+      this.hashers.release(current.id, advanced.offset, hash);
+      this.recent.remember(advanced);
+      return advanced;
+    } catch (error) {
+      await this.store.delete(part.key).catch(() => undefined);
+      if (error instanceof ConflictError) throw outOfOrder(stale, conflictOffset(error, stale.offset), error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * Verifies the whole upload against `expected`, moves it into the CAS, records it in metadata.
+   * `maybeStale` as for receiveChunk: a mismatch is checked against the current session first.
+   */
+  private async commit(res: ServerResponse, name: string, session: UploadSession, expected: string, maybeStale = false): Promise<void> {
     const { algorithm } = parseDigest(expected);
     let hash: Hash;
     if (algorithm === 'sha256') hash = await this.hashers.claim(session.id, session.offset, session.parts);
@@ -245,6 +276,11 @@ export class BlobsService {
     }
     const actual = `${algorithm}:${hash.digest('hex')}`;
     if (actual !== expected) {
+      if (maybeStale) {
+        // Only a session that moved on elsewhere deserves a second look; same offset, same bytes.
+        const current = await this.session(name, session.id);
+        if (current.offset !== session.offset) return this.commit(res, name, current, expected);
+      }
       await this.dropSession(session.id);
       throw new RegistryError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${expected}`);
     }
@@ -279,6 +315,7 @@ export class BlobsService {
    */
   async dropSession(id: string, movedPart?: string): Promise<void> {
     this.hashers.forget(id);
+    this.recent.forget(id);
     try {
       const { parts } = await this.bus.request(deleteUpload, { id });
       await this.deleteParts(parts.filter((p) => p.key !== movedPart));
@@ -290,6 +327,18 @@ export class BlobsService {
   async deleteParts(parts: UploadPart[]): Promise<void> {
     await Promise.all(parts.map((p) => this.store.delete(p.key).catch((error) => this.logger.warn({ err: error, key: p.key }, 'could not delete upload part'))));
   }
+}
+
+/** 416 for a chunk that does not continue the upload, telling the client where it stands. */
+function outOfOrder(session: UploadSession, offset: number, message: string): RegistryError {
+  return new RegistryError('RANGE_INVALID', message, undefined, {
+    headers: { Location: uploadLocation(session.repository, session.id), Range: uploadRange(offset), 'Docker-Upload-UUID': session.id },
+  });
+}
+
+/** The offset metadata reported with a failed compare-and-set. */
+function conflictOffset(error: ConflictError, fallback: number): number {
+  return Number((error.details as { offset?: number })?.offset ?? fallback);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

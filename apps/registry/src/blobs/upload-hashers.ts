@@ -1,4 +1,4 @@
-import type { UploadPart } from '@muelle/contracts';
+import type { UploadPart, UploadSession } from '@muelle/contracts';
 import type { BlobStore } from '@muelle/storage';
 import { createHash, type Hash } from 'node:crypto';
 
@@ -51,5 +51,33 @@ export class UploadHashers {
       for await (const chunk of await this.store.read(part.key)) hash.update(chunk as Buffer);
     }
     return hash;
+  }
+}
+
+/**
+ * The last state of each upload session this replica saw (after its POST, PATCH or PUT), so the
+ * next request of the same client skips one metadata round trip. Entries can be stale when a
+ * client moves between replicas; every user is written for that: a chunk's Content-Range that
+ * disagrees, a compare-and-set that fails or a digest that does not match sends it back to
+ * metadata for the current state before anything is refused.
+ */
+export class RecentUploadSessions {
+  private readonly sessions = new Map<string, UploadSession>();
+
+  get(id: string): UploadSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  remember(session: UploadSession): void {
+    this.sessions.delete(session.id);
+    if (this.sessions.size >= MAX_CACHED) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest !== undefined) this.sessions.delete(oldest);
+    }
+    this.sessions.set(session.id, session);
+  }
+
+  forget(id: string): void {
+    this.sessions.delete(id);
   }
 }

@@ -18,6 +18,10 @@ export interface BlobListEntry {
  * Byte storage addressed by keys such as `blobs/sha256/ab/<hex>` or `uploads/<uuid>/3`
  * (see assertValidKey). Every key argument is validated; a bad key rejects with InvalidKeyError.
  */
+export interface WriteOptions {
+  fresh?: boolean;
+}
+
 export interface BlobStore {
   readonly kind: 'filesystem' | 's3';
 
@@ -38,8 +42,14 @@ export interface BlobStore {
    * old object or the complete new one, never a part. If `source` errors or is destroyed,
    * the write rejects with that error and the previous object (or absence) is left untouched.
    * Concurrent writes to one key both succeed; the last to finish wins.
+   *
+   * `fresh`: the caller promises the key is new and its own (an upload part under a random
+   * name that nothing reads until the caller records it), so a driver may write in place
+   * instead of staging and renaming. A failed write still leaves no object. Passing an
+   * existing key is a caller's bug: the filesystem driver refuses it (StorageError, the
+   * object left as it was); S3 has no cheap way to tell and replaces it.
    */
-  write(key: string, source: Readable): Promise<{ size: number }>;
+  write(key: string, source: Readable, options?: WriteOptions): Promise<{ size: number }>;
 
   /**
    * Writes the concatenation of `sourceKeys` (in the given order) to `targetKey`, streaming

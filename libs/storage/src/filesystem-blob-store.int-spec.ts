@@ -63,6 +63,13 @@ describe('FilesystemBlobStore specifics', () => {
     expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
   });
 
+  it('writes a fresh key in place (no staging file), and refuses one that exists without touching it', async () => {
+    await store.write('uploads/u7/0-a', Readable.from([Buffer.from('first')]), { fresh: true });
+    expect(await readdir(path.join(root, '.tmp'))).toEqual([]);
+    await expect(store.write('uploads/u7/0-a', Readable.from([Buffer.from('second')]), { fresh: true })).rejects.toThrow(/already exists/);
+    expect(await readAll(await store.read('uploads/u7/0-a'))).toBe('first');
+  });
+
   it('keeps serving an open read stream the old bytes while the key is replaced', async () => {
     await store.write('replaced', Readable.from([Buffer.from('old bytes')]));
     const reading = await store.read('replaced');

@@ -1,4 +1,4 @@
-export type { BlobListEntry, BlobStat, BlobStore } from './blob-store';
+export type { BlobListEntry, BlobStat, BlobStore, WriteOptions } from './blob-store';
 export { resolveByteRange, type ByteRange } from './byte-range';
 export {
   BlobNotFoundError,

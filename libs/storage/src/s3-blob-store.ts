@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Client, CopyConditions } from 'minio';
-import type { BlobListEntry, BlobStat, BlobStore } from './blob-store';
+import type { BlobListEntry, BlobStat, BlobStore, WriteOptions } from './blob-store';
 import { resolveByteRange, type ByteRange } from './byte-range';
 import {
   BlobNotFoundError,
@@ -172,7 +172,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async write(key: string, source: Readable): Promise<{ size: number }> {
+  // `fresh` changes nothing here: an S3 PUT is atomic already.
+  async write(key: string, source: Readable, _options?: WriteOptions): Promise<{ size: number }> {
     return this.upload(key, source);
   }
 

@@ -124,69 +124,33 @@ export class RegistryMetadataService {
   // ------------------------------------------------------------ manifests
 
   async putManifest(input: PutManifestInput) {
-    return this.db.transaction(async (m) => {
-      const blobs = [...new Set(input.blobs)];
-      const children = [...new Set(input.manifests)];
-      await lockDigests(m, [...blobs, `manifest:${input.repository}@${input.digest}`]);
-      const repositoryId = await upsertRepository(m, input.repository);
-
-      const present: { digest: string }[] = blobs.length
-        ? await m.query(`SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2)`, [repositoryId, blobs])
-        : [];
-      const missingBlobs = blobs.filter((d) => !present.some((p) => p.digest === d));
-      const presentChildren: { digest: string }[] = children.length
-        ? await m.query(`SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2)`, [repositoryId, children])
-        : [];
-      const missingChildren = children.filter((d) => !presentChildren.some((p) => p.digest === d));
-      if (missingBlobs.length || missingChildren.length) {
-        const missing = [...missingBlobs, ...missingChildren];
-        throw new InvalidArgumentError(`manifest references content unknown in ${input.repository}: ${missing.slice(0, 5).join(', ')}`, {
-          registryCode: 'MANIFEST_BLOB_UNKNOWN' satisfies RegistryErrorCode,
-          digests: missing.slice(0, 100),
-        });
-      }
-
-      const inserted: { id: string }[] = await m.query(
-        `INSERT INTO manifests (repository_id, digest, media_type, size, content, content_key, subject_digest, artifact_type, config_digest, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
-        [
-          repositoryId,
-          input.digest,
-          input.mediaType,
-          input.size,
-          input.content !== undefined ? Buffer.from(input.content, 'base64') : Buffer.alloc(0),
-          input.contentKey ?? null,
-          input.subjectDigest ?? null,
-          input.artifactType ?? null,
-          input.configDigest ?? null,
-          input.annotations ? JSON.stringify(input.annotations) : null,
-        ],
-      );
-      let manifestId: string;
-      let created = true;
-      if (inserted.length) {
-        manifestId = inserted[0].id;
-        if (blobs.length) {
-          await m.query(`INSERT INTO manifest_blobs (manifest_id, digest) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [manifestId, blobs]);
-        }
-        if (children.length) {
-          await m.query(`INSERT INTO manifest_references (parent_id, child_digest) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [manifestId, children]);
-        }
-      } else {
-        created = false;
-        const existing = await m.query(`SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2`, [repositoryId, input.digest]);
-        manifestId = existing[0].id;
-      }
-      for (const tag of input.tags) {
-        await m.query(
-          `INSERT INTO tags (repository_id, name, manifest_id) VALUES ($1, $2, $3)
-           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
-          [repositoryId, tag, manifestId],
-        );
-      }
-      return { digest: input.digest, created, unusedContentKey: !created && input.contentKey ? input.contentKey : null };
-    });
+    const [result] = await this.db.query(
+      `SELECT created, missing FROM muelle_put_manifest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[], $12::text[], $13::text[])`,
+      [
+        input.repository,
+        input.digest,
+        input.mediaType,
+        input.size,
+        input.content !== undefined ? Buffer.from(input.content, 'base64') : Buffer.alloc(0),
+        input.contentKey ?? null,
+        input.subjectDigest ?? null,
+        input.artifactType ?? null,
+        input.configDigest ?? null,
+        input.annotations ? JSON.stringify(input.annotations) : null,
+        [...new Set(input.blobs)],
+        [...new Set(input.manifests)],
+        [...new Set(input.tags)],
+      ],
+    );
+    const missing: string[] = result.missing ?? [];
+    if (missing.length) {
+      throw new InvalidArgumentError(`manifest references content unknown in ${input.repository}: ${missing.slice(0, 5).join(', ')}`, {
+        registryCode: 'MANIFEST_BLOB_UNKNOWN' satisfies RegistryErrorCode,
+        digests: missing.slice(0, 100),
+      });
+    }
+    const created: boolean = result.created;
+    return { digest: input.digest, created, unusedContentKey: !created && input.contentKey ? input.contentKey : null };
   }
 
   async getManifest(repository: string, reference: string): Promise<ManifestRecord> {
@@ -435,14 +399,6 @@ function beingCollected(digest: string): UnavailableError {
 function sqlState(error: unknown): string | undefined {
   const driverError = (error as { driverError?: { code?: string } })?.driverError;
   return driverError?.code ?? (error as { code?: string })?.code;
-}
-
-async function upsertRepository(m: Sql, name: string): Promise<string> {
-  const rows = await m.query(
-    `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-    [name],
-  );
-  return rows[0].id;
 }
 
 /** TypeORM's postgres driver returns [rows, affected] for UPDATE/DELETE … RETURNING, plain rows for SELECT/INSERT. */

@@ -210,7 +210,7 @@ export class BlobsService {
     });
     const source = pipeline(req, hashing, () => undefined);
     try {
-      await this.store.write(key, source);
+      await this.store.write(key, source, { fresh: true });
     } catch (error) {
       // The hasher saw bytes that were not kept: it is dropped, the next request rebuilds it.
       this.hashers.forget(session.id);

@@ -259,6 +259,24 @@ export function describeBlobStore(name: string, makeStore: () => Promise<BlobSto
       }, 60_000);
     });
 
+    describe('fresh writes (upload parts)', () => {
+      it('stores the bytes of a fresh key, readable and listed like any other', async () => {
+        const data = randomBytes(3 * MiB + 5);
+        await expect(store.write('uploads/fresh/000-a', sourceOf(data), { fresh: true })).resolves.toEqual({ size: data.length });
+        expect((await readAll(await store.read('uploads/fresh/000-a'))).equals(data)).toBe(true);
+        expect((await collect(store.list('uploads/fresh/'))).map((entry) => entry.key)).toEqual(['uploads/fresh/000-a']);
+        // It moves into use like any object.
+        await store.move('uploads/fresh/000-a', 'blobs/fresh');
+        expect(sha256(await readAll(await store.read('blobs/fresh')))).toBe(sha256(data));
+      });
+
+      it('keeps nothing when the source of a fresh write fails', async () => {
+        await expect(store.write('uploads/fresh/000-b', failingSource(5 * MiB, 'client went away'), { fresh: true })).rejects.toThrow('client went away');
+        expect(await store.stat('uploads/fresh/000-b')).toBeNull();
+        expect(await collect(store.list('uploads/'))).toEqual([]);
+      }, 60_000);
+    });
+
     describe('concat', () => {
       it('joins sources in the given order and reports the size', async () => {
         const parts = [randomBytes(1000), Buffer.alloc(0), randomBytes(7 * MiB), randomBytes(12 * MiB + 3)];

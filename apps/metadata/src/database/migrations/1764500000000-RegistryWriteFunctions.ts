@@ -53,9 +53,47 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
           ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now();
         RETURN source_size;
       END $$`);
+
+    // Records a manifest with what it references and its tags. Returns the references unknown
+    // in the repository (nothing is written then) and whether the manifest row is new.
+    await q.query(`CREATE FUNCTION muelle_put_manifest(
+        p_repository text, p_digest text, p_media_type text, p_size bigint, p_content bytea, p_content_key text,
+        p_subject_digest text, p_artifact_type text, p_config_digest text, p_annotations jsonb,
+        p_blobs text[], p_children text[], p_tags text[])
+      RETURNS TABLE (created boolean, missing text[]) LANGUAGE plpgsql AS $$
+      DECLARE repo_id bigint; manifest_id bigint; absent text[];
+      BEGIN
+        PERFORM muelle_lock_keys(p_blobs || ('manifest:' || p_repository || '@' || p_digest));
+        INSERT INTO repositories (name) VALUES (p_repository)
+          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id INTO repo_id;
+        SELECT array_agg(d ORDER BY n) INTO absent FROM (
+          SELECT b.d, b.n FROM unnest(p_blobs) WITH ORDINALITY AS b(d, n)
+            WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.repository_id = repo_id AND rb.digest = b.d)
+          UNION ALL
+          SELECT c.d, 1000000 + c.n FROM unnest(p_children) WITH ORDINALITY AS c(d, n)
+            WHERE NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = repo_id AND m.digest = c.d)) AS gone;
+        IF absent IS NOT NULL THEN
+          RETURN QUERY SELECT false, absent;
+          RETURN;
+        END IF;
+        INSERT INTO manifests (repository_id, digest, media_type, size, content, content_key, subject_digest, artifact_type, config_digest, annotations)
+          VALUES (repo_id, p_digest, p_media_type, p_size, p_content, p_content_key, p_subject_digest, p_artifact_type, p_config_digest, p_annotations)
+          ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id INTO manifest_id;
+        created := manifest_id IS NOT NULL;
+        IF created THEN
+          INSERT INTO manifest_blobs (manifest_id, digest) SELECT manifest_id, unnest(p_blobs) ON CONFLICT DO NOTHING;
+          INSERT INTO manifest_references (parent_id, child_digest) SELECT manifest_id, unnest(p_children) ON CONFLICT DO NOTHING;
+        ELSE
+          SELECT m.id INTO manifest_id FROM manifests m WHERE m.repository_id = repo_id AND m.digest = p_digest;
+        END IF;
+        INSERT INTO tags (repository_id, name, manifest_id) SELECT repo_id, t, manifest_id FROM unnest(p_tags) AS t
+          ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now();
+        RETURN QUERY SELECT created, ARRAY[]::text[];
+      END $$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION IF EXISTS muelle_put_manifest(text, text, text, bigint, bytea, text, text, text, text, jsonb, text[], text[], text[])`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_mount_blob(text, text, text)`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_commit_blob(text, text, bigint)`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_lock_keys(text[])`);

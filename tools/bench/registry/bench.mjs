@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Registry benchmark: Muelle (all-in-one, filesystem driver) against CNCF Distribution
 // (Debian's docker-registry) in the same run, with skopeo as the client.
-//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 5] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
+//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 9] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
 // Metadata runs on a fresh database of the local PostgreSQL server (postgres://postgres@127.0.0.1:5432,
 // or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead.
 // Measures: push and pull of a five-layer image (~160 MB; median of --rounds fresh images, the
@@ -30,7 +30,7 @@ const SMALL = opt('small', 50);
 const MEMORY_GIB = opt('memory-gib', 2);
 const EMBEDDED = args.includes('--embedded');
 const SKIP_MEMORY = args.includes('--skip-memory');
-const ROUNDS = opt('rounds', 5);
+const ROUNDS = opt('rounds', 9);
 const NATS_URL = process.env.MUELLE_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const NODE_ARGS = (process.env.MUELLE_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const POSTGRES_URL = process.env.MUELLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -6,10 +6,14 @@ import {
   confirmGarbage,
   createToken,
   getHost,
+  getManifest,
+  getRepository,
+  InvalidArgumentError,
   hostHeartbeat,
   listHosts,
   markGarbage,
   mountBlob,
+  putManifest,
   NotFoundError,
   registerHost,
   statBlob,
@@ -95,6 +99,28 @@ describe.each([
     await expect(bus.request(mountBlob, { repository: `${repo}-copy`, from: repo, digest: orphan })).resolves.toEqual({ mounted: false, size: null });
     await bus.request(confirmGarbage, { digests: [orphan] });
     await expect(bus.request(commitBlob, { repository: repo, digest: orphan, size: 1 })).resolves.toEqual({ digest: orphan, size: 1 });
+  });
+
+  it('records a manifest with its references and tags, and refuses unknown references without leaving anything behind', async () => {
+    const repo = `md/${randomBytes(4).toString('hex')}`;
+    const digestOf = () => `sha256:${randomBytes(32).toString('hex')}`;
+    const [config, layer, manifest] = [digestOf(), digestOf(), digestOf()];
+    const body = (digest: string, tags: string[], blobs: string[]) => ({
+      repository: repo, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2, content: Buffer.from('{}').toString('base64'), tags, blobs, manifests: [],
+    });
+    // Unknown blobs in a repository that does not exist yet: refused, and no empty repository appears.
+    const refused = bus.request(putManifest, body(manifest, ['v1'], [config, layer]));
+    await expect(refused).rejects.toThrow(InvalidArgumentError);
+    await expect(refused).rejects.toMatchObject({ details: { registryCode: 'MANIFEST_BLOB_UNKNOWN', digests: [config, layer] } });
+    await expect(bus.request(getRepository, { name: repo })).rejects.toThrow(NotFoundError);
+
+    await bus.request(commitBlob, { repository: repo, digest: config, size: 2 });
+    await expect(bus.request(putManifest, body(manifest, ['v1'], [config, layer]))).rejects.toMatchObject({ details: { digests: [layer] } });
+    await bus.request(commitBlob, { repository: repo, digest: layer, size: 2 });
+    await expect(bus.request(putManifest, body(manifest, ['v1', 'latest', 'v1'], [config, layer, config]))).resolves.toMatchObject({ created: true });
+    // The same manifest again under another tag: not new, and the tag moves to it.
+    await expect(bus.request(putManifest, body(manifest, ['stable'], [config, layer]))).resolves.toMatchObject({ created: false });
+    for (const tag of ['v1', 'latest', 'stable']) await expect(bus.request(getManifest, { repository: repo, reference: tag })).resolves.toMatchObject({ digest: manifest });
   });
 
   it('registers hosts, updates them on re-registration and pages through them', async () => {

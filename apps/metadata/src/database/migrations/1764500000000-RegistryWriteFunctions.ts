@@ -19,6 +19,11 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
           PERFORM pg_advisory_xact_lock(hashtextextended(k, 0));
         END LOOP;
       END $$`);
+    // The id of a repository, created on first use.
+    await q.query(`CREATE FUNCTION muelle_repository_id(repository text) RETURNS bigint LANGUAGE sql AS $$
+      INSERT INTO repositories (name) VALUES (repository)
+        ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id
+      $$`);
     // Records a verified blob in a repository. A digest the garbage collector has marked is
     // refused with SQLSTATE MU001 (the caller retries the upload later).
     await q.query(`CREATE FUNCTION muelle_commit_blob(repository text, blob_digest text, blob_size bigint) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -28,8 +33,7 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
         IF EXISTS (SELECT 1 FROM blob_deletions WHERE digest = blob_digest) THEN
           RAISE EXCEPTION 'blob % is being garbage-collected', blob_digest USING ERRCODE = 'MU001';
         END IF;
-        INSERT INTO repositories (name) VALUES (repository)
-          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id INTO repo_id;
+        repo_id := muelle_repository_id(repository);
         INSERT INTO blobs (digest, size) VALUES (blob_digest, blob_size)
           ON CONFLICT (digest) DO UPDATE SET created_at = now() RETURNING size INTO stored_size;
         INSERT INTO repository_blobs (repository_id, digest) VALUES (repo_id, blob_digest)
@@ -47,13 +51,11 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
           JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
           WHERE r.name = source_repository AND rb.digest = blob_digest;
         IF NOT FOUND THEN RETURN NULL; END IF;
-        INSERT INTO repositories (name) VALUES (repository)
-          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id INTO repo_id;
+        repo_id := muelle_repository_id(repository);
         INSERT INTO repository_blobs (repository_id, digest) VALUES (repo_id, blob_digest)
           ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = now();
         RETURN source_size;
       END $$`);
-
     // Records a manifest with what it references and its tags. Returns the references unknown
     // in the repository (nothing is written then) and whether the manifest row is new.
     await q.query(`CREATE FUNCTION muelle_put_manifest(
@@ -64,8 +66,8 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
       DECLARE repo_id bigint; manifest_id bigint; absent text[];
       BEGIN
         PERFORM muelle_lock_keys(p_blobs || ('manifest:' || p_repository || '@' || p_digest));
-        INSERT INTO repositories (name) VALUES (p_repository)
-          ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id INTO repo_id;
+        -- Looked up, not created: a refused manifest must not leave an empty repository behind.
+        SELECT id INTO repo_id FROM repositories WHERE name = p_repository;
         SELECT array_agg(d ORDER BY n) INTO absent FROM (
           SELECT b.d, b.n FROM unnest(p_blobs) WITH ORDINALITY AS b(d, n)
             WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.repository_id = repo_id AND rb.digest = b.d)
@@ -76,6 +78,7 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
           RETURN QUERY SELECT false, absent;
           RETURN;
         END IF;
+        repo_id := coalesce(repo_id, muelle_repository_id(p_repository));
         INSERT INTO manifests (repository_id, digest, media_type, size, content, content_key, subject_digest, artifact_type, config_digest, annotations)
           VALUES (repo_id, p_digest, p_media_type, p_size, p_content, p_content_key, p_subject_digest, p_artifact_type, p_config_digest, p_annotations)
           ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id INTO manifest_id;
@@ -96,6 +99,7 @@ export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION IF EXISTS muelle_put_manifest(text, text, text, bigint, bytea, text, text, text, text, jsonb, text[], text[], text[])`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_mount_blob(text, text, text)`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_commit_blob(text, text, bigint)`);
+    await q.query(`DROP FUNCTION IF EXISTS muelle_repository_id(text)`);
     await q.query(`DROP FUNCTION IF EXISTS muelle_lock_keys(text[])`);
   }
 }

@@ -2,9 +2,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * The registry's hottest writes as SQL functions, so each is one round trip instead of one per
- * statement (a blob commit was seven: BEGIN, lock, check, three upserts, COMMIT). Measured on a
- * small-image push, a commit went from ~5 ms to ~1 ms through the bus. The logic is the same as
- * before; the functions run inside the caller's statement (its own transaction when called alone).
+ * statement (a blob commit was seven: BEGIN, lock, check, three upserts, COMMIT; a manifest PUT
+ * about ten). Measured over the blobs of ten small-image pushes, through the bus: a commit went
+ * from 5.5 to 3.0 ms, a manifest PUT from 5.9 to 3.3 ms. The logic is the same as before; the
+ * functions run inside the caller's statement (its own transaction when called alone).
  */
 export class RegistryWriteFunctions1764500000000 implements MigrationInterface {
   name = 'RegistryWriteFunctions1764500000000';

@@ -6,6 +6,7 @@ import { createTestDatabase, getJson } from '@muelle/testing';
 // The registry is only testable with the metadata service it talks to (the all-in-one hosts both the same way).
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { metadataConfigShape, startMetadata } from '@muelle/app-metadata';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -314,6 +315,29 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     expect(report.purgedUploads).toBeGreaterThanOrEqual(1);
     expect((await c.request('GET', start.header('location')!)).status).toBe(404);
     expect(await parts()).toEqual([]);
+  });
+
+  it('deletes old upload files no session records, and keeps recorded parts and fresh files', async () => {
+    const purging = await startReplica({ MUELLE_REGISTRY_UPLOAD_TTL_SECONDS: '1' });
+    const c = client(purging);
+    const start = await c.request('POST', '/v2/int/stray/blobs/uploads/', { headers: { 'content-length': '0' } });
+    const location = start.header('location')!;
+    const id = location.split('/').pop()!;
+    // Left by a chunk whose request died: one in the live session's folder, one of a session long gone.
+    await store.write(`uploads/${id}/000000000000000-dead`, Readable.from([randomBlob(100)]));
+    await store.write(`uploads/${randomUUID()}/000000000000000-gone`, Readable.from([randomBlob(100)]));
+    await new Promise((r) => setTimeout(r, 1_500));
+    // The session stays alive (touched now), and a file written now is too young to judge.
+    const bytes = randomBlob(1000);
+    expect((await c.request('PATCH', location, { headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(202);
+    await store.write(`uploads/${randomUUID()}/000000000000000-young`, Readable.from([randomBlob(100)]));
+    await purging.collectGarbage({ graceSeconds: 3600 });
+    const left: string[] = [];
+    for await (const entry of store.list('uploads/')) left.push(entry.key);
+    expect(left.filter((key) => key.endsWith('-dead') || key.endsWith('-gone'))).toEqual([]);
+    expect(left.filter((key) => key.endsWith('-young'))).toHaveLength(1);
+    expect(left.filter((key) => key.startsWith(`uploads/${id}/`))).toHaveLength(1);
+    expect((await c.request('PUT', withQuery(location, { digest: sha256(bytes) }))).status).toBe(201);
   });
 
   it('with auth on: tokens by scope, anonymous pull only where enabled, mount needs pull on the source', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { confirmGarbage, expireUploads, knownBlobs, markGarbage } from '@muelle/contracts';
+import { confirmGarbage, expireUploads, getUpload, knownBlobs, markGarbage, NotFoundError } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { BlobStore } from '@muelle/storage';
 import type { Logger } from 'pino';
@@ -22,7 +22,8 @@ const BATCH = 500;
  * metadata marks digests that nothing references and nothing touched within the grace period
  * (a marked digest cannot be committed or mounted), we delete their bytes, then confirm.
  * Bytes in the CAS without any row (a crash between write and commit) go the same way once
- * older than the grace period. Idle upload sessions are purged with their parts.
+ * older than the grace period. Idle upload sessions are purged with their parts, and so are
+ * upload files no session records (a crash or a lost delete in the middle of a chunk).
  */
 @Injectable()
 export class GarbageCollectorService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -97,7 +98,39 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
       const { sessions } = await this.bus.request(expireUploads, { idleSeconds: this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS, limit: 200 });
       for (const session of sessions) await this.blobs.deleteParts(session.parts);
       purged += sessions.length;
-      if (sessions.length < 200) return purged;
+      if (sessions.length < 200) break;
+    }
+    await this.deleteStrayParts();
+    return purged;
+  }
+
+  /**
+   * Files under `uploads/` older than the upload TTL that no live session records: a chunk
+   * written when its request or the process died, or a part whose delete failed. A file still
+   * being written is young (each write touches it), so it is never taken.
+   */
+  private async deleteStrayParts(): Promise<void> {
+    const cutoff = Date.now() - this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS * 1000;
+    const oldByUpload = new Map<string, string[]>();
+    let seen = 0;
+    for await (const entry of this.store.list('uploads/')) {
+      if (++seen > 10_000) break; // the rest waits for the next pass
+      if (entry.modifiedAt.getTime() >= cutoff) continue;
+      const id = entry.key.split('/')[1];
+      oldByUpload.set(id, [...(oldByUpload.get(id) ?? []), entry.key]);
+    }
+    for (const [id, keys] of oldByUpload) {
+      let recorded = new Set<string>();
+      try {
+        recorded = new Set((await this.bus.request(getUpload, { id })).parts.map((part) => part.key));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) {
+          this.logger.warn({ err: error, upload: id }, 'could not check upload files; left for the next pass');
+          continue;
+        }
+      }
+      const stray = keys.filter((key) => !recorded.has(key));
+      await this.blobs.deleteParts(stray.map((key) => ({ key, size: 0 })));
     }
   }
 

@@ -318,14 +318,14 @@ export class BlobsService {
     this.recent.forget(id);
     try {
       const { parts } = await this.bus.request(deleteUpload, { id });
-      await this.deleteParts(parts.filter((p) => p.key !== movedPart));
+      await this.deleteKeys(parts.map((p) => p.key).filter((key) => key !== movedPart));
     } catch (error) {
       if (!(error instanceof NotFoundError)) this.logger.warn({ err: error, upload: id }, 'could not drop upload session');
     }
   }
 
-  async deleteParts(parts: UploadPart[]): Promise<void> {
-    await Promise.all(parts.map((p) => this.store.delete(p.key).catch((error) => this.logger.warn({ err: error, key: p.key }, 'could not delete upload part'))));
+  async deleteKeys(keys: string[]): Promise<void> {
+    await Promise.all(keys.map((key) => this.store.delete(key).catch((error) => this.logger.warn({ err: error, key }, 'could not delete upload part'))));
   }
 }
 

@@ -4,6 +4,18 @@ import { createHash, type Hash } from 'node:crypto';
 
 const MAX_CACHED = 10_000;
 
+/** A map of at most MAX_CACHED entries; setting one more forgets the oldest set. */
+class BoundedMap<V> extends Map<string, V> {
+  override set(key: string, value: V): this {
+    this.delete(key);
+    if (this.size >= MAX_CACHED) {
+      const oldest = this.keys().next().value;
+      if (oldest !== undefined) this.delete(oldest);
+    }
+    return super.set(key, value);
+  }
+}
+
 /**
  * Running sha256 of upload sessions, kept in this process between chunks.
  *
@@ -16,7 +28,7 @@ const MAX_CACHED = 10_000;
  * are verified the same way, by re-reading at commit.
  */
 export class UploadHashers {
-  private readonly cache = new Map<string, { offset: number; hash: Hash }>();
+  private readonly cache = new BoundedMap<{ offset: number; hash: Hash }>();
 
   constructor(private readonly store: BlobStore) {}
 
@@ -33,10 +45,6 @@ export class UploadHashers {
 
   /** Puts a hasher back after its bytes were accepted at `offset`. */
   release(uploadId: string, offset: number, hash: Hash): void {
-    if (this.cache.size >= MAX_CACHED) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
     this.cache.set(uploadId, { offset, hash });
   }
 
@@ -62,18 +70,13 @@ export class UploadHashers {
  * metadata for the current state before anything is refused.
  */
 export class RecentUploadSessions {
-  private readonly sessions = new Map<string, UploadSession>();
+  private readonly sessions = new BoundedMap<UploadSession>();
 
   get(id: string): UploadSession | undefined {
     return this.sessions.get(id);
   }
 
   remember(session: UploadSession): void {
-    this.sessions.delete(session.id);
-    if (this.sessions.size >= MAX_CACHED) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest !== undefined) this.sessions.delete(oldest);
-    }
     this.sessions.set(session.id, session);
   }
 

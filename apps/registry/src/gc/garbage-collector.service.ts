@@ -96,7 +96,7 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
     let purged = 0;
     for (;;) {
       const { sessions } = await this.bus.request(expireUploads, { idleSeconds: this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS, limit: 200 });
-      for (const session of sessions) await this.blobs.deleteParts(session.parts);
+      for (const session of sessions) await this.blobs.deleteKeys(session.parts.map((part) => part.key));
       purged += sessions.length;
       if (sessions.length < 200) break;
     }
@@ -117,7 +117,9 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
       if (++seen > 10_000) break; // the rest waits for the next pass
       if (entry.modifiedAt.getTime() >= cutoff) continue;
       const id = entry.key.split('/')[1];
-      oldByUpload.set(id, [...(oldByUpload.get(id) ?? []), entry.key]);
+      const keys = oldByUpload.get(id) ?? [];
+      keys.push(entry.key);
+      oldByUpload.set(id, keys);
     }
     for (const [id, keys] of oldByUpload) {
       let recorded = new Set<string>();
@@ -129,8 +131,7 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
           continue;
         }
       }
-      const stray = keys.filter((key) => !recorded.has(key));
-      await this.blobs.deleteParts(stray.map((key) => ({ key, size: 0 })));
+      await this.blobs.deleteKeys(keys.filter((key) => !recorded.has(key)));
     }
   }
 

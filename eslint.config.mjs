@@ -12,6 +12,7 @@ const depConstraints = [
   { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:infra', 'type:contract', 'type:format'] },
   { sourceTag: 'type:driver', onlyDependOnLibsWithTags: ['type:contract', 'type:format'] },
   { sourceTag: 'type:isolation', onlyDependOnLibsWithTags: ['type:contract', 'type:format'] },
+  { sourceTag: 'type:policy', onlyDependOnLibsWithTags: ['type:contract', 'type:format', 'type:policy'] },
 ];
 const boundaries = (allow = []) => ['error', { allow, depConstraints }];
 const noChildProcess = { name: 'child_process', message: 'spawn processes through libs/isolation' };
@@ -31,7 +32,7 @@ export default [
     },
   },
   {
-    files: ['libs/contracts/src/**/*.ts', 'libs/oci/src/**/*.ts', 'libs/dockerfile/src/**/*.ts'],
+    files: ['libs/contracts/src/**/*.ts', 'libs/oci/src/**/*.ts', 'libs/dockerfile/src/**/*.ts', 'libs/authz/src/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ioDrivers, message: 'format and contract libs stay free of Nest and I/O drivers' }] }] },
   },

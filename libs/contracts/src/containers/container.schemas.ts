@@ -45,6 +45,35 @@ export const Placement = z.object({
   constraints: Labels.default({}),
 });
 
+/** A capability name as Docker writes it, without the `CAP_` prefix (`NET_RAW`, `SYS_ADMIN`); `ALL` in drop/add lists. */
+export const CapabilityName = z
+  .string()
+  .transform((name) => name.toUpperCase().replace(/^CAP_/, ''))
+  .pipe(z.string().regex(/^[A-Z][A-Z_]{1,31}$/, 'a capability name such as NET_RAW or ALL'));
+
+/** `--ulimit name=soft[:hard]`: a resource limit set (setrlimit) for the container's processes. */
+export const Ulimit = z.object({
+  name: z.enum(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']),
+  soft: z.number().int().min(-1),
+  hard: z.number().int().min(-1),
+});
+export type Ulimit = z.infer<typeof Ulimit>;
+
+/**
+ * Isolation knobs beyond Docker's defaults. Tightening (`readOnly`, `capDrop`, `ulimits`) is open to
+ * every user; loosening (`capAdd`, `seccomp: unconfined`) is an admin decision (team policy).
+ */
+export const SecurityOptions = z.object({
+  /** `--read-only`: the root filesystem is mounted read-only (volumes keep their own mode). */
+  readOnly: z.boolean().default(false),
+  capAdd: z.array(CapabilityName).max(64).default([]),
+  capDrop: z.array(CapabilityName).max(64).default([]),
+  ulimits: z.array(Ulimit).max(32).default([]),
+  /** `--security-opt seccomp=unconfined` turns the default filter off. */
+  seccomp: z.enum(['default', 'unconfined']).default('default'),
+});
+export type SecurityOptions = z.infer<typeof SecurityOptions>;
+
 /** What a user asks for: the platform-wide description of a container, before placement. */
 export const ContainerSpec = z.object({
   image: z.string().min(1).max(1024),
@@ -62,6 +91,7 @@ export const ContainerSpec = z.object({
   volumes: z.array(VolumeMount).default([]),
   network: z.enum(['bridge', 'none', 'host']).default('bridge'),
   resources: Resources.default({}),
+  security: SecurityOptions.default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
   restartPolicy: RestartPolicy.default({ name: 'no', maxRetries: 0 }),
   labels: Labels.default({}),
   placement: Placement.default({ constraints: {} }),

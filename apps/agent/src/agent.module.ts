@@ -25,7 +25,7 @@ export class AgentModule {
     const driver = new LinuxIsolationDriver();
     const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs);
     const volumes = new VolumeStore(dataDir);
-    const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'));
+    const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'), config.MUELLE_NETWORK_FIREWALL);
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],

@@ -24,6 +24,8 @@ export const agentConfigShape = {
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
   MUELLE_BRIDGE_NAME: z.string().regex(/^[a-z0-9-]{1,15}$/).default('muelle0'),
   MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).default('10.89.0.0/24'),
+  /** Which firewall applies the container network rules: `auto` prefers nftables, else iptables. */
+  MUELLE_NETWORK_FIREWALL: z.enum(['auto', 'nftables', 'iptables']).default('auto'),
   MUELLE_LOG_MAX_BYTES: z.coerce.number().int().min(4096).default(10 * 1024 * 1024),
   MUELLE_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).default(3),
   /** `disabled` answers every container request with UNAVAILABLE (hosts without root). */

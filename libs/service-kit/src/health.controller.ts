@@ -21,8 +21,8 @@ export class HealthController {
   /** Ready: every dependency answers; 503 with the failing ones named otherwise. */
   @Get('readyz')
   async readyz(@Res() response: Response) {
-    const { ready, checks } = await this.readiness.run();
-    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', service: this.info.service, checks });
+    const { ready, checks, details } = await this.readiness.run();
+    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', service: this.info.service, checks, ...(Object.keys(details).length ? { details } : {}) });
   }
 
   @Get('metrics')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
-export type ReadinessCheck = () => Promise<void>;
+/** Resolves when ready; a string it resolves to is reported as the check's detail (e.g. which backend). */
+export type ReadinessCheck = () => Promise<void | string>;
 
 /** What a service depends on to do its job (bus, database, storage…); /readyz runs them all. */
 @Injectable()
@@ -11,18 +12,20 @@ export class ReadinessRegistry {
     this.checks.set(name, check);
   }
 
-  async run(timeoutMs = 2_000): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  async run(timeoutMs = 2_000): Promise<{ ready: boolean; checks: Record<string, string>; details: Record<string, string> }> {
+    const details: Record<string, string> = {};
     const entries = await Promise.all(
       [...this.checks].map(async ([name, check]) => {
         try {
-          await withTimeout(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
+          const detail = await withTimeout(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
+          if (typeof detail === 'string') details[name] = detail;
           return [name, 'ok'] as const;
         } catch (error) {
           return [name, String((error as Error)?.message ?? error)] as const;
         }
       }),
     );
-    return { ready: entries.every(([, v]) => v === 'ok'), checks: Object.fromEntries(entries) };
+    return { ready: entries.every(([, v]) => v === 'ok'), checks: Object.fromEntries(entries), details };
   }
 }
 

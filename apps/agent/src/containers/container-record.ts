@@ -4,6 +4,8 @@ import type { ContainerSpec, ContainerState, ResolvedPort } from '@muelle/contra
 export interface ContainerRecordOnDisk {
   id: string;
   name: string;
+  /** The owning team (null: none). Records written before teams reached the agent have none. */
+  teamId?: string | null;
   spec: ContainerSpec;
   image: string;
   imageDigest: string;

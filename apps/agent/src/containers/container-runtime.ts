@@ -32,7 +32,7 @@ import {
 import type { Logger } from 'pino';
 import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
 import { ImageStore, StoredImage } from '../images/image-store';
-import { BridgeNetwork } from '../network/bridge-network';
+import { BridgeNetwork, NO_TEAM_GROUP } from '../network/bridge-network';
 import { PortProxy, probePort } from '../network/port-proxy';
 import { VolumeStore } from '../volumes/volume-store';
 import { ContainerLog, LogRotation } from './container-log';
@@ -263,6 +263,8 @@ export class ContainerRuntime {
     for (const cg of await this.o.cgroups.list().catch(() => [] as string[])) {
       if (!knownCgroups.has(cg)) await this.o.cgroups.destroy(cg).catch(() => undefined);
     }
+    const attached = this.all().filter((r) => r.state === 'running' && r.ipAddress && r.spec.network === 'bridge');
+    await this.o.network.sync(attached.map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
     this.markReady();
   }
 
@@ -296,8 +298,9 @@ export class ContainerRuntime {
 
   // ---------- create ----------
 
-  async create(request: { id: string; name: string; spec: ContainerSpec; registryAuth?: RegistryAuth }): Promise<ContainerRuntimeInfo> {
+  async create(request: { id: string; name: string; teamId?: string | null; spec: ContainerSpec; registryAuth?: RegistryAuth }): Promise<ContainerRuntimeInfo> {
     const { id, name, spec } = request;
+    const teamId = request.teamId ?? null;
     if (this.records.has(id)) throw new ConflictError(`container ${id} already exists on this host`);
     if (this.all().some((r) => r.name === name)) throw new ConflictError(`the container name "${name}" is already in use`);
     if (spec.network === 'none' && spec.ports.length) throw new InvalidArgumentError('published ports need network bridge (or host, where they are ignored)');
@@ -327,7 +330,7 @@ export class ContainerRuntime {
     const ports = spec.network === 'bridge' ? await this.checkPorts(id, spec) : [];
     const now = new Date().toISOString();
     const record: ContainerRecordOnDisk = {
-      id, name, spec, image: spec.image, imageDigest: image.digest, layers: image.layers, args, env, workingDir,
+      id, name, teamId, spec, image: spec.image, imageDigest: image.digest, layers: image.layers, args, env, workingDir,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       hostname: spec.hostname ?? id.slice(0, 12),
       state: 'created', helperPid: null, helperStartTime: null, initPid: null, exitCode: null, oomKilled: false, error: '',
@@ -437,6 +440,9 @@ export class ContainerRuntime {
         cleanups.push(() => this.o.network.ipam.release(id));
         cleanups.push(() => this.o.network.detach(id));
         network = this.o.network.attachment(id, ipAddress);
+        // The rules know the address before the workload can send from it.
+        cleanups.push(() => this.o.network.leave(id));
+        await this.o.network.join(id, ipAddress, networkGroup(record));
         await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
       }
       mounts.push({ source: paths.hosts, target: '/etc/hosts' }, { source: paths.resolv, target: '/etc/resolv.conf' }, { source: paths.hostname, target: '/etc/hostname' });
@@ -550,7 +556,10 @@ export class ContainerRuntime {
     this.ports.close(id);
     await this.releaseCgroup(id).catch((error) => this.o.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
     // The veth died with the network namespace; only a crashed start can leave a host end behind.
-    if (record.ipAddress) await this.o.network.ipam.release(id);
+    if (record.ipAddress) {
+      await this.o.network.leave(id).catch((error) => this.o.logger.warn({ err: error, id }, 'network rules not updated'));
+      await this.o.network.ipam.release(id);
+    }
     record.ipAddress = null;
     await this.unmountLegacyRoot(id);
     this.live.delete(id);
@@ -685,6 +694,7 @@ export class ContainerRuntime {
       this.changed(record, 'removing');
       await this.releaseCgroup(id).catch(() => undefined);
       if (record.spec.network === 'bridge') {
+        await this.o.network.leave(id);
         await this.o.network.detach(id);
         await this.o.network.ipam.release(id);
       }
@@ -790,6 +800,11 @@ export function limitsOf(spec: ContainerSpec): CgroupLimits {
 
 function hostsFile(hostname: string, ip: string | null): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ip ? `${ip}\t${hostname}` : `127.0.1.1\t${hostname}`, ''].join('\n');
+}
+
+/** Containers of one team share a network group; those without a team share another. */
+function networkGroup(record: ContainerRecordOnDisk): string {
+  return record.teamId ? `team:${record.teamId}` : NO_TEAM_GROUP;
 }
 
 async function resolvConf(network: ContainerSpec['network']): Promise<string> {

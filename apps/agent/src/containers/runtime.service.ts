@@ -31,6 +31,11 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
       if (!this.ready) throw new Error('container runtime starting');
       await this.runtime.checkHealth();
     });
+    this.readiness.register('network', async () => {
+      if (this.failure) throw this.failure;
+      if (!this.network.firewallName) throw new Error('container network starting');
+      return `bridge ${this.network.bridge}, firewall ${this.network.firewallName}`;
+    });
     try {
       await this.images.init();
       await this.volumes.init();

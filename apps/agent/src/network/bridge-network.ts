@@ -1,24 +1,40 @@
 import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
+import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
+import type { BridgeMember } from './rules';
+
+/** Which containers share a network group: the team's id, or this key for containers without a team. */
+export const NO_TEAM_GROUP = 'no-team';
 
 /**
- * One Linux bridge per host, a veth pair per container, outbound NAT with one iptables
- * MASQUERADE rule. Published ports are served by the agent's userland proxy (PortProxy), which
- * also makes them reachable on 127.0.0.1 without route_localnet.
+ * One Linux bridge per host and a veth pair per container. The firewall (nftables, else
+ * iptables; see rules.ts) confines containers to the outside world and their own team's
+ * containers; it is rebuilt from `members` on start and on every container start and exit.
+ * Published ports are served by the agent's userland proxy (PortProxy), which also makes them
+ * reachable on 127.0.0.1 without route_localnet.
  */
 export class BridgeNetwork {
   readonly ipam: Ipam;
   private readonly prefix: number;
+  private firewall?: FirewallBackend;
+  private readonly members = new Map<string, BridgeMember>();
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly bridge: string,
     readonly subnet: string,
     ipamFile: string,
+    private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
   ) {
     this.ipam = new Ipam(ipamFile, subnet);
     this.prefix = parseSubnet(subnet).prefix;
+  }
+
+  /** The firewall backend chosen at start (reported by /readyz). */
+  get firewallName(): FirewallBackendName | undefined {
+    return this.firewall?.name;
   }
 
   async init(): Promise<void> {
@@ -30,17 +46,53 @@ export class BridgeNetwork {
     if (!addrs.includes(` ${gatewayCidr} `)) await runHostCommand('ip', ['addr', 'add', gatewayCidr, 'dev', this.bridge]);
     await runHostCommand('ip', ['link', 'set', this.bridge, 'up']);
     if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
-    await this.ensureRule('nat', 'POSTROUTING', ['-s', this.subnet, '!', '-o', this.bridge, '-j', 'MASQUERADE']);
-    await this.ensureRule('filter', 'FORWARD', ['-i', this.bridge, '-j', 'ACCEPT']);
-    await this.ensureRule('filter', 'FORWARD', ['-o', this.bridge, '-j', 'ACCEPT']);
+    this.firewall = await chooseFirewall(this.firewallPreference);
+    // Earlier versions NATed with a bare iptables rule; NAT is now part of our own rule set.
+    await runHostCommand('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', '-s', this.subnet, '!', '-o', this.bridge, '-j', 'MASQUERADE']).catch(() => undefined); // absent: nothing stale
+    // A FORWARD policy of DROP set by another tool (dockerd) would drop our traffic; our own drops still apply.
+    if (this.firewall.name === 'iptables' || (await hasIptables())) {
+      await ensureIptablesRule('filter', 'FORWARD', ['-i', this.bridge, '-j', 'ACCEPT']);
+      await ensureIptablesRule('filter', 'FORWARD', ['-o', this.bridge, '-j', 'ACCEPT']);
+    }
+    // Replaces whatever a previous run left: only containers re-adopted later (sync) get rules.
+    await this.applyRules();
   }
 
-  private async ensureRule(table: string, chain: string, rule: string[]): Promise<void> {
-    try {
-      await runHostCommand('iptables', ['-w', '-t', table, '-C', chain, ...rule]);
-    } catch {
-      await runHostCommand('iptables', ['-w', '-t', table, '-I', chain, ...rule]);
-    }
+  /** Containers re-adopted at start join the rule set together (one apply). */
+  async sync(members: ReadonlyArray<{ containerId: string; ipAddress: string; group: string }>): Promise<void> {
+    for (const m of members) this.members.set(m.containerId, this.member(m.containerId, m.ipAddress, m.group));
+    await this.applyRules();
+  }
+
+  /** Before the container's workload runs: its address and group join the rule set. */
+  async join(containerId: string, ipAddress: string, group: string): Promise<void> {
+    this.members.set(containerId, this.member(containerId, ipAddress, group));
+    await this.applyRules();
+  }
+
+  /** After the container exited or was removed. */
+  async leave(containerId: string): Promise<void> {
+    if (!this.members.delete(containerId)) return;
+    await this.applyRules();
+  }
+
+  /** Removes this bridge's rules (tests, uninstall); the bridge itself stays. */
+  async removeRules(): Promise<void> {
+    await this.firewall?.remove(this.bridge);
+  }
+
+  private member(containerId: string, ipAddress: string, group: string): BridgeMember {
+    return { hostInterface: this.names(containerId).host, ipAddress, group };
+  }
+
+  /** Changes are applied one at a time, each from the current members (the latest always wins). */
+  private applyRules(): Promise<void> {
+    const firewall = this.firewall;
+    if (!firewall) return Promise.reject(new Error('container network not initialised'));
+    const run = () => firewall.apply({ bridge: this.bridge, subnet: this.subnet, members: [...this.members.values()] });
+    const next = this.applying.then(run, run);
+    this.applying = next.catch(() => undefined);
+    return next;
   }
 
   private names(containerId: string) {
@@ -74,5 +126,18 @@ export class BridgeNetwork {
     const host = this.names(containerId).host;
     if (!(await access(`/sys/class/net/${host}`).then(() => true, () => false))) return;
     await runHostCommand('ip', ['link', 'del', host]).catch(() => undefined);
+  }
+}
+
+async function hasIptables(): Promise<boolean> {
+  return runHostCommand('iptables', ['-w', '-L', 'FORWARD', '-n']).then(() => true, () => false);
+}
+
+async function ensureIptablesRule(table: string, chain: string, rule: string[]): Promise<void> {
+  try {
+    await runHostCommand('iptables', ['-w', '-t', table, '-C', chain, ...rule]);
+  } catch {
+    // -C fails when the rule is absent: add it
+    await runHostCommand('iptables', ['-w', '-t', table, '-I', chain, ...rule]);
   }
 }

@@ -119,6 +119,7 @@ export class ContainersService {
       runtime = await this.bus.request(this.agent(host.id).create, {
         id,
         name: record.name,
+        teamId: record.teamId,
         spec,
         registryAuth: principal.registryCredentials,
       });
@@ -324,6 +325,7 @@ export class ContainersService {
       await this.bus.request(agent.create, {
         id: record.id,
         name: record.name,
+        teamId: record.teamId,
         spec,
         registryAuth: await this.ownerAuth(record),
       });

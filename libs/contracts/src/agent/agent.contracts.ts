@@ -143,7 +143,14 @@ export function agentContracts(hostId: string) {
      */
     create: defineRequest(
       subject('containers.create'),
-      z.object({ id: ContainerId, name: ContainerName, spec: ContainerSpec, registryAuth: RegistryAuth.optional() }),
+      z.object({
+        id: ContainerId,
+        name: ContainerName,
+        /** The owning team: the agent's network rules let a container reach only its own team's containers. */
+        teamId: z.string().uuid().nullable().default(null),
+        spec: ContainerSpec,
+        registryAuth: RegistryAuth.optional(),
+      }),
       ContainerRuntimeInfo,
       PULL_TIMEOUT_MS,
     ),

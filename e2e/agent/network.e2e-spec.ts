@@ -1,0 +1,212 @@
+import { BusClient } from '@muelle/bus';
+import { ContainerSpecInput } from '@muelle/contracts';
+import { eventually, freePort, RunningDistribution, startDistributionRegistry } from '@muelle/testing';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { get } from 'node:http';
+import { connect, createServer, Server } from 'node:net';
+import { AgentUnderTest, connectBus, contractsFor, hostAddress, isRoot, newId, pushBusybox, startAgentProcess, waitForAgent } from './support';
+
+/**
+ * The container network rules, proven from inside containers of two teams on one agent (root,
+ * real kernel, nftables, `npm run build`; run under `flock /tmp/muelle-kernel.lock`). Two network
+ * namespaces made here stand in for the internet and for a cloud metadata service at
+ * 169.254.169.254; nothing leaves this machine.
+ */
+const describeRoot = isRoot ? describe : describe.skip;
+
+const BRIDGE = 'muelle-net0';
+const TABLE = 'muelle_muelle_net0';
+const sh = (args: string[], allowFailure = false) => {
+  const result = spawnSync(args[0] as string, args.slice(1), { encoding: 'utf8' });
+  if (result.status !== 0 && !allowFailure) throw new Error(`${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+};
+
+/** A namespace on a /30 routed from the host: `inside` answers HTTP on port 80 with `answer`. */
+class RoutedNamespace {
+  private listener?: ChildProcess;
+  constructor(
+    readonly name: string,
+    private readonly hostSide: string,
+    private readonly net: string,
+    private readonly extraAddress?: string,
+  ) {}
+
+  get inside() {
+    return `${this.net}.2`;
+  }
+
+  setUp(answer: string) {
+    this.tearDown();
+    sh(['ip', 'netns', 'add', this.name]);
+    sh(['ip', 'link', 'add', this.hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.name]);
+    sh(['ip', 'addr', 'add', `${this.net}.1/30`, 'dev', this.hostSide]);
+    sh(['ip', 'link', 'set', this.hostSide, 'up']);
+    const ns = ['ip', 'netns', 'exec', this.name];
+    sh([...ns, 'ip', 'addr', 'add', `${this.inside}/30`, 'dev', 'eth0']);
+    if (this.extraAddress) sh([...ns, 'ip', 'addr', 'add', `${this.extraAddress}/32`, 'dev', 'eth0']);
+    sh([...ns, 'ip', 'link', 'set', 'eth0', 'up']);
+    sh([...ns, 'ip', 'link', 'set', 'lo', 'up']);
+    sh([...ns, 'ip', 'route', 'add', 'default', 'via', `${this.net}.1`]);
+    if (this.extraAddress) sh(['ip', 'route', 'add', `${this.extraAddress}/32`, 'via', this.inside]);
+    this.listener = spawn('ip', [...ns.slice(1), 'socat', 'TCP-LISTEN:80,fork,reuseaddr', `SYSTEM:echo HTTP/1.0 200 OK; echo; echo ${answer}`], { stdio: 'ignore' });
+  }
+
+  tearDown() {
+    this.listener?.kill('SIGKILL');
+    if (this.extraAddress) sh(['ip', 'route', 'del', `${this.extraAddress}/32`], true);
+    sh(['ip', 'link', 'del', this.hostSide], true);
+    sh(['ip', 'netns', 'del', this.name], true);
+  }
+}
+
+describeRoot('container network rules (one agent, two teams)', () => {
+  const teamA = randomUUID();
+  const teamB = randomUUID();
+  const internet = new RoutedNamespace('mnet-internet', 'mnetinet0', '10.89.90');
+  const metadata = new RoutedNamespace('mnet-metadata', 'mnetmeta0', '10.89.91', '169.254.169.254');
+  let registry: RunningDistribution;
+  let image: string;
+  let bus: BusClient;
+  let agent: AgentUnderTest;
+  let c: ReturnType<typeof contractsFor>;
+  let hostListener: Server;
+  let hostPort: number;
+  let serverA: { id: string; ip: string };
+  let serverB: { id: string; ip: string };
+  let gateway: string;
+
+  const env = () => ({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: BRIDGE, MUELLE_BRIDGE_SUBNET: '10.89.79.0/24' });
+  const startServer = async (teamId: string, spec: Partial<ContainerSpecInput> = {}) => {
+    const { id } = await bus.request(c.create, {
+      id: newId(),
+      name: `srv-${newId().slice(0, 8)}`,
+      teamId,
+      spec: { image, network: 'bridge', command: ['sh', '-c', 'while true; do echo -e "HTTP/1.0 200 OK\\r\\n\\r\\nhello from $(hostname)" | nc -l -p 8080; done'], ...spec } as never,
+    });
+    const info = await bus.request(c.start, { id });
+    return { id, ip: info.ipAddress as string };
+  };
+  /** Connects with `nc` from a fresh container of `teamId` and prints what the server sent, then `rc=<exit code>`. */
+  const fetchFrom = async (teamId: string, target: string) => {
+    const [host, port] = target.split(':');
+    const { id } = await bus.request(c.create, {
+      id: newId(),
+      name: `probe-${newId().slice(0, 8)}`,
+      teamId,
+      spec: { image, network: 'bridge', command: ['sh', '-c', `sleep 1 | nc -w 2 ${host} ${port ?? 80} 2>&1; echo rc=$?`] } as never,
+    });
+    await bus.request(c.start, { id });
+    await bus.request(c.wait, { id }, { timeoutMs: 20_000 });
+    const output = (await bus.request(c.logs, { id })).lines.map((l) => l.line).join('');
+    await bus.request(c.remove, { id, force: true });
+    return output;
+  };
+  const nftTable = () => sh(['nft', 'list', 'table', 'inet', TABLE]) + sh(['nft', 'list', 'table', 'bridge', TABLE]);
+  /** What a TCP server sends on connect (from the test process, in the root namespace). */
+  const tcpRead = (host: string, port: number) =>
+    new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = connect({ host, port, timeout: 3000 }, () => socket.end());
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('timeout', () => socket.destroy(new Error(`${host}:${port}: no answer`)));
+      socket.on('error', reject);
+    });
+  const httpGet = (url: string) =>
+    new Promise<string>((resolve, reject) => {
+      get(url, { timeout: 3000 }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+        .on('timeout', function (this: { destroy(e: Error): void }) {
+          this.destroy(new Error(`${url}: no answer`));
+        })
+        .on('error', reject);
+    });
+  const readyz = async () => JSON.parse(await httpGet(`${agent.url}/readyz`)) as { details?: Record<string, string> };
+
+  beforeAll(async () => {
+    internet.setUp('hello from the internet');
+    metadata.setUp('secret metadata');
+    hostListener = createServer((socket) => socket.end('HTTP/1.0 200 OK\r\n\r\nhost service\n'));
+    hostPort = await freePort();
+    await new Promise<void>((resolve) => hostListener.listen(hostPort, '0.0.0.0', resolve));
+    registry = await startDistributionRegistry();
+    image = pushBusybox(registry.url);
+    bus = await connectBus();
+    agent = await startAgentProcess(env());
+    c = contractsFor(agent.hostId);
+    await waitForAgent(bus, agent.hostId);
+    serverA = await startServer(teamA, { ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8080 }] });
+    serverB = await startServer(teamB);
+    gateway = (await bus.request(c.inspect, { id: serverA.id })).gateway as string;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (bus && c) {
+      for (const item of (await bus.request(c.list, {}).catch(() => ({ items: [] }))).items) await bus.request(c.remove, { id: item.id, force: true }).catch(() => undefined);
+    }
+    await agent?.process.stop('SIGTERM');
+    await bus?.close();
+    await registry?.stop();
+    hostListener?.close();
+    internet.tearDown();
+    metadata.tearDown();
+    sh(['nft', 'delete', 'table', 'inet', TABLE], true);
+    sh(['nft', 'delete', 'table', 'bridge', TABLE], true);
+  }, 60_000);
+
+  it('reports the firewall backend in /readyz', async () => {
+    expect((await readyz()).details?.network).toBe(`bridge ${BRIDGE}, firewall nftables`);
+  });
+
+  it('reaches its own team and the outside world, not another team, the host or link-local', async () => {
+    const [sameTeam, otherTeam, viaGateway, hostOwnAddress, linkLocal, outside] = await Promise.all([
+      fetchFrom(teamA, `${serverA.ip}:8080`),
+      fetchFrom(teamA, `${serverB.ip}:8080`),
+      fetchFrom(teamA, `${gateway}:${hostPort}`),
+      fetchFrom(teamA, `${hostAddress()}:${hostPort}`),
+      fetchFrom(teamA, '169.254.169.254:80'),
+      fetchFrom(teamA, `${internet.inside}:80`),
+    ]);
+    expect(sameTeam).toMatch(/hello from \w+\s+rc=0/);
+    expect(otherTeam).toMatch(/rc=1/);
+    expect(otherTeam).not.toContain('hello');
+    expect(viaGateway).toMatch(/rc=1/);
+    expect(viaGateway).not.toContain('host service');
+    expect(hostOwnAddress).not.toContain('host service');
+    expect(linkLocal).toMatch(/rc=1/);
+    expect(linkLocal).not.toContain('secret metadata');
+    expect(outside).toMatch(/hello from the internet\s+rc=0/);
+    // The stand-in metadata service itself answers: only the rule keeps containers away.
+    expect(await tcpRead('169.254.169.254', 80)).toContain('secret metadata');
+  }, 60_000);
+
+  it('team B reaches its own server, and the published port of team A answers on 127.0.0.1', async () => {
+    expect(await fetchFrom(teamB, `${serverB.ip}:8080`)).toMatch(/hello from \w+\s+rc=0/);
+    const port = (await bus.request(c.inspect, { id: serverA.id })).ports[0]?.hostPort;
+    expect(await httpGet(`http://127.0.0.1:${port}/`)).toContain('hello from');
+  }, 30_000);
+
+  it('drops a container from the rules when it is removed, and rebuilds them (stale ones gone) after an agent restart', async () => {
+    const extra = await startServer(teamA);
+    expect(nftTable()).toContain(`${serverA.ip} . ${extra.ip}`);
+    await bus.request(c.remove, { id: extra.id, force: true });
+    expect(nftTable()).not.toContain(extra.ip);
+
+    await agent.process.stop('SIGTERM');
+    // A stale element a previous run might have left, and a hole no rule set of ours has.
+    sh(['nft', 'add', 'element', 'inet', TABLE, 'same_group', '{ 10.89.79.250 . 10.89.79.251 }']);
+    agent = await startAgentProcess(env(), agent.dataDir, agent.hostId);
+    await waitForAgent(bus, agent.hostId);
+    await eventually(async () => expect((await readyz()).details?.network).toContain('nftables'), { timeoutMs: 20_000 });
+    const table = nftTable();
+    expect(table).not.toContain('10.89.79.250');
+    expect(table).toContain(`${serverA.ip}`);
+    expect(await fetchFrom(teamA, `${serverB.ip}:8080`)).toMatch(/rc=1/);
+    expect(await fetchFrom(teamB, `${serverB.ip}:8080`)).toMatch(/rc=0/);
+  }, 60_000);
+});

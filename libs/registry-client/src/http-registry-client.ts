@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
-import { parseChallenge, repositoryScope, Challenge } from './auth';
+import { parseChallenge, repositoryScope, Challenge, tokenRealmRefusal } from './auth';
 import { DigestMismatchError, RegistryAuthError, RegistryError, RegistryNotFoundError } from './errors';
 import { discard, HttpResponse, readAll, send } from './http';
 import { BlobUploadResult, FetchedManifest, RegistryClient, RegistryClientOptions } from './registry-client';
@@ -191,9 +191,11 @@ export class HttpRegistryClient implements RegistryClient {
     const realm = challenge.params.realm;
     if (!realm) throw new RegistryAuthError('bearer challenge without a realm');
     const url = new URL(realm, this.base);
+    const credentials = this.options.credentials;
+    const refusal = tokenRealmRefusal(url, this.base, Boolean(credentials && 'username' in credentials));
+    if (refusal) throw new RegistryAuthError(`${this.base.host}: ${refusal}`);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     for (const s of (challenge.params.scope ?? scope).split(' ').filter(Boolean)) url.searchParams.append('scope', s);
-    const credentials = this.options.credentials;
     const headers = { ...this.userAgent(), ...(credentials && 'username' in credentials ? { authorization: basic(credentials.username, credentials.password) } : {}) };
     const response = await send({ method: 'GET', url, headers, timeoutMs: this.options.timeoutMs ?? 30_000 });
     if (response.status === 401 || response.status === 403) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { HostFs } from '@muelle/isolation';
 import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
-import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryClientOptions, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import { createRegistryClient, credentialsFor, RegistryAuthError, RegistryCredentials, RegistryClient, RegistryClientOptions, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
 
 /** What the agent keeps per pulled image (`images/<digest hex>.json`). */
 export interface StoredImage {
@@ -93,10 +93,17 @@ export class ImageStore {
     return pull;
   }
 
+  /** Muelle credentials only for Muelle's registry; credentials named for a registry only for that one. */
+  private credentialsFor(registry: string, auth?: RegistryAuth): RegistryCredentials | undefined {
+    if (!auth) return undefined;
+    const { registry: givenFor, ...credentials } = auth;
+    return credentialsFor(registry, givenFor ? { ownRegistry: this.defaultRegistry, explicit: { [givenFor]: credentials } } : { ownRegistry: this.defaultRegistry, own: credentials });
+  }
+
   private async doPull(normalized: string, auth?: RegistryAuth): Promise<StoredImage> {
     const ref = parseReference(normalized, this.defaultRegistry);
     const loopback = /^(localhost|127\.|\[::1\])/.test(ref.registry);
-    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}`, credentials: auth });
+    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}`, credentials: this.credentialsFor(ref.registry, auth) });
     let fetched;
     try {
       fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');

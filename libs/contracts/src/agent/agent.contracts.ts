@@ -20,10 +20,15 @@ import { ContainerId, ContainerName, ContainerSpec, ContainerState, HostId } fro
 
 export const Signal = z.string().regex(/^(SIG)?[A-Z0-9+-]+$|^[0-9]{1,2}$/, 'a signal name like SIGTERM or a number');
 
-/** Credentials the agent uses for this one pull; never stored on disk. */
+/**
+ * Credentials the agent uses for this one pull; never stored on disk. `registry` (host:port) names
+ * the registry they were given for; without it they are the user's Muelle credentials and go only
+ * to Muelle's own registry (see `credentialsFor` in @muelle/registry-client).
+ */
+const forRegistry = { registry: z.string().min(1).max(255).optional() };
 export const RegistryAuth = z.union([
-  z.object({ username: z.string().min(1).max(256), password: z.string().max(4096) }),
-  z.object({ token: z.string().min(1).max(16384) }),
+  z.object({ username: z.string().min(1).max(256), password: z.string().max(4096), ...forRegistry }),
+  z.object({ token: z.string().min(1).max(16384), ...forRegistry }),
 ]);
 export type RegistryAuth = z.infer<typeof RegistryAuth>;
 

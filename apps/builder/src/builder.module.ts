@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
@@ -35,6 +36,7 @@ export class BuilderModule {
               streams: () => bus.streams(),
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
               insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+              urlPolicy: { allowPrivateNetworks: config.MUELLE_BUILD_ALLOW_PRIVATE_NETWORKS, platformAddresses: platformAddresses(config.MUELLE_REGISTRY_ADDRESS) },
               logger: logger.child({ component: 'builds' }),
             });
           },
@@ -42,4 +44,10 @@ export class BuilderModule {
       ],
     };
   }
+}
+
+/** The registry's address when it is given as an IP (a name is covered by the host and private-range rules). */
+function platformAddresses(registryAddress: string): string[] {
+  const host = registryAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return isIP(host) ? [host] : [];
 }

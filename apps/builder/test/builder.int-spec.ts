@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { BuildProgressEvent, BuildRecord } from '@muelle/contracts';
 import { detectCgroupDriver, LinuxIsolationDriver, type CgroupDriver } from '@muelle/isolation';
@@ -20,7 +22,7 @@ const contexts: string[] = [];
 
 async function newService(): Promise<BuildsService> {
   const store = await BuilderStore.open(join(dataDir, 'builder'));
-  return new BuildsService({ store, isolation: new LinuxIsolationDriver(), cgroups, defaultRegistry: registry.host, insecureRegistries: [], logger: silentLogger });
+  return new BuildsService({ store, isolation: new LinuxIsolationDriver(), cgroups, defaultRegistry: registry.host, insecureRegistries: [], urlPolicy: { allowPrivateNetworks: false }, logger: silentLogger });
 }
 
 beforeAll(async () => {
@@ -276,6 +278,25 @@ RUN id -u > /tmp/who
       expect((await failing({ Dockerfile: 'FROM busybox\nCOPY ../x /x\n' })).details).toMatchObject({ kind: 'context-escape', line: 2 });
       expect((await failing({ Dockerfile: 'FROM busybox\nCOPY passwd /x\n', passwd: { symlink: '/etc/passwd' } })).details).toMatchObject({ kind: 'context-escape' });
       expect((await failing({ Dockerfile: 'FROM busybox\nCOPY up/passwd /x\n', up: { symlink: '../..' } })).details).toMatchObject({ kind: 'context-escape' });
+    });
+
+    it('refuses ADD of a loopback URL (the platform metrics case), naming the URL and the rule; the server sees nothing', async () => {
+      let requests = 0;
+      const server = createServer((_req, res) => {
+        requests++;
+        res.end('muelle_metric 1\n');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      try {
+        const error = await failing({ Dockerfile: `FROM scratch\nADD ${url} /m\n` });
+        expect(error.code).toBe('PERMISSION_DENIED');
+        expect(error.details).toMatchObject({ kind: 'url-refused', line: 2 });
+        expect(error.message).toBe(`Dockerfile:2: ADD ${url} refused: 127.0.0.1 is a loopback address`);
+        expect(requests).toBe(0);
+      } finally {
+        server.close();
+      }
     });
 
     it('reports an unknown target stage and a stage cycle', async () => {

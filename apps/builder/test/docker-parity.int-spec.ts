@@ -84,7 +84,7 @@ beforeAll(async () => {
   dataDir = tempDir('parity-data');
   const store = await BuilderStore.open(join(dataDir, 'builder'));
   const cgroups = await detectCgroupDriver().catch(() => undefined);
-  service = new BuildsService({ store, isolation: new LinuxIsolationDriver(), cgroups, defaultRegistry: registry.host, insecureRegistries: [], logger: process.env.PARITY_LOG ? pino({ level: 'error' }) : silentLogger });
+  service = new BuildsService({ store, isolation: new LinuxIsolationDriver(), cgroups, defaultRegistry: registry.host, insecureRegistries: [], urlPolicy: { allowPrivateNetworks: false }, logger: process.env.PARITY_LOG ? pino({ level: 'error' }) : silentLogger });
 });
 
 afterAll(async () => {

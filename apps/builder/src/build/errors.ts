@@ -23,6 +23,8 @@ function codeFor(kind: Kind): ErrorCode {
       return ErrorCode.Unavailable;
     case 'internal':
       return ErrorCode.Internal;
+    case 'url-refused':
+      return ErrorCode.PermissionDenied;
     default:
       return ErrorCode.InvalidArgument;
   }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BuildProgressEvent } from '@muelle/contracts';
 import {
@@ -27,6 +26,7 @@ import { BuildFailedError } from './errors';
 import { copyTree, diffTrees, layerFromUpperDir, mkdirInRoot, resolveInRoot } from './fs-tree';
 import type { ImageTransfer } from './images';
 import type { BuilderStore, StoredLayer } from './store';
+import { fetchChecked, UrlPolicy, UrlRefusedError } from './url-fetch';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -63,6 +63,8 @@ export interface ExecutorDeps {
   cgroups?: CgroupDriver;
   /** Reads the overlay opaque markers of RUN upper dirs; default: the native helper's. */
   hostFs?: HostFs;
+  /** Where `ADD <url>` may fetch from; default: no private ranges. */
+  urlPolicy?: UrlPolicy;
 }
 
 /** Where a stage stands after each instruction. */
@@ -654,13 +656,13 @@ export class BuildExecutor {
   private async download(url: string, line: number): Promise<{ url: string; file: string; mtime: Date }> {
     const file = this.deps.store.tempPath('download');
     try {
-      const response = await fetch(url, { signal: this.signal });
-      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(file));
-      const lastModified = response.headers.get('last-modified');
+      const response = await fetchChecked(url, this.deps.urlPolicy ?? { allowPrivateNetworks: false }, { signal: this.signal });
+      await pipeline(response, createWriteStream(file));
+      const lastModified = response.headers['last-modified'];
       const mtime = lastModified ? new Date(lastModified) : new Date(0);
       return { url, file, mtime: Number.isNaN(mtime.getTime()) ? new Date(0) : mtime };
     } catch (error) {
+      if (error instanceof UrlRefusedError) throw BuildFailedError.of('url-refused', `Dockerfile:${line}: ADD ${error.message}`, { line });
       throw BuildFailedError.of('missing-source', `Dockerfile:${line}: ADD ${url} failed: ${(error as Error).message}`, { line });
     }
   }

@@ -11,6 +11,7 @@ import { BuildFailedError } from '../build/errors';
 import { BuildExecutor } from '../build/executor';
 import { ImageTransfer } from '../build/images';
 import type { BuilderStore } from '../build/store';
+import type { UrlPolicy } from '../build/url-fetch';
 
 type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>;
 
@@ -24,6 +25,8 @@ export interface BuildsServiceDeps {
   streams?: () => StreamTransport;
   defaultRegistry: string;
   insecureRegistries: string[];
+  /** Where `ADD <url>` may fetch from. */
+  urlPolicy: UrlPolicy;
   logger: Logger;
 }
 
@@ -105,7 +108,7 @@ export class BuildsService {
         insecureRegistries: this.deps.insecureRegistries,
       });
       const executor = new BuildExecutor(
-        { store: this.deps.store, images, isolation: this.deps.isolation, cgroups: this.deps.cgroups },
+        { store: this.deps.store, images, isolation: this.deps.isolation, cgroups: this.deps.cgroups, urlPolicy: this.deps.urlPolicy },
         {
           contextDir,
           dockerfile: request.dockerfile,

@@ -74,6 +74,8 @@ export const BuildFailureDetails = z.object({
     'unknown-stage',
     'stage-cycle',
     'missing-source',
+    /** `ADD <url>` to a loopback, link-local, private or platform address (or a redirect there). */
+    'url-refused',
     'context-escape',
     'run-failed',
     'base-image',

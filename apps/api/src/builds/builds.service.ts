@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient, Frame, newStreamId, StreamEnd } from '@muelle/bus';
-import { BuildProgressEvent, BuildResult, fromWire, InternalError, isWireError, startBuild } from '@muelle/contracts';
+import { BuildProgressEvent, BuildResult, fromWire, InternalError, InvalidArgumentError, isWireError, PermissionDeniedError, Principal, startBuild } from '@muelle/contracts';
 import { formatReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
 import { BlobStore, createBlobStore } from '@muelle/storage';
@@ -8,11 +8,25 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { RequestPrincipal, requireWritableRepository } from '../auth/principal';
+import { isAdmin, RequestPrincipal, requireWritableRepository } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { ImagesService } from '../images/images.service';
 import { BuildQuery } from './builds.schemas';
+
+/**
+ * The one decision on a build's network, for every door (/v1 and the Docker API): RUN steps get no
+ * network unless an admin asks for the host's (`--network host` reaches the host's own services).
+ */
+export function buildNetworkFor(principal: Principal, requested: string | undefined): 'none' | 'host' {
+  const mode = requested || 'default';
+  if (mode === 'default' || mode === 'none') return 'none';
+  if (mode === 'host') {
+    if (!isAdmin(principal)) throw new PermissionDeniedError('--network host on builds needs the admin role', { field: 'networkmode' });
+    return 'host';
+  }
+  throw new InvalidArgumentError(`build network ${mode} is not supported (none or host)`, { field: 'networkmode' });
+}
 
 /**
  * Builds: the context tar goes into the builder's context store, the builder builds and pushes

@@ -11,6 +11,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DockerImageStore, untaggedRepository } from './image-store';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
+import { buildNetworkFor } from '../builds/builds.service';
 
 const flag = (value: string | undefined) => value === '1' || value === 'true';
 
@@ -58,6 +59,7 @@ export class DockerBuildController {
   async build(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>, @Req() req: Request, @Res() res: Response) {
     const single = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v])) as Record<string, string>;
     refuseUnsupported(single);
+    const network = buildNetworkFor(principal, single.networkmode);
     const typedTags = query.t === undefined ? [] : Array.isArray(query.t) ? query.t : [query.t];
     const tags = typedTags.map((t) => formatReference(this.images.localReference(t)));
     const untagged = !tags.length;
@@ -102,7 +104,7 @@ export class DockerBuildController {
             buildArgs: Object.fromEntries(Object.entries(buildArgs).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
             target: single.target || undefined,
             noCache: flag(single.nocache),
-            network: single.networkmode === 'host' ? 'host' : 'none',
+            network,
             registryCredentials,
             progressStreamId: id,
           })

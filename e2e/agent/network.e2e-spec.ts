@@ -61,7 +61,13 @@ class RoutedNamespace {
   }
 }
 
-describeRoot('container network rules (one agent, two teams)', () => {
+const IPT_CHAINS: Array<[string, string, string]> = [
+  ['filter', 'INPUT', 'MUELLE-muelle-net0-IN'],
+  ['filter', 'FORWARD', 'MUELLE-muelle-net0-FWD'],
+  ['nat', 'POSTROUTING', 'MUELLE-muelle-net0-NAT'],
+];
+
+describeRoot.each(['nftables', 'iptables'] as const)('container network rules with %s (one agent, two teams)', (firewall) => {
   const teamA = randomUUID();
   const teamB = randomUUID();
   const internet = new RoutedNamespace('mnet-internet', 'mnetinet0', '10.89.90');
@@ -77,7 +83,7 @@ describeRoot('container network rules (one agent, two teams)', () => {
   let serverB: { id: string; ip: string };
   let gateway: string;
 
-  const env = () => ({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: BRIDGE, MUELLE_BRIDGE_SUBNET: '10.89.79.0/24' });
+  const env = () => ({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: BRIDGE, MUELLE_BRIDGE_SUBNET: '10.89.79.0/24', MUELLE_NETWORK_FIREWALL: firewall });
   const startServer = async (teamId: string, spec: Partial<ContainerSpecInput> = {}) => {
     const { id } = await bus.request(c.create, {
       id: newId(),
@@ -103,7 +109,26 @@ describeRoot('container network rules (one agent, two teams)', () => {
     await bus.request(c.remove, { id, force: true });
     return output;
   };
-  const nftTable = () => sh(['nft', 'list', 'table', 'inet', TABLE]) + sh(['nft', 'list', 'table', 'bridge', TABLE]);
+  /** The rules as the kernel holds them; pairs show as `a . b` (nftables) or `-s a/32 -d b/32` (iptables). */
+  const rulesText = () =>
+    firewall === 'nftables'
+      ? sh(['nft', 'list', 'table', 'inet', TABLE]) + sh(['nft', 'list', 'table', 'bridge', TABLE])
+      : IPT_CHAINS.map(([table, , chain]) => sh(['iptables', '-w', '-t', table, '-S', chain])).join('');
+  const pair = (a: string, b: string) => (firewall === 'nftables' ? `${a} . ${b}` : `-s ${a}/32 -d ${b}/32`);
+  /** A stale rule a previous run might have left: it must be gone after the agent restarts. */
+  const addStale = () =>
+    firewall === 'nftables'
+      ? sh(['nft', 'add', 'element', 'inet', TABLE, 'same_group', '{ 10.89.79.250 . 10.89.79.251 }'])
+      : sh(['iptables', '-w', '-I', 'MUELLE-muelle-net0-FWD', '-s', '10.89.79.250', '-d', '10.89.79.251', '-j', 'ACCEPT']);
+  const removeRules = () => {
+    sh(['nft', 'delete', 'table', 'inet', TABLE], true);
+    sh(['nft', 'delete', 'table', 'bridge', TABLE], true);
+    for (const [table, builtin, chain] of IPT_CHAINS) {
+      sh(['iptables', '-w', '-t', table, '-D', builtin, '-j', chain], true);
+      sh(['iptables', '-w', '-t', table, '-F', chain], true);
+      sh(['iptables', '-w', '-t', table, '-X', chain], true);
+    }
+  };
   /** What a TCP server sends on connect (from the test process, in the root namespace). */
   const tcpRead = (host: string, port: number) =>
     new Promise<string>((resolve, reject) => {
@@ -129,6 +154,7 @@ describeRoot('container network rules (one agent, two teams)', () => {
   const readyz = async () => JSON.parse(await httpGet(`${agent.url}/readyz`)) as { details?: Record<string, string> };
 
   beforeAll(async () => {
+    removeRules();
     internet.setUp('hello from the internet');
     metadata.setUp('secret metadata');
     hostListener = createServer((socket) => socket.end('HTTP/1.0 200 OK\r\n\r\nhost service\n'));
@@ -155,12 +181,11 @@ describeRoot('container network rules (one agent, two teams)', () => {
     hostListener?.close();
     internet.tearDown();
     metadata.tearDown();
-    sh(['nft', 'delete', 'table', 'inet', TABLE], true);
-    sh(['nft', 'delete', 'table', 'bridge', TABLE], true);
+    removeRules();
   }, 60_000);
 
   it('reports the firewall backend in /readyz', async () => {
-    expect((await readyz()).details?.network).toBe(`bridge ${BRIDGE}, firewall nftables`);
+    expect((await readyz()).details?.network).toBe(`bridge ${BRIDGE}, firewall ${firewall}`);
   });
 
   it('reaches its own team and the outside world, not another team, the host or link-local', async () => {
@@ -193,19 +218,20 @@ describeRoot('container network rules (one agent, two teams)', () => {
 
   it('drops a container from the rules when it is removed, and rebuilds them (stale ones gone) after an agent restart', async () => {
     const extra = await startServer(teamA);
-    expect(nftTable()).toContain(`${serverA.ip} . ${extra.ip}`);
+    expect(rulesText()).toContain(pair(serverA.ip, extra.ip));
     await bus.request(c.remove, { id: extra.id, force: true });
-    expect(nftTable()).not.toContain(extra.ip);
+    expect(rulesText()).not.toContain(`${extra.ip}/32`);
+    expect(rulesText()).not.toContain(` ${extra.ip}`);
 
     await agent.process.stop('SIGTERM');
     // A stale element a previous run might have left, and a hole no rule set of ours has.
-    sh(['nft', 'add', 'element', 'inet', TABLE, 'same_group', '{ 10.89.79.250 . 10.89.79.251 }']);
+    addStale();
     agent = await startAgentProcess(env(), agent.dataDir, agent.hostId);
     await waitForAgent(bus, agent.hostId);
-    await eventually(async () => expect((await readyz()).details?.network).toContain('nftables'), { timeoutMs: 20_000 });
-    const table = nftTable();
-    expect(table).not.toContain('10.89.79.250');
-    expect(table).toContain(`${serverA.ip}`);
+    await eventually(async () => expect((await readyz()).details?.network).toContain(firewall), { timeoutMs: 20_000 });
+    const rules = rulesText();
+    expect(rules).not.toContain('10.89.79.250');
+    expect(rules).toContain(serverA.ip);
     expect(await fetchFrom(teamA, `${serverB.ip}:8080`)).toMatch(/rc=1/);
     expect(await fetchFrom(teamB, `${serverB.ip}:8080`)).toMatch(/rc=0/);
   }, 60_000);

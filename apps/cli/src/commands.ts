@@ -73,10 +73,14 @@ export function buildProgram(io: Io): Command {
     .option('--as <name>', 'name in the platform registry')
     .option('--host <id>', 'also pre-fetch onto this host (repeatable; "*" = all)', collect, [])
     .option('-q, --quiet', 'print only the reference')
+    .option('--registry-user <user>', 'username for the source registry (your Muelle login is never sent there)')
+    .option('--registry-password <password>', 'password for the source registry')
     .action(async (image: string, options) => {
       const api = client();
+      const sourceAuth = options.registryUser ? { username: options.registryUser, password: options.registryPassword ?? '' } : undefined;
+      if (!sourceAuth && options.registryPassword) throw new CliError('--registry-password needs --registry-user', 125);
       const response = await api.send('POST', '/v1/images/pull', {
-        body: { image, as: options.as, hosts: options.host },
+        body: { image, as: options.as, hosts: options.host, sourceAuth },
         accept: 'application/x-ndjson',
       });
       const display = options.quiet ? null : new ProgressDisplay(io.out);

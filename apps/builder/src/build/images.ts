@@ -1,5 +1,5 @@
 import { MediaType, parseImageConfig, parseManifest, parseReference, type ImageConfig, type ImageReference } from '@muelle/oci';
-import { createRegistryClient, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
+import { createRegistryClient, credentialsFor, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
 import { BuildFailedError } from './errors';
 import type { BuilderStore, StoredLayer } from './store';
 
@@ -13,6 +13,7 @@ export interface PulledImage {
 export interface RegistryAccess {
   /** Registry host for references without one (the platform registry, `127.0.0.1:5000`). */
   defaultRegistry: string;
+  /** Credentials per registry host:port, each only for its registry (the api puts the user's Muelle login under the platform registry). */
   credentials: Record<string, RegistryCredentials>;
   /** Hosts reached over plain http (loopback always is). */
   insecureRegistries?: string[];
@@ -42,7 +43,7 @@ export class ImageTransfer {
     if (!client) {
       const loopback = /^(localhost|127\.[0-9.]+|\[::1\])(:\d+)?$/.test(registry);
       const scheme = loopback || this.access.insecureRegistries?.includes(registry) ? 'http' : 'https';
-      client = createRegistryClient({ baseUrl: `${scheme}://${registry}`, credentials: this.access.credentials[registry], userAgent: 'muelle-builder' });
+      client = createRegistryClient({ baseUrl: `${scheme}://${registry}`, credentials: credentialsFor(registry, { ownRegistry: this.access.defaultRegistry, explicit: this.access.credentials }), userAgent: 'muelle-builder' });
       this.clients.set(registry, client);
     }
     return client;

@@ -1,4 +1,4 @@
-import { iptablesJumps, iptablesRestore, NetworkRuleModel, nftRuleset, nftTeardown, sameGroupPairs, tableName } from './rules';
+import { groupAddresses, iptablesJumps, iptablesRestore, NetworkRuleModel, nftRuleset, nftTeardown, sameGroupPairs, tableName } from './rules';
 
 const model: NetworkRuleModel = {
   bridge: 'muelle0',
@@ -18,6 +18,11 @@ describe('network rules', () => {
     ]);
   });
 
+  it('groups addresses in a stable order, whatever the order of the containers', () => {
+    expect(groupAddresses(model.members)).toEqual([['10.89.0.2', '10.89.0.3'], ['10.89.0.4']]);
+    expect(groupAddresses([...model.members].reverse())).toEqual([['10.89.0.3', '10.89.0.2'], ['10.89.0.4']]);
+  });
+
   it('nftables: replaces both of its tables in one script and closes the host, link-local and other teams', () => {
     const text = nftRuleset(model);
     const lines = text.split('\n').map((l) => l.trim());
@@ -27,21 +32,27 @@ describe('network rules', () => {
     expect(lines).toContain('iifname "muelle0" drop');
     expect(lines).toContain('iifname "muelle0" ip daddr 169.254.0.0/16 drop');
     expect(lines).toContain('ip saddr 10.89.0.0/24 oifname != "muelle0" masquerade');
-    expect(text).toContain('set same_group { type ipv4_addr . ipv4_addr; elements = { 10.89.0.2 . 10.89.0.3, 10.89.0.3 . 10.89.0.2 }; }');
+    // One set per team (in both tables), never named after the team.
+    expect(lines.filter((l) => l === 'set group_0 { type ipv4_addr; elements = { 10.89.0.2, 10.89.0.3 }; }')).toHaveLength(2);
+    expect(lines.filter((l) => l === 'set group_1 { type ipv4_addr; elements = { 10.89.0.4 }; }')).toHaveLength(2);
+    expect(text).not.toContain('team:');
     expect(text).toContain('elements = { "mva" . 10.89.0.2, "mvb" . 10.89.0.3, "mvc" . 10.89.0.4 }');
-    // The established exception comes before the drop; the same-group accept before the container-to-container drop.
+    // The established exception comes before the drop; the same-group accepts before the container-to-container drops.
     expect(lines.indexOf('iifname "muelle0" ct state established,related accept')).toBeLessThan(lines.indexOf('iifname "muelle0" drop'));
-    const bridgeAccept = lines.indexOf('iifname @ports oifname @ports ether type ip ip saddr . ip daddr @same_group accept');
-    expect(bridgeAccept).toBeGreaterThan(0);
+    const routedAccept = lines.indexOf('iifname "muelle0" oifname "muelle0" ip saddr @group_1 ip daddr @group_1 accept');
+    expect(routedAccept).toBeGreaterThan(lines.indexOf('iifname "muelle0" oifname "muelle0" ip saddr @group_0 ip daddr @group_0 accept'));
+    expect(routedAccept).toBeLessThan(lines.indexOf('iifname "muelle0" oifname "muelle0" drop'));
+    const bridgeAccept = lines.indexOf('iifname @ports oifname @ports ether type ip ip saddr @group_0 ip daddr @group_0 accept');
+    expect(bridgeAccept).toBeGreaterThan(lines.indexOf('iifname @ports ether type ip iifname . ip saddr != @port_addr drop'));
     expect(bridgeAccept).toBeLessThan(lines.indexOf('iifname @ports oifname @ports drop'));
-    expect(lines).toContain('iifname @ports ether type ip iifname . ip saddr != @port_addr drop');
   });
 
-  it('nftables: no containers gives empty sets, still closing the host', () => {
+  it('nftables: no containers gives no group and empty sets, still closing the host and the bridge', () => {
     const text = nftRuleset({ ...model, members: [] });
-    expect(text).toContain('set same_group { type ipv4_addr . ipv4_addr; }');
+    expect(text).not.toContain('group_');
     expect(text).toContain('set ports { type ifname; }');
     expect(text).toContain('iifname "muelle0" drop');
+    expect(text).toContain('iifname "muelle0" oifname "muelle0" drop');
   });
 
   it('teardown deletes only our tables', () => {

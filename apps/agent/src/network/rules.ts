@@ -56,6 +56,13 @@ export function sameGroupPairs(members: readonly BridgeMember[]): Array<[string,
 
 const elements = (items: string[]) => (items.length ? ` elements = { ${items.join(', ')} };` : '');
 
+/** Addresses per group, groups in a stable order (named `group_<n>` in the rules, never by their key). */
+export function groupAddresses(members: readonly BridgeMember[]): string[][] {
+  const byGroup = new Map<string, string[]>();
+  for (const m of members) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m.ipAddress]);
+  return [...byGroup.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, addresses]) => addresses);
+}
+
 /**
  * One `nft -f` script: deletes this bridge's tables (a previous run's included) and recreates them.
  * - `inet` table: the host's own addresses are closed to containers (input), link-local and routed
@@ -63,12 +70,14 @@ const elements = (items: string[]) => (items.length ? ` elements = { ${items.joi
  * - `bridge` table: frames switched between two container ports must be IPv4 or ARP, carry the
  *   sending port's own address, and go to a container of the same group. This layer works whether
  *   or not `br_netfilter` makes bridged packets visible to the inet hooks.
+ * One address set per group keeps the rule set linear in the number of containers.
  */
 export function nftRuleset(model: NetworkRuleModel): string {
   checkModel(model);
   const t = tableName(model.bridge);
   const br = JSON.stringify(model.bridge);
-  const pairs = sameGroupPairs(model.members).map(([a, b]) => `${a} . ${b}`);
+  const groups = groupAddresses(model.members);
+  const groupSets = groups.map((addresses, i) => `  set group_${i} { type ipv4_addr;${elements(addresses)} }`);
   const ports = model.members.map((m) => JSON.stringify(m.hostInterface));
   const portAddrs = model.members.map((m) => `${JSON.stringify(m.hostInterface)} . ${m.ipAddress}`);
   return [
@@ -77,7 +86,7 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `table bridge ${t} {}`,
     `delete table bridge ${t}`,
     `table inet ${t} {`,
-    `  set same_group { type ipv4_addr . ipv4_addr;${elements(pairs)} }`,
+    ...groupSets,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     `    iifname ${br} ct state established,related accept`,
@@ -86,7 +95,7 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
     `    iifname ${br} ip daddr ${LINK_LOCAL} drop`,
-    `    iifname ${br} oifname ${br} ip saddr . ip daddr @same_group accept`,
+    ...groups.map((_, i) => `    iifname ${br} oifname ${br} ip saddr @group_${i} ip daddr @group_${i} accept`),
     `    iifname ${br} oifname ${br} drop`,
     `  }`,
     `  chain postrouting {`,
@@ -97,13 +106,13 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `table bridge ${t} {`,
     `  set ports { type ifname;${elements(ports)} }`,
     `  set port_addr { type ifname . ipv4_addr;${elements(portAddrs)} }`,
-    `  set same_group { type ipv4_addr . ipv4_addr;${elements(pairs)} }`,
+    ...groupSets,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
     `    iifname @ports ether type ip iifname . ip saddr != @port_addr drop`,
     `    iifname @ports ether type arp iifname . arp saddr ip != @port_addr drop`,
     `    iifname @ports oifname @ports ether type arp accept`,
-    `    iifname @ports oifname @ports ether type ip ip saddr . ip daddr @same_group accept`,
+    ...groups.map((_, i) => `    iifname @ports oifname @ports ether type ip ip saddr @group_${i} ip daddr @group_${i} accept`),
     `    iifname @ports oifname @ports drop`,
     `  }`,
     `}`,
@@ -120,7 +129,8 @@ export function nftTeardown(bridge: string): string {
 /**
  * The iptables fallback, as `iptables-restore --noflush` input: our own chains are flushed and
  * refilled in one commit per table, then jumped to from INPUT/FORWARD/POSTROUTING (the jumps are
- * ensured separately, once). Bridged traffic between two containers is only visible to iptables
+ * ensured separately, once), one ACCEPT per same-group address pair (no sets without ipset: the
+ * fallback grows quadratically within a team). Bridged traffic between two containers is only visible to iptables
  * with `br_netfilter` (the backend turns it on); `physdev` binds each address to its port.
  */
 export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat: string } {

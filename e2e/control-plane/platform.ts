@@ -115,6 +115,8 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
       MUELLE_HOST_ID: spec.hostId,
       MUELLE_AGENT_PORT: String(port),
       MUELLE_HOST_ADDRESS: spec.netns?.address ?? '127.0.0.1',
+      // As the README asks: agents send Muelle credentials only to the registry they know as Muelle's.
+      MUELLE_REGISTRY_ADDRESS: registryAddress,
       MUELLE_HEARTBEAT_SECONDS: '1',
       ...(spec.labels ? { MUELLE_HOST_LABELS: spec.labels } : {}),
     };

@@ -42,6 +42,7 @@ describe('the seed with the stock docker CLI', () => {
         MUELLE_HOST_ID: hostId,
         MUELLE_AGENT_PORT: String(await freePort()),
         MUELLE_HOST_ADDRESS: '127.0.0.1',
+        MUELLE_REGISTRY_ADDRESS: platform.registryAddress,
         MUELLE_HEARTBEAT_SECONDS: '1',
         MUELLE_LOG_LEVEL: 'info',
         MUELLE_BRIDGE_NAME: `mdock${index}`,

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { ByteReceiver, type ByteReceiverOptions, Frame, StreamEnd, type StreamTransport } from '@muelle/bus';
 import { NotFoundError, toMuelleError, type BuildProgressEvent, type BuildRecord, type BuildResult, type StartBuildRequest } from '@muelle/contracts';
 import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';

@@ -131,12 +131,15 @@ export class ImagesService {
   async pull(principal: RequestPrincipal, body: PullBody, progress: (event: CopyEvent) => void = () => undefined) {
     const source = this.parse(body.image, 'body.image');
     const target = body.as ? this.parseLocal(body.as, 'body.as') : { ...source, registry: this.registryAddress };
-    await this.access.require(principal, 'push', target.repository, writeWording(target.repository, body.as ? 'body.as' : 'body.image'));
     const local = this.localClient(principal);
     const sourceReference = source.digest ?? source.tag!;
     const targetReference = target.tag ?? target.digest!;
+    const inPlace = source.registry === this.registryAddress && source.repository === target.repository && sourceReference === targetReference;
+    // Pulling what is already in Muelle's registry only reads it; a copy writes the target.
+    if (source.registry === this.registryAddress) await this.access.require(principal, 'pull', source.repository, { notFound: `no such image: ${body.image}`, field: 'body.image' });
+    if (!inPlace) await this.access.require(principal, 'push', target.repository, writeWording(target.repository, body.as ? 'body.as' : 'body.image'));
     let digest: string;
-    if (source.registry === this.registryAddress && source.repository === target.repository && sourceReference === targetReference) {
+    if (inPlace) {
       const head = await this.guard(local.headManifest(source.repository, sourceReference));
       if (!head) throw new NotFoundError(`no such image: ${body.image}`);
       digest = head.digest;

@@ -145,6 +145,25 @@ describe('tenancy: the registry and the doors that reach it', () => {
     expect(refused.stdout).not.toContain('stolen');
   }, 90_000);
 
+  it("builds for a member only from bases it may pull: FROM beta/secret fails in the builder, FROM library/ works", async () => {
+    const env = { HOME: join(work, 'cli-home') };
+    const build = async (base: string, tag: string) => {
+      const context = mkdtempSync(join(work, 'ctx-'));
+      writeFileSync(join(context, 'Dockerfile'), `FROM ${base}\nLABEL built-by=alpha\n`);
+      return muelle(['build', context, '-t', tag], env, { timeoutMs: 60_000 });
+    };
+    const stolen = await build('beta/secret:1', 'alpha/stolen:1');
+    expect(stolen.code).not.toBe(0);
+    expect(`${stolen.stdout}${stolen.stderr}`).toMatch(/cannot pull beta\/secret:1/);
+    const built = await build('library/busybox:x', 'alpha/built:1');
+    expect({ code: built.code, stderr: built.stderr }).toEqual({ code: 0, stderr: '' });
+    expect((await inspect(ALPHA_DEV, 'alpha/built')).ok).toBe(true);
+    // Pushing a build's tag into another team's repository is refused before the builder starts.
+    const foreign = await build('library/busybox:x', 'beta/evil:1');
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toMatch(/no such repository: beta\/evil/);
+  }, 90_000);
+
   it('answers alpha-dev "not found" through the stock docker CLI: docker pull / inspect of beta/secret', async () => {
     const token = await post('/v1/auth/tokens', { name: 'docker' }, basicAuth(ALPHA_DEV.username, ALPHA_DEV.password));
     expect(token.status).toBe(201);

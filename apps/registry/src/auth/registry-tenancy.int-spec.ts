@@ -117,6 +117,7 @@ describe('registry tenancy (token service grants = requested ∩ decide())', () 
     await expect(pushImage(alphaDev, 'library/busybox', 'x')).rejects.toThrow(/POST upload: 401/);
     expect((await alphaDev.request('GET', '/v2/beta/secret/manifests/v1')).status).toBe(401);
     expect((await alphaDev.request('GET', '/v2/beta/secret/tags/list')).status).toBe(401);
+    expect((await alphaDev.request('GET', `/v2/beta/secret/referrers/${sha256('x')}`)).status).toBe(401);
     expect((await alphaDev.request('DELETE', '/v2/beta/secret/manifests/v1')).status).toBe(401);
     expect((await new RegistryClient(registry.url, BETA_DEV).request('GET', '/v2/beta/secret/tags/list')).status).toBe(200);
     const refusals = await auditOf('registry.token', 'alpha-dev');

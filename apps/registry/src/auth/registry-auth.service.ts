@@ -165,7 +165,19 @@ export class RegistryAuthService {
 
   /** The user's role and team, from metadata (the token then carries them). */
   private async subjectOf(user: UserRecord): Promise<Subject> {
-    return subjectFromPrincipal(await this.bus.request(getPrincipal, { userId: user.id }));
+    try {
+      return subjectFromPrincipal(await this.bus.request(getPrincipal, { userId: user.id }));
+    } catch (error) {
+      // Disabled or deleted between the password check and this lookup: the credentials no longer hold.
+      if (error instanceof MuelleError && error.code === 'NOT_FOUND') throw this.badCredentials();
+      throw error;
+    }
+  }
+
+  private badCredentials(): RegistryError {
+    return new RegistryError('UNAUTHORIZED', 'incorrect username or password', undefined, {
+      headers: { 'WWW-Authenticate': `Basic realm="${this.config.MUELLE_REGISTRY_SERVICE}"` },
+    });
   }
 
   private challenge(req: IncomingMessage, needed: AccessEntry[], message: string, error?: string): RegistryError {

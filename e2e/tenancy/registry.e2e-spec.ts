@@ -12,6 +12,7 @@ const run = promisify(execFile);
 
 const ALPHA_DEV = { username: 'alpha-dev', password: 'alpha-dev-password' };
 const BETA_DEV = { username: 'beta-dev', password: 'beta-dev-password' };
+const ALPHA_VIEW = { username: 'alpha-view', password: 'alpha-view-password' };
 const creds = (u: { username: string; password: string }) => `${u.username}:${u.password}`;
 
 /**
@@ -163,6 +164,17 @@ describe('tenancy: the registry and the doors that reach it', () => {
     expect(foreign.code).not.toBe(0);
     expect(foreign.stderr).toMatch(/no such repository: beta\/evil/);
   }, 90_000);
+
+  it('lets a viewer of alpha pull its team and library/, never push or run (403 naming the rule)', async () => {
+    const team = (await getJson(`${api}/v1/me`, { headers: basicAuth(ALPHA_DEV.username, ALPHA_DEV.password) })).body.teamId;
+    expect((await post('/v1/users', { ...ALPHA_VIEW, role: 'viewer', teamId: team })).status).toBe(201);
+    expect(JSON.parse((await inspect(ALPHA_VIEW, 'alpha/app')).output).Digest).toBe(busyboxDigest);
+    expect((await inspect(ALPHA_VIEW, 'library/busybox', 'x')).ok).toBe(true);
+    expect((await inspect(ALPHA_VIEW, 'beta/secret')).ok).toBe(false);
+    expect((await push(ALPHA_VIEW, 'alpha/app', 'viewer')).ok).toBe(false);
+    const created = await post('/v1/containers', { image: 'library/busybox:x', command: ['true'] }, basicAuth(ALPHA_VIEW.username, ALPHA_VIEW.password));
+    expect(created).toMatchObject({ status: 403, body: { error: { code: 'PERMISSION_DENIED', details: { rule: 'viewer-read-only' } } } });
+  }, 60_000);
 
   it('answers alpha-dev "not found" through the stock docker CLI: docker pull / inspect of beta/secret', async () => {
     const token = await post('/v1/auth/tokens', { name: 'docker' }, basicAuth(ALPHA_DEV.username, ALPHA_DEV.password));

@@ -25,7 +25,7 @@ export interface Principal {
 const UNRESTRICTED: Principal = { subject: 'anonymous', unrestricted: true, access: [], authz: null };
 const REPOSITORY_ACTIONS: Action[] = ['pull', 'push', 'delete'];
 /** Token requests whose refusal is audited: changes, not reads (pulls are too many to log). */
-const AUDITED_ACTIONS = new Set(['push', 'delete', '*']);
+const AUDITED_ACTIONS = new Set(['push', 'delete']);
 
 /**
  * Docker token authentication (distribution `spec/auth/token.md`): /v2 requests carry a Bearer
@@ -123,8 +123,8 @@ export class RegistryAuthService {
     for (const entry of requested) {
       const granted = await this.grant(subject, entry);
       if (granted.length) access.push({ ...entry, actions: granted });
-      const refused = entry.actions.filter((a) => AUDITED_ACTIONS.has(a) && !granted.includes(a === '*' ? 'push' : a));
-      if (entry.type === 'repository' && refused.length) this.audit.tokenRefused(subject, user?.username ?? 'anonymous', entry.name, entry.actions, granted);
+      const changes = entry.actions.includes('*') ? [...AUDITED_ACTIONS] : entry.actions.filter((a) => AUDITED_ACTIONS.has(a));
+      if (entry.type === 'repository' && changes.some((a) => !granted.includes(a))) this.audit.tokenRefused(subject, user?.username ?? 'anonymous', entry.name, entry.actions, granted);
     }
     const now = Math.floor(Date.now() / 1000);
     const ttl = this.config.MUELLE_REGISTRY_TOKEN_TTL_SECONDS;

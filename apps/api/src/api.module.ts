@@ -22,11 +22,12 @@ import { OpenApiController } from './openapi/openapi.controller';
 import { Reconciler } from './reconciler/reconciler';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
+import { RepositoryAccess } from './repositories/repository-access';
 import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
+const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
 export class ApiModule {

@@ -494,17 +494,20 @@ export function buildProgram(io: Io): Command {
 Examples:
   $ muelle repo show team/app
   $ muelle repo anonymous-pull team/app on    # anyone may pull team/app without credentials (admin)
-  $ muelle repo anonymous-pull team/app off`,
+  $ muelle repo anonymous-pull team/app off
+  $ muelle repo shared team/base on           # every signed-in user may pull team/base; push stays with the team (admin)`,
     );
   repo
     .command('show')
-    .description('Show a repository and whether it allows anonymous pulls')
+    .description('Show a repository: whether it allows anonymous pulls and whether it is shared with every team')
     .argument('<name>', 'repository name, e.g. team/app (no registry host, no tag)')
     .addOption(formatOption())
     .action(async (name: string, o) => {
       const record = await client().request('GET', repositoryPath(name));
       if (o.format === 'json') return json(io, record);
-      io.out.write(table(['REPOSITORY', 'ANONYMOUS PULL', 'CREATED'], [[record.name, record.anonymousPull ? 'on' : 'off', `${ago(record.createdAt)} ago`]]));
+      io.out.write(
+        table(['REPOSITORY', 'ANONYMOUS PULL', 'SHARED', 'CREATED'], [[record.name, record.anonymousPull ? 'on' : 'off', record.shared ? 'on' : 'off', `${ago(record.createdAt)} ago`]]),
+      );
     });
   repo
     .command('anonymous-pull')
@@ -514,6 +517,15 @@ Examples:
     .action(async (name: string, state: 'on' | 'off') => {
       const record = await client().request('PATCH', repositoryPath(name), { body: { anonymousPull: state === 'on' } });
       io.out.write(`${record.name}: anonymous pull ${record.anonymousPull ? 'on' : 'off'}\n`);
+    });
+  repo
+    .command('shared')
+    .description('Share (on) a repository with every signed-in user for pulls, like library/…, or stop (off); pushes stay with its team and admins (admin only)')
+    .argument('<name>', 'repository name, e.g. team/base')
+    .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
+    .action(async (name: string, state: 'on' | 'off') => {
+      const record = await client().request('PATCH', repositoryPath(name), { body: { shared: state === 'on' } });
+      io.out.write(`${record.name}: shared ${record.shared ? 'on' : 'off'}\n`);
     });
 
   program

@@ -19,6 +19,11 @@ import {
   statBlob,
   UnauthenticatedError,
   UnavailableError,
+  createTeam,
+  createUser,
+  listCatalog,
+  setRepositoryAnonymousPull,
+  setRepositoryShared,
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
@@ -69,6 +74,19 @@ describe.each([
     await expect(bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' })).resolves.toMatchObject({ username: 'admin', role: 'admin' });
     await expect(bus.request(authenticateUser, { username: 'admin', password: 'wrong' })).rejects.toThrow(UnauthenticatedError);
     await expect(bus.request(authenticateUser, { username: 'nobody', password: 'x' })).rejects.toThrow(UnauthenticatedError);
+  });
+
+  it('keeps viewers and repositories marked shared (tenancy migration)', async () => {
+    const team = await bus.request(createTeam, { name: `view-${useServer ? 'pg' : 'lite'}` });
+    const viewer = await bus.request(createUser, { username: 'viewer-one', password: 'viewer-password', role: 'viewer', teamId: team.id });
+    expect(viewer.user.role).toBe('viewer');
+    await expect(bus.request(authenticateUser, { username: 'viewer-one', password: 'viewer-password' })).resolves.toMatchObject({ role: 'viewer' });
+    await bus.request(setRepositoryAnonymousPull, { name: 'tenancy/open', anonymousPull: true });
+    await expect(bus.request(setRepositoryShared, { name: 'tenancy/base', shared: true })).resolves.toMatchObject({ shared: true, anonymousPull: false });
+    const page = await bus.request(listCatalog, { n: 1000 });
+    expect(page.shared).toContain('tenancy/base');
+    expect(page.shared).not.toContain('tenancy/open');
+    expect(page.anonymousPull).toContain('tenancy/open');
   });
 
   it('issues API tokens that authenticate, and rejects unknown ones', async () => {

@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
 import { ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import type { BlobStore } from '@muelle/storage';
+import { RegistryAudit } from './auth/registry-audit';
 import { RegistryAuthService } from './auth/registry-auth.service';
 import { BlobsService } from './blobs/blobs.service';
 import { RegistryConfig } from './config';
@@ -31,6 +32,7 @@ export class RegistryModule implements NestModule {
         { provide: BLOB_STORE, useValue: store },
         StorageReadiness,
         RegistryAuthService,
+        RegistryAudit,
         BlobsService,
         ManifestsService,
         GarbageCollectorService,

@@ -1,2 +1,5 @@
 export * from './model';
 export * from './subject';
+export * from './decide';
+export * from './decide-errors';
+export * from './decide-repository';

@@ -6,9 +6,10 @@ import { LOGGER } from '@muelle/service-kit';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { RequestPrincipal, requireAdmin, requireWritableRepository } from '../auth/principal';
+import { RequestPrincipal, requireAdmin } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
+import { RepositoryAccess } from '../repositories/repository-access';
 
 /** One build as both front doors (`/v1/builds`, the Docker API's `/build`) describe it. */
 export interface BuildRequest {
@@ -32,6 +33,7 @@ export interface BuildRequest {
 export class BuildsService {
   constructor(
     private readonly bus: BusClient,
+    private readonly access: RepositoryAccess,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -39,7 +41,7 @@ export class BuildsService {
   ) {}
 
   async build(principal: RequestPrincipal, context: Readable, request: BuildRequest, onProgress: (event: BuildProgressEvent) => void): Promise<BuildResult> {
-    for (const tag of request.tags) requireWritableRepository(principal, tag.repository);
+    for (const tag of request.tags) await this.access.require(principal, 'push', tag.repository, { notFound: `no such repository: ${tag.repository}` });
     if (request.network === 'host') requireAdmin(principal, 'a build with --network host');
     const tags = request.tags.map((tag) => formatReference(tag));
     const registryCredentials = { ...request.otherRegistries, [this.config.MUELLE_REGISTRY_ADDRESS]: principal.registryCredentials };

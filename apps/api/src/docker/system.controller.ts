@@ -5,7 +5,7 @@ import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
 import type { Request, Response } from 'express';
 import * as os from 'node:os';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
-import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub, PlatformEvent } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
@@ -138,7 +138,7 @@ export class DockerSystemController {
     res.status(200).setHeader('Content-Type', 'application/json');
     res.flushHeaders();
     const matches = (event: PlatformEvent) => {
-      if (event.teamId !== null && !isAdmin(principal) && event.teamId !== principal.teamId) return false;
+      if (!seesTeamEvent(principal, event.teamId)) return false;
       if (event.type === 'host') return false;
       if (filters.type && !filters.type.includes(event.type)) return false;
       if (filters.event && !filters.event.includes(event.action)) return false;

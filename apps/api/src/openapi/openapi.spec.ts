@@ -51,7 +51,8 @@ describe('OpenAPI document', () => {
     const doc = openApiDocument('test');
     const patch = doc.paths['/v1/repositories/{name}'].patch as any;
     const body = patch.requestBody.content['application/json'].schema;
-    expect(body).toMatchObject({ required: ['anonymousPull'], properties: { anonymousPull: { type: 'boolean' } }, additionalProperties: false });
+    expect(body).toMatchObject({ properties: { anonymousPull: { type: 'boolean' }, shared: { type: 'boolean' } }, additionalProperties: false });
+    expect(body.required ?? []).toEqual([]);
     expect(patch.parameters).toEqual([expect.objectContaining({ name: 'name', in: 'path', required: true, schema: expect.objectContaining({ pattern: expect.any(String) }) })]);
     expect(new RegExp(patch.parameters[0].schema.pattern).test('team/app')).toBe(true);
     expect(docsPage(doc)).toContain('<span class="m patch">PATCH</span> <code>/v1/repositories/{name}</code>');

@@ -223,13 +223,14 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/repositories/{name}',
-    summary: "A repository's registry settings: name, anonymousPull, createdAt (members: their team's only)",
+    summary: "A repository's registry settings: name, anonymousPull, shared, createdAt (members: those they may pull; another team's answers 404)",
     tag: 'repositories',
   },
   {
     method: 'patch',
     path: '/v1/repositories/{name}',
-    summary: 'Change registry settings; anonymousPull=true lets anyone pull without credentials, push still needs them (admin)',
+    summary:
+      'Change registry settings (admin, audited): anonymousPull=true lets anyone pull without credentials; shared=true lets every signed-in user pull (like library/…); push stays with the team and admins',
     tag: 'repositories',
     body: UpdateRepositoryBody,
   },

@@ -5,7 +5,7 @@ export class UserEntity {
   @PrimaryColumn('uuid') id!: string;
   @Column('text') username!: string;
   @Column('text', { name: 'password_hash' }) passwordHash!: string;
-  @Column('text') role!: 'admin' | 'member';
+  @Column('text') role!: 'admin' | 'member' | 'viewer';
   @Column('uuid', { name: 'team_id', nullable: true }) teamId!: string | null;
   @Column('boolean') disabled!: boolean;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;

@@ -52,7 +52,7 @@ export class RegistryMetadataService {
   // ------------------------------------------------------------ repositories
 
   async getRepository(name: string): Promise<RepositoryRecord> {
-    const rows = await this.db.query(`SELECT name, anonymous_pull, created_at FROM repositories WHERE name = $1`, [name]);
+    const rows = await this.db.query(`SELECT name, anonymous_pull, shared, created_at FROM repositories WHERE name = $1`, [name]);
     if (!rows.length) throw notFound('NAME_UNKNOWN', `repository ${name} not known`);
     return toRepository(rows[0]);
   }
@@ -61,18 +61,34 @@ export class RegistryMetadataService {
     const rows = await this.db.query(
       `INSERT INTO repositories (name, anonymous_pull) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET anonymous_pull = EXCLUDED.anonymous_pull
-       RETURNING name, anonymous_pull, created_at`,
+       RETURNING name, anonymous_pull, shared, created_at`,
       [name, anonymousPull],
     );
     return toRepository(rows[0]);
   }
 
+  async setShared(name: string, shared: boolean): Promise<RepositoryRecord> {
+    const rows = await this.db.query(
+      `INSERT INTO repositories (name, shared) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET shared = EXCLUDED.shared
+       RETURNING name, anonymous_pull, shared, created_at`,
+      [name, shared],
+    );
+    return toRepository(rows[0]);
+  }
+
   async listCatalog(n: number, last?: string) {
-    const rows: { name: string }[] = await this.db.query(
-      `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $2`,
+    const rows: { name: string; shared: boolean; anonymous_pull: boolean }[] = await this.db.query(
+      `SELECT name, shared, anonymous_pull FROM repositories WHERE ($1::text IS NULL OR name > $1 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $2`,
       [last ?? null, n + 1],
     );
-    return { repositories: rows.slice(0, n).map((r) => r.name), hasMore: rows.length > n };
+    const page = rows.slice(0, n);
+    return {
+      repositories: page.map((r) => r.name),
+      hasMore: rows.length > n,
+      shared: page.filter((r) => r.shared).map((r) => r.name),
+      anonymousPull: page.filter((r) => r.anonymous_pull).map((r) => r.name),
+    };
   }
 
   // ------------------------------------------------------------ blobs
@@ -407,7 +423,7 @@ function rowsOf(result: any): any[] {
 }
 
 function toRepository(row: any): RepositoryRecord {
-  return { name: row.name, anonymousPull: row.anonymous_pull, createdAt: new Date(row.created_at).toISOString() };
+  return { name: row.name, anonymousPull: row.anonymous_pull, shared: row.shared, createdAt: new Date(row.created_at).toISOString() };
 }
 
 function toUpload(row: any): UploadSession {

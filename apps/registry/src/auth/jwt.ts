@@ -7,10 +7,20 @@ export interface AccessEntry {
   actions: string[];
 }
 
+/** Who the token was issued to, as the authorization model knows them (absent: anonymous). */
+export interface TokenSubject {
+  id: string;
+  role: 'admin' | 'member' | 'viewer';
+  teamId: string | null;
+  teamName: string | null;
+}
+
 export interface TokenClaims {
   iss: string;
   /** Username; empty for an anonymous token. */
   sub: string;
+  /** Private claim: the subject's role and team, so `/v2/_catalog` and audit lines need no lookup. */
+  muelle?: TokenSubject;
   aud: string;
   exp: number;
   nbf: number;

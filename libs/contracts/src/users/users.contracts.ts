@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRequest } from '../contract';
 
-export const Role = z.enum(['admin', 'member']);
+export const Role = z.enum(['admin', 'member', 'viewer']);
 export const UserRecord = z.object({ id: z.string().uuid(), username: z.string(), role: Role });
 export type UserRecord = z.infer<typeof UserRecord>;
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { authenticateToken, authenticateUser, getRepository, MuelleError, registrySigningKey, UserRecord } from '@muelle/contracts';
+import { getRepository, registrySigningKey, UserRecord } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -9,6 +9,7 @@ import { RegistryError } from '../errors';
 import type { Route } from '../http/routes';
 import { REGISTRY_CONFIG } from '../tokens';
 import { AccessEntry, signToken, TokenInvalidError, verifyToken } from './jwt';
+import { RegistryCredentials } from './registry-credentials';
 import { covers, parseScopes, requiredAccess, scopeString } from './scopes';
 
 /** Who is asking, and what their token grants. `unrestricted` when auth is off. */
@@ -33,6 +34,7 @@ export class RegistryAuthService {
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
     private readonly bus: BusClient,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly credentials: RegistryCredentials,
   ) {}
 
   get enabled(): boolean {
@@ -76,27 +78,15 @@ export class RegistryAuthService {
   }
 
   /** The token endpoint: Basic credentials (user password or `mle_` API token) or anonymous. */
-  async issueToken(authorization: string | undefined, params: URLSearchParams, credentials?: { username: string; password: string }) {
+  async issueToken(authorization: string | undefined, params: URLSearchParams, credentials?: { username: string; password: string }, clientAddress?: string) {
     const service = params.get('service');
     if (service && service !== this.config.MUELLE_REGISTRY_SERVICE) {
       throw new RegistryError('DENIED', `this token service is ${this.config.MUELLE_REGISTRY_SERVICE}, not ${service}`, undefined, { status: 400 });
     }
     const basic = credentials ?? parseBasic(authorization);
-    let user: UserRecord | null = null;
-    if (basic) {
-      try {
-        user = basic.password.startsWith('mle_')
-          ? await this.bus.request(authenticateToken, { token: basic.password })
-          : await this.bus.request(authenticateUser, { username: basic.username, password: basic.password });
-      } catch (error) {
-        if (error instanceof MuelleError && (error.code === 'UNAUTHENTICATED' || error.code === 'INVALID_MESSAGE')) {
-          throw new RegistryError('UNAUTHORIZED', 'incorrect username or password', undefined, {
-            headers: { 'WWW-Authenticate': `Basic realm="${this.config.MUELLE_REGISTRY_SERVICE}"` },
-          });
-        }
-        throw error;
-      }
-    }
+    // The principal carries the team and, for scoped and robot tokens, their scopes.
+    const principal = basic ? await this.credentials.check(basic, clientAddress, this.config.MUELLE_REGISTRY_SERVICE) : null;
+    const user: UserRecord | null = principal?.user ?? null;
     const requested = parseScopes(params.getAll('scope'));
     const access: AccessEntry[] = [];
     for (const entry of requested) {

@@ -5,10 +5,16 @@ import { createHmac, randomBytes } from 'node:crypto';
 export interface CredentialOwner {
   userId?: string;
   tokenId?: string;
+  /** Epoch ms after which the credential is invalid anyway (an expiring token). */
+  expiresAt?: number;
 }
 
 /** A principal's cache owner: its user (all of that user's credentials) and the token it came from. */
-export const ownerOfPrincipal = (p: AuthenticatedPrincipal): CredentialOwner => ({ userId: p.kind === 'robot' ? undefined : p.user.id, tokenId: p.tokenId });
+export const ownerOfPrincipal = (p: AuthenticatedPrincipal): CredentialOwner => ({
+  userId: p.kind === 'robot' ? undefined : p.user.id,
+  tokenId: p.tokenId,
+  ...(p.expiresAt ? { expiresAt: Date.parse(p.expiresAt) } : {}),
+});
 
 /** How long the api and the registry remember a verified credential when no revocation event comes. */
 export const CREDENTIAL_CACHE_MS = 10_000;
@@ -51,7 +57,10 @@ export class CredentialCache<T> {
       entry = created;
       this.entries.set(key, created);
       created.check.then(
-        (value) => (created.owner = this.ownerOf(value)),
+        (value) => {
+          created.owner = this.ownerOf(value);
+          if (created.owner.expiresAt !== undefined) created.until = Math.min(created.until, created.owner.expiresAt);
+        },
         () => this.entries.get(key) === created && this.entries.delete(key),
       );
     }

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from 
 import type { Request } from 'express';
 import { Authenticator } from './authenticator';
 import { RequestPrincipal } from './principal';
+import { requireScopes } from './token-scope-check';
 
 type AuthedRequest = Request & { principal?: RequestPrincipal };
 
@@ -18,6 +19,7 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     request.principal = await this.authenticator.authenticate(request.headers.authorization, clientAddressOf(request));
+    requireScopes(request.principal, request.method, request.originalUrl ?? request.url);
     return true;
   }
 }

@@ -28,7 +28,7 @@ export class Authenticator {
       credential.kind === 'bearer'
         ? await this.verified.get(['bearer', credential.token], () => this.bus.request(authenticateToken, { token: credential.token, ...address(clientAddress) }))
         : await this.checkPassword(credential.username, credential.password, clientAddress);
-    const { tokenId: _tokenId, ...rest } = principal;
+    const { tokenId: _tokenId, expiresAt: _expiresAt, ...rest } = principal;
     const password = credential.kind === 'bearer' ? credential.token : credential.password;
     return { ...rest, registryCredentials: { username: principal.user.username, password } };
   }

@@ -50,7 +50,7 @@ export class TokensService {
   async authenticate(token: string): Promise<AuthenticatedPrincipal> {
     const found = await this.tokens.findOneBy({ tokenHash: hashToken(token), revokedAt: IsNull() });
     if (!found || (found.expiresAt && found.expiresAt.getTime() <= Date.now())) throw new UnauthenticatedError('invalid, revoked or expired token');
-    const scopes = found.scopes ? { scopes: found.scopes } : {};
+    const scopes = { ...(found.scopes ? { scopes: found.scopes } : {}), ...(found.expiresAt ? { expiresAt: found.expiresAt.toISOString() } : {}) };
     if (found.teamId) {
       const team = await this.teams.findOneBy({ id: found.teamId });
       if (!team) throw new UnauthenticatedError('invalid, revoked or expired token');

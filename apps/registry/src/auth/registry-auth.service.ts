@@ -10,6 +10,7 @@ import type { Route } from '../http/routes';
 import { REGISTRY_CONFIG } from '../tokens';
 import { AccessEntry, signToken, TokenInvalidError, verifyToken } from './jwt';
 import { RegistryCredentials } from './registry-credentials';
+import { narrowRegistryActions } from '@muelle/authz';
 import { covers, parseScopes, requiredAccess, scopeString } from './scopes';
 
 /** Who is asking, and what their token grants. `unrestricted` when auth is off. */
@@ -90,7 +91,8 @@ export class RegistryAuthService {
     const requested = parseScopes(params.getAll('scope'));
     const access: AccessEntry[] = [];
     for (const entry of requested) {
-      const granted = await this.grant(user, entry);
+      // Scoped and robot tokens keep only what their scopes name.
+      const granted = narrowRegistryActions(principal?.scopes, entry, await this.grant(user, entry));
       if (granted.length) access.push({ ...entry, actions: granted });
     }
     const now = Math.floor(Date.now() / 1000);

@@ -42,6 +42,8 @@ export const AuthenticatedPrincipal = z.object({
   kind: z.enum(['user', 'robot']).optional(),
   scopes: z.array(TokenScope).optional(),
   tokenId: z.string().uuid().optional(),
+  /** When the token expires: no cache may keep it past this. */
+  expiresAt: IsoDate.optional(),
 });
 export type AuthenticatedPrincipal = z.infer<typeof AuthenticatedPrincipal>;
 

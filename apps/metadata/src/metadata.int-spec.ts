@@ -69,7 +69,8 @@ describe.each([
     await expect(bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' })).resolves.toMatchObject({ user: { username: 'admin', role: 'admin' }, teamId: null });
     await expect(bus.request(authenticateUser, { username: 'admin', password: 'wrong' })).rejects.toThrow(UnauthenticatedError);
     await expect(bus.request(authenticateUser, { username: 'nobody', password: 'x' })).rejects.toThrow(UnauthenticatedError);
-  });
+    // Three real scrypt checks with OWASP's parameters: seconds on a busy machine.
+  }, 30_000);
 
   it('issues API tokens that authenticate, and rejects unknown ones', async () => {
     const admin = await bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' });

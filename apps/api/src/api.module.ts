@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { AuditLog } from './audit/audit-log';
 import { BuildsController } from './builds/builds.controller';
@@ -6,6 +6,10 @@ import { BuildsService } from './builds/builds.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
+import { AccountEventsListener } from './auth/account-events.listener';
+import { OriginMiddleware } from './auth/origin.middleware';
+import { AccountsService } from './accounts/accounts.service';
+import { UsersController } from './accounts/users.controller';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
@@ -27,10 +31,10 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
-export class ApiModule {
+export class ApiModule implements NestModule {
   static forRoot(kit: ServiceKitOptions, config: ApiSettings): DynamicModule {
     return {
       module: ApiModule,
@@ -39,6 +43,8 @@ export class ApiModule {
         SystemController,
         OpenApiController,
         TokensController,
+        UsersController,
+        AccountEventsListener,
         TeamsController,
         HostsController,
         ContainersController,
@@ -53,5 +59,10 @@ export class ApiModule {
       providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Before any guard or controller: a cross-site browser request changes nothing.
+    consumer.apply(OriginMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

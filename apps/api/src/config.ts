@@ -15,6 +15,32 @@ export const apiConfigShape = {
   MUELLE_REGISTRY_PORT: port(5000),
   /** How often the reconciler looks for down or draining hosts (0 turns it off). */
   MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
+  /**
+   * Web origins (`https://console.example.com`, comma-separated) whose pages may send state-changing
+   * requests and open terminals; the api's own origin is always allowed (SECURITY.md § 5).
+   */
+  MUELLE_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const origins = text
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          // Reported just below with the value that failed.
+        }
+        if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin.replace(/\/+$/, '')) {
+          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://console.example.com (scheme, host, optional port; no path)` });
+          return z.NEVER;
+        }
+      }
+      return origins.map((o) => new URL(o).origin);
+    }),
 };
 export const apiConfigSchema = z.object({
   ...apiConfigShape,

@@ -8,6 +8,9 @@ import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } f
 import { collect, parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
+import { registerUserCommands } from './commands/users';
+import { registerTokenCommands } from './commands/tokens';
+import { registerTeamCommands } from './commands/teams';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -556,6 +559,10 @@ Examples:
         } else if (!o.quiet) io.out.write(describeBuildProgress(event, { announcePushes: true, terminateOutput: true }));
       }
     });
+
+  registerUserCommands(program, io);
+  registerTokenCommands(program, io);
+  registerTeamCommands(program, io);
 
   return program;
 }

@@ -9,6 +9,8 @@ import { HostsService } from './hosts/hosts.service';
 import { METADATA_CONFIG } from './tokens';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
+import { TokensService } from './users/tokens.service';
+import { LoginThrottle } from './users/login-throttle';
 import { DatabaseReadiness } from './database/database.readiness';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
@@ -31,7 +33,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService],
     };
   }
 }

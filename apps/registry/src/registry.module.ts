@@ -3,6 +3,7 @@ import { ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/
 import type { BlobStore } from '@muelle/storage';
 import { RegistryAudit } from './auth/registry-audit';
 import { RegistryAuthService } from './auth/registry-auth.service';
+import { RegistryAccountEventsListener, RegistryCredentials } from './auth/registry-credentials';
 import { BlobsService } from './blobs/blobs.service';
 import { RegistryConfig } from './config';
 import { GarbageCollectorService } from './gc/garbage-collector.service';
@@ -27,12 +28,14 @@ export class RegistryModule implements NestModule {
     return {
       module: RegistryModule,
       imports: [ServiceKitModule.forRoot(kit)],
+      controllers: [RegistryAccountEventsListener],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: BLOB_STORE, useValue: store },
         StorageReadiness,
         RegistryAuthService,
         RegistryAudit,
+        RegistryCredentials,
         BlobsService,
         ManifestsService,
         GarbageCollectorService,

@@ -3,3 +3,5 @@ export * from './subject';
 export * from './decide';
 export * from './decide-errors';
 export * from './decide-repository';
+export * from './token-scopes';
+export * from './credential-cache';

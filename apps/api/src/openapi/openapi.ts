@@ -1,6 +1,7 @@
 import { RegistryRepositoryName } from '@muelle/contracts';
 import { z } from 'zod';
 import { CreateTokenBody } from '../auth/tokens.controller';
+import { ListUsersQuery, SetPasswordBody } from '../accounts/users.controller';
 import {
   CreateContainerBody,
   ExecBody,
@@ -61,9 +62,53 @@ export const routes: Route[] = [
   {
     method: 'post',
     path: '/v1/auth/tokens',
-    summary: 'Trade credentials for an API token',
+    summary: 'Trade credentials for an API token (ttlSeconds, scopes), or make a robot token for a team (team + scopes)',
     tag: 'auth',
     body: CreateTokenBody,
+  },
+  {
+    method: 'get',
+    path: '/v1/auth/tokens',
+    summary: "Live tokens: one's own and one's team's robots (admin: all)",
+    tag: 'auth',
+  },
+  {
+    method: 'delete',
+    path: '/v1/auth/tokens/{id}',
+    summary: "Revoke a token (own, one's team's robot, or any for an admin); every replica refuses it within seconds",
+    tag: 'auth',
+  },
+  {
+    method: 'get',
+    path: '/v1/users',
+    summary: 'Users (admin: all, or one team; member: its team)',
+    tag: 'tenancy',
+    query: ListUsersQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/users/{user}',
+    summary: 'One user by id or username',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/disable',
+    summary: 'Disable a user: its logins and tokens stop working (admin)',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/enable',
+    summary: 'Re-enable a user (admin)',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/password',
+    summary: 'Change your own password (currentPassword required) or reset another user\'s (admin)',
+    tag: 'tenancy',
+    body: SetPasswordBody,
   },
   {
     method: 'get',
@@ -324,7 +369,7 @@ const errorSchema = {
       properties: {
         code: {
           type: 'string',
-          enum: ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'INTERNAL'],
+          enum: ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'TOO_MANY_REQUESTS', 'PERMISSION_DENIED', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'INTERNAL'],
         },
         message: { type: 'string' },
         details: { description: 'for 400s: {field, issues:[{field,message}]}' },
@@ -393,6 +438,7 @@ export function openApiDocument(version: string) {
         '403': error,
         '404': error,
         '409': error,
+        '429': { ...error, description: 'too many failed logins; Retry-After says when to try again' },
         '503': error,
       },
     };

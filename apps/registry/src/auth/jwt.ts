@@ -1,3 +1,4 @@
+import type { Scope } from '@muelle/authz';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /** One granted resource of a registry token (distribution `jwt.md` "access" claim). */
@@ -10,9 +11,13 @@ export interface AccessEntry {
 /** Who the token was issued to, as the authorization model knows them (absent: anonymous). */
 export interface TokenSubject {
   id: string;
+  /** A team's robot token or a person (absent in tokens issued before robots existed). */
+  kind?: 'user' | 'robot';
   role: 'admin' | 'member' | 'viewer';
   teamId: string | null;
   teamName: string | null;
+  /** A scoped or robot token's scopes: the catalog listing is narrowed by them too. */
+  scopes?: readonly Scope[];
 }
 
 export interface TokenClaims {

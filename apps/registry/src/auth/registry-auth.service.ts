@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { Action, decide, decideRepository, Subject, subjectFromPrincipal } from '@muelle/authz';
-import { authenticateToken, authenticateUser, getPrincipal, getRepository, MuelleError, registrySigningKey, UserRecord } from '@muelle/contracts';
+import { getRepository, MuelleError, registrySigningKey } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import type { Route } from '../http/routes';
 import { REGISTRY_CONFIG } from '../tokens';
 import { AccessEntry, signToken, TokenInvalidError, TokenSubject, verifyToken } from './jwt';
 import { RegistryAudit } from './registry-audit';
+import { RegistryCredentials } from './registry-credentials';
 import { covers, parseScopes, requiredAccess, scopeString } from './scopes';
 
 /** Who is asking, and what their token grants. `unrestricted` when auth is off. */
@@ -40,6 +41,7 @@ export class RegistryAuthService {
     private readonly bus: BusClient,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly audit: RegistryAudit,
+    private readonly credentials: RegistryCredentials,
   ) {}
 
   get enabled(): boolean {
@@ -96,28 +98,17 @@ export class RegistryAuthService {
   }
 
   /** The token endpoint: Basic credentials (user password or `mle_` API token) or anonymous. */
-  async issueToken(authorization: string | undefined, params: URLSearchParams, credentials?: { username: string; password: string }) {
+  async issueToken(authorization: string | undefined, params: URLSearchParams, credentials?: { username: string; password: string }, clientAddress?: string) {
     const service = params.get('service');
     if (service && service !== this.config.MUELLE_REGISTRY_SERVICE) {
       throw new RegistryError('DENIED', `this token service is ${this.config.MUELLE_REGISTRY_SERVICE}, not ${service}`, undefined, { status: 400 });
     }
     const basic = credentials ?? parseBasic(authorization);
-    let user: UserRecord | null = null;
-    if (basic) {
-      try {
-        user = basic.password.startsWith('mle_')
-          ? await this.bus.request(authenticateToken, { token: basic.password })
-          : await this.bus.request(authenticateUser, { username: basic.username, password: basic.password });
-      } catch (error) {
-        if (error instanceof MuelleError && (error.code === 'UNAUTHENTICATED' || error.code === 'INVALID_MESSAGE')) {
-          throw new RegistryError('UNAUTHORIZED', 'incorrect username or password', undefined, {
-            headers: { 'WWW-Authenticate': `Basic realm="${this.config.MUELLE_REGISTRY_SERVICE}"` },
-          });
-        }
-        throw error;
-      }
-    }
-    const subject = user ? await this.subjectOf(user) : null;
+    // The principal carries the team and, for scoped and robot tokens, their scopes (which
+    // `decide()` applies as a narrowing).
+    const principal = basic ? await this.credentials.check(basic, clientAddress, this.config.MUELLE_REGISTRY_SERVICE) : null;
+    const user = principal?.user ?? null;
+    const subject = principal ? subjectFromPrincipal(principal) : null;
     const requested = parseScopes(params.getAll('scope'));
     const access: AccessEntry[] = [];
     for (const entry of requested) {
@@ -129,7 +120,7 @@ export class RegistryAuthService {
     const now = Math.floor(Date.now() / 1000);
     const ttl = this.config.MUELLE_REGISTRY_TOKEN_TTL_SECONDS;
     const claims = { iss: this.config.MUELLE_REGISTRY_SERVICE, sub: user?.username ?? '', aud: this.config.MUELLE_REGISTRY_SERVICE, iat: now, nbf: now - 5, exp: now + ttl, access };
-    const token = signToken(subject ? { ...claims, muelle: { id: subject.id, role: subject.role, teamId: subject.teamId, teamName: subject.teamName } } : claims, await this.signingKey());
+    const token = signToken(subject ? { ...claims, muelle: { id: subject.id, kind: subject.kind, role: subject.role, teamId: subject.teamId, teamName: subject.teamName, ...(subject.scopes ? { scopes: subject.scopes } : {}) } } : claims, await this.signingKey());
     this.logger.debug({ user: user?.username ?? 'anonymous', access }, 'registry token issued');
     return { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() };
   }
@@ -163,23 +154,6 @@ export class RegistryAuthService {
     }
   }
 
-  /** The user's role and team, from metadata (the token then carries them). */
-  private async subjectOf(user: UserRecord): Promise<Subject> {
-    try {
-      return subjectFromPrincipal(await this.bus.request(getPrincipal, { userId: user.id }));
-    } catch (error) {
-      // Disabled or deleted between the password check and this lookup: the credentials no longer hold.
-      if (error instanceof MuelleError && error.code === 'NOT_FOUND') throw this.badCredentials();
-      throw error;
-    }
-  }
-
-  private badCredentials(): RegistryError {
-    return new RegistryError('UNAUTHORIZED', 'incorrect username or password', undefined, {
-      headers: { 'WWW-Authenticate': `Basic realm="${this.config.MUELLE_REGISTRY_SERVICE}"` },
-    });
-  }
-
   private challenge(req: IncomingMessage, needed: AccessEntry[], message: string, error?: string): RegistryError {
     const realm = `${this.publicBase(req)}/v2/token`;
     const parts = [`realm="${realm}"`, `service="${this.config.MUELLE_REGISTRY_SERVICE}"`];
@@ -199,7 +173,7 @@ export class RegistryAuthService {
 }
 
 function tokenSubject(name: string, claim: TokenSubject | undefined): Subject | null {
-  return claim ? { id: claim.id, name, kind: 'user', role: claim.role, teamId: claim.teamId, teamName: claim.teamName } : null;
+  return claim ? { id: claim.id, name, kind: claim.kind ?? 'user', role: claim.role, teamId: claim.teamId, teamName: claim.teamName, ...(claim.scopes ? { scopes: claim.scopes } : {}) } : null;
 }
 
 function parseBasic(header: string | undefined): { username: string; password: string } | null {

@@ -123,11 +123,11 @@ export class V2Middleware implements NestMiddleware {
       }
       const username = form.get('username') ?? '';
       const password = form.get('password') ?? '';
-      const issued = await this.auth.issueToken(undefined, form, { username, password });
+      const issued = await this.auth.issueToken(undefined, form, { username, password }, req.socket.remoteAddress);
       return reply(res, 200, {}, { access_token: issued.access_token, expires_in: issued.expires_in, issued_at: issued.issued_at, scope: form.getAll('scope').join(' ') });
     }
     req.resume();
-    return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query));
+    return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query, undefined, req.socket.remoteAddress));
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {

@@ -3,6 +3,7 @@ import { ContainerStateClock1764300000001 } from './1764300000001-ContainerState
 import { RegistryGarbageCollection1764400000000 } from './1764400000000-RegistryGarbageCollection';
 import { RegistryWriteFunctions1764500000000 } from './1764500000000-RegistryWriteFunctions';
 import { ViewerRoleSharedRepositories1764600000000 } from './1764600000000-ViewerRoleSharedRepositories';
+import { AccountsAndLogins1764600100000 } from './1764600100000-AccountsAndLogins';
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -12,5 +13,6 @@ export const migrations = [
   RegistryGarbageCollection1764400000000,
   RegistryWriteFunctions1764500000000,
   ViewerRoleSharedRepositories1764600000000,
+  AccountsAndLogins1764600100000,
   DropUploadHashState1764600700000,
 ];

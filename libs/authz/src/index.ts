@@ -1,2 +1,3 @@
 export * from './model';
 export * from './subject';
+export * from './host-options';

@@ -101,3 +101,9 @@ export const getTeamPolicy = defineRequest('muelle.metadata.teams.policy.get.v1'
 export const setTeamPolicy = defineRequest('muelle.metadata.teams.policy.set.v1', TeamRef.extend({ policy: TeamPolicy }), TeamPolicyRecord);
 export const getTeamQuota = defineRequest('muelle.metadata.teams.quota.get.v1', TeamRef, TeamQuotaRecord);
 export const setTeamQuota = defineRequest('muelle.metadata.teams.quota.set.v1', TeamRef.extend({ quota: TeamQuota }), TeamQuotaRecord);
+
+/**
+ * Before starting a stopped container: PERMISSION_DENIED naming the quota when it would take the
+ * team over its quota (the container is not holding a reservation while it is stopped).
+ */
+export const admitContainerStart = defineRequest('muelle.metadata.teams.quota.admit-start.v1', z.object({ id: z.string().regex(/^[a-f0-9]{64}$/) }), z.object({ admitted: z.literal(true) }));

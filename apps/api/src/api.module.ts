@@ -7,7 +7,9 @@ import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
+import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
+import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
@@ -26,7 +28,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
+const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, BuildsService];
 
 @Module({})
 export class ApiModule {
@@ -39,6 +41,7 @@ export class ApiModule {
         OpenApiController,
         TokensController,
         TeamsController,
+        TeamLimitsController,
         HostsController,
         ContainersController,
         ImagesController,

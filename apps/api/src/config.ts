@@ -22,6 +22,8 @@ export const apiConfigShape = {
   MUELLE_BUILD_CONTEXTS_DIR: z.string().min(1).optional(),
   /** How often the reconciler looks for down or draining hosts (0 turns it off). */
   MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
+  /** Pids limit of a container that sets none, so one fork bomb cannot exhaust a host (0: no default). */
+  MUELLE_DEFAULT_PIDS_LIMIT: z.coerce.number().int().min(0).max(4_194_304).default(4096),
 };
 export const apiConfigSchema = z.object({
   ...apiConfigShape,

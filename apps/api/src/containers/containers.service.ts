@@ -35,6 +35,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { Cluster, SerialQueue } from '../hosts/cluster';
 import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
 
@@ -67,6 +68,7 @@ export class ContainersService {
     private readonly hub: EventHub,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly admission: ContainerAdmission,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -89,11 +91,12 @@ export class ContainersService {
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
     if (principal.user.role !== 'admin' && !principal.teamId) throw new PermissionDeniedError('a user without a team cannot create containers');
     const { name, start, ...rest } = body;
-    const spec: ContainerSpec = {
+    // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
+    const spec: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
       image: this.normalizeImage(rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
-    };
+    });
     const id = randomBytes(32).toString('hex');
     const { record, host } = await this.placements.run(async () => {
       const hosts = await this.cluster.hosts();
@@ -381,6 +384,7 @@ export class ContainersService {
   }
 
   private async startOn(principal: RequestPrincipal, record: ContainerRecord): Promise<ContainerRuntimeInfo> {
+    await this.admission.admitStart(record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).start, { id: record.id });
     await this.audit.record(principal, 'container.start', `container:${record.id}`);
     return runtime;

@@ -6,12 +6,13 @@ import { HostsController } from '../hosts/hosts.controller';
 import { ImagesController } from '../images/images.controller';
 import { EventsController } from '../events/events.controller';
 import { TeamsController } from '../teams/teams.controller';
+import { TeamLimitsController } from '../teams/team-limits.controller';
 import { TokensController } from '../auth/tokens.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TokensController, BuildsController, RepositoriesController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, BuildsController, RepositoriesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { hostOptionViolations, subjectFromPrincipal } from '@muelle/authz';
+import { BusClient } from '@muelle/bus';
+import { admitContainerStart, ContainerRecord, ContainerSpec, EMPTY_TEAM_POLICY, getTeamPolicy, PermissionDeniedError, TeamPolicy } from '@muelle/contracts';
+import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { API_CONFIG, ApiConfig } from '../config';
+
+/** States in which a container holds its team's quota; starting one in any other state is checked. */
+const RESERVING = new Set<ContainerRecord['state']>(['created', 'running', 'paused', 'restarting']);
+
+/**
+ * What every door's container create passes through before anything is placed: the team policy
+ * for host-level options (403 naming the option) and the platform defaults (pids limit). Quotas are
+ * checked by metadata when the container is recorded, in the same transaction as the insert.
+ */
+@Injectable()
+export class ContainerAdmission {
+  constructor(
+    private readonly bus: BusClient,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  /** The spec to create, with defaults applied; PERMISSION_DENIED naming every option the team may not use. */
+  async admit(principal: RequestPrincipal, spec: ContainerSpec): Promise<ContainerSpec> {
+    const violations = hostOptionViolations(subjectFromPrincipal(principal), await this.policyOf(principal), spec);
+    if (violations.length) throw new PermissionDeniedError(violations.map((v) => v.message).join('; '), { violations });
+    const pidsLimit = spec.resources.pidsLimit ?? (this.config.MUELLE_DEFAULT_PIDS_LIMIT || undefined);
+    return { ...spec, resources: { ...spec.resources, pidsLimit } };
+  }
+
+  /** A stopped container starting again takes quota again. */
+  async admitStart(record: ContainerRecord): Promise<void> {
+    if (record.teamId && !RESERVING.has(record.state)) await this.bus.request(admitContainerStart, { id: record.id });
+  }
+
+  private async policyOf(principal: RequestPrincipal): Promise<TeamPolicy> {
+    if (isAdmin(principal) || !principal.teamId) return EMPTY_TEAM_POLICY;
+    return (await this.bus.request(getTeamPolicy, { team: principal.teamId })).policy;
+  }
+}

@@ -124,6 +124,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: principal.registryCredentials,
+        teamId: principal.teamId,
       });
     } catch (error) {
       await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
@@ -329,6 +330,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: await this.ownerAuth(record),
+        teamId: record.teamId,
       });
       await this.bus.request(agent.start, { id: record.id });
       await this.bus.request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 }).catch(() => undefined);

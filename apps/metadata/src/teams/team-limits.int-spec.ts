@@ -2,6 +2,8 @@ import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
 import {
   admitContainerStart,
   commitBlob,
+  mountBlob,
+  statBlob,
   containerStateChanged,
   ContainerSpec,
   createTeam,
@@ -114,5 +116,20 @@ describe.each([
     const config = blob('{"config":1}');
     for (const repository of ['reg/a', 'reg/b', 'other/c']) for (const b of [layer, config]) await bus.request(commitBlob, { repository, ...b });
     expect((await bus.request(getTeamQuota, { team: 'reg' })).usage.registryBytes).toBe(layer.size + config.size);
+  });
+
+  it('refuses a blob commit or mount over the registry quota with the figures; a blob the team already has costs nothing', async () => {
+    await bus.request(createTeam, { name: 'regq' });
+    const blob = (size: number) => ({ digest: `sha256:${createHash('sha256').update(`regq-${size}`).digest('hex')}`, size });
+    await bus.request(setTeamQuota, { team: 'regq', quota: { registryBytes: 1000 } });
+    await bus.request(commitBlob, { repository: 'regq/app', ...blob(900) });
+    await bus.request(commitBlob, { repository: 'regq/other', ...blob(900) }); // the same blob again: counted once
+    const refusal = bus.request(commitBlob, { repository: 'regq/app', ...blob(200) });
+    await expect(refusal).rejects.toThrow(PermissionDeniedError);
+    await expect(refusal).rejects.toThrow('team regq: registry storage quota 1000 B, 900 B used, 200 B asked');
+    await bus.request(commitBlob, { repository: 'elsewhere/app', ...blob(200) });
+    await expect(bus.request(mountBlob, { repository: 'regq/app', from: 'elsewhere/app', digest: blob(200).digest })).rejects.toThrow('registry storage quota');
+    await expect(bus.request(statBlob, { repository: 'regq/app', digest: blob(200).digest })).rejects.toThrow(NotFoundError);
+    expect((await bus.request(getTeamQuota, { team: 'regq' })).usage.registryBytes).toBe(900);
   });
 });

@@ -3,6 +3,7 @@ import { ContainerStateClock1764300000001 } from './1764300000001-ContainerState
 import { RegistryGarbageCollection1764400000000 } from './1764400000000-RegistryGarbageCollection';
 import { RegistryWriteFunctions1764500000000 } from './1764500000000-RegistryWriteFunctions';
 import { TeamPoliciesAndQuotas1764600200000 } from './1764600200000-TeamPoliciesAndQuotas';
+import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuota';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
-export const migrations = [InitialSchema1764300000000, ContainerStateClock1764300000001, RegistryGarbageCollection1764400000000, RegistryWriteFunctions1764500000000, TeamPoliciesAndQuotas1764600200000];
+export const migrations = [InitialSchema1764300000000, ContainerStateClock1764300000001, RegistryGarbageCollection1764400000000, RegistryWriteFunctions1764500000000, TeamPoliciesAndQuotas1764600200000, RegistryTeamQuota1764600200001];

@@ -1,5 +1,5 @@
 import { createRegistryClient } from '@muelle/registry-client';
-import { basicAuth, getJson } from '@muelle/testing';
+import { basicAuth, eventually, getJson } from '@muelle/testing';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,8 @@ describe('team policies, quotas and volumes through every door', () => {
     expect(sysctl.code).not.toBe(0);
     expect(sysctl.stderr).toMatch(/unknown option '--sysctl'/);
     expect(await containerCount()).toBe(0);
+    const audit = await getJson(`${platform.api}/v1/audit?action=container.create.denied&actor=alpha-dev&limit=100`, { headers: adminAuth });
+    expect(audit.body.items.length).toBeGreaterThanOrEqual(refusals.length);
   }, 120_000);
 
   it('refuses the same options through the stock docker CLI, and --sysctl as not implemented, creating nothing', async () => {
@@ -135,6 +137,13 @@ describe('team policies, quotas and volumes through every door', () => {
     expect(viaDocker.code).not.toBe(0);
     expect(viaDocker.stderr).toMatch(/team alpha: containers quota 1, 1 reserved, 1 asked/);
     expect(await containerCount()).toBe(before);
+    // A stopped container takes quota again when it starts: with another one running, it may not.
+    await ok('alpha', 'stop', '-t', '0', first);
+    // The stop reaches metadata as an event: until then the stopped container still holds its place.
+    const other = (await eventually(() => ok('alpha', 'run', '-d', alphaImage, 'sleep', '60'), { timeoutMs: 15_000 })).trim();
+    const restart = await run('alpha', 'start', first);
+    expect(restart.stderr).toMatch(/team alpha: containers quota 1, 1 reserved, 1 asked/);
+    await ok('alpha', 'rm', '-f', other);
     await ok('alpha', 'rm', '-f', first);
     await ok('admin', 'team', 'quota', 'alpha', '--containers', 'none');
   }, 120_000);

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { hostOptionViolations, subjectFromPrincipal } from '@muelle/authz';
 import { BusClient } from '@muelle/bus';
-import { admitContainerStart, ContainerRecord, ContainerSpec, EMPTY_TEAM_POLICY, getTeamPolicy, PermissionDeniedError, TeamPolicy } from '@muelle/contracts';
+import { admitContainerStart, ContainerRecord, ContainerSpec, EMPTY_TEAM_POLICY, getTeamPolicy, MuelleError, PermissionDeniedError, TeamPolicy } from '@muelle/contracts';
+import { AuditLog } from '../audit/audit-log';
 import { isAdmin, RequestPrincipal } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 
@@ -17,20 +18,31 @@ const RESERVING = new Set<ContainerRecord['state']>(['created', 'running', 'paus
 export class ContainerAdmission {
   constructor(
     private readonly bus: BusClient,
+    private readonly audit: AuditLog,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   /** The spec to create, with defaults applied; PERMISSION_DENIED naming every option the team may not use. */
   async admit(principal: RequestPrincipal, spec: ContainerSpec): Promise<ContainerSpec> {
     const violations = hostOptionViolations(subjectFromPrincipal(principal), await this.policyOf(principal), spec);
-    if (violations.length) throw new PermissionDeniedError(violations.map((v) => v.message).join('; '), { violations });
+    if (violations.length) {
+      await this.audit.record(principal, 'container.create.denied', `team:${principal.teamId}`, { image: spec.image, violations });
+      throw new PermissionDeniedError(violations.map((v) => v.message).join('; '), { violations });
+    }
     const pidsLimit = spec.resources.pidsLimit ?? (this.config.MUELLE_DEFAULT_PIDS_LIMIT || undefined);
     return { ...spec, resources: { ...spec.resources, pidsLimit } };
   }
 
   /** A stopped container starting again takes quota again. */
-  async admitStart(record: ContainerRecord): Promise<void> {
-    if (record.teamId && !RESERVING.has(record.state)) await this.bus.request(admitContainerStart, { id: record.id });
+  async admitStart(principal: RequestPrincipal, record: ContainerRecord): Promise<void> {
+    if (!record.teamId || RESERVING.has(record.state)) return;
+    await this.bus.request(admitContainerStart, { id: record.id }).catch((error: unknown) => this.refusedByQuota(principal, 'container.start.denied', `container:${record.id}`, error));
+  }
+
+  /** Audits a quota refusal from metadata (PERMISSION_DENIED) and rethrows whatever failed. */
+  async refusedByQuota(principal: RequestPrincipal, action: string, target: string, error: unknown): Promise<never> {
+    if (error instanceof MuelleError && error.code === 'PERMISSION_DENIED') await this.audit.record(principal, action, target, { reason: error.message });
+    throw error;
   }
 
   private async policyOf(principal: RequestPrincipal): Promise<TeamPolicy> {

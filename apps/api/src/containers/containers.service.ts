@@ -105,13 +105,9 @@ export class ContainersService {
         throw new ConflictError(explainNoPlacement(placement.rejections), {
           rejections: placement.rejections,
         });
-      const placed = await this.bus.request(recordContainer, {
-        id,
-        name,
-        teamId: principal.teamId,
-        hostId: placement.hostId,
-        spec,
-      });
+      const placed = await this.bus
+        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: placement.hostId, spec })
+        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error));
       return {
         record: placed,
         host: hosts.find((h) => h.id === placement.hostId)!,
@@ -189,6 +185,7 @@ export class ContainersService {
 
   async restart(principal: RequestPrincipal, ref: string, timeoutSeconds?: number): Promise<ContainerView> {
     const record = await this.get(principal, ref);
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).restart, { id: record.id, timeoutSeconds });
     await this.audit.record(principal, 'container.restart', `container:${record.id}`);
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
@@ -386,7 +383,7 @@ export class ContainersService {
   }
 
   private async startOn(principal: RequestPrincipal, record: ContainerRecord): Promise<ContainerRuntimeInfo> {
-    await this.admission.admitStart(record);
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).start, { id: record.id });
     await this.audit.record(principal, 'container.start', `container:${record.id}`);
     return runtime;

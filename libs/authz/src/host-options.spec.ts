@@ -58,6 +58,13 @@ describe('hostOptionViolations', () => {
     ]);
   });
 
+  it('refuses a real-time priority ulimit unless granted; other ulimits are open', () => {
+    const rt = spec({ security: { ulimits: [{ name: 'rtprio', soft: 99, hard: 99 }] } });
+    expect(hostOptionViolations(member, EMPTY_TEAM_POLICY, rt).map((v) => v.message)).toEqual(['--ulimit rtprio=99:99: not allowed for team alpha (admin policy: real-time priority not granted)']);
+    expect(hostOptionViolations(member, policy({ realtimePriority: true }), rt)).toEqual([]);
+    expect(hostOptionViolations(member, EMPTY_TEAM_POLICY, spec({ security: { ulimits: [{ name: 'rtprio', soft: 0, hard: 0 }, { name: 'nofile', soft: 1, hard: 1 }] } }))).toEqual([]);
+  });
+
   it('refuses a policy granting ALL capabilities', () => {
     expect(TeamPolicy.safeParse({ capAdd: ['ALL'] }).success).toBe(false);
   });
@@ -68,7 +75,7 @@ describe('hostOptionViolations', () => {
     expect(normalizeHostPath('relative/../../etc')).toBe('/etc');
   });
 
-  it('property: a member without a policy never gets a host bind, host network, a port below 1024, an added capability or unconfined seccomp', () => {
+  it('property: a member without a policy never gets a host bind, host network, a port below 1024, an added capability, unconfined seccomp or real-time priority', () => {
     const pathSegment = fc.constantFrom('', '.', '..', 'srv', 'x', 'etc', 'proc');
     const arbitrarySpec = fc.record({
       volumes: fc.array(
@@ -79,6 +86,7 @@ describe('hostOptionViolations', () => {
       ports: fc.array(fc.record({ hostIp: fc.constantFrom('0.0.0.0', '127.0.0.1', '::', '10.1.2.3'), hostPort: fc.integer({ min: 0, max: 65535 }), containerPort: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 3 }),
       capAdd: fc.array(fc.constantFrom('SYS_ADMIN', 'NET_ADMIN', 'ALL', 'NET_RAW'), { maxLength: 3 }),
       seccomp: fc.constantFrom('default' as const, 'unconfined' as const),
+      rtprio: fc.option(fc.integer({ min: -1, max: 99 }), { nil: undefined }),
     });
     fc.assert(
       fc.property(arbitrarySpec, (input) => {
@@ -86,7 +94,7 @@ describe('hostOptionViolations', () => {
           volumes: input.volumes.map((v) => ({ ...v, source: v.kind === 'volume' ? 'named' : v.source, target: '/t' })),
           network: input.network,
           ports: input.ports,
-          security: { capAdd: input.capAdd, seccomp: input.seccomp },
+          security: { capAdd: input.capAdd, seccomp: input.seccomp, ulimits: input.rtprio === undefined ? [] : [{ name: 'rtprio', soft: input.rtprio, hard: input.rtprio }] },
         });
         const refused = hostOptionViolations(member, EMPTY_TEAM_POLICY, asked).length > 0;
         const loosens =
@@ -94,7 +102,8 @@ describe('hostOptionViolations', () => {
           asked.network === 'host' ||
           asked.ports.some((p) => (p.hostPort > 0 && p.hostPort < 1024) || !['0.0.0.0', '::'].includes(p.hostIp)) ||
           asked.security.capAdd.length > 0 ||
-          asked.security.seccomp === 'unconfined';
+          asked.security.seccomp === 'unconfined' ||
+          asked.security.ulimits.some((u) => u.name === 'rtprio' && u.soft !== 0);
         expect(refused).toBe(loosens);
       }),
       { numRuns: 500 },

@@ -43,6 +43,9 @@ export function hostOptionViolations(subject: Pick<Subject, 'role' | 'teamName'>
     if (!grantedCaps.has(cap)) refuse('--cap-add', `--cap-add ${cap}`, grantedCaps.size ? `capabilities that may be added: ${[...grantedCaps].join(', ')}` : 'no capabilities may be added');
   }
   if (spec.security.seccomp === 'unconfined' && !policy.seccompUnconfined) refuse('--security-opt seccomp=unconfined', '--security-opt seccomp=unconfined', 'the default seccomp profile is required');
+  // RLIMIT_RTPRIO lets processes without CAP_SYS_NICE use SCHED_FIFO/RR, which the cgroup CPU limits do not bound.
+  const rtprio = spec.security.ulimits.find((u) => u.name === 'rtprio' && (u.soft !== 0 || u.hard !== 0));
+  if (rtprio && !policy.realtimePriority) refuse('--ulimit rtprio', `--ulimit rtprio=${rtprio.soft}:${rtprio.hard}`, 'real-time priority not granted');
   return violations;
 }
 

@@ -55,12 +55,14 @@ export function registerTeamAdminCommands(program: Command, io: Io): void {
     .option('--no-privileged-ports', 'refuse host ports below 1024')
     .option('--seccomp-unconfined', 'allow --security-opt seccomp=unconfined')
     .option('--no-seccomp-unconfined', 'refuse --security-opt seccomp=unconfined')
+    .option('--realtime-priority', 'allow --ulimit rtprio above 0 (real-time scheduling)')
+    .option('--no-realtime-priority', 'refuse --ulimit rtprio above 0')
     .option('--reset', 'start from the empty policy (everything refused) instead of the current one')
     .addOption(formatOption())
     .addHelpText('after', '\nExample:\n  $ muelle team policy alpha --allow-bind /srv/x:ro --allow-cap-add NET_ADMIN')
     .action(async (name: string, o) => {
       const api = client();
-      const changes = o.allowBind.length || o.allowCapAdd.length || o.reset || [o.hostNetwork, o.publishHostIp, o.privilegedPorts, o.seccompUnconfined].some((v) => v !== undefined);
+      const changes = o.allowBind.length || o.allowCapAdd.length || o.reset || [o.hostNetwork, o.publishHostIp, o.privilegedPorts, o.seccompUnconfined, o.realtimePriority].some((v) => v !== undefined);
       let record = await api.request('GET', teamPath(name, 'policy'));
       if (changes) {
         const current = o.reset ? {} : record.policy;
@@ -71,6 +73,7 @@ export function registerTeamAdminCommands(program: Command, io: Io): void {
           publishHostIp: o.publishHostIp ?? current.publishHostIp ?? false,
           privilegedPorts: o.privilegedPorts ?? current.privilegedPorts ?? false,
           seccompUnconfined: o.seccompUnconfined ?? current.seccompUnconfined ?? false,
+          realtimePriority: o.realtimePriority ?? current.realtimePriority ?? false,
         };
         record = await api.request('PUT', teamPath(name, 'policy'), { body: policy });
       }
@@ -86,6 +89,7 @@ export function registerTeamAdminCommands(program: Command, io: Io): void {
             ['host ports < 1024', onOff(p.privilegedPorts)],
             ['--cap-add', p.capAdd.length ? p.capAdd.join(', ') : 'no'],
             ['seccomp=unconfined', onOff(p.seccompUnconfined)],
+            ['--ulimit rtprio', onOff(p.realtimePriority)],
           ],
         ),
       );

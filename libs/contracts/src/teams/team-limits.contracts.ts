@@ -42,6 +42,8 @@ export const TeamPolicy = z.strictObject({
     .refine((caps) => !caps.includes('ALL'), { message: 'ALL cannot be granted; name each capability' }),
   /** `--security-opt seccomp=unconfined`. */
   seccompUnconfined: z.boolean().default(false),
+  /** `--ulimit rtprio=N` above 0: real-time scheduling, which can starve the host's CPUs. */
+  realtimePriority: z.boolean().default(false),
 });
 export type TeamPolicy = z.infer<typeof TeamPolicy>;
 export type TeamPolicyInput = z.input<typeof TeamPolicy>;
@@ -52,6 +54,7 @@ export const EMPTY_TEAM_POLICY: TeamPolicy = Object.freeze({
   privilegedPorts: false,
   capAdd: [],
   seccompUnconfined: false,
+  realtimePriority: false,
 }) as TeamPolicy;
 
 /** Limits per team; null means unlimited. */

@@ -25,6 +25,11 @@ export function hostOptionViolations(subject: Pick<Subject, 'role' | 'teamName'>
 
   for (const volume of spec.volumes) {
     if (volume.kind !== 'bind') continue;
+    // `..` after a symlink resolves on the host, not in the string: members write the path plainly.
+    if (volume.source.split('/').some((segment) => segment === '..' || segment === '.')) {
+      violations.push({ option: 'bind mount', message: `bind mount of ${volume.source}: write the host path without . or .. segments` });
+      continue;
+    }
     const source = normalizeHostPath(volume.source);
     const grants = policy.bindMounts.filter((grant) => isUnder(source, grant.path));
     const granted = describeBindGrants(policy);

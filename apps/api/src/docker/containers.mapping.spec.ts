@@ -80,6 +80,13 @@ describe('Docker create body → ContainerSpec', () => {
     expect(() => create(withHost(hostConfig))).toThrow(option);
   });
 
+  it('carries --mount bind/volume and refuses their other options (propagation, driver options)', () => {
+    const body = create(withHost({ Mounts: [{ Type: 'bind', Source: '/srv/x', Target: '/x', ReadOnly: true, BindOptions: null }] }));
+    expect(body.volumes).toEqual([{ kind: 'bind', source: '/srv/x', target: '/x', readOnly: true }]);
+    expect(() => create(withHost({ Mounts: [{ Type: 'bind', Source: '/srv/x', Target: '/x', BindOptions: { Propagation: 'rshared' } }] }))).toThrow('the --mount option BindOptions is not supported by Muelle');
+    expect(() => create(withHost({ Mounts: [{ Type: 'tmpfs', Target: '/t' }] }))).toThrow('mount type "tmpfs"');
+  });
+
   it('refuses what --security-opt systempaths=unconfined really sends (empty masked-path lists)', () => {
     const body = JSON.parse(readFileSync(join(__dirname, 'fixtures/docker-28-create-systempaths-unconfined.json'), 'utf8'));
     expect(() => create(body)).toThrow('the option --security-opt systempaths=unconfined is not supported by Muelle');

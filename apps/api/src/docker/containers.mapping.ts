@@ -2,7 +2,7 @@ import { ContainerRecord, InvalidArgumentError } from '@muelle/contracts';
 import type { ContainerView } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
 import { parseRequest } from '../http/validation';
-import { refuseUnimplementedOptions, seccompOf } from './containers.refusals';
+import { refuseUnimplementedMountOptions, refuseUnimplementedOptions, seccompOf } from './containers.refusals';
 import { NotSupportedByMuelleError } from './errors';
 
 /** The image name as the user typed it (Docker shows that, Muelle stores the resolved one). */
@@ -34,7 +34,7 @@ export interface DockerCreateBody {
     PublishAllPorts?: boolean;
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
     AutoRemove?: boolean;
-    Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+    Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean; [unread: string]: unknown }> | null;
     Memory?: number;
     NanoCpus?: number;
     CpuShares?: number;
@@ -97,6 +97,7 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
   }
   for (const mount of host.Mounts ?? []) {
     if (mount.Type !== 'bind' && mount.Type !== 'volume') throw new NotSupportedByMuelleError(`mount type ${JSON.stringify(mount.Type)}`, 400);
+    refuseUnimplementedMountOptions(mount);
     if (!mount.Source || !mount.Target) throw new InvalidArgumentError('a mount needs a source and a target');
     volumes.push({ kind: mount.Type, source: mount.Source, target: mount.Target, readOnly: !!mount.ReadOnly });
   }

@@ -135,6 +135,14 @@ export function refuseUnimplementedOptions(body: Record<string, unknown>): void 
   if (healthcheck && !isZero(healthcheck) && !(healthcheck.Test?.length === 1 && healthcheck.Test[0] === 'NONE')) refuse('Healthcheck', '--health-cmd');
 }
 
+/** `--mount` keys Muelle reads; any other set (bind propagation, volume driver options, tmpfs size…) is refused. */
+const MOUNT_READ = new Set(['Type', 'Source', 'Target', 'ReadOnly', 'Consistency']);
+
+export function refuseUnimplementedMountOptions(mount: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(mount))
+    if (!MOUNT_READ.has(field) && !isZero(value)) throw new NotSupportedByMuelleError(`the --mount option ${field}`, 400);
+}
+
 /** `--security-opt`: `seccomp=unconfined` is carried into the spec; `no-new-privileges` is always on. */
 export function seccompOf(securityOpt: readonly string[] | null | undefined): 'default' | 'unconfined' {
   let seccomp: 'default' | 'unconfined' = 'default';

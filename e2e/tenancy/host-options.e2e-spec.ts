@@ -108,6 +108,12 @@ describe('team policies, quotas and volumes through every door', () => {
     const memberTry = await run('alpha', 'team', 'policy', 'alpha', '--allow-bind', `${granted}:ro`);
     expect(memberTry.code).not.toBe(0);
     expect(memberTry.stderr).toMatch(/a team policy needs the admin role/);
+    const put = (team: string, body: unknown) =>
+      fetch(`${platform.api}/v1/teams/${team}/policy`, { method: 'PUT', headers: { ...adminAuth, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    expect(await put('alpha', { hostNetwork: true, bogus: 1 })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/bogus/) } } });
+    expect(await put('alpha', { bindMounts: [{ path: 'srv/x' }] })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^body\.bindMounts\.0\.path: an absolute, normalised path/) } } });
+    expect(await put('alpha', { capAdd: ['ALL'] })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/ALL cannot be granted/) } } });
+    expect(await put('nope', {})).toMatchObject({ status: 404 });
     expect(await ok('admin', 'team', 'policy', 'alpha', '--allow-bind', `${granted}:ro`)).toMatch(new RegExp(`bind mounts\\s+${granted}:ro`));
     expect(await ok('alpha', 'run', '--rm', '-v', `${granted}/x:/x:ro`, alphaImage, 'cat', '/x/hello')).toBe('hello from the host\n');
     const rw = await run('alpha', 'run', '--rm', '-v', `${granted}/x:/x`, alphaImage, 'true');

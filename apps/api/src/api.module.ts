@@ -11,7 +11,9 @@ import { OriginMiddleware } from './auth/origin.middleware';
 import { AccountsService } from './accounts/accounts.service';
 import { UsersController } from './accounts/users.controller';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
+import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
+import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
@@ -31,7 +33,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -46,6 +48,7 @@ export class ApiModule implements NestModule {
         UsersController,
         AccountEventsListener,
         TeamsController,
+        TeamLimitsController,
         HostsController,
         ContainersController,
         ImagesController,

@@ -41,6 +41,8 @@ export const apiConfigShape = {
       }
       return origins.map((o) => new URL(o).origin);
     }),
+  /** Pids limit of a container that sets none, so one fork bomb cannot exhaust a host (0: no default). */
+  MUELLE_DEFAULT_PIDS_LIMIT: z.coerce.number().int().min(0).max(4_194_304).default(4096),
 };
 export const apiConfigSchema = z.object({
   ...apiConfigShape,

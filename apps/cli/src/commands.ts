@@ -5,7 +5,8 @@ import { packContext } from './context';
 import { loadConfig, saveConfig } from './config';
 import { CliError } from './errors';
 import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } from './format';
-import { collect, parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseVolume } from './parse';
+import { registerTeamAdminCommands } from './commands/team-admin';
+import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
@@ -144,6 +145,13 @@ export function buildProgram(io: Io): Command {
     .option('--host <id>', 'pin to a host')
     .option('--constraint <key=value>', 'host label that must match', collect, [])
     .option('--network <mode>', 'bridge, host or none', 'bridge')
+    .option('--init', 'run an init as PID 1 that forwards signals and reaps zombies')
+    .option('--read-only', 'mount the root filesystem read-only')
+    .option('--cap-add <cap>', 'add a capability (needs a team policy granting it)', collect, [])
+    .option('--cap-drop <cap>', 'drop a capability (ALL drops every one)', collect, [])
+    .option('--pids-limit <n>', 'most processes the container may have (default: the platform default)')
+    .option('--ulimit <name=soft[:hard]>', 'resource limit, e.g. nofile=1024:2048', collect, [])
+    .option('--security-opt <opt>', 'seccomp=unconfined (needs a team policy), no-new-privileges (always on)', collect, [])
     .action(async (image: string, command: string[], o) => {
       const api = client();
       const body = {
@@ -163,6 +171,15 @@ export function buildProgram(io: Io): Command {
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
           cpus: o.cpus ? Number(o.cpus) : undefined,
+          pidsLimit: o.pidsLimit !== undefined ? parsePidsLimit(o.pidsLimit) : undefined,
+        },
+        init: !!o.init,
+        security: {
+          readOnly: !!o.readOnly,
+          capAdd: o.capAdd,
+          capDrop: o.capDrop,
+          ulimits: o.ulimit.map(parseUlimit),
+          seccomp: parseSecurityOpts(o.securityOpt),
         },
         restartPolicy: parseRestart(o.restart),
         labels: parsePairs(o.label, 'label'),
@@ -563,6 +580,7 @@ Examples:
   registerUserCommands(program, io);
   registerTokenCommands(program, io);
   registerTeamCommands(program, io);
+  registerTeamAdminCommands(program, io);
 
   return program;
 }

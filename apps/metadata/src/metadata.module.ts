@@ -18,6 +18,8 @@ import { RegistryMetadataController } from './registry/registry-metadata.control
 import { RegistryMetadataService } from './registry/registry-metadata.service';
 import { TeamsController } from './teams/teams.controller';
 import { TeamsService } from './teams/teams.service';
+import { TeamLimitsController } from './teams/team-limits.controller';
+import { TeamLimitsService } from './teams/team-limits.service';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
 
@@ -32,8 +34,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService],
     };
   }
 }

@@ -5,3 +5,4 @@ export * from './decide-errors';
 export * from './decide-repository';
 export * from './token-scopes';
 export * from './credential-cache';
+export * from './host-options';

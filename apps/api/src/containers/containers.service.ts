@@ -36,6 +36,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { Cluster, SerialQueue } from '../hosts/cluster';
 import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
 
@@ -69,6 +70,7 @@ export class ContainersService {
     private readonly repositories: RepositoryAccess,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly admission: ContainerAdmission,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -91,11 +93,12 @@ export class ContainersService {
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     const { name, start, ...rest } = body;
-    const spec: ContainerSpec = {
+    // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
+    const spec: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
       image: this.normalizeImage(rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
-    };
+    });
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
     const id = randomBytes(32).toString('hex');
@@ -106,13 +109,9 @@ export class ContainersService {
         throw new ConflictError(explainNoPlacement(placement.rejections), {
           rejections: placement.rejections,
         });
-      const placed = await this.bus.request(recordContainer, {
-        id,
-        name,
-        teamId: principal.teamId,
-        hostId: placement.hostId,
-        spec,
-      });
+      const placed = await this.bus
+        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: placement.hostId, spec })
+        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error));
       return {
         record: placed,
         host: hosts.find((h) => h.id === placement.hostId)!,
@@ -125,6 +124,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: principal.registryCredentials,
+        teamId: principal.teamId,
       });
     } catch (error) {
       await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
@@ -192,6 +192,7 @@ export class ContainersService {
 
   async restart(principal: RequestPrincipal, ref: string, timeoutSeconds?: number): Promise<ContainerView> {
     const record = await this.get(principal, ref, 'update');
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).restart, { id: record.id, timeoutSeconds });
     await this.audit.record(principal, 'container.restart', `container:${record.id}`);
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
@@ -333,6 +334,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: await this.ownerAuth(record),
+        teamId: record.teamId,
       });
       await this.bus.request(agent.start, { id: record.id });
       await this.bus.request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 }).catch(() => undefined);
@@ -388,6 +390,7 @@ export class ContainersService {
   }
 
   private async startOn(principal: RequestPrincipal, record: ContainerRecord): Promise<ContainerRuntimeInfo> {
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).start, { id: record.id });
     await this.audit.record(principal, 'container.start', `container:${record.id}`);
     return runtime;

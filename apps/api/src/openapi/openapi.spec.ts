@@ -6,13 +6,14 @@ import { HostsController } from '../hosts/hosts.controller';
 import { ImagesController } from '../images/images.controller';
 import { EventsController } from '../events/events.controller';
 import { TeamsController } from '../teams/teams.controller';
+import { TeamLimitsController } from '../teams/team-limits.controller';
 import { TokensController } from '../auth/tokens.controller';
 import { UsersController } from '../accounts/users.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TokensController, UsersController, BuildsController, RepositoriesController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

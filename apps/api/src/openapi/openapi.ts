@@ -21,9 +21,10 @@ import { ImageQuery } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
+import { TeamPolicyBody, TeamQuotaBody } from '../teams/team-limits.controller';
 
 interface Route {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   tag: string;
@@ -334,6 +335,32 @@ export const routes: Route[] = [
     tag: 'tenancy',
     body: CreateTeamBody,
     status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/teams/{team}/policy',
+    summary: "A team's policy: host-level options its members may use (admin; team name or id)",
+    tag: 'tenancy',
+  },
+  {
+    method: 'put',
+    path: '/v1/teams/{team}/policy',
+    summary: "Replace a team's policy (admin); fields left out are off",
+    tag: 'tenancy',
+    body: TeamPolicyBody,
+  },
+  {
+    method: 'get',
+    path: '/v1/teams/{team}/quota',
+    summary: "A team's quota and current usage (admin)",
+    tag: 'tenancy',
+  },
+  {
+    method: 'put',
+    path: '/v1/teams/{team}/quota',
+    summary: "Replace a team's quota (admin); null or left out is unlimited",
+    tag: 'tenancy',
+    body: TeamQuotaBody,
   },
   {
     method: 'post',

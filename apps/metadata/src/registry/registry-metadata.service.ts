@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   ManifestRecord,
   NotFoundError,
+  PermissionDeniedError,
   RegistryErrorCode,
   RepositoryRecord,
   UnavailableError,
@@ -13,6 +14,7 @@ import {
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { formatBytes } from '../teams/team-limits.service';
 
 type Sql = Pick<EntityManager, 'query'>;
 
@@ -107,16 +109,24 @@ export class RegistryMetadataService {
 
   async commitBlob(repository: string, digest: string, size: number) {
     try {
-      const rows = await this.db.query(`SELECT muelle_commit_blob($1, $2, $3) AS size`, [repository, digest, size]);
+      // The team variant checks the team's registry quota first (migration RegistryTeamQuota).
+      const rows = await this.db.query(`SELECT muelle_commit_team_blob($1, $2, $3) AS size`, [repository, digest, size]);
       return { digest, size: Number(rows[0].size) };
     } catch (error) {
       if (sqlState(error) === BEING_COLLECTED) throw beingCollected(digest);
+      if (sqlState(error) === OVER_QUOTA) throw overQuota(error);
       throw error;
     }
   }
 
   async mountBlob(repository: string, from: string, digest: string) {
-    const rows = await this.db.query(`SELECT muelle_mount_blob($1, $2, $3) AS size`, [repository, from, digest]);
+    let rows;
+    try {
+      rows = await this.db.query(`SELECT muelle_mount_team_blob($1, $2, $3) AS size`, [repository, from, digest]);
+    } catch (error) {
+      if (sqlState(error) === OVER_QUOTA) throw overQuota(error);
+      throw error;
+    }
     const size = rows[0].size;
     return size === null ? { mounted: false, size: null } : { mounted: true, size: Number(size) };
   }
@@ -410,6 +420,18 @@ const BEING_COLLECTED = 'MU001';
 
 function beingCollected(digest: string): UnavailableError {
   return new UnavailableError(`blob ${digest} is being garbage-collected; retry the upload`, { registryCode: 'BLOB_BEING_COLLECTED' satisfies RegistryErrorCode });
+}
+
+/** SQLSTATE raised by muelle_check_registry_quota; its DETAIL carries the figures as JSON. */
+const OVER_QUOTA = 'MU002';
+
+function overQuota(error: unknown): PermissionDeniedError {
+  const driverError = (error as { driverError?: { detail?: string } })?.driverError ?? (error as { detail?: string });
+  const f = JSON.parse(driverError?.detail ?? '{}') as { team?: string; quota?: number; used?: number; asked?: number };
+  return new PermissionDeniedError(
+    `team ${f.team}: registry storage quota ${formatBytes(Number(f.quota))}, ${formatBytes(Number(f.used))} used, ${formatBytes(Number(f.asked))} asked`,
+    { quota: 'registryBytes' },
+  );
 }
 
 function sqlState(error: unknown): string | undefined {

@@ -4,6 +4,8 @@ import { RegistryGarbageCollection1764400000000 } from './1764400000000-Registry
 import { RegistryWriteFunctions1764500000000 } from './1764500000000-RegistryWriteFunctions';
 import { ViewerRoleSharedRepositories1764600000000 } from './1764600000000-ViewerRoleSharedRepositories';
 import { AccountsAndLogins1764600100000 } from './1764600100000-AccountsAndLogins';
+import { TeamPoliciesAndQuotas1764600200000 } from './1764600200000-TeamPoliciesAndQuotas';
+import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuota';
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -14,5 +16,7 @@ export const migrations = [
   RegistryWriteFunctions1764500000000,
   ViewerRoleSharedRepositories1764600000000,
   AccountsAndLogins1764600100000,
+  TeamPoliciesAndQuotas1764600200000,
+  RegistryTeamQuota1764600200001,
   DropUploadHashState1764600700000,
 ];

@@ -81,7 +81,7 @@ describe.each([
     const team = await bus.request(createTeam, { name: `view-${useServer ? 'pg' : 'lite'}` });
     const viewer = await bus.request(createUser, { username: 'viewer-one', password: 'viewer-password', role: 'viewer', teamId: team.id });
     expect(viewer.user.role).toBe('viewer');
-    await expect(bus.request(authenticateUser, { username: 'viewer-one', password: 'viewer-password' })).resolves.toMatchObject({ role: 'viewer' });
+    await expect(bus.request(authenticateUser, { username: 'viewer-one', password: 'viewer-password' })).resolves.toMatchObject({ user: { role: 'viewer' } });
     await bus.request(setRepositoryAnonymousPull, { name: 'tenancy/open', anonymousPull: true });
     await expect(bus.request(setRepositoryShared, { name: 'tenancy/base', shared: true })).resolves.toMatchObject({ shared: true, anonymousPull: false });
     const page = await bus.request(listCatalog, { n: 1000 });

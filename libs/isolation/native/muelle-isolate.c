@@ -2,7 +2,8 @@
  * muelle-isolate: single-threaded helper that creates (run) or joins (exec) a container.
  *
  * Node cannot unshare()/setns() itself (it is multi-threaded), so the agent execs this
- * helper once per container or exec session. Only libc and kernel headers are used.
+ * helper once per container or exec session. libc, kernel headers and libseccomp
+ * (seccomp.c); the cgroup v2 device program is in device-filter.c.
  *
  *   muelle-isolate run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]
  *
@@ -62,6 +63,7 @@
 #include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
+#include "isolate.h"
 
 #define EXIT_SETUP 125
 #define EXIT_CANNOT_INVOKE 126
@@ -92,6 +94,8 @@ struct spec {
   char **cgroups; int ncgroups;
   struct bind_mount *binds; int nbinds;
   struct rlimit_entry *rlimits; int nrlimits;
+  struct muelle_seccomp_spec seccomp;
+  void *seccomp_filter;   /* compiled by H before anything is created; loaded by W before exec */
 };
 
 static const char *const CAP_NAMES[] = {
@@ -290,6 +294,9 @@ static void parse_line(struct spec *s, char *line) {
   else if (!strcmp(k, "mac")) s->mac = v;
   else if (!strcmp(k, "addr")) s->addr = v;
   else if (!strcmp(k, "gateway")) s->gateway = v;
+  else if (!strcmp(k, "seccomp_default")) s->seccomp.default_action = v;
+  else if (!strcmp(k, "seccomp_arch")) *PUSH(s->seccomp.arches, s->seccomp.narches) = v;
+  else if (!strcmp(k, "seccomp_rule")) *PUSH(s->seccomp.rules, s->seccomp.nrules) = v;
   else fail("spec", EINVAL, "unknown key '%s'", k);
 }
 
@@ -323,6 +330,22 @@ static void read_spec(struct spec *s, int fd) {
   if (s->veth_host && (!s->bridge || !s->mac || !s->addr || !s->gateway))
     fail("spec", EINVAL, "veth_host= needs bridge=, mac=, addr= and gateway=");
   if (s->veth_host && (s->netns_host || s->netns_path)) fail("spec", EINVAL, "veth_host= needs netns=new");
+  if (!s->seccomp.default_action && (s->seccomp.nrules || s->seccomp.narches))
+    fail("spec", EINVAL, "seccomp_rule= and seccomp_arch= need seccomp_default=");
+}
+
+/* Compiled once in H, before any namespace or cgroup exists, so a bad profile fails early. */
+static void compile_seccomp(struct spec *s) {
+  char err[512];
+  if (!s->seccomp.default_action) return;   /* unconfined */
+  s->seccomp_filter = muelle_seccomp_compile(&s->seccomp, NULL, err, sizeof err);
+  if (!s->seccomp_filter) fail("seccomp", EINVAL, "%s", err);
+}
+
+static void load_seccomp(const struct spec *s) {
+  if (!s->seccomp_filter) return;
+  int rc = muelle_seccomp_load(s->seccomp_filter);
+  if (rc < 0) fail("seccomp", -rc, "load filter");
 }
 
 /* ---------- small utilities ---------- */
@@ -865,9 +888,13 @@ static void __attribute__((noreturn)) become_workload(const struct spec *s, int 
   char cwd[PATH_MAX];
   if (chdir(s->cwd) < 0) fail("cwd", errno, "chdir %s", s->cwd);
   if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail("cwd", EPERM, "cwd %s is outside the root", s->cwd);
+  /* Without no_new_privs only CAP_SYS_ADMIN may install a filter: load it while we still hold it
+   * (the privilege drop's own syscalls are all allowed). With it, load last, right before exec. */
+  if (!s->no_new_privs) load_seccomp(s);
   drop_privileges(s);
   /* Changing uid/gid cleared the parent-death signal: the container still dies with its helper. */
   if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail("caps", errno, "pdeathsig");
+  if (s->no_new_privs) load_seccomp(s);
   exec_workload(s);
 }
 
@@ -1303,8 +1330,27 @@ static int fsop(int argc, char **argv) {
     if (fd < 0 || print_opaque_dirs(fd, rel, 0) < 0) { fprintf(stderr, "opaque-dirs %s: %s\n", argv[3], strerror(errno)); return 1; }
     return fflush(stdout) == 0 ? 0 : 1;
   }
-  fprintf(stderr, "usage: fsop opaque-dirs UPPER | mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
+  if (!strcmp(op, "devices") && argc >= 4) {   /* devices CGROUP2_DIR RULE... (v1 syntax, e.g. "c 1:3 rwm") */
+    char err[512];
+    if (muelle_attach_device_filter(argv[3], argv + 4, argc - 4, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); return 1; }
+    return 0;
+  }
+  fprintf(stderr, "usage: fsop devices CGROUP2_DIR RULE... | opaque-dirs UPPER | mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
   return 2;
+}
+
+/* seccomp-check: compiles the seccomp_* lines of the spec on stdin without running anything and
+ * prints `unknown <syscall>` for each name libseccomp does not know, then `instructions <n>`. */
+static void print_unknown(const char *name) { printf("unknown %s\n", name); }
+
+static int seccomp_check(void) {
+  struct spec s;
+  char err[512];
+  read_spec(&s, 0);
+  void *filter = muelle_seccomp_compile(&s.seccomp, print_unknown, err, sizeof err);
+  if (!filter) { fprintf(stderr, "%s\n", err); return 1; }
+  printf("instructions %ld\n", muelle_seccomp_size(filter));
+  return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int fd_arg(const char *v) {
@@ -1318,6 +1364,7 @@ int main(int argc, char **argv) {
   main_argv = argv;
   main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
+  if (argc == 2 && !strcmp(argv[1], "seccomp-check")) return seccomp_check();
   if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "exec"))) {
     fprintf(stderr, "usage: %s run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]\n", argv[0]);
     return 2;
@@ -1340,6 +1387,7 @@ int main(int argc, char **argv) {
   struct spec s;
   read_spec(&s, spec_fd);
   close(spec_fd);
+  compile_seccomp(&s);
   /* Our own descriptors must not reach the container; the workload closes all the others. */
   fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (ctl.fd >= 0) fcntl(ctl.fd, F_SETFD, FD_CLOEXEC);

@@ -81,6 +81,27 @@ describeRoot('isolation of containers run by the agent', () => {
     expect(r.output).toContain('hostname-refused');
   }, 30_000);
 
+  it("has Docker's seccomp filter and device policy: no new user namespace, mknod works but a host disk does not open", async () => {
+    const r = await probe('grep ^Seccomp: /proc/self/status; unshare -U -r id || echo unshare-refused; mknod /dev/l0 b 7 0 && echo mknod-ok; dd if=/dev/l0 of=/dev/null count=1');
+    expect(r.output).toMatch(/^Seccomp:\s+2$/m);
+    expect(r.output).toContain('unshare-refused');
+    expect(r.output).toContain('mknod-ok');
+    expect(r.output).toMatch(/can't open '\/dev\/l0': Operation not permitted/);
+    const unconfined = await probe('grep ^Seccomp: /proc/self/status', { security: { seccomp: 'unconfined' } });
+    expect(unconfined.output).toMatch(/^Seccomp:\s+0$/m);
+  }, 30_000);
+
+  it('applies --read-only, --ulimit and --cap-drop ALL', async () => {
+    const ro = await probe('touch /x; echo "root=$?"; touch /dev/shm/x; echo "shm=$?"; ulimit -n', { security: { readOnly: true, ulimits: [{ name: 'nofile', soft: 64, hard: 64 }] } });
+    expect(ro.output).toMatch(/touch: \/x: Read-only file system/);
+    expect(ro.output).toContain('root=1');
+    expect(ro.output).toContain('shm=0');
+    expect(ro.output).toMatch(/^64$/m);
+    const noCaps = await probe('chown 1 /etc/passwd; echo "chown=$?"; grep ^CapEff /proc/self/status', { security: { capDrop: ['ALL'] } });
+    expect(noCaps.output).toContain('chown=1');
+    expect(noCaps.output).toMatch(/CapEff:\s+0000000000000000/);
+  }, 30_000);
+
   it('stops a fork bomb at the pids limit', async () => {
     const r = await probe('i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); echo forked $i; done', { resources: { pidsLimit: 32 } });
     const forked = Math.max(...[...r.output.matchAll(/forked (\d+)/g)].map((m) => Number(m[1])));

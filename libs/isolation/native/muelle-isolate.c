@@ -1092,6 +1092,9 @@ static void __attribute__((noreturn)) container_init(struct run_ctx *ctx) {
   if (w < 0) fail("clone", errno, "fork workload");
   if (w == 0) { close(execpipe[0]); close(ctx->report); become_workload(s, execpipe[1], master, 0); }
   close(execpipe[1]);
+  /* The init stays in the container too: it gets the same filter (it still holds CAP_SYS_ADMIN,
+   * so no_new_privs is not needed); everything its loop below calls is allowed. */
+  load_seccomp(s);
   char msg[1024];
   if (master >= 0) { send_msg(ctx->report, "pty", master); close(master); }
   if (await_exec(execpipe[0], msg, sizeof msg) > 0) {

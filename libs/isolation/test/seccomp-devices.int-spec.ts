@@ -111,6 +111,12 @@ describe('seccomp inside a container and an exec', () => {
     }
   });
 
+  it('with init: true the init (PID 1) has the filter too', async () => {
+    const { out } = await run(spec('grep ^Seccomp: /proc/1/status /proc/self/status', { init: true }));
+    expect(out).toMatch(/^\/proc\/1\/status:Seccomp:\s+2$/m);
+    expect(out).toMatch(/^\/proc\/self\/status:Seccomp:\s+2$/m);
+  });
+
   it('seccomp: unconfined loads no filter (the probe then reaches the kernel)', async () => {
     const { out } = await run(spec('grep ^Seccomp: /proc/self/status; syscall-probe', { seccomp: 'unconfined' }));
     expect(out).toMatch(/^Seccomp:\s+0$/m);

@@ -15,6 +15,8 @@ void *muelle_seccomp_compile(const struct muelle_seccomp_spec *spec, void (*unkn
                              char *err, size_t errlen);
 /* Loads it into the calling thread; after this only the allowed syscalls work. */
 int muelle_seccomp_load(void *ctx);
+/* Writes the compiled program (struct sock_filter[]) to fd. */
+int muelle_seccomp_export(void *ctx, int fd);
 /* Number of BPF instructions the filter compiles to (for `seccomp-check`). */
 long muelle_seccomp_size(void *ctx);
 

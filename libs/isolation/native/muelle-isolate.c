@@ -34,6 +34,8 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -96,6 +98,8 @@ struct spec {
   struct rlimit_entry *rlimits; int nrlimits;
   struct muelle_seccomp_spec seccomp;
   void *seccomp_filter;   /* compiled by H before anything is created; loaded by W before exec */
+  char *seccomp_bpf;      /* or: a filter compiled earlier by `seccomp-bpf`, as hex */
+  struct sock_fprog seccomp_prog;
 };
 
 static const char *const CAP_NAMES[] = {
@@ -186,6 +190,8 @@ static void *xrealloc(void *p, size_t n) {
 #define PUSH(arr, count) (arr = xrealloc(arr, sizeof(*(arr)) * (size_t)((count) + 2)), &(arr)[(count)++])
 
 /* ---------- spec parsing ---------- */
+
+static int hexval(char c);
 
 static unsigned long parse_number(const char *key, const char *v, unsigned long max) {
   char *end;
@@ -297,6 +303,7 @@ static void parse_line(struct spec *s, char *line) {
   else if (!strcmp(k, "seccomp_default")) s->seccomp.default_action = v;
   else if (!strcmp(k, "seccomp_arch")) *PUSH(s->seccomp.arches, s->seccomp.narches) = v;
   else if (!strcmp(k, "seccomp_rule")) *PUSH(s->seccomp.rules, s->seccomp.nrules) = v;
+  else if (!strcmp(k, "seccomp_bpf")) s->seccomp_bpf = v;
   else fail("spec", EINVAL, "unknown key '%s'", k);
 }
 
@@ -334,15 +341,36 @@ static void read_spec(struct spec *s, int fd) {
     fail("spec", EINVAL, "seccomp_rule= and seccomp_arch= need seccomp_default=");
 }
 
-/* Compiled once in H, before any namespace or cgroup exists, so a bad profile fails early. */
+/* Compiled once in H, before any namespace or cgroup exists, so a bad profile fails early.
+ * The caller may instead hand over the BPF program `seccomp-bpf` made from the same lines (the
+ * TypeScript driver does, once per rule set: compiling costs ~10 ms of CPU on every start). */
 static void compile_seccomp(struct spec *s) {
   char err[512];
+  if (s->seccomp_bpf) {
+    size_t hexlen = strlen(s->seccomp_bpf), len = hexlen / 2;
+    if (s->seccomp.default_action) fail("spec", EINVAL, "give seccomp_bpf= or seccomp_* rules, not both");
+    if (hexlen % 16 || len == 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+      fail("spec", EINVAL, "seccomp_bpf= must be 1..%d BPF instructions in hex", BPF_MAXINSNS);
+    unsigned char *bytes = xrealloc(NULL, len);
+    for (size_t i = 0; i < len; i++) {
+      int hi = hexval(s->seccomp_bpf[2 * i]), lo = hexval(s->seccomp_bpf[2 * i + 1]);
+      if (hi < 0 || lo < 0) fail("spec", EINVAL, "seccomp_bpf= is not hex");
+      bytes[i] = (unsigned char)(hi * 16 + lo);
+    }
+    s->seccomp_prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+    s->seccomp_prog.filter = (struct sock_filter *)bytes;
+    return;
+  }
   if (!s->seccomp.default_action) return;   /* unconfined */
   s->seccomp_filter = muelle_seccomp_compile(&s->seccomp, NULL, err, sizeof err);
   if (!s->seccomp_filter) fail("seccomp", EINVAL, "%s", err);
 }
 
 static void load_seccomp(const struct spec *s) {
+  if (s->seccomp_prog.len) {
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &s->seccomp_prog) < 0) fail("seccomp", errno, "load filter");
+    return;
+  }
   if (!s->seccomp_filter) return;
   int rc = muelle_seccomp_load(s->seccomp_filter);
   if (rc < 0) fail("seccomp", -rc, "load filter");
@@ -1346,6 +1374,18 @@ static int fsop(int argc, char **argv) {
  * prints `unknown <syscall>` for each name libseccomp does not know, then `instructions <n>`. */
 static void print_unknown(const char *name) { printf("unknown %s\n", name); }
 
+/* seccomp-bpf: the same, but writes the compiled filter (struct sock_filter[]) to stdout. */
+static int seccomp_bpf(void) {
+  struct spec s;
+  char err[512];
+  read_spec(&s, 0);
+  void *filter = muelle_seccomp_compile(&s.seccomp, NULL, err, sizeof err);
+  if (!filter) { fprintf(stderr, "%s\n", err); return 1; }
+  int rc = muelle_seccomp_export(filter, 1);
+  if (rc < 0) { fprintf(stderr, "export: %s\n", strerror(-rc)); return 1; }
+  return 0;
+}
+
 static int seccomp_check(void) {
   struct spec s;
   char err[512];
@@ -1368,6 +1408,7 @@ int main(int argc, char **argv) {
   main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
   if (argc == 2 && !strcmp(argv[1], "seccomp-check")) return seccomp_check();
+  if (argc == 2 && !strcmp(argv[1], "seccomp-bpf")) return seccomp_bpf();
   if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "exec"))) {
     fprintf(stderr, "usage: %s run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]\n", argv[0]);
     return 2;

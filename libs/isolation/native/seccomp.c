@@ -128,6 +128,8 @@ void *muelle_seccomp_compile(const struct muelle_seccomp_spec *spec, void (*unkn
   if (!ctx) { set_err(err, errlen, "seccomp_init failed"); return NULL; }
   /* The helper sets no_new_privs itself (or loads the filter while it still holds CAP_SYS_ADMIN). */
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  /* A binary tree of syscall numbers instead of a linear list: each syscall walks ~10 jumps, not ~350. */
+  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (int i = 0; rc == 0 && i < spec->narches; i++) {
     uint32_t arch = seccomp_arch_resolve_name(spec->arches[i]);
     if (!arch) { set_err(err, errlen, "unknown seccomp architecture '%s'", spec->arches[i]); goto fail; }
@@ -145,6 +147,10 @@ fail:
 
 int muelle_seccomp_load(void *ctx) {
   return seccomp_load((scmp_filter_ctx)ctx);
+}
+
+int muelle_seccomp_export(void *ctx, int fd) {
+  return seccomp_export_bpf((scmp_filter_ctx)ctx, fd);
 }
 
 long muelle_seccomp_size(void *ctx) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   CgroupV1Driver, CgroupV2Driver, defaultSeccompProfile, effectiveCapabilities, hostArchitecture, LinuxIsolationDriver,
-  seccompSpecLines, DOCKER_DEFAULT_CAPABILITIES, type CgroupDriver, type ContainerProcessSpec, type ExitStatus,
+  seccompSpecLines, DOCKER_DEFAULT_CAPABILITIES, encodeRunSpec, type CgroupDriver, type ContainerProcessSpec, type ExitStatus,
 } from '../src';
 import { collect, ensureHelperBuilt, makeBusyboxRootfs, removeDir, uniqueId } from './support';
 
@@ -77,6 +77,19 @@ describe('seccomp profile against libseccomp', () => {
 });
 
 describe('seccomp inside a container and an exec', () => {
+  it('the helper also compiles the rule lines itself when no precompiled program is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'muelle-spec-'));
+    try {
+      const specFile = join(dir, 'spec');
+      writeFileSync(specFile, encodeRunSpec({ rootfs, args: ['grep', '^Seccomp:', '/proc/self/status'], env: [PATH] }));
+      expect(readFileSync(specFile, 'utf8')).toContain('seccomp_rule=allow ');
+      const out = execFileSync(helper, ['run', '--spec', specFile, '--status-fd', '2'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+      expect(out).toMatch(/^Seccomp:\s+2$/m);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('reports a filter (Seccomp: 2) and refuses what Docker refuses with EPERM', async () => {
     const { out, status } = await run(spec('grep ^Seccomp: /proc/self/status; syscall-probe'));
     expect(status).toEqual({ exitCode: 0 });

@@ -2,7 +2,7 @@ import { BusClient } from '@muelle/bus';
 import { ContainerSpecInput } from '@muelle/contracts';
 import { RunningDistribution, startDistributionRegistry } from '@muelle/testing';
 import { hostname } from 'node:os';
-import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, startAgentProcess, waitForAgent } from './support';
+import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, session, startAgentProcess, waitForAgent } from './support';
 
 /** Proof of isolation from inside containers the agent runs (root, real kernel, `npm run build`). */
 const describeRoot = isRoot ? describe : describe.skip;
@@ -100,6 +100,21 @@ describeRoot('isolation of containers run by the agent', () => {
     const noCaps = await probe('chown 1 /etc/passwd; echo "chown=$?"; grep ^CapEff /proc/self/status', { security: { capDrop: ['ALL'] } });
     expect(noCaps.output).toContain('chown=1');
     expect(noCaps.output).toMatch(/CapEff:\s+0000000000000000/);
+  }, 30_000);
+
+  it("an exec gets the container's capabilities and seccomp setting, like docker exec", async () => {
+    const execStatus = async (security: Partial<ContainerSpecInput['security']>) => {
+      const { id } = await bus.request(c.create, { id: newId(), name: `exec-${newId().slice(0, 8)}`, spec: { image, command: ['sleep', '300'], security } as never });
+      await bus.request(c.start, { id });
+      const e = await bus.request(c.execCreate, { containerId: id, cmd: ['sh', '-c', 'grep -E "^(CapEff|Seccomp):" /proc/self/status'] });
+      const r = await session(bus, (streamId) => bus.request(c.execStart, { execId: e.execId, streamId }));
+      await bus.request(c.remove, { id, force: true });
+      return r.stdout;
+    };
+    const confined = await execStatus({ capDrop: ['ALL'], capAdd: ['CHOWN'] });
+    expect(confined).toMatch(/CapEff:\s+0000000000000001/);
+    expect(confined).toMatch(/Seccomp:\s+2/);
+    expect(await execStatus({ seccomp: 'unconfined' })).toMatch(/Seccomp:\s+0/);
   }, 30_000);
 
   it('stops a fork bomb at the pids limit', async () => {

@@ -8,6 +8,8 @@
  *   seccomp_rule=allow read,write,openat           unconditional rule for these syscalls
  *   seccomp_rule=allow clone 0:masked_eq:2114060288:0   with argument conditions (all must hold)
  *   seccomp_rule=errno:38 clone3
+ * The helper's `seccomp-bpf` mode exports the compiled program, which the TypeScript driver then
+ * hands to later starts as `seccomp_bpf=` so the compile runs once per rule set.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -37,6 +37,7 @@ import { PortProxy, probePort } from '../network/port-proxy';
 import { VolumeStore } from '../volumes/volume-store';
 import { ContainerLog, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
+import { isolationOptionsOf } from './isolation-options';
 import { isSameProcess, networkCounters, processStartTime, systemCpu } from './proc';
 
 export interface ContainerRuntimeOptions {
@@ -301,6 +302,7 @@ export class ContainerRuntime {
     if (this.records.has(id)) throw new ConflictError(`container ${id} already exists on this host`);
     if (this.all().some((r) => r.name === name)) throw new ConflictError(`the container name "${name}" is already in use`);
     if (spec.network === 'none' && spec.ports.length) throw new InvalidArgumentError('published ports need network bridge (or host, where they are ignored)');
+    isolationOptionsOf(spec); // refuses bad capability names or ulimits now, not at start
     const image = await this.o.images.ensure(spec.image, request.registryAuth);
     const layerDirs = [...image.layers].reverse().map((l) => this.o.images.layerPath(l));
     const config = image.config.config ?? {};
@@ -460,6 +462,7 @@ export class ContainerRuntime {
         tty: spec.tty,
         // Records written before the flag existed have no `init`: they ran without one.
         init: spec.init === true,
+        ...isolationOptionsOf(spec),
         stdio: { stdin: stdinFd ?? 'ignore', stdout: stdoutFd, stderr: stderrFd ?? 'ignore' },
         detached: { exitFile: paths.exit },
       });

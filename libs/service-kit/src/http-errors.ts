@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { Observable, throwError } from 'rxjs';
-import { ErrorCode, MuelleError, toMuelleError } from '@muelle/contracts';
+import { ErrorCode, MuelleError, retryAfterOf, toMuelleError } from '@muelle/contracts';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { LOGGER } from './tokens';
@@ -11,6 +11,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   INVALID_MESSAGE: 400,
   UNAUTHENTICATED: 401,
+  TOO_MANY_REQUESTS: 429,
   PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
@@ -20,10 +21,15 @@ export const httpStatusOf: Record<ErrorCode, number> = {
 };
 
 const codeOfHttpStatus = (status: number): ErrorCode =>
-  status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'PERMISSION_DENIED' : status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
+  status === 401 ? 'UNAUTHENTICATED' : status === 429 ? 'TOO_MANY_REQUESTS' : status === 403 ? 'PERMISSION_DENIED' : status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
 
 export function errorBody(error: MuelleError) {
   return { error: error.toWire() };
+}
+
+/** Headers an error's status needs: `Retry-After` for 429 (RFC 9110 § 10.2.3). */
+export function errorHeaders(error: MuelleError): Record<string, string> {
+  return error.code === 'TOO_MANY_REQUESTS' ? { 'Retry-After': String(retryAfterOf(error)) } : {};
 }
 
 @Catch()
@@ -46,6 +52,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     const error = toMuelleError(exception);
     if (error.code === 'INTERNAL') this.logger.error({ err: exception }, 'unhandled error');
+    for (const [name, value] of Object.entries(errorHeaders(error))) response.setHeader(name, value);
     response.status(httpStatusOf[error.code]).json(errorBody(error));
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { toMuelleError } from '@muelle/contracts';
-import { httpStatusOf, LOGGER } from '@muelle/service-kit';
+import { errorHeaders, httpStatusOf, LOGGER } from '@muelle/service-kit';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -16,11 +16,11 @@ export class NotSupportedByMuelleError extends Error {
 }
 
 /** Status and Docker-shaped body (`{"message": …}`) for any error thrown by the Docker layer. */
-export function dockerError(error: unknown): { status: number; message: string } {
+export function dockerError(error: unknown): { status: number; message: string; headers?: Record<string, string> } {
   if (error instanceof NotSupportedByMuelleError) return { status: error.status, message: error.message };
   if (error instanceof HttpException) return { status: error.getStatus(), message: error.message };
   const typed = toMuelleError(error);
-  return { status: httpStatusOf[typed.code], message: typed.message };
+  return { status: httpStatusOf[typed.code], message: typed.message, headers: errorHeaders(typed) };
 }
 
 /**
@@ -33,7 +33,7 @@ export class DockerErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const { status, message } = dockerError(exception);
+    const { status, message, headers } = dockerError(exception);
     if (status >= 500 && status !== 501) this.logger.error({ err: exception }, 'docker api request failed');
     if (response.headersSent) {
       // A stream already started: report in-band, the way the engine does for progress streams.
@@ -41,6 +41,7 @@ export class DockerErrorFilter implements ExceptionFilter {
       return;
     }
     // Exactly `application/json` (no charset): anything else and the CLI prints the raw body.
+    for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     response.status(status).setHeader('Content-Type', 'application/json');
     response.end(JSON.stringify({ message }));
   }

@@ -151,10 +151,11 @@ export function agentContracts(hostId: string) {
       z.object({
         id: ContainerId,
         name: ContainerName,
-        /** The owning team: the agent's network rules let a container reach only its own team's containers. */
-        teamId: z.string().uuid().nullable().default(null),
         spec: ContainerSpec,
         registryAuth: RegistryAuth.optional(),
+        // The owning team (null: none, admins). It scopes the named volumes (the same name in two
+        // teams is two volumes) and the network rules (a container reaches only its own team's).
+        teamId: z.string().uuid().nullable().default(null),
       }),
       ContainerRuntimeInfo,
       PULL_TIMEOUT_MS,

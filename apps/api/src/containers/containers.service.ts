@@ -122,7 +122,6 @@ export class ContainersService {
       runtime = await this.bus.request(this.agent(host.id).create, {
         id,
         name: record.name,
-        teamId: record.teamId,
         spec,
         registryAuth: principal.registryCredentials,
         teamId: principal.teamId,
@@ -333,7 +332,6 @@ export class ContainersService {
       await this.bus.request(agent.create, {
         id: record.id,
         name: record.name,
-        teamId: record.teamId,
         spec,
         registryAuth: await this.ownerAuth(record),
         teamId: record.teamId,

@@ -9,12 +9,12 @@ import {
   spawnNode,
   ServiceProcess,
   startDistributionRegistry,
+  startNatsServer,
   RunningDistribution,
   waitReady,
 } from '@muelle/testing';
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,8 @@ export interface Platform {
   api: string;
   /** The platform's own NATS server (loopback). */
   natsPort: number;
+  /** NATS_URL and the credentials a service needs to join this platform's bus. */
+  busEnv: Record<string, string>;
   apiPort: number;
   registryAddress: string;
   /** The "other" registry (CNCF Distribution) holding `busybox:1`. */
@@ -72,13 +74,11 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   const registryPort = await freePort();
   const apiPort = await freePort();
   const registryAddress = `${options.registryHost ?? '127.0.0.1'}:${registryPort}`;
-  // A private NATS: platforms of parallel suites (and other people's tests) on one shared server
-  // would answer each other's requests (every metadata joins the same queue group).
-  const natsPort = await freePort();
-  const nats = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
-  await waitForPort(natsPort);
-  const common = { NATS_URL: natsUrl, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn' };
+  // A private NATS that requires a user and password, as in production: platforms of parallel
+  // suites (and other people's tests) on one shared server would answer each other's requests.
+  const nats = await startNatsServer();
+  const natsPort = nats.port;
+  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn' };
   const processes: ServiceProcess[] = [];
   const agents = new Map<string, ServiceProcess>();
   const start = (name: string, env: Record<string, string>) => {
@@ -171,33 +171,17 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     dataDir,
     startAgent,
     natsPort,
+    busEnv: nats.env,
     async stop() {
       await Promise.all([...processes].reverse().map((p) => p.stop()));
       // Containers outlive their agents by design (detached helpers): end the ones this platform
       // started, found by its private data dir, so no namespace or veth outlives the test.
       spawnSync('pkill', ['-KILL', '-f', `exit-file ${dataDir}/`]);
-      nats.kill('SIGTERM');
+      await nats.stop();
       await distribution.stop();
       await db.drop();
     },
   };
-}
-
-const NATS_SERVER = process.env.MUELLE_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Output of every process, for failure messages. */

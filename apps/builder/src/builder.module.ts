@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
-import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { createBlobStore } from '@muelle/storage';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
@@ -34,7 +34,7 @@ export class BuilderModule {
               contexts: await createBlobStore({ driver: 'filesystem', root: contextStoreRoot(config.MUELLE_DATA_DIR) }),
               streams: () => bus.streams(),
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
-              insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+              insecureRegistries: insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES, config.MUELLE_BUILDER_INSECURE_REGISTRIES),
               logger: logger.child({ component: 'builds' }),
             });
           },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { parseChallenge, repositoryScope, Challenge } from './auth';
-import { DigestMismatchError, RegistryAuthError, RegistryError, RegistryNotFoundError } from './errors';
+import { DigestMismatchError, RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryUnreachableError } from './errors';
 import { discard, HttpResponse, readAll, send } from './http';
 import { BlobUploadResult, FetchedManifest, RegistryClient, RegistryClientOptions } from './registry-client';
 
@@ -24,7 +24,7 @@ interface CallOptions {
 }
 
 export class HttpRegistryClient implements RegistryClient {
-  private readonly base: URL;
+  private base: URL;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private useBasic = false;
 
@@ -149,15 +149,23 @@ export class HttpRegistryClient implements RegistryClient {
   }
 
   private async call(method: string, path: string, options: CallOptions): Promise<HttpResponse> {
-    const url = options.url ?? new URL(path, this.base);
+    let url = options.url ?? new URL(path, this.base);
     for (let attempt = 0; ; attempt++) {
-      const response = await send({
-        method,
-        url,
-        headers: { ...this.userAgent(), ...options.headers, ...this.authorization(options.scope) },
-        body: options.body ? await options.body() : undefined,
-        timeoutMs: options.timeoutMs === null ? undefined : (options.timeoutMs ?? this.options.timeoutMs ?? 30_000),
-      });
+      let response: HttpResponse;
+      try {
+        response = await send({
+          method,
+          url,
+          headers: { ...this.userAgent(), ...options.headers, ...this.authorization(options.scope) },
+          body: options.body ? await options.body() : undefined,
+          timeoutMs: options.timeoutMs === null ? undefined : (options.timeoutMs ?? this.options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        if (!this.fallsBackToPlainHttp(error, url)) throw error;
+        url = new URL(url.href.replace(/^https:/, 'http:'));
+        attempt--;
+        continue;
+      }
       if (response.status !== 401 || attempt > 0 || !this.options.credentials) {
         if (response.status === 401 && !this.options.credentials && attempt === 0) {
           // Anonymous: registries still hand out pull tokens for public repositories.
@@ -176,6 +184,14 @@ export class HttpRegistryClient implements RegistryClient {
       if (challenge.scheme === 'basic') this.useBasic = true;
       else await this.fetchToken(challenge, options.scope);
     }
+  }
+
+  /** The registry answered a TLS handshake with plain HTTP: allowed only where plainHttpFallback says so. */
+  private fallsBackToPlainHttp(error: unknown, url: URL): boolean {
+    const notTls = error instanceof RegistryUnreachableError && error.socketCode === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(error.message);
+    if (!notTls || !this.options.plainHttpFallback || url.protocol !== 'https:' || url.host !== this.base.host || this.base.protocol !== 'https:') return false;
+    this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
+    return true;
   }
 
   private authorization(scope: string): Record<string, string> {

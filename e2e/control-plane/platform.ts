@@ -10,6 +10,7 @@ import {
   ServiceProcess,
   startDistributionRegistry,
   startNatsServer,
+  TestCertificates,
   RunningDistribution,
   waitReady,
 } from '@muelle/testing';
@@ -68,7 +69,7 @@ export async function seedBusybox(registryUrl: string, repository: string, tag: 
  * other network namespaces reach it), api and agents as separate processes, plus another
  * registry holding busybox.
  */
-export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string> }): Promise<Platform> {
+export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string>; tls?: TestCertificates }): Promise<Platform> {
   const db = await createTestDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'muelle-cp-'));
   const registryPort = await freePort();
@@ -78,7 +79,11 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   // suites (and other people's tests) on one shared server would answer each other's requests.
   const nats = await startNatsServer();
   const natsPort = nats.port;
-  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn' };
+  // With certificates: the api and registry serve HTTPS, and every service trusts the test CA.
+  const tls = options.tls;
+  const scheme = tls ? 'https' : 'http';
+  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn', ...(tls ? { MUELLE_TLS_CA: tls.ca } : {}) };
+  const serveTls: Record<string, string> = tls ? { MUELLE_TLS_CERT: tls.cert, MUELLE_TLS_KEY: tls.key } : {};
   const processes: ServiceProcess[] = [];
   const agents = new Map<string, ServiceProcess>();
   const start = (name: string, env: Record<string, string>) => {
@@ -90,7 +95,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   const metadataPort = await freePort();
   start('metadata', { MUELLE_METADATA_PORT: String(metadataPort), MUELLE_HOST_DOWN_AFTER_SECONDS: '4' });
   await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
-  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `http://${registryAddress}` });
+  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `${scheme}://${registryAddress}`, ...serveTls });
   start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_REGISTRY_ADDRESS: registryAddress });
   start('api', {
     MUELLE_API_PORT: String(apiPort),
@@ -98,10 +103,11 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     MUELLE_RECONCILE_SECONDS: '1',
     // The builder's context store (its data dir's `builds`), shared as on one machine.
     MUELLE_BUILD_CONTEXTS_DIR: join(dataDir, 'builder', 'builds'),
+    ...serveTls,
     ...options.apiEnv,
   });
-  await waitReady(`http://127.0.0.1:${registryPort}`, 60_000);
-  await waitReady(`http://127.0.0.1:${apiPort}`, 60_000);
+  await waitReady(`${scheme}://127.0.0.1:${registryPort}`, 60_000, tls?.ca);
+  await waitReady(`${scheme}://127.0.0.1:${apiPort}`, 60_000, tls?.ca);
 
   const distribution = await startDistributionRegistry();
   const other = { ...distribution, host: new URL(distribution.url).host };
@@ -152,7 +158,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     agents.set(spec.hostId, child);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const hosts = await getJson(`http://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth });
+      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca });
       if (hosts.body?.items?.some((h: { id: string; state: string }) => h.id === spec.hostId && h.state === 'ready')) break;
       if (Date.now() > deadline || child.child.exitCode !== null) throw new Error(`agent ${spec.hostId} did not register:\n${child.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 300));
@@ -162,7 +168,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   for (const spec of options.agents) await startAgent(spec);
 
   return {
-    api: `http://127.0.0.1:${apiPort}`,
+    api: `${scheme}://127.0.0.1:${apiPort}`,
     apiPort,
     registryAddress,
     other,

@@ -58,7 +58,8 @@ describe('the bus: a service needs credentials for NATS', () => {
   }, 30_000);
 
   it('stops with one line when NATS refuses its credentials', async () => {
-    for (const env of [{ MUELLE_BUS_INSECURE: 'true' }, { NATS_USER: secured.env.NATS_USER, NATS_PASSWORD: 'not-the-password' }]) {
+    const attempts: Array<Record<string, string>> = [{ MUELLE_BUS_INSECURE: 'true' }, { NATS_USER: secured.env.NATS_USER, NATS_PASSWORD: 'not-the-password' }];
+    for (const env of attempts) {
       const { child } = await startAgent(`refused-${Object.keys(env).length}`, { NATS_URL: secured.url, ...env });
       expect((await child.exited).code).toBe(2);
       expect(child.output()).toMatch(/^muelle agent: NATS refused the bus credentials \(.*Authorization Violation.*\): check NATS_USER/m);

@@ -1,4 +1,5 @@
 import { INestApplication, Type, DynamicModule } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
 import { BusClient, BusTransport, createBusServer, describeTransport } from '@muelle/bus';
 import type { NextFunction, Request, Response } from 'express';
@@ -41,7 +42,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bodyParser: options.bodyParser ?? true,
     abortOnError: false,
-    ...(options.tls ? { httpsOptions: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    // allowHalfOpen as plain HTTP has it: the docker CLI ends its half of a hijacked stream (TLS
+    // close_notify) and still reads the container's output; Node's TLS default would close both.
+    ...(options.tls ? { httpsOptions: { cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true } as HttpsOptions } : {}),
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const metrics = app.get(ServiceMetrics);

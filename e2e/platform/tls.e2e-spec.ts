@@ -1,4 +1,5 @@
 import { getJson, makeTestCertificates, repoRoot, runCommand, TestCertificates } from '@muelle/testing';
+import { connect } from 'nats';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,10 +74,24 @@ describe('TLS for the api and the registry', () => {
     const env = { DOCKER_HOST: `tcp://127.0.0.1:${platform.apiPort}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certPath, DOCKER_CONFIG: config };
     const version = await docker(['version', '--format', '{{.Server.Platform.Name}}'], env);
     expect(version).toMatchObject({ code: 0, stdout: 'Muelle\n' });
+    // What crosses the bus to the agent, seen by a plain subscriber with the platform's credentials.
+    const bus = await connect({ servers: platform.busEnv.NATS_URL, user: platform.busEnv.NATS_USER, pass: platform.busEnv.NATS_PASSWORD });
+    const creates: string[] = [];
+    const subscription = bus.subscribe('muelle.agent.tls-a.containers.create.v1', { callback: (_error, message) => creates.push(message.string()) });
     // `run` without -d attaches: the output comes back over the hijacked connection, inside TLS.
     const run = await docker(['run', '--rm', image, 'echo', 'hello over tls'], env, { timeoutMs: 120_000 });
+    subscription.unsubscribe();
+    await bus.close();
     if (run.code !== 0) throw new Error(`docker run exited ${run.code}\n${run.stdout}\n${run.stderr}\n${logsOf(platform)}`);
     expect(run.stdout).toContain('hello over tls');
+    // The agent got a registry token that pulls this one repository, not the user's API token.
+    expect(creates).toHaveLength(1);
+    expect(creates[0]).not.toContain(token.body.token);
+    const registryAuth = JSON.parse(creates[0]).data.registryAuth;
+    expect(Object.keys(registryAuth)).toEqual(['token']);
+    const claims = JSON.parse(Buffer.from(registryAuth.token.split('.')[1], 'base64url').toString('utf8'));
+    expect(claims.access).toEqual([{ type: 'repository', name: 'tls/busybox', actions: ['pull'] }]);
+    expect(claims.exp - claims.iat).toBeLessThanOrEqual(300);
     // Without the CA the docker CLI refuses the api's certificate.
     const untrusting = await docker(['version'], { ...env, DOCKER_CERT_PATH: certDir({ 'ca.pem': certificates.clientCert }) });
     expect(untrusting.code).not.toBe(0);

@@ -6,6 +6,7 @@ import { BuildsService } from './builds/builds.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
+import { RegistryTokens } from './auth/registry-tokens.service';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
@@ -26,7 +27,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
+const services = [Authenticator, AuthGuard, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
 
 @Module({})
 export class ApiModule {

@@ -21,6 +21,8 @@ interface CallOptions {
   body?: () => Buffer | Readable | Promise<Buffer | Readable>;
   url?: URL;
   timeoutMs?: number | null;
+  /** Return the registry's first answer as it is, 401 included (no token flow). */
+  firstAnswer?: boolean;
 }
 
 export class HttpRegistryClient implements RegistryClient {
@@ -130,6 +132,20 @@ export class HttpRegistryClient implements RegistryClient {
     return { digest, size, existed: false };
   }
 
+  /**
+   * A bearer token from the registry's token service for `scope` (`repository:team/app:pull`),
+   * obtained with this client's credentials: what can be handed to another process in their place.
+   */
+  async bearerToken(scope: string): Promise<string> {
+    if (!this.options.credentials || 'token' in this.options.credentials) throw new RegistryAuthError('a bearer token is obtained with a username and password');
+    const response = await this.call('GET', '/v2/', { scope: '', firstAnswer: true });
+    await discard(response.body);
+    const challenge = parseChallenge(String(response.headers['www-authenticate'] ?? ''));
+    if (response.status !== 401 || challenge?.scheme !== 'bearer') throw new RegistryAuthError(`${this.base.origin} issued no token (it does not use token authentication)`);
+    await this.fetchToken({ ...challenge, params: { ...challenge.params, scope } }, scope);
+    return this.tokens.get(scope)!.token;
+  }
+
   async listTags(repository: string): Promise<string[]> {
     const tags: string[] = [];
     let next: URL | null = new URL(`/v2/${repository}/tags/list?n=1000`, this.base);
@@ -166,6 +182,7 @@ export class HttpRegistryClient implements RegistryClient {
         attempt--;
         continue;
       }
+      if (options.firstAnswer) return response;
       if (response.status !== 401 || attempt > 0 || !this.options.credentials) {
         if (response.status === 401 && !this.options.credentials && attempt === 0) {
           // Anonymous: registries still hand out pull tokens for public repositories.

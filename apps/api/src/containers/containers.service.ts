@@ -31,6 +31,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AuditLog } from '../audit/audit-log';
 import { RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import { RegistryTokens } from '../auth/registry-tokens.service';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { Cluster, SerialQueue } from '../hosts/cluster';
@@ -67,6 +68,7 @@ export class ContainersService {
     private readonly hub: EventHub,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    readonly registryTokens: RegistryTokens,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -120,7 +122,7 @@ export class ContainersService {
         id,
         name: record.name,
         spec,
-        registryAuth: principal.registryCredentials,
+        registryAuth: await this.registryTokens.pullAuth(principal, spec.image),
       });
     } catch (error) {
       await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
@@ -417,7 +419,7 @@ export class ContainersService {
         name: 'reschedule',
         ttlSeconds: 900,
       });
-      return { username: owner.user.username, password: token };
+      return await this.registryTokens.pullAuth({ registryCredentials: { username: owner.user.username, password: token } }, record.spec.image);
     } catch (error) {
       this.logger.warn({ err: error, container: record.id }, 'owner credentials unavailable; pulling anonymously');
       return undefined;

@@ -314,7 +314,7 @@ export class ImagesService {
         progress({ status: 'prefetching', host });
         await this.bus.request(this.containers.agent(host).pullImage, {
           reference,
-          registryAuth: principal.registryCredentials,
+          registryAuth: await this.containers.registryTokens.pullAuth(principal, reference),
         });
         progress({ status: 'prefetched', host });
       }),

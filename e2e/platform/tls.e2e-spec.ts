@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, adminAuth, logsOf, Platform, startPlatform } from '../control-plane/platform';
-import { muelle } from '../control-plane/cli';
+import { muelle, muelleInTerminal } from '../control-plane/cli';
 import { docker } from '../docker-cli/docker';
 
 /**
@@ -108,5 +108,14 @@ describe('TLS for the api and the registry', () => {
     expect(hosts.stdout).toContain('tls-a');
     const untrusting = await muelle(['hosts', 'ls'], env);
     expect(untrusting.code).not.toBe(0);
-  }, 60_000);
+    // An interactive session is a WebSocket: over TLS too.
+    const trusting = { ...env, MUELLE_TLS_CA: certificates.ca };
+    const started = await muelle(['run', '-d', image, 'sleep', '60'], trusting);
+    expect(started).toMatchObject({ code: 0 });
+    const id = started.stdout.trim().slice(0, 12);
+    const session = await muelleInTerminal(['exec', '-it', id, 'sh'], trusting, 'echo "answer=$((6*7))"\nexit 3\n');
+    expect(session.stdout).toContain('answer=42');
+    expect(session.code).toBe(3);
+    await muelle(['rm', '-f', id], trusting);
+  }, 90_000);
 });

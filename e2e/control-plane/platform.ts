@@ -101,8 +101,6 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     MUELLE_API_PORT: String(apiPort),
     MUELLE_REGISTRY_ADDRESS: registryAddress,
     MUELLE_RECONCILE_SECONDS: '1',
-    // The builder's context store (its data dir's `builds`), shared as on one machine.
-    MUELLE_BUILD_CONTEXTS_DIR: join(dataDir, 'builder', 'builds'),
     ...serveTls,
     ...options.apiEnv,
   });

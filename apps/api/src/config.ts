@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { bindHost, logLevel, natsUrl, port, registryAddress, serveTlsShape, trustTlsShape } from '@muelle/service-kit';
 
@@ -16,12 +15,6 @@ export const apiConfigShape = {
    */
   MUELLE_REGISTRY_ADDRESS: registryAddress.optional(),
   MUELLE_REGISTRY_PORT: port(5000),
-  MUELLE_DATA_DIR: z.string().min(1).default('./data'),
-  /**
-   * Where uploaded build contexts go: the builder's context store (`<builder data dir>/builds`),
-   * shared with the builder. Default `$MUELLE_DATA_DIR/builds` (right for the all-in-one).
-   */
-  MUELLE_BUILD_CONTEXTS_DIR: z.string().min(1).optional(),
   /** How often the reconciler looks for down or draining hosts (0 turns it off). */
   MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
 };
@@ -35,9 +28,8 @@ export type ApiSettings = z.output<z.ZodObject<typeof apiConfigShape>>;
 export const API_CONFIG = Symbol('API_CONFIG');
 
 /** What services inject under API_CONFIG: the settings with the registry address resolved. */
-export type ApiConfig = ApiSettings & { MUELLE_REGISTRY_ADDRESS: string; MUELLE_BUILD_CONTEXTS_DIR: string };
+export type ApiConfig = ApiSettings & { MUELLE_REGISTRY_ADDRESS: string };
 export const resolveApiConfig = (config: ApiSettings): ApiConfig => ({
   ...config,
   MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}`,
-  MUELLE_BUILD_CONTEXTS_DIR: config.MUELLE_BUILD_CONTEXTS_DIR ?? join(resolve(config.MUELLE_DATA_DIR), 'builds'),
 });

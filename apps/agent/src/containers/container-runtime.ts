@@ -218,7 +218,7 @@ export class ContainerRuntime {
 
   logOf(id: string): ContainerLog {
     this.get(id);
-    return this.live.get(id)?.log ?? new ContainerLog(this.p(id).logs, this.o.logRotation);
+    return this.live.get(id)?.log ?? this.newLog(id);
   }
 
   isRunning(id: string): boolean {
@@ -269,7 +269,7 @@ export class ContainerRuntime {
   private async adopt(record: ContainerRecordOnDisk): Promise<void> {
     if (record.state === 'running' && (await isSameProcess(record.helperPid, record.helperStartTime))) {
       this.o.logger.info({ id: record.id, pid: record.initPid }, 're-adopted running container');
-      const log = new ContainerLog(this.p(record.id).logs, this.o.logRotation);
+      const log = this.newLog(record.id);
       const pumps = this.attachOutput(record.id, log);
       let resolveExit!: () => void;
       const exited = new Promise<void>((r) => (resolveExit = r));
@@ -290,7 +290,7 @@ export class ContainerRuntime {
       return;
     }
     // It exited (or the helper died) while no agent was watching.
-    this.live.set(record.id, { log: new ContainerLog(this.p(record.id).logs, this.o.logRotation), pumps: Promise.resolve(), exited: Promise.resolve() });
+    this.live.set(record.id, { log: this.newLog(record.id), pumps: Promise.resolve(), exited: Promise.resolve() });
     await this.onExit(record.id, undefined);
   }
 
@@ -476,7 +476,7 @@ export class ContainerRuntime {
       record.error = '';
       record.startedAt = new Date().toISOString();
       record.finishedAt = null;
-      const log = this.live.get(id)?.log ?? new ContainerLog(paths.logs, this.o.logRotation);
+      const log = this.live.get(id)?.log ?? this.newLog(id);
       const pumps = this.attachOutput(id, log);
       for (const fd of [stdoutFd, stderrFd]) if (fd !== undefined) closeSync(fd);
       stdoutFd = stderrFd = undefined;
@@ -505,6 +505,12 @@ export class ContainerRuntime {
       if (error instanceof IsolationError) throw new InvalidArgumentError(`cannot start container: ${error.message}`);
       throw error;
     }
+  }
+
+  private newLog(id: string): ContainerLog {
+    const log = new ContainerLog(this.p(id).logs, this.o.logRotation);
+    log.on('write-error', (error: Error) => this.o.logger.warn({ err: error, id }, 'container output not written to its log'));
+    return log;
   }
 
   /** Reads the container's stdout/stderr FIFOs into its log (non-blocking: libuv polls them). */

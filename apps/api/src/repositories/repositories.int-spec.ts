@@ -47,7 +47,7 @@ describe('repository settings over the /v1 API', () => {
       serviceInfo('metadata'),
     );
     api = await startApi(
-      z.object(apiConfigShape).parse({ MUELLE_API_PORT: '0', MUELLE_DATA_DIR: join(dataDir, 'api'), MUELLE_RECONCILE_SECONDS: '0' }),
+      z.object(apiConfigShape).parse({ MUELLE_API_PORT: '0', MUELLE_RECONCILE_SECONDS: '0' }),
       transport,
       logger,
       serviceInfo('api'),

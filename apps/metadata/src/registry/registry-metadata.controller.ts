@@ -108,7 +108,7 @@ export class RegistryMetadataController {
 
   @HandleRequest(advanceUpload)
   advanceUpload(r: ParsedRequestOf<typeof advanceUpload>) {
-    return this.registry.advanceUpload(r.id, r.expectedOffset, r.part, r.hashState);
+    return this.registry.advanceUpload(r.id, r.expectedOffset, r.part);
   }
 
   @HandleRequest(deleteUpload)

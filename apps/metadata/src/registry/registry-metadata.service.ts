@@ -236,11 +236,11 @@ export class RegistryMetadataService {
     return toUpload(rows[0]);
   }
 
-  async advanceUpload(id: string, expectedOffset: number, part: UploadPart, hashState?: string): Promise<UploadSession> {
+  async advanceUpload(id: string, expectedOffset: number, part: UploadPart): Promise<UploadSession> {
     const result = await this.db.query(
-      `UPDATE upload_sessions SET byte_offset = byte_offset + $3, hash_state = $4, parts = parts || $5::jsonb, updated_at = now()
+      `UPDATE upload_sessions SET byte_offset = byte_offset + $3, parts = parts || $4::jsonb, updated_at = now()
        WHERE id = $1 AND byte_offset = $2 RETURNING *`,
-      [id, expectedOffset, part.size, hashState ? Buffer.from(hashState, 'base64') : null, JSON.stringify([part])],
+      [id, expectedOffset, part.size, JSON.stringify([part])],
     );
     const rows = rowsOf(result);
     if (rows.length) return toUpload(rows[0]);
@@ -416,7 +416,6 @@ function toUpload(row: any): UploadSession {
     repository: row.repository_name,
     principal: row.principal,
     offset: Number(row.byte_offset),
-    hashState: row.hash_state ? Buffer.from(row.hash_state).toString('base64') : null,
     parts: row.parts ?? [],
     startedAt: new Date(row.started_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),

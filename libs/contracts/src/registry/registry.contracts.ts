@@ -166,8 +166,6 @@ export const UploadSession = z.object({
   repository: RegistryRepositoryName,
   principal: z.string().nullable(),
   offset: z.number().int().nonnegative(),
-  /** Base64 of the serialized sha256+sha512 digester state after `offset` bytes; null before the first byte. */
-  hashState: z.string().max(4096).nullable(),
   parts: z.array(UploadPart).max(100_000),
   startedAt: IsoDate,
   updatedAt: IsoDate,
@@ -193,8 +191,6 @@ export const advanceUpload = defineRequest(
     id: UploadId,
     expectedOffset: z.number().int().nonnegative(),
     part: UploadPart,
-    /** Serialized hash state after this part, when the caller keeps one (see apps/registry README). */
-    hashState: z.string().max(4096).optional(),
   }),
   UploadSession,
 );

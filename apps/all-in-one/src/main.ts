@@ -1,6 +1,19 @@
 import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
-import { createLogger, DataDirLockedError, loadConfigOrExit, lockDataDir, RunningService, serviceInfo, stopOnSignals, tuneHeapForStreaming } from '@muelle/service-kit';
+import {
+  createLogger,
+  DataDirLockedError,
+  loadConfigOrExit,
+  lockDataDir,
+  natsBusOrExit,
+  prepareTlsOrExit,
+  reportSecuredDataDir,
+  RunningService,
+  secureDataDir,
+  serviceInfo,
+  stopOnSignals,
+  tuneHeapForStreaming,
+} from '@muelle/service-kit';
 import { resolve } from 'node:path';
 import { startAgent } from '@muelle/app-agent';
 import { startApi } from '@muelle/app-api';
@@ -15,6 +28,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit('all-in-one', allInOneConfigSchema);
   const logger = createLogger('all-in-one', config.MUELLE_LOG_LEVEL);
   const dataDir = resolve(config.MUELLE_DATA_DIR);
+  reportSecuredDataDir(secureDataDir(dataDir), logger);
+  prepareTlsOrExit('all-in-one', config);
   let lock: { release(): void };
   try {
     lock = lockDataDir(dataDir);
@@ -25,7 +40,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL, namespace: config.MUELLE_BUS_NAMESPACE } : { kind: 'in-process', broker: new InProcessBroker() };
+  // The in-process bus needs no credentials; NATS gets the same rules as the standalone services.
+  const transport: BusTransport = config.NATS_URL
+    ? natsBusOrExit('all-in-one', { ...config, NATS_URL: config.NATS_URL }, config.MUELLE_BUS_NAMESPACE)
+    : { kind: 'in-process', broker: new InProcessBroker() };
   // One registry address for every service: the api's rule (this machine, the registry's port) unless set.
   const shared = { ...config, MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}` };
   const started: RunningService[] = [];

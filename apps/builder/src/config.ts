@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, bool, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
+import { bindHost, bool, logLevel, natsUrl, port, registryAddress, trustTlsShape } from '@muelle/service-kit';
 
 export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -9,8 +9,9 @@ export const builderConfigShape = {
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   /** Registry for image references without a host (the platform registry). */
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
-  /** Comma-separated registry hosts reached over plain http (loopback always is). */
-  MUELLE_BUILDER_INSECURE_REGISTRIES: z.string().default(''),
+  ...trustTlsShape,
+  /** The old name of MUELLE_INSECURE_REGISTRIES, still read (both lists are merged). */
+  MUELLE_BUILDER_INSECURE_REGISTRIES: trustTlsShape.MUELLE_INSECURE_REGISTRIES,
   /** `ADD <url>` may fetch from private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). Loopback, link-local and the platform's own addresses never. */
   MUELLE_BUILD_ALLOW_PRIVATE_NETWORKS: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), bool(false)),
   /** Largest build context accepted (bytes, as uploaded: a gzip tar counts compressed). */

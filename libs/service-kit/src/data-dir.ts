@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export class DataDirLockedError extends Error {
@@ -16,7 +16,7 @@ export class DataDirLockedError extends Error {
  */
 export function lockDataDir(dataDir: string): { release(): void } {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  secureDataDir(dir);
   const lockPath = join(dir, 'muelle.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -49,4 +49,26 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Owner-only: image layers hold setuid binaries and device nodes no other local user may reach. */
+export const DATA_DIR_MODE = 0o700;
+
+/**
+ * Creates the data folder owner-only, or tightens an existing one (an older install made it 0755).
+ * Everything Muelle keeps lives below it, so this one mode closes the whole tree to other users.
+ * Returns the mode it found, so the caller can say it changed it.
+ */
+export function secureDataDir(dataDir: string): { path: string; previousMode?: number } {
+  const path = resolve(dataDir);
+  let previousMode: number | undefined;
+  try {
+    previousMode = statSync(path).mode & 0o7777;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(path, { recursive: true, mode: DATA_DIR_MODE });
+  // mkdir's mode is masked by the umask and ignored for an existing folder: set it explicitly.
+  chmodSync(path, DATA_DIR_MODE);
+  return previousMode === undefined || previousMode === DATA_DIR_MODE ? { path } : { path, previousMode };
 }

@@ -10,3 +10,5 @@ export * from './bootstrap';
 export * from './data-dir';
 export * from './standalone';
 export * from './heap';
+export * from './bus-config';
+export * from './tls';

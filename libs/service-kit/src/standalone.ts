@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { busNamespace, loadConfigOrExit } from './config';
+import { natsBusOrExit, busConfigShape } from './bus-config';
+import { busNamespace, exitOnConfigError, loadConfigOrExit } from './config';
+import { serverTlsOf, trustCertificateAuthority } from './tls';
+import { secureDataDir } from './data-dir';
 import { tuneHeapForStreaming } from './heap';
 import { createLogger } from './logger';
 import { RunningService } from './bootstrap';
@@ -18,8 +21,8 @@ export function serviceInfo(service: ServiceInfo['service']): ServiceInfo {
 type Starter<C> = (config: C, transport: BusTransport, logger: Logger, info: ServiceInfo) => Promise<RunningService>;
 
 /**
- * main() of a service running alone: validated config (exit 2 naming the bad variable), NATS bus,
- * JSON logs, graceful stop on SIGTERM/SIGINT.
+ * main() of a service running alone: validated config (exit 2 naming the bad variable), NATS bus
+ * with credentials (or MUELLE_BUS_INSECURE=true), JSON logs, graceful stop on SIGTERM/SIGINT.
  */
 export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: z.ZodType<string>; MUELLE_LOG_LEVEL: z.ZodType<string> }>>(
   service: ServiceInfo['service'],
@@ -28,10 +31,13 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
 ): void {
   tuneHeapForStreaming();
   const config = loadConfigOrExit(service, schema);
-  const { MUELLE_BUS_NAMESPACE: namespace } = loadConfigOrExit(service, z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional() }));
+  const { MUELLE_BUS_NAMESPACE: namespace, ...busSettings } = loadConfigOrExit(service, z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional(), ...busConfigShape }));
+  const transport = natsBusOrExit(service, { ...busSettings, NATS_URL: config.NATS_URL as string }, namespace);
+  prepareTlsOrExit(service, config);
   const logger = createLogger(service, config.MUELLE_LOG_LEVEL as string);
   const info = serviceInfo(service);
-  start(config, { kind: 'nats', url: config.NATS_URL as string, namespace }, logger, info).then(
+  if (typeof config.MUELLE_DATA_DIR === 'string') reportSecuredDataDir(secureDataDir(config.MUELLE_DATA_DIR), logger);
+  start(config, transport, logger, info).then(
     (running) => stopOnSignals([running], logger),
     (error) => {
       logger.fatal({ err: error }, `${service} failed to start`);
@@ -56,4 +62,18 @@ export function stopOnSignals(services: RunningService[], logger: Logger, onStop
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export function reportSecuredDataDir(secured: ReturnType<typeof secureDataDir>, logger: Logger): void {
+  if (secured.previousMode !== undefined) {
+    logger.warn({ dataDir: secured.path, was: secured.previousMode.toString(8), now: '700' }, 'data directory was open to other users; made it owner-only');
+  }
+}
+
+/** Checks the certificate files before anything listens, and trusts MUELLE_TLS_CA for this process. */
+export function prepareTlsOrExit(service: string, config: { MUELLE_TLS_CERT?: string; MUELLE_TLS_KEY?: string; MUELLE_TLS_CA?: string }): void {
+  exitOnConfigError(service, () => {
+    serverTlsOf(config);
+    trustCertificateAuthority(config);
+  });
 }

@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { HostFs } from '@muelle/isolation';
 import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
-import { createRegistryClient, credentialsFor, RegistryAuthError, RegistryCredentials, RegistryClient, RegistryClientOptions, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import {
+  createRegistryClient,
+  credentialsFor,
+  RegistryAuthError,
+  RegistryClient,
+  RegistryClientOptions,
+  RegistryCredentials,
+  registryEndpoint,
+  RegistryNotFoundError,
+  RegistryUnreachableError,
+} from '@muelle/registry-client';
 
 /** What the agent keeps per pulled image (`images/<digest hex>.json`). */
 export interface StoredImage {
@@ -37,6 +47,8 @@ export class ImageStore {
     private readonly defaultRegistry: string,
     private readonly hostFs: HostFs,
     private readonly clientFactory: ClientFactory = createRegistryClient,
+    /** Registries that may be reached over plain http (MUELLE_INSECURE_REGISTRIES); loopback always may. */
+    private readonly insecureRegistries: readonly string[] = [],
   ) {
     this.imagesDir = join(dataDir, 'images');
     this.layersDir = join(dataDir, 'layers');
@@ -123,8 +135,7 @@ export class ImageStore {
 
   private async doPull(normalized: string, auth?: RegistryAuth): Promise<StoredImage> {
     const ref = parseReference(normalized, this.defaultRegistry);
-    const loopback = /^(localhost|127\.|\[::1\])/.test(ref.registry);
-    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}`, credentials: this.credentialsFor(ref.registry, auth) });
+    const client = this.clientFactory({ ...registryEndpoint(ref.registry, this.insecureRegistries), credentials: this.credentialsFor(ref.registry, auth) });
     let fetched;
     try {
       fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');

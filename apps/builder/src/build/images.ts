@@ -1,5 +1,5 @@
 import { MediaType, parseImageConfig, parseManifest, parseReference, type ImageConfig, type ImageReference } from '@muelle/oci';
-import { createRegistryClient, credentialsFor, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
+import { createRegistryClient, credentialsFor, registryEndpoint, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
 import { BuildFailedError } from './errors';
 import type { BuilderStore, StoredLayer } from './store';
 
@@ -41,9 +41,7 @@ export class ImageTransfer {
   client(registry: string): RegistryClient {
     let client = this.clients.get(registry);
     if (!client) {
-      const loopback = /^(localhost|127\.[0-9.]+|\[::1\])(:\d+)?$/.test(registry);
-      const scheme = loopback || this.access.insecureRegistries?.includes(registry) ? 'http' : 'https';
-      client = createRegistryClient({ baseUrl: `${scheme}://${registry}`, credentials: credentialsFor(registry, { ownRegistry: this.access.defaultRegistry, explicit: this.access.credentials }), userAgent: 'muelle-builder' });
+      client = createRegistryClient({ ...registryEndpoint(registry, this.access.insecureRegistries), credentials: credentialsFor(registry, { ownRegistry: this.access.defaultRegistry, explicit: this.access.credentials }), userAgent: 'muelle-builder' });
       this.clients.set(registry, client);
     }
     return client;

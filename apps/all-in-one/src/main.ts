@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
-import { createLogger, DataDirLockedError, loadConfigOrExit, lockDataDir, RunningService, serviceInfo, stopOnSignals, tuneHeapForStreaming } from '@muelle/service-kit';
+import { ALL_IN_ONE_LOCK_CONFLICTS, createLogger, loadConfigOrExit, lockDataDirOrExit, RunningService, serviceInfo, stopOnSignals, tuneHeapForStreaming } from '@muelle/service-kit';
 import { resolve } from 'node:path';
 import { startAgent } from '@muelle/app-agent';
 import { startApi } from '@muelle/app-api';
@@ -15,16 +15,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit('all-in-one', allInOneConfigSchema);
   const logger = createLogger('all-in-one', config.MUELLE_LOG_LEVEL);
   const dataDir = resolve(config.MUELLE_DATA_DIR);
-  let lock: { release(): void };
-  try {
-    lock = lockDataDir(dataDir);
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      process.stderr.write(`muelle: ${error.message}\n`);
-      process.exit(3);
-    }
-    throw error;
-  }
+  // Held before anything touches the folder: whatever a crash left there is then ours to clean.
+  const lock = lockDataDirOrExit(dataDir, { conflictsWith: ALL_IN_ONE_LOCK_CONFLICTS }, logger);
   const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL, namespace: config.MUELLE_BUS_NAMESPACE } : { kind: 'in-process', broker: new InProcessBroker() };
   // One registry address for every service: the api's rule (this machine, the registry's port) unless set.
   const shared = { ...config, MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}` };
@@ -50,7 +42,7 @@ async function main(): Promise<void> {
     { dataDir, bus: transport.kind, services: Object.fromEntries(started.map((s) => [s.info.service, s.url])) },
     'muelle is up',
   );
-  stopOnSignals([...started].reverse(), logger, () => lock.release());
+  stopOnSignals([...started].reverse(), logger, { timeoutSeconds: config.MUELLE_STOP_TIMEOUT_SECONDS, onStopped: () => lock.release() });
 }
 
 void main();

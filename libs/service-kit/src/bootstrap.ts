@@ -4,6 +4,7 @@ import { BusClient, BusTransport, createBusServer, describeTransport } from '@mu
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AddressInfo } from 'node:net';
+import { HttpDrain } from './graceful-stop';
 import { PinoNestLogger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { ServiceInfo } from './tokens';
@@ -24,6 +25,8 @@ export interface RunningService {
   app: INestApplication;
   url: string;
   port: number;
+  /** Stops accepting and ends open HTTP work by `deadline` (epoch ms); see HttpDrain. */
+  drain(deadline: number): Promise<{ cut: number }>;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     abortOnError: false,
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const httpDrain = new HttpDrain(app.getHttpServer());
   const metrics = app.get(ServiceMetrics);
   app.use(httpMetrics(metrics));
   app.connectMicroservice({ strategy: createBusServer(options.transport, info.service) }, { inheritAppConfig: true });
@@ -58,7 +62,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     app,
     url,
     port,
+    drain: (deadline) => httpDrain.drain(deadline),
     async close() {
+      // Idempotent: after a stop's drain this returns at once; called alone it still never waits on a client.
+      await httpDrain.drain(Date.now() + 1_000);
       await Promise.race([busReady, new Promise((r) => setTimeout(r, 100))]);
       await bus.close().catch(() => undefined);
       await app.close();

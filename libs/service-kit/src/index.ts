@@ -10,3 +10,4 @@ export * from './bootstrap';
 export * from './data-dir';
 export * from './standalone';
 export * from './heap';
+export * from './graceful-stop';

@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AddressInfo } from 'node:net';
 import { HttpDrain } from './graceful-stop';
+import { installInputGuard } from './input-guard';
 import { PinoNestLogger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { ServiceInfo } from './tokens';
@@ -16,7 +17,7 @@ export interface StartServiceOptions {
   logger: Logger;
   host: string;
   port: number;
-  /** Off for services that stream request bodies themselves (the registry's /v2). */
+  /** Off for services that stream request bodies themselves and check their own input (the registry's /v2). */
   bodyParser?: boolean;
 }
 
@@ -43,6 +44,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const httpDrain = new HttpDrain(app.getHttpServer());
+  if (options.bodyParser ?? true) installInputGuard(app);
   const metrics = app.get(ServiceMetrics);
   app.use(httpMetrics(metrics));
   app.connectMicroservice({ strategy: createBusServer(options.transport, info.service) }, { inheritAppConfig: true });

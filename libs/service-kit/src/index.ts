@@ -11,3 +11,4 @@ export * from './data-dir';
 export * from './standalone';
 export * from './heap';
 export * from './graceful-stop';
+export * from './input-guard';

@@ -6,6 +6,7 @@ import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
 import { BuildQuery } from './builds.schemas';
 import { BuildsService } from './builds.service';
+import { requireTarContext } from '../http/tar-context';
 
 @Controller('v1/builds')
 @UseGuards(AuthGuard)
@@ -16,6 +17,7 @@ export class BuildsController {
   @Post()
   async build(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
     const options = parseRequest(BuildQuery, query, 'query');
-    await ndjsonProgress(res, (line) => this.builds.build(principal, req, options, line));
+    const context = await requireTarContext(req);
+    await ndjsonProgress(res, (line) => this.builds.build(principal, context, options, line));
   }
 }

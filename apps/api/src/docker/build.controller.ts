@@ -11,6 +11,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DockerImageStore, untaggedRepository } from './image-store';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
+import { requireTarContext } from '../http/tar-context';
 
 const flag = (value: string | undefined) => value === '1' || value === 'true';
 
@@ -75,7 +76,7 @@ export class DockerBuildController {
 
     const store = await (this.contexts ??= createBlobStore({ driver: 'filesystem', root: this.config.MUELLE_BUILD_CONTEXTS_DIR }));
     const key = `contexts/docker-${randomUUID()}.tar`;
-    await store.write(key, req);
+    await store.write(key, await requireTarContext(req));
     const stream = new JsonStream(res);
     const quiet = flag(single.q);
     const say = (text: string) => !quiet && stream.write({ stream: text });

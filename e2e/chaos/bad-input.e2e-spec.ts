@@ -1,5 +1,6 @@
 import { basicAuth, freePort, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -203,7 +204,7 @@ describe('every route answers malformed requests with 4xx, never 5xx', () => {
     const bearer = { authorization: `Bearer ${token.token}` };
     // A real repository, so bad query parameters reach the code behind the name check.
     const config = Buffer.from('{}');
-    const digest = `sha256:${require('node:crypto').createHash('sha256').update(config).digest('hex')}`;
+    const digest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
     expect((await send(registry, 'POST', `/v2/fuzz/a/blobs/uploads/?digest=${digest}`, { ...bearer, 'content-type': 'application/octet-stream' }, config)).status).toBe(201);
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: 2 }, layers: [] }));
     expect((await send(registry, 'PUT', '/v2/fuzz/a/manifests/v1', { ...bearer, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)).status).toBe(201);

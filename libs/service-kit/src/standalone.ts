@@ -38,7 +38,7 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
   const info = serviceInfo(service);
   const dataDir = (config as { MUELLE_DATA_DIR?: string }).MUELLE_DATA_DIR;
   // Several services may share one folder on a host, but never two copies of one service, nor an all-in-one.
-  const lock = dataDir && SERVICES_WITH_STATE.includes(service) ? lockDataDirOrExit(dataDir, { name: `muelle-${service}`, conflictsWith: ['muelle'] }, logger) : undefined;
+  const lock = dataDir && keepsStateOnDisk(service, config) ? lockDataDirOrExit(dataDir, { name: `muelle-${service}`, conflictsWith: ['muelle'] }, logger) : undefined;
   start(config, { kind: 'nats', url: config.NATS_URL as string, namespace }, logger, info).then(
     (running) => stopOnSignals([running], logger, { timeoutSeconds: stopConfig.MUELLE_STOP_TIMEOUT_SECONDS, onStopped: () => lock?.release() }),
     (error) => {
@@ -47,6 +47,13 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
       process.exit(1);
     },
   );
+}
+
+/** Metadata on a PostgreSQL server and a registry on S3 keep nothing on disk: their replicas may share a folder. */
+function keepsStateOnDisk(service: ServiceInfo['service'], config: Record<string, unknown>): boolean {
+  if (service === 'metadata') return !config.DATABASE_URL;
+  if (service === 'registry') return config.MUELLE_STORAGE_DRIVER !== 's3';
+  return SERVICES_WITH_STATE.includes(service);
 }
 
 /** Takes the data folder's lock, or exits 3 with one line naming the process holding it. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
 import { Ipam, parseSubnet } from './ipam';
+import { assertSubnetFree } from './subnet-overlap';
 
 /**
  * One Linux bridge per host, a veth pair per container, outbound NAT with one iptables
@@ -22,6 +23,7 @@ export class BridgeNetwork {
   }
 
   async init(): Promise<void> {
+    await assertSubnetFree(this.subnet, this.bridge);
     await this.ipam.load();
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);

@@ -18,13 +18,21 @@ interface StoredLine {
   log: string;
 }
 
+/** Output waiting for the disk beyond which the capture stops reading (the container then blocks on its pipe). */
+export const LOG_HIGH_WATER_BYTES = 1024 * 1024;
+
 /**
  * The logs of one container: `container.log` plus rotated `container.log.1..N-1`. Lines are
- * appended in arrival order (writes are serialized) and emitted live as `line` events for
- * followers and attach sessions.
+ * appended in arrival order and emitted live as `line` events for followers and attach sessions.
+ * Lines waiting for the disk are written in batches, one append per batch; while more than
+ * LOG_HIGH_WATER_BYTES wait, the pumps pause reading, so a container that floods its output slows
+ * down on its full pipe instead of growing the agent (Docker's behaviour).
  */
 export class ContainerLog extends EventEmitter {
-  private writing: Promise<void> = Promise.resolve();
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private draining: Promise<void> | null = null;
+  private readonly paused = new Set<Readable>();
   private size = -1;
   readonly path: string;
 
@@ -53,8 +61,13 @@ export class ContainerLog extends EventEmitter {
           this.append(name, pending.slice(0, 16384));
           pending = pending.slice(16384);
         }
+        if (this.queuedBytes > LOG_HIGH_WATER_BYTES) {
+          stream.pause();
+          this.paused.add(stream);
+        }
       });
       const finish = () => {
+        this.paused.delete(stream);
         if (pending) this.append(name, pending);
         pending = '';
         void this.flushed().then(resolve);
@@ -69,21 +82,59 @@ export class ContainerLog extends EventEmitter {
     const entry: StoredLine = { stream, time: new Date().toISOString(), log };
     this.emit('line', entry);
     const text = JSON.stringify(entry) + '\n';
-    this.writing = this.writing.then(() => this.write(text)).catch(() => undefined);
+    this.queue.push(text);
+    this.queuedBytes += text.length;
+    this.draining ??= this.drain();
   }
 
+  /** Resolves once every line appended so far is on disk. */
   flushed(): Promise<void> {
-    return this.writing;
+    return this.draining ?? Promise.resolve();
   }
 
-  private async write(text: string): Promise<void> {
+  /** Pending bytes not yet on disk (tests, metrics). */
+  get backlogBytes(): number {
+    return this.queuedBytes;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue;
+        this.queue = [];
+        this.queuedBytes = 0;
+        // Room again: the pumps read on while this batch is written.
+        for (const stream of this.paused) stream.resume();
+        this.paused.clear();
+        await this.write(batch).catch(() => undefined); // a full or failing disk loses lines, never the agent
+      }
+    } finally {
+      this.draining = null;
+    }
+  }
+
+  /** Appends lines, rotating between them when the file would pass its size limit. */
+  private async write(lines: string[]): Promise<void> {
     if (this.size < 0) {
       await mkdir(this.dir, { recursive: true });
       this.size = await stat(this.path).then((s) => s.size, () => 0);
     }
-    if (this.size > 0 && this.size + text.length > this.rotation.maxBytes) await this.rotate();
-    await appendFile(this.path, text);
-    this.size += Buffer.byteLength(text);
+    let group = '';
+    let groupBytes = 0;
+    for (const line of lines) {
+      const bytes = Buffer.byteLength(line);
+      if (this.size + groupBytes > 0 && this.size + groupBytes + bytes > this.rotation.maxBytes) {
+        if (group) await appendFile(this.path, group);
+        this.size += groupBytes;
+        group = '';
+        groupBytes = 0;
+        if (this.size > 0) await this.rotate();
+      }
+      group += line;
+      groupBytes += bytes;
+    }
+    if (group) await appendFile(this.path, group);
+    this.size += groupBytes;
   }
 
   private async rotate(): Promise<void> {

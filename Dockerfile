@@ -1,6 +1,6 @@
 # One image for every Muelle service; the command picks the service (see docker-compose.yml).
 FROM node:20-bookworm-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends make gcc libc6-dev python3 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends make gcc libc6-dev pkg-config libseccomp-dev python3 && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/muelle
 COPY package.json package-lock.json ./
 COPY tools ./tools
@@ -10,8 +10,8 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# The agent needs iproute2/nftables for container networking; the others ignore them.
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables ca-certificates && rm -rf /var/lib/apt/lists/*
+# The agent needs iproute2/nftables for container networking and libseccomp2 for the isolation helper; the others ignore them.
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables libseccomp2 ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/muelle
 COPY --from=build /opt/muelle/node_modules ./node_modules
 COPY --from=build /opt/muelle/dist ./dist

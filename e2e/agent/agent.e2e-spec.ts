@@ -169,6 +169,30 @@ describeRoot('agent process on NATS', () => {
     expect(tail.lines.map((l) => l.line)).toEqual(['line 2998 padding padding padding\n', 'line 2999 padding padding padding\n']);
   }, 40_000);
 
+  it('slows a container that floods its output instead of growing the agent (Docker behaviour)', async () => {
+    const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${agent.process.child.pid}/status`, 'utf8'))![1]) / 1024;
+    const before = rssMiB();
+    const started = Date.now();
+    const flood = 'yes "a line of flood output padded to about sixty-four bytes...." & p=$!; sleep 8; kill $p; wait $p';
+    const id = await run({ command: ['sh', '-c', flood] });
+    let peak = before;
+    while (Date.now() - started < 9_000) {
+      peak = Math.max(peak, rssMiB());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const result = await bus.request(c.wait, { id }, { timeoutMs: 20_000 });
+    // `kill` ends `yes` with SIGTERM (exit 143); the record must say so within seconds, not minutes.
+    expect(result.exitCode).toBe(143);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const inspected = await bus.request(c.inspect, { id });
+    expect(inspected.state).toBe('exited');
+    // Measured: ~30 MiB over the idle agent; before the queue was bounded it grew by gigabytes.
+    expect(peak - before).toBeLessThan(150);
+    // The last line may be cut where `kill` stopped `yes`; the one before it is whole.
+    const tail = await bus.request(c.logs, { id, tail: 2 });
+    expect(tail.lines[0]?.line).toBe('a line of flood output padded to about sixty-four bytes....\n');
+  }, 40_000);
+
   it('gives a bridge container its own address, outbound route and published ports on 127.0.0.1', async () => {
     const id = await run({ command: ['sh', '-c', 'ip addr show eth0; while true; do echo -e "HTTP/1.0 200 OK\\r\\n\\r\\nhi from container" | nc -l -p 8080; done'], ports: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8080 }] });
     const info = await bus.request(c.inspect, { id });

@@ -2,7 +2,7 @@ import { BusClient } from '@muelle/bus';
 import { ContainerSpecInput } from '@muelle/contracts';
 import { RunningDistribution, startDistributionRegistry } from '@muelle/testing';
 import { hostname } from 'node:os';
-import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, startAgentProcess, waitForAgent } from './support';
+import { AgentUnderTest, connectBus, contractsFor, isRoot, newId, pushBusybox, session, startAgentProcess, waitForAgent } from './support';
 
 /** Proof of isolation from inside containers the agent runs (root, real kernel, `npm run build`). */
 const describeRoot = isRoot ? describe : describe.skip;
@@ -79,6 +79,42 @@ describeRoot('isolation of containers run by the agent', () => {
     expect(r.output).toContain('cgroup-refused');
     expect(r.output).toContain('cgroupfs-ro');
     expect(r.output).toContain('hostname-refused');
+  }, 30_000);
+
+  it("has Docker's seccomp filter and device policy: no new user namespace, mknod works but a host disk does not open", async () => {
+    const r = await probe('grep ^Seccomp: /proc/self/status; unshare -U -r id || echo unshare-refused; mknod /dev/l0 b 7 0 && echo mknod-ok; dd if=/dev/l0 of=/dev/null count=1');
+    expect(r.output).toMatch(/^Seccomp:\s+2$/m);
+    expect(r.output).toContain('unshare-refused');
+    expect(r.output).toContain('mknod-ok');
+    expect(r.output).toMatch(/can't open '\/dev\/l0': Operation not permitted/);
+    const unconfined = await probe('grep ^Seccomp: /proc/self/status', { security: { seccomp: 'unconfined' } });
+    expect(unconfined.output).toMatch(/^Seccomp:\s+0$/m);
+  }, 30_000);
+
+  it('applies --read-only, --ulimit and --cap-drop ALL', async () => {
+    const ro = await probe('touch /x; echo "root=$?"; touch /dev/shm/x; echo "shm=$?"; ulimit -n', { security: { readOnly: true, ulimits: [{ name: 'nofile', soft: 64, hard: 64 }] } });
+    expect(ro.output).toMatch(/touch: \/x: Read-only file system/);
+    expect(ro.output).toContain('root=1');
+    expect(ro.output).toContain('shm=0');
+    expect(ro.output).toMatch(/^64$/m);
+    const noCaps = await probe('chown 1 /etc/passwd; echo "chown=$?"; grep ^CapEff /proc/self/status', { security: { capDrop: ['ALL'] } });
+    expect(noCaps.output).toContain('chown=1');
+    expect(noCaps.output).toMatch(/CapEff:\s+0000000000000000/);
+  }, 30_000);
+
+  it("an exec gets the container's capabilities and seccomp setting, like docker exec", async () => {
+    const execStatus = async (security: Partial<ContainerSpecInput['security']>) => {
+      const { id } = await bus.request(c.create, { id: newId(), name: `exec-${newId().slice(0, 8)}`, spec: { image, command: ['sleep', '300'], security } as never });
+      await bus.request(c.start, { id });
+      const e = await bus.request(c.execCreate, { containerId: id, cmd: ['sh', '-c', 'grep -E "^(CapEff|Seccomp):" /proc/self/status'] });
+      const r = await session(bus, (streamId) => bus.request(c.execStart, { execId: e.execId, streamId }));
+      await bus.request(c.remove, { id, force: true });
+      return r.stdout;
+    };
+    const confined = await execStatus({ capDrop: ['ALL'], capAdd: ['CHOWN'] });
+    expect(confined).toMatch(/CapEff:\s+0000000000000001/);
+    expect(confined).toMatch(/Seccomp:\s+2/);
+    expect(await execStatus({ seccomp: 'unconfined' })).toMatch(/Seccomp:\s+0/);
   }, 30_000);
 
   it('stops a fork bomb at the pids limit', async () => {

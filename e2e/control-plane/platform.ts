@@ -96,8 +96,6 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     MUELLE_API_PORT: String(apiPort),
     MUELLE_REGISTRY_ADDRESS: registryAddress,
     MUELLE_RECONCILE_SECONDS: '1',
-    // The builder's context store (its data dir's `builds`), shared as on one machine.
-    MUELLE_BUILD_CONTEXTS_DIR: join(dataDir, 'builder', 'builds'),
     ...options.apiEnv,
   });
   await waitReady(`http://127.0.0.1:${registryPort}`, 60_000);

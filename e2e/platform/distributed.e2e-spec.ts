@@ -15,6 +15,7 @@ import {
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pack } from 'tar-stream';
 
 const SERVICES = ['metadata', 'registry', 'builder', 'agent', 'api'] as const;
 const natsTarget = new URL(NATS_TEST_URL);
@@ -30,11 +31,14 @@ describe('distributed platform on NATS and PostgreSQL', () => {
   const urls: Record<string, string> = {};
   let dropDatabase: () => Promise<void>;
   let commonEnv: Record<string, string>;
+  let registryPort: number;
 
+  // Each process its own data folder, as on separate machines: nothing is shared but NATS and PostgreSQL.
   const start = async (service: string, extra: Record<string, string> = {}) => {
-    const port = await freePort();
     const portVariable = `MUELLE_${service.toUpperCase()}_PORT`;
-    const child = spawnNode(service, serviceEntry(service), { ...commonEnv, [portVariable]: String(port), ...extra });
+    const port = Number(extra[portVariable] ?? (await freePort()));
+    const dataDir = mkdtempSync(join(tmpdir(), `muelle-dist-${service}-`));
+    const child = spawnNode(service, serviceEntry(service), { ...commonEnv, MUELLE_DATA_DIR: dataDir, [portVariable]: String(port), ...extra });
     processes.push(child);
     return { child, url: `http://127.0.0.1:${port}` };
   };
@@ -49,12 +53,15 @@ describe('distributed platform on NATS and PostgreSQL', () => {
     commonEnv = {
       NATS_URL: `nats://127.0.0.1:${natsProxy.port}`,
       DATABASE_URL: dbUrl.toString(),
-      MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-dist-')),
       MUELLE_ADMIN_PASSWORD: 'distributed-pw',
       MUELLE_HOST_ID: 'host-a',
       MUELLE_BUS_NAMESPACE: uniqueBusNamespace(),
     };
-    for (const service of SERVICES) urls[service] = (await start(service)).url;
+    registryPort = await freePort();
+    for (const service of SERVICES) {
+      const extra: Record<string, string> = service === 'registry' ? { MUELLE_REGISTRY_PORT: String(registryPort) } : { MUELLE_REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` };
+      urls[service] = (await start(service, extra)).url;
+    }
   });
 
   afterAll(async () => {
@@ -76,6 +83,26 @@ describe('distributed platform on NATS and PostgreSQL', () => {
     });
     expect(hosts.body.items[0]).toMatchObject({ id: 'host-a', state: 'ready', capacity: { cpus: expect.any(Number) } });
   });
+
+  it('builds through the api with a context the api streams to the builder (no shared folder)', async () => {
+    const tar = pack();
+    tar.entry({ name: 'Dockerfile' }, 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+    tar.entry({ name: 'hello.txt' }, 'hello from a separate builder\n');
+    tar.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of tar) chunks.push(chunk as Buffer);
+    const response = await fetch(`${urls.api}/v1/builds?t=dist/hello:v1`, {
+      method: 'POST',
+      headers: { ...basicAuth('admin', 'distributed-pw'), 'content-type': 'application/x-tar' },
+      body: Buffer.concat(chunks),
+    });
+    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const done = lines.find((line) => line.status === 'done');
+    expect(done).toMatchObject({ pushed: [{ reference: expect.stringContaining('dist/hello:v1'), digest: expect.stringMatching(/^sha256:/) }] });
+    const inspect = await getJson(`${urls.api}/v1/images/inspect?image=dist/hello:v1`, { headers: basicAuth('admin', 'distributed-pw') });
+    expect(inspect.status).toBe(200);
+    expect(JSON.stringify(inspect.body)).toContain(done.digest);
+  }, 90_000);
 
   it('turns not-ready when NATS goes away, keeps answering /healthz, and recovers by itself', async () => {
     await natsProxy.cut();

@@ -111,7 +111,7 @@ describe('anonymous pull, enabled per repository', () => {
     expect(await cli('login', '-u', ADMIN.username, '-p', ADMIN.password, api)).toMatch(/Login Succeeded/);
     expect(await cli('repo', 'anonymous-pull', 'public/busybox', 'on')).toBe('public/busybox: anonymous pull on\n');
     expect(JSON.parse(await cli('repo', 'show', 'public/busybox', '--format', 'json'))).toMatchObject({ name: 'public/busybox', anonymousPull: true });
-    expect(await cli('repo', 'show', 'public/busybox')).toMatch(/^REPOSITORY\s+ANONYMOUS PULL\s+CREATED\npublic\/busybox\s+on\s+/);
+    expect(await cli('repo', 'show', 'public/busybox')).toMatch(/^REPOSITORY\s+ANONYMOUS PULL\s+SHARED\s+CREATED\npublic\/busybox\s+on\s+off\s+/);
 
     const inspected = await anonymousInspect('public/busybox');
     if (!inspected.ok) throw new Error(`anonymous inspect failed: ${inspected.output}`);

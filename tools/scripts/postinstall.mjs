@@ -9,7 +9,7 @@ const makefile = join(root, 'libs', 'isolation', 'native', 'Makefile');
 if (existsSync(makefile)) {
   const r = spawnSync('make', ['-C', dirname(makefile)], { stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('muelle: building the isolation helper failed (needs cc and make)');
+    console.error('muelle: building the isolation helper failed (needs cc, make, pkg-config and libseccomp-dev)');
     process.exit(r.status ?? 1);
   }
 }

@@ -4,7 +4,7 @@ import { agentContracts, ConflictError, LogLine, ParsedRequestOf } from '@muelle
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
 import { ImageStore } from './images/image-store';
-import { VolumeStore } from './volumes/volume-store';
+import { VolumeStore, withTeamVolumes } from './volumes/volume-store';
 import { EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
 
 type C = ReturnType<typeof agentContracts>;
@@ -28,7 +28,7 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.create)
     async create(r: ParsedRequestOf<C['create']>) {
       await this.runtime.ready;
-      return this.runtime.create(r);
+      return this.runtime.create({ ...r, spec: withTeamVolumes(r.spec, r.teamId) });
     }
     @HandleRequest(c.start)
     async start(r: ParsedRequestOf<C['start']>) {

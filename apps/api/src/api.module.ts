@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { AuditLog } from './audit/audit-log';
 import { BuildsController } from './builds/builds.controller';
@@ -6,8 +6,14 @@ import { BuildsService } from './builds/builds.service';
 import { AuthGuard } from './auth/auth.guard';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
+import { AccountEventsListener } from './auth/account-events.listener';
+import { OriginMiddleware } from './auth/origin.middleware';
+import { AccountsService } from './accounts/accounts.service';
+import { UsersController } from './accounts/users.controller';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
+import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
+import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
@@ -22,14 +28,15 @@ import { OpenApiController } from './openapi/openapi.controller';
 import { Reconciler } from './reconciler/reconciler';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
+import { RepositoryAccess } from './repositories/repository-access';
 import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AuditLog, EventHub, Cluster, ContainersService, HostsService, ImagesService, RepositoriesService, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
-export class ApiModule {
+export class ApiModule implements NestModule {
   static forRoot(kit: ServiceKitOptions, config: ApiSettings): DynamicModule {
     return {
       module: ApiModule,
@@ -38,7 +45,10 @@ export class ApiModule {
         SystemController,
         OpenApiController,
         TokensController,
+        UsersController,
+        AccountEventsListener,
         TeamsController,
+        TeamLimitsController,
         HostsController,
         ContainersController,
         ImagesController,
@@ -52,5 +62,10 @@ export class ApiModule {
       providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Before any guard or controller: a cross-site browser request changes nothing.
+    consumer.apply(OriginMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { bindHost, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
 
@@ -14,14 +13,36 @@ export const apiConfigShape = {
    */
   MUELLE_REGISTRY_ADDRESS: registryAddress.optional(),
   MUELLE_REGISTRY_PORT: port(5000),
-  MUELLE_DATA_DIR: z.string().min(1).default('./data'),
-  /**
-   * Where uploaded build contexts go: the builder's context store (`<builder data dir>/builds`),
-   * shared with the builder. Default `$MUELLE_DATA_DIR/builds` (right for the all-in-one).
-   */
-  MUELLE_BUILD_CONTEXTS_DIR: z.string().min(1).optional(),
   /** How often the reconciler looks for down or draining hosts (0 turns it off). */
   MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
+  /**
+   * Web origins (`https://console.example.com`, comma-separated) whose pages may send state-changing
+   * requests and open terminals; the api's own origin is always allowed (SECURITY.md § 5).
+   */
+  MUELLE_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const origins = text
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          // Reported just below with the value that failed.
+        }
+        if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin.replace(/\/+$/, '')) {
+          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://console.example.com (scheme, host, optional port; no path)` });
+          return z.NEVER;
+        }
+      }
+      return origins.map((o) => new URL(o).origin);
+    }),
+  /** Pids limit of a container that sets none, so one fork bomb cannot exhaust a host (0: no default). */
+  MUELLE_DEFAULT_PIDS_LIMIT: z.coerce.number().int().min(0).max(4_194_304).default(4096),
 };
 export const apiConfigSchema = z.object({
   ...apiConfigShape,
@@ -33,9 +54,8 @@ export type ApiSettings = z.output<z.ZodObject<typeof apiConfigShape>>;
 export const API_CONFIG = Symbol('API_CONFIG');
 
 /** What services inject under API_CONFIG: the settings with the registry address resolved. */
-export type ApiConfig = ApiSettings & { MUELLE_REGISTRY_ADDRESS: string; MUELLE_BUILD_CONTEXTS_DIR: string };
+export type ApiConfig = ApiSettings & { MUELLE_REGISTRY_ADDRESS: string };
 export const resolveApiConfig = (config: ApiSettings): ApiConfig => ({
   ...config,
   MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}`,
-  MUELLE_BUILD_CONTEXTS_DIR: config.MUELLE_BUILD_CONTEXTS_DIR ?? join(resolve(config.MUELLE_DATA_DIR), 'builds'),
 });

@@ -2,12 +2,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
 import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
-import { createBlobStore } from '@muelle/storage';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BuilderStore } from './build/store';
 import { BuildsController } from './builds/builds.controller';
-import { BuildsService, contextStoreRoot } from './builds/builds.service';
+import { BuildsService } from './builds/builds.service';
+
+/** A context upload that stops sending for this long has lost its client. */
+const CONTEXT_IDLE_TIMEOUT_MS = 60_000;
 import type { BuilderConfig } from './config';
 
 @Module({})
@@ -31,7 +33,7 @@ export class BuilderModule {
               store,
               isolation: new LinuxIsolationDriver(),
               cgroups,
-              contexts: await createBlobStore({ driver: 'filesystem', root: contextStoreRoot(config.MUELLE_DATA_DIR) }),
+              contextLimits: { idleTimeoutMs: CONTEXT_IDLE_TIMEOUT_MS, maxBytes: config.MUELLE_BUILD_CONTEXT_MAX_BYTES },
               streams: () => bus.streams(),
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
               insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),

@@ -5,12 +5,14 @@ export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
   MUELLE_BIND_HOST: bindHost,
   MUELLE_BUILDER_PORT: port(7102),
-  /** Builder state lives in `<dir>/builder` (layer cache, snapshots); uploaded contexts in `<dir>/builds`. */
+  /** Builder state lives in `<dir>/builder` (layer cache, snapshots, contexts being unpacked). */
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   /** Registry for image references without a host (the platform registry). */
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
   /** Comma-separated registry hosts reached over plain http (loopback always is). */
   MUELLE_BUILDER_INSECURE_REGISTRIES: z.string().default(''),
+  /** Largest build context accepted (bytes, as uploaded: a gzip tar counts compressed). */
+  MUELLE_BUILD_CONTEXT_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
 };
 export const builderConfigSchema = z.object({ ...builderConfigShape, NATS_URL: natsUrl });
 export type BuilderConfig = z.output<z.ZodObject<typeof builderConfigShape>>;

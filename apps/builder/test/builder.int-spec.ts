@@ -243,6 +243,28 @@ RUN id -u > /tmp/who
     }
   });
 
+  it('RUN steps get the seccomp filter and the device policy of a container', async () => {
+    const dir = await context({
+      Dockerfile: [
+        'FROM busybox',
+        'COPY syscall-probe /usr/bin/',
+        'RUN grep ^Seccomp: /proc/self/status && syscall-probe && (unshare -U -r id || echo unshare-refused)',
+        'RUN mknod /dev/l0 b 7 0 && echo mknod-ok && (dd if=/dev/l0 of=/dev/null count=1 || echo open-refused)',
+        '',
+      ].join('\n'),
+    });
+    execFileSync('gcc', ['-static', '-O2', '-o', join(dir, 'syscall-probe'), join(__dirname, '..', '..', '..', 'libs', 'isolation', 'test', 'fixtures', 'syscall-probe.c')]);
+    const { record, events } = await build(dir, { noCache: true });
+    expect(record.state).toBe('succeeded');
+    const output = events.flatMap((e) => (e.type === 'output' ? [e.data] : [])).join('');
+    expect(output).toMatch(/^Seccomp:\s+2$/m);
+    for (const name of ['keyctl', 'unshare_user', 'mount', 'bpf', 'kexec_load', 'open_by_handle_at']) expect(output).toContain(`${name}=EPERM`);
+    expect(output).toContain('fork=ok');
+    expect(output).toContain('unshare-refused');
+    expect(output).toContain('mknod-ok');
+    if (cgroups) expect(output).toMatch(/can't open '\/dev\/l0': Operation not permitted/);
+  });
+
   describe('bad input', () => {
     const failing = async (files: Parameters<typeof writeTree>[1], options: { target?: string; tags?: string[] } = {}) => {
       const dir = await context(files);

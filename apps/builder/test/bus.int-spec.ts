@@ -1,7 +1,8 @@
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BusClient, createBusClientProxy, Frame, InProcessBroker, newStreamId, StreamEnd } from '@muelle/bus';
+import { BusClient, createBusClientProxy, CreditGate, creditOf, Frame, InProcessBroker, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
+import { pack } from 'tar-stream';
 import { BuildProgressEvent, BuildResult, getBuild, startBuild } from '@muelle/contracts';
 import { serviceInfo, type RunningService } from '@muelle/service-kit';
 import { builderConfigShape, startBuilder } from '../src';
@@ -73,5 +74,45 @@ describe('builder over the bus', () => {
     } finally {
       await fs.rm(image.rootfs, { recursive: true, force: true });
     }
+  });
+
+  it('takes a context streamed on the progress stream, within the credit it grants', async () => {
+    const streamId = newStreamId();
+    const credit = new CreditGate();
+    let granted = 0;
+    const final = new Promise<{ type: number; payload: unknown }>((resolve) => {
+      const end = new StreamEnd(bus.streams(), streamId, 'client', (type, payload) => {
+        if (type === Frame.Credit) {
+          granted += creditOf(payload);
+          credit.grant(creditOf(payload));
+        } else if (type === Frame.Exit || type === Frame.Error) {
+          end.close();
+          credit.fail(new Error('ended'));
+          resolve({ type, payload: JSON.parse(payload.toString('utf8')) });
+        }
+      });
+      void (async () => {
+        await bus.request(startBuild, { context: { kind: 'stream' }, tags: ['demo/streamed:v1'], progressStreamId: streamId });
+        const tar = pack();
+        tar.entry({ name: 'Dockerfile' }, 'FROM busybox\nCOPY big.bin /big.bin\nRUN wc -c /big.bin > /size.txt\n');
+        tar.entry({ name: 'big.bin' }, Buffer.alloc(3 * 1024 * 1024 + 7, 1));
+        tar.finalize();
+        await sendBytes(end, tar as AsyncIterable<Uint8Array>, credit);
+      })();
+    });
+    const outcome = await final;
+    expect(outcome.type).toBe(Frame.Exit);
+    // Credit came in steps as bytes reached the builder's disk, not all at once.
+    expect(granted).toBeGreaterThan(3 * 1024 * 1024);
+    const image = await pullAndUnpack(registry.client(), 'demo/streamed', 'v1');
+    try {
+      expect((await fs.readFile(join(image.rootfs, 'size.txt'), 'utf8')).trim()).toMatch(/^3145735\b/);
+    } finally {
+      await fs.rm(image.rootfs, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a streamed context without a progress stream', async () => {
+    await expect(bus.request(startBuild, { context: { kind: 'stream' }, tags: [] })).rejects.toThrow(/progressStreamId/);
   });
 });

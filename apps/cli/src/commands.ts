@@ -5,9 +5,13 @@ import { packContext } from './context';
 import { loadConfig, saveConfig } from './config';
 import { CliError } from './errors';
 import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } from './format';
-import { collect, parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseVolume } from './parse';
+import { registerTeamAdminCommands } from './commands/team-admin';
+import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
+import { registerUserCommands } from './commands/users';
+import { registerTokenCommands } from './commands/tokens';
+import { registerTeamCommands } from './commands/teams';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -141,6 +145,13 @@ export function buildProgram(io: Io): Command {
     .option('--host <id>', 'pin to a host')
     .option('--constraint <key=value>', 'host label that must match', collect, [])
     .option('--network <mode>', 'bridge, host or none', 'bridge')
+    .option('--init', 'run an init as PID 1 that forwards signals and reaps zombies')
+    .option('--read-only', 'mount the root filesystem read-only')
+    .option('--cap-add <cap>', 'add a capability (needs a team policy granting it)', collect, [])
+    .option('--cap-drop <cap>', 'drop a capability (ALL drops every one)', collect, [])
+    .option('--pids-limit <n>', 'most processes the container may have (default: the platform default)')
+    .option('--ulimit <name=soft[:hard]>', 'resource limit, e.g. nofile=1024:2048', collect, [])
+    .option('--security-opt <opt>', 'seccomp=unconfined (needs a team policy), no-new-privileges (always on)', collect, [])
     .action(async (image: string, command: string[], o) => {
       const api = client();
       const body = {
@@ -160,6 +171,15 @@ export function buildProgram(io: Io): Command {
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
           cpus: o.cpus ? Number(o.cpus) : undefined,
+          pidsLimit: o.pidsLimit !== undefined ? parsePidsLimit(o.pidsLimit) : undefined,
+        },
+        init: !!o.init,
+        security: {
+          readOnly: !!o.readOnly,
+          capAdd: o.capAdd,
+          capDrop: o.capDrop,
+          ulimits: o.ulimit.map(parseUlimit),
+          seccomp: parseSecurityOpts(o.securityOpt),
         },
         restartPolicy: parseRestart(o.restart),
         labels: parsePairs(o.label, 'label'),
@@ -494,17 +514,20 @@ export function buildProgram(io: Io): Command {
 Examples:
   $ muelle repo show team/app
   $ muelle repo anonymous-pull team/app on    # anyone may pull team/app without credentials (admin)
-  $ muelle repo anonymous-pull team/app off`,
+  $ muelle repo anonymous-pull team/app off
+  $ muelle repo shared team/base on           # every signed-in user may pull team/base; push stays with the team (admin)`,
     );
   repo
     .command('show')
-    .description('Show a repository and whether it allows anonymous pulls')
+    .description('Show a repository: whether it allows anonymous pulls and whether it is shared with every team')
     .argument('<name>', 'repository name, e.g. team/app (no registry host, no tag)')
     .addOption(formatOption())
     .action(async (name: string, o) => {
       const record = await client().request('GET', repositoryPath(name));
       if (o.format === 'json') return json(io, record);
-      io.out.write(table(['REPOSITORY', 'ANONYMOUS PULL', 'CREATED'], [[record.name, record.anonymousPull ? 'on' : 'off', `${ago(record.createdAt)} ago`]]));
+      io.out.write(
+        table(['REPOSITORY', 'ANONYMOUS PULL', 'SHARED', 'CREATED'], [[record.name, record.anonymousPull ? 'on' : 'off', record.shared ? 'on' : 'off', `${ago(record.createdAt)} ago`]]),
+      );
     });
   repo
     .command('anonymous-pull')
@@ -514,6 +537,15 @@ Examples:
     .action(async (name: string, state: 'on' | 'off') => {
       const record = await client().request('PATCH', repositoryPath(name), { body: { anonymousPull: state === 'on' } });
       io.out.write(`${record.name}: anonymous pull ${record.anonymousPull ? 'on' : 'off'}\n`);
+    });
+  repo
+    .command('shared')
+    .description('Share (on) a repository with every signed-in user for pulls, like library/…, or stop (off); pushes stay with its team and admins (admin only)')
+    .argument('<name>', 'repository name, e.g. team/base')
+    .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
+    .action(async (name: string, state: 'on' | 'off') => {
+      const record = await client().request('PATCH', repositoryPath(name), { body: { shared: state === 'on' } });
+      io.out.write(`${record.name}: shared ${record.shared ? 'on' : 'off'}\n`);
     });
 
   program
@@ -544,6 +576,11 @@ Examples:
         } else if (!o.quiet) io.out.write(describeBuildProgress(event, { announcePushes: true, terminateOutput: true }));
       }
     });
+
+  registerUserCommands(program, io);
+  registerTokenCommands(program, io);
+  registerTeamCommands(program, io);
+  registerTeamAdminCommands(program, io);
 
   return program;
 }

@@ -63,3 +63,32 @@ export function parsePairs(list: string[], what: string): Record<string, string>
 export function parseEnv(list: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   return list.flatMap((item) => (item.includes('=') ? [item] : env[item] !== undefined ? [`${item}=${env[item]}`] : []));
 }
+
+/** `--ulimit name=soft[:hard]` (hard defaults to soft), like docker; `-1` is unlimited. */
+export function parseUlimit(text: string) {
+  const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+  if (!match) throw new CliError(`invalid ulimit "${text}": expected name=soft[:hard], e.g. nofile=1024:2048`);
+  return { name: match[1], soft: Number(match[2]), hard: Number(match[3] ?? match[2]) };
+}
+
+/** `--security-opt`: only `seccomp=unconfined` changes anything; `no-new-privileges` is always on. */
+export function parseSecurityOpts(list: string[]): 'default' | 'unconfined' {
+  let seccomp: 'default' | 'unconfined' = 'default';
+  for (const option of list) {
+    if (option === 'seccomp=unconfined') seccomp = 'unconfined';
+    else if (!['no-new-privileges', 'no-new-privileges=true', 'no-new-privileges:true'].includes(option))
+      throw new CliError(`--security-opt ${option} is not supported by Muelle (only seccomp=unconfined; no-new-privileges is always on)`);
+  }
+  return seccomp;
+}
+
+/** `--pids-limit N`: a positive number of processes. */
+export function parsePidsLimit(text: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new CliError(`invalid --pids-limit "${text}": a positive number of processes`);
+  return Number(text);
+}
+
+/** `8g`, `512m`, `1073741824` → bytes; `none` → null (no limit). For quotas. */
+export function parseBytesOrNone(text: string): number | null {
+  return text === 'none' ? null : parseMemory(text);
+}

@@ -19,6 +19,11 @@ import {
   statBlob,
   UnauthenticatedError,
   UnavailableError,
+  createTeam,
+  createUser,
+  listCatalog,
+  setRepositoryAnonymousPull,
+  setRepositoryShared,
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
@@ -66,16 +71,30 @@ describe.each([
   });
 
   it('creates the first admin from the environment and checks passwords', async () => {
-    await expect(bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' })).resolves.toMatchObject({ username: 'admin', role: 'admin' });
+    await expect(bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' })).resolves.toMatchObject({ user: { username: 'admin', role: 'admin' }, teamId: null });
     await expect(bus.request(authenticateUser, { username: 'admin', password: 'wrong' })).rejects.toThrow(UnauthenticatedError);
     await expect(bus.request(authenticateUser, { username: 'nobody', password: 'x' })).rejects.toThrow(UnauthenticatedError);
+    // Three real scrypt checks with OWASP's parameters: seconds on a busy machine.
+  }, 30_000);
+
+  it('keeps viewers and repositories marked shared (tenancy migration)', async () => {
+    const team = await bus.request(createTeam, { name: `view-${useServer ? 'pg' : 'lite'}` });
+    const viewer = await bus.request(createUser, { username: 'viewer-one', password: 'viewer-password', role: 'viewer', teamId: team.id });
+    expect(viewer.user.role).toBe('viewer');
+    await expect(bus.request(authenticateUser, { username: 'viewer-one', password: 'viewer-password' })).resolves.toMatchObject({ user: { role: 'viewer' } });
+    await bus.request(setRepositoryAnonymousPull, { name: 'tenancy/open', anonymousPull: true });
+    await expect(bus.request(setRepositoryShared, { name: 'tenancy/base', shared: true })).resolves.toMatchObject({ shared: true, anonymousPull: false });
+    const page = await bus.request(listCatalog, { n: 1000 });
+    expect(page.shared).toContain('tenancy/base');
+    expect(page.shared).not.toContain('tenancy/open');
+    expect(page.anonymousPull).toContain('tenancy/open');
   });
 
   it('issues API tokens that authenticate, and rejects unknown ones', async () => {
     const admin = await bus.request(authenticateUser, { username: 'admin', password: 'correct-horse' });
-    const { token } = await bus.request(createToken, { userId: admin.id, name: 'ci' });
+    const { token } = await bus.request(createToken, { userId: admin.user.id, name: 'ci' });
     expect(token).toMatch(/^mle_/);
-    await expect(bus.request(authenticateToken, { token })).resolves.toMatchObject({ id: admin.id });
+    await expect(bus.request(authenticateToken, { token })).resolves.toMatchObject({ user: { id: admin.user.id } });
     await expect(bus.request(authenticateToken, { token: `${token}x` })).rejects.toThrow(UnauthenticatedError);
   });
 

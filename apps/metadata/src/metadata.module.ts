@@ -9,6 +9,8 @@ import { HostsService } from './hosts/hosts.service';
 import { METADATA_CONFIG } from './tokens';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
+import { TokensService } from './users/tokens.service';
+import { LoginThrottle } from './users/login-throttle';
 import { DatabaseReadiness } from './database/database.readiness';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
@@ -16,6 +18,8 @@ import { RegistryMetadataController } from './registry/registry-metadata.control
 import { RegistryMetadataService } from './registry/registry-metadata.service';
 import { TeamsController } from './teams/teams.controller';
 import { TeamsService } from './teams/teams.service';
+import { TeamLimitsController } from './teams/team-limits.controller';
+import { TeamLimitsService } from './teams/team-limits.service';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
 
@@ -30,8 +34,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { MuelleError, RegistryErrorCode } from '@muelle/contracts';
+import { MuelleError, RegistryErrorCode, retryAfterOf } from '@muelle/contracts';
 import { OciError } from '@muelle/oci';
 import { BlobNotFoundError, RangeNotSatisfiableError, StorageUnavailableError } from '@muelle/storage';
 
@@ -97,6 +97,8 @@ export function toRegistryError(error: unknown): RegistryError {
         return new RegistryError('UNAVAILABLE', error.message, undefined, { headers: { 'Retry-After': '1' } });
       case 'UNAUTHENTICATED':
         return new RegistryError('UNAUTHORIZED', error.message);
+      case 'TOO_MANY_REQUESTS':
+        return new RegistryError('TOOMANYREQUESTS', error.message, undefined, { headers: { 'Retry-After': String(retryAfterOf(error)) } });
       case 'PERMISSION_DENIED':
         return new RegistryError('DENIED', error.message);
       case 'INVALID_ARGUMENT':

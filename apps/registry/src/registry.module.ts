@@ -1,7 +1,9 @@
 import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
 import { ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import type { BlobStore } from '@muelle/storage';
+import { RegistryAudit } from './auth/registry-audit';
 import { RegistryAuthService } from './auth/registry-auth.service';
+import { RegistryAccountEventsListener, RegistryCredentials } from './auth/registry-credentials';
 import { BlobsService } from './blobs/blobs.service';
 import { RegistryConfig } from './config';
 import { GarbageCollectorService } from './gc/garbage-collector.service';
@@ -26,11 +28,14 @@ export class RegistryModule implements NestModule {
     return {
       module: RegistryModule,
       imports: [ServiceKitModule.forRoot(kit)],
+      controllers: [RegistryAccountEventsListener],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: BLOB_STORE, useValue: store },
         StorageReadiness,
         RegistryAuthService,
+        RegistryAudit,
+        RegistryCredentials,
         BlobsService,
         ManifestsService,
         GarbageCollectorService,

@@ -37,10 +37,11 @@ export type Action = 'read' | 'pull' | 'push' | 'delete' | 'create' | 'update' |
 
 /**
  * What is acted on. Team-owned objects carry their owner; repositories carry their name (the
- * owner is the first path component, `library/…` and admin-marked shared repositories are shared).
+ * owner is the first path component, `library/…` and admin-marked shared repositories are shared)
+ * and, when the door knows them, their settings (`shared`, `anonymousPull`).
  */
 export type Resource =
-  | { kind: 'repository'; name: string; shared?: boolean }
+  | { kind: 'repository'; name: string; shared?: boolean; anonymousPull?: boolean }
   | { kind: 'catalog' }
   | { kind: 'container' | 'build' | 'volume' | 'network' | 'token'; teamId: string | null; ownerId?: string }
   | { kind: 'team'; teamId: string }
@@ -49,6 +50,7 @@ export type Resource =
 
 /**
  * The outcome. `not-found` hides another team's object (answer 404), `forbidden` is a refused
- * action on something the subject may see (answer 403 naming `rule`).
+ * action on something the subject may see (answer 403 naming `rule`). `reason` is the sentence
+ * the door shows.
  */
-export type Decision = { allowed: true } | { allowed: false; outcome: 'not-found' | 'forbidden'; rule: string };
+export type Decision = { allowed: true } | { allowed: false; outcome: 'not-found' | 'forbidden'; rule: string; reason: string };

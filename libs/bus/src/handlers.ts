@@ -47,8 +47,13 @@ export function HandleRequest<C extends RequestContract<z.ZodType, z.ZodType>>(c
 
 type EventMethod<C> = (payload: PayloadOf<C>) => Promise<void> | void;
 
-/** Marks a controller method as a handler of an event contract; invalid events are logged and dropped. */
-export function HandleEvent<C extends EventContract<z.ZodType>>(contract: C) {
+/**
+ * Marks a controller method as a handler of an event contract; invalid events are logged and dropped.
+ * By default replicas of a service share an event (their queue group: one of them handles it);
+ * `everyReplica` subscribes outside the queue group, so each replica gets its own copy (cache
+ * invalidation).
+ */
+export function HandleEvent<C extends EventContract<z.ZodType>>(contract: C, options: { everyReplica?: boolean } = {}) {
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor): void => {
     const original = descriptor.value as EventMethod<C>;
     descriptor.value = async function (this: unknown, data: unknown) {
@@ -59,7 +64,9 @@ export function HandleEvent<C extends EventContract<z.ZodType>>(contract: C) {
       }
     } as EventMethod<C>;
     copyMetadata(original, descriptor.value);
-    EventPattern(contract.subject)(target, key, descriptor);
+    // An empty queue name means no queue group to nats.js (and the in-process broker has none).
+    if (options.everyReplica) EventPattern(contract.subject, { queue: '' })(target, key, descriptor);
+    else EventPattern(contract.subject)(target, key, descriptor);
   };
 }
 

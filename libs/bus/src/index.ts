@@ -4,3 +4,4 @@ export * from './transport';
 export * from './bus-client';
 export * from './handlers';
 export * from './streams';
+export * from './byte-channel';

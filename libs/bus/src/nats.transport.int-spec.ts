@@ -1,10 +1,10 @@
 import { Controller, INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { defineRequest, UnavailableError } from '@muelle/contracts';
+import { defineEvent, defineRequest, UnavailableError } from '@muelle/contracts';
 import { NATS_TEST_URL } from '@muelle/testing';
 import { z } from 'zod';
 import { BusClient } from './bus-client';
-import { HandleRequest } from './handlers';
+import { HandleEvent, HandleRequest } from './handlers';
 import { createBusClientProxy, createBusServer } from './transport';
 import { describeBusTransport } from './testing/bus-transport.suite';
 
@@ -59,5 +59,55 @@ describe('bus namespaces on one NATS server', () => {
     }
     const stranger = await clientOf(`c${process.pid}`);
     await expect(stranger.request(whoAmI, {})).rejects.toThrow(UnavailableError);
+  });
+});
+
+describe('events to every replica', () => {
+  const shared = defineEvent('muelle.test-replicas.shared.v1', z.object({ n: z.number() }));
+  const broadcast = defineEvent('muelle.test-replicas.broadcast.v1', z.object({ n: z.number() }));
+  const servers: INestMicroservice[] = [];
+  const seen: Array<{ replica: number; kind: string }> = [];
+  let client: BusClient;
+
+  const replica = async (index: number, namespace: string) => {
+    @Controller()
+    class Listener {
+      @HandleEvent(shared)
+      onShared() {
+        seen.push({ replica: index, kind: 'shared' });
+      }
+
+      @HandleEvent(broadcast, { everyReplica: true })
+      onBroadcast() {
+        seen.push({ replica: index, kind: 'broadcast' });
+      }
+    }
+    @Module({ controllers: [Listener] })
+    class ListenerModule {}
+    const server = await NestFactory.createMicroservice(ListenerModule, { strategy: createBusServer({ kind: 'nats', url: NATS_TEST_URL, namespace }, 'test'), logger: false });
+    await server.listen();
+    servers.push(server);
+  };
+
+  afterAll(async () => {
+    await client?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('delivers an everyReplica event to each replica of a queue group, and a plain one to one of them', async () => {
+    const namespace = `r${process.pid}`;
+    await replica(1, namespace);
+    await replica(2, namespace);
+    client = new BusClient(createBusClientProxy({ kind: 'nats', url: NATS_TEST_URL, namespace }, 'test'));
+    await client.connect();
+    for (let n = 0; n < 5; n++) {
+      await client.emit(shared, { n });
+      await client.emit(broadcast, { n });
+    }
+    for (let i = 0; i < 50 && seen.length < 15; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.filter((s) => s.kind === 'shared')).toHaveLength(5);
+    expect(seen.filter((s) => s.kind === 'broadcast' && s.replica === 1)).toHaveLength(5);
+    expect(seen.filter((s) => s.kind === 'broadcast' && s.replica === 2)).toHaveLength(5);
   });
 });

@@ -9,6 +9,7 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   Conflict: 'CONFLICT',
   Unauthenticated: 'UNAUTHENTICATED',
+  TooManyRequests: 'TOO_MANY_REQUESTS',
   PermissionDenied: 'PERMISSION_DENIED',
   Unavailable: 'UNAVAILABLE',
   Timeout: 'TIMEOUT',
@@ -65,6 +66,23 @@ export class UnauthenticatedError extends MuelleError {
     super(ErrorCode.Unauthenticated, message, details);
   }
 }
+/** Too many failed logins: `details.retryAfterSeconds` says when to try again (HTTP 429 + Retry-After). */
+export class TooManyRequestsError extends MuelleError {
+  constructor(message: string, details: { retryAfterSeconds: number } = { retryAfterSeconds: 60 }) {
+    super(ErrorCode.TooManyRequests, message, details);
+  }
+
+  get retryAfterSeconds(): number {
+    return retryAfterOf(this);
+  }
+}
+
+/** The wait a TOO_MANY_REQUESTS error asks for, in whole seconds (at least 1). */
+export function retryAfterOf(error: MuelleError): number {
+  const seconds = Number((error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds);
+  return Number.isFinite(seconds) && seconds >= 1 ? Math.ceil(seconds) : 1;
+}
+
 export class PermissionDeniedError extends MuelleError {
   constructor(message = 'permission denied', details?: unknown) {
     super(ErrorCode.PermissionDenied, message, details);
@@ -92,6 +110,7 @@ const byCode: Record<ErrorCode, new (message: string, details?: unknown) => Muel
   NOT_FOUND: NotFoundError,
   CONFLICT: ConflictError,
   UNAUTHENTICATED: UnauthenticatedError,
+  TOO_MANY_REQUESTS: TooManyRequestsError as new (message: string, details?: unknown) => MuelleError,
   PERMISSION_DENIED: PermissionDeniedError,
   UNAVAILABLE: UnavailableError,
   TIMEOUT: TimeoutError,

@@ -12,3 +12,4 @@ export * from './agent/agent.contracts';
 export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';
 export * from './stream-frames';
+export * from './teams/team-limits.contracts';

@@ -16,5 +16,7 @@ export const Frame = {
   Error: 6,
   /** The client is listening: the server may start (so no early output is lost). */
   Ready: 7,
+  /** JSON `{bytes}` — the receiver of a byte upload may be sent this many more bytes (flow control). */
+  Credit: 8,
 } as const;
 export type FrameType = (typeof Frame)[keyof typeof Frame];

@@ -2,7 +2,8 @@
  * muelle-isolate: single-threaded helper that creates (run) or joins (exec) a container.
  *
  * Node cannot unshare()/setns() itself (it is multi-threaded), so the agent execs this
- * helper once per container or exec session. Only libc and kernel headers are used.
+ * helper once per container or exec session. libc, kernel headers and libseccomp
+ * (seccomp.c); the cgroup v2 device program is in device-filter.c.
  *
  *   muelle-isolate run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]
  *
@@ -33,6 +34,8 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -62,6 +65,7 @@
 #include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
+#include "isolate.h"
 
 #define EXIT_SETUP 125
 #define EXIT_CANNOT_INVOKE 126
@@ -92,6 +96,10 @@ struct spec {
   char **cgroups; int ncgroups;
   struct bind_mount *binds; int nbinds;
   struct rlimit_entry *rlimits; int nrlimits;
+  struct muelle_seccomp_spec seccomp;
+  void *seccomp_filter;   /* compiled by H before anything is created; loaded by W before exec */
+  char *seccomp_bpf;      /* or: a filter compiled earlier by `seccomp-bpf`, as hex */
+  struct sock_fprog seccomp_prog;
 };
 
 static const char *const CAP_NAMES[] = {
@@ -182,6 +190,8 @@ static void *xrealloc(void *p, size_t n) {
 #define PUSH(arr, count) (arr = xrealloc(arr, sizeof(*(arr)) * (size_t)((count) + 2)), &(arr)[(count)++])
 
 /* ---------- spec parsing ---------- */
+
+static int hexval(char c);
 
 static unsigned long parse_number(const char *key, const char *v, unsigned long max) {
   char *end;
@@ -290,6 +300,10 @@ static void parse_line(struct spec *s, char *line) {
   else if (!strcmp(k, "mac")) s->mac = v;
   else if (!strcmp(k, "addr")) s->addr = v;
   else if (!strcmp(k, "gateway")) s->gateway = v;
+  else if (!strcmp(k, "seccomp_default")) s->seccomp.default_action = v;
+  else if (!strcmp(k, "seccomp_arch")) *PUSH(s->seccomp.arches, s->seccomp.narches) = v;
+  else if (!strcmp(k, "seccomp_rule")) *PUSH(s->seccomp.rules, s->seccomp.nrules) = v;
+  else if (!strcmp(k, "seccomp_bpf")) s->seccomp_bpf = v;
   else fail("spec", EINVAL, "unknown key '%s'", k);
 }
 
@@ -323,6 +337,43 @@ static void read_spec(struct spec *s, int fd) {
   if (s->veth_host && (!s->bridge || !s->mac || !s->addr || !s->gateway))
     fail("spec", EINVAL, "veth_host= needs bridge=, mac=, addr= and gateway=");
   if (s->veth_host && (s->netns_host || s->netns_path)) fail("spec", EINVAL, "veth_host= needs netns=new");
+  if (!s->seccomp.default_action && (s->seccomp.nrules || s->seccomp.narches))
+    fail("spec", EINVAL, "seccomp_rule= and seccomp_arch= need seccomp_default=");
+}
+
+/* Compiled once in H, before any namespace or cgroup exists, so a bad profile fails early.
+ * The caller may instead hand over the BPF program `seccomp-bpf` made from the same lines (the
+ * TypeScript driver does, once per rule set: compiling costs ~10 ms of CPU on every start). */
+static void compile_seccomp(struct spec *s) {
+  char err[512];
+  if (s->seccomp_bpf) {
+    size_t hexlen = strlen(s->seccomp_bpf), len = hexlen / 2;
+    if (s->seccomp.default_action) fail("spec", EINVAL, "give seccomp_bpf= or seccomp_* rules, not both");
+    if (hexlen % 16 || len == 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+      fail("spec", EINVAL, "seccomp_bpf= must be 1..%d BPF instructions in hex", BPF_MAXINSNS);
+    unsigned char *bytes = xrealloc(NULL, len);
+    for (size_t i = 0; i < len; i++) {
+      int hi = hexval(s->seccomp_bpf[2 * i]), lo = hexval(s->seccomp_bpf[2 * i + 1]);
+      if (hi < 0 || lo < 0) fail("spec", EINVAL, "seccomp_bpf= is not hex");
+      bytes[i] = (unsigned char)(hi * 16 + lo);
+    }
+    s->seccomp_prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+    s->seccomp_prog.filter = (struct sock_filter *)bytes;
+    return;
+  }
+  if (!s->seccomp.default_action) return;   /* unconfined */
+  s->seccomp_filter = muelle_seccomp_compile(&s->seccomp, NULL, err, sizeof err);
+  if (!s->seccomp_filter) fail("seccomp", EINVAL, "%s", err);
+}
+
+static void load_seccomp(const struct spec *s) {
+  if (s->seccomp_prog.len) {
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &s->seccomp_prog) < 0) fail("seccomp", errno, "load filter");
+    return;
+  }
+  if (!s->seccomp_filter) return;
+  int rc = muelle_seccomp_load(s->seccomp_filter);
+  if (rc < 0) fail("seccomp", -rc, "load filter");
 }
 
 /* ---------- small utilities ---------- */
@@ -865,9 +916,13 @@ static void __attribute__((noreturn)) become_workload(const struct spec *s, int 
   char cwd[PATH_MAX];
   if (chdir(s->cwd) < 0) fail("cwd", errno, "chdir %s", s->cwd);
   if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail("cwd", EPERM, "cwd %s is outside the root", s->cwd);
+  /* Without no_new_privs only CAP_SYS_ADMIN may install a filter: load it while we still hold it
+   * (the privilege drop's own syscalls are all allowed). With it, load last, right before exec. */
+  if (!s->no_new_privs) load_seccomp(s);
   drop_privileges(s);
   /* Changing uid/gid cleared the parent-death signal: the container still dies with its helper. */
   if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail("caps", errno, "pdeathsig");
+  if (s->no_new_privs) load_seccomp(s);
   exec_workload(s);
 }
 
@@ -1065,6 +1120,9 @@ static void __attribute__((noreturn)) container_init(struct run_ctx *ctx) {
   if (w < 0) fail("clone", errno, "fork workload");
   if (w == 0) { close(execpipe[0]); close(ctx->report); become_workload(s, execpipe[1], master, 0); }
   close(execpipe[1]);
+  /* The init stays in the container too: it gets the same filter (it still holds CAP_SYS_ADMIN,
+   * so no_new_privs is not needed); everything its loop below calls is allowed. */
+  load_seccomp(s);
   char msg[1024];
   if (master >= 0) { send_msg(ctx->report, "pty", master); close(master); }
   if (await_exec(execpipe[0], msg, sizeof msg) > 0) {
@@ -1303,8 +1361,39 @@ static int fsop(int argc, char **argv) {
     if (fd < 0 || print_opaque_dirs(fd, rel, 0) < 0) { fprintf(stderr, "opaque-dirs %s: %s\n", argv[3], strerror(errno)); return 1; }
     return fflush(stdout) == 0 ? 0 : 1;
   }
-  fprintf(stderr, "usage: fsop opaque-dirs UPPER | mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
+  if (!strcmp(op, "devices") && argc >= 4) {   /* devices CGROUP2_DIR RULE... (v1 syntax, e.g. "c 1:3 rwm") */
+    char err[512];
+    if (muelle_attach_device_filter(argv[3], argv + 4, argc - 4, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); return 1; }
+    return 0;
+  }
+  fprintf(stderr, "usage: fsop devices CGROUP2_DIR RULE... | opaque-dirs UPPER | mknod PATH char|block|fifo MODE MAJOR MINOR | setxattr PATH NAME HEX | overlay TARGET LOWERS UPPER WORK | bind SRC DST | umount TARGET\n");
   return 2;
+}
+
+/* seccomp-check: compiles the seccomp_* lines of the spec on stdin without running anything and
+ * prints `unknown <syscall>` for each name libseccomp does not know, then `instructions <n>`. */
+static void print_unknown(const char *name) { printf("unknown %s\n", name); }
+
+/* seccomp-bpf: the same, but writes the compiled filter (struct sock_filter[]) to stdout. */
+static int seccomp_bpf(void) {
+  struct spec s;
+  char err[512];
+  read_spec(&s, 0);
+  void *filter = muelle_seccomp_compile(&s.seccomp, NULL, err, sizeof err);
+  if (!filter) { fprintf(stderr, "%s\n", err); return 1; }
+  int rc = muelle_seccomp_export(filter, 1);
+  if (rc < 0) { fprintf(stderr, "export: %s\n", strerror(-rc)); return 1; }
+  return 0;
+}
+
+static int seccomp_check(void) {
+  struct spec s;
+  char err[512];
+  read_spec(&s, 0);
+  void *filter = muelle_seccomp_compile(&s.seccomp, print_unknown, err, sizeof err);
+  if (!filter) { fprintf(stderr, "%s\n", err); return 1; }
+  printf("instructions %ld\n", muelle_seccomp_size(filter));
+  return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int fd_arg(const char *v) {
@@ -1318,6 +1407,8 @@ int main(int argc, char **argv) {
   main_argv = argv;
   main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
+  if (argc == 2 && !strcmp(argv[1], "seccomp-check")) return seccomp_check();
+  if (argc == 2 && !strcmp(argv[1], "seccomp-bpf")) return seccomp_bpf();
   if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "exec"))) {
     fprintf(stderr, "usage: %s run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]\n", argv[0]);
     return 2;
@@ -1340,6 +1431,7 @@ int main(int argc, char **argv) {
   struct spec s;
   read_spec(&s, spec_fd);
   close(spec_fd);
+  compile_seccomp(&s);
   /* Our own descriptors must not reach the container; the workload closes all the others. */
   fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (ctl.fd >= 0) fcntl(ctl.fd, F_SETFD, FD_CLOEXEC);

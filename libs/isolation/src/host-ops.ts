@@ -60,6 +60,17 @@ export class HostFs {
     return out.split('\0').filter(Boolean);
   }
 
+  /**
+   * Attaches an eBPF device program built from v1-style `rules` ("c 1:3 rwm") to a cgroup v2
+   * directory: only what the rules allow may be created or opened by its processes.
+   */
+  attachDeviceFilter(cgroupDir: string, rules: readonly string[]): Promise<void> {
+    for (const rule of rules) {
+      if (!/^(a|[abc] (\d+|\*):(\d+|\*) [rwm]{1,3})$/.test(rule)) throw new HostCommandError(`bad device rule "${rule}"`, 'fsop', null, '');
+    }
+    return this.fsop(['devices', cgroupDir, ...rules]);
+  }
+
   /** Lazy unmount; a target that is not mounted is fine. */
   unmount(target: string): Promise<void> {
     return this.fsop(['umount', target]);

@@ -11,3 +11,8 @@ export { CgroupV2Driver, type CgroupV2Options } from './cgroups/cgroup-v2-driver
 export { detectCgroupDriver, detectCgroupMode, CGROUP2_SUPER_MAGIC, type CgroupMode } from './cgroups/detect';
 export { parseMountInfo, v1Hierarchies, type MountInfoEntry } from './cgroups/mountinfo';
 export { HostFs, runHostCommand } from './host-ops';
+export { ALL_CAPABILITIES, effectiveCapabilities } from './capabilities';
+export {
+  defaultSeccompProfile, hostArchitecture, parseSeccompProfile, seccompSpecLines, SeccompProfileSchema, type SeccompProfile,
+} from './seccomp/profile';
+export { DEFAULT_DEVICE_RULES } from './cgroups/devices';

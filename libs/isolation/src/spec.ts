@@ -1,4 +1,5 @@
 import { InvalidSpecError } from './errors';
+import { defaultSeccompProfile, hostArchitecture, seccompSpecLines, type SeccompProfile } from './seccomp/profile';
 
 /** Capability names without the CAP_ prefix. */
 export type CapabilityName =
@@ -80,6 +81,12 @@ interface ProcessSpecBase {
   capabilities?: readonly CapabilityName[];
   /** PR_SET_NO_NEW_PRIVS; default true. */
   noNewPrivileges?: boolean;
+  /**
+   * Seccomp filter loaded right before exec. Default `'default'`: the repository's profile
+   * (Docker's default in effect), with the per-capability rules of `capabilities`.
+   * `'unconfined'`: no filter. Give the same value to every exec into a container.
+   */
+  seccomp?: 'default' | 'unconfined' | SeccompProfile;
   rlimits?: Rlimit[];
   /** Cgroup directories the process joins before it runs (CgroupDriver.paths()). */
   cgroupPaths?: string[];
@@ -185,6 +192,11 @@ function processLines(spec: ProcessSpecBase, lines: string[]): void {
     lines.push(`caps=${spec.capabilities.join(',')}`);
   }
   lines.push(`no_new_privs=${spec.noNewPrivileges === false ? 0 : 1}`);
+  const seccomp = spec.seccomp ?? 'default';
+  if (seccomp !== 'unconfined') {
+    const profile = seccomp === 'default' ? defaultSeccompProfile() : seccomp;
+    lines.push(...seccompSpecLines(profile, spec.capabilities ?? DOCKER_DEFAULT_CAPABILITIES, hostArchitecture()));
+  }
   for (const r of spec.rlimits ?? []) {
     check(/^[A-Z]+$/.test(r.type), `bad rlimit name "${r.type}"`);
     lines.push(`rlimit=${r.type}:${rlimitValue(r.soft)}:${rlimitValue(r.hard)}`);

@@ -39,7 +39,7 @@ afterAll(() => {
   rmdirSync(v2Root);
 });
 afterAll(() => {
-  for (const controller of ['memory', 'cpu', 'cpuacct', 'pids', 'freezer']) rmdirQuietly(`/sys/fs/cgroup/${controller}/muelle-test`);
+  for (const controller of ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'devices']) rmdirQuietly(`/sys/fs/cgroup/${controller}/muelle-test`);
 });
 
 /** The per-suite parent cgroup; only empty cgroups can be removed, so this never hides a leak. */
@@ -98,6 +98,6 @@ function describeSeparateScopes(name: string, makeDriver: (parent: string) => Cg
   });
 }
 
-const v1Controllers = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
+const v1Controllers = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'devices'].map((c) => `/sys/fs/cgroup/${c}`);
 if (v1Available) describeSeparateScopes('v1', (parent) => new CgroupV1Driver({ parent }), () => v1Controllers);
 describeSeparateScopes('v2', (parent) => new CgroupV2Driver({ root: v2Root, parent }), () => [v2Root]);

@@ -80,20 +80,6 @@ export class ImageConfigInvalidError extends OciError {
   readonly code = 'CONFIG_INVALID';
 }
 
-/** A saved digester state could not be restored (corrupt, truncated or from another hash-wasm build). */
-export class DigesterStateError extends OciError {
-  readonly code = 'DIGEST_STATE_INVALID';
-}
-
-/** The digester was used after it had been finalized. */
-export class DigesterFinalizedError extends OciError {
-  readonly code = 'DIGESTER_FINALIZED';
-
-  constructor() {
-    super('digester already finalized; create a new one or restore a saved state');
-  }
-}
-
 /**
  * A layer entry tried to leave the root, replace the root, or is otherwise
  * malformed (bad whiteout name, hardlink to a directory, escaping link target).

@@ -18,21 +18,23 @@ interface StoredLine {
   log: string;
 }
 
-/** Output waiting for the disk beyond which the capture stops reading (the container then blocks on its pipe). */
-export const LOG_HIGH_WATER_BYTES = 1024 * 1024;
+/** Output queued for the disk beyond this pauses the reader; the container then blocks on its pipe. */
+const QUEUE_HIGH_WATER_BYTES = 1024 * 1024;
+/** Longest line kept whole; a longer one is cut, as docker does (16 KiB). */
+const MAX_LINE = 16384;
 
 /**
  * The logs of one container: `container.log` plus rotated `container.log.1..N-1`. Lines are
  * appended in arrival order and emitted live as `line` events for followers and attach sessions.
- * Lines waiting for the disk are written in batches, one append per batch; while more than
- * LOG_HIGH_WATER_BYTES wait, the pumps pause reading, so a container that floods its output slows
- * down on its full pipe instead of growing the agent (Docker's behaviour).
+ * Lines queued while a write runs go out together in the next write, and a reader is paused while
+ * more than `QUEUE_HIGH_WATER_BYTES` wait: a container that floods its output slows down (its pipe
+ * fills), as with Docker, instead of the agent's memory growing.
  */
 export class ContainerLog extends EventEmitter {
   private queue: string[] = [];
-  private queuedBytes = 0;
-  private draining: Promise<void> | null = null;
-  private readonly paused = new Set<Readable>();
+  private queued = 0;
+  private writer?: Promise<void>;
+  private readonly drainWaiters: Array<() => void> = [];
   private size = -1;
   readonly path: string;
 
@@ -44,30 +46,40 @@ export class ContainerLog extends EventEmitter {
     this.path = join(dir, 'container.log');
   }
 
+  /** Bytes waiting for the disk (bounded by the high-water mark plus one read). */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
   /** Reads a stream line by line (a tty stream may end without newline) until it ends. */
   pump(stream: Readable, name: 'stdout' | 'stderr'): Promise<void> {
     return new Promise((resolve) => {
       let pending = '';
+      let finished = false;
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
+        // Every line of one read arrived at the same moment: one clock read per chunk, not per line.
+        const time = new Date().toISOString();
         pending += chunk;
+        let start = 0;
         let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          this.append(name, pending.slice(0, nl + 1));
-          pending = pending.slice(nl + 1);
+        while ((nl = pending.indexOf('\n', start)) >= 0) {
+          for (let cut = start; cut <= nl; cut += MAX_LINE) this.append(name, pending.slice(cut, Math.min(cut + MAX_LINE, nl + 1)), time);
+          start = nl + 1;
         }
-        // A very long line without newline is cut like docker does (16 KiB).
-        while (pending.length >= 16384) {
-          this.append(name, pending.slice(0, 16384));
-          pending = pending.slice(16384);
+        pending = pending.slice(start);
+        while (pending.length >= MAX_LINE) {
+          this.append(name, pending.slice(0, MAX_LINE), time);
+          pending = pending.slice(MAX_LINE);
         }
-        if (this.queuedBytes > LOG_HIGH_WATER_BYTES) {
+        if (this.queued > QUEUE_HIGH_WATER_BYTES && !stream.isPaused()) {
           stream.pause();
-          this.paused.add(stream);
+          void this.drained().then(() => !finished && stream.resume());
         }
       });
       const finish = () => {
-        this.paused.delete(stream);
+        if (finished) return;
+        finished = true;
         if (pending) this.append(name, pending);
         pending = '';
         void this.flushed().then(resolve);
@@ -78,63 +90,66 @@ export class ContainerLog extends EventEmitter {
     });
   }
 
-  append(stream: 'stdout' | 'stderr', log: string): void {
-    const entry: StoredLine = { stream, time: new Date().toISOString(), log };
+  append(stream: 'stdout' | 'stderr', log: string, time = new Date().toISOString()): void {
+    const entry: StoredLine = { stream, time, log };
     this.emit('line', entry);
     const text = JSON.stringify(entry) + '\n';
     this.queue.push(text);
-    this.queuedBytes += text.length;
-    this.draining ??= this.drain();
+    this.queued += text.length;
+    this.writer ??= this.writeQueued();
   }
 
-  /** Resolves once every line appended so far is on disk. */
-  flushed(): Promise<void> {
-    return this.draining ?? Promise.resolve();
+  /** Resolves once everything appended so far is on disk (or failed to get there). */
+  async flushed(): Promise<void> {
+    while (this.writer) await this.writer;
   }
 
-  /** Pending bytes not yet on disk (tests, metrics). */
-  get backlogBytes(): number {
-    return this.queuedBytes;
+  private drained(): Promise<void> {
+    return this.writer ? new Promise((resolve) => this.drainWaiters.push(resolve)) : Promise.resolve();
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        const batch = this.queue;
-        this.queue = [];
-        this.queuedBytes = 0;
-        // Room again: the pumps read on while this batch is written.
-        for (const stream of this.paused) stream.resume();
-        this.paused.clear();
-        await this.write(batch).catch(() => undefined); // a full or failing disk loses lines, never the agent
+  private async writeQueued(): Promise<void> {
+    while (this.queue.length) {
+      let taken = 0;
+      try {
+        taken = await this.writeSome();
+      } catch (error) {
+        // The folder or the rotation failed (full or broken disk): that must not stop the container
+        // or the agent, so the lines queued now are dropped and reported (the runtime logs it).
+        taken = this.queue.splice(0).reduce((sum, line) => sum + line.length, 0);
+        this.emit('write-error', error);
       }
-    } finally {
-      this.draining = null;
+      this.queued -= taken;
+      if (this.queued <= QUEUE_HIGH_WATER_BYTES / 2) this.drainWaiters.splice(0).forEach((wake) => wake());
     }
+    this.writer = undefined;
+    this.drainWaiters.splice(0).forEach((wake) => wake());
   }
 
-  /** Appends lines, rotating between them when the file would pass its size limit. */
-  private async write(lines: string[]): Promise<void> {
+  /** Writes as many queued lines as fit in the current file (rotating first when it is full). */
+  private async writeSome(): Promise<number> {
     if (this.size < 0) {
       await mkdir(this.dir, { recursive: true });
       this.size = await stat(this.path).then((s) => s.size, () => 0);
     }
-    let group = '';
-    let groupBytes = 0;
-    for (const line of lines) {
-      const bytes = Buffer.byteLength(line);
-      if (this.size + groupBytes > 0 && this.size + groupBytes + bytes > this.rotation.maxBytes) {
-        if (group) await appendFile(this.path, group);
-        this.size += groupBytes;
-        group = '';
-        groupBytes = 0;
-        if (this.size > 0) await this.rotate();
-      }
-      group += line;
-      groupBytes += bytes;
+    if (this.size > 0 && this.size + Buffer.byteLength(this.queue[0]) > this.rotation.maxBytes) await this.rotate();
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length) {
+      const next = Buffer.byteLength(this.queue[count]);
+      if (count > 0 && this.size + bytes + next > this.rotation.maxBytes) break;
+      bytes += next;
+      count++;
     }
-    if (group) await appendFile(this.path, group);
-    this.size += groupBytes;
+    const batch = this.queue.splice(0, count).join('');
+    try {
+      await appendFile(this.path, batch);
+      this.size += bytes;
+    } catch (error) {
+      // Dropped, as below: a disk that refuses one batch must not stop the container.
+      this.emit('write-error', error);
+    }
+    return batch.length;
   }
 
   private async rotate(): Promise<void> {

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, ContainerSpec, ContainerSpecInput, ContainerStateChange, InvalidArgumentError } from '@muelle/contracts';
-import { CgroupDriver, CgroupStats, FakeIsolationDriver, HostFs } from '@muelle/isolation';
+import { CgroupDriver, CgroupStats, DOCKER_DEFAULT_CAPABILITIES, FakeIsolationDriver, HostFs } from '@muelle/isolation';
 import pino from 'pino';
 import type { ImageStore, StoredImage } from '../images/image-store';
 import type { BridgeNetwork } from '../network/bridge-network';
@@ -139,6 +139,16 @@ describe('ContainerRuntime (fake isolation driver)', () => {
     const plain = await create({});
     await runtime.start(plain.id);
     expect((driver.containers[1]?.spec as Parameters<FakeIsolationDriver['run']>[0]).init).toBe(false);
+  });
+
+  it('passes the security options to the isolation driver (capabilities, seccomp, ulimits, read-only root)', async () => {
+    const { id } = await create({ security: { readOnly: true, capDrop: ['ALL'], capAdd: ['CHOWN'], ulimits: [{ name: 'nofile', soft: 64, hard: -1 }], seccomp: 'unconfined' } });
+    await runtime.start(id);
+    const run = driver.containers[0]?.spec as Parameters<FakeIsolationDriver['run']>[0];
+    expect(run).toMatchObject({ readonlyRootfs: true, capabilities: ['CHOWN'], seccomp: 'unconfined', rlimits: [{ type: 'NOFILE', soft: 64, hard: 'unlimited' }] });
+    const plain = await create({});
+    await runtime.start(plain.id);
+    expect(driver.containers[1]?.spec).toMatchObject({ readonlyRootfs: false, seccomp: 'default', rlimits: [], capabilities: DOCKER_DEFAULT_CAPABILITIES });
   });
 
   describe('restart policies', () => {
@@ -296,6 +306,8 @@ describe('ContainerRuntime (fake isolation driver)', () => {
       ['a volume target with ..', { volumes: [{ kind: 'volume', source: 'v1', target: '/data/../etc' }] }, /without \.\./],
       ['an invalid volume name', { volumes: [{ kind: 'volume', source: '../escape', target: '/data' }] }, /invalid volume name/],
       ['published ports with network none', { ports: [{ hostPort: 8080, containerPort: 80 }] }, /need network bridge/],
+      ['an unknown capability', { security: { capAdd: ['NET_FOO'] } }, /security\.capAdd\/capDrop: unknown capability "NET_FOO"/],
+      ['a ulimit whose soft limit is above the hard one', { security: { ulimits: [{ name: 'nofile', soft: 100, hard: 10 }] } }, /security\.ulimits: nofile soft limit 100/],
     ])('%s', async (_what, input, message) => {
       const attempt = create(input);
       await expect(attempt).rejects.toThrow(InvalidArgumentError);

@@ -37,6 +37,7 @@ import { PortProxy, probePort } from '../network/port-proxy';
 import { VolumeStore } from '../volumes/volume-store';
 import { ContainerLog, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
+import { isolationOptionsOf } from './isolation-options';
 import { isSameProcess, networkCounters, processStartTime, systemCpu } from './proc';
 import { nextRestartDelay } from './restart-backoff';
 
@@ -221,7 +222,7 @@ export class ContainerRuntime {
 
   logOf(id: string): ContainerLog {
     this.get(id);
-    return this.live.get(id)?.log ?? new ContainerLog(this.p(id).logs, this.o.logRotation);
+    return this.live.get(id)?.log ?? this.newLog(id);
   }
 
   isRunning(id: string): boolean {
@@ -272,7 +273,7 @@ export class ContainerRuntime {
   private async adopt(record: ContainerRecordOnDisk): Promise<void> {
     if (record.state === 'running' && (await isSameProcess(record.helperPid, record.helperStartTime))) {
       this.o.logger.info({ id: record.id, pid: record.initPid }, 're-adopted running container');
-      const log = new ContainerLog(this.p(record.id).logs, this.o.logRotation);
+      const log = this.newLog(record.id);
       const pumps = this.attachOutput(record.id, log);
       let resolveExit!: () => void;
       const exited = new Promise<void>((r) => (resolveExit = r));
@@ -293,7 +294,7 @@ export class ContainerRuntime {
       return;
     }
     // It exited (or the helper died) while no agent was watching.
-    this.live.set(record.id, { log: new ContainerLog(this.p(record.id).logs, this.o.logRotation), pumps: Promise.resolve(), exited: Promise.resolve() });
+    this.live.set(record.id, { log: this.newLog(record.id), pumps: Promise.resolve(), exited: Promise.resolve() });
     await this.onExit(record.id, undefined);
   }
 
@@ -304,6 +305,7 @@ export class ContainerRuntime {
     if (this.records.has(id)) throw new ConflictError(`container ${id} already exists on this host`);
     if (this.all().some((r) => r.name === name)) throw new ConflictError(`the container name "${name}" is already in use`);
     if (spec.network === 'none' && spec.ports.length) throw new InvalidArgumentError('published ports need network bridge (or host, where they are ignored)');
+    isolationOptionsOf(spec); // refuses bad capability names or ulimits now, not at start
     const image = await this.o.images.ensure(spec.image, request.registryAuth);
     const layerDirs = [...image.layers].reverse().map((l) => this.o.images.layerPath(l));
     const config = image.config.config ?? {};
@@ -463,6 +465,7 @@ export class ContainerRuntime {
         tty: spec.tty,
         // Records written before the flag existed have no `init`: they ran without one.
         init: spec.init === true,
+        ...isolationOptionsOf(spec),
         stdio: { stdin: stdinFd ?? 'ignore', stdout: stdoutFd, stderr: stderrFd ?? 'ignore' },
         detached: { exitFile: paths.exit },
       });
@@ -479,7 +482,7 @@ export class ContainerRuntime {
       record.error = '';
       record.startedAt = new Date().toISOString();
       record.finishedAt = null;
-      const log = this.live.get(id)?.log ?? new ContainerLog(paths.logs, this.o.logRotation);
+      const log = this.live.get(id)?.log ?? this.newLog(id);
       const pumps = this.attachOutput(id, log);
       for (const fd of [stdoutFd, stderrFd]) if (fd !== undefined) closeSync(fd);
       stdoutFd = stderrFd = undefined;
@@ -508,6 +511,12 @@ export class ContainerRuntime {
       if (error instanceof IsolationError) throw new InvalidArgumentError(`cannot start container: ${error.message}`);
       throw error;
     }
+  }
+
+  private newLog(id: string): ContainerLog {
+    const log = new ContainerLog(this.p(id).logs, this.o.logRotation);
+    log.on('write-error', (error: Error) => this.o.logger.warn({ err: error, id }, 'container output not written to its log'));
+    return log;
   }
 
   /** Reads the container's stdout/stderr FIFOs into its log (non-blocking: libuv polls them). */

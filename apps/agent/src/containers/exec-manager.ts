@@ -4,6 +4,7 @@ import { Frame, FrameType, StreamEnd, StreamTransport } from '@muelle/bus';
 import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
 import { resolveUser } from '../images/image-files';
 import { ContainerRuntime, mergeEnv } from './container-runtime';
+import { isolationOptionsOf } from './isolation-options';
 
 interface ExecSession {
   id: string;
@@ -68,6 +69,8 @@ export class ExecManager {
         env: mergeEnv(record.env, s.env),
         cwd: s.workingDir ?? record.workingDir,
         user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        // Like docker exec: the container's capabilities, seccomp filter and ulimits, not the defaults.
+        ...execIsolation(record.spec),
         cgroupPaths: this.runtime.cgroupPaths(s.containerId),
         tty: s.tty,
         terminalSize: request.terminalSize,
@@ -131,4 +134,9 @@ function ended(stream: NodeJS.ReadableStream | null): Promise<void> {
     stream.on('close', () => r());
     stream.on('error', () => r());
   });
+}
+
+function execIsolation(spec: Parameters<typeof isolationOptionsOf>[0]) {
+  const { capabilities, seccomp, rlimits } = isolationOptionsOf(spec);
+  return { capabilities, seccomp, rlimits };
 }

@@ -79,9 +79,30 @@ export class ImageStore {
     return images.find((i) => i.references.includes(normalized) || (pinned !== undefined && i.digest === pinned));
   }
 
-  /** Pulls unless already here (tags are re-resolved only by an explicit pull). */
+  /**
+   * Pulls unless already here (tags are re-resolved only by an explicit pull). An image cached
+   * from Muelle's registry is used only after the registry confirms, with the requester's
+   * credentials, that the repository it names holds that digest for them: a cached digest never
+   * lets a team run an image it may not pull (SECURITY.md §2).
+   */
   async ensure(reference: string, auth?: RegistryAuth): Promise<StoredImage> {
-    return (await this.find(reference)) ?? this.pull(reference, auth);
+    const cached = await this.find(reference);
+    if (!cached) return this.pull(reference, auth);
+    const ref = parseReference(this.normalize(reference), this.defaultRegistry);
+    if (ref.registry === this.defaultRegistry) await this.checkPullable(ref.registry, ref.repository, cached.digest, reference, auth);
+    return cached;
+  }
+
+  private async checkPullable(registry: string, repository: string, digest: string, reference: string, auth?: RegistryAuth): Promise<void> {
+    const loopback = /^(localhost|127\.|\[::1\])/.test(registry);
+    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${registry}`, credentials: auth });
+    let head;
+    try {
+      head = await client.headManifest(repository, digest);
+    } catch (error) {
+      throw translatePullError(error, reference);
+    }
+    if (!head) throw new NotFoundError(`image ${reference} not found in ${registry}`);
   }
 
   pull(reference: string, auth?: RegistryAuth): Promise<StoredImage> {

@@ -1,6 +1,28 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, NotFoundError, VolumeInfo } from '@muelle/contracts';
+import { ContainerSpec, ConflictError, InvalidArgumentError, NotFoundError, VolumeInfo } from '@muelle/contracts';
+
+/** Longest volume name on disk (the contracts' VolumeName). */
+const MAX_STORED_NAME = 128;
+
+/**
+ * The name a team's volume is stored under: `t<16 hex of sha256(teamId)>.<name>`. Members always
+ * get their team's prefix, so no name a member types reaches another team's volume (or a
+ * host-wide one); containers without a team (admins) use the name as typed, which keeps the
+ * volumes made before teams had their own.
+ */
+export function teamVolumeName(teamId: string | null, name: string): string {
+  if (teamId === null) return name;
+  const scoped = `t${createHash('sha256').update(teamId).digest('hex').slice(0, 16)}.${name}`;
+  if (scoped.length > MAX_STORED_NAME) throw new InvalidArgumentError(`volume name ${name} is too long: a team's volume names have at most ${MAX_STORED_NAME - (scoped.length - name.length)} characters`);
+  return scoped;
+}
+
+/** The spec as this host stores it: named volumes resolved to the team's own. */
+export function withTeamVolumes(spec: ContainerSpec, teamId: string | null): ContainerSpec {
+  return { ...spec, volumes: spec.volumes.map((v) => (v.kind === 'volume' ? { ...v, source: teamVolumeName(teamId, v.source) } : v)) };
+}
 
 interface VolumeMeta {
   name: string;
@@ -8,7 +30,7 @@ interface VolumeMeta {
   createdAt: string;
 }
 
-/** Named volumes: `volumes/<name>/_data` plus `meta.json`. They outlive the containers using them. */
+/** Named volumes: `volumes/<stored name>/_data` plus `meta.json` (see teamVolumeName). They outlive the containers using them. */
 export class VolumeStore {
   private readonly dir: string;
 

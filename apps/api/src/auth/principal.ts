@@ -1,4 +1,5 @@
-import { NotFoundError, PermissionDeniedError, Principal } from '@muelle/contracts';
+import { Action, decide, enforce, listingTeamId, RefusalWording, Resource, Subject, subjectFromPrincipal } from '@muelle/authz';
+import type { Principal } from '@muelle/contracts';
 import type { RegistryCredentials } from '@muelle/registry-client';
 
 /** The caller of one request: who, in which team, and how to act for them against the registry. */
@@ -9,35 +10,35 @@ export interface RequestPrincipal extends Principal {
 
 export const SYSTEM_ACTOR = 'system';
 
-export const isAdmin = (principal: Principal) => principal.user.role === 'admin';
+export const subjectOf = (principal: Principal): Subject => subjectFromPrincipal(principal);
 
-/** The team filter for metadata queries: undefined = everything (admin). */
-export function teamScope(principal: Principal): string | undefined {
-  return isAdmin(principal) ? undefined : (principal.teamId ?? '00000000-0000-0000-0000-000000000000');
+/**
+ * Asks `decide()` and throws its refusal: 404 for another team's object (the door's own
+ * not-found words), 403 naming the rule otherwise. Every `/v1` and Docker API check goes here.
+ */
+export function authorize(principal: Principal, action: Action, resource: Resource, wording: RefusalWording): void {
+  enforce(decide(subjectOf(principal), action, resource), wording);
 }
 
+/** Platform administration (teams, users, the audit log, hosts): admins only. */
 export function requireAdmin(principal: Principal, what: string): void {
-  if (!isAdmin(principal)) throw new PermissionDeniedError(`${what} needs the admin role`);
+  authorize(principal, 'update', { kind: 'system' }, { what, notFound: what });
 }
 
-/** Members own the repositories under their team's name (`<team>/…`). */
-export function ownsRepository(principal: Principal, repository: string): boolean {
-  if (isAdmin(principal)) return true;
-  return !!principal.teamName && (repository === principal.teamName || repository.startsWith(`${principal.teamName}/`));
+/** The team filter for metadata queries: undefined = every team (admin). */
+export function teamScope(principal: Principal): string | undefined {
+  const team = listingTeamId(subjectOf(principal));
+  return team === undefined ? undefined : (team ?? NO_TEAM);
 }
 
-/** Reading another team's repository answers 404, so its existence does not leak. */
-export function requireReadableRepository(principal: Principal, repository: string, reference: string): void {
-  if (!ownsRepository(principal, repository)) throw new NotFoundError(`no such image: ${reference}`);
+/** Whether an event of `teamId` (null: the platform's own, e.g. hosts) is shown to the caller. */
+export function seesTeamEvent(principal: Principal, teamId: string | null): boolean {
+  if (teamId === null) return true;
+  const team = listingTeamId(subjectOf(principal));
+  return team === undefined || team === teamId;
 }
 
-export function requireWritableRepository(principal: Principal, repository: string): void {
-  if (!ownsRepository(principal, repository)) {
-    throw new PermissionDeniedError(
-      principal.teamName ? `team ${principal.teamName} may only write repositories under "${principal.teamName}/"` : 'a user without a team cannot write repositories',
-      { field: 'image' },
-    );
-  }
-}
+// A team id no team has: users without a team list nothing.
+const NO_TEAM = '00000000-0000-0000-0000-000000000000';
 
 export type { RegistryCredentials };

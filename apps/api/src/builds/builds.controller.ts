@@ -6,18 +6,30 @@ import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
 import { BuildQuery } from './builds.schemas';
 import { BuildsService } from './builds.service';
+import { ImagesService } from '../images/images.service';
 import { requireTarContext } from '../http/tar-context';
 
 @Controller('v1/builds')
 @UseGuards(AuthGuard)
 export class BuildsController {
-  constructor(private readonly builds: BuildsService) {}
+  constructor(
+    private readonly builds: BuildsService,
+    private readonly images: ImagesService,
+  ) {}
 
   /** Body: the context tar. Answers NDJSON: progress events, then `{status:"done", …result}` or `{error}`. */
   @Post()
   async build(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
     const options = parseRequest(BuildQuery, query, 'query');
+    const request = {
+      tags: options.t.map((tag, index) => this.images.parse(tag, `query.t.${index}`)),
+      dockerfile: options.dockerfile,
+      buildArgs: Object.fromEntries(options.buildarg.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+      target: options.target,
+      noCache: options.nocache,
+      network: 'none' as const,
+    };
     const context = await requireTarContext(req);
-    await ndjsonProgress(res, (line) => this.builds.build(principal, context, options, line));
+    await ndjsonProgress(res, (line) => this.builds.build(principal, context, request, line));
   }
 }

@@ -1,98 +1,106 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusClient, Frame, newStreamId, StreamEnd } from '@muelle/bus';
+import { BusClient, CreditGate, creditOf, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
 import { BuildProgressEvent, BuildResult, fromWire, InternalError, isWireError, startBuild } from '@muelle/contracts';
-import { formatReference } from '@muelle/oci';
+import { formatReference, type ImageReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
-import { BlobStore, createBlobStore } from '@muelle/storage';
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { RequestPrincipal, requireWritableRepository } from '../auth/principal';
+import { RequestPrincipal, requireAdmin } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
-import { ImagesService } from '../images/images.service';
-import { BuildQuery } from './builds.schemas';
+import { RepositoryAccess } from '../repositories/repository-access';
+
+/** One build as both front doors (`/v1/builds`, the Docker API's `/build`) describe it. */
+export interface BuildRequest {
+  /** Where to push; references without a registry host are already resolved to Muelle's. */
+  tags: ImageReference[];
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  network: 'none' | 'host';
+  /** Credentials the client gave for registries other than Muelle's (docker's `X-Registry-Config`). */
+  otherRegistries?: Record<string, { username: string; password: string }>;
+}
 
 /**
- * Builds: the context tar goes into the builder's context store, the builder builds and pushes
- * the tags to the platform registry (as the caller), progress comes back over a bus stream.
+ * The one build flow: checks the caller may push every tag, asks the builder to build, streams the
+ * context tar to it over the bus (flow-controlled: api and builder share no disk), relays
+ * progress, then audits the build and publishes an event per pushed tag.
  */
 @Injectable()
 export class BuildsService {
-  private contexts?: Promise<BlobStore>;
-
   constructor(
     private readonly bus: BusClient,
-    private readonly images: ImagesService,
+    private readonly access: RepositoryAccess,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Opened on the first build, so an api that never builds creates no directory. */
-  private contextStore(): Promise<BlobStore> {
-    this.contexts ??= createBlobStore({ driver: 'filesystem', root: this.config.MUELLE_BUILD_CONTEXTS_DIR });
-    return this.contexts;
-  }
-
-  async build(principal: RequestPrincipal, context: Readable, options: BuildQuery, onProgress: (event: BuildProgressEvent) => void): Promise<BuildResult> {
-    const tags = options.t.map((tag, index) => {
-      const ref = this.images.parse(tag, `query.t.${index}`);
-      requireWritableRepository(principal, ref.repository);
-      return formatReference(ref);
-    });
-    const buildArgs = Object.fromEntries(options.buildarg.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-    const key = `build-contexts/${randomUUID()}.tar`;
-    const store = await this.contextStore();
-    await store.write(key, context);
+  async build(principal: RequestPrincipal, context: Readable, request: BuildRequest, onProgress: (event: BuildProgressEvent) => void): Promise<BuildResult> {
+    for (const tag of request.tags) await this.access.require(principal, 'push', tag.repository, { notFound: `no such repository: ${tag.repository}` });
+    if (request.network === 'host') requireAdmin(principal, 'a build with --network host');
+    const tags = request.tags.map((tag) => formatReference(tag));
+    const registryCredentials = { ...request.otherRegistries, [this.config.MUELLE_REGISTRY_ADDRESS]: principal.registryCredentials };
+    const credit = new CreditGate();
     const streamId = newStreamId();
+    let end: StreamEnd | undefined;
     try {
-      const outcome = new Promise<BuildResult>((resolve, reject) => {
-        const end = new StreamEnd(this.bus.streams(), streamId, 'client', (type, payload) => {
-          const value = parse(payload);
-          if (type === Frame.Stdout && value) onProgress(value as BuildProgressEvent);
-          else if (type === Frame.Exit) {
-            end.close();
-            resolve(value as BuildResult);
-          } else if (type === Frame.Error) {
-            end.close();
-            reject(isWireError(value) ? fromWire(value) : new InternalError('build failed'));
+      const result = await new Promise<BuildResult>((resolve, reject) => {
+        const settle = (outcome: () => void) => {
+          credit.fail(new Error('the build ended'));
+          outcome();
+        };
+        end = new StreamEnd(this.bus.streams(), streamId, 'client', (type, payload) => {
+          if (type === Frame.Credit) credit.grant(creditOf(payload));
+          else if (type === Frame.Stdout) {
+            const event = BuildProgressEvent.safeParse(parseJson(payload));
+            if (event.success) onProgress(event.data);
+          } else if (type === Frame.Exit) settle(() => resolve(BuildResult.parse(parseJson(payload))));
+          else if (type === Frame.Error) {
+            const wire = parseJson(payload);
+            settle(() => reject(isWireError(wire) ? fromWire(wire) : new InternalError('build failed')));
           }
         });
         this.bus
           .request(startBuild, {
-            context: { kind: 'blob', key },
-            dockerfile: options.dockerfile,
+            context: { kind: 'stream' },
+            dockerfile: request.dockerfile,
             tags,
-            buildArgs,
-            target: options.target,
-            noCache: options.nocache,
-            registryCredentials: { [this.config.MUELLE_REGISTRY_ADDRESS]: principal.registryCredentials },
+            buildArgs: request.buildArgs,
+            target: request.target,
+            noCache: request.noCache,
+            network: request.network,
+            registryCredentials,
             progressStreamId: streamId,
           })
-          .catch((error) => {
-            end.close();
-            reject(error);
-          });
+          .catch((error: unknown) => settle(() => reject(error)));
+        sendBytes(end, context, credit).catch((error: Error) => {
+          // The builder ended the session (its outcome settles the build), or the client's upload broke.
+          if (error.message === 'the build ended') return;
+          end?.send(Frame.Error, JSON.stringify({ code: 'INVALID_ARGUMENT', message: 'the build context upload broke' }));
+          this.logger.info({ err: error }, 'build context upload broke');
+          settle(() => reject(error));
+        });
       });
-      const result = await outcome;
       await this.audit.record(principal, 'image.build', `build:${result.buildId}`, { tags, digest: result.digest });
       for (const pushed of result.pushed)
         this.hub.publish({ type: 'image', action: 'build', id: pushed.reference, teamId: principal.teamId, attributes: { digest: pushed.digest } });
       return result;
     } finally {
-      await store.delete(key).catch((error: unknown) => this.logger.warn({ err: error, key }, 'build context not deleted'));
+      end?.close();
     }
   }
 }
 
-function parse(payload: Buffer): unknown {
+function parseJson(payload: Buffer): unknown {
   try {
     return JSON.parse(payload.toString('utf8'));
   } catch {
+    // A frame that is not JSON is ignored (progress) or reported as a failed build (outcome).
     return undefined;
   }
 }
-

@@ -1,12 +1,24 @@
-import { ContainerName, ContainerSpec, ContainerState, HostId } from '@muelle/contracts';
+import { ContainerName, ContainerSpec, ContainerState, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
 
-/** `POST /v1/containers`: a ContainerSpec plus a name; `start: true` is `run`. */
+/**
+ * `POST /v1/containers`: a ContainerSpec plus a name; `start: true` is `run`. Strict at every
+ * level: a field Muelle does not know (a typo, or an option it does not implement) is a 400 naming
+ * it, never silently dropped.
+ */
 export const CreateContainerBody = ContainerSpec.extend({
   name: ContainerName.optional(),
   start: z.boolean().default(false),
-});
+  ports: z.array(PortBinding.strict()).default([]),
+  volumes: z.array(VolumeMount.strict()).default([]),
+  resources: Resources.strict().default({}),
+  security: SecurityOptions.extend({ ulimits: z.array(Ulimit.strict()).max(32).default([]) })
+    .strict()
+    .default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
+  restartPolicy: RestartPolicy.strict().default({ name: 'no', maxRetries: 0 }),
+  placement: Placement.strict().default({ constraints: {} }),
+}).strict();
 export type CreateContainerBody = z.output<typeof CreateContainerBody>;
 
 export const ListContainersQuery = z.object({

@@ -18,7 +18,6 @@ import {
   listContainers,
   MuelleError,
   NotFoundError,
-  PermissionDeniedError,
   reassignContainer,
   recordContainer,
   RegistryAuth,
@@ -30,11 +29,14 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AuditLog } from '../audit/audit-log';
-import { RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import type { Action } from '@muelle/authz';
+import { authorize, RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { Cluster, SerialQueue } from '../hosts/cluster';
 import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
 
@@ -65,8 +67,10 @@ export class ContainersService {
     private readonly cluster: Cluster,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
+    private readonly repositories: RepositoryAccess,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly admission: ContainerAdmission,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -87,13 +91,16 @@ export class ContainersService {
   }
 
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
-    if (principal.user.role !== 'admin' && !principal.teamId) throw new PermissionDeniedError('a user without a team cannot create containers');
+    authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     const { name, start, ...rest } = body;
-    const spec: ContainerSpec = {
+    // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
+    const spec: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
       image: this.normalizeImage(rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
-    };
+    });
+    // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
+    await this.repositories.requireImagePull(principal, spec.image, 'body.image');
     const id = randomBytes(32).toString('hex');
     const { record, host } = await this.placements.run(async () => {
       const hosts = await this.cluster.hosts();
@@ -102,13 +109,9 @@ export class ContainersService {
         throw new ConflictError(explainNoPlacement(placement.rejections), {
           rejections: placement.rejections,
         });
-      const placed = await this.bus.request(recordContainer, {
-        id,
-        name,
-        teamId: principal.teamId,
-        hostId: placement.hostId,
-        spec,
-      });
+      const placed = await this.bus
+        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: placement.hostId, spec })
+        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error));
       return {
         record: placed,
         host: hosts.find((h) => h.id === placement.hostId)!,
@@ -121,6 +124,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: principal.registryCredentials,
+        teamId: principal.teamId,
       });
     } catch (error) {
       await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
@@ -136,11 +140,14 @@ export class ContainersService {
     return this.view({ ...record, state: runtime.state }, host, runtime);
   }
 
-  async get(principal: RequestPrincipal, ref: string): Promise<ContainerRecord> {
-    return this.bus.request(getContainer, {
+  /** Another team's container answers 404 (metadata filters by team); `action` refused on a visible one 403. */
+  async get(principal: RequestPrincipal, ref: string, action: Action = 'read'): Promise<ContainerRecord> {
+    const record = await this.bus.request(getContainer, {
       ref,
       teamId: teamScope(principal),
     });
+    authorize(principal, action, { kind: 'container', teamId: record.teamId }, { notFound: `no such container: ${ref}` });
+    return record;
   }
 
   async inspect(principal: RequestPrincipal, ref: string): Promise<ContainerView> {
@@ -164,27 +171,28 @@ export class ContainersService {
   }
 
   async start(principal: RequestPrincipal, ref: string): Promise<ContainerView> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'update');
     const runtime = await this.startOn(principal, record);
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
   }
 
   async stop(principal: RequestPrincipal, ref: string, options: { timeoutSeconds?: number; signal?: string } = {}): Promise<ContainerView> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'update');
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).stop, { id: record.id, ...options });
     await this.audit.record(principal, 'container.stop', `container:${record.id}`);
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
   }
 
   async kill(principal: RequestPrincipal, ref: string, signal: string): Promise<ContainerView> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'update');
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).kill, { id: record.id, signal });
     await this.audit.record(principal, 'container.kill', `container:${record.id}`, { signal });
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
   }
 
   async restart(principal: RequestPrincipal, ref: string, timeoutSeconds?: number): Promise<ContainerView> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'update');
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).restart, { id: record.id, timeoutSeconds });
     await this.audit.record(principal, 'container.restart', `container:${record.id}`);
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
@@ -192,7 +200,7 @@ export class ContainersService {
 
   /** With `force` a running container is killed, and a container whose host is gone is forgotten. */
   async remove(principal: RequestPrincipal, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'delete');
     if (record.hostId) {
       try {
         await this.bus.request(this.agent(record.hostId).remove, {
@@ -241,14 +249,14 @@ export class ContainersService {
   }
 
   async attach(principal: RequestPrincipal, ref: string, stdin: boolean, handlers: SessionHandlers): Promise<{ session: StreamSession; tty: boolean }> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, stdin ? 'exec' : 'read');
     const agent = this.agent(this.placedHost(record));
     const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.attach, { id: record.id, streamId, stdin }), handlers);
     return { session, tty: reply.tty };
   }
 
   async execCreate(principal: RequestPrincipal, ref: string, body: ExecBody): Promise<{ id: string; containerId: string }> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'exec');
     const { execId } = await this.bus.request(this.agent(this.placedHost(record)).execCreate, {
       containerId: record.id,
       cmd: body.cmd,
@@ -269,7 +277,7 @@ export class ContainersService {
     terminalSize: { rows: number; cols: number } | undefined,
     handlers: SessionHandlers,
   ): Promise<{ session: StreamSession; exec: ExecInfo }> {
-    const record = await this.get(principal, ref);
+    const record = await this.get(principal, ref, 'exec');
     const agent = this.agent(this.placedHost(record));
     const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.execStart, { execId, streamId, terminalSize }), handlers);
     if (reply.containerId !== record.id) {
@@ -326,6 +334,7 @@ export class ContainersService {
         name: record.name,
         spec,
         registryAuth: await this.ownerAuth(record),
+        teamId: record.teamId,
       });
       await this.bus.request(agent.start, { id: record.id });
       await this.bus.request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 }).catch(() => undefined);
@@ -381,6 +390,7 @@ export class ContainersService {
   }
 
   private async startOn(principal: RequestPrincipal, record: ContainerRecord): Promise<ContainerRuntimeInfo> {
+    await this.admission.admitStart(principal, record);
     const runtime = await this.bus.request(this.agent(this.placedHost(record)).start, { id: record.id });
     await this.audit.record(principal, 'container.start', `container:${record.id}`);
     return runtime;

@@ -1,14 +1,16 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Frame } from '@muelle/bus';
-import { MuelleError, toMuelleError } from '@muelle/contracts';
-import { httpStatusOf, LOGGER } from '@muelle/service-kit';
+import { MuelleError, PermissionDeniedError, toMuelleError } from '@muelle/contracts';
+import { errorHeaders, httpStatusOf, LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
 import { Authenticator } from '../auth/authenticator';
 import { RequestPrincipal } from '../auth/principal';
+import { crossSiteRefusal } from '../auth/origin-policy';
+import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from './containers.service';
 import { SessionHandlers, StreamSession } from './stream-session';
 
@@ -30,6 +32,7 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     private readonly authenticator: Authenticator,
     private readonly containers: ContainersService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   onApplicationBootstrap() {
@@ -37,7 +40,10 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = new URL(req.url ?? '/', 'http://api');
       if (!EXEC_PATH.test(url.pathname) && !ATTACH_PATH.test(url.pathname)) return; // someone else's upgrade (Docker API)
-      this.authenticator.authenticate(req.headers.authorization).then(
+      // Browsers let any page open a WebSocket to any host: the handshake's Origin is the only guard.
+      const crossSite = crossSiteRefusal('GET', req.headers, this.config.MUELLE_ALLOWED_ORIGINS, true);
+      if (crossSite) return refuse(socket, new PermissionDeniedError(crossSite, { rule: 'origin' }));
+      this.authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress).then(
         (principal) => this.sockets.handleUpgrade(req, socket, head, (ws) => this.serve(ws, principal, url)),
         (error) => refuse(socket, toMuelleError(error)),
       );
@@ -115,7 +121,9 @@ function refuse(socket: Duplex, error: MuelleError) {
   const body = JSON.stringify({ error: error.toWire() });
   socket.end(
     `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      (status === 401 ? 'WWW-Authenticate: Bearer realm="muelle", Basic realm="muelle"\r\n' : '') +
+      Object.entries(errorHeaders(error))
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `Connection: close\r\n\r\n${body}`,
   );
 }

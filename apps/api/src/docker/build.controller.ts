@@ -1,13 +1,10 @@
-import { Controller, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { BusClient, Frame, newStreamId, StreamEnd } from '@muelle/bus';
-import { BuildProgressEvent, BuildResult, describeBuildProgress, InvalidArgumentError, MuelleError, startBuild } from '@muelle/contracts';
-import { formatReference } from '@muelle/oci';
-import { BlobStore, createBlobStore } from '@muelle/storage';
+import { Controller, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { describeBuildProgress, InvalidArgumentError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
-import { API_CONFIG, ApiConfig } from '../config';
+import { BuildsService } from '../builds/builds.service';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DockerImageStore, untaggedRepository } from './image-store';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
@@ -39,20 +36,17 @@ function refuseUnsupported(query: Record<string, string>) {
 }
 
 /**
- * `docker build` (classic builder API): the context tar is stored where the builder reads
- * contexts, the builder builds and pushes to Muelle's registry, its progress becomes Docker's
- * `{"stream": …}` lines, and the image id (config digest) comes in `aux`.
+ * `docker build` (classic builder API): query options mapped onto the one build flow
+ * (`BuildsService`), its progress turned into Docker's `{"stream": …}` lines, and the image id
+ * (config digest) sent in `aux`.
  */
 @Controller('docker-engine/build')
 @UseGuards(AuthGuard)
 @UseFilters(DockerErrorFilter)
 export class DockerBuildController {
-  private contexts: Promise<BlobStore> | null = null;
-
   constructor(
-    private readonly bus: BusClient,
+    private readonly builds: BuildsService,
     private readonly images: DockerImageStore,
-    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   @Post()
@@ -60,66 +54,42 @@ export class DockerBuildController {
     const single = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v])) as Record<string, string>;
     refuseUnsupported(single);
     const typedTags = query.t === undefined ? [] : Array.isArray(query.t) ? query.t : [query.t];
-    const tags = typedTags.map((t) => formatReference(this.images.localReference(t)));
+    const tags = typedTags.map((t) => this.images.localReference(t));
     const untagged = !tags.length;
     // Without -t the image still needs a home in the registry to be run or tagged later (shown as <none>).
-    if (untagged) tags.push(formatReference({ registry: this.images.registry, repository: untaggedRepository(principal), tag: `build-${Date.now()}-${randomBytes(3).toString('hex')}` }));
+    if (untagged) tags.push({ registry: this.images.registry, repository: untaggedRepository(principal), tag: `build-${Date.now()}-${randomBytes(3).toString('hex')}` });
     const buildArgs = jsonQuery<Record<string, string | null>>(single.buildargs, 'buildargs', {});
-    const registryCredentials: Record<string, { username: string; password: string }> = { [this.images.registry]: principal.registryCredentials };
+    const otherRegistries: Record<string, { username: string; password: string }> = {};
     const configs = decodeRegistryHeader(req.headers['x-registry-config']);
     if (configs && typeof configs === 'object')
       for (const [server, auth] of Object.entries(configs)) {
         const login = loginOf(auth);
         const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-        if (login && host !== this.images.registry) registryCredentials[host] = login;
+        if (login && host !== this.images.registry) otherRegistries[host] = login;
       }
 
-    const store = await (this.contexts ??= createBlobStore({ driver: 'filesystem', root: this.config.MUELLE_BUILD_CONTEXTS_DIR }));
-    const key = `contexts/docker-${randomUUID()}.tar`;
-    await store.write(key, await requireTarContext(req));
+    // Checked before the progress stream starts, so a context that is not a tar is a plain 400.
+    const context = await requireTarContext(req);
     const stream = new JsonStream(res);
     const quiet = flag(single.q);
     const say = (text: string) => !quiet && stream.write({ stream: text });
-    let end: StreamEnd | undefined;
     try {
-      const outcome = new Promise<BuildResult>((resolve, reject) => {
-        const id = newStreamId();
-        end = new StreamEnd(this.bus.streams(), id, 'client', (type, payload) => {
-          const text = payload.toString('utf8');
-          if (type === Frame.Stdout) {
-            const event = BuildProgressEvent.safeParse(JSON.parse(text));
-            if (event.success) say(describeBuildProgress(event.data));
-          } else if (type === Frame.Exit) resolve(JSON.parse(text));
-          else if (type === Frame.Error) {
-            const wire = JSON.parse(text);
-            reject(new MuelleError(wire.code ?? 'INTERNAL', wire.message ?? 'build failed', wire.details));
-          }
-        });
-        this.bus
-          .request(startBuild, {
-            context: { kind: 'blob', key },
-            dockerfile: single.dockerfile || 'Dockerfile',
-            tags,
-            buildArgs: Object.fromEntries(Object.entries(buildArgs).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
-            target: single.target || undefined,
-            noCache: flag(single.nocache),
-            network: single.networkmode === 'host' ? 'host' : 'none',
-            registryCredentials,
-            progressStreamId: id,
-          })
-          .catch(reject);
-      });
-      const result = await outcome;
+      const request = {
+        tags,
+        dockerfile: single.dockerfile || 'Dockerfile',
+        buildArgs: Object.fromEntries(Object.entries(buildArgs).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
+        target: single.target || undefined,
+        noCache: flag(single.nocache),
+        network: single.networkmode === 'host' ? ('host' as const) : ('none' as const),
+        otherRegistries,
+      };
+      const result = await this.builds.build(principal, context, request, (event) => say(describeBuildProgress(event)));
       stream.write({ aux: { ID: result.configDigest } });
       say(`Successfully built ${short(result.configDigest)}\n`);
       if (!untagged) for (const tag of typedTags) say(`Successfully tagged ${tag.includes(':') && !tag.endsWith(']') && /:[^/]+$/.test(tag) ? tag : `${tag}:latest`}\n`);
       stream.end();
     } catch (error) {
       stream.fail(error);
-    } finally {
-      end?.close();
-      await store.delete(key).catch(() => undefined);
     }
   }
 }
-

@@ -2,6 +2,7 @@ import { ContainerRecord, InvalidArgumentError } from '@muelle/contracts';
 import type { ContainerView } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
 import { parseRequest } from '../http/validation';
+import { refuseUnimplementedMountOptions, refuseUnimplementedOptions, seccompOf } from './containers.refusals';
 import { NotSupportedByMuelleError } from './errors';
 
 /** The image name as the user typed it (Docker shows that, Muelle stores the resolved one). */
@@ -9,7 +10,7 @@ export const DOCKER_IMAGE_LABEL = 'muelle.docker.image';
 /** `--rm`: the Docker layer removes the container after it exited and its output was sent. */
 export const DOCKER_AUTO_REMOVE_LABEL = 'muelle.docker.auto-remove';
 
-/** The part of Docker's `POST /containers/create` body that Muelle reads. */
+/** The part of Docker's `POST /containers/create` body that Muelle reads (the rest: containers.refusals.ts). */
 export interface DockerCreateBody {
   Hostname?: string;
   User?: string;
@@ -25,7 +26,7 @@ export interface DockerCreateBody {
   StopTimeout?: number | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
-  Healthcheck?: { Test?: string[] } | null;
+  Healthcheck?: { Test?: string[] | null } | null;
   HostConfig?: {
     Binds?: string[] | null;
     NetworkMode?: string;
@@ -33,32 +34,24 @@ export interface DockerCreateBody {
     PublishAllPorts?: boolean;
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
     AutoRemove?: boolean;
-    Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+    Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean; [unread: string]: unknown }> | null;
     Memory?: number;
     NanoCpus?: number;
     CpuShares?: number;
     PidsLimit?: number | null;
-    Privileged?: boolean;
     CapAdd?: string[] | null;
-    Devices?: unknown[] | null;
-    Tmpfs?: Record<string, string> | null;
-    VolumesFrom?: string[] | null;
-    Links?: string[] | null;
-    PidMode?: string;
-    IpcMode?: string;
-    UTSMode?: string;
-    UsernsMode?: string;
-    Runtime?: string;
+    CapDrop?: string[] | null;
+    ReadonlyRootfs?: boolean;
+    SecurityOpt?: string[] | null;
+    Ulimits?: Array<{ Name?: string; Soft?: number; Hard?: number }> | null;
     Init?: boolean | null;
+    [unread: string]: unknown;
   };
+  NetworkingConfig?: { EndpointsConfig?: Record<string, Record<string, unknown> | null> | null } | null;
+  [unread: string]: unknown;
 }
 
 const asArray = (value: string[] | string | null | undefined): string[] | undefined => (value === null || value === undefined ? undefined : Array.isArray(value) ? value : [value]);
-
-function refuseSet(value: unknown, option: string): void {
-  const set = Array.isArray(value) ? value.length > 0 : value && typeof value === 'object' ? Object.keys(value).length > 0 : !!value;
-  if (set) throw new NotSupportedByMuelleError(`the option ${option}`, 400);
-}
 
 function portKey(key: string): { port: number; protocol: 'tcp' | 'udp' } {
   const [port, protocol = 'tcp'] = key.split('/');
@@ -70,26 +63,9 @@ function portKey(key: string): { port: number; protocol: 'tcp' | 'udp' } {
 
 /** Docker's create body + `?name=` → Muelle's create body; options Muelle cannot honour are refused (400). */
 export function toMuelleCreate(body: DockerCreateBody, name: string | undefined, image: string, typedImage: string): CreateContainerBody {
+  refuseUnimplementedOptions(body);
   const host = body.HostConfig ?? {};
-  refuseSet(host.Privileged, '--privileged');
-  refuseSet(host.CapAdd, '--cap-add');
-  refuseSet(host.Devices, '--device');
-  refuseSet(host.Tmpfs, '--tmpfs');
-  refuseSet(host.VolumesFrom, '--volumes-from');
-  refuseSet(host.Links, '--link');
-  refuseSet(host.Init, '--init');
-  refuseSet(
-    body.Healthcheck?.Test?.filter((t) => t !== 'NONE'),
-    '--health-cmd',
-  );
-  for (const [mode, option] of [
-    [host.PidMode, '--pid'],
-    [host.IpcMode && host.IpcMode !== 'private' && host.IpcMode !== 'shareable' ? host.IpcMode : '', '--ipc'],
-    [host.UTSMode, '--uts'],
-    [host.UsernsMode, '--userns'],
-    [host.Runtime && host.Runtime !== 'runc' ? host.Runtime : '', '--runtime'],
-  ] as const)
-    refuseSet(mode, option);
+  if (host.PidsLimit !== undefined && host.PidsLimit !== null && host.PidsLimit < 0) throw new NotSupportedByMuelleError('the option --pids-limit -1 (unlimited; every container has a pids limit)', 400);
 
   const networkMode = host.NetworkMode ?? '';
   let network: 'bridge' | 'host' | 'none';
@@ -121,9 +97,13 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
   }
   for (const mount of host.Mounts ?? []) {
     if (mount.Type !== 'bind' && mount.Type !== 'volume') throw new NotSupportedByMuelleError(`mount type ${JSON.stringify(mount.Type)}`, 400);
+    refuseUnimplementedMountOptions(mount);
     if (!mount.Source || !mount.Target) throw new InvalidArgumentError('a mount needs a source and a target');
     volumes.push({ kind: mount.Type, source: mount.Source, target: mount.Target, readOnly: !!mount.ReadOnly });
   }
+  // `-v /path` alone asks for an anonymous volume: Muelle makes named ones only.
+  for (const target of Object.keys(body.Volumes ?? {}))
+    if (!volumes.some((v) => v.target === target)) throw new NotSupportedByMuelleError(`the anonymous volume ${target} (name it: -v NAME:${target})`, 400);
 
   const restart = host.RestartPolicy?.Name || 'no';
   const labels: Record<string, string> = { ...(body.Labels ?? {}), [DOCKER_IMAGE_LABEL]: typedImage };
@@ -148,6 +128,14 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
       cpuShares: host.CpuShares || undefined,
       pidsLimit: host.PidsLimit && host.PidsLimit > 0 ? host.PidsLimit : undefined,
     },
+    security: {
+      readOnly: !!host.ReadonlyRootfs,
+      capAdd: host.CapAdd ?? [],
+      capDrop: host.CapDrop ?? [],
+      ulimits: (host.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      seccomp: seccompOf(host.SecurityOpt),
+    },
+    init: !!host.Init,
     restartPolicy: { name: restart, maxRetries: host.RestartPolicy?.MaximumRetryCount ?? 0 },
     labels,
     // Auto-removal is done by the Docker layer once the output reached the client (see DockerSessions).

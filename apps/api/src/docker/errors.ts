@@ -15,10 +15,10 @@ export class NotSupportedByMuelleError extends Error {
 }
 
 /** Status and Docker-shaped body (`{"message": …}`) for any error thrown by the Docker layer. */
-export function dockerError(error: unknown): { status: number; message: string } {
+export function dockerError(error: unknown): { status: number; message: string; headers?: Record<string, string> } {
   if (error instanceof NotSupportedByMuelleError) return { status: error.status, message: error.message };
-  const { status, message } = httpErrorOf(error);
-  return { status, message };
+  const { status, message, headers } = httpErrorOf(error);
+  return { status, message, headers };
 }
 
 /**
@@ -31,7 +31,7 @@ export class DockerErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const { status, message } = dockerError(exception);
+    const { status, message, headers } = dockerError(exception);
     if (status >= 500 && status !== 501) this.logger.error({ err: exception }, 'docker api request failed');
     if (response.headersSent) {
       // A stream already started: report in-band, the way the engine does for progress streams.
@@ -39,6 +39,7 @@ export class DockerErrorFilter implements ExceptionFilter {
       return;
     }
     // Exactly `application/json` (no charset): anything else and the CLI prints the raw body.
+    for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     response.status(status).setHeader('Content-Type', 'application/json');
     response.end(JSON.stringify({ message }));
   }

@@ -27,7 +27,7 @@ export class DockerExecController {
     if (!body?.Detach) throw new NotSupportedByMuelleError('an attached exec start without "Upgrade: tcp"', 400);
     const { containerId, execId } = decodeExecId(id);
     await this.containers.execInspect(principal, containerId, execId);
-    const record = await this.containers.get(principal, containerId);
+    const record = await this.containers.get(principal, containerId, 'exec');
     if (!record.hostId) throw new UnavailableError(`container ${record.name} is not placed on any host`);
     // Without a stream id the agent runs the exec detached.
     await this.bus.request(this.containers.agent(record.hostId).execStart, { execId });

@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator';
 import { RequestPrincipal } from '../auth/principal';
+import { refuseCrossSite } from '../auth/origin-policy';
+import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { SessionHandlers, StreamSession } from '../containers/stream-session';
 import { dockerError, NotSupportedByMuelleError } from './errors';
@@ -32,6 +34,7 @@ export class DockerHijack implements OnApplicationBootstrap {
     private readonly containers: ContainersService,
     private readonly sessions: DockerSessions,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   onApplicationBootstrap() {
@@ -52,7 +55,8 @@ export class DockerHijack implements OnApplicationBootstrap {
     const attach = ATTACH.exec(path);
     const exec = EXEC_START.exec(path);
     if (!attach && !exec) throw new NotSupportedByMuelleError(`upgrading ${req.method} ${path}`);
-    const principal = await this.authenticator.authenticate(req.headers.authorization);
+    refuseCrossSite(req.method ?? 'POST', req.headers, this.config.MUELLE_ALLOWED_ORIGINS, true);
+    const principal = await this.authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress);
     if (attach) await this.attach(principal, socket, head, decodeURIComponent(attach[1]), query);
     else await this.execStart(principal, req, socket, head, exec![1]);
   }
@@ -174,7 +178,7 @@ export class DockerHijack implements OnApplicationBootstrap {
     const body = JSON.stringify({ message });
     socket.end(
       `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        (status === 401 ? 'WWW-Authenticate: Bearer realm="muelle", Basic realm="muelle"\r\n' : '') +
+        (status === 401 ? 'WWW-Authenticate: Bearer realm="muelle"\r\n' : '') +
         `Connection: close\r\n\r\n${body}`,
     );
   }

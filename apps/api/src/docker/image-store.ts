@@ -3,7 +3,8 @@ import { BusClient } from '@muelle/bus';
 import { InvalidArgumentError, listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
 import { formatReference, ImageReference, parseReference } from '@muelle/oci';
 import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
-import { ownsRepository, RequestPrincipal } from '../auth/principal';
+import { RequestPrincipal } from '../auth/principal';
+import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { dockerHubToDefault } from './paths';
 
@@ -69,6 +70,7 @@ export class DockerImageStore {
 
   constructor(
     private readonly bus: BusClient,
+    private readonly access: RepositoryAccess,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
@@ -140,7 +142,7 @@ export class DockerImageStore {
       if (name.startsWith('sha256:')) throw new NotFoundError(`No such image: ${name}`);
     }
     const ref = await this.findLocal(principal, name);
-    if (!ownsRepository(principal, ref.repository)) throw new NotFoundError(`No such image: ${name}`);
+    await this.access.require(principal, 'pull', ref.repository, { notFound: `No such image: ${name}` });
     try {
       const image = await this.load(this.client(principal), ref);
       const listed = (await this.list(principal)).find((i) => i.id === image.id);
@@ -153,7 +155,7 @@ export class DockerImageStore {
 
   /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */
   async exists(principal: RequestPrincipal, ref: ImageReference): Promise<boolean> {
-    if (!ownsRepository(principal, ref.repository)) return false;
+    if (!(await this.access.decide(principal, 'pull', ref.repository)).allowed) return false;
     const head = await guard(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
     return head !== null;
   }
@@ -210,7 +212,7 @@ export class DockerImageStore {
     let last: string | undefined;
     for (;;) {
       const page = await this.bus.request(listCatalog, { n: 1000, last });
-      names.push(...page.repositories.filter((name) => ownsRepository(principal, name)));
+      names.push(...this.access.pullable(principal, page));
       if (!page.hasMore || !page.repositories.length) return names;
       last = page.repositories[page.repositories.length - 1];
     }

@@ -1,11 +1,11 @@
 import { All, Body, Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { BusClient } from '@muelle/bus';
-import { authenticateUser, InvalidArgumentError } from '@muelle/contracts';
+import { InvalidArgumentError } from '@muelle/contracts';
 import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
 import type { Request, Response } from 'express';
 import * as os from 'node:os';
-import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
-import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { AuthGuard, clientAddressOf, CurrentPrincipal } from '../auth/auth.guard';
+import { Authenticator } from '../auth/authenticator';
+import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub, PlatformEvent } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
@@ -77,7 +77,7 @@ export class DockerSystemController {
   constructor(
     private readonly cluster: Cluster,
     private readonly hub: EventHub,
-    private readonly bus: BusClient,
+    private readonly authenticator: Authenticator,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
@@ -119,12 +119,12 @@ export class DockerSystemController {
   /** `docker login` asks the engine to check credentials: for Muelle's registry, Muelle checks them. */
   @Post('auth')
   @HttpCode(200)
-  async auth(@Body() body: { username?: string; password?: string; serveraddress?: string }) {
+  async auth(@Body() body: { username?: string; password?: string; serveraddress?: string }, @Req() req: Request) {
     if (!body?.username || typeof body.password !== 'string') throw new InvalidArgumentError('username and password are required');
     const server = (body.serveraddress ?? '').replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     if (server && server !== this.config.MUELLE_REGISTRY_ADDRESS)
       throw new NotSupportedByMuelleError(`checking credentials for ${server} (only Muelle's registry ${this.config.MUELLE_REGISTRY_ADDRESS})`, 400);
-    await this.bus.request(authenticateUser, { username: body.username, password: body.password });
+    await this.authenticator.checkPassword(body.username, body.password, clientAddressOf(req));
     return { Status: 'Login Succeeded', IdentityToken: '' };
   }
 
@@ -138,7 +138,7 @@ export class DockerSystemController {
     res.status(200).setHeader('Content-Type', 'application/json');
     res.flushHeaders();
     const matches = (event: PlatformEvent) => {
-      if (event.teamId !== null && !isAdmin(principal) && event.teamId !== principal.teamId) return false;
+      if (!seesTeamEvent(principal, event.teamId)) return false;
       if (event.type === 'host') return false;
       if (filters.type && !filters.type.includes(event.type)) return false;
       if (filters.event && !filters.event.includes(event.action)) return false;

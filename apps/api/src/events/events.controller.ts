@@ -4,7 +4,7 @@ import { containerStateChanged, ContainerStateChange, deleteContainerRecord, get
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
-import { isAdmin, RequestPrincipal } from '../auth/principal';
+import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainersService } from '../containers/containers.service';
 import { EventHub, PlatformEvent } from './event-hub';
@@ -40,7 +40,7 @@ export class EventsController {
     res.setHeader('Connection', 'keep-alive');
     res.flushHeaders();
     res.write(': connected\n\n');
-    const visible = (event: PlatformEvent) => (!type || type.includes(event.type)) && (event.teamId === null || isAdmin(principal) || event.teamId === principal.teamId);
+    const visible = (event: PlatformEvent) => (!type || type.includes(event.type)) && seesTeamEvent(principal, event.teamId);
     const unsubscribe = this.hub.subscribe((event) => {
       if (visible(event)) res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });

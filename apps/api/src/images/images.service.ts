@@ -15,10 +15,11 @@ import {
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { ownsRepository, RequestPrincipal, requireReadableRepository, requireWritableRepository } from '../auth/principal';
+import { RequestPrincipal } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { EventHub } from '../events/event-hub';
+import { RepositoryAccess } from '../repositories/repository-access';
 import { Cluster } from '../hosts/cluster';
 import { PullBody, PushBody } from './images.schemas';
 
@@ -40,6 +41,9 @@ export type CopyEvent = { status: 'copying' | 'copied' | 'skipped'; digest: stri
 const blobProgress = (progress: (event: CopyEvent) => void) => (event: { digest: string; size: number; state: 'copying' | 'copied' | 'skipped' }) =>
   progress({ status: event.state, digest: event.digest, size: event.size });
 
+/** Writing another team's repository answers 404 like reading it: its existence does not leak. */
+const writeWording = (repository: string, field: string) => ({ notFound: `no such repository: ${repository}`, field });
+
 const PLATFORM_PREFERENCE = (p?: { os?: string; architecture?: string }) => (p?.os === 'linux' && p?.architecture === 'amd64' ? 0 : 1);
 
 /** The platform registry as an image store: list, inspect, pull into it, tag, push out, remove. */
@@ -53,6 +57,7 @@ export class ImagesService {
     private readonly containers: ContainersService,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
+    private readonly access: RepositoryAccess,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -85,7 +90,7 @@ export class ImagesService {
     // Skip other teams' repositories without counting them against the page.
     while (repositories.length < options.limit && hasMore) {
       const page = await this.bus.request(listCatalog, { n: 1000, last });
-      for (const name of page.repositories) if (ownsRepository(principal, name) && repositories.length < options.limit) repositories.push(name);
+      for (const name of this.access.pullable(principal, page)) if (repositories.length < options.limit) repositories.push(name);
       hasMore = page.hasMore;
       last = page.repositories[page.repositories.length - 1];
       if (!page.repositories.length) break;
@@ -112,7 +117,7 @@ export class ImagesService {
 
   async inspect(principal: RequestPrincipal, image: string) {
     const ref = this.parseLocal(image, 'image');
-    requireReadableRepository(principal, ref.repository, image);
+    await this.access.require(principal, 'pull', ref.repository, { notFound: `no such image: ${image}` });
     const client = this.localClient(principal);
     const summary = await this.summary(client, ref, await this.cachedByHost());
     const manifest = await this.guard(client.getManifest(ref.repository, summary.digest));
@@ -126,12 +131,15 @@ export class ImagesService {
   async pull(principal: RequestPrincipal, body: PullBody, progress: (event: CopyEvent) => void = () => undefined) {
     const source = this.parse(body.image, 'body.image');
     const target = body.as ? this.parseLocal(body.as, 'body.as') : { ...source, registry: this.registryAddress };
-    requireWritableRepository(principal, target.repository);
     const local = this.localClient(principal);
     const sourceReference = source.digest ?? source.tag!;
     const targetReference = target.tag ?? target.digest!;
+    const inPlace = source.registry === this.registryAddress && source.repository === target.repository && sourceReference === targetReference;
+    // Pulling what is already in Muelle's registry only reads it; a copy writes the target.
+    if (source.registry === this.registryAddress) await this.access.require(principal, 'pull', source.repository, { notFound: `no such image: ${body.image}`, field: 'body.image' });
+    if (!inPlace) await this.access.require(principal, 'push', target.repository, writeWording(target.repository, body.as ? 'body.as' : 'body.image'));
     let digest: string;
-    if (source.registry === this.registryAddress && source.repository === target.repository && sourceReference === targetReference) {
+    if (inPlace) {
       const head = await this.guard(local.headManifest(source.repository, sourceReference));
       if (!head) throw new NotFoundError(`no such image: ${body.image}`);
       digest = head.digest;
@@ -182,7 +190,7 @@ export class ImagesService {
       throw new InvalidArgumentError('body.target: needs a tag, not a digest', {
         field: 'body.target',
       });
-    requireWritableRepository(principal, target.repository);
+    await this.access.require(principal, 'push', target.repository, writeWording(target.repository, 'body.target'));
     const client = this.localClient(principal);
     const { digest } = await this.guard(
       copyImage({ client, repository: source.repository, reference: source.reference }, { client, repository: target.repository, reference: target.tag }),
@@ -213,7 +221,7 @@ export class ImagesService {
   async push(principal: RequestPrincipal, body: PushBody, progress: (event: CopyEvent) => void = () => undefined) {
     const destination = this.parse(body.image, 'body.image');
     const reference = destination.digest ?? destination.tag!;
-    requireReadableRepository(principal, destination.repository, body.image);
+    await this.access.require(principal, 'pull', destination.repository, { notFound: `no such image: ${body.image}`, field: 'body.image' });
     const local = this.localClient(principal);
     let digest: string;
     if (destination.registry === this.registryAddress) {
@@ -246,8 +254,7 @@ export class ImagesService {
 
   async remove(principal: RequestPrincipal, image: string, options: { hosts: boolean; force: boolean }) {
     const ref = this.parseLocal(image, 'image');
-    requireReadableRepository(principal, ref.repository, image);
-    requireWritableRepository(principal, ref.repository);
+    await this.access.require(principal, 'delete', ref.repository, { notFound: `no such image: ${image}` });
     const reference = formatReference(ref);
     await this.guard(this.localClient(principal).deleteManifest(ref.repository, ref.digest ?? ref.tag!));
     const untaggedOn: string[] = [];
@@ -279,7 +286,7 @@ export class ImagesService {
 
   private async resolveLocal(principal: RequestPrincipal, image: string, field: string) {
     const ref = this.parseLocal(image, field);
-    requireReadableRepository(principal, ref.repository, image);
+    await this.access.require(principal, 'pull', ref.repository, { notFound: `no such image: ${image}`, field });
     return { repository: ref.repository, reference: ref.digest ?? ref.tag! };
   }
 

@@ -6,12 +6,14 @@ import { HostsController } from '../hosts/hosts.controller';
 import { ImagesController } from '../images/images.controller';
 import { EventsController } from '../events/events.controller';
 import { TeamsController } from '../teams/teams.controller';
+import { TeamLimitsController } from '../teams/team-limits.controller';
 import { TokensController } from '../auth/tokens.controller';
+import { UsersController } from '../accounts/users.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TokensController, BuildsController, RepositoriesController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {
@@ -51,7 +53,8 @@ describe('OpenAPI document', () => {
     const doc = openApiDocument('test');
     const patch = doc.paths['/v1/repositories/{name}'].patch as any;
     const body = patch.requestBody.content['application/json'].schema;
-    expect(body).toMatchObject({ required: ['anonymousPull'], properties: { anonymousPull: { type: 'boolean' } }, additionalProperties: false });
+    expect(body).toMatchObject({ properties: { anonymousPull: { type: 'boolean' }, shared: { type: 'boolean' } }, additionalProperties: false });
+    expect(body.required ?? []).toEqual([]);
     expect(patch.parameters).toEqual([expect.objectContaining({ name: 'name', in: 'path', required: true, schema: expect.objectContaining({ pattern: expect.any(String) }) })]);
     expect(new RegExp(patch.parameters[0].schema.pattern).test('team/app')).toBe(true);
     expect(docsPage(doc)).toContain('<span class="m patch">PATCH</span> <code>/v1/repositories/{name}</code>');

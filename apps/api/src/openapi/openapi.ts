@@ -1,6 +1,7 @@
 import { RegistryRepositoryName } from '@muelle/contracts';
 import { z } from 'zod';
 import { CreateTokenBody } from '../auth/tokens.controller';
+import { ListUsersQuery, SetPasswordBody } from '../accounts/users.controller';
 import {
   CreateContainerBody,
   ExecBody,
@@ -20,9 +21,10 @@ import { ImageQuery } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
+import { TeamPolicyBody, TeamQuotaBody } from '../teams/team-limits.controller';
 
 interface Route {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   tag: string;
@@ -61,9 +63,53 @@ export const routes: Route[] = [
   {
     method: 'post',
     path: '/v1/auth/tokens',
-    summary: 'Trade credentials for an API token',
+    summary: 'Trade credentials for an API token (ttlSeconds, scopes), or make a robot token for a team (team + scopes)',
     tag: 'auth',
     body: CreateTokenBody,
+  },
+  {
+    method: 'get',
+    path: '/v1/auth/tokens',
+    summary: "Live tokens: one's own and one's team's robots (admin: all)",
+    tag: 'auth',
+  },
+  {
+    method: 'delete',
+    path: '/v1/auth/tokens/{id}',
+    summary: "Revoke a token (own, one's team's robot, or any for an admin); every replica refuses it within seconds",
+    tag: 'auth',
+  },
+  {
+    method: 'get',
+    path: '/v1/users',
+    summary: 'Users (admin: all, or one team; member: its team)',
+    tag: 'tenancy',
+    query: ListUsersQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/users/{user}',
+    summary: 'One user by id or username',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/disable',
+    summary: 'Disable a user: its logins and tokens stop working (admin)',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/enable',
+    summary: 'Re-enable a user (admin)',
+    tag: 'tenancy',
+  },
+  {
+    method: 'post',
+    path: '/v1/users/{user}/password',
+    summary: 'Change your own password (currentPassword required) or reset another user\'s (admin)',
+    tag: 'tenancy',
+    body: SetPasswordBody,
   },
   {
     method: 'get',
@@ -223,13 +269,14 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/repositories/{name}',
-    summary: "A repository's registry settings: name, anonymousPull, createdAt (members: their team's only)",
+    summary: "A repository's registry settings: name, anonymousPull, shared, createdAt (members: those they may pull; another team's answers 404)",
     tag: 'repositories',
   },
   {
     method: 'patch',
     path: '/v1/repositories/{name}',
-    summary: 'Change registry settings; anonymousPull=true lets anyone pull without credentials, push still needs them (admin)',
+    summary:
+      'Change registry settings (admin, audited): anonymousPull=true lets anyone pull without credentials; shared=true lets every signed-in user pull (like library/…); push stays with the team and admins',
     tag: 'repositories',
     body: UpdateRepositoryBody,
   },
@@ -290,6 +337,32 @@ export const routes: Route[] = [
     status: 201,
   },
   {
+    method: 'get',
+    path: '/v1/teams/{team}/policy',
+    summary: "A team's policy: host-level options its members may use (admin; team name or id)",
+    tag: 'tenancy',
+  },
+  {
+    method: 'put',
+    path: '/v1/teams/{team}/policy',
+    summary: "Replace a team's policy (admin); fields left out are off",
+    tag: 'tenancy',
+    body: TeamPolicyBody,
+  },
+  {
+    method: 'get',
+    path: '/v1/teams/{team}/quota',
+    summary: "A team's quota and current usage (admin)",
+    tag: 'tenancy',
+  },
+  {
+    method: 'put',
+    path: '/v1/teams/{team}/quota',
+    summary: "Replace a team's quota (admin); null or left out is unlimited",
+    tag: 'tenancy',
+    body: TeamQuotaBody,
+  },
+  {
     method: 'post',
     path: '/v1/users',
     summary: 'Create a user (admin)',
@@ -323,7 +396,7 @@ const errorSchema = {
       properties: {
         code: {
           type: 'string',
-          enum: ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'INTERNAL'],
+          enum: ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'TOO_MANY_REQUESTS', 'PERMISSION_DENIED', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'INTERNAL'],
         },
         message: { type: 'string' },
         details: { description: 'for 400s: {field, issues:[{field,message}]}' },
@@ -392,6 +465,7 @@ export function openApiDocument(version: string) {
         '403': error,
         '404': error,
         '409': error,
+        '429': { ...error, description: 'too many failed logins; Retry-After says when to try again' },
         '503': error,
       },
     };

@@ -12,9 +12,12 @@ export const RepositoryPath = z.object({ name: RegistryRepositoryName });
 export const UpdateRepositoryBody = z
   .object({
     /** Anyone may pull (`docker pull`, `skopeo copy`) without credentials; push still needs them. */
-    anonymousPull: z.boolean(),
+    anonymousPull: z.boolean().optional(),
+    /** Every signed-in user may pull (like `library/…`); only admins push. */
+    shared: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.anonymousPull !== undefined || body.shared !== undefined, 'send anonymousPull and/or shared (true or false)');
 
 /**
  * Repository names contain `/`: the route takes the rest of the path (`/v1/repositories/team/app`),

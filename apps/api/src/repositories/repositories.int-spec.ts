@@ -47,7 +47,7 @@ describe('repository settings over the /v1 API', () => {
       serviceInfo('metadata'),
     );
     api = await startApi(
-      z.object(apiConfigShape).parse({ MUELLE_API_PORT: '0', MUELLE_DATA_DIR: join(dataDir, 'api'), MUELLE_RECONCILE_SECONDS: '0' }),
+      z.object(apiConfigShape).parse({ MUELLE_API_PORT: '0', MUELLE_RECONCILE_SECONDS: '0' }),
       transport,
       logger,
       serviceInfo('api'),
@@ -70,10 +70,10 @@ describe('repository settings over the /v1 API', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('asks for credentials (401 with a challenge) before anything else', async () => {
+  it('asks for credentials (401, without a Basic challenge browsers would act on) before anything else', async () => {
     const read = await call('/v1/repositories/alpha/app', null);
     expect(read.status).toBe(401);
-    expect(read.headers.get('www-authenticate')).toMatch(/Basic realm="muelle"/);
+    expect(read.headers.get('www-authenticate')).toBeNull();
     const change = await patch('alpha/app', null, { anonymousPull: true });
     expect(change).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
     expect((await patch('alpha/app', basicAuth('admin', 'wrong-password'), { anonymousPull: true })).status).toBe(401);
@@ -107,19 +107,21 @@ describe('repository settings over the /v1 API', () => {
     ]);
   });
 
-  it("refuses members (403) even on their team's repository; they read their team's only", async () => {
+  it("refuses members (403) even on their team's repository; another team's answers 404", async () => {
     expect(await call('/v1/repositories/alpha/app', ana)).toMatchObject({ status: 200, body: { name: 'alpha/app' } });
     expect(await call('/v1/repositories/beta/tool', ana)).toMatchObject({ status: 404, body: { error: { message: 'no such repository: beta/tool' } } });
     const refused = await patch('alpha/app', ana, { anonymousPull: true });
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'PERMISSION_DENIED', message: "changing a repository's settings needs the admin role" } } });
-    expect((await patch('beta/tool', ana, { anonymousPull: true })).status).toBe(403);
+    expect(await patch('beta/tool', ana, { anonymousPull: true })).toMatchObject({ status: 404, body: { error: { message: 'no such repository: beta/tool' } } });
+    expect(await patch('alpha/app', ana, { shared: true })).toMatchObject({ status: 403, body: { error: { details: { rule: 'admin-only' } } } });
     for (const name of ['alpha/app', 'beta/tool']) expect((await bus.request(getRepository, { name })).anonymousPull).toBe(false);
     expect((await call('/v1/audit?actor=ana', admin)).body.items).toEqual([]);
   });
 
   it('answers a clear 400 naming the field for a bad body or name', async () => {
     const cases: Array<[string, unknown, string]> = [
-      ['alpha/app', {}, 'body.anonymousPull'],
+      ['alpha/app', {}, 'body'],
+      ['alpha/app', { shared: 'on' }, 'body.shared'],
       ['alpha/app', { anonymousPull: 'yes' }, 'body.anonymousPull'],
       ['alpha/app', { anonymousPull: 1 }, 'body.anonymousPull'],
       ['alpha/app', { anonymousPull: true, anonymous_pull: true }, 'body'],
@@ -134,6 +136,19 @@ describe('repository settings over the /v1 API', () => {
     const notJson = await patch('alpha/app', admin, '{"anonymousPull": tru');
     expect(notJson.status).toBe(400);
     expect((await bus.request(getRepository, { name: 'alpha/app' })).anonymousPull).toBe(false);
+  });
+
+  it('lets an admin mark a repository shared (pullable by every signed-in user), audited', async () => {
+    expect(await call('/v1/repositories/beta/tool', ana)).toMatchObject({ status: 404 });
+    expect(await patch('beta/tool', admin, { shared: true })).toMatchObject({ status: 200, body: { name: 'beta/tool', shared: true, anonymousPull: false } });
+    expect(await call('/v1/repositories/beta/tool', ana)).toMatchObject({ status: 200, body: { shared: true } });
+    expect((await patch('beta/tool', admin, { shared: false })).body.shared).toBe(false);
+    expect(await call('/v1/repositories/beta/tool', ana)).toMatchObject({ status: 404 });
+    const audit = await call('/v1/audit?action=repository.update&target=repository:beta/tool', admin);
+    expect(audit.body.items.map((e: { details: unknown }) => e.details)).toEqual([
+      { shared: false, previous: { shared: true } },
+      { shared: true, previous: { shared: false } },
+    ]);
   });
 
   it('does not create a repository by changing one that does not exist', async () => {

@@ -20,7 +20,7 @@ import {
   type Instruction,
   type ResolvedStage,
 } from '@muelle/dockerfile';
-import { HostFs, type CgroupDriver, type ContainerProcessSpec, type IsolationDriver } from '@muelle/isolation';
+import { DOCKER_DEFAULT_CAPABILITIES, HostFs, type CgroupDriver, type ContainerProcessSpec, type IsolationDriver } from '@muelle/isolation';
 import { MediaType, applyLayer, type ContainerConfig, type HistoryEntry, type ImageConfig } from '@muelle/oci';
 import { SourceTree, hashSources, type MatchedSource } from './context';
 import { BuildFailedError } from './errors';
@@ -504,6 +504,9 @@ export class BuildExecutor {
           user,
           hostname: 'buildkitsandbox',
           network: { mode: network },
+          // Like a container: Docker's capabilities and seccomp filter; the device policy comes with the cgroup.
+          capabilities: DOCKER_DEFAULT_CAPABILITIES,
+          seccomp: 'default',
           cgroupPaths: cgroups ? cgroups.paths(cgroupId) : undefined,
           stdio: { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
         });

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
-import { Frame, StreamEnd, type StreamTransport } from '@muelle/bus';
+import { ByteReceiver, type ByteReceiverOptions, Frame, StreamEnd, type StreamTransport } from '@muelle/bus';
 import { NotFoundError, toMuelleError, type BuildProgressEvent, type BuildRecord, type BuildResult, type StartBuildRequest } from '@muelle/contracts';
 import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';
 import { applyLayer } from '@muelle/oci';
-import type { BlobStore } from '@muelle/storage';
 import type { Logger } from 'pino';
 import { BuildFailedError } from '../build/errors';
 import { BuildExecutor } from '../build/executor';
@@ -18,8 +17,8 @@ export interface BuildsServiceDeps {
   store: BuilderStore;
   isolation: IsolationDriver;
   cgroups?: CgroupDriver;
-  /** Where the api uploads contexts (`context.kind = 'blob'`). */
-  contexts?: BlobStore;
+  /** Streamed contexts: fail after this long without a byte, or past this size. */
+  contextLimits?: ByteReceiverOptions;
   /** Called per build (the bus connects after the module is built). */
   streams?: () => StreamTransport;
   defaultRegistry: string;
@@ -28,6 +27,7 @@ export interface BuildsServiceDeps {
 }
 
 const KEEP_FINISHED = 200;
+const DEFAULT_CONTEXT_LIMITS: ByteReceiverOptions = { idleTimeoutMs: 60_000, maxBytes: 2 * 1024 * 1024 * 1024 };
 
 /** Runs builds in the background, remembers recent ones and streams their progress. */
 export class BuildsService {
@@ -82,7 +82,8 @@ export class BuildsService {
 
   private async execute(buildId: string, request: ParsedStart, signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    const stream = request.progressStreamId && this.deps.streams ? new StreamEnd(this.deps.streams(), request.progressStreamId, 'server', () => undefined) : undefined;
+    let receiver: ByteReceiver | undefined;
+    const stream = request.progressStreamId && this.deps.streams ? new StreamEnd(this.deps.streams(), request.progressStreamId, 'server', (type, payload) => receiver?.onFrame(type, payload)) : undefined;
     const emit = (event: BuildProgressEvent) => {
       stream?.sendJson(Frame.Stdout, event);
       this.listeners.get(buildId)?.(event);
@@ -94,10 +95,19 @@ export class BuildsService {
       await new Promise((resolve) => setImmediate(resolve));
       if (request.context.kind === 'directory') contextDir = request.context.path;
       else {
+        if (!stream) throw BuildFailedError.of('missing-source', 'a streamed context needs a progress stream');
         contextDir = await this.deps.store.workDir();
         ownContext = true;
-        if (!this.deps.contexts) throw BuildFailedError.of('missing-source', 'this builder has no context store');
-        await applyLayer(contextDir, await this.deps.contexts.read(request.context.key), { preserveOwnership: false });
+        const tar = `${contextDir}.tar`;
+        try {
+          receiver = new ByteReceiver(stream, createWriteStream(tar, { mode: 0o600 }), this.deps.contextLimits ?? DEFAULT_CONTEXT_LIMITS);
+          await receiver.done.catch((error: Error) => {
+            throw BuildFailedError.of('missing-source', `the build context did not arrive: ${error.message}`);
+          });
+          await applyLayer(contextDir, createReadStream(tar), { preserveOwnership: false });
+        } finally {
+          await fs.rm(tar, { force: true });
+        }
       }
       const images = new ImageTransfer(this.deps.store, {
         defaultRegistry: this.deps.defaultRegistry,
@@ -162,4 +172,3 @@ export class BuildsService {
   }
 }
 
-export const contextStoreRoot = (dataDir: string) => path.join(path.resolve(dataDir), 'builds');

@@ -11,6 +11,7 @@ import {
 } from '@muelle/contracts';
 import { Brackets, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
+import { TeamLimitsService } from '../teams/team-limits.service';
 import { friendlyName } from './container-names';
 
 /** States that hold a reservation on their host. */
@@ -26,14 +27,35 @@ export interface ListOptions {
 
 @Injectable()
 export class ContainersService {
-  constructor(@InjectRepository(ContainerEntity) private readonly containers: Repository<ContainerEntity>) {}
+  constructor(
+    @InjectRepository(ContainerEntity) private readonly containers: Repository<ContainerEntity>,
+    private readonly limits: TeamLimitsService,
+  ) {}
 
+  /** Checks the team's quota and inserts in one transaction, under the team's quota lock. */
   async create(input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec }): Promise<ContainerRecord> {
+    const id = await this.containers.manager.transaction(async (manager) => {
+      if (input.teamId) await this.limits.admitContainer(manager, input.teamId, input.spec);
+      return this.insert(manager.getRepository(ContainerEntity), input);
+    });
+    return this.byId(id);
+  }
+
+  /** A stopped container about to start again must fit in its team's quota. */
+  async admitStart(id: string): Promise<void> {
+    await this.containers.manager.transaction(async (manager) => {
+      const row = await manager.getRepository(ContainerEntity).findOneBy({ id });
+      if (!row) throw new NotFoundError(`no such container: ${id}`);
+      if (row.teamId) await this.limits.admitContainer(manager, row.teamId, row.spec, id);
+    });
+  }
+
+  private async insert(containers: Repository<ContainerEntity>, input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec }): Promise<string> {
     const now = new Date();
     // A generated name may collide: try a few, as docker does.
     for (let attempt = 0; attempt < 8; attempt++) {
       const name = input.name ?? friendlyName() + (attempt > 3 ? `_${attempt}` : '');
-      const inserted = await this.containers
+      const inserted = await containers
         .createQueryBuilder()
         .insert()
         .values({
@@ -57,8 +79,8 @@ export class ContainersService {
         .orIgnore()
         .returning('id')
         .execute();
-      if (inserted.raw.length) return this.byId(input.id);
-      if (await this.containers.existsBy({ id: input.id })) throw new ConflictError(`container id ${input.id} already exists`);
+      if (inserted.raw.length) return input.id;
+      if (await containers.existsBy({ id: input.id })) throw new ConflictError(`container id ${input.id} already exists`);
       if (input.name) throw new ConflictError(`the container name "${input.name}" is already in use`, { name: input.name });
     }
     throw new ConflictError('could not find a free container name; pass one');

@@ -21,6 +21,7 @@ import {
   putManifest,
   registrySigningKey,
   setRepositoryAnonymousPull,
+  setRepositoryShared,
   statBlob,
   type ParsedRequestOf,
 } from '@muelle/contracts';
@@ -39,6 +40,11 @@ export class RegistryMetadataController {
   @HandleRequest(setRepositoryAnonymousPull)
   setAnonymousPull(r: ParsedRequestOf<typeof setRepositoryAnonymousPull>) {
     return this.registry.setAnonymousPull(r.name, r.anonymousPull);
+  }
+
+  @HandleRequest(setRepositoryShared)
+  setShared(r: ParsedRequestOf<typeof setRepositoryShared>) {
+    return this.registry.setShared(r.name, r.shared);
   }
 
   @HandleRequest(listCatalog)
@@ -108,7 +114,7 @@ export class RegistryMetadataController {
 
   @HandleRequest(advanceUpload)
   advanceUpload(r: ParsedRequestOf<typeof advanceUpload>) {
-    return this.registry.advanceUpload(r.id, r.expectedOffset, r.part, r.hashState);
+    return this.registry.advanceUpload(r.id, r.expectedOffset, r.part);
   }
 
   @HandleRequest(deleteUpload)

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   ManifestRecord,
   NotFoundError,
+  PermissionDeniedError,
   RegistryErrorCode,
   RepositoryRecord,
   UnavailableError,
@@ -13,6 +14,7 @@ import {
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { formatBytes } from '../teams/team-limits.service';
 
 type Sql = Pick<EntityManager, 'query'>;
 
@@ -52,7 +54,7 @@ export class RegistryMetadataService {
   // ------------------------------------------------------------ repositories
 
   async getRepository(name: string): Promise<RepositoryRecord> {
-    const rows = await this.db.query(`SELECT name, anonymous_pull, created_at FROM repositories WHERE name = $1`, [name]);
+    const rows = await this.db.query(`SELECT name, anonymous_pull, shared, created_at FROM repositories WHERE name = $1`, [name]);
     if (!rows.length) throw notFound('NAME_UNKNOWN', `repository ${name} not known`);
     return toRepository(rows[0]);
   }
@@ -61,18 +63,34 @@ export class RegistryMetadataService {
     const rows = await this.db.query(
       `INSERT INTO repositories (name, anonymous_pull) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET anonymous_pull = EXCLUDED.anonymous_pull
-       RETURNING name, anonymous_pull, created_at`,
+       RETURNING name, anonymous_pull, shared, created_at`,
       [name, anonymousPull],
     );
     return toRepository(rows[0]);
   }
 
+  async setShared(name: string, shared: boolean): Promise<RepositoryRecord> {
+    const rows = await this.db.query(
+      `INSERT INTO repositories (name, shared) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET shared = EXCLUDED.shared
+       RETURNING name, anonymous_pull, shared, created_at`,
+      [name, shared],
+    );
+    return toRepository(rows[0]);
+  }
+
   async listCatalog(n: number, last?: string) {
-    const rows: { name: string }[] = await this.db.query(
-      `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $2`,
+    const rows: { name: string; shared: boolean; anonymous_pull: boolean }[] = await this.db.query(
+      `SELECT name, shared, anonymous_pull FROM repositories WHERE ($1::text IS NULL OR name > $1 COLLATE "C") ORDER BY name COLLATE "C" LIMIT $2`,
       [last ?? null, n + 1],
     );
-    return { repositories: rows.slice(0, n).map((r) => r.name), hasMore: rows.length > n };
+    const page = rows.slice(0, n);
+    return {
+      repositories: page.map((r) => r.name),
+      hasMore: rows.length > n,
+      shared: page.filter((r) => r.shared).map((r) => r.name),
+      anonymousPull: page.filter((r) => r.anonymous_pull).map((r) => r.name),
+    };
   }
 
   // ------------------------------------------------------------ blobs
@@ -91,16 +109,24 @@ export class RegistryMetadataService {
 
   async commitBlob(repository: string, digest: string, size: number) {
     try {
-      const rows = await this.db.query(`SELECT muelle_commit_blob($1, $2, $3) AS size`, [repository, digest, size]);
+      // The team variant checks the team's registry quota first (migration RegistryTeamQuota).
+      const rows = await this.db.query(`SELECT muelle_commit_team_blob($1, $2, $3) AS size`, [repository, digest, size]);
       return { digest, size: Number(rows[0].size) };
     } catch (error) {
       if (sqlState(error) === BEING_COLLECTED) throw beingCollected(digest);
+      if (sqlState(error) === OVER_QUOTA) throw overQuota(error);
       throw error;
     }
   }
 
   async mountBlob(repository: string, from: string, digest: string) {
-    const rows = await this.db.query(`SELECT muelle_mount_blob($1, $2, $3) AS size`, [repository, from, digest]);
+    let rows;
+    try {
+      rows = await this.db.query(`SELECT muelle_mount_team_blob($1, $2, $3) AS size`, [repository, from, digest]);
+    } catch (error) {
+      if (sqlState(error) === OVER_QUOTA) throw overQuota(error);
+      throw error;
+    }
     const size = rows[0].size;
     return size === null ? { mounted: false, size: null } : { mounted: true, size: Number(size) };
   }
@@ -236,11 +262,11 @@ export class RegistryMetadataService {
     return toUpload(rows[0]);
   }
 
-  async advanceUpload(id: string, expectedOffset: number, part: UploadPart, hashState?: string): Promise<UploadSession> {
+  async advanceUpload(id: string, expectedOffset: number, part: UploadPart): Promise<UploadSession> {
     const result = await this.db.query(
-      `UPDATE upload_sessions SET byte_offset = byte_offset + $3, hash_state = $4, parts = parts || $5::jsonb, updated_at = now()
+      `UPDATE upload_sessions SET byte_offset = byte_offset + $3, parts = parts || $4::jsonb, updated_at = now()
        WHERE id = $1 AND byte_offset = $2 RETURNING *`,
-      [id, expectedOffset, part.size, hashState ? Buffer.from(hashState, 'base64') : null, JSON.stringify([part])],
+      [id, expectedOffset, part.size, JSON.stringify([part])],
     );
     const rows = rowsOf(result);
     if (rows.length) return toUpload(rows[0]);
@@ -396,6 +422,18 @@ function beingCollected(digest: string): UnavailableError {
   return new UnavailableError(`blob ${digest} is being garbage-collected; retry the upload`, { registryCode: 'BLOB_BEING_COLLECTED' satisfies RegistryErrorCode });
 }
 
+/** SQLSTATE raised by muelle_check_registry_quota; its DETAIL carries the figures as JSON. */
+const OVER_QUOTA = 'MU002';
+
+function overQuota(error: unknown): PermissionDeniedError {
+  const driverError = (error as { driverError?: { detail?: string } })?.driverError ?? (error as { detail?: string });
+  const f = JSON.parse(driverError?.detail ?? '{}') as { team?: string; quota?: number; used?: number; asked?: number };
+  return new PermissionDeniedError(
+    `team ${f.team}: registry storage quota ${formatBytes(Number(f.quota))}, ${formatBytes(Number(f.used))} used, ${formatBytes(Number(f.asked))} asked`,
+    { quota: 'registryBytes' },
+  );
+}
+
 function sqlState(error: unknown): string | undefined {
   const driverError = (error as { driverError?: { code?: string } })?.driverError;
   return driverError?.code ?? (error as { code?: string })?.code;
@@ -407,7 +445,7 @@ function rowsOf(result: any): any[] {
 }
 
 function toRepository(row: any): RepositoryRecord {
-  return { name: row.name, anonymousPull: row.anonymous_pull, createdAt: new Date(row.created_at).toISOString() };
+  return { name: row.name, anonymousPull: row.anonymous_pull, shared: row.shared, createdAt: new Date(row.created_at).toISOString() };
 }
 
 function toUpload(row: any): UploadSession {
@@ -416,7 +454,6 @@ function toUpload(row: any): UploadSession {
     repository: row.repository_name,
     principal: row.principal,
     offset: Number(row.byte_offset),
-    hashState: row.hash_state ? Buffer.from(row.hash_state).toString('base64') : null,
     parts: row.parts ?? [],
     startedAt: new Date(row.started_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { ConflictError, HostRecord, NotFoundError, Principal, TeamRecord } from '@muelle/contracts';
+import { ConflictError, HostRecord, NotFoundError, Principal, TeamRecord, UserRecord } from '@muelle/contracts';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { HostEntity, UserEntity } from '../entities';
@@ -30,7 +30,7 @@ export class TeamsService {
     return (await this.teams.find({ order: { name: 'ASC' } })).map(toTeam);
   }
 
-  async createUser(input: { username: string; password: string; role: 'admin' | 'member'; teamId: string | null }): Promise<Principal> {
+  async createUser(input: { username: string; password: string; role: UserRecord['role']; teamId: string | null }): Promise<Principal> {
     if (input.teamId && !(await this.teams.existsBy({ id: input.teamId })))
       throw new NotFoundError(`team ${input.teamId} not found`, {
         field: 'teamId',

@@ -1,18 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { NotFoundError, UnauthenticatedError, UserRecord } from '@muelle/contracts';
+import { BusClient } from '@muelle/bus';
+import { accountsChanged, AuthenticatedPrincipal, NotFoundError, PayloadOf, UnauthenticatedError, UserSummary } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { IsNull, Repository } from 'typeorm';
-import { TokenEntity, UserEntity } from '../entities';
-import { generatePassword, hashPassword, hashToken, newToken, verifyPassword } from './password';
+import { In, Repository } from 'typeorm';
+import { UserEntity } from '../entities';
+import { TeamEntity } from '../teams/team.entity';
+import { LoginThrottle } from './login-throttle';
+import { DUMMY_HASH, generatePassword, hashPassword, needsRehash, verifyPassword } from './password';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Users: passwords (throttled, slow hashes), listing, disabling; every change that voids credentials is announced. */
 @Injectable()
 export class UsersService {
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
-    @InjectRepository(TokenEntity) private readonly tokens: Repository<TokenEntity>,
+    @InjectRepository(TeamEntity) private readonly teams: Repository<TeamEntity>,
+    private readonly throttle: LoginThrottle,
+    private readonly bus: BusClient,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -39,33 +47,77 @@ export class UsersService {
     }
   }
 
-  async authenticate(username: string, password: string): Promise<UserRecord> {
+  /** Password login, throttled per account and address (LoginThrottle). */
+  async authenticate(username: string, password: string, clientAddress?: string): Promise<AuthenticatedPrincipal> {
+    const user = await this.checkPassword(username, password, clientAddress);
+    if (user.disabled) throw new UnauthenticatedError(`account ${user.username} is disabled`);
+    return this.principalOf(user);
+  }
+
+  async principalOf(user: UserEntity): Promise<AuthenticatedPrincipal> {
+    const team = user.teamId ? await this.teams.findOneBy({ id: user.teamId }) : null;
+    return { user: { id: user.id, username: user.username, role: user.role }, teamId: team?.id ?? null, teamName: team?.name ?? null, kind: 'user' };
+  }
+
+  async list(teamId?: string): Promise<UserSummary[]> {
+    const rows = await this.users.find({ where: teamId ? { teamId } : {}, order: { username: 'ASC' } });
+    const teamIds = [...new Set(rows.map((r) => r.teamId).filter((id): id is string => !!id))];
+    const teams = new Map((teamIds.length ? await this.teams.findBy({ id: In(teamIds) }) : []).map((t) => [t.id, t.name]));
+    return rows.map((row) => toSummary(row, row.teamId ? (teams.get(row.teamId) ?? null) : null));
+  }
+
+  /** By id or username. */
+  async get(ref: string): Promise<UserSummary> {
+    const user = await this.find(ref);
+    const team = user.teamId ? await this.teams.findOneBy({ id: user.teamId }) : null;
+    return toSummary(user, team?.name ?? null);
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<UserSummary> {
+    const result = await this.users.update({ id }, { disabled });
+    if (!result.affected) throw new NotFoundError(`user ${id} not found`);
+    await this.announce({ reason: disabled ? 'user-disabled' : 'user-enabled', userId: id });
+    return this.get(id);
+  }
+
+  /** With `currentPassword`: a user changing its own (checked and throttled like a login). Without: an admin's reset. */
+  async setPassword(id: string, newPassword: string, currentPassword?: string, clientAddress?: string): Promise<UserSummary> {
+    const user = await this.find(id);
+    if (currentPassword !== undefined) await this.checkPassword(user.username, currentPassword, clientAddress);
+    await this.users.update({ id }, { passwordHash: await hashPassword(newPassword) });
+    await this.announce({ reason: 'password-changed', userId: id });
+    return this.get(id);
+  }
+
+  /** Tells every api and registry replica to forget cached credentials; a lost event still expires with the cache. */
+  async announce(change: PayloadOf<typeof accountsChanged>): Promise<void> {
+    await this.bus.emit(accountsChanged, change).catch((error: unknown) => this.logger.warn({ err: error, change }, 'accounts event lost; caches expire within 10 s'));
+  }
+
+  private async find(ref: string): Promise<UserEntity> {
+    const user = UUID.test(ref) ? await this.users.findOneBy({ id: ref }) : await this.users.findOneBy({ username: ref });
+    if (!user) throw new NotFoundError(`user ${ref} not found`, { field: 'user' });
+    return user;
+  }
+
+  private async checkPassword(username: string, password: string, clientAddress?: string): Promise<UserEntity> {
+    await this.throttle.check(username, clientAddress);
     const user = await this.users.findOneBy({ username });
     // Verify even for unknown users, so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA');
-    if (!user || !ok || user.disabled) throw new UnauthenticatedError('invalid username or password');
-    return toRecord(user);
-  }
-
-  async createToken(userId: string, name: string, ttlSeconds?: number) {
-    const user = await this.users.findOneBy({ id: userId });
-    if (!user) throw new NotFoundError(`user ${userId} not found`);
-    const { token, hash } = newToken();
-    const expiresAt = ttlSeconds ? new Date(Date.now() + ttlSeconds * 1000) : null;
-    const id = randomUUID();
-    await this.tokens.insert({ id, userId, name, tokenHash: hash, createdAt: new Date(), expiresAt, revokedAt: null });
-    return { id, token, expiresAt: expiresAt?.toISOString() ?? null };
-  }
-
-  async authenticateToken(token: string): Promise<UserRecord> {
-    const found = await this.tokens.findOneBy({ tokenHash: hashToken(token), revokedAt: IsNull() });
-    if (!found || (found.expiresAt && found.expiresAt.getTime() < Date.now())) throw new UnauthenticatedError('invalid or expired token');
-    const user = await this.users.findOneBy({ id: found.userId });
-    if (!user || user.disabled) throw new UnauthenticatedError('invalid or expired token');
-    return toRecord(user);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) {
+      await this.throttle.recordFailure(username, clientAddress);
+      throw new UnauthenticatedError('invalid username or password');
+    }
+    await this.throttle.recordSuccess(username, clientAddress);
+    if (needsRehash(user.passwordHash)) {
+      // Hashed with older, cheaper parameters: store today's while we hold the password.
+      await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash: await hashPassword(password) });
+    }
+    return user;
   }
 }
 
-function toRecord(user: UserEntity): UserRecord {
-  return { id: user.id, username: user.username, role: user.role };
+function toSummary(row: UserEntity, teamName: string | null): UserSummary {
+  return { id: row.id, username: row.username, role: row.role, teamId: row.teamId, teamName, disabled: row.disabled, createdAt: row.createdAt.toISOString() };
 }

@@ -1,3 +1,4 @@
+import type { Scope } from '@muelle/authz';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
 /** One granted resource of a registry token (distribution `jwt.md` "access" claim). */
@@ -7,10 +8,24 @@ export interface AccessEntry {
   actions: string[];
 }
 
+/** Who the token was issued to, as the authorization model knows them (absent: anonymous). */
+export interface TokenSubject {
+  id: string;
+  /** A team's robot token or a person (absent in tokens issued before robots existed). */
+  kind?: 'user' | 'robot';
+  role: 'admin' | 'member' | 'viewer';
+  teamId: string | null;
+  teamName: string | null;
+  /** A scoped or robot token's scopes: the catalog listing is narrowed by them too. */
+  scopes?: readonly Scope[];
+}
+
 export interface TokenClaims {
   iss: string;
   /** Username; empty for an anonymous token. */
   sub: string;
+  /** Private claim: the subject's role and team, so `/v2/_catalog` and audit lines need no lookup. */
+  muelle?: TokenSubject;
   aud: string;
   exp: number;
   nbf: number;

@@ -4,7 +4,8 @@ import { listCatalog } from '@muelle/contracts';
 import { LOGGER, problemOfRequestTarget } from '@muelle/service-kit';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { RegistryAuthService } from '../auth/registry-auth.service';
+import { RegistryAudit } from '../auth/registry-audit';
+import { Principal, RegistryAuthService } from '../auth/registry-auth.service';
 import { BlobsService } from '../blobs/blobs.service';
 import { isInternal, RegistryError, toRegistryError } from '../errors';
 import { ManifestsService, readCapped } from '../manifests/manifests.service';
@@ -12,6 +13,7 @@ import { reply } from './reply';
 import { paginationNumber, parseRequestTarget, ParsedRequest } from './routes';
 
 const MAX_CATALOG_PAGE = 1000;
+const MAX_CATALOG_SCANS = 20;
 
 /**
  * The whole /v2 API in one raw handler, registered before Nest's router: the request target is
@@ -25,6 +27,7 @@ export class V2Middleware implements NestMiddleware {
     private readonly blobs: BlobsService,
     private readonly manifests: ManifestsService,
     private readonly bus: BusClient,
+    private readonly audit: RegistryAudit,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -50,28 +53,29 @@ export class V2Middleware implements NestMiddleware {
     switch (route.kind) {
       case 'base':
         return reply(res, 200, {}, {});
-      case 'catalog': {
-        const n = paginationNumber(query.get('n'), 100, MAX_CATALOG_PAGE);
-        const last = query.get('last') ?? undefined;
-        const page = n === 0 ? { repositories: [], hasMore: false } : await this.bus.request(listCatalog, { n, ...(last ? { last: last.slice(0, 255) } : {}) });
-        const headers: Record<string, string> = {};
-        if (page.hasMore && page.repositories.length) {
-          headers.Link = `</v2/_catalog?n=${n}&last=${encodeURIComponent(page.repositories[page.repositories.length - 1])}>; rel="next"`;
-        }
-        return reply(res, 200, headers, { repositories: page.repositories });
-      }
+      case 'catalog':
+        return this.catalog(res, principal, query);
       case 'tags':
         return this.manifests.tags(res, route.name, query);
       case 'referrers':
         return this.manifests.referrers(res, route.name, route.digest, query);
       case 'manifest': {
         const reference = 'digest' in route.reference ? route.reference.digest : route.reference.tag;
-        if (method === 'PUT') return this.manifests.put(req, res, route.name, route.reference, query);
-        if (method === 'DELETE') return this.manifests.delete(res, route.name, reference);
+        if (method === 'PUT') {
+          await this.manifests.put(req, res, route.name, route.reference, query);
+          return this.audit.changed(principal, 'registry.push', route.name, { reference, digest: res.getHeader('Docker-Content-Digest') ?? null });
+        }
+        if (method === 'DELETE') {
+          await this.manifests.delete(res, route.name, reference);
+          return this.audit.changed(principal, 'registry.delete', route.name, { reference });
+        }
         return this.manifests.get(res, route.name, reference, head);
       }
       case 'blob':
-        if (method === 'DELETE') return this.blobs.delete(res, route.name, route.digest);
+        if (method === 'DELETE') {
+          await this.blobs.delete(res, route.name, route.digest);
+          return this.audit.changed(principal, 'registry.delete', route.name, { blob: route.digest });
+        }
         return this.blobs.get(req, res, route.name, route.digest, head);
       case 'uploads':
         return this.blobs.startUpload(req, res, route.name, query, principal, (repository) => this.auth.canPull(principal, repository));
@@ -83,6 +87,36 @@ export class V2Middleware implements NestMiddleware {
     }
   }
 
+  /**
+   * One page of the names the principal may pull. Hidden names do not count against `n`: pages
+   * of metadata are read until `n` visible names or the end (bounded: a page is at most 1000
+   * names and at most MAX_CATALOG_SCANS pages are read; the Link header resumes after the last
+   * name read).
+   */
+  private async catalog(res: ServerResponse, principal: Principal, query: URLSearchParams): Promise<void> {
+    const n = paginationNumber(query.get('n'), 100, MAX_CATALOG_PAGE);
+    let last = query.get('last')?.slice(0, 255) || undefined;
+    const visible: string[] = [];
+    let hasMore = n > 0;
+    for (let scans = 0; hasMore && visible.length < n && scans < MAX_CATALOG_SCANS; scans++) {
+      const page = await this.bus.request(listCatalog, { n: Math.min(MAX_CATALOG_PAGE, Math.max(n, 100)), ...(last ? { last } : {}) });
+      const allowed = new Set(this.auth.visibleRepositories(principal, page));
+      let unread = false;
+      for (const name of page.repositories) {
+        if (visible.length === n) {
+          unread = true;
+          break;
+        }
+        last = name;
+        if (allowed.has(name)) visible.push(name);
+      }
+      hasMore = unread || (page.hasMore && page.repositories.length > 0);
+    }
+    const headers: Record<string, string> = {};
+    if (hasMore && last) headers.Link = `</v2/_catalog?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
+    return reply(res, 200, headers, { repositories: visible });
+  }
+
   /** GET (Docker) or POST (OAuth2 password grant) token endpoint. */
   private async token(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     if (req.method === 'POST') {
@@ -92,11 +126,11 @@ export class V2Middleware implements NestMiddleware {
       }
       const username = form.get('username') ?? '';
       const password = form.get('password') ?? '';
-      const issued = await this.auth.issueToken(undefined, form, { username, password });
+      const issued = await this.auth.issueToken(undefined, form, { username, password }, req.socket.remoteAddress);
       return reply(res, 200, {}, { access_token: issued.access_token, expires_in: issued.expires_in, issued_at: issued.issued_at, scope: form.getAll('scope').join(' ') });
     }
     req.resume();
-    return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query));
+    return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query, undefined, req.socket.remoteAddress));
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {

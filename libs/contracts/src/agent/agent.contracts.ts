@@ -143,7 +143,8 @@ export function agentContracts(hostId: string) {
      */
     create: defineRequest(
       subject('containers.create'),
-      z.object({ id: ContainerId, name: ContainerName, spec: ContainerSpec, registryAuth: RegistryAuth.optional() }),
+      // `teamId` scopes the named volumes: the same name in two teams is two volumes (null: the host-wide ones, admins).
+      z.object({ id: ContainerId, name: ContainerName, spec: ContainerSpec, registryAuth: RegistryAuth.optional(), teamId: z.string().uuid().nullable().default(null) }),
       ContainerRuntimeInfo,
       PULL_TIMEOUT_MS,
     ),

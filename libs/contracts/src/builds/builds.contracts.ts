@@ -3,11 +3,13 @@ import { defineRequest } from '../contract';
 import { IsoDate } from '../common';
 
 /**
- * Image builds: the api (HTTP `POST /v1/builds`, `muelle build`) uploads the build context as a
- * tar into the shared blob store, then asks the builder over the bus to build it. Progress goes
- * over a byte stream (libs/bus `StreamEnd`) whose id the caller chooses and subscribes to
- * BEFORE sending `startBuild`, so no frame is lost:
+ * Image builds: the api (HTTP `POST /v1/builds`, `muelle build`, `docker build`) asks the builder
+ * over the bus to build, and streams the context tar to it. Context and progress share one byte
+ * stream (libs/bus `StreamEnd`) whose id the caller chooses and subscribes to BEFORE sending
+ * `startBuild`, so no frame is lost:
  *
+ * - the builder grants context bytes with `Frame.Credit`; the caller sends them as `Frame.Stdin`
+ *   and ends with `Frame.StdinEnd`;
  * - every progress event is one `Frame.Stdout` frame holding one JSON `BuildProgressEvent`
  *   (the builder keeps each event far below the 64 KiB frame chunk, so none is split);
  * - the last frame is `Frame.Exit` with a JSON `BuildResult` (success) or `Frame.Error` with a
@@ -16,16 +18,19 @@ import { IsoDate } from '../common';
  * `getBuild` answers the same outcome later (the builder remembers recent builds).
  */
 
-const CONTEXT_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 export const BuildId = z.string().regex(/^[a-z0-9]{8,40}$/, 'not a build id');
 export const BuildStreamId = z.string().regex(/^[a-f0-9]{16,64}$/, 'not a stream id');
 export const BuildDigest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'not a sha256 digest');
 
-/** Where the uploaded context tar lives (plain or gzip tar; detected from its first bytes). */
+/** Where the context tar comes from (plain or gzip tar; detected from its first bytes). */
 export const BuildContextSource = z.discriminatedUnion('kind', [
-  /** A key in the platform blob store (the api streams the upload there, e.g. `build-contexts/<uuid>.tar`). */
-  z.object({ kind: z.literal('blob'), key: z.string().max(900).regex(CONTEXT_KEY, 'not a storage key') }),
-  /** A directory on the builder's own filesystem (all-in-one and tests only; must be absolute). */
+  /**
+   * Streamed by the caller over the build's progress stream (`progressStreamId`), as `Stdin`
+   * frames within the credit the builder grants (libs/bus `sendBytes`/`ByteReceiver`), ended by
+   * `StdinEnd`. Nothing is shared but the bus: api and builder may run on different machines.
+   */
+  z.object({ kind: z.literal('stream') }),
+  /** A directory on the builder's own filesystem (tests and benchmarks; must be absolute). */
   z.object({ kind: z.literal('directory'), path: z.string().min(1).max(4096).startsWith('/') }),
 ]);
 export type BuildContextSource = z.infer<typeof BuildContextSource>;
@@ -60,6 +65,9 @@ export const StartBuildRequest = z.object({
   registryCredentials: z.record(z.string().min(1).max(255), BuildRegistryCredentials).default({}),
   /** Progress stream id (libs/bus `newStreamId()`); omit to poll `getBuild` instead. */
   progressStreamId: BuildStreamId.optional(),
+}).refine((request) => request.context.kind !== 'stream' || request.progressStreamId !== undefined, {
+  message: 'a streamed context travels on the progress stream: progressStreamId is required',
+  path: ['progressStreamId'],
 });
 export type StartBuildRequest = z.input<typeof StartBuildRequest>;
 

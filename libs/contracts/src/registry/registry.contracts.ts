@@ -39,7 +39,8 @@ export type RegistryErrorCode = z.infer<typeof RegistryErrorCode>;
 
 // ---------------------------------------------------------------- repositories
 
-export const RepositoryRecord = z.object({ name: RegistryRepositoryName, anonymousPull: z.boolean(), createdAt: IsoDate });
+/** `shared`: an admin made it pullable by every signed-in user (like `library/…`). */
+export const RepositoryRecord = z.object({ name: RegistryRepositoryName, anonymousPull: z.boolean(), shared: z.boolean(), createdAt: IsoDate });
 export type RepositoryRecord = z.infer<typeof RepositoryRecord>;
 
 export const getRepository = defineRequest('muelle.metadata.registry.repositories.get.v1', z.object({ name: RegistryRepositoryName }), RepositoryRecord);
@@ -51,10 +52,23 @@ export const setRepositoryAnonymousPull = defineRequest(
   RepositoryRecord,
 );
 
+/** Creates the repository when missing (the api checks it exists first). */
+export const setRepositoryShared = defineRequest(
+  'muelle.metadata.registry.repositories.shared.v1',
+  z.object({ name: RegistryRepositoryName, shared: z.boolean() }),
+  RepositoryRecord,
+);
+
+/** One page of names; `shared` and `anonymousPull` list the names of the page with that setting, so readers can filter by visibility. */
 export const listCatalog = defineRequest(
   'muelle.metadata.registry.catalog.list.v1',
   z.object({ n: z.number().int().min(0).max(1000), last: z.string().max(255).optional() }),
-  z.object({ repositories: z.array(RegistryRepositoryName), hasMore: z.boolean() }),
+  z.object({
+    repositories: z.array(RegistryRepositoryName),
+    hasMore: z.boolean(),
+    shared: z.array(RegistryRepositoryName).default([]),
+    anonymousPull: z.array(RegistryRepositoryName).default([]),
+  }),
 );
 
 // ---------------------------------------------------------------- blobs
@@ -166,8 +180,6 @@ export const UploadSession = z.object({
   repository: RegistryRepositoryName,
   principal: z.string().nullable(),
   offset: z.number().int().nonnegative(),
-  /** Base64 of the serialized sha256+sha512 digester state after `offset` bytes; null before the first byte. */
-  hashState: z.string().max(4096).nullable(),
   parts: z.array(UploadPart).max(100_000),
   startedAt: IsoDate,
   updatedAt: IsoDate,
@@ -193,8 +205,6 @@ export const advanceUpload = defineRequest(
     id: UploadId,
     expectedOffset: z.number().int().nonnegative(),
     part: UploadPart,
-    /** Serialized hash state after this part, when the caller keeps one (see apps/registry README). */
-    hashState: z.string().max(4096).optional(),
   }),
   UploadSession,
 );

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate } from '../common';
 import { HostRecord } from '../hosts/hosts.contracts';
-import { Role, UserRecord, Username } from '../users/users.contracts';
+import { Role, TokenScope, UserRecord, Username } from '../users/users.contracts';
 
 /**
  * Tenancy: a team owns containers (their `teamId`) and the registry repositories under its name
@@ -21,6 +21,10 @@ export const Principal = z.object({
   user: UserRecord,
   teamId: z.string().uuid().nullable(),
   teamName: TeamName.nullable(),
+  /** `robot` for a team's robot token (then `user.id` is the token's id); absent means a user. */
+  kind: z.enum(['user', 'robot']).optional(),
+  /** Set for scoped and robot tokens: the subject may do no more than these (and its role). */
+  scopes: z.array(TokenScope).optional(),
 });
 export type Principal = z.infer<typeof Principal>;
 

@@ -6,6 +6,7 @@ import {
   checkId, checkParent, collectPids, exists, isErrno, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep,
   subdirs, writeValue,
 } from './cgroup-fs';
+import { DEFAULT_DEVICE_RULES } from './devices';
 import { parseMountInfo, v1Hierarchies } from './mountinfo';
 
 export interface CgroupV1Options {
@@ -15,7 +16,7 @@ export interface CgroupV1Options {
   mountInfoPath?: string;
 }
 
-const REQUIRED = ['memory', 'cpu', 'cpuacct', 'pids'] as const;
+const REQUIRED = ['memory', 'cpu', 'cpuacct', 'pids', 'devices'] as const;
 const OPTIONAL = ['freezer'] as const;
 type Controller = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
 
@@ -25,7 +26,8 @@ const V1_UNLIMITED = 2 ** 62;
 /**
  * cgroup v1 (and hybrid hosts, where v2 holds no resource controllers): one directory per
  * hierarchy, `<mount>/<parent>/<id>`. The container never sees cgroupfs writable: the helper
- * gives it a cgroup namespace and a read-only /sys.
+ * gives it a cgroup namespace and a read-only /sys. Every cgroup gets Docker's device policy
+ * (`devices.deny a`, then DEFAULT_DEVICE_RULES) before anything joins it.
  */
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
@@ -71,6 +73,7 @@ export class CgroupV1Driver implements CgroupDriver {
     }
     try {
       for (const dir of dirs) await fs.mkdir(dir, { recursive: true });
+      await this.applyDevicePolicy(this.dir(mounts, 'devices', id));
       await this.applyLimits(mounts, id, limits);
     } catch (err) {
       await this.destroy(id).catch(() => undefined);
@@ -83,6 +86,12 @@ export class CgroupV1Driver implements CgroupDriver {
     const mounts = this.hierarchies();
     if (!(await exists(this.dir(mounts, 'memory', id)))) throw new CgroupError(`cgroup ${id} does not exist`);
     await this.applyLimits(mounts, id, limits);
+  }
+
+  /** Deny everything first, then allow the list: a failure leaves a cgroup that opens nothing. */
+  private async applyDevicePolicy(dir: string): Promise<void> {
+    await writeValue(dir, 'devices.deny', 'a');
+    for (const rule of DEFAULT_DEVICE_RULES) await writeValue(dir, 'devices.allow', rule);
   }
 
   private async applyLimits(mounts: Map<Controller, string>, id: string, limits: CgroupLimits): Promise<void> {

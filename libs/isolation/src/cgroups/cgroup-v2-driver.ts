@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupControllerUnavailableError, CgroupError } from '../errors';
+import { HostFs } from '../host-ops';
+import { DEFAULT_DEVICE_RULES } from './devices';
 import { sharesToWeight, type CgroupDriver, type CgroupLimits, type CgroupStats } from './cgroup-driver';
 import {
   checkId, checkParent, collectPids, exists, killAll, readKeyed, readNumber, readText, removeCgroupDir, sleep, subdirs,
@@ -12,6 +14,8 @@ export interface CgroupV2Options {
   root?: string;
   /** Directory below the root holding one cgroup per container. Default `muelle`; may be nested (`muelle/host-a`). */
   parent?: string;
+  /** Attaches the device program to a new cgroup; default the helper's `fsop devices` (HostFs). */
+  attachDeviceFilter?: (dir: string, rules: readonly string[]) => Promise<void>;
 }
 
 const MANAGED = ['memory', 'cpu', 'pids'] as const;
@@ -20,16 +24,19 @@ type Controller = (typeof MANAGED)[number];
 /**
  * cgroup v2: `<root>/<parent>/<id>`, controllers enabled top-down through cgroup.subtree_control.
  * Limits that need a controller the hierarchy lacks fail with CgroupControllerUnavailableError
- * instead of being silently skipped.
+ * instead of being silently skipped. Every cgroup gets Docker's device policy as an eBPF
+ * BPF_PROG_TYPE_CGROUP_DEVICE program (v2 has no devices.allow) before anything joins it.
  */
 export class CgroupV2Driver implements CgroupDriver {
   readonly version = 2 as const;
   readonly root: string;
   private readonly parent: string;
+  private readonly attachDeviceFilter: (dir: string, rules: readonly string[]) => Promise<void>;
 
   constructor(options: CgroupV2Options = {}) {
     this.root = options.root ?? '/sys/fs/cgroup';
     this.parent = options.parent ?? 'muelle';
+    this.attachDeviceFilter = options.attachDeviceFilter ?? ((dir, rules) => new HostFs().attachDeviceFilter(dir, rules));
     checkParent(this.parent);
   }
 
@@ -67,6 +74,7 @@ export class CgroupV2Driver implements CgroupDriver {
         for (const level of levels) await writeValue(level, 'cgroup.subtree_control', `+${c}`);
       }
       await fs.mkdir(dir);
+      await this.attachDeviceFilter(dir, DEFAULT_DEVICE_RULES);
       await this.applyLimits(dir, limits);
     } catch (err) {
       await this.destroy(id).catch(() => undefined);

@@ -2,6 +2,21 @@ import { InitialSchema1764300000000 } from './1764300000000-InitialSchema';
 import { ContainerStateClock1764300000001 } from './1764300000001-ContainerStateClock';
 import { RegistryGarbageCollection1764400000000 } from './1764400000000-RegistryGarbageCollection';
 import { RegistryWriteFunctions1764500000000 } from './1764500000000-RegistryWriteFunctions';
+import { ViewerRoleSharedRepositories1764600000000 } from './1764600000000-ViewerRoleSharedRepositories';
+import { AccountsAndLogins1764600100000 } from './1764600100000-AccountsAndLogins';
+import { TeamPoliciesAndQuotas1764600200000 } from './1764600200000-TeamPoliciesAndQuotas';
+import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuota';
+import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
-export const migrations = [InitialSchema1764300000000, ContainerStateClock1764300000001, RegistryGarbageCollection1764400000000, RegistryWriteFunctions1764500000000];
+export const migrations = [
+  InitialSchema1764300000000,
+  ContainerStateClock1764300000001,
+  RegistryGarbageCollection1764400000000,
+  RegistryWriteFunctions1764500000000,
+  ViewerRoleSharedRepositories1764600000000,
+  AccountsAndLogins1764600100000,
+  TeamPoliciesAndQuotas1764600200000,
+  RegistryTeamQuota1764600200001,
+  DropUploadHashState1764600700000,
+];

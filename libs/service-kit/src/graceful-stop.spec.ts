@@ -84,3 +84,30 @@ describe('HttpDrain', () => {
     expect((await failed).message).toMatch(/socket hang up|ECONNRESET/);
   });
 });
+
+describe('HttpDrain, a stream that starts after the stop began', () => {
+  it('is ended too, instead of being cut at the deadline', async () => {
+    const server = createServer((_req, res) => {
+      // The handler is still working (auth, a bus round trip) when the stop begins.
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': connected\n\n');
+      }, 300);
+    });
+    const drain = new HttpDrain(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const ended = new Promise<boolean>((resolve) => {
+      request({ port, host: '127.0.0.1', path: '/events' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.complete));
+        res.on('error', () => resolve(false));
+      }).end();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    expect((await drain.drain(Date.now() + 3_000)).cut).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(await ended).toBe(true);
+  });
+});

@@ -46,10 +46,15 @@ export class HttpDrain {
     this.draining = true;
     this.server.close();
     this.server.closeIdleConnections();
-    for (const res of this.inFlight) if (isOpenEndedStream(res)) endStream(res);
-    for (const socket of this.upgraded) socket.end();
+    const endStreams = () => {
+      for (const res of this.inFlight) if (isOpenEndedStream(res)) endStream(res);
+      for (const socket of this.upgraded) if (!socket.writableEnded) socket.end();
+    };
+    endStreams();
     while (this.inFlight.size && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
+      // A request that was still in its handler when the stop began may have turned into a stream since.
+      endStreams();
       this.server.closeIdleConnections();
     }
     const cut = this.inFlight.size;
@@ -72,6 +77,7 @@ function isOpenEndedStream(res: ServerResponse): boolean {
  * later writes into no-ops: a write after end would otherwise raise an uncaught error.
  */
 function endStream(res: ServerResponse): void {
+  if (res.writableEnded) return;
   const end = res.end.bind(res);
   res.write = (() => false) as ServerResponse['write'];
   res.end = ((...args: unknown[]) => {

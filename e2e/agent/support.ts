@@ -32,6 +32,8 @@ export async function startAgentProcess(env: Record<string, string>, dataDir = m
   const port = await freePort();
   const child = spawnNode('agent', serviceEntry('agent'), {
     NATS_URL: NATS_TEST_URL,
+    // The machine's shared test NATS has no users (see libs/testing startNatsServer for one that has).
+    MUELLE_BUS_INSECURE: 'true',
     MUELLE_AGENT_PORT: String(port),
     MUELLE_DATA_DIR: dataDir,
     MUELLE_HOST_ID: hostId,

@@ -26,6 +26,8 @@ describe('standalone services: kill -9 and restart on their data folder', () => 
     const registryPort = await freePort();
     env = {
       NATS_URL: NATS_TEST_URL,
+      // The shared test NATS has no users (as the other e2e files on it say).
+      MUELLE_BUS_INSECURE: 'true',
       MUELLE_BUS_NAMESPACE: uniqueBusNamespace(),
       MUELLE_DATA_DIR: dataDir,
       MUELLE_ADMIN_PASSWORD: 'standalone-pw',

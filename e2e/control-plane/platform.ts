@@ -9,12 +9,13 @@ import {
   spawnNode,
   ServiceProcess,
   startDistributionRegistry,
+  startNatsServer,
+  TestCertificates,
   RunningDistribution,
   waitReady,
 } from '@muelle/testing';
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +33,8 @@ export interface Platform {
   api: string;
   /** The platform's own NATS server (loopback). */
   natsPort: number;
+  /** NATS_URL and the credentials a service needs to join this platform's bus. */
+  busEnv: Record<string, string>;
   apiPort: number;
   registryAddress: string;
   /** The "other" registry (CNCF Distribution) holding `busybox:1`. */
@@ -66,19 +69,21 @@ export async function seedBusybox(registryUrl: string, repository: string, tag: 
  * other network namespaces reach it), api and agents as separate processes, plus another
  * registry holding busybox.
  */
-export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string> }): Promise<Platform> {
+export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string>; tls?: TestCertificates }): Promise<Platform> {
   const db = await createTestDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), 'muelle-cp-'));
   const registryPort = await freePort();
   const apiPort = await freePort();
   const registryAddress = `${options.registryHost ?? '127.0.0.1'}:${registryPort}`;
-  // A private NATS: platforms of parallel suites (and other people's tests) on one shared server
-  // would answer each other's requests (every metadata joins the same queue group).
-  const natsPort = await freePort();
-  const nats = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
-  await waitForPort(natsPort);
-  const common = { NATS_URL: natsUrl, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn' };
+  // A private NATS that requires a user and password, as in production: platforms of parallel
+  // suites (and other people's tests) on one shared server would answer each other's requests.
+  const nats = await startNatsServer();
+  const natsPort = nats.port;
+  // With certificates: the api and registry serve HTTPS, and every service trusts the test CA.
+  const tls = options.tls;
+  const scheme = tls ? 'https' : 'http';
+  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn', ...(tls ? { MUELLE_TLS_CA: tls.ca } : {}) };
+  const serveTls: Record<string, string> = tls ? { MUELLE_TLS_CERT: tls.cert, MUELLE_TLS_KEY: tls.key } : {};
   const processes: ServiceProcess[] = [];
   const agents = new Map<string, ServiceProcess>();
   const start = (name: string, env: Record<string, string>) => {
@@ -90,16 +95,17 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   const metadataPort = await freePort();
   start('metadata', { MUELLE_METADATA_PORT: String(metadataPort), MUELLE_HOST_DOWN_AFTER_SECONDS: '4' });
   await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
-  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `http://${registryAddress}` });
+  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `${scheme}://${registryAddress}`, ...serveTls });
   start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_REGISTRY_ADDRESS: registryAddress });
   start('api', {
     MUELLE_API_PORT: String(apiPort),
     MUELLE_REGISTRY_ADDRESS: registryAddress,
     MUELLE_RECONCILE_SECONDS: '1',
+    ...serveTls,
     ...options.apiEnv,
   });
-  await waitReady(`http://127.0.0.1:${registryPort}`, 60_000);
-  await waitReady(`http://127.0.0.1:${apiPort}`, 60_000);
+  await waitReady(`${scheme}://127.0.0.1:${registryPort}`, 60_000, tls?.ca);
+  await waitReady(`${scheme}://127.0.0.1:${apiPort}`, 60_000, tls?.ca);
 
   const distribution = await startDistributionRegistry();
   const other = { ...distribution, host: new URL(distribution.url).host };
@@ -150,7 +156,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     agents.set(spec.hostId, child);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const hosts = await getJson(`http://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth });
+      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca });
       if (hosts.body?.items?.some((h: { id: string; state: string }) => h.id === spec.hostId && h.state === 'ready')) break;
       if (Date.now() > deadline || child.child.exitCode !== null) throw new Error(`agent ${spec.hostId} did not register:\n${child.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 300));
@@ -160,7 +166,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   for (const spec of options.agents) await startAgent(spec);
 
   return {
-    api: `http://127.0.0.1:${apiPort}`,
+    api: `${scheme}://127.0.0.1:${apiPort}`,
     apiPort,
     registryAddress,
     other,
@@ -169,33 +175,17 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     dataDir,
     startAgent,
     natsPort,
+    busEnv: nats.env,
     async stop() {
       await Promise.all([...processes].reverse().map((p) => p.stop()));
       // Containers outlive their agents by design (detached helpers): end the ones this platform
       // started, found by its private data dir, so no namespace or veth outlives the test.
       spawnSync('pkill', ['-KILL', '-f', `exit-file ${dataDir}/`]);
-      nats.kill('SIGTERM');
+      await nats.stop();
       await distribution.stop();
       await db.drop();
     },
   };
-}
-
-const NATS_SERVER = process.env.MUELLE_TEST_NATS_SERVER ?? '/usr/sbin/nats-server';
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Output of every process, for failure messages. */

@@ -32,7 +32,7 @@ describe('the seed with the stock docker CLI', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'muelle-docker-'));
     platform = await startPlatform({ agents: [] });
-    const common = { NATS_URL: `nats://127.0.0.1:${platform.natsPort}`, MUELLE_LOG_LEVEL: 'warn' };
+    const common = { ...platform.busEnv, MUELLE_LOG_LEVEL: 'warn' };
     // Two hosts on this machine, each with its own bridge, so containers spread over both.
     for (const [index, hostId] of ['dock-a', 'dock-b'].entries()) {
       mkdirSync(join(work, hostId), { recursive: true });

@@ -83,6 +83,8 @@ describe('accounts, tokens and logins', () => {
     const common = {
       NATS_URL: NATS_TEST_URL,
       MUELLE_BUS_NAMESPACE: uniqueBusNamespace(),
+      // The machine's shared NATS has no credentials; services refuse it unless told so.
+      MUELLE_BUS_INSECURE: 'true',
       DATABASE_URL: db.url,
       MUELLE_DATA_DIR: work,
       MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -90,11 +92,13 @@ describe('accounts, tokens and logins', () => {
       MUELLE_RECONCILE_SECONDS: '0',
       MUELLE_LOG_LEVEL: 'warn',
     };
-    const metadata = await start('metadata', common);
+    // Each service its own data folder, as on separate machines.
+    const own = (service: string) => ({ ...common, MUELLE_DATA_DIR: join(work, service) });
+    const metadata = await start('metadata', own('metadata'));
     registry = `http://127.0.0.1:${registryPort}`;
-    processes.push(spawnNode('registry', serviceEntry('registry'), common));
-    api = await start('api', common);
-    api2 = await start('api', common);
+    processes.push(spawnNode('registry', serviceEntry('registry'), own('registry')));
+    api = await start('api', own('api'));
+    api2 = await start('api', own('api2'));
     for (const url of [metadata, registry, api, api2]) await waitReady(url, 60_000);
     await run(process.execPath, [join(repoRoot, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', 'latest']);
   }, 90_000);

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseConfig } from '@muelle/service-kit';
+import { busConfigShape, natsBusOf, parseConfig } from '@muelle/service-kit';
 import { agentConfigSchema } from '../../apps/agent/src/config';
 import { apiConfigSchema } from '../../apps/api/src/config';
 import { builderConfigSchema } from '../../apps/builder/src/config';
@@ -22,9 +22,22 @@ const apps: Record<string, { schema: z.ZodObject<z.ZodRawShape>; portVariable: s
   api: { schema: apiConfigSchema, portVariable: 'MUELLE_API_PORT' },
 };
 
-// `${VAR:-default}` → default, as compose would substitute with VAR unset.
+// As compose substitutes with only the required secrets given (in .env): `${VAR:-default}` →
+// default, `${VAR:?message}` → a stand-in value.
+const secretStandIn = (name: string) => `${name.toLowerCase()}-from-env`;
 const substitute = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v)
+        .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+        .replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_m, name: string) => secretStandIn(name)),
+    ]),
+  );
+// Variable names that hold secrets; S3_ACCESS_KEY is a user name and MUELLE_TLS_KEY a file path.
+const SECRET = /PASSWORD|SECRET|TOKEN|NKEY_SEED|_KEY$/;
+const NOT_SECRET = new Set(['S3_ACCESS_KEY', 'MUELLE_TLS_KEY']);
+const fromEnvOnly = (value: string) => /^\$\{[A-Z_]+:(\?[^}]+|-)\}$/.test(value);
 
 describe('docker-compose.yml', () => {
   it.each(Object.keys(apps))('%s: environment satisfies the app config schema', (name) => {
@@ -60,8 +73,54 @@ describe('docker-compose.yml', () => {
     const { registry, metadata, minio, postgres } = compose.services;
     expect(registry.environment.S3_ACCESS_KEY).toBe(minio.environment.MINIO_ROOT_USER);
     expect(registry.environment.S3_SECRET_KEY).toBe(minio.environment.MINIO_ROOT_PASSWORD);
-    const db = new URL(metadata.environment.DATABASE_URL);
-    expect([db.username, db.password, db.pathname.slice(1)]).toEqual([postgres.environment.POSTGRES_USER, postgres.environment.POSTGRES_PASSWORD, postgres.environment.POSTGRES_DB]);
+    const db = new URL(substitute(metadata.environment).DATABASE_URL);
+    const pg = substitute(postgres.environment);
+    expect([db.username, db.password, db.pathname.slice(1)]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, pg.POSTGRES_DB]);
+  });
+
+  it('holds no literal secret: every password, secret and token comes from the environment (.env)', () => {
+    for (const [name, service] of Object.entries<{ environment?: Record<string, string>; command?: string[] }>(compose.services)) {
+      for (const [variable, value] of Object.entries(service.environment ?? {})) {
+        if (SECRET.test(variable) && !NOT_SECRET.has(variable)) expect({ service: name, variable, value, fromEnv: fromEnvOnly(String(value)) }).toMatchObject({ fromEnv: true });
+        if (/^(postgres|nats|https?):\/\//.test(String(value))) {
+          const password = new URL(String(value).replace(/\$\{[^}]+\}/g, 'X')).password;
+          expect({ service: name, variable, passwordInUrl: password === '' || password === 'X' }).toMatchObject({ passwordInUrl: true });
+        }
+      }
+      expect((service.command ?? []).join(' ')).not.toMatch(/--pass|--user|--auth/);
+    }
+    // The admin password: generated and printed once when unset, never a default here.
+    expect(compose.services.metadata.environment.MUELLE_ADMIN_PASSWORD).toBe('${MUELLE_ADMIN_PASSWORD:-}');
+  });
+
+  it('runs NATS with a user whose password only the environment knows, and gives every service those credentials', () => {
+    const { nats } = compose.services;
+    const mount = (nats.volumes as string[]).find((v) => v.endsWith(':/etc/nats/muelle.conf:ro'))!;
+    expect(nats.command).toEqual(['-c', '/etc/nats/muelle.conf']);
+    const conf = readFileSync(join(root, mount.split(':')[0]), 'utf8');
+    expect(conf).toMatch(/authorization\s*\{\s*users:\s*\[\s*\{\s*user:\s*muelle,\s*password:\s*\$NATS_PASSWORD\s*\}/);
+    expect(nats.environment.NATS_PASSWORD).toMatch(/^\$\{NATS_PASSWORD:\?/);
+    for (const name of Object.keys(apps)) {
+      const env = substitute(compose.services[name].environment);
+      expect(env).toMatchObject({ NATS_USER: 'muelle', NATS_PASSWORD: secretStandIn('NATS_PASSWORD') });
+      const refuseFiles = (path: string): string => {
+        throw new Error(`compose gives ${name} no file ${path}`);
+      };
+      expect(natsBusOf({ ...parseConfig(z.object(busConfigShape), env), NATS_URL: env.NATS_URL }, undefined, refuseFiles).auth).toEqual({ kind: 'user', user: 'muelle', password: secretStandIn('NATS_PASSWORD') });
+    }
+  });
+
+  it('publishes the api and the registry on the host loopback unless the operator chose an address (with TLS)', () => {
+    for (const name of ['api', 'registry']) {
+      const ports = compose.services[name].ports as string[];
+      expect(ports).toHaveLength(1);
+      const [published] = ports.map((p) => p.replace(/\$\{MUELLE_PUBLISH_HOST:-([^}]*)\}/, '$1'));
+      expect(published.split(':')[0]).toBe('127.0.0.1');
+      expect(substitute(compose.services[name].environment)).toMatchObject({ MUELLE_TLS_CERT: '', MUELLE_TLS_KEY: '' });
+    }
+    for (const [name, service] of Object.entries<{ ports?: string[] }>(compose.services)) {
+      for (const port of service.ports ?? []) expect({ service: name, port, onLoopbackByDefault: port.startsWith('127.0.0.1:') || port.startsWith('${MUELLE_PUBLISH_HOST:-127.0.0.1}:') }).toMatchObject({ onLoopbackByDefault: true });
+    }
   });
 
   it('gives the agent the privileges it needs to make containers', () => {

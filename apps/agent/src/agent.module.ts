@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { containerStateChanged } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
-import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { agentControllerFor } from './agent.controller';
@@ -23,7 +23,7 @@ export class AgentModule {
     const dataDir = resolve(config.MUELLE_DATA_DIR);
     const hostFs = new HostFs();
     const driver = new LinuxIsolationDriver();
-    const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs);
+    const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs, undefined, insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES));
     const volumes = new VolumeStore(dataDir);
     const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'));
     return {

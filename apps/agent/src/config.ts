@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostname } from 'node:os';
-import { bindHost, logLevel, natsUrl, port, seconds, registryAddress } from '@muelle/service-kit';
+import { bindHost, logLevel, natsUrl, port, seconds, registryAddress, trustTlsShape } from '@muelle/service-kit';
 
 const defaultHostId = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 63) || 'host';
 
@@ -22,6 +22,7 @@ export const agentConfigShape = {
   MUELLE_HEARTBEAT_SECONDS: seconds(5),
   /** Registry for image references without a registry host. */
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
+  ...trustTlsShape,
   MUELLE_BRIDGE_NAME: z.string().regex(/^[a-z0-9-]{1,15}$/).default('muelle0'),
   MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).default('10.89.0.0/24'),
   MUELLE_LOG_MAX_BYTES: z.coerce.number().int().min(4096).default(10 * 1024 * 1024),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { busNamespace, natsUrl, stopConfigShape } from '@muelle/service-kit';
+import { busConfigShape, busNamespace, natsUrl, stopConfigShape } from '@muelle/service-kit';
 import { agentConfigShape } from '@muelle/app-agent';
 import { apiConfigShape } from '@muelle/app-api';
 import { builderConfigShape } from '@muelle/app-builder';
@@ -20,6 +20,7 @@ export const allInOneConfigSchema = z
     NATS_URL: natsUrl.optional(),
     MUELLE_BUS_NAMESPACE: busNamespace.optional(),
     ...stopConfigShape,
+    ...busConfigShape,
   })
   .superRefine((config, ctx) => {
     const registry = registryConfigSchema.safeParse({ ...config, NATS_URL: 'nats://placeholder:4222' });

@@ -1,6 +1,19 @@
 import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
-import { ALL_IN_ONE_LOCK_CONFLICTS, createLogger, loadConfigOrExit, lockDataDirOrExit, RunningService, serviceInfo, stopOnSignals, tuneHeapForStreaming } from '@muelle/service-kit';
+import {
+  ALL_IN_ONE_LOCK_CONFLICTS,
+  createLogger,
+  loadConfigOrExit,
+  lockDataDirOrExit,
+  natsBusOrExit,
+  prepareTlsOrExit,
+  reportSecuredDataDir,
+  RunningService,
+  secureDataDir,
+  serviceInfo,
+  stopOnSignals,
+  tuneHeapForStreaming,
+} from '@muelle/service-kit';
 import { resolve } from 'node:path';
 import { startAgent } from '@muelle/app-agent';
 import { startApi } from '@muelle/app-api';
@@ -15,9 +28,14 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit('all-in-one', allInOneConfigSchema);
   const logger = createLogger('all-in-one', config.MUELLE_LOG_LEVEL);
   const dataDir = resolve(config.MUELLE_DATA_DIR);
+  reportSecuredDataDir(secureDataDir(dataDir), logger);
+  prepareTlsOrExit('all-in-one', config);
   // Held before anything touches the folder: whatever a crash left there is then ours to clean.
   const lock = lockDataDirOrExit(dataDir, { conflictsWith: ALL_IN_ONE_LOCK_CONFLICTS }, logger);
-  const transport: BusTransport = config.NATS_URL ? { kind: 'nats', url: config.NATS_URL, namespace: config.MUELLE_BUS_NAMESPACE } : { kind: 'in-process', broker: new InProcessBroker() };
+  // The in-process bus needs no credentials; NATS gets the same rules as the standalone services.
+  const transport: BusTransport = config.NATS_URL
+    ? natsBusOrExit('all-in-one', { ...config, NATS_URL: config.NATS_URL }, config.MUELLE_BUS_NAMESPACE)
+    : { kind: 'in-process', broker: new InProcessBroker() };
   // One registry address for every service: the api's rule (this machine, the registry's port) unless set.
   const shared = { ...config, MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}` };
   const started: RunningService[] = [];

@@ -1,5 +1,5 @@
 import { BusTransport } from '@muelle/bus';
-import { RunningService, ServiceInfo, startService } from '@muelle/service-kit';
+import { RunningService, serverTlsOf, ServiceInfo, startService } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { ApiModule } from './api.module';
 import { ApiSettings } from './config';
@@ -11,6 +11,7 @@ export function startApi(config: ApiSettings, transport: BusTransport, logger: L
     logger,
     host: config.MUELLE_BIND_HOST,
     port: config.MUELLE_API_PORT,
+    tls: serverTlsOf(config),
     module: ApiModule.forRoot({ info, transport, logger }, config),
   });
 }

@@ -10,6 +10,7 @@ import { AccountEventsListener } from './auth/account-events.listener';
 import { OriginMiddleware } from './auth/origin.middleware';
 import { AccountsService } from './accounts/accounts.service';
 import { UsersController } from './accounts/users.controller';
+import { RegistryTokens } from './auth/registry-tokens.service';
 import { API_CONFIG, ApiSettings, resolveApiConfig } from './config';
 import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
@@ -33,7 +34,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
 export class ApiModule implements NestModule {

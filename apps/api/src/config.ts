@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { bindHost, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
+import { bindHost, logLevel, natsUrl, port, registryAddress, serveTlsShape, trustTlsShape } from '@muelle/service-kit';
 
 export const apiConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
   MUELLE_BIND_HOST: bindHost,
   /** 2375: where Docker clients look for an engine; /v1 is Muelle's own REST API. */
   MUELLE_API_PORT: port(2375),
+  ...serveTlsShape,
+  ...trustTlsShape,
   /**
    * `host:port` of Muelle's registry as agents and the api reach it: image names without a
    * registry host resolve there, and pull/tag/push/images work on it. Unset: 127.0.0.1 and

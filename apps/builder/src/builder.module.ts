@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
-import { LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BuilderStore } from './build/store';
@@ -36,7 +36,7 @@ export class BuilderModule {
               contextLimits: { idleTimeoutMs: CONTEXT_IDLE_TIMEOUT_MS, maxBytes: config.MUELLE_BUILD_CONTEXT_MAX_BYTES },
               streams: () => bus.streams(),
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
-              insecureRegistries: config.MUELLE_BUILDER_INSECURE_REGISTRIES.split(',').map((s) => s.trim()).filter(Boolean),
+              insecureRegistries: insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES, config.MUELLE_BUILDER_INSECURE_REGISTRIES),
               logger: logger.child({ component: 'builds' }),
             });
           },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, logLevel, natsUrl, port, registryAddress } from '@muelle/service-kit';
+import { bindHost, logLevel, natsUrl, port, registryAddress, trustTlsShape } from '@muelle/service-kit';
 
 export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -9,8 +9,9 @@ export const builderConfigShape = {
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   /** Registry for image references without a host (the platform registry). */
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
-  /** Comma-separated registry hosts reached over plain http (loopback always is). */
-  MUELLE_BUILDER_INSECURE_REGISTRIES: z.string().default(''),
+  ...trustTlsShape,
+  /** The old name of MUELLE_INSECURE_REGISTRIES, still read (both lists are merged). */
+  MUELLE_BUILDER_INSECURE_REGISTRIES: trustTlsShape.MUELLE_INSECURE_REGISTRIES,
   /** Largest build context accepted (bytes, as uploaded: a gzip tar counts compressed). */
   MUELLE_BUILD_CONTEXT_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
 };

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { CliConfig } from './config';
 import { CliError } from './errors';
+import { trustedRoots } from './tls';
 
 export interface ApiErrorBody {
   error?: { code?: string; message?: string; details?: unknown };
@@ -9,6 +10,9 @@ export interface ApiErrorBody {
 
 /** The CLI's only way to the platform: the /v1 HTTP API. */
 export class ApiClient {
+  /** The roots to verify the api's certificate with: the system's, plus MUELLE_TLS_CA when set. */
+  private readonly ca = trustedRoots();
+
   constructor(
     readonly config: CliConfig,
     private readonly authorization?: string,
@@ -94,7 +98,7 @@ export class ApiClient {
   websocket(path: string, query: Record<string, string | number | undefined> = {}): WebSocket {
     const url = new URL(this.config.api.replace(/^http/, 'ws') + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
-    return new WebSocket(url, { headers: this.headers() });
+    return new WebSocket(url, { headers: this.headers(), ...(this.ca ? { ca: this.ca } : {}) });
   }
 }
 

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { bindHost, bool, httpUrl, logLevel, natsUrl, port, seconds } from '@muelle/service-kit';
+import { bindHost, bool, httpUrl, logLevel, natsUrl, port, seconds, serveTlsShape } from '@muelle/service-kit';
 
 export const registryConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
   MUELLE_BIND_HOST: bindHost,
   /** 5000: the port OCI tools expect of a private registry. */
   MUELLE_REGISTRY_PORT: port(5000),
+  ...serveTlsShape,
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
   MUELLE_STORAGE_DRIVER: z.enum(['filesystem', 's3']).default('filesystem'),
   S3_ENDPOINT: httpUrl.optional(),

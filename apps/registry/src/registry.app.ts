@@ -1,5 +1,5 @@
 import { BusTransport } from '@muelle/bus';
-import { RunningService, ServiceInfo, startService } from '@muelle/service-kit';
+import { RunningService, serverTlsOf, ServiceInfo, startService } from '@muelle/service-kit';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { RegistryConfig } from './config';
@@ -20,6 +20,7 @@ export async function startRegistry(config: RegistryConfig, transport: BusTransp
     logger,
     host: config.MUELLE_BIND_HOST,
     port: config.MUELLE_REGISTRY_PORT,
+    tls: serverTlsOf(config),
     // Blob uploads are streamed to storage, never parsed or buffered by a body parser.
     bodyParser: false,
     module: RegistryModule.forRoot(config, { info, transport, logger }, store),

@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { buffer } from 'node:stream/consumers';
-import { createRegistryClient, DigestMismatchError, RegistryAuthError } from './index';
+import { createRegistryClient, DigestMismatchError, HttpRegistryClient, RegistryAuthError } from './index';
 import { parseChallenge } from './auth';
 
 // A small stand-in for a token-protected registry: enough to prove the client's side of the
@@ -45,6 +45,17 @@ describe('registry client auth and verification', () => {
     expect(tokenRequests).toHaveLength(1);
     expect(tokenRequests[0].get('service')).toBe('fake');
     expect(tokenRequests[0].getAll('scope')).toEqual(['repository:lib/app:pull']);
+  });
+
+  it('obtains a bearer token for a scope, to hand to another process instead of the password', async () => {
+    tokenRequests.length = 0;
+    const client = new HttpRegistryClient({ baseUrl: base, credentials: { username: 'alice', password: 's3cret' } });
+    expect(await client.bearerToken('repository:lib/app:pull')).toBe('tok-repository:lib/app:pull');
+    expect(tokenRequests.map((r) => r.getAll('scope'))).toEqual([['repository:lib/app:pull']]);
+    const anonymous = new HttpRegistryClient({ baseUrl: base });
+    await expect(anonymous.bearerToken('repository:lib/app:pull')).rejects.toThrow(RegistryAuthError);
+    const refused = new HttpRegistryClient({ baseUrl: base, credentials: { username: 'alice', password: 'wrong' } });
+    await expect(refused.bearerToken('repository:lib/app:pull')).rejects.toThrow(/credentials refused/);
   });
 
   it('reports refused credentials as an auth error', async () => {

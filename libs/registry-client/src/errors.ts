@@ -33,7 +33,11 @@ export class DigestMismatchError extends RegistryError {
 }
 
 export class RegistryUnreachableError extends RegistryError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The socket's error code (`ECONNREFUSED`, `EPROTO`…), when there was one. */
+    readonly socketCode?: string,
+  ) {
     super(message, 0, 'UNAVAILABLE');
     this.name = 'RegistryUnreachableError';
   }

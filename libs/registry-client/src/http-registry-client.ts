@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { parseChallenge, repositoryScope, Challenge } from './auth';
-import { DigestMismatchError, RegistryAuthError, RegistryError, RegistryNotFoundError } from './errors';
+import { DigestMismatchError, RegistryAuthError, RegistryError, RegistryNotFoundError, RegistryUnreachableError } from './errors';
 import { discard, HttpResponse, readAll, send } from './http';
 import { BlobUploadResult, FetchedManifest, RegistryClient, RegistryClientOptions } from './registry-client';
 
@@ -21,10 +21,12 @@ interface CallOptions {
   body?: () => Buffer | Readable | Promise<Buffer | Readable>;
   url?: URL;
   timeoutMs?: number | null;
+  /** Return the registry's first answer as it is, 401 included (no token flow). */
+  firstAnswer?: boolean;
 }
 
 export class HttpRegistryClient implements RegistryClient {
-  private readonly base: URL;
+  private base: URL;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private useBasic = false;
 
@@ -130,6 +132,20 @@ export class HttpRegistryClient implements RegistryClient {
     return { digest, size, existed: false };
   }
 
+  /**
+   * A bearer token from the registry's token service for `scope` (`repository:team/app:pull`),
+   * obtained with this client's credentials: what can be handed to another process in their place.
+   */
+  async bearerToken(scope: string): Promise<string> {
+    if (!this.options.credentials || 'token' in this.options.credentials) throw new RegistryAuthError('a bearer token is obtained with a username and password');
+    const response = await this.call('GET', '/v2/', { scope: '', firstAnswer: true });
+    await discard(response.body);
+    const challenge = parseChallenge(String(response.headers['www-authenticate'] ?? ''));
+    if (response.status !== 401 || challenge?.scheme !== 'bearer') throw new RegistryAuthError(`${this.base.origin} issued no token (it does not use token authentication)`);
+    await this.fetchToken({ ...challenge, params: { ...challenge.params, scope } }, scope);
+    return this.tokens.get(scope)!.token;
+  }
+
   async listTags(repository: string): Promise<string[]> {
     const tags: string[] = [];
     let next: URL | null = new URL(`/v2/${repository}/tags/list?n=1000`, this.base);
@@ -149,15 +165,24 @@ export class HttpRegistryClient implements RegistryClient {
   }
 
   private async call(method: string, path: string, options: CallOptions): Promise<HttpResponse> {
-    const url = options.url ?? new URL(path, this.base);
+    let url = options.url ?? new URL(path, this.base);
     for (let attempt = 0; ; attempt++) {
-      const response = await send({
-        method,
-        url,
-        headers: { ...this.userAgent(), ...options.headers, ...this.authorization(options.scope) },
-        body: options.body ? await options.body() : undefined,
-        timeoutMs: options.timeoutMs === null ? undefined : (options.timeoutMs ?? this.options.timeoutMs ?? 30_000),
-      });
+      let response: HttpResponse;
+      try {
+        response = await send({
+          method,
+          url,
+          headers: { ...this.userAgent(), ...options.headers, ...this.authorization(options.scope) },
+          body: options.body ? await options.body() : undefined,
+          timeoutMs: options.timeoutMs === null ? undefined : (options.timeoutMs ?? this.options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        if (!this.fallsBackToPlainHttp(error, url)) throw error;
+        url = new URL(url.href.replace(/^https:/, 'http:'));
+        attempt--;
+        continue;
+      }
+      if (options.firstAnswer) return response;
       if (response.status !== 401 || attempt > 0 || !this.options.credentials) {
         if (response.status === 401 && !this.options.credentials && attempt === 0) {
           // Anonymous: registries still hand out pull tokens for public repositories.
@@ -176,6 +201,14 @@ export class HttpRegistryClient implements RegistryClient {
       if (challenge.scheme === 'basic') this.useBasic = true;
       else await this.fetchToken(challenge, options.scope);
     }
+  }
+
+  /** The registry answered a TLS handshake with plain HTTP: allowed only where plainHttpFallback says so. */
+  private fallsBackToPlainHttp(error: unknown, url: URL): boolean {
+    const notTls = error instanceof RegistryUnreachableError && error.socketCode === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(error.message);
+    if (!notTls || !this.options.plainHttpFallback || url.protocol !== 'https:' || url.host !== this.base.host || this.base.protocol !== 'https:') return false;
+    this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
+    return true;
   }
 
   private authorization(scope: string): Record<string, string> {

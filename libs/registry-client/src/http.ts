@@ -33,7 +33,11 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       outgoing.setTimeout(req.timeoutMs, () => outgoing.destroy(new RegistryUnreachableError(`${req.method} ${req.url.origin}: no answer within ${req.timeoutMs} ms`)));
     }
     outgoing.on('error', (error) =>
-      reject(error instanceof RegistryUnreachableError ? error : new RegistryUnreachableError(`${req.method} ${req.url.origin}${req.url.pathname}: ${error.message}`)),
+      reject(
+        error instanceof RegistryUnreachableError
+          ? error
+          : new RegistryUnreachableError(`${req.method} ${req.url.origin}${req.url.pathname}: ${error.message}`, (error as NodeJS.ErrnoException).code),
+      ),
     );
     if (!req.body) outgoing.end();
     else if (Buffer.isBuffer(req.body)) outgoing.end(req.body);

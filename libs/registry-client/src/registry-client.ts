@@ -4,8 +4,13 @@ import type { Readable } from 'node:stream';
 export type RegistryCredentials = { username: string; password: string } | { token: string };
 
 export interface RegistryClientOptions {
-  /** `http://127.0.0.1:5000` — scheme included; `https` unless the host is loopback or marked insecure. */
+  /** `https://registry:5000` — scheme included; see registryEndpoint() for the rule every service uses. */
   baseUrl: string;
+  /**
+   * With an https baseUrl: when the registry turns out not to speak TLS at all, continue over plain
+   * http (Docker's rule for loopback and insecure registries). Certificate errors never fall back.
+   */
+  plainHttpFallback?: boolean;
   credentials?: RegistryCredentials;
   /** Per-request timeout for metadata calls (blob bodies are streamed without a total timeout). */
   timeoutMs?: number;
@@ -42,4 +47,15 @@ export interface RegistryClient {
   /** Streams a blob up (POST + PATCH stream + PUT ?digest), skipping it when the registry has it. */
   pushBlob(repository: string, digest: string, size: number, open: () => Readable | Promise<Readable>, options?: { mountFrom?: string }): Promise<BlobUploadResult>;
   listTags(repository: string): Promise<string[]>;
+}
+
+const LOOPBACK_REGISTRY = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]+)?$/;
+
+/**
+ * How Muelle's services reach a registry: always HTTPS first; plain http only for a loopback
+ * registry or one listed in MUELLE_INSECURE_REGISTRIES, and only when it does not speak TLS.
+ */
+export function registryEndpoint(registry: string, insecureRegistries: readonly string[] = []): Pick<RegistryClientOptions, 'baseUrl' | 'plainHttpFallback'> {
+  const plainHttpAllowed = LOOPBACK_REGISTRY.test(registry) || insecureRegistries.includes(registry);
+  return { baseUrl: `https://${registry}`, plainHttpFallback: plainHttpAllowed };
 }

@@ -1,13 +1,16 @@
 import { INestApplication, Type, DynamicModule } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
 import { BusClient, BusTransport, createBusServer, describeTransport } from '@muelle/bus';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AddressInfo } from 'node:net';
+import { exitOnRefusedBus, isBusAuthorizationError } from './bus-config';
 import { HttpDrain } from './graceful-stop';
 import { installInputGuard } from './input-guard';
 import { PinoNestLogger } from './logger';
 import { ServiceMetrics } from './metrics';
+import { ServerTls } from './tls';
 import { ServiceInfo } from './tokens';
 
 export interface StartServiceOptions {
@@ -19,6 +22,8 @@ export interface StartServiceOptions {
   port: number;
   /** Off for services that stream request bodies themselves and check their own input (the registry's /v2). */
   bodyParser?: boolean;
+  /** Serve HTTPS (upgrades, WebSockets and hijacked streams included) instead of HTTP. */
+  tls?: ServerTls;
 }
 
 export interface RunningService {
@@ -41,6 +46,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bodyParser: options.bodyParser ?? true,
     abortOnError: false,
+    // allowHalfOpen as plain HTTP has it: the docker CLI ends its half of a hijacked stream (TLS
+    // close_notify) and still reads the container's output; Node's TLS default would close both.
+    ...(options.tls ? { httpsOptions: { cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true } as HttpsOptions } : {}),
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const httpDrain = new HttpDrain(app.getHttpServer());
@@ -50,13 +58,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   app.connectMicroservice({ strategy: createBusServer(options.transport, info.service) }, { inheritAppConfig: true });
   await app.listen(options.port, options.host);
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info({ url, bus: describeTransport(options.transport) }, `${info.service} listening`);
 
   const bus = app.get(BusClient);
   const busReady = Promise.all([app.startAllMicroservices(), bus.connect()]).then(
     () => logger.info('bus connected'),
-    (error) => logger.error({ err: error }, 'bus connection failed'),
+    (error) => {
+      logger.error({ err: error }, 'bus connection failed');
+      if (isBusAuthorizationError(error)) exitOnRefusedBus(info.service, error);
+    },
   );
 
   return {

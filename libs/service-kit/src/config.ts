@@ -33,8 +33,13 @@ export function parseConfig<S extends z.ZodObject<z.ZodRawShape>>(schema: S, env
 
 /** For main(): one line naming the variable, exit code 2, no stack trace. */
 export function loadConfigOrExit<S extends z.ZodObject<z.ZodRawShape>>(service: string, schema: S, env: Env = process.env): z.output<S> {
+  return exitOnConfigError(service, () => parseConfig(schema, env));
+}
+
+/** Runs a start-time check; a ConfigError ends the process with exit code 2 and one line naming the variable. */
+export function exitOnConfigError<T>(service: string, check: () => T): T {
   try {
-    return parseConfig(schema, env);
+    return check();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`muelle ${service}: invalid configuration: ${error.message}\n`);

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { DataDirLockedError, lockDataDir } from './data-dir';
+import { DataDirLockedError, lockDataDir, secureDataDir } from './data-dir';
 
 describe('lockDataDir', () => {
   const dir = () => mkdtempSync(join(tmpdir(), 'muelle-lock-'));
@@ -57,5 +57,55 @@ describe('lockDataDir', () => {
     expect(existsSync(join(d, 'muelle.lock'))).toBe(true);
     lock.release();
     expect(() => lockDataDir(d).release()).not.toThrow();
+  });
+});
+
+describe('secureDataDir', () => {
+  const parent = () => {
+    const d = mkdtempSync(join(tmpdir(), 'muelle-mode-'));
+    chmodSync(d, 0o755); // as /var/lib is: other users may traverse it
+    return d;
+  };
+  const modeOf = (path: string) => statSync(path).mode & 0o7777;
+
+  it('creates the data folder owner-only whatever the umask', () => {
+    const d = join(parent(), 'data');
+    const previous = process.umask(0o000);
+    try {
+      expect(secureDataDir(d)).toEqual({ path: d });
+    } finally {
+      process.umask(previous);
+    }
+    expect(modeOf(d)).toBe(0o700);
+  });
+
+  it('tightens an existing folder and says what it was', () => {
+    const d = join(parent(), 'data');
+    mkdirSync(d, { mode: 0o755 });
+    chmodSync(d, 0o755);
+    expect(secureDataDir(d)).toEqual({ path: d, previousMode: 0o755 });
+    expect(modeOf(d)).toBe(0o700);
+    expect(secureDataDir(d)).toEqual({ path: d });
+  });
+
+  it('locking a data folder secures it too', () => {
+    const d = join(parent(), 'data');
+    mkdirSync(d, { mode: 0o777 });
+    chmodSync(d, 0o777);
+    lockDataDir(d).release();
+    expect(modeOf(d)).toBe(0o700);
+  });
+
+  // What the mode is for: a setuid binary in a layer is out of reach of another local user.
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('keeps a local unprivileged user away from what is inside', () => {
+    const d = join(parent(), 'data');
+    mkdirSync(join(d, 'layers', 'l1', 'bin'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(d, 'layers', 'l1', 'bin', 'su'), '#!/bin/sh\n', { mode: 0o4755 });
+    chmodSync(d, 0o755);
+    const nobodyRuns = () => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-x', join(d, 'layers', 'l1', 'bin', 'su')]).status;
+    expect(nobodyRuns()).toBe(0); // reachable before: the test itself can fail
+    secureDataDir(d);
+    expect(nobodyRuns()).toBe(1);
   });
 });

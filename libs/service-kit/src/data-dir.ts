@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export class DataDirLockedError extends Error {
@@ -28,7 +28,7 @@ const TAKEOVER_MUTEX_STALE_MS = 10_000;
  */
 export function lockDataDir(dataDir: string, options: { name?: string; conflictsWith?: string[] } = {}): DataDirLock {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  secureDataDir(dir);
   const lockPath = join(dir, `${options.name ?? 'muelle'}.lock`);
   const identity = processIdentity(process.pid);
   let tookOverStale = false;
@@ -191,4 +191,26 @@ function rmdirIfPresent(path: string): void {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Owner-only: image layers hold setuid binaries and device nodes no other local user may reach. */
+export const DATA_DIR_MODE = 0o700;
+
+/**
+ * Creates the data folder owner-only, or tightens an existing one (an older install made it 0755).
+ * Everything Muelle keeps lives below it, so this one mode closes the whole tree to other users.
+ * Returns the mode it found, so the caller can say it changed it.
+ */
+export function secureDataDir(dataDir: string): { path: string; previousMode?: number } {
+  const path = resolve(dataDir);
+  let previousMode: number | undefined;
+  try {
+    previousMode = statSync(path).mode & 0o7777;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(path, { recursive: true, mode: DATA_DIR_MODE });
+  // mkdir's mode is masked by the umask and ignored for an existing folder: set it explicitly.
+  chmodSync(path, DATA_DIR_MODE);
+  return previousMode === undefined || previousMode === DATA_DIR_MODE ? { path } : { path, previousMode };
 }

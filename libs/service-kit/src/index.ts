@@ -12,3 +12,5 @@ export * from './standalone';
 export * from './heap';
 export * from './graceful-stop';
 export * from './input-guard';
+export * from './bus-config';
+export * from './tls';

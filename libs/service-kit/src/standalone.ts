@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { busNamespace, DEFAULT_STOP_TIMEOUT_SECONDS, loadConfigOrExit, stopConfigShape } from './config';
-import { DataDirLock, DataDirLockedError, lockDataDir } from './data-dir';
+import { natsBusOrExit, busConfigShape } from './bus-config';
+import { busNamespace, DEFAULT_STOP_TIMEOUT_SECONDS, exitOnConfigError, loadConfigOrExit, stopConfigShape } from './config';
+import { serverTlsOf, trustCertificateAuthority } from './tls';
+import { DataDirLock, DataDirLockedError, lockDataDir, secureDataDir } from './data-dir';
 import { tuneHeapForStreaming } from './heap';
 import { createLogger } from './logger';
 import { RunningService } from './bootstrap';
@@ -24,7 +26,8 @@ export const ALL_IN_ONE_LOCK_CONFLICTS = SERVICES_WITH_STATE.map((service) => `m
 
 /**
  * main() of a service running alone: validated config (exit 2 naming the bad variable), the data
- * folder's lock (exit 3 naming the pid holding it), NATS bus, JSON logs, graceful stop on SIGTERM/SIGINT.
+ * folder's lock (exit 3 naming the pid holding it), NATS bus with credentials (or
+ * MUELLE_BUS_INSECURE=true), JSON logs, graceful stop on SIGTERM/SIGINT.
  */
 export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: z.ZodType<string>; MUELLE_LOG_LEVEL: z.ZodType<string> }>>(
   service: ServiceInfo['service'],
@@ -33,14 +36,20 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
 ): void {
   tuneHeapForStreaming();
   const config = loadConfigOrExit(service, schema);
-  const { MUELLE_BUS_NAMESPACE: namespace, ...stopConfig } = loadConfigOrExit(service, z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional(), ...stopConfigShape }));
+  const { MUELLE_BUS_NAMESPACE: namespace, MUELLE_STOP_TIMEOUT_SECONDS: stopTimeoutSeconds, ...busSettings } = loadConfigOrExit(
+    service,
+    z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional(), ...busConfigShape, ...stopConfigShape }),
+  );
+  const transport = natsBusOrExit(service, { ...busSettings, NATS_URL: config.NATS_URL as string }, namespace);
+  prepareTlsOrExit(service, config);
   const logger = createLogger(service, config.MUELLE_LOG_LEVEL as string);
   const info = serviceInfo(service);
-  const dataDir = (config as { MUELLE_DATA_DIR?: string }).MUELLE_DATA_DIR;
+  const dataDir = typeof config.MUELLE_DATA_DIR === 'string' ? config.MUELLE_DATA_DIR : undefined;
+  if (dataDir) reportSecuredDataDir(secureDataDir(dataDir), logger);
   // Several services may share one folder on a host, but never two copies of one service, nor an all-in-one.
   const lock = dataDir && keepsStateOnDisk(service, config) ? lockDataDirOrExit(dataDir, { name: `muelle-${service}`, conflictsWith: ['muelle'] }, logger) : undefined;
-  start(config, { kind: 'nats', url: config.NATS_URL as string, namespace }, logger, info).then(
-    (running) => stopOnSignals([running], logger, { timeoutSeconds: stopConfig.MUELLE_STOP_TIMEOUT_SECONDS, onStopped: () => lock?.release() }),
+  start(config, transport, logger, info).then(
+    (running) => stopOnSignals([running], logger, { timeoutSeconds: stopTimeoutSeconds, onStopped: () => lock?.release() }),
     (error) => {
       logger.fatal({ err: error }, `${service} failed to start`);
       lock?.release();
@@ -105,4 +114,18 @@ export function stopOnSignals(services: RunningService[], logger: Logger, option
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export function reportSecuredDataDir(secured: ReturnType<typeof secureDataDir>, logger: Logger): void {
+  if (secured.previousMode !== undefined) {
+    logger.warn({ dataDir: secured.path, was: secured.previousMode.toString(8), now: '700' }, 'data directory was open to other users; made it owner-only');
+  }
+}
+
+/** Checks the certificate files before anything listens, and trusts MUELLE_TLS_CA for this process. */
+export function prepareTlsOrExit(service: string, config: { MUELLE_TLS_CERT?: string; MUELLE_TLS_KEY?: string; MUELLE_TLS_CA?: string }): void {
+  exitOnConfigError(service, () => {
+    serverTlsOf(config);
+    trustCertificateAuthority(config);
+  });
 }

@@ -6,3 +6,5 @@ export * from './http';
 export * from './postgres';
 export * from './distribution-registry';
 export * from './commands';
+export * from './nats';
+export * from './certificates';

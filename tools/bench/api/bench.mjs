@@ -90,7 +90,8 @@ async function main() {
   const natsPort = await freePort();
   const nats = spawn(process.env.MUELLE_TEST_NATS_SERVER ?? '/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
   processes.push({ name: 'nats', child: nats, errors: () => '' });
-  const common = { NATS_URL: `nats://127.0.0.1:${natsPort}`, DATABASE_URL: dbUrl, MUELLE_ADMIN_PASSWORD: PASSWORD };
+  // A loopback-only NATS without users: the open bus is deliberate here.
+  const common = { NATS_URL: `nats://127.0.0.1:${natsPort}`, MUELLE_BUS_INSECURE: 'true', DATABASE_URL: dbUrl, MUELLE_ADMIN_PASSWORD: PASSWORD };
   try {
     const ports = { metadata: await freePort(), registry: await freePort(), api: await freePort() };
     startService('metadata', { ...common, MUELLE_DATA_DIR: join(dataDir, 'metadata'), MUELLE_METADATA_PORT: String(ports.metadata) });

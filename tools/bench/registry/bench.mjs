@@ -123,6 +123,8 @@ async function startStandaloneRegistry() {
   const common = {
     PATH: process.env.PATH,
     NATS_URL,
+    // The shared benchmark NATS has no users; a deliberate, loopback-only choice.
+    MUELLE_BUS_INSECURE: 'true',
     MUELLE_BUS_NAMESPACE: `bench-${randomBytes(4).toString('hex')}`,
     MUELLE_LOG_LEVEL: 'warn',
     MUELLE_DATA_DIR: join(work, 'standalone'),

@@ -57,7 +57,7 @@ execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${lay
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
 const hostId = `bench-${randomBytes(3).toString('hex')}`;
 const agent = spawn(process.execPath, [join(repo, 'dist/apps/agent/src/main.js')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env,
-  NATS_URL, MUELLE_AGENT_PORT: String(freePort()), MUELLE_DATA_DIR: dataDir, MUELLE_HOST_ID: hostId,
+  NATS_URL, MUELLE_BUS_INSECURE: 'true', MUELLE_AGENT_PORT: String(freePort()), MUELLE_DATA_DIR: dataDir, MUELLE_HOST_ID: hostId,
   MUELLE_LOG_LEVEL: 'info', MUELLE_REGISTRY_ADDRESS: host, MUELLE_BRIDGE_NAME: 'muelle-bench0', MUELLE_BRIDGE_SUBNET: '10.89.79.0/24',
 } });
 // The agent's own measurement of each start (JSON log lines).

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { HostFs } from '@muelle/isolation';
 import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
-import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryClientOptions, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import {
+  createRegistryClient,
+  RegistryAuthError,
+  RegistryClient,
+  RegistryClientOptions,
+  registryEndpoint,
+  RegistryNotFoundError,
+  RegistryUnreachableError,
+} from '@muelle/registry-client';
 
 /** What the agent keeps per pulled image (`images/<digest hex>.json`). */
 export interface StoredImage {
@@ -37,6 +45,8 @@ export class ImageStore {
     private readonly defaultRegistry: string,
     private readonly hostFs: HostFs,
     private readonly clientFactory: ClientFactory = createRegistryClient,
+    /** Registries that may be reached over plain http (MUELLE_INSECURE_REGISTRIES); loopback always may. */
+    private readonly insecureRegistries: readonly string[] = [],
   ) {
     this.imagesDir = join(dataDir, 'images');
     this.layersDir = join(dataDir, 'layers');
@@ -116,8 +126,7 @@ export class ImageStore {
 
   private async doPull(normalized: string, auth?: RegistryAuth): Promise<StoredImage> {
     const ref = parseReference(normalized, this.defaultRegistry);
-    const loopback = /^(localhost|127\.|\[::1\])/.test(ref.registry);
-    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${ref.registry}`, credentials: auth });
+    const client = this.clientFactory({ ...registryEndpoint(ref.registry, this.insecureRegistries), credentials: auth });
     let fetched;
     try {
       fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');

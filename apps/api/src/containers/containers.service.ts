@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { AuditLog } from '../audit/audit-log';
 import type { Action } from '@muelle/authz';
 import { authorize, RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import { RegistryTokens } from '../auth/registry-tokens.service';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
@@ -71,6 +72,7 @@ export class ContainersService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly admission: ContainerAdmission,
+    readonly registryTokens: RegistryTokens,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -123,7 +125,7 @@ export class ContainersService {
         id,
         name: record.name,
         spec,
-        registryAuth: principal.registryCredentials,
+        registryAuth: await this.registryTokens.pullAuth(principal, spec.image),
         teamId: principal.teamId,
       });
     } catch (error) {
@@ -427,7 +429,7 @@ export class ContainersService {
         name: 'reschedule',
         ttlSeconds: 900,
       });
-      return { username: owner.user.username, password: token };
+      return await this.registryTokens.pullAuth({ registryCredentials: { username: owner.user.username, password: token } }, record.spec.image);
     } catch (error) {
       this.logger.warn({ err: error, container: record.id }, 'owner credentials unavailable; pulling anonymously');
       return undefined;

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { InvalidArgumentError, listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
 import { formatReference, ImageReference, parseReference } from '@muelle/oci';
-import { createRegistryClient, RegistryAuthError, RegistryClient, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import { createRegistryClient, RegistryAuthError, RegistryClient, registryEndpoint, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import { insecureRegistriesOf } from '@muelle/service-kit';
 import { RequestPrincipal } from '../auth/principal';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
@@ -218,8 +219,12 @@ export class DockerImageStore {
     }
   }
 
+  private get insecureRegistries(): string[] {
+    return insecureRegistriesOf(this.config.MUELLE_INSECURE_REGISTRIES);
+  }
+
   private client(principal: RequestPrincipal): RegistryClient {
-    return createRegistryClient({ baseUrl: `http://${this.registry}`, credentials: principal.registryCredentials, userAgent: 'muelle-api-docker' });
+    return createRegistryClient({ ...registryEndpoint(this.registry, this.insecureRegistries), credentials: principal.registryCredentials, userAgent: 'muelle-api-docker' });
   }
 }
 

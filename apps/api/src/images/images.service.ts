@@ -5,6 +5,7 @@ import { formatReference, ImageReference, parseReference } from '@muelle/oci';
 import {
   copyImage,
   createRegistryClient,
+  registryEndpoint,
   RegistryAuthError,
   RegistryClient,
   RegistryCredentials,
@@ -12,7 +13,7 @@ import {
   RegistryNotFoundError,
   RegistryUnreachableError,
 } from '@muelle/registry-client';
-import { LOGGER } from '@muelle/service-kit';
+import { insecureRegistriesOf, LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
 import { RequestPrincipal } from '../auth/principal';
@@ -61,6 +62,11 @@ export class ImagesService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** Registries the api may reach over plain http (MUELLE_INSECURE_REGISTRIES); loopback always may. */
+  private get insecureRegistries(): string[] {
+    return insecureRegistriesOf(this.config.MUELLE_INSECURE_REGISTRIES);
+  }
 
   get registryAddress(): string {
     return this.config.MUELLE_REGISTRY_ADDRESS;
@@ -315,7 +321,7 @@ export class ImagesService {
         progress({ status: 'prefetching', host });
         await this.bus.request(this.containers.agent(host).pullImage, {
           reference,
-          registryAuth: principal.registryCredentials,
+          registryAuth: await this.containers.registryTokens.pullAuth(principal, reference),
         });
         progress({ status: 'prefetched', host });
       }),
@@ -398,9 +404,8 @@ export class ImagesService {
   }
 
   private client(registry: string, credentials?: RegistryCredentials): RegistryClient {
-    const insecure = /^(localhost|127\.|\[::1\])/.test(registry) || registry === this.registryAddress;
     return createRegistryClient({
-      baseUrl: `${insecure ? 'http' : 'https'}://${registry}`,
+      ...registryEndpoint(registry, this.insecureRegistries),
       credentials,
       userAgent: 'muelle-api',
     });

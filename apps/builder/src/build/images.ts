@@ -1,5 +1,5 @@
 import { MediaType, parseImageConfig, parseManifest, parseReference, type ImageConfig, type ImageReference } from '@muelle/oci';
-import { createRegistryClient, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
+import { createRegistryClient, registryEndpoint, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
 import { BuildFailedError } from './errors';
 import type { BuilderStore, StoredLayer } from './store';
 
@@ -40,9 +40,7 @@ export class ImageTransfer {
   client(registry: string): RegistryClient {
     let client = this.clients.get(registry);
     if (!client) {
-      const loopback = /^(localhost|127\.[0-9.]+|\[::1\])(:\d+)?$/.test(registry);
-      const scheme = loopback || this.access.insecureRegistries?.includes(registry) ? 'http' : 'https';
-      client = createRegistryClient({ baseUrl: `${scheme}://${registry}`, credentials: this.access.credentials[registry], userAgent: 'muelle-builder' });
+      client = createRegistryClient({ ...registryEndpoint(registry, this.access.insecureRegistries), credentials: this.access.credentials[registry], userAgent: 'muelle-builder' });
       this.clients.set(registry, client);
     }
     return client;

@@ -4,6 +4,7 @@ import { Action, decide, decideRepository, Subject, subjectFromPrincipal } from 
 import { getRepository, MuelleError, registrySigningKey } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { RegistryConfig } from '../config';
 import { RegistryError } from '../errors';
@@ -166,7 +167,8 @@ export class RegistryAuthService {
 
   private publicBase(req: IncomingMessage): string {
     if (this.config.MUELLE_REGISTRY_PUBLIC_URL) return this.config.MUELLE_REGISTRY_PUBLIC_URL.replace(/\/+$/, '');
-    const proto = String(req.headers['x-forwarded-proto'] ?? 'http').split(',')[0].trim() === 'https' ? 'https' : 'http';
+    const encrypted = (req.socket as TLSSocket).encrypted === true;
+    const proto = encrypted || String(req.headers['x-forwarded-proto'] ?? 'http').split(',')[0].trim() === 'https' ? 'https' : 'http';
     const host = /^[A-Za-z0-9.:[\]-]{1,300}$/.test(req.headers.host ?? '') ? req.headers.host : `${this.config.MUELLE_BIND_HOST}:${this.config.MUELLE_REGISTRY_PORT}`;
     return `${proto}://${host}`;
   }

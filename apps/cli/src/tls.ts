@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, setGlobalDispatcher } from 'undici';
+import { CliError } from './errors';
+
+/**
+ * MUELLE_TLS_CA: a PEM CA trusted next to the system's roots, for an api served with Muelle's own
+ * certificates. Applies to fetch (every /v1 call) and is returned for WebSockets (`-it`).
+ */
+export function trustedRoots(caFile = process.env.MUELLE_TLS_CA): string[] | undefined {
+  if (!caFile) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(caFile, 'utf8');
+  } catch (error) {
+    throw new CliError(`MUELLE_TLS_CA: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 125, 'INVALID_ARGUMENT');
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`MUELLE_TLS_CA: ${caFile} is not a PEM certificate`, 125, 'INVALID_ARGUMENT');
+  const roots = [...rootCertificates, pem];
+  setGlobalDispatcher(new Agent({ connect: { ca: roots } }));
+  return roots;
+}

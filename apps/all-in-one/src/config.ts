@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { busConfigShape, busNamespace, natsUrl } from '@muelle/service-kit';
+import { busConfigShape, busNamespace, natsUrl, stopConfigShape } from '@muelle/service-kit';
 import { agentConfigShape } from '@muelle/app-agent';
 import { apiConfigShape } from '@muelle/app-api';
 import { builderConfigShape } from '@muelle/app-builder';
@@ -19,6 +19,7 @@ export const allInOneConfigSchema = z
     ...apiConfigShape,
     NATS_URL: natsUrl.optional(),
     MUELLE_BUS_NAMESPACE: busNamespace.optional(),
+    ...stopConfigShape,
     ...busConfigShape,
   })
   .superRefine((config, ctx) => {

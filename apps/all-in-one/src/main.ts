@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
 import {
+  ALL_IN_ONE_LOCK_CONFLICTS,
   createLogger,
-  DataDirLockedError,
   loadConfigOrExit,
-  lockDataDir,
+  lockDataDirOrExit,
   natsBusOrExit,
   prepareTlsOrExit,
   reportSecuredDataDir,
@@ -30,16 +30,8 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.MUELLE_DATA_DIR);
   reportSecuredDataDir(secureDataDir(dataDir), logger);
   prepareTlsOrExit('all-in-one', config);
-  let lock: { release(): void };
-  try {
-    lock = lockDataDir(dataDir);
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      process.stderr.write(`muelle: ${error.message}\n`);
-      process.exit(3);
-    }
-    throw error;
-  }
+  // Held before anything touches the folder: whatever a crash left there is then ours to clean.
+  const lock = lockDataDirOrExit(dataDir, { conflictsWith: ALL_IN_ONE_LOCK_CONFLICTS }, logger);
   // The in-process bus needs no credentials; NATS gets the same rules as the standalone services.
   const transport: BusTransport = config.NATS_URL
     ? natsBusOrExit('all-in-one', { ...config, NATS_URL: config.NATS_URL }, config.MUELLE_BUS_NAMESPACE)
@@ -68,7 +60,7 @@ async function main(): Promise<void> {
     { dataDir, bus: transport.kind, services: Object.fromEntries(started.map((s) => [s.info.service, s.url])) },
     'muelle is up',
   );
-  stopOnSignals([...started].reverse(), logger, () => lock.release());
+  stopOnSignals([...started].reverse(), logger, { timeoutSeconds: config.MUELLE_STOP_TIMEOUT_SECONDS, onStopped: () => lock.release() });
 }
 
 void main();

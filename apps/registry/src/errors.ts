@@ -101,6 +101,9 @@ export function toRegistryError(error: unknown): RegistryError {
         return new RegistryError('TOOMANYREQUESTS', error.message, undefined, { headers: { 'Retry-After': String(retryAfterOf(error)) } });
       case 'PERMISSION_DENIED':
         return new RegistryError('DENIED', error.message);
+      case 'INVALID_ARGUMENT':
+      case 'INVALID_MESSAGE':
+        return invalidInput(error);
       default:
         return new RegistryError('UNKNOWN', 'internal error');
     }
@@ -114,6 +117,20 @@ export function toRegistryError(error: unknown): RegistryError {
   if (error instanceof RangeNotSatisfiableError) return new RegistryError('RANGE_INVALID', error.message);
   if (error instanceof StorageUnavailableError) return new RegistryError('UNAVAILABLE', 'storage unavailable', undefined, { headers: { 'Retry-After': '1' } });
   return new RegistryError('UNKNOWN', 'internal error');
+}
+
+/**
+ * The request broke a limit of the bus contract (checked before anything is sent: a manifest with
+ * more than 10 000 references, a `last` longer than a tag). A reply that broke its own contract is
+ * our bug and stays a 500.
+ */
+function invalidInput(error: MuelleError): RegistryError {
+  const subject = /^invalid (request for|reply from) (\S+):/.exec(error.message);
+  if (subject?.[1] === 'reply from') return new RegistryError('UNKNOWN', 'internal error');
+  const issues = (error.details as { issues?: { path: string; message: string }[] } | undefined)?.issues;
+  const message = issues?.length ? issues.map((i) => `${i.path || 'request'}: ${i.message}`).join('; ') : error.message;
+  const code: OciErrorCode = /\.manifests\./.test(subject?.[2] ?? '') ? 'MANIFEST_INVALID' : /\.(tags|catalog)\./.test(subject?.[2] ?? '') ? 'PAGINATION_NUMBER_INVALID' : 'NAME_INVALID';
+  return new RegistryError(code, `over a limit of the registry: ${message}`);
 }
 
 export function isInternal(error: RegistryError): boolean {

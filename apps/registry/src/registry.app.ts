@@ -13,7 +13,7 @@ export interface RunningRegistry extends RunningService {
 }
 
 export async function startRegistry(config: RegistryConfig, transport: BusTransport, logger: Logger, info: ServiceInfo): Promise<RunningRegistry> {
-  const store = await openRegistryBlobStore(config);
+  const store = await openRegistryBlobStore(config, logger);
   const running = await startService({
     info,
     transport,

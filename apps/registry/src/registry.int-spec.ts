@@ -340,6 +340,25 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     expect((await c.request('PUT', withQuery(location, { digest: sha256(bytes) }))).status).toBe(201);
   });
 
+  it('removes, at start, upload files of uploads no session owns (a crash mid-chunk), keeping live sessions\' parts', async () => {
+    const c = client();
+    const start = await c.request('POST', '/v2/int/crashed/blobs/uploads/', { headers: { 'content-length': '0' } });
+    const location = start.header('location')!;
+    const bytes = randomBlob(1000);
+    expect((await c.request('PATCH', location, { headers: { 'content-type': 'application/octet-stream' }, body: bytes })).status).toBe(202);
+    const orphan = `uploads/${randomUUID()}/000000000000000-crashed`;
+    await store.write(orphan, Readable.from([randomBlob(100)]));
+    await startReplica(); // default TTL (a day): only the start sweep can take the orphan now
+    const keys = async () => {
+      const found: string[] = [];
+      for await (const entry of store.list('uploads/')) found.push(entry.key);
+      return found;
+    };
+    for (let i = 0; i < 50 && (await keys()).includes(orphan); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await keys()).not.toContain(orphan);
+    expect((await c.request('PUT', withQuery(location, { digest: sha256(bytes) }))).status).toBe(201);
+  });
+
   it('with auth on: tokens by scope, anonymous pull only where enabled, mount needs pull on the source', async () => {
     const secured = await startReplica({ MUELLE_REGISTRY_AUTH: 'true' });
     const admin = new RegistryClient(secured.url, { username: 'admin', password: 'integration-secret' });

@@ -37,11 +37,22 @@ describe('parseReference', () => {
     ['a//b', 'invalid repository name'],
     ['ho_st.io/app', 'invalid registry host'],
     ['-host.io/app', 'invalid registry host'],
+    ['localhost:99999/app', 'port 99999 is outside 1-65535'],
+    ['localhost:0/app', 'port 0 is outside 1-65535'],
+    ['host.io:000443/app', 'outside 1-65535'],
+    ['[:::::]:5000/app', 'is not an IPv6 address'],
     [`${'a'.repeat(256)}`, 'longer than 255'],
     ['app name', 'invalid repository name'],
   ])('rejects %j (%s)', (input, message) => {
     expect(() => parseReference(input, REG)).toThrow(InvalidReferenceError);
     expect(() => parseReference(input, REG)).toThrow(message);
+  });
+
+  it('accepts the edges of the port range and IPv6 hosts', () => {
+    expect(parseReference('localhost:1/app', REG).registry).toBe('localhost:1');
+    expect(parseReference('localhost:65535/app', REG).registry).toBe('localhost:65535');
+    expect(parseReference('[::1]:5000/app', REG).registry).toBe('[::1]:5000');
+    expect(() => parseReference('app', 'localhost:70000')).toThrow(InvalidReferenceError);
   });
 
   it('rejects a bad default registry', () => {

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { InvalidDigestError, InvalidReferenceError } from './errors';
 import { MAX_REPOSITORY_NAME_LENGTH, REPOSITORY_NAME_PATTERN, TAG_PATTERN, parseDigest } from './grammar';
 
@@ -25,7 +26,21 @@ const DOMAIN_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
 export const REGISTRY_HOST_PATTERN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
 
 export function isValidRegistryHost(host: string): boolean {
-  return typeof host === 'string' && host.length > 0 && host.length <= MAX_REPOSITORY_NAME_LENGTH && REGISTRY_HOST_PATTERN.test(host);
+  return typeof host === 'string' && host.length > 0 && host.length <= MAX_REPOSITORY_NAME_LENGTH && REGISTRY_HOST_PATTERN.test(host) && registryHostProblem(host) === undefined;
+}
+
+/**
+ * What the pattern cannot say about a `host[:port]` that matches it: the port must be 1–65535 and a
+ * bracketed IPv6 address must be one (URL parsers downstream refuse anything else).
+ */
+function registryHostProblem(host: string): string | undefined {
+  const bracketEnd = host.startsWith('[') ? host.indexOf(']') : -1;
+  if (bracketEnd !== -1 && !isIPv6(host.slice(1, bracketEnd))) return `${JSON.stringify(host.slice(0, bracketEnd + 1))} is not an IPv6 address`;
+  const colon = host.indexOf(':', bracketEnd + 1);
+  if (colon === -1) return undefined;
+  const port = host.slice(colon + 1);
+  if (port.length > 5 || Number(port) < 1 || Number(port) > 65535) return `port ${port} is outside 1-65535`;
+  return undefined;
 }
 
 /** docker's rule: the first path component is a registry if it contains `.` or `:`, is `localhost`, or has uppercase letters. */
@@ -74,6 +89,8 @@ export function parseReference(input: string, defaultRegistry: string): ImageRef
     registry = name.slice(0, slash);
     repository = name.slice(slash + 1);
     if (!REGISTRY_HOST_PATTERN.test(registry)) throw new InvalidReferenceError(input, `invalid registry host ${JSON.stringify(registry)}`);
+    const problem = registryHostProblem(registry);
+    if (problem) throw new InvalidReferenceError(input, `invalid registry host ${JSON.stringify(registry)}: ${problem}`);
   }
   if (!REPOSITORY_NAME_PATTERN.test(repository)) {
     const lowercaseWouldPass = REPOSITORY_NAME_PATTERN.test(repository.toLowerCase());

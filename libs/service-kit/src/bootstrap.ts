@@ -6,6 +6,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { AddressInfo } from 'node:net';
 import { exitOnRefusedBus, isBusAuthorizationError } from './bus-config';
+import { HttpDrain } from './graceful-stop';
+import { installInputGuard } from './input-guard';
 import { PinoNestLogger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { ServerTls } from './tls';
@@ -18,7 +20,7 @@ export interface StartServiceOptions {
   logger: Logger;
   host: string;
   port: number;
-  /** Off for services that stream request bodies themselves (the registry's /v2). */
+  /** Off for services that stream request bodies themselves and check their own input (the registry's /v2). */
   bodyParser?: boolean;
   /** Serve HTTPS (upgrades, WebSockets and hijacked streams included) instead of HTTP. */
   tls?: ServerTls;
@@ -29,6 +31,8 @@ export interface RunningService {
   app: INestApplication;
   url: string;
   port: number;
+  /** Stops accepting and ends open HTTP work by `deadline` (epoch ms); see HttpDrain. */
+  drain(deadline: number): Promise<{ cut: number }>;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     ...(options.tls ? { httpsOptions: { cert: options.tls.cert, key: options.tls.key, allowHalfOpen: true } as HttpsOptions } : {}),
   });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const httpDrain = new HttpDrain(app.getHttpServer());
+  if (options.bodyParser ?? true) installInputGuard(app);
   const metrics = app.get(ServiceMetrics);
   app.use(httpMetrics(metrics));
   app.connectMicroservice({ strategy: createBusServer(options.transport, info.service) }, { inheritAppConfig: true });
@@ -69,7 +75,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     app,
     url,
     port,
+    drain: (deadline) => httpDrain.drain(deadline),
     async close() {
+      // Idempotent: after a stop's drain this returns at once; called alone it still never waits on a client.
+      await httpDrain.drain(Date.now() + 1_000);
       await Promise.race([busReady, new Promise((r) => setTimeout(r, 100))]);
       await bus.close().catch(() => undefined);
       await app.close();

@@ -76,3 +76,9 @@ export const busNamespace = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lower
 
 /** `host:port` of Muelle's registry as services reach it; image names without a registry host resolve there. */
 export const registryAddress = z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9a-fA-F:]+\](:[0-9]+)?$/, 'host:port');
+
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+/** How long a stop may take before the process forces its exit (service managers usually allow 10 s or more). */
+export const stopConfigShape = {
+  MUELLE_STOP_TIMEOUT_SECONDS: z.coerce.number().min(3).max(600).default(DEFAULT_STOP_TIMEOUT_SECONDS),
+};

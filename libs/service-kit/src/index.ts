@@ -10,5 +10,7 @@ export * from './bootstrap';
 export * from './data-dir';
 export * from './standalone';
 export * from './heap';
+export * from './graceful-stop';
+export * from './input-guard';
 export * from './bus-config';
 export * from './tls';

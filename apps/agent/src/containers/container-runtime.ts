@@ -39,6 +39,7 @@ import { ContainerLog, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
 import { isolationOptionsOf } from './isolation-options';
 import { isSameProcess, networkCounters, processStartTime, systemCpu } from './proc';
+import { nextRestartDelay } from './restart-backoff';
 
 export interface ContainerRuntimeOptions {
   hostId: string;
@@ -89,6 +90,8 @@ export class ContainerRuntime {
   private readonly saves = new Map<string, Promise<void>>();
   private readonly waiters = new Map<string, Array<() => void>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Back-off step per container; restartCount keeps counting (docker inspect shows it), the delay resets. */
+  private readonly backoffSteps = new Map<string, number>();
   /** Containers whose cgroup exists with their limits, ready for the next start. */
   private readonly cgroupsReady = new Set<string>();
   readonly ports = new PortProxy();
@@ -592,8 +595,8 @@ export class ContainerRuntime {
       if (record.spec.autoRemove) void this.remove(record.id, true).catch(() => undefined);
       return;
     }
-    // Docker's back-off: 100 ms doubling, capped.
-    const delay = Math.min(100 * 2 ** Math.min(record.restartCount, 10), 10_000);
+    const { delayMs: delay, nextStep } = nextRestartDelay(this.backoffSteps.get(record.id) ?? record.restartCount, record.startedAt, record.finishedAt);
+    this.backoffSteps.set(record.id, nextStep);
     this.changed(record, 'restarting');
     void this.save(record).catch((error) => this.o.logger.warn({ err: error, id: record.id }, 'state not saved'));
     const timer = setTimeout(() => {
@@ -710,6 +713,7 @@ export class ContainerRuntime {
       await this.unmountLegacyRoot(id);
       await rm(this.dir(id), { recursive: true, force: true });
       this.records.delete(id);
+      this.backoffSteps.delete(id);
       this.changed(record, 'dead');
       return { removed: true };
     });

@@ -3,6 +3,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
+import { assertSubnetFree } from './subnet-overlap';
 import type { BridgeMember } from './rules';
 
 /** Which containers share a network group: the team's id, or this key for containers without a team. */
@@ -38,6 +39,7 @@ export class BridgeNetwork {
   }
 
   async init(): Promise<void> {
+    await assertSubnetFree(this.subnet, this.bridge);
     await this.ipam.load();
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);

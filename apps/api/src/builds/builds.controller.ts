@@ -7,6 +7,7 @@ import { parseRequest } from '../http/validation';
 import { BuildQuery } from './builds.schemas';
 import { BuildsService } from './builds.service';
 import { ImagesService } from '../images/images.service';
+import { requireTarContext } from '../http/tar-context';
 
 @Controller('v1/builds')
 @UseGuards(AuthGuard)
@@ -28,6 +29,7 @@ export class BuildsController {
       noCache: options.nocache,
       network: 'none' as const,
     };
-    await ndjsonProgress(res, (line) => this.builds.build(principal, req, request, line));
+    const context = await requireTarContext(req);
+    await ndjsonProgress(res, (line) => this.builds.build(principal, context, request, line));
   }
 }

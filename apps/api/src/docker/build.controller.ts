@@ -8,6 +8,7 @@ import { BuildsService } from '../builds/builds.service';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DockerImageStore, untaggedRepository } from './image-store';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
+import { requireTarContext } from '../http/tar-context';
 
 const flag = (value: string | undefined) => value === '1' || value === 'true';
 
@@ -67,6 +68,8 @@ export class DockerBuildController {
         if (login && host !== this.images.registry) otherRegistries[host] = login;
       }
 
+    // Checked before the progress stream starts, so a context that is not a tar is a plain 400.
+    const context = await requireTarContext(req);
     const stream = new JsonStream(res);
     const quiet = flag(single.q);
     const say = (text: string) => !quiet && stream.write({ stream: text });
@@ -80,7 +83,7 @@ export class DockerBuildController {
         network: single.networkmode === 'host' ? ('host' as const) : ('none' as const),
         otherRegistries,
       };
-      const result = await this.builds.build(principal, req, request, (event) => say(describeBuildProgress(event)));
+      const result = await this.builds.build(principal, context, request, (event) => say(describeBuildProgress(event)));
       stream.write({ aux: { ID: result.configDigest } });
       say(`Successfully built ${short(result.configDigest)}\n`);
       if (!untagged) for (const tag of typedTags) say(`Successfully tagged ${tag.includes(':') && !tag.endsWith(']') && /:[^/]+$/.test(tag) ? tag : `${tag}:latest`}\n`);

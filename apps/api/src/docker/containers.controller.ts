@@ -5,7 +5,8 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
-import { DockerCreateBody, toInspect, toListItem, toMuelleCreate } from './containers.mapping';
+import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
+import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { encodeExecId } from './exec-ids';
 import { outputEncoder } from './framing';
@@ -30,8 +31,9 @@ export class DockerContainersController {
   /** 404 for an image Muelle's registry lacks: the CLI then pulls it and tries again. */
   @Post('create')
   @HttpCode(201)
-  async create(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: DockerCreateBody, @Query() query: Record<string, string>) {
-    if (!body?.Image) throw new InvalidArgumentError('config.Image is required');
+  async create(@CurrentPrincipal() principal: RequestPrincipal, @Body() raw: unknown, @Query() query: Record<string, string>) {
+    const body = parseDockerCreateBody(raw);
+    if (!body.Image) throw new InvalidArgumentError('config.Image is required');
     if (query.platform && !/^linux(\/amd64)?$/.test(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
     const ref = await this.images.findLocal(principal, body.Image);
     if (!(await this.images.exists(principal, ref))) throw new NotFoundError(`No such image: ${body.Image}`);

@@ -1,6 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
-import { toMuelleError } from '@muelle/contracts';
-import { errorHeaders, httpStatusOf, LOGGER } from '@muelle/service-kit';
+import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
+import { httpErrorOf, LOGGER } from '@muelle/service-kit';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -18,9 +17,8 @@ export class NotSupportedByMuelleError extends Error {
 /** Status and Docker-shaped body (`{"message": …}`) for any error thrown by the Docker layer. */
 export function dockerError(error: unknown): { status: number; message: string; headers?: Record<string, string> } {
   if (error instanceof NotSupportedByMuelleError) return { status: error.status, message: error.message };
-  if (error instanceof HttpException) return { status: error.getStatus(), message: error.message };
-  const typed = toMuelleError(error);
-  return { status: httpStatusOf[typed.code], message: typed.message, headers: errorHeaders(typed) };
+  const { status, message, headers } = httpErrorOf(error);
+  return { status, message, headers };
 }
 
 /**

@@ -56,7 +56,37 @@ export function matchDockerPath(url: string): DockerPath | null {
 /** `/v1.41/containers/json?all=1` → `/docker-engine/containers/json?all=1`; other URLs unchanged. */
 export function rewriteDockerUrl(url: string): string {
   const match = matchDockerPath(url);
-  return match ? `${DOCKER_PREFIX}${match.path}${match.query}` : url;
+  return match ? `${DOCKER_PREFIX}${match.path}${firstValuesOnly(match.query)}` : url;
+}
+
+function decodedKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    // A broken escape: the input guard refuses the whole request anyway.
+    return raw;
+  }
+}
+
+/** Query keys Docker reads as lists (`docker build -t a -t b`); every other key is read once. */
+const DOCKER_LIST_KEYS = new Set(['t']);
+
+/**
+ * Docker's engine reads a repeated query key by its first value (Go's `Form.Get`); Express would
+ * hand the handlers an array where they expect a string. Keeps the first of each, except list keys.
+ */
+function firstValuesOnly(query: string): string {
+  if (!query.includes('&')) return query;
+  const seen = new Set<string>();
+  const kept = query
+    .slice(1)
+    .split('&')
+    .filter((pair) => {
+      const key = decodedKey(pair.split('=')[0]);
+      if (DOCKER_LIST_KEYS.has(key) || !seen.has(key)) return seen.add(key), true;
+      return false;
+    });
+  return `?${kept.join('&')}`;
 }
 
 /**

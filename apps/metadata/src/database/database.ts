@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { Logger } from 'pino';
@@ -43,8 +43,9 @@ export async function openDatabase(config: { DATABASE_URL?: string; MUELLE_DATA_
   const dataDir = resolve(config.MUELLE_DATA_DIR);
   const runDir = join(dataDir, 'run');
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const db = await PGlite.create(join(dataDir, 'db'));
   const socketPath = join(runDir, '.s.PGSQL.5432');
+  removeLeftoversOfAnUncleanStop(dataDir, socketPath, logger);
+  const db = await PGlite.create(join(dataDir, 'db'));
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
   await server.start();
   // PGlite runs one query at a time: a single connection keeps transactions from interleaving.
@@ -68,6 +69,30 @@ export async function openDatabase(config: { DATABASE_URL?: string; MUELLE_DATA_
       await db.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A process killed while the embedded database was open leaves its unix socket (the next listen
+ * fails with EADDRINUSE) and PostgreSQL's `postmaster.pid`. The caller holds the data folder's lock
+ * (`muelle.lock`), so no live process can own them: they are removed before opening. PGlite replays
+ * its WAL by itself, like PostgreSQL after a crash.
+ */
+export function removeLeftoversOfAnUncleanStop(dataDir: string, socketPath: string, logger: Logger): void {
+  for (const [path, expect] of [
+    [socketPath, 'socket'],
+    [join(dataDir, 'db', 'postmaster.pid'), 'file'],
+  ] as const) {
+    let stat;
+    try {
+      stat = lstatSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if (expect === 'socket' ? !stat.isSocket() : !stat.isFile()) throw new Error(`${path} is not a ${expect}; refusing to remove it`);
+    unlinkSync(path);
+    logger.warn({ path }, 'removed what an unclean stop left behind');
+  }
 }
 
 async function initializeWithRetry(dataSource: DataSource, logger: Logger): Promise<void> {

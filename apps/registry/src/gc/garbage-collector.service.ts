@@ -39,6 +39,7 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
   ) {}
 
   onApplicationBootstrap(): void {
+    void this.sweepPartsAtStart();
     const interval = this.config.MUELLE_REGISTRY_GC_INTERVAL_SECONDS;
     if (interval <= 0) return;
     this.timer = setInterval(() => {
@@ -100,39 +101,65 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
       purged += sessions.length;
       if (sessions.length < 200) break;
     }
-    await this.deleteStrayParts();
+    const cutoff = Date.now() - this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS * 1000;
+    await this.deleteStrayParts({ sessionlessBefore: cutoff, unrecordedBefore: cutoff });
     return purged;
   }
 
   /**
-   * Files under `uploads/` older than the upload TTL that no live session records: a chunk
-   * written when its request or the process died, or a part whose delete failed. A file still
-   * being written is young (each write touches it), so it is never taken.
+   * At start, upload files a crash left behind go at once instead of after the upload TTL: those of
+   * uploads no session owns any more, and — on the filesystem, where this process is the only writer
+   * (the data folder's lock) — unrecorded ones written before this process started. On S3 another
+   * replica may be between writing a part and recording it, so unrecorded parts must be 10 minutes old.
+   * Runs in the background and waits for the bus (metadata may start later in distributed mode).
    */
-  private async deleteStrayParts(): Promise<void> {
-    const cutoff = Date.now() - this.config.MUELLE_REGISTRY_UPLOAD_TTL_SECONDS * 1000;
-    const oldByUpload = new Map<string, string[]>();
+  async sweepPartsAtStart(attempts = 30): Promise<void> {
+    const startedAt = Date.now();
+    const unrecordedBefore = this.store.kind === 'filesystem' ? processStartedAt() : startedAt - 10 * 60_000;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const deleted = await this.deleteStrayParts({ sessionlessBefore: startedAt, unrecordedBefore });
+        if (deleted) this.logger.info({ files: deleted }, 'removed upload files left by an unclean stop');
+        return;
+      } catch (error) {
+        if (attempt === attempts) this.logger.warn({ err: error }, 'could not sweep upload files at start; the periodic collection will');
+        else await new Promise((r) => setTimeout(r, 1_000).unref());
+      }
+    }
+  }
+
+  /**
+   * Files under `uploads/` that no live session records: a chunk written when its request or the
+   * process died, or a part whose delete failed. Only files modified before the given times are
+   * taken (a file still being written is young: each write touches it). Returns how many went.
+   */
+  private async deleteStrayParts(before: { sessionlessBefore: number; unrecordedBefore: number }): Promise<number> {
+    const oldest = Math.max(before.sessionlessBefore, before.unrecordedBefore);
+    const byUpload = new Map<string, { key: string; modifiedAt: number }[]>();
     let seen = 0;
     for await (const entry of this.store.list('uploads/')) {
       if (++seen > 10_000) break; // the rest waits for the next pass
-      if (entry.modifiedAt.getTime() >= cutoff) continue;
+      const modifiedAt = entry.modifiedAt.getTime();
+      if (modifiedAt >= oldest) continue;
       const id = entry.key.split('/')[1];
-      const keys = oldByUpload.get(id) ?? [];
-      keys.push(entry.key);
-      oldByUpload.set(id, keys);
+      const files = byUpload.get(id) ?? [];
+      files.push({ key: entry.key, modifiedAt });
+      byUpload.set(id, files);
     }
-    for (const [id, keys] of oldByUpload) {
-      let recorded = new Set<string>();
+    let deleted = 0;
+    for (const [id, files] of byUpload) {
+      let stray: string[];
       try {
-        recorded = new Set((await this.bus.request(getUpload, { id })).parts.map((part) => part.key));
+        const recorded = new Set((await this.bus.request(getUpload, { id })).parts.map((part) => part.key));
+        stray = files.filter((f) => !recorded.has(f.key) && f.modifiedAt < before.unrecordedBefore).map((f) => f.key);
       } catch (error) {
-        if (!(error instanceof NotFoundError)) {
-          this.logger.warn({ err: error, upload: id }, 'could not check upload files; left for the next pass');
-          continue;
-        }
+        if (!(error instanceof NotFoundError)) throw error;
+        stray = files.filter((f) => f.modifiedAt < before.sessionlessBefore).map((f) => f.key);
       }
-      await this.blobs.deleteKeys(keys.filter((key) => !recorded.has(key)));
+      await this.blobs.deleteKeys(stray);
+      deleted += stray.length;
     }
+    return deleted;
   }
 
   /** CAS objects older than the grace period that metadata has no row for. */
@@ -156,4 +183,8 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
     if (candidates.length) await flush();
     return orphans;
   }
+}
+
+export function processStartedAt(): number {
+  return Date.now() - process.uptime() * 1000;
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { listCatalog } from '@muelle/contracts';
-import { LOGGER } from '@muelle/service-kit';
+import { LOGGER, problemOfRequestTarget } from '@muelle/service-kit';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { RegistryAudit } from '../auth/registry-audit';
@@ -35,6 +35,9 @@ export class V2Middleware implements NestMiddleware {
     let parsed: ParsedRequest | null;
     try {
       parsed = parseRequestTarget(req.method ?? 'GET', req.originalUrl ?? req.url ?? '/');
+      // The same edge rule as every other service: no NUL byte or broken escape reaches metadata.
+      const problem = parsed && problemOfRequestTarget(req.originalUrl ?? req.url ?? '/');
+      if (problem) throw new RegistryError(/ path /.test(problem) ? 'NAME_INVALID' : 'PAGINATION_NUMBER_INVALID', problem);
     } catch (error) {
       return this.fail(req, res, error);
     }

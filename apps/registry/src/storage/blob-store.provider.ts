@@ -1,9 +1,11 @@
 import { createBlobStore, type BlobStore } from '@muelle/storage';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
 import type { RegistryConfig } from '../config';
 
 /** Builds the configured blob store: `<data dir>/registry` on disk, or an S3 bucket. */
-export function openRegistryBlobStore(config: RegistryConfig): Promise<BlobStore> {
+export async function openRegistryBlobStore(config: RegistryConfig, logger?: Logger): Promise<BlobStore> {
   if (config.MUELLE_STORAGE_DRIVER === 's3') {
     const endpoint = new URL(config.S3_ENDPOINT!);
     return createBlobStore({
@@ -17,5 +19,25 @@ export function openRegistryBlobStore(config: RegistryConfig): Promise<BlobStore
       region: config.S3_REGION,
     });
   }
-  return createBlobStore({ driver: 'filesystem', root: join(resolve(config.MUELLE_DATA_DIR), 'registry') });
+  const root = join(resolve(config.MUELLE_DATA_DIR), 'registry');
+  await removeStagingLeftovers(join(root, '.tmp'), logger);
+  return createBlobStore({ driver: 'filesystem', root });
+}
+
+/**
+ * Half-written blobs in the filesystem driver's staging folder: a write lands there first and is
+ * renamed into place only once complete, so anything older than this process belongs to a writer
+ * that died (the data folder's lock makes us the only process here).
+ */
+async function removeStagingLeftovers(staging: string, logger?: Logger): Promise<void> {
+  const startedAt = Date.now() - process.uptime() * 1000;
+  const names = await readdir(staging).catch(() => [] as string[]); // none yet: a new store
+  let removed = 0;
+  for (const name of names) {
+    const info = await stat(join(staging, name)).catch(() => undefined);
+    if (!info || info.mtimeMs >= startedAt) continue;
+    await rm(join(staging, name), { recursive: true, force: true });
+    removed++;
+  }
+  if (removed) logger?.warn({ files: removed, staging }, 'removed half-written blobs left by an unclean stop');
 }

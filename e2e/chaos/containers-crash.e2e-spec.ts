@@ -1,0 +1,122 @@
+import { basicAuth, freePort, getJson, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * The all-in-one with a real container runtime (run under flock /tmp/muelle-kernel.lock): killed
+ * with SIGKILL while containers are being created and started, restarted each time. It must come
+ * back ready; every container it knows is running or has exited with a code (none stuck in
+ * between), and new containers start. Then SIGTERM with `logs -f` open ends the stream and exits 0.
+ */
+const PASSWORD = 'chaos-ct-pw';
+const ROUNDS = 3;
+const REPO = resolve(__dirname, '..', '..');
+const auth = basicAuth('admin', PASSWORD);
+
+describe('all-in-one with containers: kill -9 during starts, restart, stop with logs -f open', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'muelle-chaos-ct-'));
+  let env: Record<string, string>;
+  let api = '';
+  let registryHost = '';
+  let platform: ServiceProcess | undefined;
+
+  const start = async () => {
+    platform = spawnNode('all-in-one', serviceEntry('all-in-one'), env);
+    await waitReady(api, 60_000);
+  };
+  const create = (name: string, command: string[]) =>
+    fetch(`${api}/v1/containers`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name, image: `${registryHost}/busybox:latest`, command, start: true }),
+    });
+  const list = async () => ((await getJson(`${api}/v1/containers?all=true`, { headers: auth })).body.items ?? []) as { name: string; state: string; exitCode: number | null }[];
+
+  beforeAll(async () => {
+    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
+    env = {
+      MUELLE_DATA_DIR: dataDir,
+      MUELLE_ADMIN_PASSWORD: PASSWORD,
+      MUELLE_API_PORT: String(ports.api),
+      MUELLE_REGISTRY_PORT: String(ports.registry),
+      MUELLE_METADATA_PORT: String(ports.metadata),
+      MUELLE_BUILDER_PORT: String(ports.builder),
+      MUELLE_AGENT_PORT: String(ports.agent),
+      MUELLE_HOST_ID: 'chaos-ct',
+      MUELLE_BRIDGE_NAME: 'muelle-chaos0',
+      MUELLE_BRIDGE_SUBNET: '10.89.92.0/24',
+      MUELLE_LOG_LEVEL: 'warn',
+    };
+    api = `http://127.0.0.1:${ports.api}`;
+    registryHost = `127.0.0.1:${ports.registry}`;
+    await start();
+    const layout = mkdtempSync(join(tmpdir(), 'chaos-layout-'));
+    execFileSync('node', [join(REPO, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', 'latest'], { stdio: 'pipe' });
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `admin:${PASSWORD}`, `oci:${layout}:latest`, `docker://${registryHost}/busybox:latest`], { stdio: 'pipe' });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (platform && platform.child.exitCode === null) {
+      for (const c of await list().catch(() => [])) await fetch(`${api}/v1/containers/${c.name}?force=true`, { method: 'DELETE', headers: auth }).catch(() => undefined);
+      await platform.stop();
+    } else {
+      // Stopped by the last test: start once more to remove what the rounds left running.
+      await start();
+      for (const c of await list()) await fetch(`${api}/v1/containers/${c.name}?force=true`, { method: 'DELETE', headers: auth });
+      await platform?.stop();
+    }
+    execFileSync('ip', ['link', 'del', 'muelle-chaos0'], { stdio: 'ignore' });
+  }, 90_000);
+
+  it(`comes back ready and consistent after ${ROUNDS} kills during container starts`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const creating = [0, 1, 2].map((i) => create(`r${round}-${i}`, ['sleep', '300']).catch(() => undefined));
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 700)));
+      platform!.child.kill('SIGKILL');
+      await platform!.exited;
+      await Promise.all(creating);
+      await start();
+    }
+    // Consistent: nothing stuck half-way once the agent has re-adopted what it had.
+    const settled = async () => {
+      for (let i = 0; i < 50; i++) {
+        const containers = await list();
+        if (containers.every((c) => ['running', 'exited', 'created', 'dead'].includes(c.state))) return containers;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return list();
+    };
+    const containers = await settled();
+    for (const c of containers) {
+      expect(['running', 'exited', 'created', 'dead']).toContain(c.state);
+      if (c.state === 'exited') expect(typeof c.exitCode).toBe('number');
+    }
+    // And it still runs containers.
+    const fresh = await create('after-crashes', ['sleep', '300']);
+    expect(fresh.status).toBe(201);
+    expect(((await fresh.json()) as { state: string }).state).toBe('running');
+  }, 180_000);
+
+  it('SIGTERM with `logs -f` open: the stream ends cleanly and the process exits 0 within the bound', async () => {
+    expect((await create('talker', ['sh', '-c', 'while :; do echo hi; sleep 0.2; done'])).status).toBe(201);
+    const follow = new Promise<{ status: number; complete: boolean; lines: number }>((resolveFollow) => {
+      request(`${api}/v1/containers/talker/logs?follow=true`, { headers: auth }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk));
+        res.on('end', () => resolveFollow({ status: res.statusCode ?? 0, complete: res.complete, lines: text.split('\n').filter(Boolean).length }));
+        res.on('error', () => resolveFollow({ status: res.statusCode ?? 0, complete: false, lines: 0 }));
+      }).end();
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stopAt = Date.now();
+    platform!.child.kill('SIGTERM');
+    expect(await platform!.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    const followed = await follow;
+    expect(followed).toMatchObject({ status: 200, complete: true });
+    expect(followed.lines).toBeGreaterThan(0);
+  }, 60_000);
+});

@@ -1,0 +1,162 @@
+import { basicAuth, freePort, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The embedded all-in-one (PGlite, blobs on disk, no container runtime) killed with SIGKILL at
+ * random points while images are pushed, restarted each time: it must come back ready with no
+ * hand repair, and every push that completed must pull back byte-identical. Then a SIGTERM with an
+ * event stream and a slow upload open must end both and exit 0 within the stop bound.
+ */
+const PASSWORD = 'chaos-pw';
+const ROUNDS = 4;
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'muelle-chaos-'));
+  let env: Record<string, string>;
+  let api = '';
+  let registry = '';
+  let platform: ServiceProcess | undefined;
+  const completed: { name: string; tag: string; manifest: Buffer; blobs: Buffer[] }[] = [];
+
+  const start = async () => {
+    platform = spawnNode('all-in-one', serviceEntry('all-in-one'), env);
+    await waitReady(api, 60_000);
+    await waitReady(registry, 30_000);
+  };
+
+  const token = async (name: string) => {
+    const response = await fetch(`${registry}/v2/token?service=muelle-registry&scope=repository:${name}:push,pull`, { headers: basicAuth('admin', PASSWORD) });
+    return { authorization: `Bearer ${((await response.json()) as { token: string }).token}` };
+  };
+
+  /** A chunked push of one config and one layer, then the manifest; records it only once the manifest is accepted. */
+  const push = async (name: string, tag: string) => {
+    const auth = await token(name);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag }));
+    const layer = randomBytes(3 * 1024 * 1024 + 11);
+    for (const blob of [config, layer]) {
+      const started = await fetch(`${registry}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: auth });
+      let location = started.headers.get('location')!;
+      for (let offset = 0; offset < blob.length; offset += 1024 * 1024) {
+        const chunk = blob.subarray(offset, offset + 1024 * 1024);
+        const patched = await fetch(new URL(location, registry), {
+          method: 'PATCH',
+          headers: { ...auth, 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
+          body: chunk,
+        });
+        if (patched.status !== 202) throw new Error(`PATCH ${patched.status}`);
+        location = patched.headers.get('location')!;
+      }
+      const url = new URL(location, registry);
+      url.searchParams.set('digest', sha256(blob));
+      const put = await fetch(url, { method: 'PUT', headers: auth });
+      if (put.status !== 201) throw new Error(`PUT ${put.status}`);
+    }
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+      }),
+    );
+    const put = await fetch(`${registry}/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
+    if (put.status !== 201) throw new Error(`manifest PUT ${put.status}`);
+    completed.push({ name, tag, manifest, blobs: [config, layer] });
+  };
+
+  beforeAll(async () => {
+    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
+    env = {
+      MUELLE_DATA_DIR: dataDir,
+      MUELLE_ADMIN_PASSWORD: PASSWORD,
+      MUELLE_API_PORT: String(ports.api),
+      MUELLE_REGISTRY_PORT: String(ports.registry),
+      MUELLE_METADATA_PORT: String(ports.metadata),
+      MUELLE_BUILDER_PORT: String(ports.builder),
+      MUELLE_AGENT_PORT: String(ports.agent),
+      MUELLE_HOST_ID: 'chaos',
+      MUELLE_RUNTIME: 'disabled',
+      MUELLE_LOG_LEVEL: 'warn',
+    };
+    api = `http://127.0.0.1:${ports.api}`;
+    registry = `http://127.0.0.1:${ports.registry}`;
+  });
+
+  afterAll(async () => {
+    await platform?.stop('SIGKILL');
+  });
+
+  it(`comes back ready and consistent after ${ROUNDS} kills in the middle of pushes`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      await start();
+      // Pushes in a loop until the kill cuts one of them somewhere (upload, commit, manifest).
+      let stop = false;
+      const pushing = (async () => {
+        for (let i = 0; !stop; i++) await push(`chaos/r${round}`, `t${i}`).catch(() => (stop = true));
+      })();
+      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1_500)));
+      platform!.child.kill('SIGKILL');
+      await platform!.exited;
+      stop = true;
+      await pushing;
+    }
+    await start();
+    expect(completed.length).toBeGreaterThan(0);
+    for (const image of completed) {
+      const auth = await token(image.name);
+      const manifest = Buffer.from(await (await fetch(`${registry}/v2/${image.name}/manifests/${image.tag}`, { headers: { ...auth, accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+      expect(manifest.equals(image.manifest)).toBe(true);
+      for (const blob of image.blobs) {
+        const pulled = Buffer.from(await (await fetch(`${registry}/v2/${image.name}/blobs/${sha256(blob)}`, { headers: auth })).arrayBuffer());
+        expect(pulled.equals(blob)).toBe(true);
+      }
+    }
+    // Nothing a crash leaves stays: the socket of the embedded database is the new process's, the
+    // blob staging folder and the upload files of cut pushes are swept at start.
+    expect(readdirSync(join(dataDir, 'registry', '.tmp'))).toEqual([]);
+  }, 150_000);
+
+  it('SIGTERM with an event stream and a slow upload open: both end, the upload completes, exit 0 within the bound', async () => {
+    const name = 'chaos/stop';
+    const auth = await token(name);
+    const events = new Promise<{ status: number; ended: boolean }>((resolve) => {
+      request(`${api}/v1/events`, { headers: basicAuth('admin', PASSWORD) }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ended: res.complete }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, ended: false }));
+      }).end();
+    });
+    const started = await fetch(`${registry}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: auth });
+    const blob = randomBytes(512 * 1024);
+    const upload = new Promise<number>((resolve, reject) => {
+      const req = request(new URL(started.headers.get('location')!, registry), {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(blob.length) },
+      });
+      req.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+      req.on('error', reject);
+      // Half now, half 1.5 s after the stop began: a slow upload that finishes well inside the bound.
+      req.write(blob.subarray(0, blob.length / 2));
+      setTimeout(() => req.end(blob.subarray(blob.length / 2)), 2_000);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const stopAt = Date.now();
+    platform!.child.kill('SIGTERM');
+    const exit = await platform!.exited;
+    const tookMs = Date.now() - stopAt;
+    process.stdout.write(`graceful stop with a stream and a slow upload open: ${tookMs} ms\n`);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(10_000);
+    expect(await events).toEqual({ status: 200, ended: true });
+    expect(await upload).toBe(202);
+    // A clean stop leaves nothing for the next start to repair.
+    expect(existsSync(join(dataDir, 'muelle.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'run', '.s.PGSQL.5432'))).toBe(false);
+  }, 60_000);
+});

@@ -1,10 +1,11 @@
-import { basicAuth, freePort, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allInOneEnv } from './all-in-one-env';
 
 /**
  * Generated malformed requests against every route of the OpenAPI document, the Docker API routes
@@ -125,21 +126,10 @@ describe('every route answers malformed requests with 4xx, never 5xx', () => {
   };
 
   beforeAll(async () => {
-    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
-    platform = spawnNode('all-in-one', serviceEntry('all-in-one'), {
-      MUELLE_DATA_DIR: dataDir,
-      MUELLE_ADMIN_PASSWORD: PASSWORD,
-      MUELLE_API_PORT: String(ports.api),
-      MUELLE_REGISTRY_PORT: String(ports.registry),
-      MUELLE_METADATA_PORT: String(ports.metadata),
-      MUELLE_BUILDER_PORT: String(ports.builder),
-      MUELLE_AGENT_PORT: String(ports.agent),
-      MUELLE_HOST_ID: 'fuzz',
-      MUELLE_RUNTIME: 'disabled',
-      MUELLE_LOG_LEVEL: 'warn',
-    });
-    api = `http://127.0.0.1:${ports.api}`;
-    registry = `http://127.0.0.1:${ports.registry}`;
+    const target = await allInOneEnv(dataDir, PASSWORD, 'fuzz', { MUELLE_RUNTIME: 'disabled' });
+    platform = spawnNode('all-in-one', serviceEntry('all-in-one'), target.env);
+    api = target.api;
+    registry = target.registry;
     await waitReady(api, 60_000);
     await waitReady(registry, 30_000);
   }, 90_000);

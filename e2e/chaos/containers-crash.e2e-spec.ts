@@ -1,9 +1,10 @@
-import { basicAuth, freePort, getJson, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, getJson, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { allInOneEnv } from './all-in-one-env';
 
 /**
  * The all-in-one with a real container runtime (run under flock /tmp/muelle-kernel.lock): killed
@@ -36,22 +37,10 @@ describe('all-in-one with containers: kill -9 during starts, restart, stop with 
   const list = async () => ((await getJson(`${api}/v1/containers?all=true`, { headers: auth })).body.items ?? []) as { name: string; state: string; exitCode: number | null }[];
 
   beforeAll(async () => {
-    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
-    env = {
-      MUELLE_DATA_DIR: dataDir,
-      MUELLE_ADMIN_PASSWORD: PASSWORD,
-      MUELLE_API_PORT: String(ports.api),
-      MUELLE_REGISTRY_PORT: String(ports.registry),
-      MUELLE_METADATA_PORT: String(ports.metadata),
-      MUELLE_BUILDER_PORT: String(ports.builder),
-      MUELLE_AGENT_PORT: String(ports.agent),
-      MUELLE_HOST_ID: 'chaos-ct',
-      MUELLE_BRIDGE_NAME: 'muelle-chaos0',
-      MUELLE_BRIDGE_SUBNET: '10.89.92.0/24',
-      MUELLE_LOG_LEVEL: 'warn',
-    };
-    api = `http://127.0.0.1:${ports.api}`;
-    registryHost = `127.0.0.1:${ports.registry}`;
+    const platform = await allInOneEnv(dataDir, PASSWORD, 'chaos-ct', { MUELLE_BRIDGE_NAME: 'muelle-chaos0', MUELLE_BRIDGE_SUBNET: '10.89.92.0/24' });
+    env = platform.env;
+    api = platform.api;
+    registryHost = new URL(platform.registry).host;
     await start();
     const layout = mkdtempSync(join(tmpdir(), 'chaos-layout-'));
     execFileSync('node', [join(REPO, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', 'latest'], { stdio: 'pipe' });

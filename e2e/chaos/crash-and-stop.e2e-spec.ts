@@ -1,9 +1,10 @@
-import { basicAuth, freePort, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { allInOneEnv } from './all-in-one-env';
 
 /**
  * The embedded all-in-one (PGlite, blobs on disk, no container runtime) killed with SIGKILL at
@@ -71,21 +72,10 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
   };
 
   beforeAll(async () => {
-    const ports = { api: await freePort(), registry: await freePort(), metadata: await freePort(), builder: await freePort(), agent: await freePort() };
-    env = {
-      MUELLE_DATA_DIR: dataDir,
-      MUELLE_ADMIN_PASSWORD: PASSWORD,
-      MUELLE_API_PORT: String(ports.api),
-      MUELLE_REGISTRY_PORT: String(ports.registry),
-      MUELLE_METADATA_PORT: String(ports.metadata),
-      MUELLE_BUILDER_PORT: String(ports.builder),
-      MUELLE_AGENT_PORT: String(ports.agent),
-      MUELLE_HOST_ID: 'chaos',
-      MUELLE_RUNTIME: 'disabled',
-      MUELLE_LOG_LEVEL: 'warn',
-    };
-    api = `http://127.0.0.1:${ports.api}`;
-    registry = `http://127.0.0.1:${ports.registry}`;
+    const target = await allInOneEnv(dataDir, PASSWORD, 'chaos', { MUELLE_RUNTIME: 'disabled' });
+    env = target.env;
+    api = target.api;
+    registry = target.registry;
   });
 
   afterAll(async () => {

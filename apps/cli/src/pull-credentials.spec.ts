@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import type { Io } from './commands';
 import { runCli } from './main';
 
 /** `muelle pull` sends the source registry's credentials only when given, in the request body. */
@@ -14,7 +15,7 @@ describe('muelle pull --registry-user/--registry-password', () => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(`${JSON.stringify({ status: 'done', digest: `sha256:${'a'.repeat(64)}`, reference: 'team/tool:1' })}\n`);
     });
   });
-  const io = () => ({ out: new PassThrough(), err: new PassThrough() });
+  const io = () => ({ out: new PassThrough(), err: new PassThrough() }) as unknown as Omit<Io, 'exitCode'>;
 
   beforeAll(async () => {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));

@@ -35,6 +35,7 @@ import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork, NO_TEAM_GROUP } from '../network/bridge-network';
 import { PortProxy, probePort } from '../network/port-proxy';
 import { VolumeStore } from '../volumes/volume-store';
+import { checkBindSource } from './bind-source';
 import { ContainerLog, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
 import { isolationOptionsOf } from './isolation-options';
@@ -323,12 +324,8 @@ export class ContainerRuntime {
     const workingDir = spec.workingDir ?? (config.WorkingDir || '/');
     for (const volume of spec.volumes) {
       if (volume.target === '/' || volume.target.split('/').includes('..')) throw new InvalidArgumentError(`volume target ${volume.target} must be a path below / without ..`);
-      if (volume.kind === 'bind') {
-        if (!volume.source.startsWith('/')) throw new InvalidArgumentError(`bind source ${volume.source} must be an absolute path`);
-        await access(volume.source).catch(() => {
-          throw new InvalidArgumentError(`bind source path does not exist: ${volume.source}`);
-        });
-      } else if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(volume.source)) {
+      if (volume.kind === 'bind') await checkBindSource(volume.source, teamId);
+      else if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(volume.source)) {
         throw new InvalidArgumentError(`invalid volume name ${volume.source}`);
       }
     }
@@ -435,6 +432,8 @@ export class ContainerRuntime {
 
       const mounts: BindMount[] = [];
       for (const volume of spec.volumes) {
+        // Checked again here: a symlink can appear under an allowed prefix between create and start.
+        if (volume.kind === 'bind') await checkBindSource(volume.source, record.teamId ?? null);
         const source = volume.kind === 'bind' ? volume.source : this.o.volumes.dataPath(volume.source);
         mounts.push({ source, target: volume.target, readonly: volume.readOnly });
       }

@@ -111,7 +111,7 @@ describe('TLS for the api and the registry', () => {
     // An interactive session is a WebSocket: over TLS too.
     const trusting = { ...env, MUELLE_TLS_CA: certificates.ca };
     const started = await muelle(['run', '-d', image, 'sleep', '60'], trusting);
-    expect(started).toMatchObject({ code: 0 });
+    expect(started).toMatchObject({ code: 0, stderr: '' });
     const id = started.stdout.trim().slice(0, 12);
     const session = await muelleInTerminal(['exec', '-it', id, 'sh'], trusting, 'echo "answer=$((6*7))"\nexit 3\n');
     expect(session.stdout).toContain('answer=42');

@@ -106,8 +106,8 @@ export class ImageStore {
   }
 
   private async checkPullable(registry: string, repository: string, digest: string, reference: string, auth?: RegistryAuth): Promise<void> {
-    const loopback = /^(localhost|127\.|\[::1\])/.test(registry);
-    const client = this.clientFactory({ baseUrl: `${loopback ? 'http' : 'https'}://${registry}`, credentials: auth });
+    // The same endpoint rule (https first, http only where allowed) and credentials as a pull.
+    const client = this.clientFactory({ ...registryEndpoint(registry, this.insecureRegistries), credentials: this.credentialsFor(registry, auth) });
     let head;
     try {
       head = await client.headManifest(repository, digest);

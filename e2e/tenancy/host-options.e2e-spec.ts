@@ -171,4 +171,16 @@ describe('team policies, quotas and volumes through every door', () => {
     const small = Buffer.alloc(500, 1);
     await client.pushBlob('alpha/small', `sha256:${createHash('sha256').update(small).digest('hex')}`, small.length, () => Readable.from([small]));
   }, 90_000);
+
+  it('audits every refused change, whichever route refused it (here: a member cordoning a host)', async () => {
+    const alphaAuth = basicAuth('alpha-dev', PASSWORD);
+    const refused = await fetch(`${platform.api}/v1/hosts/tenancy-host/cordon`, { method: 'POST', headers: alphaAuth });
+    expect(refused.status).toBe(403);
+    const audit = await eventually(async () => {
+      const answer = await getJson(`${platform.api}/v1/audit?action=request.denied&actor=alpha-dev&limit=100`, { headers: adminAuth });
+      if (!answer.body.items.some((i: { target: string }) => i.target === 'POST /v1/hosts/tenancy-host/cordon')) throw new Error(JSON.stringify(answer.body));
+      return answer.body.items;
+    });
+    expect(audit.find((i: { target: string }) => i.target === 'POST /v1/hosts/tenancy-host/cordon')).toMatchObject({ details: { outcome: 'forbidden', team: 'alpha', rule: 'admin-only' } });
+  });
 });

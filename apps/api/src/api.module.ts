@@ -4,6 +4,8 @@ import { AuditLog } from './audit/audit-log';
 import { BuildsController } from './builds/builds.controller';
 import { BuildsService } from './builds/builds.service';
 import { AuthGuard } from './auth/auth.guard';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { DeniedChangeAudit } from './audit/denied-change.interceptor';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
 import { AccountEventsListener } from './auth/account-events.listener';
@@ -60,7 +62,7 @@ export class ApiModule implements NestModule {
         // Docker Engine API (its catch-all comes last).
         ...dockerEngineControllers,
       ],
-      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
+      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
   }

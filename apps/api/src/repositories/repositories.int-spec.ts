@@ -115,7 +115,14 @@ describe('repository settings over the /v1 API', () => {
     expect(await patch('beta/tool', ana, { anonymousPull: true })).toMatchObject({ status: 404, body: { error: { message: 'no such repository: beta/tool' } } });
     expect(await patch('alpha/app', ana, { shared: true })).toMatchObject({ status: 403, body: { error: { details: { rule: 'admin-only' } } } });
     for (const name of ['alpha/app', 'beta/tool']) expect((await bus.request(getRepository, { name })).anonymousPull).toBe(false);
-    expect((await call('/v1/audit?actor=ana', admin)).body.items).toEqual([]);
+    // Nothing changed; each refusal is in the log as such (outcome and rule), none as a change.
+    const audit = (await call('/v1/audit?actor=ana', admin)).body.items as { action: string; target: string; details: { outcome: string } }[];
+    expect(audit.map((entry) => entry.action)).toEqual(['request.denied', 'request.denied', 'request.denied']);
+    expect(audit.map((entry) => `${entry.target} ${entry.details.outcome}`).sort()).toEqual([
+      'PATCH /v1/repositories/alpha/app forbidden',
+      'PATCH /v1/repositories/alpha/app forbidden',
+      'PATCH /v1/repositories/beta/tool not-found',
+    ]);
   });
 
   it('answers a clear 400 naming the field for a bad body or name', async () => {

@@ -1,4 +1,4 @@
-import { formatScope, narrowRegistryActions, parseScope, patternMatches, ScopeSyntaxError, scopeStaysInTeam } from './token-scopes';
+import { formatScope, parseScope, patternMatches, ScopeSyntaxError, scopeStaysInTeam } from './token-scopes';
 
 describe('token scopes on the wire', () => {
   it('parses repository and object scopes and prints them back', () => {
@@ -35,18 +35,3 @@ describe('token scopes on the wire', () => {
   });
 });
 
-describe('narrowRegistryActions', () => {
-  const robot = [parseScope('repository:alpha/*:pull,push'), parseScope('repository:library/busybox:pull')];
-
-  it('keeps only the actions a scope names on a matching repository', () => {
-    expect(narrowRegistryActions(robot, { type: 'repository', name: 'alpha/app' }, ['pull', 'push', 'delete'])).toEqual(['pull', 'push']);
-    expect(narrowRegistryActions(robot, { type: 'repository', name: 'library/busybox' }, ['pull', 'push'])).toEqual(['pull']);
-    expect(narrowRegistryActions(robot, { type: 'repository', name: 'beta/app' }, ['pull', 'push'])).toEqual([]);
-    expect(narrowRegistryActions(robot, { type: 'registry', name: 'catalog' }, ['*'])).toEqual([]);
-    expect(narrowRegistryActions([parseScope('catalog:read')], { type: 'registry', name: 'catalog' }, ['*'])).toEqual(['*']);
-  });
-
-  it('leaves unscoped principals alone', () => {
-    expect(narrowRegistryActions(undefined, { type: 'repository', name: 'beta/app' }, ['pull', 'push'])).toEqual(['pull', 'push']);
-  });
-});

@@ -65,13 +65,3 @@ const _kinds: readonly ResourceKind[] = ScopeResource.options;
 const _actions: readonly Action[] = ScopeAction.options;
 void _kinds;
 void _actions;
-
-/**
- * What a scoped or robot token keeps of the registry actions it was otherwise granted on a
- * repository (or the catalog): those its scopes name. Unscoped principals keep everything.
- */
-export function narrowRegistryActions(scopes: readonly TokenScope[] | undefined, target: { type: 'repository' | 'registry'; name: string }, actions: readonly string[]): string[] {
-  if (!scopes) return [...actions];
-  if (target.type === 'registry') return scopes.some((s) => s.resource === 'catalog' && s.actions.includes('read')) ? [...actions] : [];
-  return actions.filter((action) => scopes.some((s) => s.resource === 'repository' && patternMatches(s.pattern, target.name) && (s.actions as readonly string[]).includes(action)));
-}

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The `muelle` bin: runs the compiled CLI, building the workspace first when dist is missing
-// (right after `npm ci`), so `npx muelle …` works without a separate build step.
+// The `muelle` bin: runs the bundled CLI (dist/cli/muelle.js, made by `npm run build`), building the
+// workspace first when it is missing (right after `npm ci`), so `npx muelle …` works without a
+// separate build step.
 'use strict';
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = join(__dirname, '..', '..');
-const entry = join(root, 'dist', 'apps', 'cli', 'src', 'main.js');
+const entry = join(root, 'dist', 'cli', 'muelle.js');
 if (!existsSync(entry)) {
   process.stderr.write('muelle: building the CLI first (npm run build)…\n');
   const build = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { CliConfig } from './config';
 import { CliError } from './errors';
-import { trustedRoots } from './tls';
+import { fetchTrusting, trustedRoots } from './tls';
 
 export interface ApiErrorBody {
   error?: { code?: string; message?: string; details?: unknown };
@@ -12,6 +12,7 @@ export interface ApiErrorBody {
 export class ApiClient {
   /** The roots to verify the api's certificate with: the system's, plus MUELLE_TLS_CA when set. */
   private readonly ca = trustedRoots();
+  private fetchReady?: Promise<void>;
 
   constructor(
     readonly config: CliConfig,
@@ -57,6 +58,7 @@ export class ApiClient {
       if (value === undefined) continue;
       for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(item));
     }
+    if (this.ca) await (this.fetchReady ??= fetchTrusting(this.ca));
     let response: Response;
     try {
       response = await fetch(url, {
@@ -95,9 +97,11 @@ export class ApiClient {
     if (buffer.trim()) yield JSON.parse(buffer);
   }
 
-  websocket(path: string, query: Record<string, string | number | undefined> = {}): WebSocket {
+  /** ws is loaded on first use: only -it, attach and exec need it. */
+  async websocket(path: string, query: Record<string, string | number | undefined> = {}): Promise<WebSocket> {
     const url = new URL(this.config.api.replace(/^http/, 'ws') + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+    const { WebSocket } = await import('ws');
     return new WebSocket(url, { headers: this.headers(), ...(this.ca ? { ca: this.ca } : {}) });
   }
 }

@@ -1,4 +1,4 @@
-import { describeBuildProgress } from '@muelle/contracts';
+import { describeBuildProgress } from '@muelle/contracts/builds/progress-text';
 import { Argument, Command, Option } from 'commander';
 import { ApiClient } from './client';
 import { packContext } from './context';
@@ -200,7 +200,7 @@ export function buildProgram(io: Io): Command {
       if (o.detach) return void io.out.write(`${created.id}\n`);
       let exitCode: number;
       if (o.interactive || o.tty) {
-        const ws = api.websocket(`/v1/containers/${created.id}/attach/ws`, {
+        const ws = await api.websocket(`/v1/containers/${created.id}/attach/ws`, {
           stdin: o.interactive ? 1 : undefined,
           rows: io.out.rows,
           cols: io.out.columns,
@@ -295,7 +295,7 @@ export function buildProgram(io: Io): Command {
           stdin: !!o.interactive,
         },
       });
-      const ws = api.websocket(`/v1/containers/${encodeURIComponent(container)}/exec/${exec.id}/ws`, { rows: io.out.rows, cols: io.out.columns });
+      const ws = await api.websocket(`/v1/containers/${encodeURIComponent(container)}/exec/${exec.id}/ws`, { rows: io.out.rows, cols: io.out.columns });
       io.exitCode = await runTerminal(ws, {
         tty: !!o.tty,
         stdin: !!o.interactive,
@@ -566,7 +566,7 @@ Examples:
       const api = client();
       const response = await api.send('POST', '/v1/builds', {
         query: { t: o.tag, dockerfile: o.file, buildarg: o.buildArg, target: o.target, nocache: !o.cache },
-        raw: packContext(context),
+        raw: await packContext(context),
         accept: 'application/x-ndjson',
       });
       for await (const event of api.lines(response)) {

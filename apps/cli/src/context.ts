@@ -1,7 +1,6 @@
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import { CliError } from './errors';
 
 /** `.dockerignore` lines as path prefixes (`node_modules`, `target/tmp`); `#` comments and `!` are not supported. */
@@ -14,10 +13,14 @@ function ignoredPrefixes(dir: string): string[] {
     .filter((l) => l && !l.startsWith('#'));
 }
 
-/** The build context directory as a tar stream (regular files, directories, symlinks; modes kept). */
-export function packContext(dir: string): Readable {
+/**
+ * The build context directory as a tar stream (regular files, directories, symlinks; modes kept).
+ * tar-stream is loaded here, on first use, to keep it out of every other command's start-up.
+ */
+export async function packContext(dir: string): Promise<Readable> {
   if (!existsSync(dir) || !lstatSync(dir).isDirectory()) throw new CliError(`unable to prepare context: path "${dir}" not found`);
   const ignored = ignoredPrefixes(dir);
+  const { default: tarStream } = await import('tar-stream');
   const pack = tarStream.pack();
   const entries: string[] = [];
   const walk = (current: string) => {

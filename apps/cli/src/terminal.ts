@@ -1,5 +1,5 @@
-import { Frame } from '@muelle/contracts';
-import { WebSocket } from 'ws';
+import { Frame } from '@muelle/contracts/stream-frames';
+import type { WebSocket } from 'ws';
 import { CliError } from './errors';
 
 export interface TerminalOptions {
@@ -35,7 +35,7 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
       fn();
     };
     const send = (type: number, payload: Uint8Array = new Uint8Array()) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.readyState !== ws.OPEN) return;
       const frame = Buffer.alloc(payload.length + 1);
       frame[0] = type;
       frame.set(payload, 1);

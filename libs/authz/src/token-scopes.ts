@@ -1,5 +1,6 @@
 import { ScopeAction, ScopeResource, TokenScope } from '@muelle/contracts';
-import type { Action, ResourceKind, Scope } from './model';
+import type { Action, ResourceKind } from './model';
+export { formatScope } from './scope-format';
 
 /** Actions that make sense on each kind of object; anything else is refused when a token is made. */
 const REPOSITORY_ACTIONS: readonly Action[] = ['pull', 'push', 'delete'];
@@ -40,9 +41,6 @@ export function parseScope(text: string): TokenScope {
   return scope;
 }
 
-export function formatScope(scope: TokenScope | Scope): string {
-  return scope.resource === 'repository' ? `repository:${scope.pattern ?? '*'}:${scope.actions.join(',')}` : `${scope.resource}:${scope.actions.join(',')}`;
-}
 
 /** Whether a repository scope's pattern names `repository` (exact, or a prefix glob ending in `*`). */
 export function patternMatches(pattern: string | undefined, repository: string): boolean {

@@ -1,4 +1,4 @@
-import { formatScope } from '@muelle/authz';
+import { formatScope } from '@muelle/authz/scope-format';
 import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';

@@ -1,14 +1,18 @@
 // After `tsc`: bundles the `muelle` CLI into one file, dist/cli/muelle.js, which tools/bin/muelle.js
 // runs. One file instead of ~270 modules, and the heavy ones (undici, ws, tar-stream) loaded only
 // by the commands that need them, is what lets `muelle ps` answer in about 0.1 s.
+//   node tools/scripts/bundle-cli.mjs [--out DIR]   (DIR also gets meta.json: what went in)
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-await build({
+const outIndex = process.argv.indexOf('--out');
+const outDir = outIndex > 0 ? process.argv[outIndex + 1] : join(root, 'dist', 'cli');
+const result = await build({
   entryPoints: [join(root, 'apps', 'cli', 'src', 'main.ts')],
-  outfile: join(root, 'dist', 'cli', 'muelle.js'),
+  outfile: join(outDir, 'muelle.js'),
   tsconfig: join(root, 'tsconfig.base.json'),
   bundle: true,
   platform: 'node',
@@ -17,5 +21,7 @@ await build({
   // Loaded from node_modules by the few commands that need them (dynamic import()), not parsed at
   // every start.
   external: ['undici', 'ws', 'tar-stream'],
+  metafile: outIndex > 0,
   logLevel: 'warning',
 });
+if (result.metafile) writeFileSync(join(outDir, 'meta.json'), JSON.stringify(result.metafile));

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsConstants, openSync, write } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { InvalidArgumentError, NotFoundError } from '@muelle/contracts';
@@ -6,6 +6,7 @@ import {
   BindMount,
   CgroupDriver,
   CommandNotFoundError,
+  ExitRecord,
   HostFs,
   IsolationDriver,
   IsolationError,
@@ -43,9 +44,9 @@ interface Live {
   /** Present when this agent process started the helper. */
   process?: RunningContainer;
   log: ContainerLog;
-  pumps: Promise<void>;
   exited: Promise<void>;
-  stdinFd?: number;
+  /** Our write end of the container's stdin FIFO (openStdin containers). */
+  stdin?: Socket;
   poll?: NodeJS.Timeout;
 }
 
@@ -75,10 +76,10 @@ export class ContainerProcesses {
     if (record.state === 'running' && (await isSameProcess(record.helperPid, record.helperStartTime))) {
       this.options.logger.info({ id: record.id, pid: record.initPid }, 're-adopted running container');
       const log = this.newLog(record.id);
-      const pumps = this.attachOutput(record.id, log);
+      log.watch();
       let resolveExit!: () => void;
       const exited = new Promise<void>((r) => (resolveExit = r));
-      const live: Live = { log, pumps, exited };
+      const live: Live = { log, exited, stdin: record.spec.openStdin ? this.reopenStdin(record.id) : undefined };
       this.live.set(record.id, live);
       live.poll = setInterval(() => {
         void isSameProcess(record.helperPid, record.helperStartTime).then((alive) => {
@@ -95,7 +96,7 @@ export class ContainerProcesses {
       return;
     }
     // It exited (or the helper died) while no agent was watching.
-    this.live.set(record.id, { log: this.newLog(record.id), pumps: Promise.resolve(), exited: Promise.resolve() });
+    this.live.set(record.id, { log: this.newLog(record.id), exited: Promise.resolve() });
     await this.onExit(record.id, undefined);
   }
 
@@ -130,9 +131,7 @@ export class ContainerProcesses {
     const image = (await this.options.images.find(record.imageDigest)) as StoredImage | undefined;
     if (!image) throw new NotFoundError(`image ${record.imageDigest} of container ${id} is no longer on this host`);
     const cleanups: Array<() => Promise<unknown>> = [];
-    let stdoutFd: number | undefined;
-    let stderrFd: number | undefined;
-    let stdinFd: number | undefined;
+    let stdin: StdinFifo | undefined;
     try {
       await this.prepareCgroup(record);
       cleanups.push(() => this.releaseCgroup(id));
@@ -159,9 +158,9 @@ export class ContainerProcesses {
       mounts.push({ source: paths.hosts, target: '/etc/hosts' }, { source: paths.resolv, target: '/etc/resolv.conf' }, { source: paths.hostname, target: '/etc/hostname' });
 
       await rm(paths.exit, { force: true });
-      stdoutFd = openSync(paths.stdout, fsConstants.O_RDWR);
-      stderrFd = spec.tty ? undefined : openSync(paths.stderr, fsConstants.O_RDWR);
-      stdinFd = spec.openStdin ? openSync(paths.stdin, fsConstants.O_RDWR) : undefined;
+      stdin = spec.openStdin ? openStdinFifo(paths.stdin) : undefined;
+      const log = this.live.get(id)?.log ?? this.newLog(id);
+      log.watch();
       const container = await this.options.driver.run({
         rootfs: paths.rootfs,
         // Mounted by the helper inside the container's mount namespace: nothing to mount or unmount here.
@@ -178,9 +177,16 @@ export class ContainerProcesses {
         // Records written before the flag existed have no `init`: they ran without one.
         init: spec.init === true,
         ...isolationOptionsOf(spec),
-        stdio: { stdin: stdinFd ?? 'ignore', stdout: stdoutFd, stderr: stderrFd ?? 'ignore' },
-        detached: { exitFile: paths.exit },
+        // The helper owns the output pipes and writes the log itself: nothing is lost while no agent runs.
+        stdio: { stdin: stdin?.containerEnd ?? 'ignore', stdout: 'ignore', stderr: 'ignore' },
+        detached: {
+          exitFile: paths.exit,
+          output: { dir: paths.logs, maxBytes: this.options.logRotation.maxBytes, maxFiles: this.options.logRotation.maxFiles },
+          stdinHold: stdin ? paths.stdin : undefined,
+        },
       });
+      const stdinWriter = stdin?.started();
+      stdin = undefined;
       this.options.logger.info({ id, startMs: elapsedMs(requestedAt), network: spec.network }, 'container started');
       const helperPid = container.helperPid ?? null;
       record.helperPid = helperPid;
@@ -194,11 +200,7 @@ export class ContainerProcesses {
       record.error = '';
       record.startedAt = new Date().toISOString();
       record.finishedAt = null;
-      const log = this.live.get(id)?.log ?? this.newLog(id);
-      const pumps = this.attachOutput(id, log);
-      for (const fd of [stdoutFd, stderrFd]) if (fd !== undefined) closeSync(fd);
-      stdoutFd = stderrFd = undefined;
-      const live: Live = { process: container, log, pumps, exited: Promise.resolve(), stdinFd };
+      const live: Live = { process: container, log, exited: Promise.resolve(), stdin: stdinWriter };
       live.exited = container.wait().then((status) => this.onExit(id, status.exitCode));
       this.live.set(id, live);
       record.state = 'running';
@@ -211,7 +213,8 @@ export class ContainerProcesses {
         });
       }
     } catch (error) {
-      for (const fd of [stdoutFd, stderrFd, stdinFd]) if (fd !== undefined) closeSync(fd);
+      stdin?.abandon();
+      this.live.get(id)?.log.unwatch();
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       record.error = (error as Error).message;
       record.exitCode = error instanceof IsolationError ? error.exitCode : 125;
@@ -231,26 +234,28 @@ export class ContainerProcesses {
     return log;
   }
 
-  /** Reads the container's stdout/stderr FIFOs into its log (non-blocking: libuv polls them). */
-  private attachOutput(id: string, log: ContainerLog): Promise<void> {
-    const paths = this.records.paths(id);
-    const record = this.records.get(id);
-    const open = (path: string, stream: 'stdout' | 'stderr') => {
-      const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-      const socket = new Socket({ fd, readable: true, writable: false });
-      return log.pump(socket, stream);
-    };
-    const pumps = [open(paths.stdout, 'stdout')];
-    if (!record.spec.tty) pumps.push(open(paths.stderr, 'stderr'));
-    return Promise.all(pumps).then(() => undefined);
+  /** Re-adopted: a write end of the stdin FIFO again (gone when the container closed its stdin). */
+  private reopenStdin(id: string): Socket | undefined {
+    try {
+      return stdinSocket(openSync(this.records.paths(id).stdin, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+    } catch {
+      return undefined; // ENXIO: nobody reads it any more
+    }
   }
 
-  private async exitCodeFromFile(id: string): Promise<number | null> {
+  /** The helper's exit record; containers started by an older helper have `<code> <signal>`. */
+  private async exitRecord(id: string): Promise<Partial<ExitRecord> | null> {
+    let text: string;
     try {
-      const [code] = (await readFile(this.records.paths(id).exit, 'utf8')).trim().split(' ');
-      return Number(code);
+      text = (await readFile(this.records.paths(id).exit, 'utf8')).trim();
     } catch {
-      return null;
+      return null; // no record: the helper died before the workload ended
+    }
+    if (!text.startsWith('{')) return { exitCode: Number(text.split(' ')[0]) };
+    try {
+      return JSON.parse(text) as ExitRecord;
+    } catch {
+      return null; // torn: written by rename, so only a broken disk does this
     }
   }
 
@@ -258,16 +263,17 @@ export class ContainerProcesses {
     const record = this.records.find(id);
     const live = this.live.get(id);
     if (!record) return;
-    // Let the output drain (the FIFO reaches EOF once every writer in the container is gone).
-    await Promise.race([live?.pumps, sleep(2000)]);
-    await live?.log.flushed();
-    if (live?.stdinFd !== undefined) closeSync(live.stdinFd);
-    const fromFile = await this.exitCodeFromFile(id);
-    const code = fromFile ?? reported ?? null;
+    // The helper drained the output into the log before it wrote the exit record.
+    live?.stdin?.destroy();
+    live?.log.unwatch();
+    const exit = await this.exitRecord(id);
+    const code = exit?.exitCode ?? reported ?? null;
     record.oomKilled = await this.options.cgroups.oomKilled(id).catch(() => false);
     record.exitCode = code ?? 255;
     if (code === null) record.error = 'the container monitor vanished; exit status unknown';
-    record.finishedAt = new Date().toISOString();
+    // The container's own times: an exit while no agent ran is not dated to the agent's return.
+    if (exit?.startedAt) record.startedAt = exit.startedAt;
+    record.finishedAt = exit?.finishedAt ?? new Date().toISOString();
     record.helperPid = null;
     record.helperStartTime = null;
     record.initPid = null;
@@ -314,17 +320,64 @@ export class ContainerProcesses {
     return Promise.race([live.exited.then(() => true), sleep(ms).then(() => false)]);
   }
 
-  /** Writes to the container's stdin (openStdin containers). */
-  writeStdin(id: string, data: Buffer): void {
-    const fd = this.live.get(id)?.stdinFd;
-    if (fd === undefined) return;
-    write(fd, data, () => undefined);
+  /** Writes to the container's stdin (openStdin containers); `written` runs once the FIFO took it. */
+  writeStdin(id: string, data: Buffer, written?: () => void): void {
+    const stdin = this.live.get(id)?.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return written?.();
+    stdin.write(Buffer.from(data), () => written?.());
+  }
+
+  /** End of input: our write end and the helper's go, so the workload reads end-of-file. */
+  closeStdin(id: string): void {
+    const live = this.live.get(id);
+    if (!live?.stdin) return;
+    live.stdin.end(() => live.process?.closeStdin());
+  }
+
+  /** A Resize frame's `{rows, cols}` for the container's tty (only a helper this agent started can apply it). */
+  resize(id: string, rows: number, cols: number): void {
+    this.live.get(id)?.process?.resize(rows, cols);
   }
 
   /** Stops watching re-adopted containers (they keep running). */
   stopWatching(): void {
     for (const live of this.live.values()) if (live.poll) clearInterval(live.poll);
   }
+}
+
+/**
+ * The container's stdin FIFO during a start: a read-write end held so that no open blocks, the
+ * read end the workload gets, and our write end. After the start only ours stays (and the
+ * helper's, which it holds until closeStdin), so closing them is the workload's end-of-file.
+ */
+interface StdinFifo {
+  containerEnd: number;
+  started(): Socket;
+  abandon(): void;
+}
+
+function openStdinFifo(path: string): StdinFifo {
+  const keepOpen = openSync(path, fsConstants.O_RDWR);
+  const containerEnd = openSync(path, fsConstants.O_RDONLY);
+  const ours = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  return {
+    containerEnd,
+    started() {
+      closeSync(keepOpen);
+      closeSync(containerEnd);
+      return stdinSocket(ours);
+    },
+    abandon() {
+      for (const fd of [keepOpen, containerEnd, ours]) closeSync(fd);
+    },
+  };
+}
+
+function stdinSocket(fd: number): Socket {
+  const socket = new Socket({ fd, readable: false, writable: true });
+  // EPIPE once the workload closed its stdin or exited: its input is simply no longer read.
+  socket.on('error', () => socket.destroy());
+  return socket;
 }
 
 function elapsedMs(since: bigint): number {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerRuntimeInfo, ContainerState, ContainerStateChange, NotFoundError } from '@muelle/contracts';
+import { OUTPUT_LOG_FILE } from '@muelle/isolation';
 import type { Logger } from 'pino';
 import { containerPaths, ContainerPaths } from './container-paths';
 import { ContainerRecordOnDisk } from './container-record';
@@ -97,6 +98,9 @@ export class ContainerRecords {
         oomKilled: record.oomKilled,
         restartCount: record.restartCount,
         imageDigest: record.imageDigest,
+        // The container's own times, so a re-adoption or an exit seen late does not move them.
+        startedAt: state === 'running' ? (record.startedAt ?? undefined) : undefined,
+        finishedAt: state === 'exited' ? (record.finishedAt ?? undefined) : undefined,
         at: new Date().toISOString(),
       });
     } catch (error) {
@@ -128,7 +132,7 @@ export class ContainerRecords {
       createdAt: r.createdAt,
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
-      logPath: join(paths.logs, 'container.log'),
+      logPath: join(paths.logs, OUTPUT_LOG_FILE),
       rootfsPath: paths.rootfs,
     };
   }

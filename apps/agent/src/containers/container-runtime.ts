@@ -172,8 +172,7 @@ export class ContainerRuntime {
       for (const volume of spec.volumes) if (volume.kind === 'volume') await this.options.volumes.ensure(volume.source);
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       await Promise.all([paths.upper, paths.work, paths.rootfs, paths.logs].map((d) => mkdir(d, { recursive: true })));
-      await hostFs.mkfifo(paths.stdout);
-      await hostFs.mkfifo(paths.stderr);
+      // Output goes through pipes the helper makes; stdin through a FIFO the agent and the helper write.
       if (spec.openStdin) await hostFs.mkfifo(paths.stdin);
       // What start would otherwise do on its hot path: files that do not depend on the address, the cgroup.
       await writeFile(paths.hostname, `${record.hostname}\n`);
@@ -310,9 +309,24 @@ export class ContainerRuntime {
     });
   }
 
-  /** Writes to the container's stdin (openStdin containers). */
-  writeStdin(id: string, data: Buffer): void {
-    this.processes.writeStdin(id, data);
+  /** Writes to the container's stdin (openStdin containers); `written` runs once the FIFO took the bytes. */
+  writeStdin(id: string, data: Buffer, written?: () => void): void {
+    this.processes.writeStdin(id, data, written);
+  }
+
+  /** End-of-file on the container's stdin (a helper this agent started; see ContainerProcesses.closeStdin). */
+  closeStdin(id: string): void {
+    this.processes.closeStdin(id);
+  }
+
+  /** A Resize frame's JSON `{rows, cols}` for the container's tty; malformed sizes are ignored. */
+  resize(id: string, payload: Buffer): void {
+    try {
+      const { rows, cols } = JSON.parse(payload.toString('utf8')) as { rows: unknown; cols: unknown };
+      if (Number.isInteger(rows) && Number.isInteger(cols)) this.processes.resize(id, rows as number, cols as number);
+    } catch {
+      // not JSON: a client bug, and a size is not worth ending the session for
+    }
   }
 
   stats(id: string): Promise<ContainerStats> {

@@ -71,6 +71,22 @@ describe('ContainerLog (reads what the helper writes)', () => {
     await cursor.close();
   });
 
+  it('a cursor that falls two rotations behind reads the files in between, not only the newest', async () => {
+    const d = dir();
+    const file = join(d, 'output.log');
+    writeFileSync(file, encodeOutputRecord('stdout', Buffer.from('A')));
+    const cursor = await new ContainerLog(d, { maxBytes: 1 << 20, maxFiles: 3 }).cursor('start').opened();
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, encodeOutputRecord('stdout', Buffer.from('B')));
+    renameSync(`${file}.1`, `${file}.2`);
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, encodeOutputRecord('stdout', Buffer.from('C')));
+    const seen: string[] = [];
+    for (let round = 0; round < 8; round++) for (const r of await cursor.next()) seen.push(r.data.toString());
+    expect(seen).toEqual(['A', 'B', 'C']);
+    await cursor.close();
+  });
+
   it('read(upTo) leaves the rest of the current file to a follower that starts there', async () => {
     const d = dir();
     const file = join(d, 'output.log');

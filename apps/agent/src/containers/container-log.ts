@@ -98,13 +98,22 @@ export class ContainerLog extends EventEmitter {
     const files = await readdir(this.dir).catch(() => [] as string[]);
     for (const file of rotatedOldestFirst(files, 'container.log')) await readLegacy(join(this.dir, file), keep);
     const lines = new LineAssembler(keep);
-    for (const file of rotatedOldestFirst(files, OUTPUT_LOG_FILE)) {
-      const cursor = new LogCursor(join(this.dir, file), 'start', file === OUTPUT_LOG_FILE ? upTo : undefined);
-      for (let records = await cursor.next(); records.length; records = await cursor.next()) records.forEach((r) => lines.push(r));
-      await cursor.close();
-    }
+    await this.records((r) => lines.push(r), upTo);
     lines.end();
     return filter.tail === undefined ? out : filter.tail === 0 ? [] : out.slice(-filter.tail);
+  }
+
+  /** Every stored record, oldest first, as the container wrote it (`upTo` as in `read`). */
+  async records(each: (record: OutputRecord) => void, upTo?: number): Promise<void> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    for (const file of rotatedOldestFirst(files, OUTPUT_LOG_FILE)) {
+      const cursor = new LogCursor(join(this.dir, file), 'start', file === OUTPUT_LOG_FILE ? upTo : undefined);
+      try {
+        for (let records = await cursor.next(); records.length; records = await cursor.next()) records.forEach(each);
+      } finally {
+        await cursor.close();
+      }
+    }
   }
 }
 
@@ -205,10 +214,26 @@ export class LogCursor {
       }
       const current = await stat(this.path).catch(() => undefined);
       if (!current || current.ino === this.inode) return [];
-      await this.close(); // rotated: the rest is in the new file
+      // Rotated: ours is now `.k` (or gone); what followed it is `.k-1`, the oldest left, or the current file.
+      const next = await this.successor();
+      await this.close();
       this.from = 'start';
+      this.nextPath = next;
     }
     return [];
+  }
+
+  private nextPath?: string;
+
+  private async successor(): Promise<string | undefined> {
+    let oldest: string | undefined;
+    for (let k = 1; k <= 1000; k++) {
+      const info = await stat(`${this.path}.${k}`).catch(() => undefined);
+      if (!info) break;
+      if (info.ino === this.inode) return k === 1 ? undefined : `${this.path}.${k - 1}`;
+      oldest = `${this.path}.${k}`;
+    }
+    return oldest; // ours was deleted: everything left came after it
   }
 
   async close(): Promise<void> {
@@ -218,8 +243,10 @@ export class LogCursor {
   }
 
   private async openCurrent(): Promise<boolean> {
+    const path = this.nextPath ?? this.path;
+    this.nextPath = undefined;
     try {
-      this.file = await open(this.path, 'r');
+      this.file = await open(path, 'r');
     } catch {
       this.from = 'start'; // not written yet: all it will hold is new
       return false;

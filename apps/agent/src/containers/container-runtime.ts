@@ -2,15 +2,11 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
-import { CgroupDriver, helperPath, HostFs, IsolationDriver } from '@muelle/isolation';
-import type { Logger } from 'pino';
+import { helperPath } from '@muelle/isolation';
 import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
-import { ImageStore } from '../images/image-store';
-import { BridgeNetwork } from '../network/bridge-network';
 import { PortProxy } from '../network/port-proxy';
-import { VolumeStore } from '../volumes/volume-store';
-import { ContainerLog, LogRotation } from './container-log';
-import { ContainerProcesses } from './container-processes';
+import { ContainerLog } from './container-log';
+import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
 import { ContainerRecordOnDisk } from './container-record';
 import { ContainerRecords } from './container-records';
 import { checkPorts, checkSpec, checkVolumes, hostsFile, mergeEnv, networkGroup, resolvConf, SIGNALS, signalNumber } from './container-spec-checks';
@@ -20,20 +16,10 @@ import { RestartScheduler, shouldRestart } from './restart-policy';
 // Kept importable from here: exec and the tests use them.
 export { limitsOf, mergeEnv, signalNumber } from './container-spec-checks';
 
-export interface ContainerRuntimeOptions {
+export interface ContainerRuntimeOptions extends ContainerProcessesOptions {
   hostId: string;
   dataDir: string;
-  driver: IsolationDriver;
-  cgroups: CgroupDriver;
-  hostFs: HostFs;
-  images: ImageStore;
-  volumes: VolumeStore;
-  network: BridgeNetwork;
-  logRotation: LogRotation;
   emit: (change: ContainerStateChange) => void;
-  logger: Logger;
-  /** How often re-adopted containers (not our children) are checked for exit. */
-  adoptedPollMs?: number;
   /** The native helper the driver executes (readiness checks it); default helperPath(). */
   helperPath?: string;
 }

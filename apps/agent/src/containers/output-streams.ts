@@ -48,15 +48,20 @@ export class OutputStreams {
     const cursor = r.follow ? await log.cursor('end').opened() : undefined;
     void clientReady.then(async () => {
       try {
-        const past = await log.read(r, cursor?.offset);
-        for (const l of past) end.send(frame(l.stream), r.timestamps ? `${l.time} ${l.line}` : l.line);
-        if (cursor) {
-          const until = r.until ? Date.parse(r.until) : Infinity;
-          await this.follow(r.id, log, cursor, () => stopped, (record) => {
-            if (!wanted(record.stream) || Number(record.timeNs / 1_000_000n) > until) return;
-            end.send(frame(record.stream), r.timestamps ? withTimestamps(record) : record.data);
-          });
+        const since = r.since ? Date.parse(r.since) : -Infinity;
+        const until = r.until ? Date.parse(r.until) : Infinity;
+        const sendRecord = (record: OutputRecord) => {
+          const ms = Number(record.timeNs / 1_000_000n);
+          if (!wanted(record.stream) || ms < since || ms > until) return;
+          end.send(frame(record.stream), r.timestamps ? withTimestamps(record) : record.data);
+        };
+        if (r.tail === undefined && !r.timestamps) {
+          // The bytes as written (a prompt without newline, binary output), not lines.
+          await log.records(sendRecord, cursor?.offset);
+        } else {
+          for (const l of await log.read(r, cursor?.offset)) end.send(frame(l.stream), r.timestamps ? `${l.time} ${l.line}` : l.line);
         }
+        if (cursor) await this.follow(r.id, log, cursor, () => stopped, sendRecord);
         end.sendJson(Frame.Exit, { exitCode: 0 });
       } catch (error) {
         end.sendJson(Frame.Error, { code: 'INTERNAL', message: `reading the log failed: ${(error as Error).message}` });

@@ -163,7 +163,7 @@ describeRoot('agent process on NATS', () => {
     await bus.request(c.wait, { id }, { timeoutMs: 30_000 });
     const dir = join(agent.dataDir, 'containers', id, 'logs');
     const files = readdirSync(dir).sort();
-    expect(files).toEqual(['container.log', 'container.log.1']);
+    expect(files).toEqual(['output.log', 'output.log.1']);
     for (const f of files) expect(readFileSync(join(dir, f)).length).toBeLessThanOrEqual(65536);
     const tail = await bus.request(c.logs, { id, tail: 2 });
     expect(tail.lines.map((l) => l.line)).toEqual(['line 2998 padding padding padding\n', 'line 2999 padding padding padding\n']);
@@ -284,16 +284,24 @@ describeRoot('agent process on NATS', () => {
 
   it('keeps containers running across an agent SIGKILL and re-adopts them; exits meanwhile are recorded', async () => {
     const longRunning = await run({ command: ['sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'] });
-    const shortLived = await run({ command: ['sh', '-c', 'sleep 1; exit 5'] });
+    const shortLived = await run({ command: ['sh', '-c', 'sleep 1; echo "last words"; exit 5'] });
+    const startedBefore = (await bus.request(c.inspect, { id: shortLived })).startedAt as string;
     const pid = (await bus.request(c.inspect, { id: longRunning })).pid as number;
     agent.process.child.kill('SIGKILL');
     await agent.process.exited;
     await new Promise((r) => setTimeout(r, 2000));
+    const agentBack = Date.now();
     expect(existsSync(`/proc/${pid}`)).toBe(true); // the container outlived the agent
     agent = await startAgentProcess(env(), agent.dataDir, agent.hostId);
     await waitForAgent(bus, agent.hostId);
     expect(await bus.request(c.inspect, { id: longRunning })).toMatchObject({ state: 'running', pid });
-    expect(await bus.request(c.inspect, { id: shortLived })).toMatchObject({ state: 'exited', exitCode: 5 });
+    const exited = await bus.request(c.inspect, { id: shortLived });
+    expect(exited).toMatchObject({ state: 'exited', exitCode: 5 });
+    // Its own times, from the helper's exit record: not the agent's return.
+    expect(Math.abs(Date.parse(exited.startedAt as string) - Date.parse(startedBefore))).toBeLessThan(1000);
+    expect(Date.parse(exited.finishedAt as string)).toBeLessThan(agentBack);
+    // What it printed while no agent ran is in its log: the helper wrote it.
+    expect(await logsOf(shortLived)).toBe('last words\n');
     // Output written while no agent was there was buffered and still arrives; logs keep flowing.
     const before = (await logsOf(longRunning)).match(/tick/g)?.length ?? 0;
     await eventually(async () => expect((await logsOf(longRunning)).match(/tick/g)?.length ?? 0).toBeGreaterThan(before + 3));

@@ -1,15 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
-import { BusClient, Frame, FrameType, HandleRequest, StreamEnd } from '@muelle/bus';
-import { agentContracts, ConflictError, LogLine, ParsedRequestOf } from '@muelle/contracts';
+import { BusClient, HandleRequest } from '@muelle/bus';
+import { agentContracts, ParsedRequestOf } from '@muelle/contracts';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
+import { OutputStreams } from './containers/output-streams';
 import { ImageStore } from './images/image-store';
 import { VolumeStore, withTeamVolumes } from './volumes/volume-store';
 import { EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
 
 type C = ReturnType<typeof agentContracts>;
-const MAX_REPLY_LINES = 5000;
-const MAX_REPLY_BYTES = 512 * 1024;
 
 /** The per-host bus API; subjects carry the host id, so the controller class is made per host. */
 export function agentControllerFor(hostId: string) {
@@ -22,8 +21,12 @@ export function agentControllerFor(hostId: string) {
       @Inject(EXEC_MANAGER) private readonly execs: ExecManager,
       @Inject(IMAGE_STORE) private readonly images: ImageStore,
       @Inject(VOLUME_STORE) private readonly volumes: VolumeStore,
-      private readonly bus: BusClient,
-    ) {}
+      bus: BusClient,
+    ) {
+      this.output = new OutputStreams(runtime, bus);
+    }
+
+    private readonly output: OutputStreams;
 
     @HandleRequest(c.create)
     async create(r: ParsedRequestOf<C['create']>) {
@@ -74,66 +77,13 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.logs)
     async logs(r: ParsedRequestOf<C['logs']>) {
       await this.runtime.ready;
-      const log = this.runtime.logOf(r.id);
-      const filter = { since: r.since, until: r.until, stdout: r.stdout, stderr: r.stderr, tail: r.tail };
-      if (!r.streamId) {
-        const lines = await log.read(filter);
-        let bytes = 0;
-        let start = lines.length;
-        while (start > 0 && lines.length - start < MAX_REPLY_LINES && bytes + (lines[start - 1] as LogLine).line.length <= MAX_REPLY_BYTES) bytes += (lines[--start] as LogLine).line.length;
-        return { lines: lines.slice(start), truncated: start > 0, streaming: false };
-      }
-      const format = (l: { stream: string; time: string; line: string }) => (r.timestamps ? `${l.time} ${l.line}` : l.line);
-      let stopped = false;
-      let ready!: () => void;
-      const clientReady = new Promise<void>((res) => (ready = res));
-      const end = new StreamEnd(this.bus.streams(), r.streamId, 'server', (type: FrameType) => {
-        if (type === Frame.Ready) ready();
-        if (type === Frame.StdinEnd) stopped = true;
-      });
-      const live: Array<{ stream: 'stdout' | 'stderr'; time: string; log: string }> = [];
-      const onLine = (l: { stream: 'stdout' | 'stderr'; time: string; log: string }) => live.push(l);
-      if (r.follow) log.on('line', onLine);
-      void clientReady.then(async () => {
-        const past = await log.read(filter);
-        const lastTime = past.length ? (past[past.length - 1] as LogLine).time : '';
-        for (const l of past) end.send(l.stream === 'stdout' ? Frame.Stdout : Frame.Stderr, format(l));
-        if (r.follow) {
-          const emit = (l: { stream: 'stdout' | 'stderr'; time: string; log: string }) => {
-            if ((l.stream === 'stdout' && !r.stdout) || (l.stream === 'stderr' && !r.stderr)) return;
-            end.send(l.stream === 'stdout' ? Frame.Stdout : Frame.Stderr, format({ ...l, line: l.log }));
-          };
-          for (const l of live.splice(0)) if (l.time > lastTime) emit(l);
-          log.off('line', onLine);
-          log.on('line', emit);
-          while (!stopped && (this.runtime.isRunning(r.id) || this.runtime.all().find((x) => x.id === r.id)?.state === 'restarting')) await sleep(100);
-          log.off('line', emit);
-        }
-        end.sendJson(Frame.Exit, { exitCode: 0 });
-        end.close();
-      });
-      return { lines: [], truncated: false, streaming: true };
+      return this.output.logs(r);
     }
 
     @HandleRequest(c.attach)
     async attach(r: ParsedRequestOf<C['attach']>) {
       await this.runtime.ready;
-      const record = this.runtime.get(r.id);
-      if (record.state !== 'running') throw new ConflictError(`container ${r.id} is not running`);
-      const log = this.runtime.logOf(r.id);
-      let ready = false;
-      const end = new StreamEnd(this.bus.streams(), r.streamId, 'server', (type: FrameType, payload: Buffer) => {
-        if (type === Frame.Ready) ready = true;
-        else if (type === Frame.Stdin && r.stdin) this.runtime.writeStdin(r.id, payload);
-      });
-      const onLine = (l: { stream: 'stdout' | 'stderr'; log: string }) => ready && end.send(l.stream === 'stdout' ? Frame.Stdout : Frame.Stderr, l.log);
-      log.on('line', onLine);
-      void this.runtime.wait(r.id, 'not-running').then(({ exitCode }) => {
-        log.off('line', onLine);
-        end.sendJson(Frame.Exit, { exitCode });
-        end.close();
-      });
-      return { tty: record.spec.tty };
+      return this.output.attach(r);
     }
 
     @HandleRequest(c.execCreate)
@@ -198,8 +148,4 @@ export function agentControllerFor(hostId: string) {
     }
   }
   return AgentController;
-}
-
-function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -169,6 +169,8 @@ export function buildProgram(io: Io): Command {
         hostname: o.hostname,
         tty: !!o.tty,
         openStdin: !!o.interactive,
+        // Attached, the end of our input is the container's (docker run -i); detached it stays open.
+        stdinOnce: !!o.interactive && !o.detach,
         ports: o.publish.map(parsePublish),
         volumes: o.volume.map(parseVolume),
         network: o.network,

@@ -24,4 +24,11 @@ long muelle_seccomp_size(void *ctx);
  * ("c 1:3 rwm", "b *:* m", "a"…) to a cgroup v2 directory: what the rules allow, nothing else. */
 int muelle_attach_device_filter(const char *cgroup_dir, char *const *rules, int nrules, char *err, size_t errlen);
 
+/* output-log.c: the container's output as records in <dir>/output.log (rotated), written by the
+ * monitor itself so that nothing is lost while no agent runs. */
+int muelle_output_open(const char *dir, unsigned long long max_bytes, int max_files);
+/* Reads once from fd into a record of `stream` (1 stdout, 2 stderr): 1 moved data, 0 nothing now, -1 EOF. */
+int muelle_output_pump(int fd, int stream);
+int muelle_output_enabled(void);
+
 #endif

@@ -6,6 +6,14 @@
  * (seccomp.c); the cgroup v2 device program is in device-filter.c.
  *
  *   muelle-isolate run|exec [--spec-fd N | --spec PATH] [--status-fd N] [--control-fd N]
+ *                  [--exit-file PATH] [--log-dir DIR --log-max-bytes N --log-max-files N]
+ *                  [--stdin-hold FIFO]
+ *
+ * Detached containers (run with --exit-file) outlive the agent: with --log-dir the monitor reads
+ * the workload's stdout and stderr itself and appends them to DIR/output.log (output-log.c), and
+ * at the end writes the exit record `{"exitCode","signal","startedAt","finishedAt"}` to the
+ * exit file, after the output was drained. --stdin-hold keeps a write end of the stdin FIFO open
+ * (the workload sees no EOF while no agent holds one) until the control line `close-stdin`.
  *
  * Spec: one `key=value` per line; repeated keys build arrays; in values `\n` is a newline
  * and `\\` a backslash. Keys are listed in ../README.md.
@@ -15,7 +23,8 @@
  *   started                              the workload's execve succeeded
  *   error <stage> <errno> <message>      setup failed; the helper exits 125, 126 or 127
  *   exit <code> <signal>                 workload finished (signal 0 = exited normally)
- * Control lines read from the control fd: `start` (with wait_start=1), `resize <rows> <cols>`.
+ * Control lines read from the control fd: `start` (with wait_start=1), `resize <rows> <cols>`,
+ * `close-stdin`.
  *
  * Process layout for `run`:
  *   H (this process, host namespaces) --clone(NEWNS|NEWPID|NEWUTS|NEWIPC[|NEWNET])--> C
@@ -64,6 +73,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include "isolate.h"
 
@@ -960,11 +970,15 @@ static int control_line(struct control *c, char *line, size_t size) {
   }
 }
 
+static int stdin_hold = -1;   /* --stdin-hold: our write end of the stdin FIFO */
+static int out_pipe = -1, err_pipe = -1;   /* --log-dir without pty: the workload's stdout/stderr */
+
 static void handle_control(struct control *c, int master) {
   char line[256];
   int rc;
   while ((rc = control_line(c, line, sizeof line)) == 1) {
     unsigned rows, cols;
+    if (!strcmp(line, "close-stdin") && stdin_hold >= 0) { close(stdin_hold); stdin_hold = -1; }
     if (sscanf(line, "resize %u %u", &rows, &cols) == 2 && master >= 0) {
       struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
       ioctl(master, TIOCSWINSZ, &ws);
@@ -982,6 +996,24 @@ static int pump(int from, int to) {   /* 1 = moved data, 0 = nothing now, -1 = E
   return 1;
 }
 
+/* The pty's output: to our stdout, or into the output log when there is one. */
+static int pump_output(int master, int stream) {
+  return muelle_output_enabled() ? muelle_output_pump(master, stream) : pump(master, 1);
+}
+
+/* After the exit: what the workload wrote last. Its processes are gone with the pid namespace's
+ * init, so EOF comes at once; the bound only guards against a writer we do not know of. */
+static void drain_output_pipes(void) {
+  for (int rounds = 0; (out_pipe >= 0 || err_pipe >= 0) && rounds < 1000; rounds++) {
+    struct pollfd p[2] = { { out_pipe, POLLIN, 0 }, { err_pipe, POLLIN, 0 } };
+    int n = poll(p, 2, 2000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (p[0].revents && muelle_output_pump(out_pipe, 1) < 0) { close(out_pipe); out_pipe = -1; }
+    if (p[1].revents && muelle_output_pump(err_pipe, 2) < 0) { close(err_pipe); err_pipe = -1; }
+  }
+}
+
 /* Wait for `child`, forwarding signals, relaying the pty and applying resizes. Returns the wait status. */
 static int monitor(pid_t child, int master, struct control *ctl, const sigset_t *sigs) {
   int sfd = signalfd(-1, sigs, SFD_CLOEXEC);
@@ -990,10 +1022,11 @@ static int monitor(pid_t child, int master, struct control *ctl, const sigset_t 
   if (master >= 0) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
   if (ctl->fd >= 0) fcntl(ctl->fd, F_SETFL, fcntl(ctl->fd, F_GETFL) | O_NONBLOCK);
   for (;;) {
-    struct pollfd p[4] = {
+    struct pollfd p[6] = {
       { sfd, POLLIN, 0 }, { master, POLLIN, 0 }, { stdin_open ? 0 : -1, POLLIN, 0 }, { ctl->fd, POLLIN, 0 },
+      { out_pipe, POLLIN, 0 }, { err_pipe, POLLIN, 0 },
     };
-    if (poll(p, 4, -1) < 0) { if (errno == EINTR) continue; fail("monitor", errno, "poll"); }
+    if (poll(p, 6, -1) < 0) { if (errno == EINTR) continue; fail("monitor", errno, "poll"); }
     if (p[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == sizeof si) {
@@ -1001,11 +1034,14 @@ static int monitor(pid_t child, int master, struct control *ctl, const sigset_t 
         else if (waitpid(child, &status, WNOHANG) == child) break;
       }
     }
-    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) if (pump(master, 1) < 0) master = -1;
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) if (pump_output(master, 1) < 0) master = -1;
     if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) if (pump(0, master) < 0) stdin_open = 0;
     if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) handle_control(ctl, master);
+    if (p[4].revents & (POLLIN | POLLHUP | POLLERR)) if (muelle_output_pump(out_pipe, 1) < 0) { close(out_pipe); out_pipe = -1; }
+    if (p[5].revents & (POLLIN | POLLHUP | POLLERR)) if (muelle_output_pump(err_pipe, 2) < 0) { close(err_pipe); err_pipe = -1; }
   }
-  if (master >= 0) while (pump(master, 1) > 0) {}   /* output left in the pty after the exit */
+  if (master >= 0) while (pump_output(master, 1) > 0) {}   /* output left in the pty after the exit */
+  drain_output_pipes();
   close(sfd);
   return status;
 }
@@ -1159,12 +1195,25 @@ static void quiet_stdio(int keep_stdio) {
 }
 
 static void write_exit_file(int code, int sig);
+static struct timespec started_at;
+
+/* --log-dir without a pty: the workload writes into pipes whose read ends only we hold. */
+static void make_output_pipes(void) {
+  int o[2], e[2];
+  if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) fail("clone", errno, "output pipes");
+  if (dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) fail("clone", errno, "output pipes");
+  close(o[1]); close(e[1]);
+  out_pipe = o[0]; err_pipe = e[0];
+  fcntl(out_pipe, F_SETFL, O_NONBLOCK);
+  fcntl(err_pipe, F_SETFL, O_NONBLOCK);
+}
 
 static int run_container(const struct spec *s, struct control *ctl) {
   int sock[2], go[2];
   sigset_t sigs;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0 || pipe2(go, O_CLOEXEC) < 0)
     fail("clone", errno, "socketpair");
+  if (muelle_output_enabled() && !s->pty) make_output_pipes();
   block_signals(&sigs);
   unsigned long flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | SIGCHLD;
   if (!s->netns_host && !s->netns_path) flags |= CLONE_NEWNET;
@@ -1197,12 +1246,12 @@ static int run_container(const struct spec *s, struct control *ctl) {
     if (n <= 0) {
       /* EOF right after "exec": the close-on-exec socket went with a successful execve.
        * Otherwise C died during setup; its exit status tells the rest. */
-      if (execing) { status_line("started"); started = 1; }
+      if (execing) { clock_gettime(CLOCK_REALTIME, &started_at); status_line("started"); started = 1; }
       break;
     }
     if (!strcmp(msg, "pty")) master = fd;
     else if (!strcmp(msg, "exec")) execing = 1;
-    else if (!strcmp(msg, "started")) { status_line("started"); started = 1; }
+    else if (!strcmp(msg, "started")) { clock_gettime(CLOCK_REALTIME, &started_at); status_line("started"); started = 1; }
     else { execing = 0; write_all(status_fd, msg, strlen(msg)); if (msg[strlen(msg) - 1] != '\n') status_line("%s", ""); }
   }
   quiet_stdio(master >= 0);
@@ -1274,13 +1323,27 @@ static int exec_in_container(const struct spec *s, struct control *ctl) {
 /* Detached containers outlive the caller: the final status also goes to a file a new agent can read. */
 static const char *exit_file = NULL;
 
+/* ISO 8601 in UTC with milliseconds, as JavaScript's toISOString(). */
+static void iso_time(const struct timespec *t, char *buf, size_t size) {
+  struct tm tm;
+  char base[32];
+  gmtime_r(&t->tv_sec, &tm);
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, size, "%.20s.%03dZ", base, (int)(t->tv_nsec / 1000000) % 1000);
+}
+
 static void write_exit_file(int code, int sig) {
   if (!exit_file) return;
-  char tmp[PATH_MAX], line[64];
+  char tmp[PATH_MAX], line[192], started[40], finished[40];
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  iso_time(started_at.tv_sec ? &started_at : &now, started, sizeof started);
+  iso_time(&now, finished, sizeof finished);
   snprintf(tmp, sizeof tmp, "%s.tmp", exit_file);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  int n = snprintf(line, sizeof line, "%d %d\n", code, sig);
+  int n = snprintf(line, sizeof line, "{\"exitCode\":%d,\"signal\":%d,\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}\n",
+                   code, sig, started, finished);
   write_all(fd, line, (size_t)n);
   fsync(fd);
   close(fd);
@@ -1404,6 +1467,9 @@ int main(int argc, char **argv) {
   int spec_fd = -1;
   const char *spec_path = NULL;
   struct control ctl = { .fd = -1 };
+  const char *log_dir = NULL, *stdin_fifo = NULL;
+  unsigned long long log_max_bytes = 0;
+  int log_max_files = 0;
   main_argv = argv;
   main_argc = argc;
   if (argc >= 2 && !strcmp(argv[1], "fsop")) return fsop(argc, argv);
@@ -1419,6 +1485,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--status-fd")) status_fd = fd_arg(argv[i + 1]);
     else if (!strcmp(argv[i], "--control-fd")) ctl.fd = fd_arg(argv[i + 1]);
     else if (!strcmp(argv[i], "--exit-file")) exit_file = argv[i + 1];
+    else if (!strcmp(argv[i], "--log-dir")) log_dir = argv[i + 1];
+    else if (!strcmp(argv[i], "--log-max-bytes")) log_max_bytes = parse_number("log-max-bytes", argv[i + 1], ULONG_MAX);
+    else if (!strcmp(argv[i], "--log-max-files")) log_max_files = (int)parse_number("log-max-files", argv[i + 1], 1000);
+    else if (!strcmp(argv[i], "--stdin-hold")) stdin_fifo = argv[i + 1];
     else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   /* A status fd among 0-2 (manual use) moves aside so the workload keeps its stdio. */
@@ -1428,6 +1498,13 @@ int main(int argc, char **argv) {
   if ((host_devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) fail("spec", errno, "open /dev/null");
   if (spec_path && (spec_fd = open(spec_path, O_RDONLY | O_CLOEXEC)) < 0) fail("spec", errno, "open %s", spec_path);
   if (spec_fd < 0) fail("spec", EINVAL, "give --spec-fd or --spec");
+  if (log_dir) {
+    int rc = muelle_output_open(log_dir, log_max_bytes, log_max_files);
+    if (rc < 0) fail("spec", -rc, "open output log in %s", log_dir);
+  }
+  /* The caller holds the FIFO open while we start, so this open finds a reader and does not block. */
+  if (stdin_fifo && (stdin_hold = open(stdin_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+    fail("spec", errno, "open %s", stdin_fifo);
   struct spec s;
   read_spec(&s, spec_fd);
   close(spec_fd);

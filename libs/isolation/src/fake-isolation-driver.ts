@@ -16,6 +16,8 @@ export class FakeProcess implements RunningContainer {
   readonly signals: NodeJS.Signals[] = [];
   readonly resizes: Array<{ rows: number; cols: number }> = [];
   readonly ignoredSignals = new Set<NodeJS.Signals>(['SIGWINCH']);
+  /** Set by closeStdin(). */
+  stdinClosed = false;
   private status?: ExitStatus;
   private resolveExit!: (status: ExitStatus) => void;
   private readonly exitPromise = new Promise<ExitStatus>((resolve) => (this.resolveExit = resolve));
@@ -58,6 +60,10 @@ export class FakeProcess implements RunningContainer {
 
   resize(rows: number, cols: number): void {
     if (this.tty) this.resizes.push({ rows, cols });
+  }
+
+  closeStdin(): void {
+    this.stdinClosed = true;
   }
 }
 

@@ -16,3 +16,4 @@ export {
   defaultSeccompProfile, hostArchitecture, parseSeccompProfile, seccompSpecLines, SeccompProfileSchema, type SeccompProfile,
 } from './seccomp/profile';
 export { DEFAULT_DEVICE_RULES } from './cgroups/devices';
+export * from './output-log';

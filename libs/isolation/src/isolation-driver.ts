@@ -24,6 +24,8 @@ export interface RunningProcess {
   signal(signal: NodeJS.Signals): void;
   /** Changes the pty size; ignored without a tty. */
   resize(rows: number, cols: number): void;
+  /** Detached containers with `stdinHold`: the helper lets go of its write end of the stdin FIFO. */
+  closeStdin(): void;
 }
 
 export type RunningContainer = RunningProcess;

@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { errorFromHelper, InvalidSpecError, IsolationError } from './errors';
 import { helperPath } from './helper-path';
 import type { ExitStatus, IsolationDriver, RunningContainer, RunningProcess } from './isolation-driver';
-import { encodeExecSpec, encodeRunSpec, type ContainerProcessSpec, type ExecSpec, type StdioTarget } from './spec';
+import { encodeExecSpec, encodeRunSpec, type ContainerProcessSpec, type DetachedOptions, type ExecSpec, type StdioTarget } from './spec';
 import { StatusLineReader, type StatusEvent } from './status-protocol';
 
 /** fds of the helper: 3 spec (we write, then EOF), 4 status lines, 5 control lines. */
@@ -42,8 +42,8 @@ export class LinuxIsolationDriver implements IsolationDriver {
 
   async run(spec: ContainerProcessSpec): Promise<RunningContainer> {
     const encoded = encodeRunSpec(spec);
-    if (spec.detached) checkDetached(spec.detached.exitFile);
-    return this.start('run', await this.withCompiledSeccomp(encoded), spec.tty === true, spec.stdio, spec.beforeStart, spec.detached?.exitFile);
+    if (spec.detached) checkDetached(spec.detached);
+    return this.start('run', await this.withCompiledSeccomp(encoded), spec.tty === true, spec.stdio, spec.beforeStart, spec.detached);
   }
 
   async exec(containerPid: number, spec: ExecSpec): Promise<RunningProcess> {
@@ -88,24 +88,35 @@ export class LinuxIsolationDriver implements IsolationDriver {
     tty: boolean,
     stdio: ContainerProcessSpec['stdio'],
     beforeStart?: (pid: number) => Promise<void>,
-    exitFile?: string,
+    detached?: DetachedOptions,
   ): Promise<HelperProcess> {
+    const captured = detached?.output !== undefined;
     const stdin = stdioTarget(stdio?.stdin, 'ignore');
-    const stdout = stdioTarget(stdio?.stdout, 'pipe');
-    const stderr = tty ? 'ignore' : stdioTarget(stdio?.stderr, 'pipe');
+    const stdout = captured ? 'ignore' : stdioTarget(stdio?.stdout, 'pipe');
+    const stderr = tty || captured ? 'ignore' : stdioTarget(stdio?.stderr, 'pipe');
     const options: StdioOptions = [stdin, stdout, stderr, 'pipe', 'pipe', 'pipe'];
     const args = [mode, '--spec-fd', String(SPEC_FD), '--status-fd', String(STATUS_FD), '--control-fd', String(CONTROL_FD)];
-    if (exitFile) args.push('--exit-file', exitFile);
+    if (detached) args.push('--exit-file', detached.exitFile);
+    if (detached?.output) {
+      const { dir, maxBytes, maxFiles } = detached.output;
+      args.push('--log-dir', dir, '--log-max-bytes', String(maxBytes), '--log-max-files', String(maxFiles));
+    }
+    if (detached?.stdinHold) args.push('--stdin-hold', detached.stdinHold);
     // detached = own session: a signal to this process group (or its death) does not reach the container.
-    const child = spawn(this.helper, args, { stdio: options, detached: exitFile !== undefined });
+    const child = spawn(this.helper, args, { stdio: options, detached: detached !== undefined });
     const proc = new HelperProcess(child, tty);
     return proc.starting(encodedSpec, beforeStart);
   }
 }
 
-function checkDetached(exitFile: string): void {
-  if (typeof exitFile !== 'string' || !exitFile.startsWith('/') || exitFile.includes('\0')) {
-    throw new InvalidSpecError(`detached.exitFile must be an absolute path, got "${exitFile}"`);
+function checkDetached(detached: DetachedOptions): void {
+  const paths: Array<[string, unknown]> = [['exitFile', detached.exitFile], ['output.dir', detached.output?.dir ?? '/'], ['stdinHold', detached.stdinHold ?? '/']];
+  for (const [name, path] of paths) {
+    if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) throw new InvalidSpecError(`detached.${name} must be an absolute path, got "${String(path)}"`);
+  }
+  const output = detached.output;
+  if (output && !(Number.isSafeInteger(output.maxBytes) && output.maxBytes > 0 && Number.isInteger(output.maxFiles) && output.maxFiles >= 1 && output.maxFiles <= 1000)) {
+    throw new InvalidSpecError('detached.output needs maxBytes > 0 and maxFiles 1..1000');
   }
 }
 
@@ -224,6 +235,10 @@ class HelperProcess implements RunningContainer {
     } else {
       throw new IsolationError(`signal ${signal} cannot be delivered to the workload`, 'monitor');
     }
+  }
+
+  closeStdin(): void {
+    if (!this.exited) this.control.write('close-stdin\n');
   }
 
   resize(rows: number, cols: number): void {

@@ -122,11 +122,35 @@ export interface ContainerProcessSpec extends ProcessSpecBase {
    */
   beforeStart?: (pid: number) => Promise<void>;
   /**
-   * Let the container outlive this Node process: the helper runs in its own session and also
-   * writes `<exitCode> <signal>` to `exitFile` when the workload ends. Give it stdio that does
-   * not depend on this process (files or FIFOs), or the workload gets EPIPE once it is gone.
+   * Let the container outlive this Node process: the helper runs in its own session and writes
+   * the exit record (`ExitRecord` as JSON) to `exitFile` when the workload ends. Give it stdio that
+   * does not depend on this process (files or FIFOs), or the workload gets EPIPE once it is gone.
    */
-  detached?: { exitFile: string };
+  detached?: DetachedOptions;
+}
+
+export interface DetachedOptions {
+  exitFile: string;
+  /**
+   * The helper captures stdout and stderr itself (stdio.stdout and stdio.stderr are then unused)
+   * into `<dir>/output.log` records (`output-log.ts`), rotated at `maxBytes` into `maxFiles` files.
+   */
+  output?: { dir: string; maxBytes: number; maxFiles: number };
+  /**
+   * A FIFO the workload reads as stdin: the helper holds a write end of it, so the workload gets no
+   * end-of-file while no agent writes, until `closeStdin()`. The caller must hold the FIFO open
+   * while `run` starts.
+   */
+  stdinHold?: string;
+}
+
+/** What the helper writes to `detached.exitFile` when the workload ended (times are the helper's clock). */
+export interface ExitRecord {
+  exitCode: number;
+  /** The signal that killed the workload, 0 when it exited. */
+  signal: number;
+  startedAt: string;
+  finishedAt: string;
 }
 
 export type ExecSpec = ProcessSpecBase;

@@ -1,191 +1,259 @@
 import { EventEmitter } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import type { LogLine } from '@muelle/contracts';
+import { isoOfNs, OUTPUT_LOG_FILE, OutputRecord, parseOutputRecords } from '@muelle/isolation';
 
 export interface LogRotation {
   maxBytes: number;
   maxFiles: number;
 }
 
-/** One JSON object per line on disk, like docker's json-file driver. */
-interface StoredLine {
-  stream: 'stdout' | 'stderr';
-  time: string;
-  log: string;
+export interface LogFilter {
+  since?: string;
+  until?: string;
+  stdout: boolean;
+  stderr: boolean;
+  tail?: number;
 }
 
-/** Output queued for the disk beyond this pauses the reader; the container then blocks on its pipe. */
-const QUEUE_HIGH_WATER_BYTES = 1024 * 1024;
-/** Longest line kept whole; a longer one is cut, as docker does (16 KiB). */
+/** Longest line kept whole when output is read as lines; a longer one is cut, as docker does (16 KiB). */
 const MAX_LINE = 16384;
+const READ_BYTES = 256 * 1024;
+/** Followers look at the file this often even when no change was signalled (a missed inotify event). */
+const FOLLOW_POLL_MS = 250;
 
 /**
- * The logs of one container: `container.log` plus rotated `container.log.1..N-1`. Lines are
- * appended in arrival order and emitted live as `line` events for followers and attach sessions.
- * Lines queued while a write runs go out together in the next write, and a reader is paused while
- * more than `QUEUE_HIGH_WATER_BYTES` wait: a container that floods its output slows down (its pipe
- * fills), as with Docker, instead of the agent's memory growing.
+ * The output of one container, as its helper writes it (`output.log`, rotated to `.1..N-1`; the
+ * helper owns the pipes, so output is captured while no agent runs). The agent only reads: whole
+ * files as lines for `logs`, and cursors that follow the file as bytes for attach and `logs -f` —
+ * each follower reads at its own pace from the disk, so a slow one holds no memory.
+ * `container.log` files of containers started before the helper captured output are still read.
  */
 export class ContainerLog extends EventEmitter {
-  private queue: string[] = [];
-  private queued = 0;
-  private writer?: Promise<void>;
-  private readonly drainWaiters: Array<() => void> = [];
-  private size = -1;
   readonly path: string;
+  private watcher?: FSWatcher;
 
   constructor(
     private readonly dir: string,
-    private readonly rotation: LogRotation,
+    readonly rotation: LogRotation,
   ) {
     super();
-    this.path = join(dir, 'container.log');
+    this.path = join(dir, OUTPUT_LOG_FILE);
+    this.setMaxListeners(0);
   }
 
-  /** Bytes waiting for the disk (bounded by the high-water mark plus one read). */
-  get queuedBytes(): number {
-    return this.queued;
+  /** Signals `appended` on every change in the folder while the container runs. */
+  watch(): void {
+    if (this.watcher) return;
+    try {
+      this.watcher = watch(this.dir, () => this.emit('appended'));
+      this.watcher.on('error', () => this.unwatch());
+    } catch (error) {
+      // No inotify (watch limits reached): followers fall back to polling every FOLLOW_POLL_MS.
+      this.emit('watch-error', error);
+    }
   }
 
-  /** Reads a stream line by line (a tty stream may end without newline) until it ends. */
-  pump(stream: Readable, name: 'stdout' | 'stderr'): Promise<void> {
+  unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.emit('appended');
+  }
+
+  /** Resolves at the next change, or after `ms` at the latest. */
+  appended(ms = FOLLOW_POLL_MS): Promise<void> {
     return new Promise((resolve) => {
-      let pending = '';
-      let finished = false;
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        // Every line of one read arrived at the same moment: one clock read per chunk, not per line.
-        const time = new Date().toISOString();
-        pending += chunk;
-        let start = 0;
-        let nl: number;
-        while ((nl = pending.indexOf('\n', start)) >= 0) {
-          for (let cut = start; cut <= nl; cut += MAX_LINE) this.append(name, pending.slice(cut, Math.min(cut + MAX_LINE, nl + 1)), time);
-          start = nl + 1;
-        }
-        pending = pending.slice(start);
-        while (pending.length >= MAX_LINE) {
-          this.append(name, pending.slice(0, MAX_LINE), time);
-          pending = pending.slice(MAX_LINE);
-        }
-        if (this.queued > QUEUE_HIGH_WATER_BYTES && !stream.isPaused()) {
-          stream.pause();
-          void this.drained().then(() => !finished && stream.resume());
-        }
-      });
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        if (pending) this.append(name, pending);
-        pending = '';
-        void this.flushed().then(resolve);
+      const done = () => {
+        clearTimeout(timer);
+        this.off('appended', done);
+        resolve();
       };
-      stream.on('end', finish);
-      stream.on('error', finish);
-      stream.on('close', finish);
+      const timer = setTimeout(done, ms);
+      this.on('appended', done);
     });
   }
 
-  append(stream: 'stdout' | 'stderr', log: string, time = new Date().toISOString()): void {
-    const entry: StoredLine = { stream, time, log };
-    this.emit('line', entry);
-    const text = JSON.stringify(entry) + '\n';
-    this.queue.push(text);
-    this.queued += text.length;
-    this.writer ??= this.writeQueued();
+  /** A reader of the records written from now on (`end`) or from the oldest kept (`start`, current file). */
+  cursor(from: 'start' | 'end'): LogCursor {
+    return new LogCursor(this.path, from);
   }
 
-  /** Resolves once everything appended so far is on disk (or failed to get there). */
-  async flushed(): Promise<void> {
-    while (this.writer) await this.writer;
-  }
-
-  private drained(): Promise<void> {
-    return this.writer ? new Promise((resolve) => this.drainWaiters.push(resolve)) : Promise.resolve();
-  }
-
-  private async writeQueued(): Promise<void> {
-    while (this.queue.length) {
-      let taken = 0;
-      try {
-        taken = await this.writeSome();
-      } catch (error) {
-        // The folder or the rotation failed (full or broken disk): that must not stop the container
-        // or the agent, so the lines queued now are dropped and reported (the runtime logs it).
-        taken = this.queue.splice(0).reduce((sum, line) => sum + line.length, 0);
-        this.emit('write-error', error);
-      }
-      this.queued -= taken;
-      if (this.queued <= QUEUE_HIGH_WATER_BYTES / 2) this.drainWaiters.splice(0).forEach((wake) => wake());
-    }
-    this.writer = undefined;
-    this.drainWaiters.splice(0).forEach((wake) => wake());
-  }
-
-  /** Writes as many queued lines as fit in the current file (rotating first when it is full). */
-  private async writeSome(): Promise<number> {
-    if (this.size < 0) {
-      await mkdir(this.dir, { recursive: true });
-      this.size = await stat(this.path).then((s) => s.size, () => 0);
-    }
-    if (this.size > 0 && this.size + Buffer.byteLength(this.queue[0]) > this.rotation.maxBytes) await this.rotate();
-    let count = 0;
-    let bytes = 0;
-    while (count < this.queue.length) {
-      const next = Buffer.byteLength(this.queue[count]);
-      if (count > 0 && this.size + bytes + next > this.rotation.maxBytes) break;
-      bytes += next;
-      count++;
-    }
-    const batch = this.queue.splice(0, count).join('');
-    try {
-      await appendFile(this.path, batch);
-      this.size += bytes;
-    } catch (error) {
-      // Dropped, as below: a disk that refuses one batch must not stop the container.
-      this.emit('write-error', error);
-    }
-    return batch.length;
-  }
-
-  private async rotate(): Promise<void> {
-    const keep = Math.max(this.rotation.maxFiles, 1);
-    await rm(`${this.path}.${keep - 1}`, { force: true });
-    for (let n = keep - 2; n >= 1; n--) await rename(`${this.path}.${n}`, `${this.path}.${n + 1}`).catch(() => undefined);
-    if (keep > 1) await rename(this.path, `${this.path}.1`);
-    else await rm(this.path, { force: true });
-    this.size = 0;
-  }
-
-  /** All stored lines, oldest first, filtered. */
-  async read(filter: { since?: string; until?: string; stdout: boolean; stderr: boolean; tail?: number }): Promise<LogLine[]> {
-    await this.flushed();
-    const files = (await readdir(this.dir).catch(() => [] as string[]))
-      .filter((f) => /^container\.log(\.\d+)?$/.test(f))
-      .sort((a, b) => Number(b.split('.')[2] ?? 0) - Number(a.split('.')[2] ?? 0));
+  /**
+   * All stored output as lines, oldest first, filtered. `upTo` stops the current file at a
+   * follower's starting point (`LogCursor.position`), so what it will send is not sent twice.
+   */
+  async read(filter: LogFilter, upTo?: number): Promise<LogLine[]> {
     const since = filter.since ? Date.parse(filter.since) : -Infinity;
     const until = filter.until ? Date.parse(filter.until) : Infinity;
     const out: LogLine[] = [];
-    for (const file of files) {
-      const lines = createInterface({ input: createReadStream(join(this.dir, file)), crlfDelay: Infinity });
-      for await (const text of lines) {
-        if (!text) continue;
-        let entry: StoredLine;
-        try {
-          entry = JSON.parse(text) as StoredLine;
-        } catch {
-          continue; // a line torn by a crash
-        }
-        const t = Date.parse(entry.time);
-        if (t < since || t > until) continue;
-        if ((entry.stream === 'stdout' && !filter.stdout) || (entry.stream === 'stderr' && !filter.stderr)) continue;
-        out.push({ stream: entry.stream, time: entry.time, line: entry.log });
+    const keep = (line: LogLine) => {
+      const t = Date.parse(line.time);
+      if (t < since || t > until) return;
+      if ((line.stream === 'stdout' && !filter.stdout) || (line.stream === 'stderr' && !filter.stderr)) return;
+      out.push(line);
+    };
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    for (const file of rotatedOldestFirst(files, 'container.log')) await readLegacy(join(this.dir, file), keep);
+    const lines = new LineAssembler(keep);
+    await this.records((r) => lines.push(r), upTo);
+    lines.end();
+    return filter.tail === undefined ? out : filter.tail === 0 ? [] : out.slice(-filter.tail);
+  }
+
+  /** Every stored record, oldest first, as the container wrote it (`upTo` as in `read`). */
+  async records(each: (record: OutputRecord) => void, upTo?: number): Promise<void> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    for (const file of rotatedOldestFirst(files, OUTPUT_LOG_FILE)) {
+      const cursor = new LogCursor(join(this.dir, file), 'start', file === OUTPUT_LOG_FILE ? upTo : undefined);
+      try {
+        for (let records = await cursor.next(); records.length; records = await cursor.next()) records.forEach(each);
+      } finally {
+        await cursor.close();
       }
     }
-    return filter.tail === undefined ? out : filter.tail === 0 ? [] : out.slice(-filter.tail);
+  }
+}
+
+/** `name.N … name.1, name`: the order they were written in. */
+function rotatedOldestFirst(files: string[], name: string): string[] {
+  const pattern = new RegExp(`^${name.replace('.', '\\.')}(\\.\\d+)?$`);
+  return files.filter((f) => pattern.test(f)).sort((a, b) => Number(b.slice(name.length + 1) || 0) - Number(a.slice(name.length + 1) || 0));
+}
+
+/** Records → lines per stream (a line's time is when its first bytes were read). */
+class LineAssembler {
+  private readonly pending = { stdout: { text: '', time: '' }, stderr: { text: '', time: '' } };
+
+  constructor(private readonly emit: (line: LogLine) => void) {}
+
+  push(record: OutputRecord): void {
+    const p = this.pending[record.stream];
+    const time = isoOfNs(record.timeNs);
+    if (!p.text) p.time = time;
+    p.text += record.data.toString('utf8');
+    let nl: number;
+    while ((nl = p.text.indexOf('\n')) >= 0 || p.text.length >= MAX_LINE) {
+      const cut = nl >= 0 && nl < MAX_LINE ? nl + 1 : MAX_LINE;
+      this.emit({ stream: record.stream, time: p.time, line: p.text.slice(0, cut) });
+      p.text = p.text.slice(cut);
+      p.time = time;
+    }
+  }
+
+  end(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const p = this.pending[stream];
+      if (p.text) this.emit({ stream, time: p.time, line: p.text });
+      p.text = '';
+    }
+  }
+}
+
+/** JSON lines written by agents before the helper captured output (docker json-file style). */
+async function readLegacy(file: string, keep: (line: LogLine) => void): Promise<void> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const text of lines) {
+    try {
+      const entry = JSON.parse(text) as { stream: 'stdout' | 'stderr'; time: string; log: string };
+      keep({ stream: entry.stream, time: entry.time, line: entry.log });
+    } catch {
+      continue; // a line torn by a crash
+    }
+  }
+}
+
+/**
+ * Reads whole records from the output log as they are appended, across rotations: at the end of
+ * the file it holds, it switches to the new file once the helper rotated (the path names another
+ * inode), so nothing between the two is skipped.
+ */
+export class LogCursor {
+  private file?: FileHandle;
+  private inode = -1;
+  private position = 0;
+  private pending = Buffer.alloc(0);
+
+  constructor(
+    private readonly path: string,
+    private from: 'start' | 'end',
+    /** Read the file only up to here. */
+    private readonly limit = Infinity,
+  ) {}
+
+  /** Where in the current file the next read starts. */
+  get offset(): number {
+    return this.position;
+  }
+
+  /** Opens the file now (a cursor from `end` then starts at what it holds now). */
+  async opened(): Promise<this> {
+    if (!this.file) await this.openCurrent();
+    return this;
+  }
+
+  /** The whole records available now (empty when there are none yet). */
+  async next(): Promise<OutputRecord[]> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.file && !(await this.openCurrent())) return [];
+      const file = this.file as FileHandle;
+      const wanted = Math.min(READ_BYTES, this.limit - this.position);
+      if (wanted <= 0) return [];
+      const chunk = Buffer.allocUnsafe(wanted);
+      const { bytesRead } = await file.read(chunk, 0, wanted, this.position);
+      if (bytesRead > 0) {
+        this.position += bytesRead;
+        const buffer = this.pending.length ? Buffer.concat([this.pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const { records, consumed, corrupt } = parseOutputRecords(buffer);
+        // Copy what waits for the rest of its record: `buffer` may be a view of `chunk`.
+        this.pending = corrupt ? Buffer.alloc(0) : Buffer.from(buffer.subarray(consumed));
+        if (corrupt) this.position = (await file.stat()).size;
+        return records;
+      }
+      const current = await stat(this.path).catch(() => undefined);
+      if (!current || current.ino === this.inode) return [];
+      // Rotated: ours is now `.k` (or gone); what followed it is `.k-1`, the oldest left, or the current file.
+      const next = await this.successor();
+      await this.close();
+      this.from = 'start';
+      this.nextPath = next;
+    }
+    return [];
+  }
+
+  private nextPath?: string;
+
+  private async successor(): Promise<string | undefined> {
+    let oldest: string | undefined;
+    for (let k = 1; k <= 1000; k++) {
+      const info = await stat(`${this.path}.${k}`).catch(() => undefined);
+      if (!info) break;
+      if (info.ino === this.inode) return k === 1 ? undefined : `${this.path}.${k - 1}`;
+      oldest = `${this.path}.${k}`;
+    }
+    return oldest; // ours was deleted: everything left came after it
+  }
+
+  async close(): Promise<void> {
+    await this.file?.close().catch(() => undefined); // already closed: nothing to release
+    this.file = undefined;
+    this.pending = Buffer.alloc(0);
+  }
+
+  private async openCurrent(): Promise<boolean> {
+    const path = this.nextPath ?? this.path;
+    this.nextPath = undefined;
+    try {
+      this.file = await open(path, 'r');
+    } catch {
+      this.from = 'start'; // not written yet: all it will hold is new
+      return false;
+    }
+    const info = await this.file.stat();
+    this.inode = info.ino;
+    this.position = this.from === 'end' ? info.size : 0;
+    return true;
   }
 }

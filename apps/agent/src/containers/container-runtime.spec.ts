@@ -256,7 +256,7 @@ describe('ContainerRuntime (fake isolation driver)', () => {
   });
 
   describe('health (/readyz)', () => {
-    const withHelper = (path: string) => (runtime as unknown as { o: { helperPath?: string } }).o.helperPath = path;
+    const withHelper = (path: string) => (runtime as unknown as { options: { helperPath?: string } }).options.helperPath = path;
 
     it('is healthy with an executable helper and a readable cgroup hierarchy', async () => {
       const helper = join(root, 'helper');

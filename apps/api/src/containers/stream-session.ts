@@ -13,7 +13,7 @@ export interface StreamSession {
   stdin(data: Uint8Array): void;
   closeStdin(): void;
   resize(rows: number, cols: number): void;
-  /** Stops listening; the agent may keep the workload running (exec, attach) or stop sending (logs). */
+  /** Stops listening and tells the agent (an Error frame): it stops sending; the workload keeps running (exec, attach). */
   close(): void;
 }
 
@@ -54,7 +54,12 @@ export async function openStreamSession<T>(bus: BusClient, request: (streamId: s
     stdin: (data) => !finished && end.send(Frame.Stdin, data),
     closeStdin: () => !finished && end.send(Frame.StdinEnd),
     resize: (rows, cols) => !finished && end.sendJson(Frame.Resize, { rows, cols }),
-    close: () => !finished && finish(),
+    close: () => {
+      if (finished) return;
+      // Tells the agent the caller left, so it stops following output nobody reads.
+      end.sendJson(Frame.Error, { code: 'CANCELLED', message: 'the caller closed the stream' });
+      finish();
+    },
   };
   return { session, reply };
 }

@@ -16,6 +16,7 @@ export interface DockerCreateBody {
   User?: string;
   Tty?: boolean;
   OpenStdin?: boolean;
+  StdinOnce?: boolean;
   Env?: string[] | null;
   Cmd?: string[] | string | null;
   Entrypoint?: string[] | string | null;
@@ -119,6 +120,7 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
     hostname: body.Hostname || undefined,
     tty: !!body.Tty,
     openStdin: !!body.OpenStdin,
+    stdinOnce: !!body.OpenStdin && !!body.StdinOnce,
     ports,
     volumes,
     network,
@@ -266,6 +268,7 @@ export function toInspect(view: ContainerView) {
       User: view.spec.user ?? '',
       Tty: view.spec.tty,
       OpenStdin: view.spec.openStdin,
+      StdinOnce: view.spec.stdinOnce ?? false,
       Env: view.spec.env,
       Cmd: view.spec.command ?? null,
       Entrypoint: view.spec.entrypoint ?? null,

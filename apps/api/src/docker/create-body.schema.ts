@@ -48,6 +48,7 @@ export const dockerCreateBodySchema = z
     User: str.optional(),
     Tty: z.boolean().optional(),
     OpenStdin: z.boolean().optional(),
+    StdinOnce: z.boolean().optional(),
     Env: strings.nullish(),
     Cmd: stringOrStrings.nullish(),
     Entrypoint: stringOrStrings.nullish(),

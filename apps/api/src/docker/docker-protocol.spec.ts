@@ -53,6 +53,7 @@ describe('Docker Engine API plumbing', () => {
         Env: ['A=1'],
         Tty: true,
         OpenStdin: true,
+        StdinOnce: true,
         ExposedPorts: { '8080/tcp': {} },
         HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '', HostPort: '8080' }] }, Binds: ['/srv:/data:ro', 'cache:/cache'], RestartPolicy: { Name: '' }, AutoRemove: true, NetworkMode: 'default', Memory: 64 * 1024 * 1024, NanoCpus: 1.5e9 },
       },
@@ -67,6 +68,7 @@ describe('Docker Engine API plumbing', () => {
       env: ['A=1'],
       tty: true,
       openStdin: true,
+      stdinOnce: true,
       ports: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 8080, protocol: 'tcp' }],
       volumes: [
         { kind: 'bind', source: '/srv', target: '/data', readOnly: true },

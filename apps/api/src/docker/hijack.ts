@@ -12,6 +12,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { SessionHandlers, StreamSession } from '../containers/stream-session';
 import { dockerError, NotSupportedByMuelleError } from './errors';
+import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
 import { decodeExecId } from './exec-ids';
 import { multiplexedFrame, outputEncoder, SYSTEM_ERROR, upgradeHead } from './framing';
 import { matchDockerPath, rewriteDockerUrl } from './paths';
@@ -110,11 +111,17 @@ export class DockerHijack implements OnApplicationBootstrap {
     const wantStdin = flag('stdin') && view.spec.openStdin;
     const streams = { stdout: flag('stdout'), stderr: flag('stderr') };
     const encode = outputEncoder(tty);
-    const stdin = new StdinRelay(socket, head);
+    const closers: Array<() => void> = [];
+    const closeAll = () => closers.splice(0).forEach((close) => close());
+    // Detach keys (Docker's, default ctrl-p ctrl-q) end this connection; the container keeps running.
+    const detachKeys = wantStdin ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    const stdin = new StdinRelay(socket, head, detachKeys, () => {
+      closeAll();
+      if (!socket.writableEnded) socket.end();
+    });
     socket.write(upgradeHead(tty));
     const output = this.pipeOutput(socket, encode, tty, streams);
-    const closers: Array<() => void> = [];
-    socket.on('close', () => closers.forEach((close) => close()));
+    socket.on('close', closeAll);
     this.sessions.trackOutput(view.id, output.done);
 
     if (view.state === 'running') {
@@ -216,18 +223,36 @@ function readBody(socket: Duplex, head: Buffer, length: number): Promise<{ body:
 class StdinRelay {
   private pending: Buffer[] = [];
   private ended = false;
+  private detached = false;
   private session: StreamSession | null = null;
 
-  constructor(socket: Duplex, first: Buffer) {
-    if (first.length) this.pending.push(first);
-    socket.on('data', (chunk: Buffer) => (this.session ? this.session.stdin(chunk) : this.pending.push(chunk)));
+  constructor(socket: Duplex, first: Buffer, detachKeys?: DetachKeysFilter, onDetach?: () => void) {
+    const take = (chunk: Buffer) => {
+      if (this.detached) return;
+      let bytes = chunk;
+      if (detachKeys) {
+        const { forward, detach } = detachKeys.push(chunk);
+        bytes = forward;
+        this.detached = detach;
+      }
+      if (bytes.length) {
+        if (this.session) this.session.stdin(bytes);
+        else this.pending.push(bytes);
+      }
+      if (this.detached) onDetach?.();
+    };
+    if (first.length) take(first);
+    socket.on('data', take);
     socket.on('end', () => {
+      // After a detach the input's end is not the container's.
+      if (this.detached) return;
       this.ended = true;
       this.session?.closeStdin();
     });
   }
 
   connect(session: StreamSession) {
+    if (this.detached) return session.close();
     this.session = session;
     for (const chunk of this.pending.splice(0)) session.stdin(chunk);
     if (this.ended) session.closeStdin();

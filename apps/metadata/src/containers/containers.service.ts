@@ -133,9 +133,10 @@ export class ContainersService {
   async recordState(change: ContainerStateChange): Promise<void> {
     const at = new Date(change.at);
     const values: Partial<ContainerEntity> = { state: change.state, stateChangedAt: at };
-    if (change.state === 'running') Object.assign(values, { startedAt: at, exitCode: null, oomKilled: false, finishedAt: null });
+    // The agent sends the container's own start and finish times; `at` is when it reported them.
+    if (change.state === 'running') Object.assign(values, { startedAt: new Date(change.startedAt ?? change.at), exitCode: null, oomKilled: false, finishedAt: null });
     if (change.state === 'exited' || change.state === 'dead' || change.state === 'lost') {
-      Object.assign(values, { finishedAt: at, exitCode: change.exitCode ?? null, oomKilled: change.oomKilled ?? false });
+      Object.assign(values, { finishedAt: new Date(change.finishedAt ?? change.at), exitCode: change.exitCode ?? null, oomKilled: change.oomKilled ?? false });
     }
     if (change.restartCount !== undefined) values.restartCount = change.restartCount;
     if (change.imageDigest) values.imageDigest = change.imageDigest;

@@ -85,6 +85,8 @@ export const ContainerSpec = z.object({
   hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/).optional(),
   tty: z.boolean().default(false),
   openStdin: z.boolean().default(false),
+  /** Docker's StdinOnce: when the first attached client closes its input, the container's stdin reaches end-of-file. */
+  stdinOnce: z.boolean().default(false),
   /** `--init`: a tiny init is PID 1 (forwards signals, reaps zombies) and runs the entrypoint as its child. */
   init: z.boolean().default(false),
   ports: z.array(PortBinding).default([]),

@@ -72,6 +72,9 @@ export const containerStateChanged = defineEvent(
     oomKilled: z.boolean().optional(),
     restartCount: z.number().int().optional(),
     imageDigest: z.string().optional(),
+    /** With `running`: when the container started; with `exited`: when it ended (its helper's clock). */
+    startedAt: IsoDate.optional(),
+    finishedAt: IsoDate.optional(),
     at: IsoDate,
   }),
 );

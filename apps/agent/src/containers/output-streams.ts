@@ -1,0 +1,139 @@
+import { BusClient, Frame, FrameType, StreamEnd } from '@muelle/bus';
+import { ConflictError, LogLine } from '@muelle/contracts';
+import { isoOfNs, OutputRecord } from '@muelle/isolation';
+import { ContainerLog, LogCursor, LogFilter } from './container-log';
+import { ContainerRuntime } from './container-runtime';
+
+const MAX_REPLY_LINES = 5000;
+const MAX_REPLY_BYTES = 512 * 1024;
+
+export interface LogsRequest extends LogFilter {
+  id: string;
+  timestamps: boolean;
+  follow: boolean;
+  streamId?: string;
+}
+
+/**
+ * A container's output to the bus: `logs` (a reply, or a stream of what is stored and, with
+ * `follow`, what comes) and `attach` (what comes, plus stdin). Streams carry the bytes as the
+ * container wrote them, read from its log file by a cursor of their own.
+ */
+export class OutputStreams {
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly bus: BusClient,
+  ) {}
+
+  async logs(r: LogsRequest): Promise<{ lines: LogLine[]; truncated: boolean; streaming: boolean }> {
+    const log = this.runtime.logOf(r.id);
+    if (!r.streamId) {
+      const lines = await log.read(r);
+      let bytes = 0;
+      let start = lines.length;
+      while (start > 0 && lines.length - start < MAX_REPLY_LINES && bytes + (lines[start - 1] as LogLine).line.length <= MAX_REPLY_BYTES) bytes += (lines[--start] as LogLine).line.length;
+      return { lines: lines.slice(start), truncated: start > 0, streaming: false };
+    }
+    let stopped = false;
+    let ready!: () => void;
+    const clientReady = new Promise<void>((res) => (ready = res));
+    const end = new StreamEnd(this.bus.streams(), r.streamId, 'server', (type: FrameType) => {
+      if (type === Frame.Ready) ready();
+      // StdinEnd: stop following; Error: the caller left.
+      if (type === Frame.StdinEnd || type === Frame.Error) stopped = true;
+    });
+    const wanted = (stream: 'stdout' | 'stderr') => (stream === 'stdout' ? r.stdout : r.stderr);
+    const frame = (stream: 'stdout' | 'stderr') => (stream === 'stdout' ? Frame.Stdout : Frame.Stderr);
+    // Opened now, so what is written while the past is sent is not missed.
+    const cursor = r.follow ? await log.cursor('end').opened() : undefined;
+    void clientReady.then(async () => {
+      try {
+        const since = r.since ? Date.parse(r.since) : -Infinity;
+        const until = r.until ? Date.parse(r.until) : Infinity;
+        const sendRecord = (record: OutputRecord) => {
+          const ms = Number(record.timeNs / 1_000_000n);
+          if (!wanted(record.stream) || ms < since || ms > until) return;
+          end.send(frame(record.stream), r.timestamps ? withTimestamps(record) : record.data);
+        };
+        if (r.tail === undefined && !r.timestamps) {
+          // The bytes as written (a prompt without newline, binary output), not lines.
+          await log.records(sendRecord, cursor?.offset);
+        } else {
+          for (const l of await log.read(r, cursor?.offset)) end.send(frame(l.stream), r.timestamps ? `${l.time} ${l.line}` : l.line);
+        }
+        if (cursor) await this.follow(r.id, log, cursor, () => stopped, sendRecord);
+        end.sendJson(Frame.Exit, { exitCode: 0 });
+      } catch (error) {
+        end.sendJson(Frame.Error, { code: 'INTERNAL', message: `reading the log failed: ${(error as Error).message}` });
+      } finally {
+        await cursor?.close();
+        end.close();
+      }
+    });
+    return { lines: [], truncated: false, streaming: true };
+  }
+
+  /** Live output from now on, and stdin when asked and the container has it; ends with its exit code. */
+  async attach(r: { id: string; streamId: string; stdin: boolean }): Promise<{ tty: boolean }> {
+    const record = this.runtime.get(r.id);
+    if (record.state !== 'running') throw new ConflictError(`container ${r.id} is not running`);
+    const log = this.runtime.logOf(r.id);
+    const cursor = await log.cursor('end').opened();
+    let ready!: () => void;
+    const clientReady = new Promise<void>((res) => (ready = res));
+    let detached = false;
+    const stdin = r.stdin && record.spec.openStdin;
+    const end = new StreamEnd(this.bus.streams(), r.streamId, 'server', (type: FrameType, payload: Buffer) => {
+      if (type === Frame.Ready) ready();
+      else if (type === Frame.Stdin && stdin) this.runtime.writeStdin(r.id, payload);
+      // Docker's StdinOnce: the attached client's end of input is the container's.
+      else if (type === Frame.StdinEnd && stdin && record.spec.stdinOnce) this.runtime.closeStdin(r.id);
+      else if (type === Frame.Resize) this.runtime.resize(r.id, payload);
+      else if (type === Frame.Error) detached = true; // the caller left (detach keys, closed connection)
+    });
+    void clientReady.then(async () => {
+      try {
+        await this.follow(r.id, log, cursor, () => detached, (rec) => end.send(rec.stream === 'stdout' ? Frame.Stdout : Frame.Stderr, rec.data));
+        const { exitCode } = await this.runtime.wait(r.id, 'not-running');
+        end.sendJson(Frame.Exit, { exitCode });
+      } catch (error) {
+        end.sendJson(Frame.Error, { code: 'INTERNAL', message: `reading the output failed: ${(error as Error).message}` });
+      } finally {
+        await cursor.close();
+        end.close();
+      }
+    });
+    return { tty: record.spec.tty };
+  }
+
+  /**
+   * Sends what the cursor reads until the container stopped running (and then what it wrote last:
+   * its exit is recorded only after the helper drained its output) or `stop()` says so.
+   */
+  private async follow(id: string, log: ContainerLog, cursor: LogCursor, stop: () => boolean, send: (record: OutputRecord) => void): Promise<void> {
+    for (;;) {
+      const active = this.isActive(id);
+      const records = await cursor.next();
+      records.forEach(send);
+      if (stop()) return;
+      if (records.length) continue;
+      if (!active) return;
+      await log.appended();
+    }
+  }
+
+  private isActive(id: string): boolean {
+    const state = this.runtime.all().find((x) => x.id === id)?.state;
+    return state === 'running' || state === 'restarting';
+  }
+}
+
+/** Docker's `--timestamps`: each line prefixed with its time. */
+function withTimestamps(record: OutputRecord): string {
+  const time = isoOfNs(record.timeNs);
+  return record.data
+    .toString('utf8')
+    .split(/(?<=\n)/)
+    .map((line) => `${time} ${line}`)
+    .join('');
+}

@@ -30,7 +30,7 @@ import {
   RunningContainer,
 } from '@muelle/isolation';
 import type { Logger } from 'pino';
-import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
+import { checkCommandExists, directoryRoot, layeredRoot, mergeEnv as mergeImageEnv, resolveUser, withDefaultPath, type RootView } from '@muelle/images';
 import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork, NO_TEAM_GROUP } from '../network/bridge-network';
 import { PortProxy, probePort } from '../network/port-proxy';
@@ -318,8 +318,9 @@ export class ContainerRuntime {
     const command = spec.command ?? (spec.entrypoint ? [] : (config.Cmd ?? []));
     const args = [...entrypoint, ...command];
     if (!args.length) throw new InvalidArgumentError('no command: the image has no entrypoint or cmd and none was given');
-    await checkCommandExists(layerDirs, args[0] as string, env);
-    const user = await resolveUser(spec.user ?? config.User, (path) => readFileFromLayers(layerDirs, path));
+    const root = layeredRoot(layerDirs);
+    await checkCommandExists(root, args[0] as string, env);
+    const user = await resolveUser(root, spec.user ?? config.User);
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     const workingDir = spec.workingDir ?? (config.WorkingDir || '/');
     for (const volume of spec.volumes) {
@@ -765,11 +766,10 @@ export class ContainerRuntime {
     this.ports.closeAll();
   }
 
-  /** Used by exec: a file inside the running container's root (its mount namespace, seen through its init). */
-  async readInRoot(id: string, path: string): Promise<string | undefined> {
+  /** Used by exec: the running container's root (its mount namespace, seen through its init), or undefined when it is not running. */
+  rootView(id: string): RootView | undefined {
     const pid = this.get(id).initPid;
-    if (!pid) return undefined;
-    return readFile(join(`/proc/${pid}/root`, path), 'utf8').catch(() => undefined);
+    return pid ? directoryRoot(`/proc/${pid}/root`) : undefined;
   }
 
   cgroupPaths(id: string): string[] {
@@ -794,10 +794,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export function mergeEnv(imageEnv: readonly string[], specEnv: readonly string[]): string[] {
-  const map = new Map<string, string>();
-  for (const entry of [...imageEnv, ...specEnv]) map.set(entry.slice(0, entry.indexOf('=')), entry);
-  if (!map.has('PATH')) map.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  return [...map.values()];
+  return withDefaultPath(mergeImageEnv(imageEnv, specEnv));
 }
 
 export function limitsOf(spec: ContainerSpec): CgroupLimits {

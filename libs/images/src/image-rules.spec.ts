@@ -110,7 +110,8 @@ describe('platform selection', () => {
   });
 
   it('parses and normalises --platform', () => {
-    expect(parsePlatform('linux/arm64/v8')).toEqual(normalizePlatform({ os: 'linux', architecture: 'arm64' }));
+    expect(parsePlatform('Linux/ARM64/v8')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    expect(normalizePlatform(parsePlatform('linux/arm64/v8')!)).toEqual(normalizePlatform({ os: 'linux', architecture: 'aarch64' }));
     expect(parsePlatform('linux')?.architecture).toBe(hostPlatform().architecture);
     expect(parsePlatform('linux/amd64/v2/x')).toBeNull();
     expect(parsePlatform('linux/$x')).toBeNull();

@@ -35,12 +35,15 @@ export function hostPlatform(): Platform {
   return normalizePlatform({ os: process.platform === 'linux' ? 'linux' : process.platform, architecture, variant });
 }
 
-/** Parses `os[/arch[/variant]]` (`--platform`); an omitted architecture is the host's. `null` when malformed. */
+/**
+ * Parses `os[/arch[/variant]]` (`--platform`), lower-cased as written (matching normalises); an
+ * omitted architecture is the host's. `null` when malformed.
+ */
 export function parsePlatform(text: string): Platform | null {
   const parts = text.split('/');
   if (parts.length > 3 || parts.some((part) => !PLATFORM_PART.test(part))) return null;
-  const [os, architecture = hostPlatform().architecture, variant] = parts as [string, string?, string?];
-  return normalizePlatform({ os, architecture, variant });
+  const [os, architecture = hostPlatform().architecture, variant] = parts.map((part) => part.toLowerCase()) as [string, string?, string?];
+  return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
 export function formatPlatform(platform: Platform): string {

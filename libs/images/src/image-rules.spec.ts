@@ -6,6 +6,7 @@ import {
   DEFAULT_PATH,
   directoryRoot,
   familiarName,
+  findByImageId,
   hostPlatform,
   imageIdPrefixOf,
   layeredRoot,
@@ -72,6 +73,16 @@ describe('image names', () => {
     ['ABABABABABAB', undefined],
   ])('image id prefix %s → %s', (text, prefix) => {
     expect(imageIdPrefixOf(text)).toBe(prefix);
+  });
+
+  it('finds an image by its id or a unique prefix; an ambiguous prefix is a clear 400', () => {
+    const images = [{ id: `sha256:aaaaaaaaaaaa1${'0'.repeat(51)}` }, { id: `sha256:aaaaaaaaaaaa2${'0'.repeat(51)}` }, { id: `sha256:${'b'.repeat(64)}` }];
+    expect(findByImageId(images, 'bbbbbbbbbbbb')).toBe(images[2]);
+    expect(findByImageId(images, `sha256:${'b'.repeat(64)}`)).toBe(images[2]);
+    expect(findByImageId(images, 'aaaaaaaaaaaa2')).toBe(images[1]);
+    expect(findByImageId(images, 'cccccccccccc')).toBeUndefined();
+    expect(findByImageId(images, 'busybox')).toBeUndefined();
+    expect(() => findByImageId(images, 'aaaaaaaaaaaa')).toThrow('image id aaaaaaaaaaaa is ambiguous: 2 images start with it, use more characters');
   });
 
   it('short ids are the 12 characters docker shows', () => {

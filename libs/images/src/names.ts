@@ -12,6 +12,18 @@ export function imageIdPrefixOf(text: string): string | undefined {
   return IMAGE_ID_PREFIX.exec(text)?.[1];
 }
 
+/**
+ * The image an id or a unique id prefix names among `images`; undefined when none does. Several
+ * matches are a 400 asking for more characters (Docker answers the same for an ambiguous prefix).
+ */
+export function findByImageId<T extends { id: string }>(images: readonly T[], text: string): T | undefined {
+  const prefix = imageIdPrefixOf(text);
+  if (prefix === undefined) return undefined;
+  const matches = images.filter((image) => image.id.replace(/^sha256:/, '').startsWith(prefix));
+  if (matches.length > 1) throw new InvalidArgumentError(`image id ${text} is ambiguous: ${matches.length} images start with it, use more characters`);
+  return matches[0];
+}
+
 /** `sha256:<64 hex>` → the 12 characters `docker images` and `muelle images` show. */
 export function shortImageId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, SHORT_ID_LENGTH);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { InvalidArgumentError, listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
-import { type Platform, familiarName, imageIdPrefixOf, imageNotFoundMessage, localSpellings, parseImageName, requireManifest } from '@muelle/images';
+import { listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { type Platform, familiarName, findByImageId, imageIdPrefixOf, imageNotFoundMessage, localSpellings, parseImageName, requireManifest } from '@muelle/images';
 import { formatReference, ImageReference } from '@muelle/oci';
 import { createRegistryClient, RegistryAuthError, RegistryClient, registryEndpoint, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
 import { insecureRegistriesOf } from '@muelle/service-kit';
@@ -135,11 +135,10 @@ export class ImageCatalog {
    * name@digest; 404 `No such image: <name>` suggesting a pull otherwise.
    */
   async resolve(principal: RequestPrincipal, name: string, typed = name): Promise<CatalogImage> {
-    const prefix = imageIdPrefixOf(name);
-    if (prefix) {
-      const matches = (await this.list(principal)).filter((image) => image.id.slice('sha256:'.length).startsWith(prefix));
-      if (matches.length === 1) return matches[0] as CatalogImage;
-      if (matches.length > 1) throw new InvalidArgumentError(`image id ${name} is ambiguous: ${matches.length} images start with it, use more characters`);
+    if (this.isImageId(name)) {
+      const match = findByImageId(await this.list(principal), name);
+      if (match) return match;
+      // A bare hex string may still be a name (`docker run abcdef123456`); `sha256:…` cannot.
       if (name.startsWith('sha256:')) throw new NotFoundError(imageNotFoundMessage(typed));
     }
     const ref = await this.findLocal(principal, name);

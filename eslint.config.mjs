@@ -32,7 +32,7 @@ export default [
     },
   },
   {
-    files: ['libs/contracts/src/**/*.ts', 'libs/oci/src/**/*.ts', 'libs/dockerfile/src/**/*.ts', 'libs/authz/src/**/*.ts'],
+    files: ['libs/contracts/src/**/*.ts', 'libs/oci/src/**/*.ts', 'libs/images/src/**/*.ts', 'libs/dockerfile/src/**/*.ts', 'libs/authz/src/**/*.ts'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ioDrivers, message: 'format and contract libs stay free of Nest and I/O drivers' }] }] },
   },

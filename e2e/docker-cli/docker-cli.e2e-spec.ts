@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminAuth, ADMIN_PASSWORD, logsOf, Platform, startPlatform } from '../control-plane/platform';
+import { muelle } from '../control-plane/cli';
 import { docker, dockerInTerminal } from './docker';
 
 /**
@@ -21,6 +22,7 @@ describe('the seed with the stock docker CLI', () => {
   let webPort: number;
   let builtId: string;
   let busybox: string;
+  let muelleEnv: Record<string, string>;
 
   const logs = () => `${logsOf(platform)}\n${extra.map((p) => `--- ${p.name}\n${p.output().slice(-2500)}`).join('\n')}`;
   const ok = async (...args: string[]) => {
@@ -62,6 +64,7 @@ describe('the seed with the stock docker CLI', () => {
     mkdirSync(config);
     writeFileSync(join(config, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token.token}` } }));
     env = { DOCKER_HOST: `tcp://127.0.0.1:${platform.apiPort}`, DOCKER_CONFIG: config };
+    muelleEnv = { HOME: join(work, 'muelle-home'), MUELLE_API: platform.api, MUELLE_TOKEN: token.token };
     busybox = `${platform.other.host}/library/busybox:1`;
     webPort = await freePort();
   }, 180_000);
@@ -214,6 +217,40 @@ describe('the seed with the stock docker CLI', () => {
     expect(inspect.code).not.toBe(0);
     expect(inspect.stderr).toMatch(/No such image/);
   }, 180_000);
+
+  it('one image id in both CLIs: build -q prints it, tag, run and rmi take its short form, and both list it', async () => {
+    const mu = async (...args: string[]) => {
+      const result = await muelle(args, muelleEnv, { timeoutMs: 120_000 });
+      if (result.code !== 0) throw new Error(`muelle ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logs()}`);
+      return result.stdout;
+    };
+    const context = join(work, 'ids');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nLABEL purpose=ids\nCMD ["echo", "by-id"]\n');
+    const built = await docker(['build', '-q', '.'], env, { cwd: context, timeoutMs: 120_000 });
+    if (built.code !== 0) throw new Error(`docker build -q failed\n${built.stdout}\n${built.stderr}\n${logs()}`);
+    const id = built.stdout.trim();
+    expect(id).toMatch(/^sha256:[a-f0-9]{64}$/);
+    // The same Dockerfile through /v1: the same steps from the cache, the same config, the same id.
+    expect((await mu('build', '-q', context)).trim()).toBe(id);
+    const short = id.slice('sha256:'.length, 'sha256:'.length + 12);
+    await mu('tag', short, 'ids:1');
+    expect(await ok('images', 'ids')).toMatch(new RegExp(`ids\\s+1\\s+${short}`));
+    expect(await mu('images', '--no-hosts')).toMatch(new RegExp(`/ids\\s+1\\s+${short}`));
+    expect((await mu('run', '--rm', short)).trim()).toBe('by-id');
+    expect((await ok('run', '--rm', short)).trim()).toBe('by-id');
+    // Short names resolve alike through both doors (busybox ≡ library/busybox).
+    expect((await mu('run', '--rm', 'busybox:1', 'echo', 'same')).trim()).toBe('same');
+    expect((await ok('run', '--rm', 'busybox:1', 'echo', 'same')).trim()).toBe('same');
+    const missing = await muelle(['run', '--rm', 'busybox:nosuchtag', 'true'], muelleEnv);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('No such image: busybox:nosuchtag (pull it first: muelle pull busybox:nosuchtag)');
+    const removed = await mu('rmi', id);
+    expect(removed).toContain(`Deleted: ${id}`);
+    const gone = await docker(['image', 'inspect', short], env);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toMatch(/No such image/);
+  }, 240_000);
 
   it('docker login checks credentials against Muelle', async () => {
     const good = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: `${ADMIN_PASSWORD}\n` });

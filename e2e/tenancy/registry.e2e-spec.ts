@@ -142,7 +142,7 @@ describe('tenancy: the registry and the doors that reach it', () => {
     expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toMatchObject({ code: 0, stdout: expect.stringContaining('hello-from-library') });
     const refused = await muelle(['run', '--rm', 'beta/secret:1', 'echo', 'stolen'], env);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/no such image/);
+    expect(refused.stderr).toMatch(/no such image/i);
     expect(refused.stdout).not.toContain('stolen');
   }, 90_000);
 

@@ -5,7 +5,7 @@ import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { BuilderStore } from './build/store';
+import { BuilderStore } from './dockerfile-build/store';
 import { BuildsController } from './builds/builds.controller';
 import { BuildsService } from './builds/builds.service';
 

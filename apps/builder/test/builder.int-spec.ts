@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { BuildProgressEvent, BuildRecord } from '@muelle/contracts';
 import { detectCgroupDriver, LinuxIsolationDriver, type CgroupDriver } from '@muelle/isolation';
 import type { RegistryClient } from '@muelle/registry-client';
-import { BuilderStore } from '../src/build/store';
+import { BuilderStore } from '../src/dockerfile-build/store';
 import { BuildsService } from '../src/builds/builds.service';
 import { LocalRegistry, mountsUnder, pullAndUnpack, seedBusybox, silentLogger, tempDir, writeTree } from './support';
 

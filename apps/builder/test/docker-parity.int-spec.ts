@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
 import type { RegistryClient } from '@muelle/registry-client';
-import { BuilderStore } from '../src/build/store';
+import { BuilderStore } from '../src/dockerfile-build/store';
 import { BuildsService } from '../src/builds/builds.service';
 import pino from 'pino';
 import { LocalRegistry, pullAndUnpack, seedBusybox, silentLogger, tempDir } from './support';

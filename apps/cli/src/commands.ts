@@ -100,7 +100,7 @@ export function buildProgram(io: Io): Command {
   program
     .command('images')
     .description('List images of the platform registry')
-    .option('-q, --quiet', 'only digests')
+    .option('-q, --quiet', 'only image ids')
     .option('--no-hosts', 'do not ask hosts what they cached')
     .addOption(formatOption())
     .action(async (options) => {
@@ -108,14 +108,14 @@ export function buildProgram(io: Io): Command {
         query: { hosts: options.hosts, limit: 1000 },
       });
       if (options.format === 'json') return json(io, reply.items);
-      if (options.quiet) return void io.out.write(reply.items.map((i: any) => `${shortDigest(i.digest)}\n`).join(''));
+      if (options.quiet) return void io.out.write(reply.items.map((i: any) => `${shortDigest(i.id ?? i.digest)}\n`).join(''));
       io.out.write(
         table(
           ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'HOSTS'],
           reply.items.map((i: any) => [
             i.reference.replace(/:[^:/]+$/, ''),
             i.tag,
-            shortDigest(i.digest),
+            shortDigest(i.id ?? i.digest),
             i.created ? `${ago(i.created)} ago` : '',
             humanSize(i.sizeBytes),
             (i.hosts ?? []).join(','),
@@ -458,7 +458,8 @@ export function buildProgram(io: Io): Command {
           const reply = await api.request('DELETE', '/v1/images', {
             query: { image, hosts: !!o.hosts, force: !!o.force },
           });
-          io.out.write(`Untagged: ${reply.removed}\n`);
+          for (const name of reply.untagged ?? [reply.removed]) io.out.write(`Untagged: ${name}\n`);
+          if (reply.id) io.out.write(`Deleted: ${reply.id}\n`);
         } catch (error) {
           failed = true;
           io.err.write(`Error response from daemon: ${(error as Error).message}\n`);
@@ -563,7 +564,7 @@ Examples:
     .option('--build-arg <KEY=value>', 'build argument', collect, [])
     .option('--target <stage>', 'stop at this stage')
     .option('--no-cache', 'do not use the layer cache')
-    .option('-q, --quiet', 'print only the image digest')
+    .option('-q, --quiet', 'print only the image id')
     .action(async (context: string, o) => {
       const api = client();
       const response = await api.send('POST', '/v1/builds', {
@@ -577,7 +578,8 @@ Examples:
           throw new CliError(`${event.error.message}${where}`, 1, event.error.code);
         }
         if (event.status === 'done') {
-          io.out.write(o.quiet ? `${event.digest}\n` : `Successfully built ${event.digest}\n`);
+          // The image id is the config digest, as Docker's: `muelle tag`, `run` and `rmi` take it or its short form.
+          io.out.write(o.quiet ? `${event.configDigest}\n` : `Successfully built ${event.configDigest}\n`);
           if (!o.quiet) for (const pushed of event.pushed) io.out.write(`Successfully tagged ${pushed.reference}\n`);
         } else if (!o.quiet) io.out.write(describeBuildProgress(event, { announcePushes: true, terminateOutput: true }));
       }

@@ -1,26 +1,11 @@
 /** Predefined build arguments (BuildKit's "automatic platform ARGs" and proxy ARGs). */
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
+import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '@muelle/images';
 
-export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+export { formatPlatform, parsePlatform, type Platform };
 
-const PLATFORM_PART = /^[a-z0-9_.-]+$/i;
-
-/** Parses `os[/arch[/variant]]`; `null` when malformed. */
-export function parsePlatform(text: string): Platform | null {
-  const parts = text.split('/');
-  if (parts.length < 1 || parts.length > 3 || parts.some((part) => !PLATFORM_PART.test(part))) return null;
-  const [os, architecture = DEFAULT_PLATFORM.architecture, variant] = parts;
-  return { os: os.toLowerCase(), architecture: architecture.toLowerCase(), ...(variant ? { variant: variant.toLowerCase() } : {}) };
-}
-
-export function formatPlatform(platform: Platform): string {
-  return [platform.os, platform.architecture, platform.variant].filter((part) => part).join('/');
-}
+/** What a build targets and runs on unless told otherwise: this host's platform (`@muelle/images`). */
+export const DEFAULT_PLATFORM: Platform = hostPlatform();
 
 /** TARGETPLATFORM, TARGETOS, ..., BUILDVARIANT: available to FROM always, inside a stage once declared with ARG. */
 export function platformArgs(target: Platform = DEFAULT_PLATFORM, build: Platform = DEFAULT_PLATFORM): Record<string, string> {

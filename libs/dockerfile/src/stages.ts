@@ -9,9 +9,9 @@ export interface ResolveOptions {
   buildArgs?: Readonly<Record<string, string>>;
   /** `--target`: stage name; default is the last stage. */
   target?: string;
-  /** Platform being built for; default linux/amd64. */
+  /** Platform being built for; default this host's. */
   targetPlatform?: Platform;
-  /** Platform the build runs on; default linux/amd64. */
+  /** Platform the build runs on; default this host's. */
   buildPlatform?: Platform;
 }
 

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const require = createRequire(join(root, 'dist', 'apps', 'builder', 'src', 'index.js'));
-const { BuilderStore } = require('./build/store');
+const { BuilderStore } = require('./dockerfile-build/store');
 const { BuildsService } = require('./builds/builds.service');
 const { LinuxIsolationDriver, detectCgroupDriver } = require('@muelle/isolation');
 const { MediaType, tarDirectory } = require('@muelle/oci');

@@ -3,7 +3,7 @@ import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { helperPath } from '@muelle/isolation';
-import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
+import { checkCommandExists, directoryRoot, layeredRoot, resolveUser, type RootView } from '@muelle/images';
 import { PortProxy } from '../network/port-proxy';
 import { ContainerLog } from './container-log';
 import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
@@ -139,8 +139,9 @@ export class ContainerRuntime {
     const command = spec.command ?? (spec.entrypoint ? [] : (config.Cmd ?? []));
     const args = [...entrypoint, ...command];
     if (!args.length) throw new InvalidArgumentError('no command: the image has no entrypoint or cmd and none was given');
-    await checkCommandExists(layerDirs, args[0] as string, env);
-    const user = await resolveUser(spec.user ?? config.User, (path) => readFileFromLayers(layerDirs, path));
+    const root = layeredRoot(layerDirs);
+    await checkCommandExists(root, args[0] as string, env);
+    const user = await resolveUser(root, spec.user ?? config.User);
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     const workingDir = spec.workingDir ?? (config.WorkingDir || '/');
     await checkVolumes(spec, teamId);
@@ -327,11 +328,10 @@ export class ContainerRuntime {
     this.ports.closeAll();
   }
 
-  /** Used by exec: a file inside the running container's root (its mount namespace, seen through its init). */
-  async readInRoot(id: string, path: string): Promise<string | undefined> {
+  /** Used by exec: the running container's root (its mount namespace, seen through its init), or undefined when it is not running. */
+  rootView(id: string): RootView | undefined {
     const pid = this.get(id).initPid;
-    if (!pid) return undefined;
-    return readFile(join(`/proc/${pid}/root`, path), 'utf8').catch(() => undefined);
+    return pid ? directoryRoot(`/proc/${pid}/root`) : undefined;
   }
 
   cgroupPaths(id: string): string[] {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { ContainerSpec, InvalidArgumentError, ResolvedPort } from '@muelle/contracts';
 import type { CgroupLimits } from '@muelle/isolation';
+import { mergeEnv as mergeImageEnv, withDefaultPath } from '@muelle/images';
 import { NO_TEAM_GROUP } from '../network/bridge-network';
 import { probePort } from '../network/port-proxy';
 import { checkBindSource } from './bind-source';
@@ -52,10 +53,7 @@ export async function checkPorts(spec: ContainerSpec, others: ContainerRecordOnD
 }
 
 export function mergeEnv(imageEnv: readonly string[], specEnv: readonly string[]): string[] {
-  const map = new Map<string, string>();
-  for (const entry of [...imageEnv, ...specEnv]) map.set(entry.slice(0, entry.indexOf('=')), entry);
-  if (!map.has('PATH')) map.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  return [...map.values()];
+  return withDefaultPath(mergeImageEnv(imageEnv, specEnv));
 }
 
 export function limitsOf(spec: ContainerSpec): CgroupLimits {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, ExecInfo, NotFoundError } from '@muelle/contracts';
 import { Frame, FrameType, StreamEnd, StreamTransport } from '@muelle/bus';
 import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
-import { resolveUser } from '../images/image-files';
+import { resolveUser } from '@muelle/images';
 import { ContainerRuntime, mergeEnv } from './container-runtime';
 import { isolationOptionsOf } from './isolation-options';
 
@@ -50,7 +50,8 @@ export class ExecManager {
     const record = this.runtime.get(s.containerId);
     if (record.state !== 'running' || !record.initPid) throw new ConflictError(`container ${s.containerId} is not running`);
     s.started = true;
-    const user = s.user ? await resolveUser(s.user, (p) => this.runtime.readInRoot(s.containerId, p)) : record.user;
+    const root = this.runtime.rootView(s.containerId);
+    const user = s.user && root ? await resolveUser(root, s.user) : record.user;
     const streaming = request.streamId !== undefined;
     let end: StreamEnd | undefined;
     let ready!: () => void;

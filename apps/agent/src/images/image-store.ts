@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
+import { requireManifest, SHA256_DIGEST } from '@muelle/images';
 import { HostFs } from '@muelle/isolation';
 import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
 import {
@@ -85,7 +86,7 @@ export class ImageStore {
   /** The local image a reference (or a digest) names, or undefined. */
   async find(reference: string): Promise<StoredImage | undefined> {
     const images = await this.list();
-    if (/^sha256:[a-f0-9]{64}$/.test(reference)) return images.find((i) => i.digest === reference);
+    if (SHA256_DIGEST.test(reference)) return images.find((i) => i.digest === reference);
     const normalized = this.normalize(reference);
     const pinned = parseReference(reference, this.defaultRegistry).digest;
     return images.find((i) => i.references.includes(normalized) || (pinned !== undefined && i.digest === pinned));
@@ -145,8 +146,7 @@ export class ImageStore {
     let manifest = parseManifest(fetched.bytes, fetched.mediaType);
     let digest = fetched.digest;
     if (manifest.kind === 'index') {
-      const wanted = manifest.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === nodeArch()) ?? manifest.manifests[0];
-      if (!wanted) throw new NotFoundError(`image ${normalized} has no manifest for linux/${nodeArch()}`);
+      const wanted = requireManifest(manifest.manifests, normalized);
       const child = await client.getManifest(ref.repository, wanted.digest);
       manifest = parseManifest(child.bytes, child.mediaType);
       digest = child.digest;
@@ -257,10 +257,6 @@ export class ImageStore {
       usedBy,
     };
   }
-}
-
-function nodeArch(): string {
-  return process.arch === 'x64' ? 'amd64' : process.arch;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

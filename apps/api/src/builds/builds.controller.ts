@@ -6,6 +6,7 @@ import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
 import { BuildQuery } from './builds.schemas';
 import { BuildsService } from './builds.service';
+import { untaggedBuildTag } from '../images/image-catalog';
 import { ImagesService } from '../images/images.service';
 import { requireTarContext } from '../http/tar-context';
 
@@ -21,8 +22,11 @@ export class BuildsController {
   @Post()
   async build(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
     const options = parseRequest(BuildQuery, query, 'query');
+    const tags = options.t.map((tag, index) => this.images.parse(tag, `query.t.${index}`));
+    // Without -t the image still needs a home in the registry: its id can then be tagged or run.
+    if (!tags.length) tags.push(untaggedBuildTag(principal, this.images.registryAddress));
     const request = {
-      tags: options.t.map((tag, index) => this.images.parse(tag, `query.t.${index}`)),
+      tags,
       dockerfile: options.dockerfile,
       buildArgs: Object.fromEntries(options.buildarg.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
       target: options.target,

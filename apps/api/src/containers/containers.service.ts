@@ -14,7 +14,6 @@ import {
   getContainer,
   getPrincipal,
   HostRecord,
-  InvalidArgumentError,
   listContainers,
   MuelleError,
   NotFoundError,
@@ -23,7 +22,6 @@ import {
   RegistryAuth,
   UnavailableError,
 } from '@muelle/contracts';
-import { formatReference, parseReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -32,6 +30,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { Action } from '@muelle/authz';
 import { authorize, RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
 import { RegistryTokens } from '../auth/registry-tokens.service';
+import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
@@ -73,6 +72,7 @@ export class ContainersService {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly admission: ContainerAdmission,
     readonly registryTokens: RegistryTokens,
+    private readonly catalog: ImageCatalog,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -81,24 +81,13 @@ export class ContainersService {
     return contracts;
   }
 
-  /** `busybox:1` → `<muelle registry>/busybox:1`; a reference naming its registry stays as it is. */
-  normalizeImage(image: string, field = 'body.image'): string {
-    try {
-      return formatReference(parseReference(image, this.config.MUELLE_REGISTRY_ADDRESS));
-    } catch (error) {
-      throw new InvalidArgumentError(`${field}: ${(error as Error).message}`, {
-        field,
-      });
-    }
-  }
-
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     const { name, start, ...rest } = body;
     // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
     const spec: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
-      image: this.normalizeImage(rest.image),
+      image: await this.catalog.runnableReference(principal, rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
     });
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.

@@ -1,12 +1,11 @@
 import { Controller, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { describeBuildProgress, InvalidArgumentError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
-import { randomBytes } from 'node:crypto';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { BuildsService } from '../builds/builds.service';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
-import { DockerImageStore, untaggedRepository } from './image-store';
+import { ImageCatalog, untaggedBuildTag } from '../images/image-catalog';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
 import { requireTarContext } from '../http/tar-context';
 
@@ -46,7 +45,7 @@ function refuseUnsupported(query: Record<string, string>) {
 export class DockerBuildController {
   constructor(
     private readonly builds: BuildsService,
-    private readonly images: DockerImageStore,
+    private readonly images: ImageCatalog,
   ) {}
 
   @Post()
@@ -57,7 +56,7 @@ export class DockerBuildController {
     const tags = typedTags.map((t) => this.images.localReference(t));
     const untagged = !tags.length;
     // Without -t the image still needs a home in the registry to be run or tagged later (shown as <none>).
-    if (untagged) tags.push({ registry: this.images.registry, repository: untaggedRepository(principal), tag: `build-${Date.now()}-${randomBytes(3).toString('hex')}` });
+    if (untagged) tags.push(untaggedBuildTag(principal, this.images.registry));
     const buildArgs = jsonQuery<Record<string, string | null>>(single.buildargs, 'buildargs', {});
     const otherRegistries: Record<string, { username: string; password: string }> = {};
     const configs = decodeRegistryHeader(req.headers['x-registry-config']);
@@ -85,6 +84,8 @@ export class DockerBuildController {
       };
       const result = await this.builds.build(principal, context, request, (event) => say(describeBuildProgress(event)));
       stream.write({ aux: { ID: result.configDigest } });
+      // dockerd's quiet answer is the image id alone, which `docker build -q` prints.
+      if (quiet) stream.write({ stream: `${result.configDigest}\n` });
       say(`Successfully built ${short(result.configDigest)}\n`);
       if (!untagged) for (const tag of typedTags) say(`Successfully tagged ${tag.includes(':') && !tag.endsWith(']') && /:[^/]+$/.test(tag) ? tag : `${tag}:latest`}\n`);
       stream.end();

@@ -10,7 +10,8 @@ import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { encodeExecId } from './exec-ids';
 import { outputEncoder } from './framing';
-import { DockerImageStore } from './image-store';
+import { isHostPlatform } from '@muelle/images';
+import { ImageCatalog } from '../images/image-catalog';
 import { DockerSessions } from './sessions';
 import { parseFilters } from './system.controller';
 
@@ -24,7 +25,7 @@ const LIST_PAGE = 1000;
 export class DockerContainersController {
   constructor(
     private readonly containers: ContainersService,
-    private readonly images: DockerImageStore,
+    private readonly images: ImageCatalog,
     private readonly sessions: DockerSessions,
   ) {}
 
@@ -34,11 +35,12 @@ export class DockerContainersController {
   async create(@CurrentPrincipal() principal: RequestPrincipal, @Body() raw: unknown, @Query() query: Record<string, string>) {
     const body = parseDockerCreateBody(raw);
     if (!body.Image) throw new InvalidArgumentError('config.Image is required');
-    if (query.platform && !/^linux(\/amd64)?$/.test(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
-    const ref = await this.images.findLocal(principal, body.Image);
-    if (!(await this.images.exists(principal, ref))) throw new NotFoundError(`No such image: ${body.Image}`);
+    if (query.platform && !isHostPlatform(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
+    // Docker's local store is Muelle's registry: a name of another registry is looked up there too (where `docker pull` put it).
+    const local = this.images.isImageId(body.Image) ? body.Image : formatReference(this.images.localReference(body.Image));
+    const image = await this.images.runnableReference(principal, local, body.Image);
     const name = query.name ? query.name.replace(/^\//, '') : undefined;
-    const view = await this.containers.create(principal, toMuelleCreate(body, name, formatReference(ref), body.Image));
+    const view = await this.containers.create(principal, toMuelleCreate(body, name, image, body.Image));
     return { Id: view.id, Warnings: [] };
   }
 

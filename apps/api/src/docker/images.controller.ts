@@ -1,12 +1,13 @@
 import { Controller, Delete, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { InvalidArgumentError, MuelleError } from '@muelle/contracts';
+import { isHostPlatform, platformOfConfig } from '@muelle/images';
 import { formatReference } from '@muelle/oci';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { CopyEvent, ImagesService } from '../images/images.service';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
-import { DockerImage, DockerImageStore } from './image-store';
+import { CatalogImage, ImageCatalog, UNTAGGED_REPOSITORY } from '../images/image-catalog';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
 import { dockerHubToDefault } from './paths';
 import { parseFilters } from './system.controller';
@@ -27,7 +28,7 @@ function splitImagePath(param: string | string[]): { name: string; action: strin
 @UseFilters(DockerErrorFilter)
 export class DockerImagesController {
   constructor(
-    private readonly store: DockerImageStore,
+    private readonly store: ImageCatalog,
     private readonly images: ImagesService,
   ) {}
 
@@ -35,7 +36,7 @@ export class DockerImagesController {
   async list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
     const filters = parseFilters(query.filters);
     for (const key of Object.keys(filters)) if (!['reference', 'dangling', 'label'].includes(key)) throw new NotSupportedByMuelleError(`the images filter ${key}`, 400);
-    const wanted = (image: DockerImage) => {
+    const wanted = (image: CatalogImage) => {
       if (filters.dangling?.includes('true') && image.repoTags.length) return false;
       if (filters.dangling?.includes('false') && !image.repoTags.length) return false;
       if (filters.reference && !image.repoTags.some((tag) => filters.reference.some((pattern) => matchesReference(tag, pattern)))) return false;
@@ -62,7 +63,7 @@ export class DockerImagesController {
   async create(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>, @Req() req: Request, @Res() res: Response) {
     if (query.fromSrc) throw new NotSupportedByMuelleError('docker import (fromSrc)');
     if (!query.fromImage) throw new InvalidArgumentError('fromImage is required');
-    if (query.platform && !/^linux(\/amd64)?$/.test(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
+    if (query.platform && !isHostPlatform(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
     const tag = query.tag || (query.fromImage.includes('@') || /:[^/]+$/.test(query.fromImage) ? '' : 'latest');
     const typed = tag ? `${query.fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : query.fromImage;
     let source = dockerHubToDefault(typed);
@@ -117,8 +118,8 @@ export class DockerImagesController {
         Labels: config.Labels ?? null,
         StopSignal: config.StopSignal,
       },
-      Architecture: image.config.architecture ?? 'amd64',
-      Os: image.config.os ?? 'linux',
+      Architecture: platformOfConfig(image.config).architecture,
+      Os: platformOfConfig(image.config).os,
       Size: image.size,
       VirtualSize: image.size,
       GraphDriver: { Name: 'overlay2', Data: null },
@@ -139,21 +140,14 @@ export class DockerImagesController {
   async remove(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>, @Req() req: Request) {
     const segments = req.params.path as unknown as string[] | string;
     const name = Array.isArray(segments) ? segments.join('/') : segments;
-    const force = flag(query.force);
-    const image = await this.store.resolve(principal, name);
-    const byId = this.store.isImageId(name) && !image.repoTags.some((t) => t === name || t.startsWith(`${name}:`));
-    let refs: string[];
-    if (byId) {
-      if (image.repoTags.length > 1 && !force) throw new MuelleError('CONFLICT', `conflict: unable to delete ${short(image.id)} (must be forced) - image is referenced in multiple repositories`);
-      refs = image.refs;
-    } else refs = [formatReference(await this.store.findLocal(principal, name))];
-    const answer: Array<Record<string, string>> = [];
-    for (const ref of refs) {
-      await this.images.remove(principal, ref, { hosts: true, force });
-      const familiar = this.store.familiar(this.store.localReference(ref));
-      if (image.repoTags.includes(familiar)) answer.push({ Untagged: familiar });
-    }
-    if (byId || image.refs.length <= refs.length) answer.push({ Deleted: image.id });
+    // Docker names of other registries live in Muelle's registry under the same path.
+    const local = this.store.isImageId(name) ? name : formatReference(await this.store.findLocal(principal, name));
+    const result = await this.images.remove(principal, local, { hosts: true, force: flag(query.force) });
+    const answer: Array<Record<string, string>> = result.untagged
+      .map((ref) => this.store.familiar(this.store.localReference(ref)))
+      .filter((familiar) => !familiar.includes('@') && !familiar.includes(`/${UNTAGGED_REPOSITORY}:`) && !familiar.startsWith(`${UNTAGGED_REPOSITORY}:`))
+      .map((familiar) => ({ Untagged: familiar.replace(/^library\//, '') }));
+    if (result.id) answer.push({ Deleted: result.id });
     return answer;
   }
 
@@ -212,7 +206,7 @@ function matchesReference(tag: string, pattern: string): boolean {
   return regex.test(tag) || regex.test(tag.replace(/:[^:/]+$/, ''));
 }
 
-function hasLabel(image: DockerImage, label: string): boolean {
+function hasLabel(image: CatalogImage, label: string): boolean {
   const [key, value] = label.split('=', 2);
   const labels = image.config.config?.Labels ?? {};
   return value === undefined ? key in labels : labels[key] === value;

@@ -2,7 +2,6 @@ import { DockerBuildController } from './build.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerHijack } from './hijack';
-import { DockerImageStore } from './image-store';
 import { DockerImagesController } from './images.controller';
 import { DockerSessions } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
@@ -17,4 +16,4 @@ export const dockerEngineControllers = [
   DockerBuildController,
   DockerUnsupportedController,
 ];
-export const dockerEngineProviders = [DockerImageStore, DockerSessions, DockerHijack];
+export const dockerEngineProviders = [DockerSessions, DockerHijack];

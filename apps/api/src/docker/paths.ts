@@ -92,7 +92,7 @@ function firstValuesOnly(query: string): string {
 /**
  * Docker Hub's names mean Muelle's default registry: `docker.io/x/y` → `x/y`. The CLI itself
  * treats `busybox` and `library/busybox` as one name, so `docker.io/library/x` stays `library/x`
- * (DockerImageStore also finds a plain `x`).
+ * (ImageCatalog also finds a plain `x`).
  */
 export function dockerHubToDefault(name: string): string {
   // `docker.io/library/x` is Docker's canonical spelling of `x`: both mean Muelle's `x`.

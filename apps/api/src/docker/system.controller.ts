@@ -1,4 +1,5 @@
 import { All, Body, Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { hostPlatform } from '@muelle/images';
 import { InvalidArgumentError } from '@muelle/contracts';
 import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
 import type { Request, Response } from 'express';
@@ -68,7 +69,7 @@ export class DockerPingController {
   }
 }
 
-const dockerArch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
+const dockerArch = () => hostPlatform().architecture;
 
 @Controller('docker-engine')
 @UseGuards(AuthGuard)

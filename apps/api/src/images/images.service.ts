@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
-import { formatReference, ImageReference, parseReference } from '@muelle/oci';
+import { ConflictError, HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { imageNotFoundMessage, type Platform, parseImageName, requireManifest, shortImageId } from '@muelle/images';
+import { formatReference, ImageReference } from '@muelle/oci';
 import {
   copyImage,
   createRegistryClient,
@@ -22,9 +23,12 @@ import { ContainersService } from '../containers/containers.service';
 import { EventHub } from '../events/event-hub';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { Cluster } from '../hosts/cluster';
+import { ImageCatalog } from './image-catalog';
 import { PullBody, PushBody } from './images.schemas';
 
 export interface ImageSummary {
+  /** The config digest: Docker's image id, the same in `muelle images` and `docker images`. */
+  id: string | null;
   reference: string;
   repository: string;
   tag: string;
@@ -45,8 +49,6 @@ const blobProgress = (progress: (event: CopyEvent) => void) => (event: { digest:
 /** Writing another team's repository answers 404 like reading it: its existence does not leak. */
 const writeWording = (repository: string, field: string) => ({ notFound: `no such repository: ${repository}`, field });
 
-const PLATFORM_PREFERENCE = (p?: { os?: string; architecture?: string }) => (p?.os === 'linux' && p?.architecture === 'amd64' ? 0 : 1);
-
 /** The platform registry as an image store: list, inspect, pull into it, tag, push out, remove. */
 @Injectable()
 export class ImagesService {
@@ -59,6 +61,7 @@ export class ImagesService {
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
     private readonly access: RepositoryAccess,
+    private readonly catalog: ImageCatalog,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -73,13 +76,7 @@ export class ImagesService {
   }
 
   parse(image: string, field: string): ImageReference {
-    try {
-      return parseReference(image, this.registryAddress);
-    } catch (error) {
-      throw new InvalidArgumentError(`${field}: ${(error as Error).message}`, {
-        field,
-      });
-    }
+    return parseImageName(image, this.registryAddress, field);
   }
 
   /** A reference to Muelle's own registry, or a 400 naming the field. */
@@ -122,8 +119,7 @@ export class ImagesService {
   }
 
   async inspect(principal: RequestPrincipal, image: string) {
-    const ref = this.parseLocal(image, 'image');
-    await this.access.require(principal, 'pull', ref.repository, { notFound: `no such image: ${image}` });
+    const ref = await this.locate(principal, image, 'image');
     const client = this.localClient(principal);
     const summary = await this.summary(client, ref, await this.cachedByHost());
     const manifest = await this.guard(client.getManifest(ref.repository, summary.digest));
@@ -190,7 +186,8 @@ export class ImagesService {
 
   /** Names an image of Muelle's registry anew (across repositories too); the target's registry host only matters for push. */
   async tag(principal: RequestPrincipal, sourceImage: string, targetImage: string) {
-    const source = await this.resolveLocal(principal, sourceImage, 'body.source');
+    const found = await this.locate(principal, sourceImage, 'body.source');
+    const source = { repository: found.repository, reference: found.digest ?? found.tag! };
     const target = this.parse(targetImage, 'body.target');
     if (!target.tag)
       throw new InvalidArgumentError('body.target: needs a tag, not a digest', {
@@ -258,9 +255,30 @@ export class ImagesService {
     return { image: body.image, digest };
   }
 
+  /**
+   * `rmi`: a name removes that name; an id removes every name of the image, which needs `force`
+   * when it has several tags (Docker's rule). `untagged` lists the names removed, `id` is set when
+   * the image itself is gone.
+   */
   async remove(principal: RequestPrincipal, image: string, options: { hosts: boolean; force: boolean }) {
+    if (this.catalog.isImageId(image)) {
+      const found = await this.catalog.resolve(principal, image);
+      if (found.repoTags.length > 1 && !options.force) {
+        throw new ConflictError(`unable to delete ${shortImageId(found.id)} (must be forced): the image is referenced in ${found.repoTags.length} names (${found.repoTags.join(', ')})`);
+      }
+      const removed = [];
+      for (const name of found.refs) removed.push(await this.removeName(principal, name, options));
+      return { removed: removed[0]?.removed ?? image, untagged: removed.map((r) => r.removed), id: found.id, hosts: [...new Set(removed.flatMap((r) => r.hosts))] };
+    }
+    const ref = await this.locate(principal, image, 'image');
+    const all = (await this.catalog.list(principal)).find((i) => i.refs.includes(formatReference(ref)));
+    const result = await this.removeName(principal, formatReference(ref), options);
+    return { ...result, untagged: [result.removed], id: all && all.refs.length <= 1 ? all.id : null };
+  }
+
+  private async removeName(principal: RequestPrincipal, image: string, options: { hosts: boolean; force: boolean }) {
     const ref = this.parseLocal(image, 'image');
-    await this.access.require(principal, 'delete', ref.repository, { notFound: `no such image: ${image}` });
+    await this.access.require(principal, 'delete', ref.repository, { notFound: imageNotFoundMessage(image) });
     const reference = formatReference(ref);
     await this.guard(this.localClient(principal).deleteManifest(ref.repository, ref.digest ?? ref.tag!));
     const untaggedOn: string[] = [];
@@ -290,10 +308,15 @@ export class ImagesService {
     return { removed: reference, hosts: untaggedOn };
   }
 
-  private async resolveLocal(principal: RequestPrincipal, image: string, field: string) {
-    const ref = this.parseLocal(image, field);
-    await this.access.require(principal, 'pull', ref.repository, { notFound: `no such image: ${image}`, field });
-    return { repository: ref.repository, reference: ref.digest ?? ref.tag! };
+  /**
+   * A name, name@digest or full or short image id → where it is in Muelle's registry, through the
+   * one resolution both doors use (`ImageCatalog.resolve`); 404 naming the image otherwise.
+   */
+  private async locate(principal: RequestPrincipal, image: string, field: string): Promise<ImageReference> {
+    if (!this.catalog.isImageId(image)) this.parseLocal(image, field);
+    const found = await this.catalog.resolve(principal, image);
+    const pinned = found.reference.startsWith('sha256:');
+    return { registry: this.registryAddress, repository: found.repository, ...(pinned ? { digest: found.reference } : { tag: found.reference }) };
   }
 
   private async verifyComplete(client: RegistryClient, repository: string, reference: string, progress: (event: CopyEvent) => void): Promise<string> {
@@ -335,9 +358,8 @@ export class ImagesService {
     let manifest = top;
     let document = JSON.parse(top.bytes.toString('utf8'));
     if (Array.isArray(document.manifests)) {
-      const children = [...document.manifests].sort((a, b) => PLATFORM_PREFERENCE(a.platform) - PLATFORM_PREFERENCE(b.platform));
-      if (!children.length) throw new NotFoundError(`image index ${ref.repository}:${reference} is empty`);
-      manifest = await this.guard(client.getManifest(ref.repository, children[0].digest));
+      const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${ref.repository}:${reference}`);
+      manifest = await this.guard(client.getManifest(ref.repository, child.digest));
       document = JSON.parse(manifest.bytes.toString('utf8'));
     }
     const layers: Array<{ size: number }> = document.layers ?? [];
@@ -350,6 +372,7 @@ export class ImagesService {
     });
     const hosts = cached ? [...new Set([...(cached.get(top.digest) ?? []), ...(cached.get(manifest.digest) ?? []), ...(cached.get(text) ?? [])])].sort() : null;
     return {
+      id: document.config?.digest ?? null,
       reference: text,
       repository: ref.repository,
       tag: ref.tag ?? '<none>',

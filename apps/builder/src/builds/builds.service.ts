@@ -6,11 +6,11 @@ import { NotFoundError, toMuelleError, type BuildProgressEvent, type BuildRecord
 import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';
 import { applyLayer } from '@muelle/oci';
 import type { Logger } from 'pino';
-import { BuildFailedError } from '../build/errors';
-import { BuildExecutor } from '../build/executor';
-import { ImageTransfer } from '../build/images';
-import type { BuilderStore } from '../build/store';
-import type { UrlPolicy } from '../build/url-fetch';
+import { BuildFailedError } from '../dockerfile-build/errors';
+import { BuildExecutor } from '../dockerfile-build/executor';
+import { ImageTransfer } from '../dockerfile-build/images';
+import type { BuilderStore } from '../dockerfile-build/store';
+import type { UrlPolicy } from '../dockerfile-build/url-fetch';
 
 type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>;
 

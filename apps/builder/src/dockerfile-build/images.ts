@@ -1,4 +1,5 @@
 import { MediaType, parseImageConfig, parseManifest, parseReference, type ImageConfig, type ImageReference } from '@muelle/oci';
+import { formatPlatform, hostPlatform, selectManifest } from '@muelle/images';
 import { createRegistryClient, credentialsFor, registryEndpoint, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
 import { BuildFailedError } from './errors';
 import type { BuilderStore, StoredLayer } from './store';
@@ -18,8 +19,6 @@ export interface RegistryAccess {
   /** Hosts reached over plain http (loopback always is). */
   insecureRegistries?: string[];
 }
-
-const PLATFORM = { os: 'linux', architecture: 'amd64' };
 
 /** Pulls and pushes images for the builder; registry clients are made per host with its credentials. */
 export class ImageTransfer {
@@ -47,7 +46,7 @@ export class ImageTransfer {
     return client;
   }
 
-  /** Resolves a reference to a linux/amd64 image manifest and makes sure all its layers are local. */
+  /** Resolves a reference to an image manifest for this host's platform and makes sure all its layers are local. */
   async pull(reference: string, line?: number): Promise<PulledImage> {
     const ref = this.parse(reference);
     const client = this.client(ref.registry);
@@ -55,9 +54,8 @@ export class ImageTransfer {
       let fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
       let parsed = parseManifest(fetched.bytes, fetched.mediaType);
       if (parsed.kind === 'index') {
-        const document = JSON.parse(fetched.bytes.toString('utf8')) as { manifests: Array<{ digest: string; platform?: { os?: string; architecture?: string } }> };
-        const match = document.manifests.find((m) => m.platform?.os === PLATFORM.os && m.platform?.architecture === PLATFORM.architecture);
-        if (!match) throw BuildFailedError.of('base-image', `${reference} has no ${PLATFORM.os}/${PLATFORM.architecture} image`, { line });
+        const match = selectManifest(parsed.manifests);
+        if (!match) throw BuildFailedError.of('base-image', `${reference} has no ${formatPlatform(hostPlatform())} image`, { line });
         fetched = await client.getManifest(ref.repository, match.digest);
         parsed = parseManifest(fetched.bytes, fetched.mediaType);
       }

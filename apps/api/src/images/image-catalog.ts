@@ -1,13 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { InvalidArgumentError, listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
-import { formatReference, ImageReference, parseReference } from '@muelle/oci';
+import { listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { type Platform, familiarName, findByImageId, imageIdPrefixOf, imageNotFoundMessage, localSpellings, parseImageName, requireManifest } from '@muelle/images';
+import { formatReference, ImageReference } from '@muelle/oci';
 import { createRegistryClient, RegistryAuthError, RegistryClient, registryEndpoint, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
 import { insecureRegistriesOf } from '@muelle/service-kit';
 import { RequestPrincipal } from '../auth/principal';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
-import { dockerHubToDefault } from './paths';
 
 /** One image config blob, the parts Docker shows. */
 interface ImageConfig {
@@ -29,8 +30,8 @@ interface ImageConfig {
   history?: unknown[];
 }
 
-/** An image of Muelle's registry as the Docker API sees it: identified by its config digest. */
-export interface DockerImage {
+/** An image of Muelle's registry as both CLIs see it: identified by its config digest (Docker's image id). */
+export interface CatalogImage {
   /** `sha256:<config digest>`: Docker's image id. */
   id: string;
   /** Names in Docker's familiar form (registry left out), e.g. `busybox:1`. */
@@ -50,9 +51,14 @@ export interface DockerImage {
 /** Builds without `-t` are stored under this repository (per team), shown as `<none>`. */
 export const UNTAGGED_REPOSITORY = 'untagged';
 export const untaggedRepository = (principal: RequestPrincipal) => (principal.teamName ? `${principal.teamName}/${UNTAGGED_REPOSITORY}` : UNTAGGED_REPOSITORY);
+/** Where a build without `-t` is stored, from either door, so its id can be run or tagged later (listed as `<none>`). */
+export const untaggedBuildTag = (principal: RequestPrincipal, registry: string): ImageReference => ({
+  registry,
+  repository: untaggedRepository(principal),
+  tag: `build-${Date.now()}-${randomBytes(3).toString('hex')}`,
+});
 const isUntaggedRepository = (repository: string) => repository === UNTAGGED_REPOSITORY || repository.endsWith(`/${UNTAGGED_REPOSITORY}`);
 
-const ID_PREFIX = /^(sha256:)?([a-f0-9]{12,64})$/;
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -61,12 +67,12 @@ const MANIFEST_TYPES = [
 ];
 
 /**
- * Docker's local image store is Muelle's registry: `docker images` lists the repositories the
- * caller may read, grouped by config digest (Docker's image id); names resolve against Muelle's
- * registry whatever registry they mention (the copy `docker pull` made lives there).
+ * Muelle's registry as an image store, for /v1 and the Docker API alike: lists the repositories
+ * the caller may read grouped by config digest (the image id), and resolves what users type — a
+ * full or short id, `name[:tag]`, `name@digest` — by the rules of `@muelle/images`.
  */
 @Injectable()
-export class DockerImageStore {
+export class ImageCatalog {
   private readonly configs = new Map<string, ImageConfig>();
 
   constructor(
@@ -79,28 +85,19 @@ export class DockerImageStore {
     return this.config.MUELLE_REGISTRY_ADDRESS;
   }
 
-  /** Any name as Docker users type it → the same repository and tag in Muelle's registry. */
+  /** Docker's view: any name, whatever registry it mentions, is looked up in Muelle's registry (where `docker pull` put it). */
   localReference(name: string): ImageReference {
-    try {
-      const parsed = parseReference(dockerHubToDefault(name), this.registry);
-      return { ...parsed, registry: this.registry };
-    } catch (error) {
-      throw new InvalidArgumentError(`invalid reference format: ${(error as Error).message}`);
-    }
+    return { ...parseImageName(name, this.registry), registry: this.registry };
   }
 
   /**
-   * The name as it exists in Muelle's registry: Docker's `busybox` and `library/busybox` are one
-   * name, so both spellings are tried (the one that exists wins; `library/…` when neither does).
+   * The spelling of `name` that exists in Muelle's registry (`busybox` ≡ `library/busybox` ≡
+   * `docker.io/library/busybox`); the most likely one when none does.
    */
   async findLocal(principal: RequestPrincipal, name: string): Promise<ImageReference> {
-    const ref = this.localReference(name);
-    const candidates = [ref];
-    const parts = ref.repository.split('/');
-    if (parts.length === 1) candidates.unshift({ ...ref, repository: `library/${ref.repository}` });
-    else if (parts.length === 2 && parts[0] === 'library') candidates.push({ ...ref, repository: parts[1] });
-    for (const candidate of candidates) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
-    return candidates[0];
+    const candidates = localSpellings(this.localReference(name), this.registry);
+    for (const candidate of candidates) if (await this.exists(principal, candidate)) return candidate;
+    return candidates[0] as ImageReference;
   }
 
   /** `busybox:1` for Muelle's registry (Docker's short form). */
@@ -109,12 +106,12 @@ export class DockerImageStore {
   }
 
   isImageId(name: string): boolean {
-    return ID_PREFIX.test(name);
+    return imageIdPrefixOf(name) !== undefined;
   }
 
-  async list(principal: RequestPrincipal): Promise<DockerImage[]> {
+  async list(principal: RequestPrincipal): Promise<CatalogImage[]> {
     const client = this.client(principal);
-    const byId = new Map<string, DockerImage>();
+    const byId = new Map<string, CatalogImage>();
     for (const repository of await this.repositories(principal)) {
       const tags = await guard(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
       for (const tag of tags) {
@@ -133,25 +130,43 @@ export class DockerImageStore {
     return [...byId.values()];
   }
 
-  /** By name (`busybox:1`, `host:5000/a/b:c`) or by (short) id; 404 `No such image` otherwise. */
-  async resolve(principal: RequestPrincipal, name: string): Promise<DockerImage> {
-    const id = ID_PREFIX.exec(name);
-    if (id) {
-      const matches = (await this.list(principal)).filter((image) => image.id.slice(7).startsWith(id[2]));
-      if (matches.length === 1) return matches[0];
-      if (matches.length > 1) throw new InvalidArgumentError(`image id ${name} is ambiguous: use more characters`);
-      if (name.startsWith('sha256:')) throw new NotFoundError(`No such image: ${name}`);
+  /**
+   * By full or short id (a unique prefix of 12+ hex characters; ambiguous → 400), by name or by
+   * name@digest; 404 `No such image: <name>` suggesting a pull otherwise.
+   */
+  async resolve(principal: RequestPrincipal, name: string, typed = name): Promise<CatalogImage> {
+    if (this.isImageId(name)) {
+      const match = findByImageId(await this.list(principal), name);
+      if (match) return match;
+      // A bare hex string may still be a name (`docker run abcdef123456`); `sha256:…` cannot.
+      if (name.startsWith('sha256:')) throw new NotFoundError(imageNotFoundMessage(typed));
     }
     const ref = await this.findLocal(principal, name);
-    await this.access.require(principal, 'pull', ref.repository, { notFound: `No such image: ${name}` });
+    await this.access.require(principal, 'pull', ref.repository, { notFound: imageNotFoundMessage(typed) });
     try {
       const image = await this.load(this.client(principal), ref);
       const listed = (await this.list(principal)).find((i) => i.id === image.id);
       return { ...image, repoTags: listed?.repoTags ?? image.repoTags, refs: listed?.refs ?? image.refs };
     } catch (error) {
-      if (error instanceof NotFoundError) throw new NotFoundError(`No such image: ${name}`);
+      if (error instanceof NotFoundError) throw new NotFoundError(imageNotFoundMessage(typed));
       throw error;
     }
+  }
+
+  /**
+   * What a container runs: the name as it exists in Muelle's registry, pinned by digest when given
+   * by id; a name of another registry stays as written (the agent pulls it from there).
+   */
+  async runnableReference(principal: RequestPrincipal, name: string, typed = name): Promise<string> {
+    const parsed = parseImageName(name, this.registry, 'body.image');
+    if (parsed.registry !== this.registry) return formatReference(parsed);
+    if (this.isImageId(name)) {
+      const image = await this.resolve(principal, name, typed);
+      return formatReference({ registry: this.registry, repository: image.repository, digest: image.manifestDigest });
+    }
+    const ref = await this.findLocal(principal, name);
+    if (!(await this.exists(principal, ref))) throw new NotFoundError(imageNotFoundMessage(typed));
+    return formatReference(ref);
   }
 
   /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */
@@ -166,15 +181,12 @@ export class DockerImageStore {
     return head?.size ?? 0;
   }
 
-  private async load(client: RegistryClient, ref: ImageReference): Promise<DockerImage> {
+  private async load(client: RegistryClient, ref: ImageReference): Promise<CatalogImage> {
     const reference = ref.digest ?? ref.tag!;
     const top = await guard(client.getManifest(ref.repository, reference, MANIFEST_TYPES));
     let document = JSON.parse(top.bytes.toString('utf8'));
     if (Array.isArray(document.manifests)) {
-      const child =
-        document.manifests.find((m: { platform?: { os?: string; architecture?: string } }) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64') ??
-        document.manifests[0];
-      if (!child) throw new NotFoundError(`image index ${ref.repository}:${reference} is empty`);
+      const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${ref.repository}:${reference}`);
       document = JSON.parse((await guard(client.getManifest(ref.repository, child.digest, MANIFEST_TYPES))).bytes.toString('utf8'));
     }
     const configDigest: string | undefined = document.config?.digest;
@@ -183,11 +195,11 @@ export class DockerImageStore {
     const layers: Array<{ size?: number }> = document.layers ?? [];
     const untagged = isUntaggedRepository(ref.repository);
     // Docker's familiar form: `library/` is implicit for images of the default registry.
-    const familiarName = formatReference({ registry: this.registry, repository: ref.repository }, { defaultRegistry: this.registry }).replace(/^library\//, '');
+    const shortName = familiarName({ registry: this.registry, repository: ref.repository }, this.registry);
     return {
       id: configDigest,
-      repoTags: untagged || !ref.tag ? [] : [`${familiarName}:${ref.tag}`],
-      repoDigests: untagged ? [] : [`${familiarName}@${top.digest}`],
+      repoTags: untagged || !ref.tag ? [] : [`${shortName}:${ref.tag}`],
+      repoDigests: untagged ? [] : [`${shortName}@${top.digest}`],
       repository: ref.repository,
       reference,
       manifestDigest: top.digest,

@@ -1,5 +1,5 @@
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { helperPath } from '@muelle/isolation';

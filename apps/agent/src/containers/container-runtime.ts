@@ -33,7 +33,7 @@ import type { Logger } from 'pino';
 import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
 import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork, NO_TEAM_GROUP } from '../network/bridge-network';
-import { PortProxy, probePort } from '../network/port-proxy';
+import { probePort } from '../network/published-ports';
 import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
 import { ContainerLog, LogRotation } from './container-log';
@@ -95,7 +95,10 @@ export class ContainerRuntime {
   private readonly backoffSteps = new Map<string, number>();
   /** Containers whose cgroup exists with their limits, ready for the next start. */
   private readonly cgroupsReady = new Set<string>();
-  readonly ports = new PortProxy();
+  /** Published ports are kernel rules kept by the bridge network: they outlive this process. */
+  get ports() {
+    return this.o.network.ports;
+  }
   private readonly containersDir: string;
   private closing = false;
   private markReady!: () => void;
@@ -564,7 +567,7 @@ export class ContainerRuntime {
     record.helperPid = null;
     record.helperStartTime = null;
     record.initPid = null;
-    this.ports.close(id);
+    await this.ports.close(id).catch((error) => this.o.logger.warn({ err: error, id }, 'published ports not removed'));
     await this.releaseCgroup(id).catch((error) => this.o.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
     // The veth died with the network namespace; only a crashed start can leave a host end behind.
     if (record.ipAddress) {
@@ -762,7 +765,6 @@ export class ContainerRuntime {
     this.closing = true;
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     for (const live of this.live.values()) if (live.poll) clearInterval(live.poll);
-    this.ports.closeAll();
   }
 
   /** Used by exec: a file inside the running container's root (its mount namespace, seen through its init). */

@@ -129,6 +129,12 @@ describeKernel.each(Object.keys(backends) as Array<keyof typeof backends>)('publ
     expect(ask(CLIENT, 'tcp', HOST_LAN_IP, 18081)).toBe('');
   });
 
+  it('a container knocking on its host\'s address is not forwarded: that is the host, closed to containers', () => {
+    apply(published);
+    expect(ask(CONTAINER, 'tcp', HOST_LAN_IP, 18080)).toBe('');
+    expect(ask(CONTAINER, 'tcp', '10.89.98.1', 18080)).toBe('');
+  });
+
   it('a port taken out of the rules stops answering; re-applying the same rules is idempotent', () => {
     apply(published);
     apply(published);

@@ -60,6 +60,8 @@ describe('network rules', () => {
     const output = lines.indexOf('type nat hook output priority -100; policy accept;');
     expect(lines.indexOf(anyAddress)).toBeGreaterThan(prerouting);
     expect(lines.lastIndexOf(anyAddress)).toBeGreaterThan(output);
+    // Containers knocking on their host's address are not forwarded (the input chain drops them).
+    expect(lines[prerouting + 1]).toBe('iifname "muelle0" return');
     expect(lines).toContain('ip saddr 127.0.0.0/8 oifname "muelle0" masquerade');
     // Only loopback sources are rewritten: any other client keeps its address.
     expect(lines.filter((l) => l.endsWith('masquerade'))).toHaveLength(2);
@@ -91,8 +93,8 @@ describe('network rules', () => {
     expect(lines.indexOf('-A MUELLE-muelle0-FWD -i muelle0 -o muelle0 -j DROP')).toBe(lines.length - 3);
     expect(nat).toContain('-A MUELLE-muelle0-NAT -s 10.89.0.0/24 ! -o muelle0 -j MASQUERADE');
     expect(nat).toContain('-A MUELLE-muelle0-NAT -s 127.0.0.0/8 -o muelle0 -j MASQUERADE');
-    expect(nat).toContain('-A MUELLE-muelle0-PUB -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80');
-    expect(nat).toContain('-A MUELLE-muelle0-PUB -d 127.0.0.1 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.89.0.4:53');
+    expect(nat).toContain('-A MUELLE-muelle0-PUB ! -i muelle0 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80');
+    expect(nat).toContain('-A MUELLE-muelle0-PUB ! -i muelle0 -d 127.0.0.1 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.89.0.4:53');
     expect(iptablesJumps('muelle0')).toEqual([
       ['filter', 'INPUT', 'MUELLE-muelle0-IN'],
       ['filter', 'FORWARD', 'MUELLE-muelle0-FWD'],

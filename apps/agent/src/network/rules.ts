@@ -129,6 +129,8 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `  }`,
     `  chain prerouting {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,
+    // A container reaching its host's address stays "the host" (closed by input), not a port.
+    `    iifname ${br} return`,
     ...dnat,
     `  }`,
     `  chain output {`,
@@ -186,7 +188,7 @@ export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat:
   nat.push(`-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`, `-A ${c}-NAT -s ${LOOPBACK} -o ${br} -j MASQUERADE`);
   for (const p of model.published) {
     const match = p.hostIp === ANY_HOST_IP ? '-m addrtype --dst-type LOCAL' : `-d ${p.hostIp}`;
-    nat.push(`-A ${c}-PUB ${match} -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.targetIp}:${p.targetPort}`);
+    nat.push(`-A ${c}-PUB ! -i ${br} ${match} -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.targetIp}:${p.targetPort}`);
   }
   nat.push(`COMMIT`, '');
   return { filter: filter.join('\n'), nat: nat.join('\n') };

@@ -20,8 +20,7 @@ export const NO_TEAM_GROUP = 'no-team';
  * then the previous run's rules stay in the kernel and keep serving.
  */
 export class BridgeNetwork {
-  readonly ipam: Ipam;
-  private readonly prefix: number;
+  private addresses?: { subnet: string; ipam: Ipam; prefix: number };
   private firewall?: FirewallBackend;
   private readonly members = new Map<string, BridgeMember>();
   private readonly published = new Map<string, PublishedPortRule[]>();
@@ -30,12 +29,27 @@ export class BridgeNetwork {
 
   constructor(
     readonly bridge: string,
-    readonly subnet: string,
-    ipamFile: string,
+    /** Resolved at init: configured, or granted by metadata's address manager (bridge-subnet.ts). */
+    private readonly subnetSource: () => Promise<string>,
+    private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-  ) {
-    this.ipam = new Ipam(ipamFile, subnet);
-    this.prefix = parseSubnet(subnet).prefix;
+  ) {}
+
+  private get initialised() {
+    if (!this.addresses) throw new Error('container network not initialised');
+    return this.addresses;
+  }
+
+  get subnet(): string {
+    return this.initialised.subnet;
+  }
+
+  get ipam(): Ipam {
+    return this.initialised.ipam;
+  }
+
+  private get prefix(): number {
+    return this.initialised.prefix;
   }
 
   /** The firewall backend chosen at start (reported by /readyz). */
@@ -44,7 +58,10 @@ export class BridgeNetwork {
   }
 
   async init(): Promise<void> {
-    await assertSubnetFree(this.subnet, this.bridge);
+    const subnet = await this.subnetSource();
+    const prefix = parseSubnet(subnet).prefix;
+    await assertSubnetFree(subnet, this.bridge);
+    this.addresses = { subnet, prefix, ipam: new Ipam(this.ipamFile, subnet) };
     await this.ipam.load();
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);

@@ -65,6 +65,8 @@ const IPT_CHAINS: Array<[string, string, string]> = [
   ['filter', 'INPUT', 'MUELLE-muelle-net0-IN'],
   ['filter', 'FORWARD', 'MUELLE-muelle-net0-FWD'],
   ['nat', 'POSTROUTING', 'MUELLE-muelle-net0-NAT'],
+  ['nat', 'PREROUTING', 'MUELLE-muelle-net0-PUB'],
+  ['nat', 'OUTPUT', 'MUELLE-muelle-net0-PUB'],
 ];
 
 describeRoot.each(['nftables', 'iptables'] as const)('container network rules with %s (one agent, two teams)', (firewall) => {
@@ -113,7 +115,9 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
   const rulesText = () =>
     firewall === 'nftables'
       ? sh(['nft', 'list', 'table', 'inet', TABLE]) + sh(['nft', 'list', 'table', 'bridge', TABLE])
-      : IPT_CHAINS.map(([table, , chain]) => sh(['iptables', '-w', '-t', table, '-S', chain])).join('');
+      : IPT_CHAINS.filter(([, builtin]) => builtin !== 'OUTPUT') // -PUB is jumped to twice: list it once
+          .map(([table, , chain]) => sh(['iptables', '-w', '-t', table, '-S', chain]))
+          .join('');
   /** How the rules show that `a` may reach `b`: both in one group set (nftables) or a pair rule (iptables). */
   const allowed = (rules: string, a: string, b: string) => {
     if (firewall === 'iptables') return rules.includes(`-s ${a}/32 -d ${b}/32`);
@@ -220,6 +224,39 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     const port = (await bus.request(c.inspect, { id: serverA.id })).ports[0]?.hostPort;
     expect(await httpGet(`http://127.0.0.1:${port}/`)).toContain('hello from');
   }, 30_000);
+
+  it('a published port answers on 127.0.0.1, the host address and from the LAN with the real client address, also while the agent is killed and restarted', async () => {
+    // The server answers each connection with netstat: the peer address the container sees.
+    const { id } = await bus.request(c.create, {
+      id: newId(),
+      name: `peer-${newId().slice(0, 8)}`,
+      teamId: teamA,
+      spec: { image, network: 'bridge', command: ['sh', '-c', 'while true; do nc -l -p 8080 -e netstat -tn; done'], ports: [{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 8080 }] } as never,
+    });
+    await bus.request(c.start, { id });
+    const port = (await bus.request(c.inspect, { id })).ports[0]?.hostPort as number;
+    const fromLan = () => sh(['ip', 'netns', 'exec', internet.name, 'busybox', 'nc', '-w', '2', `${internet.inside.replace(/\.2$/, '.1')}`, String(port)], true);
+    const answersEverywhere = async () => {
+      expect(await eventually(() => tcpRead('127.0.0.1', port), { timeoutMs: 5000 })).toContain(`:8080`);
+      expect(await tcpRead(hostAddress(), port)).toContain(`${hostAddress()}:`);
+      expect(fromLan()).toContain(`${internet.inside}:`); // not masqueraded: the LAN client's own address
+    };
+    await answersEverywhere();
+
+    agent.process.child.kill('SIGKILL');
+    await agent.process.exited;
+    await answersEverywhere(); // no agent process at all: the kernel forwards
+
+    agent = await startAgentProcess(env(), agent.dataDir, agent.hostId);
+    await waitForAgent(bus, agent.hostId);
+    await eventually(async () => expect((await readyz()).details?.network).toContain(firewall), { timeoutMs: 20_000 });
+    await answersEverywhere();
+    const dnatRules = rulesText().split('\n').filter((l) => l.includes(`dport ${port}`));
+    expect(dnatRules).toHaveLength(firewall === 'nftables' ? 2 : 1); // rebuilt, not added twice (nftables: prerouting and output)
+    await bus.request(c.remove, { id, force: true });
+    expect(rulesText()).not.toContain(`dport ${port}`);
+    expect(await tcpRead('127.0.0.1', port).catch((error: Error) => error.message)).toMatch(/ECONNREFUSED|no answer/);
+  }, 60_000);
 
   it('drops a container from the rules when it is removed, and rebuilds them (stale ones gone) after an agent restart', async () => {
     const extra = await startServer(teamA);

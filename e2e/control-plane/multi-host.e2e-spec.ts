@@ -63,6 +63,12 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     const perHost = placed.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.hostId]: (acc[c.hostId] ?? 0) + 1 }), {});
     expect(perHost).toEqual({ 'host-a': 2, 'host-b': 2, 'host-c': 2 });
     expect(placed.every((c) => c.state === 'running')).toBe(true);
+    // No MUELLE_BRIDGE_SUBNET here: each host's bridge got its own /24 from metadata's address manager.
+    const subnetOf = async (id: string) => (JSON.parse(await cli('inspect', id))[0].runtime.ipAddress as string).replace(/\.\d+$/, '.0/24');
+    const subnets: Record<string, Set<string>> = {};
+    for (const c of placed) (subnets[c.hostId] ??= new Set()).add(await subnetOf(c.id));
+    expect(Object.values(subnets).map((s) => s.size)).toEqual([1, 1, 1]);
+    expect(new Set(Object.values(subnets).map((s) => [...s][0])).size).toBe(3);
   }, 120_000);
 
   it("serves a container on host B at host B's address and published port", async () => {

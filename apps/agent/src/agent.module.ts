@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { containerStateChanged } from '@muelle/contracts';
+import { allocateHostSubnet, containerStateChanged } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { resolve, join } from 'node:path';
@@ -14,6 +14,7 @@ import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
 import { BridgeNetwork } from './network/bridge-network';
+import { resolveBridgeSubnet } from './network/bridge-subnet';
 import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
 import { VolumeStore } from './volumes/volume-store';
 
@@ -25,7 +26,6 @@ export class AgentModule {
     const driver = new LinuxIsolationDriver();
     const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs, undefined, insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES));
     const volumes = new VolumeStore(dataDir);
-    const network = new BridgeNetwork(config.MUELLE_BRIDGE_NAME, config.MUELLE_BRIDGE_SUBNET, join(dataDir, 'network', 'ipam.json'), config.MUELLE_NETWORK_FIREWALL);
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],
@@ -35,11 +35,28 @@ export class AgentModule {
         HostRegistrationService,
         { provide: IMAGE_STORE, useValue: images },
         { provide: VOLUME_STORE, useValue: volumes },
-        { provide: 'BRIDGE', useValue: network },
+        {
+          provide: 'BRIDGE',
+          inject: [BusClient, LOGGER],
+          useFactory: (bus: BusClient, logger: Logger) => {
+            const ipamFile = join(dataDir, 'network', 'ipam.json');
+            const subnet = () =>
+              resolveBridgeSubnet({
+                configured: config.MUELLE_BRIDGE_SUBNET,
+                file: join(dataDir, 'network', 'subnet.json'),
+                ipamFile,
+                bridge: config.MUELLE_BRIDGE_NAME,
+                hostId: config.MUELLE_HOST_ID,
+                allocate: (request) => bus.request(allocateHostSubnet, request),
+                logger,
+              });
+            return new BridgeNetwork(config.MUELLE_BRIDGE_NAME, subnet, ipamFile, config.MUELLE_NETWORK_FIREWALL);
+          },
+        },
         {
           provide: RUNTIME,
-          inject: [BusClient, LOGGER],
-          useFactory: async (bus: BusClient, logger: Logger) =>
+          inject: [BusClient, LOGGER, 'BRIDGE'],
+          useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork) =>
             new ContainerRuntime({
               hostId: config.MUELLE_HOST_ID,
               dataDir,

@@ -24,7 +24,8 @@ export const agentConfigShape = {
   MUELLE_REGISTRY_ADDRESS: registryAddress.default('127.0.0.1:5000'),
   ...trustTlsShape,
   MUELLE_BRIDGE_NAME: z.string().regex(/^[a-z0-9-]{1,15}$/).default('muelle0'),
-  MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).default('10.89.0.0/24'),
+  /** Unset: metadata's address manager grants this host a /24 of 10.89.0.0/16 (network/bridge-subnet.ts). */
+  MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).optional(),
   /** Which firewall applies the container network rules: `auto` prefers nftables, else iptables. */
   MUELLE_NETWORK_FIREWALL: z.enum(['auto', 'nftables', 'iptables']).default('auto'),
   MUELLE_LOG_MAX_BYTES: z.coerce.number().int().min(4096).default(10 * 1024 * 1024),

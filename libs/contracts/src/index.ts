@@ -13,3 +13,5 @@ export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';
 export * from './stream-frames';
 export * from './teams/team-limits.contracts';
+export * from './network/cidr';
+export * from './network/addresses.contracts';

@@ -17,7 +17,6 @@ import {
 import type { Logger } from 'pino';
 import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork } from '../network/bridge-network';
-import { PortProxy } from '../network/port-proxy';
 import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
 import { ContainerLog, LogRotation } from './container-log';
@@ -63,7 +62,7 @@ export class ContainerProcesses {
   constructor(
     private readonly options: ContainerProcessesOptions,
     private readonly records: ContainerRecords,
-    private readonly ports: PortProxy,
+    private readonly ports: BridgeNetwork['ports'],
     private readonly onExited: (record: ContainerRecordOnDisk) => void,
   ) {}
 
@@ -277,7 +276,7 @@ export class ContainerProcesses {
     record.helperPid = null;
     record.helperStartTime = null;
     record.initPid = null;
-    this.ports.close(id);
+    await this.ports.close(id).catch((error) => this.options.logger.warn({ err: error, id }, 'published ports not removed'));
     await this.releaseCgroup(id).catch((error) => this.options.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
     // The veth died with the network namespace; only a crashed start can leave a host end behind.
     if (record.ipAddress) {

@@ -92,7 +92,7 @@ describe('ContainerRuntime (fake isolation driver)', () => {
       layerPath: () => layerDir,
     } as unknown as ImageStore;
     const volumes = { ensure: async () => undefined, dataPath: (name: string) => join(root, 'volumes', name) } as unknown as VolumeStore;
-    const network = { ipam: { release: async () => undefined }, sync: async () => undefined, leave: async () => undefined } as unknown as BridgeNetwork;
+    const network = { ipam: { release: async () => undefined }, sync: async () => undefined, leave: async () => undefined, ports: { open: async () => undefined, close: async () => undefined } } as unknown as BridgeNetwork;
     driver = new FakeIsolationDriver();
     cgroups = new FakeCgroups();
     events = [];

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { helperPath } from '@muelle/isolation';
 import { checkCommandExists, directoryRoot, layeredRoot, resolveUser, type RootView } from '@muelle/images';
-import { PortProxy } from '../network/port-proxy';
 import { ContainerLog } from './container-log';
 import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
 import { ContainerRecordOnDisk } from './container-record';
@@ -36,7 +35,6 @@ export class ContainerRuntime {
   private readonly restarts = new RestartScheduler();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, Array<() => void>>();
-  readonly ports = new PortProxy();
   private readonly containersDir: string;
   private closing = false;
   private markReady!: () => void;
@@ -46,6 +44,11 @@ export class ContainerRuntime {
     this.markReady = resolve;
     this.markFailed = reject;
   });
+
+  /** Published ports are kernel rules kept by the bridge network: they outlive this process. */
+  get ports() {
+    return this.options.network.ports;
+  }
 
   constructor(private readonly options: ContainerRuntimeOptions) {
     this.containersDir = join(options.dataDir, 'containers');
@@ -325,7 +328,6 @@ export class ContainerRuntime {
     this.closing = true;
     this.restarts.cancelAll();
     this.processes.stopWatching();
-    this.ports.closeAll();
   }
 
   /** Used by exec: the running container's root (its mount namespace, seen through its init), or undefined when it is not running. */

@@ -4,7 +4,7 @@ import { ContainerSpec, InvalidArgumentError, ResolvedPort } from '@muelle/contr
 import type { CgroupLimits } from '@muelle/isolation';
 import { mergeEnv as mergeImageEnv, withDefaultPath } from '@muelle/images';
 import { NO_TEAM_GROUP } from '../network/bridge-network';
-import { probePort } from '../network/port-proxy';
+import { probePort } from '../network/published-ports';
 import { checkBindSource } from './bind-source';
 import { ContainerRecordOnDisk } from './container-record';
 import { isolationOptionsOf } from './isolation-options';

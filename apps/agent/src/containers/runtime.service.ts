@@ -36,6 +36,12 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
       if (!this.network.firewallName) throw new Error('container network starting');
       return `bridge ${this.network.bridge}, firewall ${this.network.firewallName}`;
     });
+    // In the background: the bridge subnet may wait for metadata's address manager (a standalone
+    // agent started before metadata), and the agent serves /healthz and stops on signals meanwhile.
+    void this.start();
+  }
+
+  private async start() {
     try {
       await this.images.init();
       await this.volumes.init();

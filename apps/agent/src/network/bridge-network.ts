@@ -4,7 +4,9 @@ import { runHostCommand, type NetworkMode } from '@muelle/isolation';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
 import { assertSubnetFree } from './subnet-overlap';
-import type { BridgeMember } from './rules';
+import type { ResolvedPort } from '@muelle/contracts';
+import { publishedPortRules } from './published-ports';
+import type { BridgeMember, PublishedPortRule } from './rules';
 
 /** Which containers share a network group: the team's id, or this key for containers without a team. */
 export const NO_TEAM_GROUP = 'no-team';
@@ -12,25 +14,42 @@ export const NO_TEAM_GROUP = 'no-team';
 /**
  * One Linux bridge per host and a veth pair per container. The firewall (nftables, else
  * iptables; see rules.ts) confines containers to the outside world and their own team's
- * containers; it is rebuilt from `members` on start and on every container start and exit.
- * Published ports are served by the agent's userland proxy (PortProxy), which also makes them
- * reachable on 127.0.0.1 without route_localnet.
+ * containers, and forwards published ports in the kernel (DNAT), so they keep answering while the
+ * agent is stopped or restarting. It is rebuilt from `members` and `published` on every container
+ * start and exit; after an agent start, only once the re-adopted containers are known (`sync`): until
+ * then the previous run's rules stay in the kernel and keep serving.
  */
 export class BridgeNetwork {
-  readonly ipam: Ipam;
-  private readonly prefix: number;
+  private addresses?: { subnet: string; ipam: Ipam; prefix: number };
   private firewall?: FirewallBackend;
   private readonly members = new Map<string, BridgeMember>();
+  private readonly published = new Map<string, PublishedPortRule[]>();
+  private synced = false;
   private applying: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly bridge: string,
-    readonly subnet: string,
-    ipamFile: string,
+    /** Resolved at init: configured, or granted by metadata's address manager (bridge-subnet.ts). */
+    private readonly subnetSource: () => Promise<string>,
+    private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-  ) {
-    this.ipam = new Ipam(ipamFile, subnet);
-    this.prefix = parseSubnet(subnet).prefix;
+  ) {}
+
+  private get initialised() {
+    if (!this.addresses) throw new Error('container network not initialised');
+    return this.addresses;
+  }
+
+  get subnet(): string {
+    return this.initialised.subnet;
+  }
+
+  get ipam(): Ipam {
+    return this.initialised.ipam;
+  }
+
+  private get prefix(): number {
+    return this.initialised.prefix;
   }
 
   /** The firewall backend chosen at start (reported by /readyz). */
@@ -39,7 +58,10 @@ export class BridgeNetwork {
   }
 
   async init(): Promise<void> {
-    await assertSubnetFree(this.subnet, this.bridge);
+    const subnet = await this.subnetSource();
+    const prefix = parseSubnet(subnet).prefix;
+    await assertSubnetFree(subnet, this.bridge);
+    this.addresses = { subnet, prefix, ipam: new Ipam(this.ipamFile, subnet) };
     await this.ipam.load();
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
@@ -48,6 +70,10 @@ export class BridgeNetwork {
     if (!addrs.includes(` ${gatewayCidr} `)) await runHostCommand('ip', ['addr', 'add', gatewayCidr, 'dev', this.bridge]);
     await runHostCommand('ip', ['link', 'set', this.bridge, 'up']);
     if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+    // A host client of 127.0.0.1:PORT is DNATed to a container; the kernel routes a loopback source
+    // out of the bridge only with route_localnet (the rules then masquerade it). The input rules
+    // keep containers away from the host's addresses, 127.0.0.1 included.
+    await writeFile(`/proc/sys/net/ipv4/conf/${this.bridge}/route_localnet`, '1');
     this.firewall = await chooseFirewall(this.firewallPreference);
     // Earlier versions NATed with a bare iptables rule; NAT is now part of our own rule set.
     await runHostCommand('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', '-s', this.subnet, '!', '-o', this.bridge, '-j', 'MASQUERADE']).catch(() => undefined); // absent: nothing stale
@@ -56,15 +82,30 @@ export class BridgeNetwork {
       await ensureIptablesRule('filter', 'FORWARD', ['-i', this.bridge, '-j', 'ACCEPT']);
       await ensureIptablesRule('filter', 'FORWARD', ['-o', this.bridge, '-j', 'ACCEPT']);
     }
-    // Replaces whatever a previous run left: only containers re-adopted later (sync) get rules.
+  }
+
+  /**
+   * Containers re-adopted at start join the rule set together: this first apply replaces whatever a
+   * previous run left (stale rules included) in one transaction, so published ports never go dark.
+   */
+  async sync(members: ReadonlyArray<{ containerId: string; ipAddress: string; group: string }>): Promise<void> {
+    for (const m of members) this.members.set(m.containerId, this.member(m.containerId, m.ipAddress, m.group));
+    this.synced = true;
     await this.applyRules();
   }
 
-  /** Containers re-adopted at start join the rule set together (one apply). */
-  async sync(members: ReadonlyArray<{ containerId: string; ipAddress: string; group: string }>): Promise<void> {
-    for (const m of members) this.members.set(m.containerId, this.member(m.containerId, m.ipAddress, m.group));
-    await this.applyRules();
-  }
+  /** Published ports of the runtime's containers: kernel rules that outlive this process. */
+  readonly ports = {
+    /** Forwards the container's published ports (staged until `sync` while the agent starts). */
+    open: async (containerId: string, targetIp: string, ports: readonly ResolvedPort[]): Promise<void> => {
+      this.published.set(containerId, publishedPortRules(targetIp, ports));
+      await this.applyRules();
+    },
+    /** When the container exited or was removed. */
+    close: async (containerId: string): Promise<void> => {
+      if (this.published.delete(containerId)) await this.applyRules();
+    },
+  };
 
   /** Before the container's workload runs: its address and group join the rule set. */
   async join(containerId: string, ipAddress: string, group: string): Promise<void> {
@@ -91,7 +132,9 @@ export class BridgeNetwork {
   private applyRules(): Promise<void> {
     const firewall = this.firewall;
     if (!firewall) return Promise.reject(new Error('container network not initialised'));
-    const run = () => firewall.apply({ bridge: this.bridge, subnet: this.subnet, members: [...this.members.values()] });
+    if (!this.synced) return Promise.resolve(); // sync applies everything staged so far
+    const run = () =>
+      firewall.apply({ bridge: this.bridge, subnet: this.subnet, members: [...this.members.values()], published: [...this.published.values()].flat() });
     const next = this.applying.then(run, run);
     this.applying = next.catch(() => undefined);
     return next;

@@ -34,7 +34,7 @@ function tearDown() {
 
 describeKernel('network rules on a real bridge (bridge layer alone)', () => {
   const apply = (members = containers) =>
-    inNs(HOST, ['nft', '-f', '-'], nftRuleset({ bridge: BRIDGE, subnet: '10.89.96.0/24', members: members.map((c) => ({ hostInterface: c.veth, ipAddress: c.ip, group: c.group })) }));
+    inNs(HOST, ['nft', '-f', '-'], nftRuleset({ bridge: BRIDGE, subnet: '10.89.96.0/24', members: members.map((c) => ({ hostInterface: c.veth, ipAddress: c.ip, group: c.group })), published: [] }));
 
   beforeAll(() => {
     tearDown();

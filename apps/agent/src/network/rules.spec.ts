@@ -8,6 +8,10 @@ const model: NetworkRuleModel = {
     { hostInterface: 'mvb', ipAddress: '10.89.0.3', group: 'team:a' },
     { hostInterface: 'mvc', ipAddress: '10.89.0.4', group: 'team:b' },
   ],
+  published: [
+    { hostIp: '0.0.0.0', hostPort: 8080, protocol: 'tcp', targetIp: '10.89.0.2', targetPort: 80 },
+    { hostIp: '127.0.0.1', hostPort: 5353, protocol: 'udp', targetIp: '10.89.0.4', targetPort: 53 },
+  ],
 };
 
 describe('network rules', () => {
@@ -47,8 +51,25 @@ describe('network rules', () => {
     expect(bridgeAccept).toBeLessThan(lines.indexOf('iifname @ports oifname @ports drop'));
   });
 
+  it('nftables: published ports are DNAT for outside clients (prerouting) and the host itself (output); loopback clients are masqueraded', () => {
+    const lines = nftRuleset(model).split('\n').map((l) => l.trim());
+    const anyAddress = 'fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80';
+    const loopbackOnly = 'ip daddr 127.0.0.1 udp dport 5353 dnat ip to 10.89.0.4:53';
+    for (const rule of [anyAddress, loopbackOnly]) expect(lines.filter((l) => l === rule)).toHaveLength(2);
+    const prerouting = lines.indexOf('type nat hook prerouting priority dstnat; policy accept;');
+    const output = lines.indexOf('type nat hook output priority -100; policy accept;');
+    expect(lines.indexOf(anyAddress)).toBeGreaterThan(prerouting);
+    expect(lines.lastIndexOf(anyAddress)).toBeGreaterThan(output);
+    // Containers knocking on their host's address are not forwarded (the input chain drops them).
+    expect(lines[prerouting + 1]).toBe('iifname "muelle0" return');
+    expect(lines).toContain('ip saddr 127.0.0.0/8 oifname "muelle0" masquerade');
+    // Only loopback sources are rewritten: any other client keeps its address.
+    expect(lines.filter((l) => l.endsWith('masquerade'))).toHaveLength(2);
+  });
+
   it('nftables: no containers gives no group and empty sets, still closing the host and the bridge', () => {
-    const text = nftRuleset({ ...model, members: [] });
+    const text = nftRuleset({ ...model, members: [], published: [] });
+    expect(text).not.toContain('dnat');
     expect(text).not.toContain('group_');
     expect(text).toContain('set ports { type ifname; }');
     expect(text).toContain('iifname "muelle0" drop');
@@ -71,10 +92,15 @@ describe('network rules', () => {
     expect(lines.filter((l) => l.includes('10.89.0.4') && l.endsWith('ACCEPT'))).toEqual([]);
     expect(lines.indexOf('-A MUELLE-muelle0-FWD -i muelle0 -o muelle0 -j DROP')).toBe(lines.length - 3);
     expect(nat).toContain('-A MUELLE-muelle0-NAT -s 10.89.0.0/24 ! -o muelle0 -j MASQUERADE');
+    expect(nat).toContain('-A MUELLE-muelle0-NAT -s 127.0.0.0/8 -o muelle0 -j MASQUERADE');
+    expect(nat).toContain('-A MUELLE-muelle0-PUB ! -i muelle0 -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80');
+    expect(nat).toContain('-A MUELLE-muelle0-PUB ! -i muelle0 -d 127.0.0.1 -p udp -m udp --dport 5353 -j DNAT --to-destination 10.89.0.4:53');
     expect(iptablesJumps('muelle0')).toEqual([
       ['filter', 'INPUT', 'MUELLE-muelle0-IN'],
       ['filter', 'FORWARD', 'MUELLE-muelle0-FWD'],
       ['nat', 'POSTROUTING', 'MUELLE-muelle0-NAT'],
+      ['nat', 'PREROUTING', 'MUELLE-muelle0-PUB'],
+      ['nat', 'OUTPUT', 'MUELLE-muelle0-PUB'],
     ]);
   });
 
@@ -84,6 +110,9 @@ describe('network rules', () => {
     ['a bad subnet', { subnet: '10.89.0.0/24; flush ruleset' }],
     ['a bad interface', { members: [{ hostInterface: 'mv"x', ipAddress: '10.89.0.2', group: 'a' }] }],
     ['a bad address', { members: [{ hostInterface: 'mva', ipAddress: '10.89.0.300', group: 'a' }] }],
+    ['an IPv6 host address', { published: [{ hostIp: '::', hostPort: 80, protocol: 'tcp' as const, targetIp: '10.89.0.2', targetPort: 80 }] }],
+    ['a port out of range', { published: [{ hostIp: '0.0.0.0', hostPort: 70000, protocol: 'tcp' as const, targetIp: '10.89.0.2', targetPort: 80 }] }],
+    ['an unknown protocol', { published: [{ hostIp: '0.0.0.0', hostPort: 80, protocol: 'sctp' as 'tcp', targetIp: '10.89.0.2', targetPort: 80 }] }],
   ])('refuses %s (no text from outside reaches a rule)', (_what, change) => {
     expect(() => nftRuleset({ ...model, ...change })).toThrow(/network rules: refusing/);
     expect(() => iptablesRestore({ ...model, ...change })).toThrow(/network rules: refusing/);

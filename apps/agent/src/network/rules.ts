@@ -16,12 +16,27 @@ export interface BridgeMember {
   group: string;
 }
 
+/** A published port: traffic to hostIp:hostPort is rewritten (DNAT) to targetIp:targetPort. */
+export interface PublishedPortRule {
+  /** `0.0.0.0`: every local IPv4 address of the host, 127.0.0.1 included. */
+  hostIp: string;
+  hostPort: number;
+  protocol: 'tcp' | 'udp';
+  targetIp: string;
+  targetPort: number;
+}
+
 export interface NetworkRuleModel {
   bridge: string;
   /** The bridge's subnet in CIDR form, e.g. 10.89.0.0/24. */
   subnet: string;
   members: readonly BridgeMember[];
+  published: readonly PublishedPortRule[];
 }
+
+/** Loopback clients of a published port are masqueraded to the bridge's address (see nftRuleset). */
+export const LOOPBACK = '127.0.0.0/8';
+export const ANY_HOST_IP = '0.0.0.0';
 
 /** Link-local: cloud metadata services (169.254.169.254) live here. */
 export const LINK_LOCAL = '169.254.0.0/16';
@@ -40,6 +55,12 @@ export function checkModel(model: NetworkRuleModel): void {
   for (const m of model.members) {
     if (!INTERFACE.test(m.hostInterface)) fail(`interface name ${JSON.stringify(m.hostInterface)}`);
     if (!IPV4.test(m.ipAddress)) fail(`address ${JSON.stringify(m.ipAddress)}`);
+  }
+  const isPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
+  for (const p of model.published) {
+    if (!IPV4.test(p.hostIp) || !IPV4.test(p.targetIp)) fail(`published address ${JSON.stringify(p.hostIp)} → ${JSON.stringify(p.targetIp)}`);
+    if (!isPort(p.hostPort) || !isPort(p.targetPort)) fail(`published port ${JSON.stringify(p.hostPort)} → ${JSON.stringify(p.targetPort)}`);
+    if (p.protocol !== 'tcp' && p.protocol !== 'udp') fail(`protocol ${JSON.stringify(p.protocol)}`);
   }
 }
 
@@ -66,7 +87,11 @@ export function groupAddresses(members: readonly BridgeMember[]): string[][] {
 /**
  * One `nft -f` script: deletes this bridge's tables (a previous run's included) and recreates them.
  * - `inet` table: the host's own addresses are closed to containers (input), link-local and routed
- *   traffic between containers of different groups are dropped (forward), outbound NAT.
+ *   traffic between containers of different groups are dropped (forward), outbound NAT, and the
+ *   published ports: DNAT for traffic arriving from outside (prerouting) and for the host's own
+ *   clients (output). A loopback client is masqueraded to the bridge address on its way to the
+ *   container (the bridge has route_localnet, set by BridgeNetwork); every other client keeps its
+ *   address, so the container sees who connects.
  * - `bridge` table: frames switched between two container ports must be IPv4 or ARP, carry the
  *   sending port's own address, and go to a container of the same group. This layer works whether
  *   or not `br_netfilter` makes bridged packets visible to the inet hooks.
@@ -80,6 +105,10 @@ export function nftRuleset(model: NetworkRuleModel): string {
   const groupSets = groups.map((addresses, i) => `  set group_${i} { type ipv4_addr;${elements(addresses)} }`);
   const ports = model.members.map((m) => JSON.stringify(m.hostInterface));
   const portAddrs = model.members.map((m) => `${JSON.stringify(m.hostInterface)} . ${m.ipAddress}`);
+  const dnat = model.published.map((p) => {
+    const match = p.hostIp === ANY_HOST_IP ? 'fib daddr type local' : `ip daddr ${p.hostIp}`;
+    return `    ${match} ${p.protocol} dport ${p.hostPort} dnat ip to ${p.targetIp}:${p.targetPort}`;
+  });
   return [
     `table inet ${t} {}`,
     `delete table inet ${t}`,
@@ -98,9 +127,20 @@ export function nftRuleset(model: NetworkRuleModel): string {
     ...groups.map((_, i) => `    iifname ${br} oifname ${br} ip saddr @group_${i} ip daddr @group_${i} accept`),
     `    iifname ${br} oifname ${br} drop`,
     `  }`,
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority dstnat; policy accept;`,
+    // A container reaching its host's address stays "the host" (closed by input), not a port.
+    `    iifname ${br} return`,
+    ...dnat,
+    `  }`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
+    ...dnat,
+    `  }`,
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
     `    ip saddr ${model.subnet} oifname != ${br} masquerade`,
+    `    ip saddr ${LOOPBACK} oifname ${br} masquerade`,
     `  }`,
     `}`,
     `table bridge ${t} {`,
@@ -130,7 +170,8 @@ export function nftTeardown(bridge: string): string {
  * The iptables fallback, as `iptables-restore --noflush` input: our own chains are flushed and
  * refilled in one commit per table, then jumped to from INPUT/FORWARD/POSTROUTING (the jumps are
  * ensured separately, once), one ACCEPT per same-group address pair (no sets without ipset: the
- * fallback grows quadratically within a team). Bridged traffic between two containers is only visible to iptables
+ * fallback grows quadratically within a team), published ports in `-PUB` (jumped to from PREROUTING
+ * and OUTPUT). Bridged traffic between two containers is only visible to iptables
  * with `br_netfilter` (the backend turns it on); `physdev` binds each address to its port.
  */
 export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat: string } {
@@ -143,7 +184,13 @@ export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat:
   for (const m of model.members) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -m physdev --physdev-in ${m.hostInterface} ! -s ${m.ipAddress} -j DROP`);
   for (const [a, b] of sameGroupPairs(model.members)) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -s ${a} -d ${b} -j ACCEPT`);
   filter.push(`-A ${c}-FWD -i ${br} -o ${br} -j DROP`, `COMMIT`, '');
-  const nat = [`*nat`, `:${c}-NAT - [0:0]`, `-F ${c}-NAT`, `-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`, `COMMIT`, ''];
+  const nat = [`*nat`, `:${c}-NAT - [0:0]`, `:${c}-PUB - [0:0]`, `-F ${c}-NAT`, `-F ${c}-PUB`];
+  nat.push(`-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`, `-A ${c}-NAT -s ${LOOPBACK} -o ${br} -j MASQUERADE`);
+  for (const p of model.published) {
+    const match = p.hostIp === ANY_HOST_IP ? '-m addrtype --dst-type LOCAL' : `-d ${p.hostIp}`;
+    nat.push(`-A ${c}-PUB ! -i ${br} ${match} -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.targetIp}:${p.targetPort}`);
+  }
+  nat.push(`COMMIT`, '');
   return { filter: filter.join('\n'), nat: nat.join('\n') };
 }
 
@@ -154,5 +201,7 @@ export function iptablesJumps(bridge: string): Array<[string, string, string]> {
     ['filter', 'INPUT', `${c}-IN`],
     ['filter', 'FORWARD', `${c}-FWD`],
     ['nat', 'POSTROUTING', `${c}-NAT`],
+    ['nat', 'PREROUTING', `${c}-PUB`],
+    ['nat', 'OUTPUT', `${c}-PUB`],
   ];
 }

@@ -1,3 +1,4 @@
+import { cidrsOverlap } from '@muelle/contracts';
 import { runHostCommand } from '@muelle/isolation';
 
 export interface HostNetworkEntry {
@@ -14,12 +15,7 @@ export interface HostNetworkEntry {
  * not a conflict (it covers everything by design).
  */
 export function findSubnetOverlap(subnet: string, bridge: string, entries: HostNetworkEntry[]): HostNetworkEntry | undefined {
-  const ours = rangeOf(subnet);
-  return entries.find((entry) => {
-    if (entry.dev === bridge || entry.cidr === '0.0.0.0/0') return false;
-    const theirs = rangeOf(entry.cidr);
-    return theirs !== undefined && ours !== undefined && theirs.first <= ours.last && ours.first <= theirs.last;
-  });
+  return entries.find((entry) => entry.dev !== bridge && entry.cidr !== '0.0.0.0/0' && cidrsOverlap(subnet, entry.cidr));
 }
 
 /** Reads the host's IPv4 routes (main table) and interface addresses with `ip -o -4`. */
@@ -42,19 +38,7 @@ export async function assertSubnetFree(subnet: string, bridge: string): Promise<
   const conflict = findSubnetOverlap(subnet, bridge, await hostNetworkEntries());
   if (conflict) {
     throw new Error(
-      `MUELLE_BRIDGE_SUBNET ${subnet} (bridge ${bridge}) overlaps the host's ${conflict.kind} ${conflict.cidr} on ${conflict.dev}; choose a subnet no other interface uses`,
+      `bridge subnet ${subnet} (bridge ${bridge}) overlaps the host's ${conflict.kind} ${conflict.cidr} on ${conflict.dev}; set MUELLE_BRIDGE_SUBNET to a subnet no other interface uses`,
     );
   }
-}
-
-function rangeOf(cidr: string): { first: number; last: number } | undefined {
-  const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
-  if (!match) return undefined;
-  const prefix = Number(match[2]);
-  if (prefix < 1 || prefix > 32) return undefined;
-  // parseSubnet limits prefixes to 8..30 for our own subnet; host entries may be anything.
-  const [a, b, c, d] = match[1].split('.').map(Number);
-  const mask = prefix === 32 ? 0xffffffff : (0xffffffff << (32 - prefix)) >>> 0;
-  const first = ((((a << 24) | (b << 16) | (c << 8) | d) >>> 0) & mask) >>> 0;
-  return { first, last: (first + 2 ** (32 - prefix) - 1) >>> 0 };
 }

@@ -1,10 +1,11 @@
 import { basicAuth, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allInOneEnv } from './all-in-one-env';
+import { PushedImage, pullsIdentical, pushImage, registryAuth } from './registry-push';
 
 /**
  * The embedded all-in-one (PGlite, blobs on disk, no container runtime) killed with SIGKILL at
@@ -14,7 +15,6 @@ import { allInOneEnv } from './all-in-one-env';
  */
 const PASSWORD = 'chaos-pw';
 const ROUNDS = 4;
-const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'muelle-chaos-'));
@@ -22,7 +22,7 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
   let api = '';
   let registry = '';
   let platform: ServiceProcess | undefined;
-  const completed: { name: string; tag: string; manifest: Buffer; blobs: Buffer[] }[] = [];
+  const completed: PushedImage[] = [];
 
   const start = async () => {
     platform = spawnNode('all-in-one', serviceEntry('all-in-one'), env);
@@ -30,46 +30,10 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
     await waitReady(registry, 30_000);
   };
 
-  const token = async (name: string) => {
-    const response = await fetch(`${registry}/v2/token?service=muelle-registry&scope=repository:${name}:push,pull`, { headers: basicAuth('admin', PASSWORD) });
-    return { authorization: `Bearer ${((await response.json()) as { token: string }).token}` };
-  };
+  const token = (name: string) => registryAuth(registry, name, 'admin', PASSWORD);
 
-  /** A chunked push of one config and one layer, then the manifest; records it only once the manifest is accepted. */
-  const push = async (name: string, tag: string) => {
-    const auth = await token(name);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag }));
-    const layer = randomBytes(3 * 1024 * 1024 + 11);
-    for (const blob of [config, layer]) {
-      const started = await fetch(`${registry}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: auth });
-      let location = started.headers.get('location')!;
-      for (let offset = 0; offset < blob.length; offset += 1024 * 1024) {
-        const chunk = blob.subarray(offset, offset + 1024 * 1024);
-        const patched = await fetch(new URL(location, registry), {
-          method: 'PATCH',
-          headers: { ...auth, 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}` },
-          body: chunk,
-        });
-        if (patched.status !== 202) throw new Error(`PATCH ${patched.status}`);
-        location = patched.headers.get('location')!;
-      }
-      const url = new URL(location, registry);
-      url.searchParams.set('digest', sha256(blob));
-      const put = await fetch(url, { method: 'PUT', headers: auth });
-      if (put.status !== 201) throw new Error(`PUT ${put.status}`);
-    }
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-      }),
-    );
-    const put = await fetch(`${registry}/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest });
-    if (put.status !== 201) throw new Error(`manifest PUT ${put.status}`);
-    completed.push({ name, tag, manifest, blobs: [config, layer] });
-  };
+  /** Records an image only once its manifest is accepted. */
+  const push = async (name: string, tag: string) => completed.push(await pushImage(registry, await token(name), name, tag, randomBytes(3 * 1024 * 1024 + 11)));
 
   beforeAll(async () => {
     const target = await allInOneEnv(dataDir, PASSWORD, 'chaos', { MUELLE_RUNTIME: 'disabled' });
@@ -98,15 +62,7 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
     }
     await start();
     expect(completed.length).toBeGreaterThan(0);
-    for (const image of completed) {
-      const auth = await token(image.name);
-      const manifest = Buffer.from(await (await fetch(`${registry}/v2/${image.name}/manifests/${image.tag}`, { headers: { ...auth, accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
-      expect(manifest.equals(image.manifest)).toBe(true);
-      for (const blob of image.blobs) {
-        const pulled = Buffer.from(await (await fetch(`${registry}/v2/${image.name}/blobs/${sha256(blob)}`, { headers: auth })).arrayBuffer());
-        expect(pulled.equals(blob)).toBe(true);
-      }
-    }
+    for (const image of completed) expect(await pullsIdentical(registry, await token(image.name), image)).toBe(true);
     // Nothing a crash leaves stays: the socket of the embedded database is the new process's, the
     // blob staging folder and the upload files of cut pushes are swept at start.
     expect(readdirSync(join(dataDir, 'registry', '.tmp'))).toEqual([]);

@@ -2,6 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { BusClient, HandleRequest } from '@muelle/bus';
 import { agentContracts, ParsedRequestOf } from '@muelle/contracts';
 import { ContainerRuntime } from './containers/container-runtime';
+import { onHostDisk } from './host/disk-full';
 import { ExecManager } from './containers/exec-manager';
 import { OutputStreams } from './containers/output-streams';
 import { ImageStore } from './images/image-store';
@@ -31,12 +32,12 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.create)
     async create(r: ParsedRequestOf<C['create']>) {
       await this.runtime.ready;
-      return this.runtime.create({ ...r, spec: withTeamVolumes(r.spec, r.teamId) });
+      return onHostDisk(hostId, () => this.runtime.create({ ...r, spec: withTeamVolumes(r.spec, r.teamId) }));
     }
     @HandleRequest(c.start)
     async start(r: ParsedRequestOf<C['start']>) {
       await this.runtime.ready;
-      return this.runtime.start(r.id);
+      return onHostDisk(hostId, () => this.runtime.start(r.id));
     }
     @HandleRequest(c.stop)
     async stop(r: ParsedRequestOf<C['stop']>) {
@@ -113,7 +114,7 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.pullImage)
     async pullImage(r: ParsedRequestOf<C['pullImage']>) {
       await this.runtime.ready;
-      const image = await this.images.pull(r.reference, r.registryAuth);
+      const image = await onHostDisk(hostId, () => this.images.pull(r.reference, r.registryAuth));
       return this.images.toHostImage(image, this.usersOfImage(image.digest));
     }
     @HandleRequest(c.listImages)
@@ -133,7 +134,7 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.createVolume)
     async createVolume(r: ParsedRequestOf<C['createVolume']>) {
       await this.runtime.ready;
-      return this.volumes.toInfo(await this.volumes.ensure(r.name, r.labels), this.usersOfVolume(r.name));
+      return this.volumes.toInfo(await onHostDisk(hostId, () => this.volumes.ensure(r.name, r.labels)), this.usersOfVolume(r.name));
     }
     @HandleRequest(c.listVolumes)
     async listVolumes() {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostname } from 'node:os';
-import { bindHost, logLevel, natsUrl, port, seconds, registryAddress, trustTlsShape } from '@muelle/service-kit';
+import { bindHost, logLevel, minFreeBytes, natsUrl, port, seconds, registryAddress, trustTlsShape } from '@muelle/service-kit';
 
 const defaultHostId = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 63) || 'host';
 
@@ -15,6 +15,8 @@ export const agentConfigShape = {
   MUELLE_BIND_HOST: bindHost,
   MUELLE_AGENT_PORT: port(7103),
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
+  /** Below this many free bytes under the data folder /readyz reports low disk and the scheduler skips the host. */
+  MUELLE_MIN_FREE_BYTES: minFreeBytes,
   MUELLE_HOST_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, max 63').default(defaultHostId),
   /** The address other hosts and clients use to reach published ports on this host. */
   MUELLE_HOST_ADDRESS: z.string().min(1).default('127.0.0.1'),

@@ -12,6 +12,7 @@ import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
 import { registerTokenCommands } from './commands/tokens';
 import { registerTeamCommands } from './commands/teams';
+import { registerSystemCommands } from './commands/system';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -587,6 +588,7 @@ Examples:
 
   registerUserCommands(program, io);
   registerTokenCommands(program, io);
+  registerSystemCommands(program, io);
   registerTeamCommands(program, io);
   registerTeamAdminCommands(program, io);
 

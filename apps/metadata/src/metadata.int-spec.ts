@@ -27,7 +27,7 @@ import {
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
-import { createTestDatabase } from '@muelle/testing';
+import { createTestDatabase, eventually } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +160,10 @@ describe.each([
     await bus.emit(hostHeartbeat, { id: 'host-quiet', at: new Date().toISOString() });
     await new Promise((r) => setTimeout(r, 200));
     expect((await bus.request(getHost, { id: 'host-quiet' })).state).toBe('ready');
+    // A heartbeat with fresh capacity (a filling disk) replaces what registration recorded.
+    const lowDisk = { ...host('host-quiet').capacity, diskFreeBytes: 4096, diskLow: true };
+    await bus.emit(hostHeartbeat, { id: 'host-quiet', at: new Date().toISOString(), capacity: lowDisk });
+    await eventually(async () => expect((await bus.request(getHost, { id: 'host-quiet' })).capacity).toEqual(lowDisk));
   }, 10_000);
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, bool, httpUrl, logLevel, natsUrl, port, seconds, serveTlsShape } from '@muelle/service-kit';
+import { bindHost, bool, httpUrl, logLevel, minFreeBytes, natsUrl, port, seconds, serveTlsShape } from '@muelle/service-kit';
 
 export const registryConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -8,6 +8,8 @@ export const registryConfigShape = {
   MUELLE_REGISTRY_PORT: port(5000),
   ...serveTlsShape,
   MUELLE_DATA_DIR: z.string().min(1).default('./data'),
+  /** Below this many free bytes under the blob folder (filesystem driver) /readyz reports low disk. */
+  MUELLE_MIN_FREE_BYTES: minFreeBytes,
   MUELLE_STORAGE_DRIVER: z.enum(['filesystem', 's3']).default('filesystem'),
   S3_ENDPOINT: httpUrl.optional(),
   S3_ACCESS_KEY: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 import { MuelleError, RegistryErrorCode, retryAfterOf } from '@muelle/contracts';
 import { OciError } from '@muelle/oci';
-import { BlobNotFoundError, RangeNotSatisfiableError, StorageUnavailableError } from '@muelle/storage';
+import { BlobNotFoundError, RangeNotSatisfiableError, StorageFullError, StorageUnavailableError } from '@muelle/storage';
 
 /** Error codes of the distribution spec (§ error codes) plus the Docker extras clients know. */
 export type OciErrorCode =
@@ -115,8 +115,20 @@ export function toRegistryError(error: unknown): RegistryError {
   }
   if (error instanceof BlobNotFoundError) return new RegistryError('BLOB_UNKNOWN', 'blob content not found');
   if (error instanceof RangeNotSatisfiableError) return new RegistryError('RANGE_INVALID', error.message);
+  if (error instanceof StorageFullError) return storageFull();
   if (error instanceof StorageUnavailableError) return new RegistryError('UNAVAILABLE', 'storage unavailable', undefined, { headers: { 'Retry-After': '1' } });
   return new RegistryError('UNKNOWN', 'internal error');
+}
+
+/**
+ * A full disk is final, not "try again": 507 Insufficient Storage (RFC 4918 § 11.5) without
+ * Retry-After, under the spec's DENIED code, which Docker, containerd and skopeo do not retry.
+ * The message says what to do; the storage's path stays in the log, not in the answer.
+ */
+function storageFull(): RegistryError {
+  return new RegistryError('DENIED', 'no space left on the storage of the registry: free space or run `muelle system prune`, then push again', undefined, {
+    status: 507,
+  });
 }
 
 /**

@@ -1,24 +1,31 @@
 import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
-import { ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { diskSpaceCheck, ReadinessRegistry, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import type { BlobStore } from '@muelle/storage';
 import { RegistryAudit } from './auth/registry-audit';
 import { RegistryAuthService } from './auth/registry-auth.service';
 import { RegistryAccountEventsListener, RegistryCredentials } from './auth/registry-credentials';
 import { BlobsService } from './blobs/blobs.service';
 import { RegistryConfig } from './config';
+import { GarbageCollectorController } from './gc/garbage-collector.controller';
 import { GarbageCollectorService } from './gc/garbage-collector.service';
 import { V2Middleware } from './http/v2.middleware';
 import { ManifestsService } from './manifests/manifests.service';
+import { registryBlobRoot } from './storage/blob-store.provider';
 import { BLOB_STORE, REGISTRY_CONFIG } from './tokens';
 
 class StorageReadiness implements OnApplicationBootstrap {
   constructor(
     @Inject(ReadinessRegistry) private readonly readiness: ReadinessRegistry,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.readiness.register('storage', () => this.store.ping());
+    // S3 reports its own full drives (StorageFullError on write); only our own disk can be measured.
+    if (this.store.kind === 'filesystem') {
+      this.readiness.register('disk', diskSpaceCheck(registryBlobRoot(this.config), this.config.MUELLE_MIN_FREE_BYTES));
+    }
   }
 }
 
@@ -28,7 +35,7 @@ export class RegistryModule implements NestModule {
     return {
       module: RegistryModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [RegistryAccountEventsListener],
+      controllers: [RegistryAccountEventsListener, GarbageCollectorController],
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         { provide: BLOB_STORE, useValue: store },

@@ -71,6 +71,7 @@ const rules: Array<[string, Subject | null, Action, Resource, Expect]> = [
   ['member does not see another team user', alphaDev, 'read', { kind: 'user', userId: 'y', teamId: BETA }, '404 other-team'],
   ['member lists hosts', alphaDev, 'read', { kind: 'host' }, 'allow'],
   ['member cannot cordon a host', alphaDev, 'update', { kind: 'host' }, '403 admin-only'],
+  ['member cannot prune the system', alphaDev, 'update', { kind: 'system' }, '403 admin-only'],
   ['member cannot read the audit log', alphaDev, 'read', { kind: 'audit' }, '403 admin-only'],
   ['scoped token pulls inside its pattern', alphaPullOnly, 'pull', repo('alpha/app'), 'allow'],
   ['scoped token reads settings it may pull', alphaPullOnly, 'read', repo('alpha/app'), 'allow'],

@@ -14,3 +14,4 @@ export * from './graceful-stop';
 export * from './input-guard';
 export * from './bus-config';
 export * from './tls';
+export * from './disk-space';

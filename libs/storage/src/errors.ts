@@ -1,6 +1,6 @@
 // Typed errors of the blob storage library. Callers map them to protocol answers
 // (e.g. the registry: BlobNotFoundError → 404, RangeNotSatisfiableError → 416,
-// StorageUnavailableError → 503) without inspecting driver-specific error shapes.
+// StorageUnavailableError → 503, StorageFullError → 507) without inspecting driver-specific error shapes.
 
 export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -29,6 +29,13 @@ export class InvalidKeyError extends StorageError {
 
 /** The backend cannot be reached or is not usable right now (network down, bucket or root directory missing). */
 export class StorageUnavailableError extends StorageError {}
+
+/**
+ * The backend has no space left (ENOSPC, a quota, S3's "storage full"). Not transient like
+ * StorageUnavailableError: retrying does not help until someone frees space, so callers answer
+ * with a final error instead of "try again".
+ */
+export class StorageFullError extends StorageError {}
 
 export class RangeNotSatisfiableError extends StorageError {
   constructor(

@@ -10,6 +10,7 @@ import {
   BlobNotFoundError,
   InvalidKeyError,
   StorageError,
+  StorageFullError,
   StorageUnavailableError,
 } from './errors';
 import { assertValidKey, assertValidPrefix } from './keys';
@@ -338,7 +339,10 @@ export class FilesystemBlobStore implements BlobStore {
 
   private failure(operation: string, key: string, err: unknown): StorageError {
     const code = errorCode(err);
-    if (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC' || code === 'EIO' || code === 'EDQUOT') {
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return new StorageFullError(`no space left on the storage (${this.rootDir}): filesystem ${operation} of ${key} failed with ${code}`, { cause: err });
+    }
+    if (code === 'EACCES' || code === 'EROFS' || code === 'EIO') {
       return new StorageUnavailableError(`filesystem ${operation} of ${key} failed: ${describe(err)}`, { cause: err });
     }
     return new StorageError(`filesystem ${operation} of ${key} failed: ${describe(err)}`, { cause: err });

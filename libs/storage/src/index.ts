@@ -5,6 +5,7 @@ export {
   InvalidKeyError,
   RangeNotSatisfiableError,
   StorageError,
+  StorageFullError,
   StorageUnavailableError,
 } from './errors';
 export { assertValidKey, assertValidPrefix, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from './keys';

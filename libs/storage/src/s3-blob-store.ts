@@ -8,6 +8,7 @@ import {
   InvalidKeyError,
   RangeNotSatisfiableError,
   StorageError,
+  StorageFullError,
   StorageUnavailableError,
 } from './errors';
 import { assertValidKey, assertValidPrefix } from './keys';
@@ -49,6 +50,8 @@ const NETWORK_ERROR_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 const UNAVAILABLE_S3_CODES = new Set(['NoSuchBucket', 'ServiceUnavailable', 'SlowDown', 'InternalError', 'RequestTimeout']);
+/** MinIO's answers when its drives reached their free-space threshold or a bucket its quota. */
+const FULL_S3_CODES = new Set(['XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 
 /** Marks an error that came from the caller's source stream, so it is rethrown unchanged. */
 class SourceStreamFailure {
@@ -319,6 +322,7 @@ export class S3BlobStore implements BlobStore {
 
   private failure(operation: string, subject: string, err: unknown): StorageError {
     const message = `S3 ${operation} of ${subject} in bucket ${this.bucket} failed: ${describe(err)}`;
+    if (FULL_S3_CODES.has(s3Code(err) ?? '')) return new StorageFullError(`no space left on the storage: ${message}`, { cause: err });
     return isUnavailable(err) ? new StorageUnavailableError(message, { cause: err }) : new StorageError(message, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { hostHeartbeat, registerHost } from '@muelle/contracts';
-import { LOGGER, ReadinessRegistry, SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import { diskSpaceCheck, LOGGER, ReadinessRegistry, SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentConfig } from '../config';
@@ -31,6 +31,7 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
     this.readiness.register('registration', async () => {
       if (!this.registered) throw new Error(`host ${this.config.MUELLE_HOST_ID} not registered yet`);
     });
+    this.readiness.register('disk', diskSpaceCheck(this.config.MUELLE_DATA_DIR, this.config.MUELLE_MIN_FREE_BYTES));
     void this.tick();
   }
 
@@ -42,7 +43,7 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
   private async tick(): Promise<void> {
     try {
       if (!this.registered) await this.register();
-      else await this.bus.emit(hostHeartbeat, { id: this.config.MUELLE_HOST_ID, at: new Date().toISOString() });
+      else await this.bus.emit(hostHeartbeat, { id: this.config.MUELLE_HOST_ID, at: new Date().toISOString(), capacity: await this.capacity() });
     } catch (error) {
       if (this.registered) this.logger.warn({ err: error }, 'heartbeat failed; will register again');
       this.registered = false;
@@ -53,11 +54,15 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
     this.timer.unref();
   }
 
+  private capacity() {
+    return measureCapacity(this.config.MUELLE_DATA_DIR, this.config.MUELLE_MIN_FREE_BYTES);
+  }
+
   private async register(): Promise<void> {
     const host = await this.bus.request(registerHost, {
       id: this.config.MUELLE_HOST_ID,
       address: this.config.MUELLE_HOST_ADDRESS,
-      capacity: await measureCapacity(this.config.MUELLE_DATA_DIR),
+      capacity: await this.capacity(),
       labels: this.config.MUELLE_HOST_LABELS,
       agentVersion: this.info.version,
     });

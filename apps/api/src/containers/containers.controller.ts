@@ -3,6 +3,7 @@ import { MuelleError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
+import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest } from '../http/validation';
 import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, RemoveQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
 import { ContainersService } from './containers.service';
@@ -92,10 +93,16 @@ export class ContainersController {
       res.setHeader('Cache-Control', 'no-cache');
       res.flushHeaders();
     }
-    const session = await this.containers.streamLogs(principal, ref, options, {
+    const output = new SessionOutput<string>(
+      res,
+      (line) => res.write(line),
+      () => res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: SLOW_CLIENT_MESSAGE } }) + '\n'),
+    );
+    const session = output.follow(
+      await this.containers.streamLogs(principal, ref, options, {
       onOutput: (stream, data) => {
         begin();
-        res.write(JSON.stringify({ stream, data: data.toString('utf8') }) + '\n');
+        output.write(JSON.stringify({ stream, data: data.toString('utf8') }) + '\n');
       },
       onExit: () => {
         begin();
@@ -105,7 +112,8 @@ export class ContainersController {
         begin();
         res.end(JSON.stringify({ error: error.toWire() }) + '\n');
       },
-    });
+      }),
+    );
     begin();
     req.on('close', () => {
       session.closeStdin();

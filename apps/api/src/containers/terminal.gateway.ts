@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Frame } from '@muelle/bus';
-import { MuelleError, PermissionDeniedError, toMuelleError } from '@muelle/contracts';
+import { MuelleError, PermissionDeniedError, toMuelleError, UnavailableError } from '@muelle/contracts';
 import { errorHeaders, httpStatusOf, LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,7 @@ import { Authenticator } from '../auth/authenticator';
 import { RequestPrincipal } from '../auth/principal';
 import { crossSiteRefusal } from '../auth/origin-policy';
 import { API_CONFIG, ApiConfig } from '../config';
+import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { ContainersService } from './containers.service';
 import { SessionHandlers, StreamSession } from './stream-session';
 
@@ -56,8 +57,14 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async serve(ws: WebSocket, principal: RequestPrincipal, url: URL) {
+    // Frames carry their stream in the first byte; a client past the backlog gets an Error frame saying why.
+    const output = new SessionOutput<Uint8Array>(
+      ws,
+      (frame) => void (ws.readyState === WebSocket.OPEN && ws.send(frame)),
+      () => finish(ws, Frame.Error, new UnavailableError(SLOW_CLIENT_MESSAGE).toWire()),
+    );
     const handlers: SessionHandlers = {
-      onOutput: (stream, data) => send(ws, stream === 'stdout' ? Frame.Stdout : Frame.Stderr, data),
+      onOutput: (stream, data) => output.write(frameOf(stream === 'stdout' ? Frame.Stdout : Frame.Stderr, data)),
       onExit: (exitCode) => finish(ws, Frame.Exit, { exitCode }),
       onError: (error) => finish(ws, Frame.Error, error.toWire()),
     };
@@ -71,10 +78,10 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
       const exec = EXEC_PATH.exec(url.pathname);
       if (exec) {
         const size = rows && cols ? { rows, cols } : undefined;
-        session = (await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session;
+        session = output.follow((await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session);
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
-        session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers)).session;
+        session = output.follow((await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers)).session);
         if (rows && cols) session.resize(rows, cols);
       }
       for (const data of pending.splice(0)) forward(session, data);
@@ -103,12 +110,15 @@ function forward(session: StreamSession, data: RawData) {
   }
 }
 
-function send(ws: WebSocket, type: number, payload: Uint8Array) {
-  if (ws.readyState !== WebSocket.OPEN) return;
+function frameOf(type: number, payload: Uint8Array): Buffer {
   const frame = Buffer.alloc(payload.length + 1);
   frame[0] = type;
   frame.set(payload, 1);
-  ws.send(frame);
+  return frame;
+}
+
+function send(ws: WebSocket, type: number, payload: Uint8Array) {
+  if (ws.readyState === WebSocket.OPEN) ws.send(frameOf(type, payload));
 }
 
 function finish(ws: WebSocket, type: number, value: unknown) {

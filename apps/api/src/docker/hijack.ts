@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { MuelleError } from '@muelle/contracts';
+import { MuelleError, UnavailableError } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,7 @@ import { refuseCrossSite } from '../auth/origin-policy';
 import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { SessionHandlers, StreamSession } from '../containers/stream-session';
+import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { dockerError, NotSupportedByMuelleError } from './errors';
 import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
 import { decodeExecId } from './exec-ids';
@@ -163,9 +164,15 @@ export class DockerHijack implements OnApplicationBootstrap {
       if (!socket.writableEnded) socket.end(() => finish());
       else finish();
     };
+    // A client past the backlog gets the reason as the stream's last words; closing the socket closes the session.
+    const write = boundedWriter<Uint8Array>(
+      socket,
+      (chunk) => void (!socket.writableEnded && socket.write(chunk)),
+      () => handlers.onError(new UnavailableError(SLOW_CLIENT_MESSAGE)),
+    );
     const handlers: SessionHandlers = {
       onOutput: (stream, data) => {
-        if (streams[stream] && !socket.writableEnded) socket.write(encode(stream, data));
+        if (streams[stream]) write(encode(stream, data));
       },
       onExit: () => end(),
       onError: (error) => {

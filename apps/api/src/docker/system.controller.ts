@@ -10,6 +10,7 @@ import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub, PlatformEvent } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
+import { boundedWriter } from '../http/client-backlog';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from './paths';
 
@@ -147,6 +148,15 @@ export class DockerSystemController {
       if (filters.image && !(event.type === 'image' ? filters.image.includes(event.id) : filters.image.includes(String(event.attributes.image)))) return false;
       return true;
     };
+    // A client past the backlog is let go (Docker's event stream has no error message of its own).
+    const write = boundedWriter<string>(
+      res,
+      (text) => res.write(text),
+      () => {
+        unsubscribe();
+        res.end();
+      },
+    );
     const unsubscribe = this.hub.subscribe((event) => {
       if (!matches(event)) return;
       const time = Date.parse(event.at);
@@ -155,7 +165,7 @@ export class DockerSystemController {
           .filter(([, v]) => v !== null && v !== undefined)
           .map(([k, v]) => [k, String(v)]),
       );
-      res.write(
+      write(
         `${JSON.stringify({
           status: event.action,
           id: event.id,

@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
+import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainersService } from '../containers/containers.service';
 import { EventHub, PlatformEvent } from './event-hub';
@@ -41,8 +42,17 @@ export class EventsController {
     res.flushHeaders();
     res.write(': connected\n\n');
     const visible = (event: PlatformEvent) => (!type || type.includes(event.type)) && seesTeamEvent(principal, event.teamId);
+    // A client past the backlog is told why and let go; the hub never waits for a reader.
+    const write = boundedWriter<string>(
+      res,
+      (text) => res.write(text),
+      () => {
+        unsubscribe();
+        res.end(`event: error\ndata: ${JSON.stringify({ code: 'UNAVAILABLE', message: SLOW_CLIENT_MESSAGE })}\n\n`);
+      },
+    );
     const unsubscribe = this.hub.subscribe((event) => {
-      if (visible(event)) res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      if (visible(event)) write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });
     // Comments keep proxies from closing an idle stream.
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -17,6 +17,7 @@ import {
 import { BuildQuery } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
+import { PruneBody } from '../system/system.controller';
 import { ImageQuery } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
@@ -313,6 +314,13 @@ export const routes: Route[] = [
     path: '/v1/hosts/{id}/drain',
     summary: 'Cordon and move restartable containers away (admin)',
     tag: 'hosts',
+  },
+  {
+    method: 'post',
+    path: '/v1/system/prune',
+    summary: "Run the registry's garbage collection now: what no tag or manifest references (for graceSeconds, default 0) is deleted; reports bytes freed (admin)",
+    tag: 'system',
+    body: PruneBody,
   },
   {
     method: 'get',

@@ -24,6 +24,14 @@ describe('placeContainer', () => {
     expect(placeContainer(spec(), hosts, [])).toEqual({ hostId: 'c', score: expect.any(Number) });
   });
 
+  it('skips a host whose agent reports low disk, and says so', () => {
+    const hosts = [host('a', { capacity: { cpus: 4, memoryBytes: 8 * GiB, diskBytes: 100 * GiB, diskFreeBytes: 100 * 1024 ** 2, diskLow: true } }), host('b')];
+    expect(placeContainer(spec(), hosts, []).hostId).toBe('b');
+    const alone = placeContainer(spec(), hosts.slice(0, 1), []);
+    expect(alone.hostId).toBeNull();
+    expect(explainNoPlacement('rejections' in alone ? alone.rejections : [])).toBe('no host can run this container: a: low disk (100 MiB free)');
+  });
+
   it('honours a pinned host and label constraints', () => {
     const hosts = [host('a', { labels: { zone: 'x' } }), host('b', { labels: { zone: 'y' } })];
     expect(placeContainer(spec({ placement: { hostId: 'b' } }), hosts, []).hostId).toBe('b');

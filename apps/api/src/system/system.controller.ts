@@ -1,13 +1,36 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import { z } from 'zod';
+import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
+import { RequestPrincipal } from '../auth/principal';
+import { parseRequest } from '../http/validation';
+import { SystemService } from './system.service';
+
+export const PruneBody = z
+  .object({
+    /** Only what nothing referenced for this long is collected (0: everything unreferenced now). */
+    graceSeconds: z.number().int().nonnegative().max(30 * 24 * 3600).default(0),
+  })
+  .strict();
 
 @Controller('v1')
 export class SystemController {
-  constructor(@Inject(SERVICE_INFO) private readonly info: ServiceInfo) {}
+  constructor(
+    @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
+    private readonly system: SystemService,
+  ) {}
 
   /** Unauthenticated: lets clients find out they reached a Muelle API and which version. */
   @Get('version')
   version() {
     return { name: 'muelle', version: this.info.version, apiVersion: 'v1' };
+  }
+
+  @Post('system/prune')
+  @HttpCode(200)
+  @UseGuards(AuthGuard)
+  prune(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
+    const { graceSeconds } = parseRequest(PruneBody, body);
+    return this.system.prune(principal, graceSeconds);
   }
 }

@@ -1,10 +1,11 @@
+import type { HostCapacity } from '@muelle/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity('hosts')
 export class HostEntity {
   @PrimaryColumn('text') id!: string;
   @Column('text') address!: string;
-  @Column('jsonb') capacity!: { cpus: number; memoryBytes: number; diskBytes: number };
+  @Column('jsonb') capacity!: HostCapacity;
   @Column('jsonb') labels!: Record<string, string>;
   @Column('text') state!: 'ready' | 'down';
   @Column('boolean') cordoned!: boolean;

@@ -1,6 +1,6 @@
 import { Controller, Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { HandleEvent, HandleRequest } from '@muelle/bus';
-import { getHost, hostHeartbeat, listHosts, registerHost, RegisterHostRequest } from '@muelle/contracts';
+import { getHost, HostCapacity, hostHeartbeat, listHosts, registerHost, RegisterHostRequest } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { HostsService } from './hosts.service';
@@ -33,8 +33,8 @@ export class HostsController implements OnModuleInit, OnModuleDestroy {
   }
 
   @HandleEvent(hostHeartbeat)
-  async heartbeat(event: { id: string; at: string }) {
-    await this.hosts.heartbeat(event.id, new Date(event.at));
+  async heartbeat(event: { id: string; at: string; capacity?: HostCapacity }) {
+    await this.hosts.heartbeat(event.id, new Date(event.at), event.capacity);
   }
 
   onModuleInit() {

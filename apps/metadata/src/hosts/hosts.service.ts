@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { HostRecord, NotFoundError, RegisterHostRequest } from '@muelle/contracts';
+import { HostCapacity, HostRecord, NotFoundError, RegisterHostRequest } from '@muelle/contracts';
 import { LessThan, MoreThan, Repository } from 'typeorm';
 import { HostEntity } from '../entities';
 
@@ -20,8 +20,9 @@ export class HostsService {
     return this.get(request.id);
   }
 
-  async heartbeat(id: string, at: Date): Promise<void> {
-    await this.hosts.update({ id }, { lastHeartbeatAt: at, state: 'ready' });
+  /** A heartbeat may carry fresh capacity (free disk changes while the host runs). */
+  async heartbeat(id: string, at: Date, capacity?: HostCapacity): Promise<void> {
+    await this.hosts.update({ id }, { lastHeartbeatAt: at, state: 'ready', ...(capacity ? { capacity } : {}) });
   }
 
   /** Marks hosts silent for longer than `seconds` as down; returns their ids. */

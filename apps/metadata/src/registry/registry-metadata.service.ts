@@ -14,7 +14,7 @@ import {
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { formatBytes } from '../teams/team-limits.service';
+import { formatBytes } from '@muelle/service-kit';
 
 type Sql = Pick<EntityManager, 'query'>;
 

@@ -13,6 +13,7 @@ import {
   UNLIMITED_QUOTA,
 } from '@muelle/contracts';
 import { EntityManager, Repository } from 'typeorm';
+import { formatBytes } from '@muelle/service-kit';
 import { TeamEntity } from './team.entity';
 
 /** States that hold a reservation (the scheduler's live states): what the containers quota counts. */
@@ -137,15 +138,3 @@ function toQuota(row: QuotaRow | undefined): TeamQuota {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
-
-/** `8589934592` → `8 GiB`, `1610612736` → `1.5 GiB`: the figures a refusal shows. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Math.round(value * 100) / 100} ${units[unit]}`;
-}

@@ -13,6 +13,8 @@ export interface GcReport {
   deletedManifests: number;
   deletedBlobs: string[];
   purgedUploads: number;
+  /** Bytes of the deleted blobs and manifest bodies. */
+  freedBytes: number;
 }
 
 const BATCH = 500;
@@ -64,7 +66,7 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
       options.untaggedManifestSeconds !== undefined ? options.untaggedManifestSeconds : (this.config.MUELLE_REGISTRY_GC_UNTAGGED_AFTER_SECONDS ?? null);
     const purgedUploads = await this.purgeUploads();
     const orphans = await this.findOrphans(graceSeconds);
-    const report: GcReport = { deletedManifests: 0, deletedBlobs: [], purgedUploads };
+    const report: GcReport = { deletedManifests: 0, deletedBlobs: [], purgedUploads, freedBytes: 0 };
     for (let round = 0; round < 100; round++) {
       const marked = await this.bus.request(markGarbage, {
         graceSeconds,
@@ -73,12 +75,13 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
         limit: BATCH,
       });
       report.deletedManifests += marked.deletedManifests;
-      for (const key of marked.manifestContentKeys) await this.store.delete(key).catch(() => undefined);
+      // A manifest body that cannot be deleted now stays as an orphan for a later pass.
+      for (const key of marked.manifestContentKeys) report.freedBytes += await this.deleteMeasured(key).catch(() => 0);
       if (!marked.digests.length) break;
       const deleted: string[] = [];
       for (const digest of marked.digests) {
         try {
-          await this.store.delete(blobKey(digest));
+          report.freedBytes += await this.deleteMeasured(blobKey(digest));
           deleted.push(digest);
         } catch (error) {
           // Left marked: the next pass retries it.
@@ -91,6 +94,13 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
     }
     if (report.deletedBlobs.length || report.deletedManifests || purgedUploads) this.logger.info({ ...report, deletedBlobs: report.deletedBlobs.length }, 'garbage collected');
     return report;
+  }
+
+  /** Deletes one stored object; returns its size (0 when it was already gone). */
+  private async deleteMeasured(key: string): Promise<number> {
+    const stat = await this.store.stat(key);
+    await this.store.delete(key);
+    return stat?.size ?? 0;
   }
 
   private async purgeUploads(): Promise<number> {

@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RegistryConfig } from '../config';
 
+/** The filesystem driver's root: `<data dir>/registry`. */
+export const registryBlobRoot = (config: RegistryConfig): string => join(resolve(config.MUELLE_DATA_DIR), 'registry');
+
 /** Builds the configured blob store: `<data dir>/registry` on disk, or an S3 bucket. */
 export async function openRegistryBlobStore(config: RegistryConfig, logger?: Logger): Promise<BlobStore> {
   if (config.MUELLE_STORAGE_DRIVER === 's3') {
@@ -19,7 +22,7 @@ export async function openRegistryBlobStore(config: RegistryConfig, logger?: Log
       region: config.S3_REGION,
     });
   }
-  const root = join(resolve(config.MUELLE_DATA_DIR), 'registry');
+  const root = registryBlobRoot(config);
   await removeStagingLeftovers(join(root, '.tmp'), logger);
   return createBlobStore({ driver: 'filesystem', root });
 }

@@ -6,6 +6,10 @@ export const HostCapacity = z.object({
   cpus: z.number().positive(),
   memoryBytes: z.number().int().nonnegative(),
   diskBytes: z.number().int().nonnegative(),
+  /** Free bytes under the agent's data folder when last measured (registration, heartbeats). */
+  diskFreeBytes: z.number().int().nonnegative().optional(),
+  /** Fewer than the agent's MUELLE_MIN_FREE_BYTES are free: the scheduler places nothing new here. */
+  diskLow: z.boolean().optional(),
 });
 export type HostCapacity = z.infer<typeof HostCapacity>;
 
@@ -33,5 +37,5 @@ export const getHost = defineRequest('muelle.metadata.hosts.get.v1', z.object({ 
 /** Sent by each agent every few seconds; metadata marks a silent host `down`. */
 export const hostHeartbeat = defineEvent(
   'muelle.hosts.heartbeat.v1',
-  z.object({ id: HostRecord.shape.id, at: IsoDate }),
+  z.object({ id: HostRecord.shape.id, at: IsoDate, capacity: HostCapacity.optional() }),
 );

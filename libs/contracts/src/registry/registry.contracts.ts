@@ -259,3 +259,25 @@ export const knownBlobs = defineRequest(
 
 /** The HMAC key registry tokens are signed with, generated once and shared by every replica. */
 export const registrySigningKey = defineRequest('muelle.metadata.registry.signing-key.v1', z.object({}), z.object({ key: z.string().min(32) }));
+
+// ---------------------------------------------------------------- served by the registry
+
+/** Bounds of an on-demand collection's grace period: up to 30 days. */
+const GRACE_SECONDS_MAX = 30 * 24 * 3600;
+
+/**
+ * One garbage collection now (`muelle system prune`), answered by one registry replica: with
+ * `graceSeconds` 0 and `untaggedManifests`, an image deleted a moment ago frees its bytes at once.
+ * `freedBytes` counts deleted blobs and stored manifest bodies.
+ */
+export const collectRegistryGarbage = defineRequest(
+  'muelle.registry.gc.run.v1',
+  z.object({ graceSeconds: z.number().int().nonnegative().max(GRACE_SECONDS_MAX), untaggedManifests: z.boolean() }),
+  z.object({
+    deletedManifests: z.number().int().nonnegative(),
+    deletedBlobs: z.number().int().nonnegative(),
+    purgedUploads: z.number().int().nonnegative(),
+    freedBytes: z.number().int().nonnegative(),
+  }),
+  10 * 60_000,
+);

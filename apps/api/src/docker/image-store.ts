@@ -99,6 +99,7 @@ export class DockerImageStore {
     const parts = ref.repository.split('/');
     if (parts.length === 1) candidates.unshift({ ...ref, repository: `library/${ref.repository}` });
     else if (parts.length === 2 && parts[0] === 'library') candidates.push({ ...ref, repository: parts[1] });
+    // A name the caller may not read, or that the registry does not answer for, is not a match: try the next.
     for (const candidate of candidates) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
     return candidates[0];
   }

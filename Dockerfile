@@ -10,8 +10,10 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# The agent needs iproute2/nftables for container networking and libseccomp2 for the isolation helper; the others ignore them.
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables libseccomp2 ca-certificates && rm -rf /var/lib/apt/lists/*
+# The agent's network code runs ip (iproute2), nft (nftables), iptables/iptables-restore (iptables,
+# the fallback and NAT) and modprobe (kmod); the isolation helper needs libseccomp2. The others ignore them.
+# tools/deploy/compose.spec.ts checks this list against the commands the agent's code runs.
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables iptables kmod libseccomp2 ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/muelle
 COPY --from=build /opt/muelle/node_modules ./node_modules
 COPY --from=build /opt/muelle/dist ./dist

@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -38,6 +38,19 @@ const substitute = (env: Record<string, string>) =>
 const SECRET = /PASSWORD|SECRET|TOKEN|NKEY_SEED|_KEY$/;
 const NOT_SECRET = new Set(['S3_ACCESS_KEY', 'MUELLE_TLS_KEY']);
 const fromEnvOnly = (value: string) => /^\$\{[A-Z_]+:(\?[^}]+|-)\}$/.test(value);
+
+/** The Debian package of each command the agent runs (`runHostCommand`). */
+const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', nft: 'nftables', iptables: 'iptables', 'iptables-restore': 'iptables', modprobe: 'kmod' };
+
+function productionSources(dirs: string[]): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((entry) => {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) return walk(path);
+      return /\.ts$/.test(entry) && !/\.(spec|int-spec)\.ts$/.test(entry) ? [path] : [];
+    });
+  return dirs.flatMap((dir) => walk(join(root, dir)));
+}
 
 describe('docker-compose.yml', () => {
   it.each(Object.keys(apps))('%s: environment satisfies the app config schema', (name) => {
@@ -120,6 +133,38 @@ describe('docker-compose.yml', () => {
     }
     for (const [name, service] of Object.entries<{ ports?: string[] }>(compose.services)) {
       for (const port of service.ports ?? []) expect({ service: name, port, onLoopbackByDefault: port.startsWith('127.0.0.1:') || port.startsWith('${MUELLE_PUBLISH_HOST:-127.0.0.1}:') }).toMatchObject({ onLoopbackByDefault: true });
+    }
+  });
+
+  it('gives the api, the builder and the agent one registry address that each of them reaches', () => {
+    const { registry, agent } = compose.services;
+    const registryPort = substitute(registry.environment).MUELLE_REGISTRY_PORT;
+    const addresses = ['api', 'builder', 'agent'].map((name) => ({ name, env: substitute(compose.services[name].environment) }));
+    const [address] = new Set(addresses.map(({ env }) => env.MUELLE_REGISTRY_ADDRESS));
+    expect(addresses.map(({ env }) => env.MUELLE_REGISTRY_ADDRESS)).toEqual([address, address, address]);
+    const [host, port] = address.split(':');
+    // On the compose network the name is the registry service; the agent (host network) maps it to
+    // the loopback port the registry is published on.
+    expect([host, port]).toEqual(['registry', registryPort]);
+    expect(agent.network_mode).toBe('host');
+    expect(agent.extra_hosts).toContain(`${host}:127.0.0.1`);
+    expect(registry.ports.map((p: string) => p.replace(/\$\{MUELLE_PUBLISH_HOST:-([^}]*)\}/, '$1'))).toContain(`127.0.0.1:${port}:${registryPort}`);
+    // Without TLS (the default) the registry speaks http: each client must be allowed it.
+    for (const { name, env } of addresses) expect({ name, insecure: env.MUELLE_INSECURE_REGISTRIES.split(',') }).toEqual({ name, insecure: expect.arrayContaining([address]) });
+  });
+
+  it('installs in the image the package of every command the agent runs on its host', () => {
+    const commands = new Set<string>();
+    for (const file of productionSources(['apps/agent/src', 'libs/isolation/src'])) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:runHostCommand|works)\('([a-z0-9_-]+)'/g)) commands.add(match[1]);
+    }
+    const finalStage = readFileSync(join(root, 'Dockerfile'), 'utf8').split(/^FROM /m).pop()!;
+    const installed = new Set(/apt-get install[^&]*/.exec(finalStage)![0].split(/\s+/).filter((word) => /^[a-z0-9][a-z0-9.+-]+$/.test(word)));
+    expect(commands.size).toBeGreaterThan(0);
+    for (const command of commands) {
+      // A new command needs its Debian package here and in the Dockerfile.
+      expect({ command, package: PACKAGE_OF[command] }).toEqual({ command, package: expect.any(String) });
+      expect({ command, installed: installed.has(PACKAGE_OF[command]) }).toEqual({ command, installed: true });
     }
   });
 

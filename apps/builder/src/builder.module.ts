@@ -3,11 +3,14 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BuilderStore } from './dockerfile-build/store';
 import { BuildsController } from './builds/builds.controller';
 import { BuildsService } from './builds/builds.service';
+import { builderIdOf, MetadataBuildRecords } from './builds/build-records';
+import { InterruptedBuilds } from './builds/interrupted-builds';
 
 /** A context upload that stops sending for this long has lost its client. */
 const CONTEXT_IDLE_TIMEOUT_MS = 60_000;
@@ -22,9 +25,19 @@ export class BuilderModule {
       controllers: [BuildsController],
       providers: [
         {
+          provide: MetadataBuildRecords,
+          inject: [BusClient],
+          useFactory: async (bus: BusClient) => {
+            const dir = path.join(path.resolve(config.MUELLE_DATA_DIR), 'builder');
+            await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+            return new MetadataBuildRecords(bus, await builderIdOf(dir));
+          },
+        },
+        InterruptedBuilds,
+        {
           provide: BuildsService,
-          inject: [BusClient, LOGGER],
-          useFactory: async (bus: BusClient, logger: Logger) => {
+          inject: [BusClient, LOGGER, MetadataBuildRecords],
+          useFactory: async (bus: BusClient, logger: Logger, records: MetadataBuildRecords) => {
             const store = await BuilderStore.open(path.join(path.resolve(config.MUELLE_DATA_DIR), 'builder'));
             const cgroups = await detectCgroupDriver().catch((error) => {
               logger.warn({ err: error }, 'no cgroup driver: RUN steps run without their own cgroup');
@@ -39,6 +52,7 @@ export class BuilderModule {
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
               insecureRegistries: insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES, config.MUELLE_BUILDER_INSECURE_REGISTRIES),
               urlPolicy: { allowPrivateNetworks: config.MUELLE_BUILD_ALLOW_PRIVATE_NETWORKS, platformAddresses: platformAddresses(config.MUELLE_REGISTRY_ADDRESS) },
+              records,
               logger: logger.child({ component: 'builds' }),
             });
           },

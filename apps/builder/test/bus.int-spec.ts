@@ -3,18 +3,27 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BusClient, createBusClientProxy, CreditGate, creditOf, Frame, InProcessBroker, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
 import { pack } from 'tar-stream';
-import { BuildProgressEvent, BuildResult, getBuild, startBuild } from '@muelle/contracts';
+import { BuildProgressEvent, BuildResult, getBuild, getBuildRecord, saveBuildRecord, startBuild } from '@muelle/contracts';
+// Build records live in metadata: the builder is tested with the metadata service it saves them in.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { metadataConfigShape, startMetadata } from '@muelle/app-metadata';
 import { serviceInfo, type RunningService } from '@muelle/service-kit';
+import { createTestDatabase, eventually } from '@muelle/testing';
 import { builderConfigShape, startBuilder } from '../src';
 import { LocalRegistry, pullAndUnpack, seedBusybox, silentLogger, tempDir, writeTree } from './support';
 
-// The builder service as deployed (Nest module, bus handlers, progress stream), real isolation.
+// The builder service as deployed (Nest module, bus handlers, progress stream, records in
+// metadata on PostgreSQL), real isolation.
 jest.setTimeout(120_000);
 
 describe('builder over the bus', () => {
   let registry: LocalRegistry;
   let running: RunningService;
+  let metadata: RunningService;
+  let dropDatabase: () => Promise<void>;
   let bus: BusClient;
+  let broker: InProcessBroker;
+  let config: z.output<z.ZodObject<typeof builderConfigShape>>;
   let dataDir: string;
   let contextDir: string;
 
@@ -24,8 +33,12 @@ describe('builder over the bus', () => {
     dataDir = tempDir('builder-bus');
     contextDir = tempDir('builder-bus-ctx');
     await writeTree(contextDir, { Dockerfile: 'FROM busybox\nCOPY hello.txt /hello.txt\nRUN echo from-run && cat /hello.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n', 'hello.txt': 'hello\n' });
-    const broker = new InProcessBroker();
-    const config = z.object(builderConfigShape).parse({ MUELLE_BUILDER_PORT: '0', MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: registry.host });
+    broker = new InProcessBroker();
+    const db = await createTestDatabase();
+    dropDatabase = db.drop;
+    const metadataConfig = z.object(metadataConfigShape).parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: tempDir('builder-bus-metadata'), DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: 'whatever-pw' });
+    metadata = await startMetadata(metadataConfig, { kind: 'in-process', broker }, silentLogger, serviceInfo('metadata'));
+    config = z.object(builderConfigShape).parse({ MUELLE_BUILDER_PORT: '0', MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: registry.host });
     running = await startBuilder(config, { kind: 'in-process', broker }, silentLogger, serviceInfo('builder'));
     bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
     await bus.connect();
@@ -33,6 +46,8 @@ describe('builder over the bus', () => {
 
   afterAll(async () => {
     await running?.close();
+    await metadata?.close();
+    await dropDatabase?.();
     await registry?.stop();
     await fs.rm(dataDir, { recursive: true, force: true });
     await fs.rm(contextDir, { recursive: true, force: true });
@@ -50,7 +65,8 @@ describe('builder over the bus', () => {
         }
       });
     });
-    const accepted = await bus.request(startBuild, { context: { kind: 'directory', path: contextDir }, tags: ['demo/hello:v1'], progressStreamId: streamId });
+    const requestedBy = { username: 'alice', teamId: null };
+    const accepted = await bus.request(startBuild, { context: { kind: 'directory', path: contextDir }, tags: ['demo/hello:v1'], requestedBy, progressStreamId: streamId });
     const outcome = await final;
     expect(outcome.type).toBe(Frame.Exit);
     const result = BuildResult.parse(outcome.payload);
@@ -66,6 +82,10 @@ describe('builder over the bus', () => {
 
     const record = await bus.request(getBuild, { buildId: accepted.buildId });
     expect(record).toMatchObject({ state: 'succeeded', result: { digest: result.digest } });
+    // The same record, kept in metadata: who, state, steps, digests, when.
+    const stored = await bus.request(getBuildRecord, { id: accepted.buildId });
+    expect(stored).toEqual({ ...record, requestedBy: 'alice', teamId: null });
+    expect(stored.result).toMatchObject({ steps: 4, configDigest: result.configDigest, pushed: [{ reference: 'demo/hello:v1', digest: result.digest }] });
 
     const image = await pullAndUnpack(registry.client(), 'demo/hello', 'v1');
     try {
@@ -110,6 +130,34 @@ describe('builder over the bus', () => {
     } finally {
       await fs.rm(image.rootfs, { recursive: true, force: true });
     }
+  });
+
+  it("keeps a failed build's error in metadata", async () => {
+    const broken = tempDir('builder-bus-broken');
+    await writeTree(broken, { Dockerfile: 'FROM busybox\nRUN exit 3\n' });
+    const { buildId } = await bus.request(startBuild, { context: { kind: 'directory', path: broken }, tags: [] });
+    const stored = await eventually(async () => {
+      const record = await bus.request(getBuildRecord, { id: buildId });
+      if (record.state === 'running') throw new Error('still running');
+      return record;
+    });
+    expect(stored).toMatchObject({ state: 'failed', requestedBy: 'system', error: { details: { kind: 'run-failed', exitCode: 3 } } });
+    expect(stored.finishedAt).toBeDefined();
+  });
+
+  it('marks the builds a killed builder was running failed when it starts again', async () => {
+    // What a builder killed mid-build leaves behind: its record still says running.
+    const builderId = (await fs.readFile(join(dataDir, 'builder', 'builder-id'), 'utf8')).trim();
+    const orphan = { id: 'deadbeef00000001', state: 'running' as const, tags: ['demo/lost:v1'], requestedBy: 'alice', teamId: null, startedAt: new Date().toISOString() };
+    await bus.request(saveBuildRecord, { ...orphan, builderId });
+    await running.close();
+    running = await startBuilder(config, { kind: 'in-process', broker }, silentLogger, serviceInfo('builder'));
+    const stored = await eventually(async () => {
+      const record = await bus.request(getBuildRecord, { id: orphan.id });
+      if (record.state === 'running') throw new Error('still running');
+      return record;
+    });
+    expect(stored).toMatchObject({ state: 'failed', error: { code: 'UNAVAILABLE', message: 'the builder stopped while this build was running' } });
   });
 
   it('refuses a streamed context without a progress stream', async () => {

@@ -108,10 +108,11 @@ export class ApiClient {
 
 async function errorFrom(response: Response): Promise<CliError> {
   let body: ApiErrorBody | undefined;
-  const text = await response.text().catch(() => '');
+  const text = await response.text().catch(() => ''); // a cut body: the status text says what failed
   try {
     body = JSON.parse(text);
   } catch {
+    // Not an api error body (a proxy's page): shown as text.
     body = undefined;
   }
   const message = body?.error?.message ?? (text || response.statusText);

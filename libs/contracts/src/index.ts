@@ -8,6 +8,7 @@ export * from './registry/registry.contracts';
 export * from './containers/container.schemas';
 export * from './containers/containers.contracts';
 export * from './builds/builds.contracts';
+export * from './builds/build-records.contracts';
 export * from './agent/agent.contracts';
 export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';

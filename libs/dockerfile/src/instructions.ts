@@ -63,6 +63,7 @@ export function canContainHeredoc(keyword: string, args: string): boolean {
   try {
     return parseJsonStringArray(rest) === undefined;
   } catch {
+    // Not a JSON array: the shell form.
     return false;
   }
 }

@@ -114,6 +114,7 @@ export function parseJsonStringArray(text: string): string[] | undefined {
   try {
     parsed = JSON.parse(trimmed);
   } catch {
+    // Not JSON: the shell form, as docker reads it.
     return undefined;
   }
   if (!Array.isArray(parsed)) return undefined;

@@ -85,6 +85,7 @@ export function isValidDigest(digest: string): boolean {
     parseDigest(digest);
     return true;
   } catch {
+    // The predicate form of parseDigest: its error is the answer.
     return false;
   }
 }

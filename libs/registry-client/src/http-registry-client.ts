@@ -275,6 +275,7 @@ function mediaTypeOf(bytes: Buffer): string {
   try {
     return String((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '');
   } catch {
+    // Not JSON: no media type to read from it.
     return '';
   }
 }

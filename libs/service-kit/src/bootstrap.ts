@@ -80,7 +80,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       // Idempotent: after a stop's drain this returns at once; called alone it still never waits on a client.
       await httpDrain.drain(Date.now() + 1_000);
       await Promise.race([busReady, new Promise((r) => setTimeout(r, 100))]);
-      await bus.close().catch(() => undefined);
+      await bus.close().catch(() => undefined); // stopping: a bus that fails to close has nothing left to deliver
       await app.close();
     },
   };

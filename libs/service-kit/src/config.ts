@@ -58,6 +58,7 @@ export const url = (protocols: string[]) =>
     try {
       return protocols.includes(new URL(v.split(',')[0]).protocol);
     } catch {
+      // Not a URL: the refinement's message says so.
       return false;
     }
   }, `must be a URL (${protocols.join(' or ')})`);

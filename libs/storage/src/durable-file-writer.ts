@@ -33,7 +33,7 @@ export async function writeDurably(path: string, source: Readable | (() => Async
   try {
     handle = await opening;
   } catch (error) {
-    pumped.catch(() => undefined);
+    pumped.catch(() => undefined); // the open error thrown below is the cause; the pump only fails with it
     input.destroy();
     throw error;
   }

@@ -7,6 +7,7 @@ export async function processStartTime(pid: number): Promise<string | null> {
     const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return afterComm[19] ?? null;
   } catch {
+    // The process is gone (or never was): no start time to compare.
     return null;
   }
 }
@@ -30,7 +31,7 @@ export async function systemCpu(): Promise<{ ns: number; cpus: number }> {
 
 export async function networkCounters(pid: number): Promise<Record<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }>> {
   const out: Record<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }> = {};
-  const text = await readFile(`/proc/${pid}/net/dev`, 'utf8').catch(() => '');
+  const text = await readFile(`/proc/${pid}/net/dev`, 'utf8').catch(() => ''); // the process exited: no counters
   for (const line of text.split('\n').slice(2)) {
     const match = /^\s*([^:]+):\s*(.*)$/.exec(line);
     if (!match || match[1] === 'lo') continue;

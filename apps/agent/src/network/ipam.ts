@@ -47,13 +47,14 @@ export class Ipam {
     try {
       this.state = JSON.parse(await readFile(this.file, 'utf8')) as IpamState;
     } catch {
+      // No state yet (first start on this host): every address is free.
       this.state = { leases: {}, last: 1 };
     }
   }
 
   private locked<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
+    this.queue = next.catch(() => undefined); // the queue only orders work; the caller gets `next` and its error
     return next;
   }
 

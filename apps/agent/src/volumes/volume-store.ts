@@ -50,6 +50,7 @@ export class VolumeStore {
     try {
       return JSON.parse(await readFile(join(this.dir, name, 'meta.json'), 'utf8')) as VolumeMeta;
     } catch {
+      // No such volume (or one being removed): callers answer not found.
       return undefined;
     }
   }

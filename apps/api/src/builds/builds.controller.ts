@@ -1,10 +1,10 @@
-import { Controller, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
-import { BuildQuery } from './builds.schemas';
+import { BuildQuery, ListBuildsQuery } from './builds.schemas';
 import { BuildsService } from './builds.service';
 import { untaggedBuildTag } from '../images/image-catalog';
 import { ImagesService } from '../images/images.service';
@@ -35,5 +35,16 @@ export class BuildsController {
     };
     const context = await requireTarContext(req);
     await ndjsonProgress(res, (line) => this.builds.build(principal, context, request, line));
+  }
+
+  /** The caller's team's builds (admins: every team's), newest first. */
+  @Get()
+  list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    return this.builds.list(principal, parseRequest(ListBuildsQuery, query, 'query'));
+  }
+
+  @Get(':id')
+  get(@CurrentPrincipal() principal: RequestPrincipal, @Param('id') id: string) {
+    return this.builds.get(principal, id);
   }
 }

@@ -11,3 +11,9 @@ export const BuildQuery = z.object({
   nocache: queryBool(false),
 });
 export type BuildQuery = z.output<typeof BuildQuery>;
+
+/** `GET /v1/builds`: newest first, `cursor` from the previous page's `nextCursor`. */
+export const ListBuildsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(200).optional(),
+});

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient, CreditGate, creditOf, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
-import { BuildProgressEvent, BuildResult, fromWire, InternalError, isWireError, startBuild } from '@muelle/contracts';
+import { BuildId, BuildProgressEvent, BuildRecord, BuildResult, fromWire, getBuildRecord, InternalError, isWireError, listBuildRecords, NotFoundError, startBuild } from '@muelle/contracts';
 import { formatReference, type ImageReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { RequestPrincipal, requireAdmin } from '../auth/principal';
+import { authorize, RequestPrincipal, requireAdmin, teamScope } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
 import { RepositoryAccess } from '../repositories/repository-access';
@@ -68,6 +68,7 @@ export class BuildsService {
         this.bus
           .request(startBuild, {
             context: { kind: 'stream' },
+            requestedBy: { username: principal.user.username, teamId: principal.teamId },
             dockerfile: request.dockerfile,
             tags,
             buildArgs: request.buildArgs,
@@ -93,6 +94,18 @@ export class BuildsService {
     } finally {
       end?.close();
     }
+  }
+
+  /** Build records from metadata: the caller's team's, another team's answer 404. */
+  async list(principal: RequestPrincipal, query: { limit: number; cursor?: string }): Promise<{ items: BuildRecord[]; nextCursor: string | null }> {
+    return this.bus.request(listBuildRecords, { ...query, teamId: teamScope(principal) });
+  }
+
+  async get(principal: RequestPrincipal, id: string): Promise<BuildRecord> {
+    if (!BuildId.safeParse(id).success) throw new NotFoundError(`no such build: ${id}`);
+    const record = await this.bus.request(getBuildRecord, { id, teamId: teamScope(principal) });
+    authorize(principal, 'read', { kind: 'build', teamId: record.teamId }, { notFound: `no such build: ${id}` });
+    return record;
   }
 }
 

@@ -173,7 +173,7 @@ export class DockerImagesController {
       const ownRegistry = !/^[^/]*[.:][^/]*\//.test(typed) || typed.startsWith(`${this.store.registry}/`);
       const image = ownRegistry ? formatReference(local) : typed;
       const result = await this.images.push(principal, { image, targetAuth: loginOf(decodeRegistryHeader(req.headers['x-registry-auth'])) }, (event) => stream.write(pushProgress(event)));
-      const size = await this.store.manifestSize(principal, local).catch(() => 0);
+      const size = await this.store.manifestSize(principal, local).catch(() => 0); // only shown in docker's last line: the push itself succeeded
       const tag = query.tag || 'latest';
       stream.write({ status: `${tag}: digest: ${result.digest} size: ${size}` });
       stream.write({ progressDetail: {}, aux: { Tag: tag, Digest: result.digest, Size: size } });

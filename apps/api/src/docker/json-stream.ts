@@ -31,6 +31,7 @@ export function decodeRegistryHeader(value: string | string[] | undefined): any 
   try {
     return JSON.parse(Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
   } catch {
+    // Not base64 JSON: docker ignores such a header too (anonymous).
     return undefined;
   }
 }

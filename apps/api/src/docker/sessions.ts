@@ -96,7 +96,7 @@ export class DockerSessions {
       let resolve!: (code: number) => void;
       let reject!: (error: Error) => void;
       const promise = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)));
-      promise.catch(() => undefined);
+      promise.catch(() => undefined); // its outcome goes to whoever awaits the removal; none may
       entry = { promise, resolve, reject };
       this.removals.set(id, entry);
     }

@@ -33,7 +33,7 @@ export class SerialQueue {
 
   run<T>(task: () => Promise<T>): Promise<T> {
     const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
+    this.tail = result.catch(() => undefined); // the queue only orders tasks; the caller gets `result` and its error
     return result;
   }
 }

@@ -96,7 +96,8 @@ export class ImageCatalog {
    */
   async findLocal(principal: RequestPrincipal, name: string): Promise<ImageReference> {
     const candidates = localSpellings(this.localReference(name), this.registry);
-    for (const candidate of candidates) if (await this.exists(principal, candidate)) return candidate;
+    // A name the caller may not read, or that the registry does not answer for, is not a match: try the next.
+    for (const candidate of candidates) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
     return candidates[0] as ImageReference;
   }
 

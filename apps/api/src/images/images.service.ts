@@ -391,7 +391,8 @@ export class ImagesService {
       const chunks: Buffer[] = [];
       for await (const chunk of await client.getBlob(repository, configDigest)) chunks.push(chunk as Buffer);
       created = JSON.parse(Buffer.concat(chunks).toString('utf8')).created ?? null;
-    } catch {
+    } catch (error) {
+      this.logger.warn({ err: error, repository, config: configDigest }, 'image config unreadable: its creation time is shown as unknown');
       created = null;
     }
     this.createdByConfig.set(configDigest, created);

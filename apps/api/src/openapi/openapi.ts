@@ -14,7 +14,7 @@ import {
   TerminalSizeQuery,
   WaitQuery,
 } from '../containers/containers.schemas';
-import { BuildQuery } from '../builds/builds.schemas';
+import { BuildQuery, ListBuildsQuery } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
@@ -289,6 +289,14 @@ export const routes: Route[] = [
     query: BuildQuery,
     streams: 'application/x-ndjson',
   },
+  {
+    method: 'get',
+    path: '/v1/builds',
+    summary: "Build records, newest first: state, tags, who, team, when, steps, digests, error (members: their team's; admins: all)",
+    tag: 'images',
+    query: ListBuildsQuery,
+  },
+  { method: 'get', path: '/v1/builds/{id}', summary: "One build record (another team's answers 404)", tag: 'images' },
   {
     method: 'get',
     path: '/v1/hosts',

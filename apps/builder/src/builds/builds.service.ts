@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { ByteReceiver, type ByteReceiverOptions, Frame, StreamEnd, type StreamTransport } from '@muelle/bus';
-import { NotFoundError, toMuelleError, type BuildProgressEvent, type BuildRecord, type BuildResult, type StartBuildRequest } from '@muelle/contracts';
+import { NotFoundError, SYSTEM_BUILD_REQUESTER, toMuelleError, UnavailableError, type BuildProgressEvent, type BuildRecord, type BuildResult, type StartBuildRequest } from '@muelle/contracts';
 import type { CgroupDriver, IsolationDriver } from '@muelle/isolation';
 import { applyLayer } from '@muelle/oci';
 import type { Logger } from 'pino';
@@ -11,8 +11,9 @@ import { BuildExecutor } from '../dockerfile-build/executor';
 import { ImageTransfer } from '../dockerfile-build/images';
 import type { BuilderStore } from '../dockerfile-build/store';
 import type { UrlPolicy } from '../dockerfile-build/url-fetch';
+import type { BuildRecordSink } from './build-records';
 
-type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId'>;
+type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId' | 'requestedBy'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId' | 'requestedBy'>;
 
 export interface BuildsServiceDeps {
   store: BuilderStore;
@@ -26,13 +27,15 @@ export interface BuildsServiceDeps {
   insecureRegistries: string[];
   /** Where `ADD <url>` may fetch from. */
   urlPolicy: UrlPolicy;
+  /** Keeps records beyond this process (metadata); without it (tests) they live in memory only. */
+  records?: BuildRecordSink;
   logger: Logger;
 }
 
 const KEEP_FINISHED = 200;
 const DEFAULT_CONTEXT_LIMITS: ByteReceiverOptions = { idleTimeoutMs: 60_000, maxBytes: 2 * 1024 * 1024 * 1024 };
 
-/** Runs builds in the background, remembers recent ones and streams their progress. */
+/** Runs builds in the background, records them (memory and `records`) and streams their progress. */
 export class BuildsService {
   private readonly records = new Map<string, BuildRecord>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
@@ -42,7 +45,8 @@ export class BuildsService {
   start(request: ParsedStart): { buildId: string; startedAt: string } {
     const buildId = randomBytes(8).toString('hex');
     const startedAt = new Date().toISOString();
-    this.records.set(buildId, { id: buildId, state: 'running', tags: request.tags, startedAt });
+    const requester = request.requestedBy ?? SYSTEM_BUILD_REQUESTER;
+    this.records.set(buildId, { id: buildId, state: 'running', tags: request.tags, requestedBy: requester.username, teamId: requester.teamId, startedAt });
     const abort = new AbortController();
     const done = this.execute(buildId, request, abort.signal);
     this.running.set(buildId, { abort, done });
@@ -96,6 +100,9 @@ export class BuildsService {
     try {
       // Let the accept reply go out first.
       await new Promise((resolve) => setImmediate(resolve));
+      await this.deps.records?.save(this.get(buildId)).catch((error: Error) => {
+        throw new UnavailableError(`the build could not be recorded in metadata: ${error.message}`);
+      });
       if (request.context.kind === 'directory') contextDir = request.context.path;
       else {
         if (!stream) throw BuildFailedError.of('missing-source', 'a streamed context needs a progress stream');
@@ -150,13 +157,13 @@ export class BuildsService {
         cachedSteps: outcome.cachedSteps,
         durationMs: Date.now() - started,
       };
-      this.records.set(buildId, { ...this.get(buildId), state: 'succeeded', finishedAt: new Date().toISOString(), result });
+      await this.finish({ ...this.get(buildId), state: 'succeeded', finishedAt: new Date().toISOString(), result });
       stream?.sendJson(Frame.Exit, result);
     } catch (error) {
       const typed = error instanceof BuildFailedError ? error : toMuelleError(error);
       if (!(error instanceof BuildFailedError)) this.deps.logger.error({ err: error, buildId }, 'build failed unexpectedly');
       const details = error instanceof BuildFailedError ? error.failure : { kind: 'internal' as const };
-      this.records.set(buildId, {
+      await this.finish({
         ...this.get(buildId),
         state: details.kind === 'cancelled' ? 'cancelled' : 'failed',
         finishedAt: new Date().toISOString(),
@@ -167,6 +174,15 @@ export class BuildsService {
       stream?.close();
       if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
     }
+  }
+
+  private async finish(record: BuildRecord): Promise<void> {
+    this.records.set(record.id, record);
+    await this.deps.records?.save(record).catch((error: unknown) => {
+      // The outcome still reaches the caller; the stored record says `running` until this builder's
+      // next start marks it failed.
+      this.deps.logger.error({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata');
+    });
   }
 
   private prune(): void {

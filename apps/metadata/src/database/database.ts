@@ -64,6 +64,7 @@ export async function openDatabase(config: { DATABASE_URL?: string; MUELLE_DATA_
     dataSource,
     embedded: true,
     async close() {
+      // Closing: each step runs even if the one before failed; a broken connection has nothing left to release.
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
       await server.stop().catch(() => undefined);
       await db.close().catch(() => undefined);
@@ -122,6 +123,7 @@ export async function migrate(database: Database, logger: Logger): Promise<strin
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     return report(await dataSource.runMigrations({ transaction: 'all' }), logger);
   } finally {
+    // A broken connection drops its session lock by itself; release() below ends it.
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
   }

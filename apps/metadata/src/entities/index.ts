@@ -2,7 +2,8 @@ import { ContainerEntity } from './container.entity';
 import { HostEntity } from './host.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { SubnetAllocationEntity } from '../addresses/subnet-allocation.entity';
+import { BuildEntity } from '../builds/build.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
 
-export { TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity];
+export { BuildEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity];

@@ -217,13 +217,13 @@ export class BlobsService {
       throw error;
     }
     if (size === 0) {
-      await this.store.delete(key).catch(() => undefined);
+      await this.deleteKeys([key]);
       this.hashers.release(session.id, session.offset, hash);
       // Nothing to append; an answer must still tell where the upload stands.
       return maybeStale ? this.session(session.repository, session.id) : session;
     }
     if (range && range.end - range.start + 1 !== size) {
-      await this.store.delete(key).catch(() => undefined);
+      await this.deleteKeys([key]);
       throw new RegistryError('SIZE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, received ${size}`);
     }
     const part: UploadPart = { key, size };
@@ -235,7 +235,7 @@ export class BlobsService {
     } catch (error) {
       // A streamed chunk (no Content-Range) belongs wherever the upload is now: append it there.
       if (error instanceof ConflictError && maybeStale && !range) return this.appendStoredPart(session, part);
-      await this.store.delete(key).catch(() => undefined);
+      await this.deleteKeys([key]);
       if (error instanceof ConflictError) throw outOfOrder(session, conflictOffset(error, session.offset), error.message);
       if (error instanceof NotFoundError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} not known`);
       throw error;
@@ -256,7 +256,7 @@ export class BlobsService {
       this.recent.remember(advanced);
       return advanced;
     } catch (error) {
-      await this.store.delete(part.key).catch(() => undefined);
+      await this.deleteKeys([part.key]);
       if (error instanceof ConflictError) throw outOfOrder(stale, conflictOffset(error, stale.offset), error.message);
       throw error;
     }

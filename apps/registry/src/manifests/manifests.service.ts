@@ -126,10 +126,10 @@ export class ManifestsService {
         manifests: children,
       });
     } catch (error) {
-      if (contentKey) await this.store.delete(contentKey).catch(() => undefined);
+      if (contentKey) await this.deleteBodies([contentKey]);
       throw error;
     }
-    if (result.unusedContentKey) await this.store.delete(result.unusedContentKey).catch(() => undefined);
+    if (result.unusedContentKey) await this.deleteBodies([result.unusedContentKey]);
     const headers: Record<string, string | string[]> = { Location: `/v2/${name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
     if (parsed.subject) headers['OCI-Subject'] = parsed.subject.digest;
     if ('digest' in reference && tags.length) headers['OCI-Tag'] = tags;
@@ -138,8 +138,13 @@ export class ManifestsService {
 
   async delete(res: ServerResponse, name: string, reference: string): Promise<void> {
     const { deletedContentKeys } = await this.bus.request(deleteManifest, { repository: name, reference });
-    for (const key of deletedContentKeys) await this.store.delete(key).catch((error) => this.logger.warn({ err: error, key }, 'could not delete manifest body'));
+    await this.deleteBodies(deletedContentKeys);
     reply(res, 202);
+  }
+
+  /** A body that cannot be deleted stays an orphan in the store until GC; the request still succeeds. */
+  private async deleteBodies(keys: string[]): Promise<void> {
+    for (const key of keys) await this.store.delete(key).catch((error) => this.logger.warn({ err: error, key }, 'could not delete manifest body'));
   }
 
   async tags(res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {

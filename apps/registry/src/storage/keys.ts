@@ -16,6 +16,7 @@ export function digestOfBlobKey(key: string): string | null {
     parseDigest(digest);
     return digest;
   } catch {
+    // Not a digest: not a blob key.
     return null;
   }
 }

@@ -15,7 +15,8 @@ import { IsoDate } from '../common';
  * - the last frame is `Frame.Exit` with a JSON `BuildResult` (success) or `Frame.Error` with a
  *   JSON `{code, message, details}` (failure; `details` is a `BuildFailureDetails`).
  *
- * `getBuild` answers the same outcome later (the builder remembers recent builds).
+ * `getBuild` answers the same outcome later (the builder remembers recent builds); every build's
+ * record is also kept in metadata (build-records.contracts.ts), where `/v1/builds` reads it.
  */
 
 export const BuildId = z.string().regex(/^[a-z0-9]{8,40}$/, 'not a build id');
@@ -46,8 +47,16 @@ export const BuildRegistryCredentials = z.union([
  */
 export const BuildImageReference = z.string().min(1).max(512);
 
+/** Who asked for a build: shown in its record, and the team whose members may read it. */
+export const BuildRequester = z.object({ username: z.string().min(1).max(128), teamId: z.string().uuid().nullable() });
+export type BuildRequester = z.infer<typeof BuildRequester>;
+
+/** Builds nobody asked for through the api (tests, benchmarks) are the platform's own. */
+export const SYSTEM_BUILD_REQUESTER: BuildRequester = { username: 'system', teamId: null };
+
 export const StartBuildRequest = z.object({
   context: BuildContextSource,
+  requestedBy: BuildRequester.default(SYSTEM_BUILD_REQUESTER),
   /** Path of the Dockerfile inside the context. */
   dockerfile: z.string().min(1).max(1024).default('Dockerfile'),
   /** Push targets; empty → build only (the result digest is still reported). */
@@ -139,6 +148,8 @@ export const BuildRecord = z.object({
   id: BuildId,
   state: BuildState,
   tags: z.array(z.string()),
+  requestedBy: z.string().min(1).max(128),
+  teamId: z.string().uuid().nullable(),
   startedAt: IsoDate,
   finishedAt: IsoDate.optional(),
   result: BuildResult.optional(),

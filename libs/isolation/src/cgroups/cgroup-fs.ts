@@ -59,6 +59,7 @@ export async function exists(path: string): Promise<boolean> {
     await fs.access(path);
     return true;
   } catch {
+    // Absent (or not ours to see): callers treat both as missing.
     return false;
   }
 }

@@ -76,7 +76,7 @@ export class CgroupV1Driver implements CgroupDriver {
       await this.applyDevicePolicy(this.dir(mounts, 'devices', id));
       await this.applyLimits(mounts, id, limits);
     } catch (err) {
-      await this.destroy(id).catch(() => undefined);
+      await this.destroy(id).catch(() => undefined); // the create error below is the one to report; leftovers are swept at the next start
       throw err instanceof CgroupError ? err : new CgroupError(`cannot create cgroup ${id}: ${(err as Error).message}`, undefined, err);
     }
   }
@@ -166,7 +166,7 @@ export class CgroupV1Driver implements CgroupDriver {
       if (pids.length === 0) break;
       const frozen = freezer !== null && (await this.freeze(freezer));
       killAll(pids);
-      if (frozen) await writeValue(freezer as string, 'freezer.state', 'THAWED').catch(() => undefined);
+      if (frozen) await writeValue(freezer as string, 'freezer.state', 'THAWED').catch(() => undefined); // gone once emptied: nothing to thaw
       await sleep(round < 5 ? 5 : 20);
     }
     for (const dir of this.paths(id)) await removeCgroupDir(dir);

@@ -77,7 +77,7 @@ export class CgroupV2Driver implements CgroupDriver {
       await this.attachDeviceFilter(dir, DEFAULT_DEVICE_RULES);
       await this.applyLimits(dir, limits);
     } catch (err) {
-      await this.destroy(id).catch(() => undefined);
+      await this.destroy(id).catch(() => undefined); // the create error below is the one to report; leftovers are swept at the next start
       throw err instanceof CgroupError ? err : new CgroupError(`cannot create cgroup ${dir}: ${(err as Error).message}`, dir, err);
     }
   }

@@ -13,6 +13,7 @@ async function isCgroup2(path: string): Promise<boolean> {
   try {
     return (await fs.statfs(path)).type === CGROUP2_SUPER_MAGIC;
   } catch {
+    // No such mount point: not a cgroup2 hierarchy.
     return false;
   }
 }

@@ -37,7 +37,7 @@ describe('the seed, end to end with the muelle CLI', () => {
     const out = await cli('login', '-u', 'admin', '-p', ADMIN_PASSWORD, platform.api);
     expect(out).toMatch(/Login Succeeded/);
     const path = join(env.HOME, '.config/muelle/config.json');
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ api: platform.api, token: expect.stringMatching(/^mle_/) });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ current: 'default', contexts: { default: { api: platform.api, token: expect.stringMatching(/^mle_/) } } });
     expect(statSync(path).mode & 0o777).toBe(0o600);
   }, 30_000);
 

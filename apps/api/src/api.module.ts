@@ -18,6 +18,7 @@ import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
 import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
+import { ContainerPruner } from './containers/container-pruner';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
@@ -36,7 +37,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
 export class ApiModule implements NestModule {

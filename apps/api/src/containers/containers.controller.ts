@@ -4,20 +4,31 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
-import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, RemoveQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
+import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, PruneQuery, RemoveQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
 import { ContainersService } from './containers.service';
+import { ContainerPruner } from './container-pruner';
 import { cpuPercent } from './stats';
 
 /** Thin HTTP shell over ContainersService: parse, call, shape the reply. */
 @Controller('v1/containers')
 @UseGuards(AuthGuard)
 export class ContainersController {
-  constructor(private readonly containers: ContainersService) {}
+  constructor(
+    private readonly containers: ContainersService,
+    private readonly pruner: ContainerPruner,
+  ) {}
 
   @Post()
   @HttpCode(201)
   create(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
     return this.containers.create(principal, parseRequest(CreateContainerBody, body));
+  }
+
+  /** Removes the caller's stopped containers (`label=k[=v]` narrows it); replies with their ids. */
+  @Post('prune')
+  @HttpCode(200)
+  prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    return this.pruner.prune(principal, parseRequest(PruneQuery, query, 'query'));
   }
 
   @Get()

@@ -41,6 +41,7 @@ export const KillQuery = z.object({
     .regex(/^(SIG)?[A-Z0-9+-]+$|^[0-9]{1,2}$/, 'a signal like SIGTERM')
     .default('SIGKILL'),
 });
+export const PruneQuery = z.object({ label: queryList.pipe(z.array(z.string().min(1).max(512)).default([])) });
 export const RemoveQuery = z.object({ force: queryBool(false) });
 export const WaitQuery = z.object({
   condition: z.enum(['not-running', 'next-exit']).default('not-running'),
@@ -53,6 +54,7 @@ export const LogsQuery = z.object({
   stdout: queryBool(true),
   stderr: queryBool(true),
   since: z.string().datetime({ offset: true }).optional(),
+  until: z.string().datetime({ offset: true }).optional(),
 });
 export type LogsQuery = z.output<typeof LogsQuery>;
 

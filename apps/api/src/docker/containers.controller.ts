@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
+import { ContainerPruner } from '../containers/container-pruner';
 import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
 import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
@@ -26,7 +27,18 @@ export class DockerContainersController {
     private readonly containers: ContainersService,
     private readonly images: DockerImageStore,
     private readonly sessions: DockerSessions,
+    private readonly pruner: ContainerPruner,
   ) {}
+
+  /** `docker container prune`: SpaceReclaimed is 0, since Muelle does not measure writable layers. */
+  @Post('prune')
+  @HttpCode(200)
+  async prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
+    const filters = parseFilters(query.filters);
+    for (const key of Object.keys(filters)) if (key !== 'label') throw new NotSupportedByMuelleError(`the filter ${key}`, 400);
+    const { removed } = await this.pruner.prune(principal, { label: filters.label ?? [] });
+    return { ContainersDeleted: removed, SpaceReclaimed: 0 };
+  }
 
   /** 404 for an image Muelle's registry lacks: the CLI then pulls it and tries again. */
   @Post('create')
@@ -154,7 +166,7 @@ export class DockerContainersController {
     const session = await this.containers.streamLogs(
       principal,
       view.id,
-      { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since) },
+      { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since, 'since'), until: unixToIso(query.until, 'until') },
       {
         onOutput: (stream, data) => void (!res.writableEnded && res.write(encode(stream, data))),
         onExit: () => res.end(),
@@ -235,11 +247,11 @@ export function terminalSize(query: Record<string, string>): { rows: number; col
   return { rows, cols };
 }
 
-/** `since=1700000000.5` (unix seconds, as the CLI sends) → ISO; 0 or empty = from the start. */
-function unixToIso(value: string | undefined): string | undefined {
+/** `since=1700000000.5` (unix seconds, as the CLI sends) → ISO; 0 or empty = no bound. */
+function unixToIso(value: string | undefined, name: 'since' | 'until'): string | undefined {
   if (!value || value === '0') return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`invalid since: ${value}`);
+  if (!Number.isFinite(n) || n < 0 || n > 253402300799) throw new InvalidArgumentError(`invalid ${name}: ${value}`);
   return new Date(n * 1000).toISOString();
 }
 

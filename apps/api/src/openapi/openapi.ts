@@ -8,6 +8,7 @@ import {
   KillQuery,
   ListContainersQuery,
   LogsQuery,
+  PruneQuery,
   RemoveQuery,
   StatsQuery,
   StopQuery,
@@ -140,6 +141,13 @@ export const routes: Route[] = [
   },
   {
     method: 'post',
+    path: '/v1/containers/prune',
+    summary: 'Remove your stopped containers (label=k[=v] narrows it); replies {removed: [ids]}',
+    tag: 'containers',
+    query: PruneQuery,
+  },
+  {
+    method: 'post',
     path: '/v1/containers/{ref}/start',
     summary: 'Start',
     tag: 'containers',
@@ -182,7 +190,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/containers/{ref}/logs',
-    summary: 'Logs as NDJSON {stream,data}; follow keeps streaming',
+    summary: 'Logs as NDJSON {stream,data}; since/until bound them; follow keeps streaming (until then)',
     tag: 'containers',
     query: LogsQuery,
     streams: 'application/x-ndjson',

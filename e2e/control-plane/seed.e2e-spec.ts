@@ -90,8 +90,7 @@ describe('the seed, end to end with the muelle CLI', () => {
     expect(await cli('port', 'seed-web')).toMatch(new RegExp(`^8080/tcp -> [0-9.]+:${hostPort}\n$`));
     expect(await cli('port', 'seed-web', '8080/tcp')).toMatch(new RegExp(`^[0-9.]+:${hostPort}\n$`));
     const missing = await muelle(['port', 'seed-web', '9999'], env);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/no public port '9999'/);
+    expect([missing.code, missing.stderr]).toEqual([1, "Error: no public port '9999' published for seed-web\n"]);
   }, 30_000);
 
   it('muelle stats --no-stream prints one sample; muelle stats keeps refreshing until interrupted', async () => {
@@ -143,8 +142,6 @@ describe('the seed, end to end with the muelle CLI', () => {
     const created = Date.parse(view.createdAt);
     expect(await cli('logs', '--since', new Date(created - 1_000).toISOString(), 'said')).toBe('hola\n');
     expect(await cli('logs', '--until', new Date(created - 1_000).toISOString(), 'said')).toBe('');
-    expect(await cli('logs', '--since', '1h', '--until', '0s', 'said')).toBe('hola\n');
-    expect((await muelle(['logs', '--since', 'yesterday', 'said'], env)).stderr).toMatch(/invalid --since "yesterday"/);
     const refused = await muelle(['container', 'prune'], env);
     expect(refused.code).toBe(125);
     expect(refused.stderr).toMatch(/--force/);
@@ -181,7 +178,6 @@ describe('the seed, end to end with the muelle CLI', () => {
     expect(login.stdout).toContain('Login Succeeded');
     expect(login.stdout).not.toContain(secret);
     expect(await cli('ps', '-a', '-q')).toBe('');
-    expect(await cli('context', 'ls')).toMatch(/^second \*\s+\S+\s+yes$/m);
     await cli('context', 'use', 'default');
     await cli('context', 'rm', 'second');
   }, 60_000);

@@ -172,9 +172,12 @@ describe('the seed with the stock docker CLI', () => {
     expect(logs.stderr).toBe('dos\n');
   }, 90_000);
 
-  it('docker port, docker wait, docker stats --no-stream and docker logs --since/--until', async () => {
+  it('docker port, docker wait, docker rename, docker stats --no-stream and docker logs --since/--until', async () => {
     expect((await ok('port', 'web', '8080')).trim()).toMatch(new RegExp(`^[0-9.]+:${webPort}$`));
     expect((await ok('wait', 'talker')).trim()).toBe('7');
+    await ok('rename', 'talker', 'chatter');
+    expect((await ok('inspect', '--format', '{{.Name}}', 'chatter')).trim()).toBe('/chatter');
+    await ok('rename', 'chatter', 'talker');
     expect((await ok('stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'web')).trim()).toMatch(/^web [1-9]\d*$/);
     const created = Math.floor(Date.parse((await ok('inspect', '--format', '{{.Created}}', 'talker')).trim()) / 1000);
     const since = await docker(['logs', '--since', String(created - 1), 'talker'], env);

@@ -68,9 +68,12 @@ describe('contexts and the docker CLI config', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 
-  it('refuses to prompt for a login without a terminal, naming the way that works', async () => {
+  it('refuses to prompt without a terminal, naming the way that works', async () => {
     const result = await cli('login', '-u', 'admin', 'http://127.0.0.1:1');
     expect(result.code).toBe(125);
     expect(result.err).toMatch(/--password-stdin/);
+    // Likewise container prune, which asks before removing anything.
+    const prune = await cli('container', 'prune');
+    expect([prune.code, prune.err]).toEqual([125, 'Error: no terminal to confirm on: add --force\n']);
   });
 });

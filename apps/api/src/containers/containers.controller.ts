@@ -4,9 +4,10 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
-import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, PruneQuery, RemoveQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
+import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, PruneQuery, RemoveQuery, RenameQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
 import { ContainersService } from './containers.service';
 import { ContainerPruner } from './container-pruner';
+import { ContainerNames } from './container-names';
 import { cpuPercent } from './stats';
 
 /** Thin HTTP shell over ContainersService: parse, call, shape the reply. */
@@ -16,6 +17,7 @@ export class ContainersController {
   constructor(
     private readonly containers: ContainersService,
     private readonly pruner: ContainerPruner,
+    private readonly names: ContainerNames,
   ) {}
 
   @Post()
@@ -68,6 +70,11 @@ export class ContainersController {
   @Delete(':ref')
   remove(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
     return this.containers.remove(principal, ref, parseRequest(RemoveQuery, query, 'query').force);
+  }
+
+  @Post(':ref/rename')
+  rename(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
+    return this.names.rename(principal, ref, parseRequest(RenameQuery, query, 'query').name);
   }
 
   @Post(':ref/wait')

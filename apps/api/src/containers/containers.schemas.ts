@@ -42,6 +42,7 @@ export const KillQuery = z.object({
     .default('SIGKILL'),
 });
 export const PruneQuery = z.object({ label: queryList.pipe(z.array(z.string().min(1).max(512)).default([])) });
+export const RenameQuery = z.object({ name: ContainerName });
 export const RemoveQuery = z.object({ force: queryBool(false) });
 export const WaitQuery = z.object({
   condition: z.enum(['not-running', 'next-exit']).default('not-running'),

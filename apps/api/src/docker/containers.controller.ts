@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { InvalidArgumentError, MuelleError, NotFoundError } from '@muelle/contracts';
+import { ContainerName, InvalidArgumentError, MuelleError, NotFoundError } from '@muelle/contracts';
 import { formatReference } from '@muelle/oci';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
 import { ContainerPruner } from '../containers/container-pruner';
+import { ContainerNames } from '../containers/container-names';
 import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
 import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
@@ -28,6 +29,7 @@ export class DockerContainersController {
     private readonly images: DockerImageStore,
     private readonly sessions: DockerSessions,
     private readonly pruner: ContainerPruner,
+    private readonly names: ContainerNames,
   ) {}
 
   /** `docker container prune`: SpaceReclaimed is 0, since Muelle does not measure writable layers. */
@@ -141,6 +143,14 @@ export class DockerContainersController {
     } catch (error) {
       res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
     }
+  }
+
+  @Post(':ref/rename')
+  @HttpCode(204)
+  async rename(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query('name') name: string | undefined) {
+    const parsed = ContainerName.safeParse((name ?? '').replace(/^\//, ''));
+    if (!parsed.success) throw new InvalidArgumentError(`invalid container name (${name ?? ''}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    await this.noSuchContainer(ref, this.names.rename(principal, ref, parsed.data));
   }
 
   @Post(':ref/resize')

@@ -10,6 +10,7 @@ import {
   LogsQuery,
   PruneQuery,
   RemoveQuery,
+  RenameQuery,
   StatsQuery,
   StopQuery,
   TerminalSizeQuery,
@@ -172,6 +173,13 @@ export const routes: Route[] = [
     summary: 'Restart',
     tag: 'containers',
     query: StopQuery,
+  },
+  {
+    method: 'post',
+    path: '/v1/containers/{ref}/rename',
+    summary: 'Give it another name (CONFLICT when taken)',
+    tag: 'containers',
+    query: RenameQuery,
   },
   {
     method: 'post',

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 
 export type CliResult = CommandResult;
 
-const BIN = join(repoRoot, 'tools/bin/muelle.js');
+export const muelleBin = join(repoRoot, 'tools/bin/muelle.js');
 
 /** Runs `npx muelle …` the way a user would (the workspace bin), with its own HOME for the config file. */
 export function muelle(args: string[], env: Record<string, string>, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return runCommand(process.execPath, [BIN, ...args], { env, cwd: repoRoot, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+  return runCommand(process.execPath, [muelleBin, ...args], { env, cwd: repoRoot, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
 }
 
 /**
@@ -16,7 +16,7 @@ export function muelle(args: string[], env: Record<string, string>, options: { i
  * types each line of `input` only once a prompt (`# `) shows.
  */
 export function muelleInTerminal(args: string[], env: Record<string, string>, input: string, timeoutMs = 30_000): Promise<CliResult> {
-  const [file, argv] = inTerminal([process.execPath, BIN, ...args]);
+  const [file, argv] = inTerminal([process.execPath, muelleBin, ...args]);
   return runCommand(file, argv, {
     env,
     cwd: repoRoot,

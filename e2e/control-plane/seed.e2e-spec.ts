@@ -1,9 +1,9 @@
 import { createRegistryClient } from '@muelle/registry-client';
-import { eventually, freePort } from '@muelle/testing';
+import { eventually, freePort, inTerminal, repoRoot, runCommand } from '@muelle/testing';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { muelle, muelleInTerminal } from './cli';
+import { muelle, muelleBin, muelleInTerminal } from './cli';
 import { ADMIN_PASSWORD, logsOf, Platform, startPlatform } from './platform';
 
 /**
@@ -37,7 +37,7 @@ describe('the seed, end to end with the muelle CLI', () => {
     const out = await cli('login', '-u', 'admin', '-p', ADMIN_PASSWORD, platform.api);
     expect(out).toMatch(/Login Succeeded/);
     const path = join(env.HOME, '.config/muelle/config.json');
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ api: platform.api, token: expect.stringMatching(/^mle_/) });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ current: 'default', contexts: { default: { api: platform.api, token: expect.stringMatching(/^mle_/) } } });
     expect(statSync(path).mode & 0o777).toBe(0o600);
   }, 30_000);
 
@@ -86,6 +86,29 @@ describe('the seed, end to end with the muelle CLI', () => {
     expect((await cli('ps', '-q')).trim().split('\n')).toContain(containerId.slice(0, 12));
   }, 30_000);
 
+  it('muelle port shows where the container port is published', async () => {
+    expect(await cli('port', 'seed-web')).toMatch(new RegExp(`^8080/tcp -> [0-9.]+:${hostPort}\n$`));
+    expect(await cli('port', 'seed-web', '8080/tcp')).toMatch(new RegExp(`^[0-9.]+:${hostPort}\n$`));
+    const missing = await muelle(['port', 'seed-web', '9999'], env);
+    expect([missing.code, missing.stderr]).toEqual([1, "Error: no public port '9999' published for seed-web\n"]);
+  }, 30_000);
+
+  it('muelle stats --no-stream prints one sample; muelle stats keeps refreshing until interrupted', async () => {
+    const once = await cli('stats', '--no-stream', 'seed-web');
+    expect(once).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n[a-f0-9]{12}\s+seed-web\s+\d+\.\d+%\s+\S+ \/ \S+\s+\d+\.\d+%\s+[1-9]\d*\n$/);
+    const started = Date.now();
+    const streamed = await runCommand(process.execPath, [muelleBin, 'stats', 'seed-web'], {
+      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      timeoutMs: 20_000,
+      feed(child, stdout) {
+        child.stdin.end();
+        child.stdout.on('data', () => stdout().split('CONTAINER ID').length > 2 && child.kill('SIGINT'));
+      },
+    });
+    expect(streamed.stdout.split('CONTAINER ID').length).toBeGreaterThan(2);
+    expect(Date.now() - started).toBeGreaterThan(1_000);
+  }, 30_000);
+
   it('docker exec -it id bash → muelle exec -it id sh runs a scripted terminal session', async () => {
     const result = await muelleInTerminal(['exec', '-it', containerId.slice(0, 12), 'sh'], env, 'echo "answer=$((6*7))"\ntty\nexit 3\n');
     expect(result.stdout).toContain('answer=42');
@@ -110,6 +133,51 @@ describe('the seed, end to end with the muelle CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no such container/);
   }, 30_000);
+
+  it('muelle rename, muelle wait, muelle logs --since/--until and muelle container prune', async () => {
+    const run = await muelle(['run', '--name', 'said', 'library/busybox:1', 'sh', '-c', 'echo hola; exit 6'], env);
+    expect(run.stdout).toBe('hola\n');
+    await cli('rename', 'said', 'said-again');
+    expect((await cli('wait', 'said-again')).trim()).toBe('6');
+    const view = JSON.parse(await cli('inspect', 'said-again'))[0];
+    expect(view.name).toBe('said-again');
+    const created = Date.parse(view.createdAt);
+    expect(await cli('logs', '--since', new Date(created - 1_000).toISOString(), 'said-again')).toBe('hola\n');
+    expect(await cli('logs', '--until', new Date(created - 1_000).toISOString(), 'said-again')).toBe('');
+    const pruned = await cli('container', 'prune', '-f');
+    expect(pruned).toContain(`Deleted Containers:\n${view.id}\n`);
+    expect(pruned).toMatch(/Total containers removed: 1\n$/);
+  }, 60_000);
+
+  it('muelle --version names the CLI and the server it reaches', async () => {
+    expect(await cli('--version')).toBe(`Client: muelle 0.1.0\nServer: muelle 0.1.0 (API v1) at ${platform.api}\n`);
+  }, 30_000);
+
+  it('muelle context switches endpoints; muelle login asks for the password on a terminal without echo', async () => {
+    await cli('context', 'create', 'second', '--api', platform.api);
+    await cli('context', 'use', 'second');
+    const secret = ADMIN_PASSWORD;
+    const [file, argv] = inTerminal([process.execPath, muelleBin, 'login', '-u', 'admin']);
+    const login = await runCommand(file, argv, {
+      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      cwd: repoRoot,
+      timeoutMs: 30_000,
+      feed(child, stdout) {
+        let typed = false;
+        child.stdout.on('data', () => {
+          if (!typed && stdout().includes('Password: ')) {
+            typed = true;
+            child.stdin.write(`${secret}\r`);
+          }
+        });
+      },
+    });
+    expect(login.stdout).toContain('Login Succeeded');
+    expect(login.stdout).not.toContain(secret);
+    expect(await cli('ps', '-a', '-q')).toBe('');
+    await cli('context', 'use', 'default');
+    await cli('context', 'rm', 'second');
+  }, 60_000);
 
   it('docker tag + docker push servidor/usuario/imagen → muelle tag + push sends it to the other registry', async () => {
     const target = `${platform.other.host}/usuario/imagen:seed`;

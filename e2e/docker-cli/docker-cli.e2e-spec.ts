@@ -1,11 +1,12 @@
 import { createRegistryClient } from '@muelle/registry-client';
 import { eventually, freePort, getJson, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminAuth, ADMIN_PASSWORD, logsOf, Platform, startPlatform } from '../control-plane/platform';
 import { muelle } from '../control-plane/cli';
 import { docker, dockerInTerminal } from './docker';
+import { fillPlaceholders, knownGaps, parityCases, recorded, shapeDifferences } from './engine-parity';
 
 /**
  * The stock docker CLI (Debian docker.io) against a distributed Muelle — metadata, registry, api,
@@ -59,12 +60,13 @@ describe('the seed with the stock docker CLI', () => {
         { timeoutMs: 60_000 },
       );
     }
-    const token = await fetch(`${platform.api}/v1/auth/tokens`, { method: 'POST', headers: { ...adminAuth, 'content-type': 'application/json' }, body: '{"name":"docker"}' }).then((r) => r.json() as Promise<{ token: string }>);
-    const config = join(work, 'docker-config');
-    mkdirSync(config);
-    writeFileSync(join(config, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token.token}` } }));
-    env = { DOCKER_HOST: `tcp://127.0.0.1:${platform.apiPort}`, DOCKER_CONFIG: config };
-    muelleEnv = { HOME: join(work, 'muelle-home'), MUELLE_API: platform.api, MUELLE_TOKEN: token.token };
+    // The one step a user takes: `muelle login --docker` writes the docker config and prints its exports.
+    const login = await muelle(['login', '--docker', '-u', 'admin', '--password-stdin', platform.api], { HOME: join(work, 'home') }, { input: `${ADMIN_PASSWORD}\n` });
+    if (login.code !== 0) throw new Error(`muelle login --docker failed\n${login.stdout}\n${login.stderr}`);
+    env = Object.fromEntries([...login.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map(([, name, value]) => [name, value]));
+    expect(Object.keys(env).sort()).toEqual(['DOCKER_CONFIG', 'DOCKER_HOST']);
+    expect(env.DOCKER_HOST).toBe(`tcp://127.0.0.1:${platform.apiPort}`);
+    muelleEnv = { HOME: join(work, 'home') };
     busybox = `${platform.other.host}/library/busybox:1`;
     webPort = await freePort();
   }, 180_000);
@@ -90,6 +92,39 @@ describe('the seed with the stock docker CLI', () => {
     expect(out).toMatch(/Digest: sha256:[a-f0-9]{64}/);
     expect(out).toContain('Downloaded newer image for library/busybox:1');
   }, 90_000);
+
+  it('answers the Docker API like dockerd: status codes, JSON keys and types of the recorded fixtures', async () => {
+    const authorization = JSON.parse(readFileSync(join(env.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization;
+    const vars: Record<string, string> = { image: 'busybox:1', name: 'parity' };
+    const differences: Record<string, string[]> = {};
+    const gaps = knownGaps();
+    for (const c of parityCases()) {
+      const response = await fetch(`${platform.api}/v1.41${fillPlaceholders(c.path, vars)}`, {
+        method: c.method,
+        headers: { authorization, ...(c.body ? { 'content-type': 'application/json' } : {}) },
+        body: c.body ? fillPlaceholders(JSON.stringify(c.body), vars) : undefined,
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        // Not JSON (an empty 204, plain text): compared as text, as recorded.
+      }
+      if (c.capture && (body as { Id?: string })?.Id) vars[c.capture] = (body as { Id: string }).Id;
+      const expected = recorded(c.name);
+      const listed = gaps[c.name] ?? [];
+      const shape = shapeDifferences(expected.body, body);
+      const found = [
+        ...(response.status !== expected.status ? [`status: dockerd ${expected.status}, Muelle ${response.status} ${text.slice(0, 200)}`] : []),
+        ...shape.filter((d) => !listed.includes(d.replace(/: missing$/, ''))),
+        // A gap that is closed must leave the list, so the list stays the truth.
+        ...listed.filter((gap) => !shape.includes(`${gap}: missing`)).map((gap) => `${gap}: listed in gaps.json but Muelle sends it`),
+      ];
+      if (found.length) differences[c.name] = found;
+    }
+    expect(differences).toEqual({});
+  }, 60_000);
 
   it('docker images lists it', async () => {
     const out = await ok('images');
@@ -139,6 +174,20 @@ describe('the seed with the stock docker CLI', () => {
     expect(logs.stderr).toBe('dos\n');
   }, 90_000);
 
+  it('docker port, docker wait, docker rename, docker stats --no-stream and docker logs --since/--until', async () => {
+    expect((await ok('port', 'web', '8080')).trim()).toMatch(new RegExp(`^[0-9.]+:${webPort}$`));
+    expect((await ok('wait', 'talker')).trim()).toBe('7');
+    await ok('rename', 'talker', 'chatter');
+    expect((await ok('inspect', '--format', '{{.Name}}', 'chatter')).trim()).toBe('/chatter');
+    await ok('rename', 'chatter', 'talker');
+    expect((await ok('stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'web')).trim()).toMatch(/^web [1-9]\d*$/);
+    const created = Math.floor(Date.parse((await ok('inspect', '--format', '{{.Created}}', 'talker')).trim()) / 1000);
+    const since = await docker(['logs', '--since', String(created - 1), 'talker'], env);
+    expect([since.stdout, since.stderr]).toEqual(['uno\n', 'dos\n']);
+    const until = await docker(['logs', '--until', String(created - 1), 'talker'], env);
+    expect([until.code, until.stdout, until.stderr]).toEqual([0, '', '']);
+  }, 60_000);
+
   it('places containers on both hosts', async () => {
     const hosts = new Set<string>();
     for (const name of ['web', 'talker']) hosts.add((await ok('inspect', '--format', '{{.Node.ID}}', name)).trim());
@@ -155,6 +204,18 @@ describe('the seed with the stock docker CLI', () => {
   it('docker rm removes it', async () => {
     expect((await ok('rm', webId.slice(0, 12))).trim()).toBe(webId.slice(0, 12));
     await ok('rm', 'talker');
+    expect(await ok('ps', '-a', '-q')).toBe('');
+  }, 60_000);
+
+  it('docker container prune removes stopped containers only', async () => {
+    const stopped = (await ok('create', '--name', 'stopped', busybox, 'true')).trim();
+    const running = (await ok('run', '-d', '--name', 'running', busybox, 'sleep', '60')).trim();
+    const out = await ok('container', 'prune', '-f');
+    expect(out).toContain(`Deleted Containers:\n${stopped}\n`);
+    expect(out).not.toContain(running);
+    const refused = await docker(['container', 'prune', '-f', '--filter', 'until=1h'], env);
+    expect(refused.stderr).toMatch(/the filter until is not supported by Muelle/);
+    await ok('rm', '-f', 'running');
     expect(await ok('ps', '-a', '-q')).toBe('');
   }, 60_000);
 

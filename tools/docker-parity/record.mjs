@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tarStream from 'tar-stream';
 import { prepareContext } from './prepare-context.mjs';
+import { importBase } from './busybox-base.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -25,16 +26,6 @@ const BASE_IMAGE = 'busybox:latest';
 
 const docker = (args, options = {}) =>
   execFileSync('docker', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-
-/** The same base as apps/builder/test/support.ts `seedBusybox`: busybox-static rootfs, fixed mtimes, Env PATH, Cmd sh. */
-function importBase(work) {
-  const rootfs = join(work, 'rootfs');
-  execFileSync(join(repoRoot, 'tools', 'images', 'make-busybox-rootfs.sh'), [rootfs], { stdio: 'inherit' });
-  execFileSync('find', [rootfs, '-exec', 'touch', '-h', '-d', '2024-01-01T00:00:00Z', '{}', '+']);
-  const tar = join(work, 'rootfs.tar');
-  execFileSync('tar', ['-C', rootfs, '--numeric-owner', '-cf', tar, '.']);
-  docker(['import', '-c', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-c', 'CMD ["sh"]', tar, BASE_IMAGE]);
-}
 
 const normalizePath = (name) => '/' + name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
 
@@ -141,7 +132,7 @@ if (!process.env.DOCKER_HOST) {
 }
 const work = mkdtempSync(join(tmpdir(), 'muelle-parity-'));
 try {
-  importBase(work);
+  importBase(repoRoot, work, docker, BASE_IMAGE);
   const wanted = process.argv.slice(2);
   const cases = readdirSync(casesRoot, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   for (const name of wanted.length ? wanted : cases) {

@@ -18,6 +18,8 @@ import { ContainerAdmission } from './containers/container-admission';
 import { ContainersController } from './containers/containers.controller';
 import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
+import { ContainerPruner } from './containers/container-pruner';
+import { ContainerNames } from './containers/container-names';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
@@ -38,7 +40,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService];
 
 @Module({})
 export class ApiModule implements NestModule {

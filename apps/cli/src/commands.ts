@@ -1,18 +1,25 @@
 import { describeBuildProgress } from '@muelle/contracts/builds/progress-text';
+import { MUELLE_VERSION } from '@muelle/contracts/version';
 import { Argument, Command, Option } from 'commander';
 import { ApiClient } from './client';
 import { packContext } from './context';
-import { loadConfig, saveConfig } from './config';
+import { loadConfig, normalizeApi, saveLogin } from './config';
 import { CliError } from './errors';
 import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } from './format';
 import { registerTeamAdminCommands } from './commands/team-admin';
-import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from './parse';
+import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseTimeBound, parseUlimit, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
 import { registerTokenCommands } from './commands/tokens';
 import { registerTeamCommands } from './commands/teams';
 import { registerSystemCommands } from './commands/system';
+import { registerContextCommands } from './commands/contexts';
+import { registerContainerCommands } from './commands/containers';
+import { registerDockerEnvCommand, writeDockerConfig } from './commands/docker-env';
+import { registerCompletionCommand } from './commands/completion';
+import { loginCredentials } from './commands/login';
+
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -52,23 +59,37 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('login')
-    .description('Trade a username and password for an API token and store it')
-    .argument('[api]', 'API URL (default: MUELLE_API or the stored one)')
-    .requiredOption('-u, --username <username>')
-    .option('-p, --password <password>')
+    .description('Trade a username and password for an API token and store it in the current context')
+    .argument('[api]', 'API URL (default: MUELLE_API or the current context\'s)')
+    .option('-u, --username <username>', 'asked for on a terminal when missing')
+    .option('-p, --password <password>', 'visible in the shell history: prefer the prompt or --password-stdin')
     .option('--password-stdin', 'read the password from stdin')
+    .option('--docker', 'also write a docker CLI config and print its exports (as muelle docker-env)')
     .action(async (api: string | undefined, options) => {
-      const config = {
-        ...loadConfig(),
-        ...(api ? { api: api.replace(/\/+$/, '') } : {}),
-      };
-      let password: string | undefined = options.password;
-      if (options.passwordStdin) password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
-      if (!password) throw new CliError('a password is needed: --password or --password-stdin');
-      const basic = `Basic ${Buffer.from(`${options.username}:${password}`).toString('base64')}`;
+      const config = { ...loadConfig(), ...(api ? { api: normalizeApi(api) } : {}) };
+      const { username, password } = await loginCredentials(io, options);
+      const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
       const reply = await new ApiClient(config, basic).request('POST', '/v1/auth/tokens', { body: { name: 'muelle-cli' } });
-      const path = saveConfig({ api: config.api, token: reply.token });
-      io.out.write(`Login Succeeded (token stored in ${path})\n`);
+      const path = saveLogin(config.api, reply.token);
+      if (!options.docker) return void io.out.write(`Login Succeeded (token stored in ${path})\n`);
+      // stdout carries only the exports, so `eval "$(muelle login --docker …)"` works.
+      io.err.write(`Login Succeeded (token stored in ${path})\n`);
+      io.out.write(writeDockerConfig({ ...config, token: reply.token }).join('\n') + '\n');
+    });
+
+  program
+    .command('version')
+    .description('Versions of this CLI and of the API it talks to (also: muelle --version)')
+    .action(async () => {
+      io.out.write(`Client: muelle ${MUELLE_VERSION}\n`);
+      const config = loadConfig();
+      try {
+        const server = await new ApiClient(config).request('GET', '/v1/version');
+        io.out.write(`Server: ${server.name} ${server.version} (API ${server.apiVersion}) at ${config.api}\n`);
+      } catch (error) {
+        io.out.write(`Server: unreachable at ${config.api}\n`);
+        throw error;
+      }
     });
 
   program
@@ -343,11 +364,15 @@ export function buildProgram(io: Io): Command {
     .option('-f, --follow', 'keep streaming')
     .option('-n, --tail <n>', 'last n lines')
     .option('-t, --timestamps', 'prefix timestamps')
+    .option('--since <time>', 'only output since then: 10m, 1h30m, unix seconds or an RFC 3339 time')
+    .option('--until <time>', 'only output before then (with -f: follow until then)')
     .action(async (container: string, o) => {
       await followLogs(client(), io, container, {
         follow: !!o.follow,
         tail: o.tail,
         timestamps: !!o.timestamps,
+        since: o.since !== undefined ? parseTimeBound(o.since, '--since') : undefined,
+        until: o.until !== undefined ? parseTimeBound(o.until, '--until') : undefined,
       });
     });
 
@@ -377,40 +402,6 @@ export function buildProgram(io: Io): Command {
         }
       }
       json(io, results);
-    });
-
-  program
-    .command('stats')
-    .description('Resource usage of containers (one sample)')
-    .argument('[containers...]')
-    .option('--no-stream', 'accepted for docker compatibility: stats always prints one sample')
-    .addOption(formatOption())
-    .action(async (names: string[], o) => {
-      const api = client();
-      const targets = names.length ? names : (await api.request('GET', '/v1/containers')).items.map((c: any) => c.name);
-      const rows = await Promise.all(
-        targets.map(async (name: string) => ({
-          name,
-          stats: await api.request('GET', `/v1/containers/${encodeURIComponent(name)}/stats`),
-        })),
-      );
-      if (o.format === 'json') return json(io, rows);
-      io.out.write(
-        table(
-          ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
-          rows.map(({ name, stats }) => {
-            const used = Math.max(0, stats.memoryUsageBytes - stats.memoryInactiveFileBytes);
-            return [
-              shortId(stats.id),
-              name,
-              `${stats.cpuPercent.toFixed(2)}%`,
-              `${humanBinary(used)} / ${humanBinary(stats.memoryLimitBytes)}`,
-              `${((used / stats.memoryLimitBytes) * 100).toFixed(2)}%`,
-              String(stats.pidsCurrent),
-            ];
-          }),
-        ),
-      );
     });
 
   program
@@ -591,18 +582,17 @@ Examples:
   registerSystemCommands(program, io);
   registerTeamCommands(program, io);
   registerTeamAdminCommands(program, io);
+  registerContainerCommands(program, io);
+  registerContextCommands(program, io);
+  registerDockerEnvCommand(program, io);
+  // Last: the completion script is generated from every command registered before it.
+  registerCompletionCommand(program, io);
 
   return program;
 }
 
-async function followLogs(api: ApiClient, io: Io, container: string, options: { follow: boolean; tail?: string; timestamps?: boolean }) {
-  const response = await api.send('GET', `/v1/containers/${encodeURIComponent(container)}/logs`, {
-    query: {
-      follow: options.follow,
-      tail: options.tail,
-      timestamps: options.timestamps,
-    },
-  });
+async function followLogs(api: ApiClient, io: Io, container: string, options: { follow: boolean; tail?: string; timestamps?: boolean; since?: string; until?: string }) {
+  const response = await api.send('GET', `/v1/containers/${encodeURIComponent(container)}/logs`, { query: options });
   for await (const line of api.lines(response)) {
     if (line.error) throw new CliError(line.error.message, 125, line.error.code);
     (line.stream === 'stderr' ? io.err : io.out).write(line.data);
@@ -614,9 +604,3 @@ async function followLogs(api: ApiClient, io: Io, container: string, options: { 
 const repositoryPath = (name: string) => `/v1/repositories/${name.split('/').map(encodeURIComponent).join('/')}`;
 
 const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
-
-async function readAll(stream: NodeJS.ReadStream): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += chunk;
-  return text;
-}

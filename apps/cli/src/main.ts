@@ -7,8 +7,10 @@ import { CliError } from './errors';
 export async function runCli(argv: string[], io: Omit<Io, 'exitCode'> = { out: process.stdout, err: process.stderr }): Promise<number> {
   const state: Io = { ...io, exitCode: 0 };
   const program = buildProgram(state);
+  // `--version` alone asks the server too (commander's own flag could only print a constant).
+  const args = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v') ? ['version'] : argv;
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
     return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

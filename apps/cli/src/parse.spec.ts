@@ -1,5 +1,5 @@
 import { CliError } from './errors';
-import { parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseVolume } from './parse';
+import { parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseTimeBound, parseVolume } from './parse';
 
 describe('docker-like flag parsing', () => {
   it('reads -p in its docker forms', () => {
@@ -33,5 +33,16 @@ describe('docker-like flag parsing', () => {
     expect(parseEnv(['A=1', 'HOME', 'MISSING'], { HOME: '/root' })).toEqual(['A=1', 'HOME=/root']);
     expect(parsePairs(['zone=a', 'k=v=w'], 'label')).toEqual({ zone: 'a', k: 'v=w' });
     expect(() => parsePairs(['novalue'], 'constraint')).toThrow(/invalid constraint "novalue"/);
+  });
+});
+
+describe('--since / --until', () => {
+  const now = Date.parse('2026-12-03T15:00:00Z');
+  it('reads durations, unix seconds and RFC 3339 times', () => {
+    expect(parseTimeBound('10m', '--since', now)).toBe('2026-12-03T14:50:00.000Z');
+    expect(parseTimeBound('1h30m', '--since', now)).toBe('2026-12-03T13:30:00.000Z');
+    expect(parseTimeBound('1796310000', '--since', now)).toBe('2026-12-03T15:00:00.000Z');
+    expect(parseTimeBound('2026-12-03T16:00:00+01:00', '--until', now)).toBe('2026-12-03T15:00:00.000Z');
+    expect(() => parseTimeBound('yesterday', '--until', now)).toThrow(/invalid --until "yesterday"/);
   });
 });

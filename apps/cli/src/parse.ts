@@ -92,3 +92,21 @@ export function parsePidsLimit(text: string): number {
 export function parseBytesOrNone(text: string): number | null {
   return text === 'none' ? null : parseMemory(text);
 }
+
+/**
+ * `--since`/`--until` as docker reads them: a duration back from now (`10m`, `1h30m`, `90s`), unix
+ * seconds (`1700000000.5`) or an RFC 3339 time (`2026-12-03T15:00:00Z`); → ISO.
+ */
+export function parseTimeBound(text: string, flag: string, now = Date.now()): string {
+  const value = text.trim();
+  if (/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value)) {
+    const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+    let ms = 0;
+    for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(amount) * (units[unit as string] as number);
+    return new Date(now - ms).toISOString();
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return new Date(Number(value) * 1000).toISOString();
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(time)) throw new CliError(`invalid ${flag} "${text}": a duration (10m, 1h30m), unix seconds or an RFC 3339 time`);
+  return new Date(time).toISOString();
+}

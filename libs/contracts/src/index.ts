@@ -16,3 +16,4 @@ export * from './stream-frames';
 export * from './teams/team-limits.contracts';
 export * from './network/cidr';
 export * from './network/addresses.contracts';
+export * from './version';

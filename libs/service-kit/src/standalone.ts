@@ -1,3 +1,4 @@
+import { MUELLE_VERSION } from '@muelle/contracts';
 import { BusTransport } from '@muelle/bus';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -12,7 +13,7 @@ import { createLogger } from './logger';
 import { RunningService } from './bootstrap';
 import { ServiceInfo } from './tokens';
 
-export const MUELLE_VERSION = '0.1.0';
+export { MUELLE_VERSION };
 
 export function serviceInfo(service: ServiceInfo['service']): ServiceInfo {
   return { service, instance: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, version: MUELLE_VERSION };

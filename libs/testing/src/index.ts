@@ -8,3 +8,4 @@ export * from './distribution-registry';
 export * from './commands';
 export * from './nats';
 export * from './certificates';
+export * from './json-shape';

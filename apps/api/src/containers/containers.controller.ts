@@ -5,20 +5,33 @@ import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest } from '../http/validation';
-import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, RemoveQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
+import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, PruneQuery, RemoveQuery, RenameQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
 import { ContainersService } from './containers.service';
+import { ContainerPruner } from './container-pruner';
+import { ContainerNames } from './container-names';
 import { cpuPercent } from './stats';
 
 /** Thin HTTP shell over ContainersService: parse, call, shape the reply. */
 @Controller('v1/containers')
 @UseGuards(AuthGuard)
 export class ContainersController {
-  constructor(private readonly containers: ContainersService) {}
+  constructor(
+    private readonly containers: ContainersService,
+    private readonly pruner: ContainerPruner,
+    private readonly names: ContainerNames,
+  ) {}
 
   @Post()
   @HttpCode(201)
   create(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
     return this.containers.create(principal, parseRequest(CreateContainerBody, body));
+  }
+
+  /** Removes the caller's stopped containers (`label=k[=v]` narrows it); replies with their ids. */
+  @Post('prune')
+  @HttpCode(200)
+  prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
+    return this.pruner.prune(principal, parseRequest(PruneQuery, query, 'query'));
   }
 
   @Get()
@@ -58,6 +71,11 @@ export class ContainersController {
   @Delete(':ref')
   remove(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
     return this.containers.remove(principal, ref, parseRequest(RemoveQuery, query, 'query').force);
+  }
+
+  @Post(':ref/rename')
+  rename(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
+    return this.names.rename(principal, ref, parseRequest(RenameQuery, query, 'query').name);
   }
 
   @Post(':ref/wait')

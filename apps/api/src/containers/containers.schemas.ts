@@ -41,6 +41,8 @@ export const KillQuery = z.object({
     .regex(/^(SIG)?[A-Z0-9+-]+$|^[0-9]{1,2}$/, 'a signal like SIGTERM')
     .default('SIGKILL'),
 });
+export const PruneQuery = z.object({ label: queryList.pipe(z.array(z.string().min(1).max(512)).default([])) });
+export const RenameQuery = z.object({ name: ContainerName });
 export const RemoveQuery = z.object({ force: queryBool(false) });
 export const WaitQuery = z.object({
   condition: z.enum(['not-running', 'next-exit']).default('not-running'),
@@ -53,6 +55,7 @@ export const LogsQuery = z.object({
   stdout: queryBool(true),
   stderr: queryBool(true),
   since: z.string().datetime({ offset: true }).optional(),
+  until: z.string().datetime({ offset: true }).optional(),
 });
 export type LogsQuery = z.output<typeof LogsQuery>;
 

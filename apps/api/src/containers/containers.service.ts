@@ -235,7 +235,17 @@ export class ContainersService {
   async streamLogs(principal: RequestPrincipal, ref: string, query: LogsQuery, handlers: SessionHandlers): Promise<StreamSession> {
     const record = await this.get(principal, ref);
     const agent = this.agent(this.placedHost(record));
-    const { session } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.logs, { id: record.id, ...query, streamId }), handlers);
+    // Docker's `--until` with `-f`: follow until that time, then end as if the container had stopped.
+    const untilMs = query.until ? Date.parse(query.until) - Date.now() : Infinity;
+    const follow = query.follow && untilMs > 0;
+    let timer: NodeJS.Timeout | undefined;
+    const ending = { ...handlers, onExit: (code: number) => (clearTimeout(timer), handlers.onExit(code)), onError: (e: MuelleError) => (clearTimeout(timer), handlers.onError(e)) };
+    const { session } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.logs, { id: record.id, ...query, follow, streamId }), ending);
+    if (follow && Number.isFinite(untilMs))
+      timer = setTimeout(() => {
+        session.close();
+        handlers.onExit(0);
+      }, untilMs);
     return session;
   }
 

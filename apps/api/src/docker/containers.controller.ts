@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
-import { InvalidArgumentError, MuelleError, NotFoundError } from '@muelle/contracts';
+import { ContainerName, InvalidArgumentError, MuelleError, NotFoundError } from '@muelle/contracts';
 import { formatReference } from '@muelle/oci';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
+import { ContainerPruner } from '../containers/container-pruner';
+import { ContainerNames } from '../containers/container-names';
 import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
 import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
@@ -28,7 +30,19 @@ export class DockerContainersController {
     private readonly containers: ContainersService,
     private readonly images: ImageCatalog,
     private readonly sessions: DockerSessions,
+    private readonly pruner: ContainerPruner,
+    private readonly names: ContainerNames,
   ) {}
+
+  /** `docker container prune`: SpaceReclaimed is 0, since Muelle does not measure writable layers. */
+  @Post('prune')
+  @HttpCode(200)
+  async prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
+    const filters = parseFilters(query.filters);
+    for (const key of Object.keys(filters)) if (key !== 'label') throw new NotSupportedByMuelleError(`the filter ${key}`, 400);
+    const { removed } = await this.pruner.prune(principal, { label: filters.label ?? [] });
+    return { ContainersDeleted: removed, SpaceReclaimed: 0 };
+  }
 
   /** 404 for an image Muelle's registry lacks: the CLI then pulls it and tries again. */
   @Post('create')
@@ -134,6 +148,14 @@ export class DockerContainersController {
     }
   }
 
+  @Post(':ref/rename')
+  @HttpCode(204)
+  async rename(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query('name') name: string | undefined) {
+    const parsed = ContainerName.safeParse((name ?? '').replace(/^\//, ''));
+    if (!parsed.success) throw new InvalidArgumentError(`invalid container name (${name ?? ''}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    await this.noSuchContainer(ref, this.names.rename(principal, ref, parsed.data));
+  }
+
   @Post(':ref/resize')
   @HttpCode(200)
   async resize(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: Record<string, string>) {
@@ -164,7 +186,7 @@ export class DockerContainersController {
       await this.containers.streamLogs(
         principal,
         view.id,
-        { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since) },
+        { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since, 'since'), until: unixToIso(query.until, 'until') },
         {
           onOutput: (stream, data) => output.write(encode(stream, data)),
           onExit: () => res.end(),
@@ -246,11 +268,11 @@ export function terminalSize(query: Record<string, string>): { rows: number; col
   return { rows, cols };
 }
 
-/** `since=1700000000.5` (unix seconds, as the CLI sends) → ISO; 0 or empty = from the start. */
-function unixToIso(value: string | undefined): string | undefined {
+/** `since=1700000000.5` (unix seconds, as the CLI sends) → ISO; 0 or empty = no bound. */
+function unixToIso(value: string | undefined, name: 'since' | 'until'): string | undefined {
   if (!value || value === '0') return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`invalid since: ${value}`);
+  if (!Number.isFinite(n) || n < 0 || n > 253402300799) throw new InvalidArgumentError(`invalid ${name}: ${value}`);
   return new Date(n * 1000).toISOString();
 }
 

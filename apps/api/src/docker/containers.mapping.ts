@@ -254,6 +254,11 @@ export function toInspect(view: ContainerView) {
       CpuShares: view.spec.resources.cpuShares ?? 0,
       PidsLimit: view.spec.resources.pidsLimit ?? null,
       Privileged: false,
+      ReadonlyRootfs: view.spec.security.readOnly,
+      CapAdd: view.spec.security.capAdd.length ? view.spec.security.capAdd : null,
+      CapDrop: view.spec.security.capDrop.length ? view.spec.security.capDrop : null,
+      Ulimits: view.spec.security.ulimits.length ? view.spec.security.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null,
+      SecurityOpt: view.spec.security.seccomp === 'unconfined' ? ['seccomp=unconfined'] : null,
     },
     Mounts: view.spec.volumes.map((v) => ({
       Type: v.kind,

@@ -8,7 +8,9 @@ import {
   KillQuery,
   ListContainersQuery,
   LogsQuery,
+  PruneQuery,
   RemoveQuery,
+  RenameQuery,
   StatsQuery,
   StopQuery,
   TerminalSizeQuery,
@@ -141,6 +143,13 @@ export const routes: Route[] = [
   },
   {
     method: 'post',
+    path: '/v1/containers/prune',
+    summary: 'Remove your stopped containers (label=k[=v] narrows it); replies {removed: [ids]}',
+    tag: 'containers',
+    query: PruneQuery,
+  },
+  {
+    method: 'post',
     path: '/v1/containers/{ref}/start',
     summary: 'Start',
     tag: 'containers',
@@ -168,6 +177,13 @@ export const routes: Route[] = [
   },
   {
     method: 'post',
+    path: '/v1/containers/{ref}/rename',
+    summary: 'Give it another name (CONFLICT when taken)',
+    tag: 'containers',
+    query: RenameQuery,
+  },
+  {
+    method: 'post',
     path: '/v1/containers/{ref}/wait',
     summary: 'Wait until it stops; returns the exit code',
     tag: 'containers',
@@ -183,7 +199,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/containers/{ref}/logs',
-    summary: 'Logs as NDJSON {stream,data}; follow keeps streaming',
+    summary: 'Logs as NDJSON {stream,data}; since/until bound them; follow keeps streaming (until then)',
     tag: 'containers',
     query: LogsQuery,
     streams: 'application/x-ndjson',

@@ -9,6 +9,7 @@ import {
   listContainers,
   ParsedRequestOf,
   reassignContainer,
+  renameContainer,
   recordContainer,
 } from '@muelle/contracts';
 import { ContainersService } from './containers.service';
@@ -40,6 +41,11 @@ export class ContainersController {
   @HandleRequest(reassignContainer)
   reassign(request: ParsedRequestOf<typeof reassignContainer>) {
     return this.containers.reassign(request.id, request.hostId);
+  }
+
+  @HandleRequest(renameContainer)
+  rename(request: ParsedRequestOf<typeof renameContainer>) {
+    return this.containers.rename(request.id, request.name);
   }
 
   @HandleRequest(hostUsage)

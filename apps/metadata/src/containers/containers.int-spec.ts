@@ -10,6 +10,7 @@ import {
   NotFoundError,
   recordContainer,
   registerHost,
+  renameContainer,
 } from '@muelle/contracts';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase, eventually } from '@muelle/testing';
@@ -53,6 +54,17 @@ describe('container records in metadata (PostgreSQL)', () => {
     expect(created.name).toMatch(/^[a-z]+_[a-z]+(_\d+)?$/);
     await bus.request(recordContainer, { id: newId(), name: 'web', hostId: 'h1', spec: spec() });
     await expect(bus.request(recordContainer, { id: newId(), name: 'web', hostId: 'h2', spec: spec() })).rejects.toThrow(ConflictError);
+  });
+
+  it('renames a container; a taken name is a conflict and an unknown id not found', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, name: 'before-rename', hostId: 'h1', spec: spec() });
+    await bus.request(recordContainer, { id: newId(), name: 'rename-taken', hostId: 'h1', spec: spec() });
+    expect(await bus.request(renameContainer, { id, name: 'after-rename' })).toMatchObject({ id, name: 'after-rename' });
+    expect((await bus.request(getContainer, { ref: 'after-rename' })).id).toBe(id);
+    await expect(bus.request(getContainer, { ref: 'before-rename' })).rejects.toThrow(NotFoundError);
+    await expect(bus.request(renameContainer, { id, name: 'rename-taken' })).rejects.toThrow(/the container name "rename-taken" is already in use/);
+    await expect(bus.request(renameContainer, { id: newId(), name: 'free-name' })).rejects.toThrow(NotFoundError);
   });
 
   it('finds a container by name, full id or unique prefix; an ambiguous prefix is an error', async () => {

@@ -9,10 +9,13 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '@muelle/contracts';
-import { Brackets, Repository } from 'typeorm';
+import { Brackets, QueryFailedError, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
 import { TeamLimitsService } from '../teams/team-limits.service';
 import { friendlyName } from './container-names';
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /** States that hold a reservation on their host. */
 const LIVE_STATES = ['created', 'running', 'paused', 'restarting'] as const;
@@ -151,6 +154,19 @@ export class ContainersService {
   async delete(id: string): Promise<boolean> {
     const result = await this.containers.delete({ id });
     return (result.affected ?? 0) > 0;
+  }
+
+  /** Names are unique across the platform (the table's UNIQUE constraint decides, so two renames cannot race). */
+  async rename(id: string, name: string): Promise<ContainerRecord> {
+    try {
+      const result = await this.containers.update({ id }, { name });
+      if (!result.affected) throw new NotFoundError(`no such container: ${id}`);
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === UNIQUE_VIOLATION)
+        throw new ConflictError(`the container name "${name}" is already in use`, { name });
+      throw error;
+    }
+    return this.byId(id);
   }
 
   async reassign(id: string, hostId: string): Promise<ContainerRecord> {

@@ -38,6 +38,9 @@ export const listContainers = defineRequest(
   pageOf(ContainerRecord),
 );
 
+/** `docker rename`: a new name for a container (CONFLICT when another container has it). */
+export const renameContainer = defineRequest('muelle.metadata.containers.rename.v1', z.object({ id: ContainerId, name: ContainerName }), ContainerRecord);
+
 export const deleteContainerRecord = defineRequest('muelle.metadata.containers.delete.v1', z.object({ id: ContainerId }), z.object({ deleted: z.boolean() }));
 
 /** Moves a container to another host (rescheduling after a host went down or was drained). */

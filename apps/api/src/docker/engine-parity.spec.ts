@@ -1,0 +1,48 @@
+import { ContainerSpec } from '@muelle/contracts';
+import { shapeDifferences } from '@muelle/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerView } from '../containers/containers.service';
+import { toInspect, toListItem } from './containers.mapping';
+
+/**
+ * The mapping functions against a real dockerd's answers (fixtures/engine, recorded by
+ * tools/docker-parity/record-engine.mjs), without a platform: every key dockerd sends is there with
+ * the same JSON type, except the documented gaps. e2e/docker-cli compares the whole api the same way.
+ */
+const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, 'fixtures/engine', `${name}.json`), 'utf8'));
+const gaps: Record<string, string[]> = fixture('gaps').gaps;
+const undocumented = (name: string, actual: unknown) =>
+  shapeDifferences(fixture(name).body, actual).filter((d) => !(gaps[name] ?? []).includes(d.replace(/: missing$/, '')));
+
+// The container of the recording: `sleep 60` from busybox, labelled parity=yes, running on a bridge.
+const spec = ContainerSpec.parse({ image: '127.0.0.1:5000/library/busybox:1', command: ['sleep', '60'], labels: { parity: 'yes' } });
+const view: ContainerView = {
+  id: 'a'.repeat(64),
+  name: 'parity',
+  hostId: 'host-a',
+  teamId: null,
+  image: spec.image,
+  imageDigest: `sha256:${'b'.repeat(64)}`,
+  spec,
+  labels: {},
+  state: 'running',
+  exitCode: null,
+  oomKilled: false,
+  restartCount: 0,
+  createdAt: '2026-12-03T15:00:00.000Z',
+  startedAt: '2026-12-03T15:00:01.000Z',
+  finishedAt: null,
+  hostAddress: '127.0.0.1',
+  runtime: { pid: 4242, ipAddress: '10.89.0.2', ports: [], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
+};
+
+describe('Docker API answers shaped like dockerd 20.10', () => {
+  it('GET /containers/{id}/json', () => {
+    expect(undocumented('container-inspect', toInspect(view))).toEqual([]);
+  });
+
+  it('GET /containers/json', () => {
+    expect(undocumented('containers-list', [toListItem(view)])).toEqual([]);
+  });
+});

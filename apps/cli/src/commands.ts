@@ -6,7 +6,7 @@ import { loadConfig, saveConfig } from './config';
 import { CliError } from './errors';
 import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } from './format';
 import { registerTeamAdminCommands } from './commands/team-admin';
-import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from './parse';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
@@ -156,6 +156,12 @@ export function buildProgram(io: Io): Command {
     .option('--pids-limit <n>', 'most processes the container may have (default: the platform default)')
     .option('--ulimit <name=soft[:hard]>', 'resource limit, e.g. nofile=1024:2048', collect, [])
     .option('--security-opt <opt>', 'seccomp=unconfined (needs a team policy), no-new-privileges (always on)', collect, [])
+    .option('--health-cmd <command>', 'health check run in the container by /bin/sh -c (overrides the image HEALTHCHECK)')
+    .option('--health-interval <duration>', 'time between checks, e.g. 30s')
+    .option('--health-timeout <duration>', 'a check running longer fails')
+    .option('--health-start-period <duration>', 'failures in this time after start do not count')
+    .option('--health-retries <n>', 'failures in a row before unhealthy')
+    .option('--no-healthcheck', "disable the image's HEALTHCHECK")
     .action(async (image: string, command: string[], o) => {
       const api = client();
       const body = {
@@ -191,6 +197,7 @@ export function buildProgram(io: Io): Command {
           hostId: o.host,
           constraints: parsePairs(o.constraint, 'constraint'),
         },
+        healthcheck: parseHealthcheck(o),
         // In the foreground the CLI removes it after reading its output and exit code (as docker's
         // client does); detached, the agent removes it when it exits.
         autoRemove: !!o.rm && !!o.detach,

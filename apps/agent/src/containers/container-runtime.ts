@@ -38,6 +38,8 @@ import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
 import { ContainerLog, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
+import type { HealthMonitor } from './health/health-monitor';
+import { resolveHealthcheck } from './health/healthcheck-config';
 import { isolationOptionsOf } from './isolation-options';
 import { isSameProcess, networkCounters, processStartTime, systemCpu } from './proc';
 import { nextRestartDelay } from './restart-backoff';
@@ -98,6 +100,7 @@ export class ContainerRuntime {
   readonly ports = new PortProxy();
   private readonly containersDir: string;
   private closing = false;
+  private health?: HealthMonitor;
   private markReady!: () => void;
   private markFailed!: (error: Error) => void;
   /** Resolves once init() re-adopted what is on disk; requests wait for it (and fail if it failed). */
@@ -165,8 +168,21 @@ export class ContainerRuntime {
     return next;
   }
 
+  /** Health checks follow the container: probes run while it runs, its state is in `info`. */
+  useHealthMonitor(monitor: HealthMonitor): void {
+    this.health = monitor;
+  }
+
+  private followHealth(record: ContainerRecordOnDisk, state: ContainerState): void {
+    if (!this.health) return;
+    if (state === 'running' && record.healthcheck) this.health.started(record.id, record.healthcheck);
+    else if (state === 'dead') this.health.forget(record.id);
+    else if (state !== 'running') this.health.stopped(record.id);
+  }
+
   private changed(record: ContainerRecordOnDisk, state: ContainerState): void {
     record.state = state;
+    this.followHealth(record, state);
     try {
       this.o.emit({
         id: record.id,
@@ -218,6 +234,7 @@ export class ContainerRuntime {
       finishedAt: r.finishedAt,
       logPath: join(this.p(id).logs, 'container.log'),
       rootfsPath: this.p(id).rootfs,
+      health: this.health?.healthOf(id),
     };
   }
 
@@ -336,6 +353,7 @@ export class ContainerRuntime {
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       hostname: spec.hostname ?? id.slice(0, 12),
       state: 'created', helperPid: null, helperStartTime: null, initPid: null, exitCode: null, oomKilled: false, error: '',
+      healthcheck: resolveHealthcheck(config.Healthcheck, spec.healthcheck),
       restartCount: 0, stoppedByUser: false, ipAddress: null, gateway: null, macAddress: null, ports, createdAt: now, startedAt: null, finishedAt: null,
     };
     const paths = this.p(id);
@@ -760,6 +778,7 @@ export class ContainerRuntime {
   /** Stops watching (the containers keep running: they do not depend on this process). */
   async close(): Promise<void> {
     this.closing = true;
+    this.health?.close();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     for (const live of this.live.values()) if (live.poll) clearInterval(live.poll);
     this.ports.closeAll();

@@ -7,6 +7,7 @@ import { AccountsAndLogins1764600100000 } from './1764600100000-AccountsAndLogin
 import { TeamPoliciesAndQuotas1764600200000 } from './1764600200000-TeamPoliciesAndQuotas';
 import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuota';
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
+import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   TeamPoliciesAndQuotas1764600200000,
   RegistryTeamQuota1764600200001,
   DropUploadHashState1764600700000,
+  ContainerHealth1764700700000,
 ];

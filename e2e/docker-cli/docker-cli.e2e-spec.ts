@@ -22,6 +22,7 @@ describe('the seed with the stock docker CLI', () => {
   let webPort: number;
   let builtId: string;
   let busybox: string;
+  let bearer: Record<string, string>;
 
   const logs = () => `${logsOf(platform)}\n${extra.map((p) => `--- ${p.name}\n${p.output().slice(-2500)}`).join('\n')}`;
   const ok = async (...args: string[]) => {
@@ -62,6 +63,7 @@ describe('the seed with the stock docker CLI', () => {
     const config = join(work, 'docker-config');
     mkdirSync(config);
     writeFileSync(join(config, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token.token}` } }));
+    bearer = { authorization: `Bearer ${token.token}` };
     env = { DOCKER_HOST: `tcp://127.0.0.1:${platform.apiPort}`, DOCKER_CONFIG: config };
     busybox = `${platform.other.host}/library/busybox:1`;
     webPort = await freePort();
@@ -227,7 +229,7 @@ describe('the seed with the stock docker CLI', () => {
     const health = async (name: string) => (await ok('inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}} {{.State.Health.FailingStreak}}{{else}}none{{end}}', name)).trim();
     await eventually(async () => expect(await health('hc')).toBe('healthy 0'), { timeoutMs: 15_000 });
     expect((await ok('ps', '--filter', 'name=hc')).split('\n')[1]).toMatch(/Up .* \(healthy\)/);
-    const listed = await getJson(`${platform.api}/v1/containers?name=hc`, { headers: adminAuth });
+    const listed = await getJson(`${platform.api}/v1/containers?name=hc`, { headers: bearer });
     expect(listed.body.items[0].health).toBe('healthy');
     // The probe runs as an exec does: in the container's namespaces, so the file it checks is the container's.
     await ok('exec', 'hc', 'rm', '/tmp/ok');

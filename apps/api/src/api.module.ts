@@ -29,6 +29,9 @@ import { ImagesController } from './images/images.controller';
 import { ImagesService } from './images/images.service';
 import { OpenApiController } from './openapi/openapi.controller';
 import { Reconciler } from './reconciler/reconciler';
+import { ServiceReconciler } from './services/service-reconciler';
+import { ServicesController } from './services/services.controller';
+import { ServicesService } from './services/services.service';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
 import { RepositoryAccess } from './repositories/repository-access';
@@ -36,7 +39,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -54,6 +57,7 @@ export class ApiModule implements NestModule {
         TeamLimitsController,
         HostsController,
         ContainersController,
+        ServicesController,
         ImagesController,
         RepositoriesController,
         BuildsController,
@@ -62,7 +66,7 @@ export class ApiModule implements NestModule {
         // Docker Engine API (its catch-all comes last).
         ...dockerEngineControllers,
       ],
-      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
+      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ServiceReconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
   }

@@ -12,6 +12,7 @@ import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
 import { registerTokenCommands } from './commands/tokens';
 import { registerTeamCommands } from './commands/teams';
+import { registerServiceCommands } from './commands/services';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -592,6 +593,7 @@ Examples:
   registerTokenCommands(program, io);
   registerTeamCommands(program, io);
   registerTeamAdminCommands(program, io);
+  registerServiceCommands(program, io);
 
   return program;
 }

@@ -22,6 +22,8 @@ import { TeamLimitsController } from './teams/team-limits.controller';
 import { TeamLimitsService } from './teams/team-limits.service';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
+import { ServicesController } from './services/services.controller';
+import { ServicesService } from './services/services.service';
 
 @Module({})
 export class MetadataModule {
@@ -34,8 +36,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, ServicesController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, ServicesService],
     };
   }
 }

@@ -13,3 +13,4 @@ export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';
 export * from './stream-frames';
 export * from './teams/team-limits.contracts';
+export * from './services/services.contracts';

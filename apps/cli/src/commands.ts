@@ -13,6 +13,7 @@ import { registerUserCommands } from './commands/users';
 import { registerTokenCommands } from './commands/tokens';
 import { registerTeamCommands } from './commands/teams';
 import { registerServiceCommands } from './commands/services';
+import { registerStackCommands } from './commands/stacks';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -594,6 +595,7 @@ Examples:
   registerTeamCommands(program, io);
   registerTeamAdminCommands(program, io);
   registerServiceCommands(program, io);
+  registerStackCommands(program, io);
 
   return program;
 }

@@ -11,9 +11,10 @@ import { TokensController } from '../auth/tokens.controller';
 import { UsersController } from '../accounts/users.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
+import { ServicesController } from '../services/services.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController, ServicesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
-import { CreateServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from './services.schemas';
+import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from './services.schemas';
 import { ServicesService } from './services.service';
 
 /** Thin HTTP shell over ServicesService. */
@@ -45,6 +45,11 @@ export class ServicesController {
   @Patch(':ref')
   update(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
     return this.services.update(principal, ref, parseRequest(UpdateServiceBody, body));
+  }
+
+  @Put(':ref')
+  replace(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
+    return this.services.update(principal, ref, parseRequest(ReplaceServiceBody, body), 'replace');
   }
 
   @Post(':ref/rollback')

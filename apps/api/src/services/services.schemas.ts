@@ -11,6 +11,10 @@ const StrictServiceSpec = ServiceSpec.extend({
   updateConfig: UpdateConfig.strict().default(UpdateConfig.parse({})),
 }).strict();
 
+/** `PUT /v1/services/:ref`: the whole spec (what `stack deploy` sends); fields left out go back to their defaults. */
+export const ReplaceServiceBody = StrictServiceSpec;
+export type ReplaceServiceBody = z.output<typeof ReplaceServiceBody>;
+
 /** `POST /v1/services`. */
 export const CreateServiceBody = StrictServiceSpec.extend({ name: ServiceDnsName }).strict();
 export type CreateServiceBody = z.output<typeof CreateServiceBody>;

@@ -24,10 +24,15 @@ import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
 import { RepositoryAccess } from '../repositories/repository-access';
-import { CreateServiceBody, UpdateServiceBody } from './services.schemas';
+import { CreateServiceBody, ReplaceServiceBody, UpdateServiceBody } from './services.schemas';
+
+/** JSON with sorted keys: the stored spec comes back from jsonb with its keys in another order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+}
 
 /** What a spec change must roll out to the tasks; replicas and the update config alone do not. */
-const taskPart = (spec: ServiceSpec) => JSON.stringify({ ...spec, replicas: 0, updateConfig: null, restartCondition: null });
+const taskPart = (spec: ServiceSpec) => canonical({ ...spec, replicas: 0, updateConfig: null, restartCondition: null });
 
 /**
  * Services as the API shows them. A service's tasks are containers, so a service is authorized as
@@ -81,16 +86,18 @@ export class ServicesService {
     return updated;
   }
 
-  /** A change to what tasks run starts a rolling update; replicas or update settings alone do not. */
-  async update(principal: RequestPrincipal, ref: string, changes: UpdateServiceBody): Promise<ServiceRecord> {
+  /**
+   * `merge` changes the given fields, `replace` sets the whole spec. A change to what tasks run starts
+   * a rolling update; replicas or update settings alone do not; no change at all writes nothing.
+   */
+  async update(principal: RequestPrincipal, ref: string, changes: UpdateServiceBody | ReplaceServiceBody, mode: 'merge' | 'replace' = 'merge'): Promise<ServiceRecord> {
     const service = await this.get(principal, ref, 'update');
-    const merged = ServiceSpec.parse({
-      ...service.spec,
-      ...changes,
-      ...(changes.image && { image: this.containers.normalizeImage(changes.image) }),
-      updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig },
-    });
+    const image = changes.image && { image: this.containers.normalizeImage(changes.image) };
+    const merged = ServiceSpec.parse(
+      mode === 'replace' ? { ...changes, ...image } : { ...service.spec, ...changes, ...image, updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig } },
+    );
     const spec = await this.checked(principal, merged);
+    if (canonical(spec) === canonical(service.spec)) return service;
     const rolling = taskPart(spec) !== taskPart(service.spec);
     const updated = await this.bus.request(updateService, {
       id: service.id,

@@ -1,5 +1,5 @@
 import { eventually, getJson } from '@muelle/testing';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { muelle } from './cli';
@@ -183,6 +183,37 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       await eventually(async () => expect(await answer(hostA.address).catch(() => 'gone')).toBe('gone'), { timeoutMs: 10_000 });
     }, 90_000);
   });
+
+  it('deploys a stack from a compose file (depends_on service_healthy), redeploys only differences and removes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'muelle-stack-'));
+    const file = join(dir, 'compose.yaml');
+    const compose = (webReplicas: number) => `services:
+  db:
+    image: library/busybox:1
+    command: ["sh", "-c", "touch /ready; exec sleep 3600"]
+    healthcheck: { test: "test -f /ready", interval: 300ms }
+  web:
+    image: library/busybox:1
+    command: ["sleep", "3600"]
+    depends_on: { db: { condition: service_healthy } }
+    deploy: { replicas: ${webReplicas}, update_config: { monitor: 200ms } }
+`;
+    writeFileSync(file, compose(2));
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Creating service shop-db\nCreating service shop-web\n');
+    await eventually(async () => {
+      const tasks = JSON.parse(await cli('stack', 'ps', 'shop', '--format', 'json')) as Array<{ name: string; state: string }>;
+      expect(tasks.filter((t) => t.state === 'running').map((t) => t.name.split('.')[0]).sort()).toEqual(['shop-db', 'shop-web', 'shop-web']);
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Unchanged service shop-db\nUnchanged service shop-web\n');
+    writeFileSync(file, compose(1));
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toMatch(/^Unchanged service shop-db\nUpdating service shop-web \(version 1, completed\)\n$/);
+    expect(await cli('stack', 'ls')).toMatch(/shop\s+2/);
+    writeFileSync(file, 'services:\n  web:\n    image: library/busybox:1\n    privileged: true\n');
+    const refused = await muelle(['stack', 'deploy', '-c', file, 'shop'], env);
+    expect(refused.stderr).toContain(`${file}:4: services.web.privileged is not supported by Muelle`);
+    await cli('stack', 'rm', 'shop');
+    expect(await cli('stack', 'ls')).not.toMatch(/shop/);
+  }, 90_000);
 
   let hostAKilledAt = 0;
 

@@ -9,6 +9,7 @@ import { RequestPrincipal } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { Cluster } from '../hosts/cluster';
+import { PeriodicRound } from '../reconciler/periodic-round';
 import { planService, TaskView } from './service-planner';
 import { ServicesService } from './services.service';
 
@@ -28,8 +29,7 @@ const OWNER_REUSE_MS = 600_000;
  */
 @Injectable()
 export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly loop = new PeriodicRound(() => this.pass());
   private readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly owners = new Map<string, { principal: RequestPrincipal; until: number }>();
 
@@ -43,19 +43,19 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap() {
-    if (!this.config.MUELLE_SERVICES_RECONCILE_SECONDS) return;
-    this.timer = setInterval(() => void this.round(), this.config.MUELLE_SERVICES_RECONCILE_SECONDS * 1000);
-    this.timer.unref();
+    this.loop.start(this.config.MUELLE_SERVICES_RECONCILE_SECONDS);
   }
 
   onApplicationShutdown() {
-    clearInterval(this.timer);
+    this.loop.stop();
   }
 
   /** One pass over every service; never two at once in this process. */
-  async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  round(): Promise<void> {
+    return this.loop.run();
+  }
+
+  private async pass(): Promise<void> {
     try {
       const ttlMs = Math.max(10_000, this.config.MUELLE_SERVICES_RECONCILE_SECONDS * 5000);
       const lease = await this.bus.request(acquireLease, { name: LEASE, holder: this.holder, ttlMs });
@@ -68,8 +68,6 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
       }
     } catch (error) {
       if (!(error instanceof MuelleError && ['UNAVAILABLE', 'TIMEOUT'].includes(error.code))) this.logger.error({ err: error }, 'services round failed');
-    } finally {
-      this.running = false;
     }
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
-import { HealthcheckSpec, PortBinding, Resources, VolumeMount } from '../containers/container.schemas';
+import { ContainerSpec } from '../containers/container.schemas';
 
 /**
  * A service name is a DNS label, so a resolver can later answer `<name>` (its healthy replicas) and
@@ -25,28 +25,28 @@ export const UpdateConfig = z.object({
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
 /** The desired state of a service: what each task (container) runs, and how many. */
-export const ServiceSpec = z.object({
-  image: z.string().min(1).max(1024),
-  command: z.array(z.string()).optional(),
-  entrypoint: z.array(z.string()).optional(),
-  env: z.array(z.string().regex(/^[^=]+=/, 'KEY=value')).default([]),
-  workingDir: z.string().startsWith('/').optional(),
-  user: z.string().max(256).optional(),
-  /** Published ports: a fixed host port means one task per host (the scheduler refuses a second). */
-  ports: z.array(PortBinding).default([]),
-  volumes: z.array(VolumeMount).default([]),
-  network: z.enum(['bridge', 'none', 'host']).default('bridge'),
-  resources: Resources.default({}),
+export const ServiceSpec = ContainerSpec.pick({
+  image: true,
+  command: true,
+  entrypoint: true,
+  env: true,
+  workingDir: true,
+  user: true,
+  ports: true,
+  volumes: true,
+  network: true,
+  resources: true,
+  labels: true,
+  healthcheck: true,
+  stopSignal: true,
+  stopTimeoutSeconds: true,
+}).extend({
   /** Host labels a task's host must have (`--constraint zone=a`). */
   constraints: Labels.default({}),
-  labels: Labels.default({}),
-  healthcheck: HealthcheckSpec.optional(),
   replicas: z.number().int().min(0).max(1000).default(1),
   /** Swarm's restart_policy.condition: which exited tasks the reconciler replaces. */
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
-  stopSignal: z.string().optional(),
-  stopTimeoutSeconds: z.number().int().min(0).max(3600).optional(),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 export type ServiceSpecInput = z.input<typeof ServiceSpec>;

@@ -229,6 +229,7 @@ describe('the seed with the stock docker CLI', () => {
     const health = async (name: string) => (await ok('inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}} {{.State.Health.FailingStreak}}{{else}}none{{end}}', name)).trim();
     await eventually(async () => expect(await health('hc')).toBe('healthy 0'), { timeoutMs: 15_000 });
     expect((await ok('ps', '--filter', 'name=hc')).split('\n')[1]).toMatch(/Up .* \(healthy\)/);
+    expect((await ok('ps', '-q', '--filter', 'health=healthy')).trim()).toBe((await ok('inspect', '--format', '{{.Id}}', 'hc')).trim().slice(0, 12));
     const listed = await getJson(`${platform.api}/v1/containers?name=hc`, { headers: bearer });
     expect(listed.body.items[0].health).toBe('healthy');
     // The probe runs as an exec does: in the container's namespaces, so the file it checks is the container's.

@@ -102,7 +102,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     const serving = (version: string) => `mkdir -p /w && echo ${version} > /w/index.html && exec httpd -f -p 8080 -h /w`;
     /** Every task of the current version running and healthy, `count` of them, and no other. */
     const settled = async (service: string, count: number) =>
-      eventually(
+      withLogs(eventually(
         async () => {
           const [record, all] = [await inspect(service), await tasks(service)];
           const live = all.filter((t) => t.state === 'running');
@@ -111,7 +111,8 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
           return { record, live };
         },
         { timeoutMs: 45_000, intervalMs: 250 },
-      );
+      ));
+    const withLogs = <T,>(work: Promise<T>) => work.catch((error: Error) => Promise.reject(new Error(`${error.message}\n${logsOf(platform)}`)));
     const answer = async (address: string) => (await fetch(`http://${address}:8090/`, { signal: AbortSignal.timeout(1_000) })).text();
 
     it('runs the replicas one per host (the published port) and each answers', async () => {

@@ -90,6 +90,16 @@ describe('planService', () => {
     expect(paused.record).toEqual({ updateState: 'paused', updateMessage: expect.stringContaining('exited with 2') });
   });
 
+  it("does not blame the new version for a lost host: its task is replaced, the update goes on", () => {
+    const s = service({ image: 'x:2', replicas: 2, updateConfig: { failureAction: 'rollback' } }, { version: 2, updateState: 'updating', previousSpec: ServiceSpec.parse({ image: 'x:1' }) });
+    const stranded = task({ version: 2, hostId: 'h2', health: 'healthy' });
+    const plan = planService(s, [stranded, task()], new Set(['h2']), NOW);
+    expect(plan.record).toBeUndefined();
+    // The stranded task goes, and the update moves on to the old one (stop-first): two to make.
+    expect(plan.remove[0]).toBe(stranded.id);
+    expect(plan.create).toBe(2);
+  });
+
   it('makes nothing new while paused', () => {
     const s = service({ image: 'x:2', replicas: 2 }, { version: 2, updateState: 'paused', updateMessage: 'update paused: …' });
     expect(planService(s, [task()], new Set(), NOW)).toEqual({ create: 0, remove: [], waiting: 'update paused: …' });

@@ -39,8 +39,9 @@ const GONE: ReadonlySet<ContainerState> = new Set(['exited', 'dead', 'lost', 're
  *   every new task is ready (the health gate) and `delayMs` passed since the newest started.
  *   stop-first removes a batch and makes its replacements; start-first makes the batch first and
  *   removes as many old tasks as new ones turned ready.
- * - A new-version task failing during an update pauses it, rolls back to the previous spec, or is
- *   just replaced, by `failureAction` (a rollback that fails pauses: no loop between two bad specs).
+ * - A new-version task failing during an update (it exited or turned unhealthy; not its host being
+ *   lost) pauses it, rolls back to the previous spec, or is just replaced, by `failureAction` (a
+ *   rollback that fails pauses: no loop between two bad specs).
  */
 export function planService(service: ServiceRecord, tasks: readonly TaskView[], unavailableHosts: ReadonlySet<string>, now: number): ServicePlan {
   const spec = service.spec;
@@ -60,7 +61,8 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
   const remove = broken.map((t) => t.id);
   const slots = spec.replicas - retired.length;
 
-  const brokenNew = broken.filter((t) => t.version === service.version);
+  // Only the new version's own failures (exit, unhealthy) stop an update; a lost host says nothing about the spec.
+  const brokenNew = broken.filter((t) => t.version === service.version && t.state !== 'lost' && !(t.hostId !== null && unavailableHosts.has(t.hostId)));
   if (updating && brokenNew.length && config.failureAction !== 'continue') {
     const why = `task ${brokenNew[0]!.id.slice(0, 12)} of version ${service.version} failed (${describe(brokenNew[0]!)})`;
     if (config.failureAction === 'rollback' && service.updateState === 'updating' && service.previousSpec) {

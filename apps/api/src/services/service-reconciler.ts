@@ -97,10 +97,13 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
     }
     if (!plan.remove.length && !plan.create) return;
     const owner = await this.ownerOf(service);
-    // Tasks on hosts that do not answer are forgotten after their replacements are made: asking a dead agent takes a timeout.
+    // Tasks on hosts that are down or draining go only once their replacements run elsewhere: a host
+    // that missed a few heartbeats (a loaded machine) comes back with its tasks, and until then they
+    // are all the service has.
     const stranded = new Set(tasks.filter((t) => t.hostId && unavailable.has(t.hostId)).map((t) => t.id));
     await this.removeTasks(owner, service, plan.remove.filter((id) => !stranded.has(id)));
-    for (let i = 0; i < plan.create; i++) {
+    let made = 0;
+    for (; made < plan.create; made++) {
       try {
         await this.containers.create(owner, this.services.taskBody(service));
       } catch (error) {
@@ -108,7 +111,7 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
         break;
       }
     }
-    await this.removeTasks(owner, service, plan.remove.filter((id) => stranded.has(id)));
+    if (made === plan.create) await this.removeTasks(owner, service, plan.remove.filter((id) => stranded.has(id)));
   }
 
   private async removeTasks(owner: RequestPrincipal, service: ServiceRecord, ids: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { eventually, getJson } from '@muelle/testing';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { muelle } from './cli';
@@ -32,7 +32,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
 
   beforeAll(async () => {
     network.setUp();
-    platform = await startPlatform({ agents: [] });
+    platform = await startPlatform({ agents: [], apiEnv: { MUELLE_SERVICES_RECONCILE_SECONDS: '0.5' } });
     network.forwardLoopbackPort(platform.natsPort);
     network.forwardLoopbackPort(Number(platform.registryAddress.split(':')[1]));
     for (const host of network.hosts) {
@@ -101,6 +101,129 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     expect(result.code).toBe(7);
   }, 60_000);
 
+  describe('a service with 3 replicas and a health check', () => {
+    type Task = { id: string; name: string; hostId: string; state: string; health: string | null; labels: Record<string, string> };
+    const tasks = async (service: string) => JSON.parse(await cli('service', 'ps', service, '--format', 'json')) as Task[];
+    const inspect = async (service: string) => JSON.parse(await cli('service', 'inspect', service));
+    const serving = (version: string) => `mkdir -p /w && echo ${version} > /w/index.html && exec httpd -f -p 8080 -h /w`;
+    /** Every task of the current version running and healthy, `count` of them, and no other. */
+    const settled = async (service: string, count: number) =>
+      withLogs(eventually(
+        async () => {
+          const [record, all] = [await inspect(service), await tasks(service)];
+          const live = all.filter((t) => t.state === 'running');
+          const ok = live.length === count && live.every((t) => t.health === 'healthy' && t.labels['muelle.service.version'] === String(record.version));
+          if (!ok || !['completed', 'rollback_completed'].includes(record.updateState)) throw new Error(`${service} v${record.version} ${record.updateState} ${record.updateMessage}: ${JSON.stringify(live.map((t) => [t.hostId, t.health, t.labels['muelle.service.version']]))}`);
+          return { record, live };
+        },
+        { timeoutMs: 45_000, intervalMs: 250 },
+      ));
+    const withLogs = <T,>(work: Promise<T>) => work.catch((error: Error) => Promise.reject(new Error(`${error.message}\n${logsOf(platform)}`)));
+    const answer = async (address: string) => (await fetch(`http://${address}:8090/`, { signal: AbortSignal.timeout(1_000) })).text();
+
+    it('runs the replicas one per host (the published port) and each answers', async () => {
+      await cli('service', 'create', '--name', 'web', '--replicas', '3', '-p', '8090:8080', '--health-cmd', 'test -f /w/index.html', '--health-interval', '300ms',
+        '--health-retries', '2', '--update-parallelism', '1', '--update-failure-action', 'rollback', 'library/busybox:1', 'sh', '-c', serving('v1'));
+      // A spare service without ports, to see its tasks leave host A when that host dies (last test).
+      await cli('service', 'create', '--name', 'spare', '--replicas', '3', '--update-monitor', '200ms', 'library/busybox:1', 'sleep', '3600');
+      const { live } = await settled('web', 3);
+      expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
+      for (const host of network.hosts) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v1');
+      expect(await cli('service', 'ls')).toMatch(/web\s+3\/3\s+.*0\.0\.0\.0:8090->8080\/tcp\s+completed/);
+    }, 90_000);
+
+    it('scales down and up', async () => {
+      await cli('service', 'scale', 'web=2');
+      await settled('web', 2);
+      await cli('service', 'scale', 'web=3');
+      await settled('web', 3);
+    }, 60_000);
+
+    it('replaces a replica that was killed', async () => {
+      const victim = (await tasks('web')).find((t) => t.state === 'running')!;
+      const killedAt = Date.now();
+      await cli('kill', victim.id);
+      const { live } = await settled('web', 3);
+      expect(live.map((t) => t.id)).not.toContain(victim.id);
+      console.log(`services e2e: killed replica replaced and healthy after ${Date.now() - killedAt} ms`);
+    }, 60_000);
+
+    it('rolls an update out one host at a time while a client keeps asking: no request fails on every host', async () => {
+      let stop = false;
+      const counts = { requests: 0, firstAttemptFailed: 0, failed: 0, v2: 0 };
+      const client = (async () => {
+        for (let i = 0; !stop; i++) {
+          counts.requests++;
+          let answered = false;
+          for (let attempt = 0; attempt < network.hosts.length && !answered; attempt++) {
+            try {
+              const body = (await answer(network.hosts[(i + attempt) % network.hosts.length]!.address)).trim();
+              answered = true;
+              if (body === 'v2') counts.v2++;
+            } catch {
+              if (attempt === 0) counts.firstAttemptFailed++;
+            }
+          }
+          if (!answered) counts.failed++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const started = Date.now();
+      await cli('service', 'update', 'web', 'sh', '-c', serving('v2'));
+      const { record } = await settled('web', 3);
+      stop = true;
+      await client;
+      console.log(`services e2e: rolling update of 3 replicas took ${Date.now() - started} ms; ${JSON.stringify(counts)}`);
+      expect(record).toMatchObject({ version: 2, updateState: 'completed' });
+      expect(counts.failed).toBe(0);
+      expect(counts.v2).toBeGreaterThan(0);
+      for (const host of network.hosts) expect((await answer(host.address)).trim()).toBe('v2');
+    }, 90_000);
+
+    it('rolls back by itself when the new version fails its health check', async () => {
+      // v3 never writes the page its health check looks for.
+      await cli('service', 'update', 'web', 'sh', '-c', 'exec httpd -f -p 8080 -h /');
+      const { record } = await settled('web', 3);
+      expect(record).toMatchObject({ version: 4, updateState: 'rollback_completed', updateMessage: expect.stringMatching(/^rollback: task .* of version 3 failed \(unhealthy\)/) });
+      for (const host of network.hosts) expect((await answer(host.address)).trim()).toBe('v2');
+      await cli('service', 'rm', 'web');
+      await eventually(async () => expect(await answer(hostA.address).catch(() => 'gone')).toBe('gone'), { timeoutMs: 10_000 });
+    }, 90_000);
+  });
+
+  it('deploys a stack from a compose file (depends_on service_healthy), redeploys only differences and removes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'muelle-stack-'));
+    const file = join(dir, 'compose.yaml');
+    const compose = (webReplicas: number) => `services:
+  db:
+    image: library/busybox:1
+    command: ["sh", "-c", "touch /ready; exec sleep 3600"]
+    healthcheck: { test: "test -f /ready", interval: 300ms }
+  web:
+    image: library/busybox:1
+    command: ["sleep", "3600"]
+    depends_on: { db: { condition: service_healthy } }
+    deploy: { replicas: ${webReplicas}, update_config: { monitor: 200ms } }
+`;
+    writeFileSync(file, compose(2));
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Creating service shop-db\nCreating service shop-web\n');
+    await eventually(async () => {
+      const tasks = JSON.parse(await cli('stack', 'ps', 'shop', '--format', 'json')) as Array<{ name: string; state: string }>;
+      expect(tasks.filter((t) => t.state === 'running').map((t) => t.name.split('.')[0]).sort()).toEqual(['shop-db', 'shop-web', 'shop-web']);
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Unchanged service shop-db\nUnchanged service shop-web\n');
+    writeFileSync(file, compose(1));
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toMatch(/^Unchanged service shop-db\nUpdating service shop-web \(version 1, completed\)\n$/);
+    expect(await cli('stack', 'ls')).toMatch(/shop\s+2/);
+    writeFileSync(file, 'services:\n  web:\n    image: library/busybox:1\n    privileged: true\n');
+    const refused = await muelle(['stack', 'deploy', '-c', file, 'shop'], env);
+    expect(refused.stderr).toContain(`${file}:4: services.web.privileged is not supported by Muelle`);
+    await cli('stack', 'rm', 'shop');
+    expect(await cli('stack', 'ls')).not.toMatch(/shop/);
+  }, 90_000);
+
+  let hostAKilledAt = 0;
+
   it('marks host A down when its agent dies and moves its --restart always container to another host', async () => {
     // Not pinned (a pinned container cannot move): cordoning B and C steers it onto A.
     await cli('hosts', 'cordon', 'host-b');
@@ -110,6 +233,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     await cli('hosts', 'uncordon', 'host-c');
     const before = (await containers()).find((c) => c.id === id)!;
     expect(before.hostId).toBe('host-a');
+    hostAKilledAt = Date.now();
     await platform.agents.get('host-a')!.stop('SIGKILL');
     await eventually(
       async () => {
@@ -128,4 +252,18 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     );
     expect(['host-b', 'host-c']).toContain(moved.hostId);
   }, 120_000);
+
+  it("brings a service's tasks on the dead host A back on the others", async () => {
+    const spare = await eventually(
+      async () => {
+        const all = JSON.parse(await cli('service', 'ps', 'spare', '--format', 'json')) as Array<{ hostId: string; state: string }>;
+        const live = all.filter((t) => t.state === 'running' && t.hostId !== 'host-a');
+        if (live.length !== 3) throw new Error(JSON.stringify(all));
+        return live;
+      },
+      { timeoutMs: 45_000, intervalMs: 250 },
+    );
+    expect(spare.every((t) => ['host-b', 'host-c'].includes(t.hostId))).toBe(true);
+    console.log(`services e2e: a service's tasks were running again on other hosts ${Date.now() - hostAKilledAt} ms after host A's agent was killed`);
+  }, 60_000);
 });

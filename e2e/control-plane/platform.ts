@@ -158,7 +158,8 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     agents.set(spec.hostId, child);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca });
+      // A loaded machine can take longer than getJson's 5 s for the first password check: ask again until the deadline.
+      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca }).catch((error: Error) => ({ body: null, error }));
       if (hosts.body?.items?.some((h: { id: string; state: string }) => h.id === spec.hostId && h.state === 'ready')) break;
       if (Date.now() > deadline || child.child.exitCode !== null) throw new Error(`agent ${spec.hostId} did not register:\n${child.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 300));

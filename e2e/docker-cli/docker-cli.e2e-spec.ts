@@ -1,5 +1,6 @@
 import { createRegistryClient } from '@muelle/registry-client';
 import { eventually, freePort, getJson, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ describe('the seed with the stock docker CLI', () => {
   let builtId: string;
   let busybox: string;
   let muelleEnv: Record<string, string>;
+  let bearer: Record<string, string>;
 
   const logs = () => `${logsOf(platform)}\n${extra.map((p) => `--- ${p.name}\n${p.output().slice(-2500)}`).join('\n')}`;
   const ok = async (...args: string[]) => {
@@ -67,6 +69,7 @@ describe('the seed with the stock docker CLI', () => {
     expect(Object.keys(env).sort()).toEqual(['DOCKER_CONFIG', 'DOCKER_HOST']);
     expect(env.DOCKER_HOST).toBe(`tcp://127.0.0.1:${platform.apiPort}`);
     muelleEnv = { HOME: join(work, 'home') };
+    bearer = { authorization: JSON.parse(readFileSync(join(env.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization };
     busybox = `${platform.other.host}/library/busybox:1`;
     webPort = await freePort();
   }, 180_000);
@@ -312,6 +315,36 @@ describe('the seed with the stock docker CLI', () => {
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/No such image/);
   }, 240_000);
+  it("runs the image's HEALTHCHECK and --health-* in the container: healthy, unhealthy, in ps, inspect and events", async () => {
+    const context = join(work, 'checked');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nHEALTHCHECK --interval=300ms --timeout=2s --retries=2 CMD test -f /tmp/ok\n');
+    await ok('build', '-t', 'checked:1', context);
+    let events: ChildProcessWithoutNullStreams | undefined;
+    const watched = docker(['events', '--filter', 'event=health_status', '--filter', 'container=hc', '--format', '{{.Status}}'], env, { feed: (child) => (events = child) });
+    await ok('run', '-d', '--name', 'hc', 'checked:1', 'sh', '-c', 'touch /tmp/ok; exec sleep 600');
+    const health = async (name: string) => (await ok('inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}} {{.State.Health.FailingStreak}}{{else}}none{{end}}', name)).trim();
+    await eventually(async () => expect(await health('hc')).toBe('healthy 0'), { timeoutMs: 15_000 });
+    expect((await ok('ps', '--filter', 'name=hc')).split('\n')[1]).toMatch(/Up .* \(healthy\)/);
+    expect((await ok('ps', '-q', '--filter', 'health=healthy')).trim()).toBe((await ok('inspect', '--format', '{{.Id}}', 'hc')).trim().slice(0, 12));
+    const listed = await getJson(`${platform.api}/v1/containers?name=hc`, { headers: bearer });
+    expect(listed.body.items[0].health).toBe('healthy');
+    // The probe runs as an exec does: in the container's namespaces, so the file it checks is the container's.
+    await ok('exec', 'hc', 'rm', '/tmp/ok');
+    await eventually(async () => expect(await health('hc')).toBe('unhealthy 2'), { timeoutMs: 15_000 });
+    const inspected = JSON.parse(await ok('inspect', 'hc'))[0];
+    expect(inspected.Config.Healthcheck).toEqual({ Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 300e6, Timeout: 2e9, StartPeriod: 0, Retries: 2 });
+    expect(inspected.State.Health.Log.at(-1)).toMatchObject({ ExitCode: 1 });
+    // --health-cmd and --no-healthcheck override the image's.
+    await ok('run', '-d', '--name', 'hc-override', '--health-cmd', 'echo probing; exit 3', '--health-interval', '200ms', '--health-retries', '1', 'checked:1', 'sleep', '600');
+    await ok('run', '-d', '--name', 'hc-none', '--no-healthcheck', 'checked:1', 'sleep', '600');
+    await eventually(async () => expect(await health('hc-override')).toBe('unhealthy 1'), { timeoutMs: 15_000 });
+    expect(JSON.parse(await ok('inspect', 'hc-override'))[0].State.Health.Log.at(-1)).toMatchObject({ ExitCode: 3, Output: 'probing\n' });
+    expect(await health('hc-none')).toBe('none');
+    events?.kill('SIGTERM');
+    expect((await watched).stdout.split('\n').filter(Boolean)).toEqual(['health_status: starting', 'health_status: healthy', 'health_status: unhealthy']);
+    await ok('rm', '-f', 'hc', 'hc-override', 'hc-none');
+  }, 120_000);
 
   it('docker login checks credentials against Muelle', async () => {
     const good = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: `${ADMIN_PASSWORD}\n` });

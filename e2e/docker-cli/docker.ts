@@ -1,4 +1,4 @@
-import { CommandResult, inTerminal, runCommand } from '@muelle/testing';
+import { CommandOptions, CommandResult, inTerminal, runCommand } from '@muelle/testing';
 
 export type DockerResult = CommandResult;
 
@@ -9,8 +9,8 @@ const dockerEnv = (env: Record<string, string>) => ({ HOME: env.DOCKER_CONFIG ??
  * Runs the stock `docker` CLI (Debian package docker.io) against Muelle: `DOCKER_HOST` points at
  * the api and `DOCKER_CONFIG` holds `{"HttpHeaders": {"Authorization": "Bearer …"}}`.
  */
-export function docker(args: string[], env: Record<string, string>, options: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<DockerResult> {
-  return runCommand('docker', args, { env: dockerEnv(env), cwd: options.cwd, input: options.input, timeoutMs: options.timeoutMs ?? 90_000 });
+export function docker(args: string[], env: Record<string, string>, options: { input?: string; timeoutMs?: number; cwd?: string; feed?: CommandOptions['feed'] } = {}): Promise<DockerResult> {
+  return runCommand('docker', args, { env: dockerEnv(env), cwd: options.cwd, input: options.input, feed: options.feed, timeoutMs: options.timeoutMs ?? 90_000 });
 }
 
 /** `docker …` inside a pseudo-terminal, for `-it`; `input` is typed slowly. */

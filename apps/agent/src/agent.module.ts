@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerStateChanged } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { resolve, join } from 'node:path';
@@ -10,6 +10,7 @@ import { AgentConfig } from './config';
 import { cgroupParentFor } from './containers/cgroup-scope';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
+import { HealthMonitor } from './containers/health/health-monitor';
 import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
@@ -73,8 +74,20 @@ export class AgentModule {
         },
         {
           provide: EXEC_MANAGER,
-          inject: [RUNTIME, BusClient],
-          useFactory: (runtime: ContainerRuntime, bus: BusClient) => new ExecManager(runtime, driver, () => bus.streams()),
+          inject: [RUNTIME, BusClient, LOGGER],
+          useFactory: (runtime: ContainerRuntime, bus: BusClient, logger: Logger) => {
+            const execs = new ExecManager(runtime, driver, () => bus.streams());
+            // Health probes go through the exec path, so they get exactly an exec's isolation.
+            runtime.useHealthMonitor(
+              new HealthMonitor({
+                hostId: config.MUELLE_HOST_ID,
+                probe: (id, args, timeoutMs) => execs.probe(id, args, timeoutMs),
+                emit: (change) => void bus.emit(containerHealthChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'health event lost')),
+                logger,
+              }),
+            );
+            return execs;
+          },
         },
         RuntimeLifecycle,
       ],

@@ -32,6 +32,9 @@ import { ImageCatalog } from './images/image-catalog';
 import { ImagesService } from './images/images.service';
 import { OpenApiController } from './openapi/openapi.controller';
 import { Reconciler } from './reconciler/reconciler';
+import { ServiceReconciler } from './services/service-reconciler';
+import { ServicesController } from './services/services.controller';
+import { ServicesService } from './services/services.service';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
 import { RepositoryAccess } from './repositories/repository-access';
@@ -40,7 +43,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -58,6 +61,7 @@ export class ApiModule implements NestModule {
         TeamLimitsController,
         HostsController,
         ContainersController,
+        ServicesController,
         ImagesController,
         RepositoriesController,
         BuildsController,
@@ -66,7 +70,7 @@ export class ApiModule implements NestModule {
         // Docker Engine API (its catch-all comes last).
         ...dockerEngineControllers,
       ],
-      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ...dockerEngineProviders],
+      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ServiceReconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
   }

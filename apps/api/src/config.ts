@@ -17,6 +17,8 @@ export const apiConfigShape = {
   MUELLE_REGISTRY_PORT: port(5000),
   /** How often the reconciler looks for down or draining hosts (0 turns it off). */
   MUELLE_RECONCILE_SECONDS: z.coerce.number().nonnegative().default(5),
+  /** How often services are brought to their spec: replicas, replacements, rolling updates (0 turns it off). */
+  MUELLE_SERVICES_RECONCILE_SECONDS: z.coerce.number().nonnegative().max(3600).default(2),
   /**
    * Web origins (`https://console.example.com`, comma-separated) whose pages may send state-changing
    * requests and open terminals; the api's own origin is always allowed (SECURITY.md § 5).

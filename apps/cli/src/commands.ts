@@ -7,7 +7,7 @@ import { loadConfig, normalizeApi, saveLogin } from './config';
 import { CliError } from './errors';
 import { ago, containerStatus, humanBinary, humanSize, ports, shortId, table } from './format';
 import { registerTeamAdminCommands } from './commands/team-admin';
-import { collect, parseEnv, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseTimeBound, parseUlimit, parseVolume } from './parse';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseTimeBound, parseUlimit, parseVolume } from './parse';
 import { ProgressDisplay } from './progress';
 import { runTerminal } from './terminal';
 import { registerUserCommands } from './commands/users';
@@ -19,6 +19,8 @@ import { registerContainerCommands } from './commands/containers';
 import { registerDockerEnvCommand, writeDockerConfig } from './commands/docker-env';
 import { registerCompletionCommand } from './commands/completion';
 import { loginCredentials } from './commands/login';
+import { registerServiceCommands } from './commands/services';
+import { registerStackCommands } from './commands/stacks';
 
 
 export interface Io {
@@ -178,6 +180,12 @@ export function buildProgram(io: Io): Command {
     .option('--pids-limit <n>', 'most processes the container may have (default: the platform default)')
     .option('--ulimit <name=soft[:hard]>', 'resource limit, e.g. nofile=1024:2048', collect, [])
     .option('--security-opt <opt>', 'seccomp=unconfined (needs a team policy), no-new-privileges (always on)', collect, [])
+    .option('--health-cmd <command>', 'health check run in the container by /bin/sh -c (overrides the image HEALTHCHECK)')
+    .option('--health-interval <duration>', 'time between checks, e.g. 30s')
+    .option('--health-timeout <duration>', 'a check running longer fails')
+    .option('--health-start-period <duration>', 'failures in this time after start do not count')
+    .option('--health-retries <n>', 'failures in a row before unhealthy')
+    .option('--no-healthcheck', "disable the image's HEALTHCHECK")
     .action(async (image: string, command: string[], o) => {
       const api = client();
       const body = {
@@ -215,6 +223,7 @@ export function buildProgram(io: Io): Command {
           hostId: o.host,
           constraints: parsePairs(o.constraint, 'constraint'),
         },
+        healthcheck: parseHealthcheck(o),
         // In the foreground the CLI removes it after reading its output and exit code (as docker's
         // client does); detached, the agent removes it when it exits.
         autoRemove: !!o.rm && !!o.detach,
@@ -582,6 +591,8 @@ Examples:
   registerSystemCommands(program, io);
   registerTeamCommands(program, io);
   registerTeamAdminCommands(program, io);
+  registerServiceCommands(program, io);
+  registerStackCommands(program, io);
   registerContainerCommands(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);

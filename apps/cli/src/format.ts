@@ -52,12 +52,14 @@ export function containerStatus(
     startedAt: string | null;
     finishedAt: string | null;
     exitCode: number | null;
+    health?: string | null;
   },
   now = Date.now(),
 ): string {
   switch (c.state) {
     case 'running':
-      return `Up ${ago(c.startedAt, now)}`;
+      // docker's spelling: "Up 5 seconds (healthy)", "(health: starting)".
+      return `Up ${ago(c.startedAt, now)}${!c.health ? '' : c.health === 'starting' ? ' (health: starting)' : ` (${c.health})`}`;
     case 'exited':
       return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt, now)} ago`;
     case 'created':

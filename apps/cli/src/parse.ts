@@ -1,3 +1,4 @@
+import { parseGoDuration } from '@muelle/dockerfile';
 import { CliError } from './errors';
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -109,4 +110,34 @@ export function parseTimeBound(text: string, flag: string, now = Date.now()): st
   const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : NaN;
   if (!Number.isFinite(time)) throw new CliError(`invalid ${flag} "${text}": a duration (10m, 1h30m), unix seconds or an RFC 3339 time`);
   return new Date(time).toISOString();
+}
+
+/** `--health-interval 5s` etc.: Go durations as docker reads them, in ms; 0 keeps the image's value. */
+function parseHealthDuration(text: string, option: string): number {
+  let ns: number;
+  try {
+    ns = parseGoDuration(text);
+  } catch {
+    throw new CliError(`invalid --${option} "${text}": a duration like 500ms, 10s or 1m30s`);
+  }
+  if (ns < 0 || (ns > 0 && ns < 1e6)) throw new CliError(`invalid --${option} "${text}": 0 or at least 1ms`);
+  return Math.round(ns / 1e6);
+}
+
+/** `--health-cmd/--health-interval/--health-timeout/--health-start-period/--health-retries/--no-healthcheck` → the spec's healthcheck. */
+export function parseHealthcheck(o: { healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthStartPeriod?: string; healthRetries?: string; healthcheck?: boolean }) {
+  const tuned = o.healthInterval !== undefined || o.healthTimeout !== undefined || o.healthStartPeriod !== undefined || o.healthRetries !== undefined;
+  if (o.healthcheck === false) {
+    if (o.healthCmd !== undefined || tuned) throw new CliError('--no-healthcheck conflicts with the --health-* options');
+    return { test: ['NONE'] };
+  }
+  if (o.healthCmd === undefined && !tuned) return undefined;
+  if (o.healthRetries !== undefined && !/^\d{1,4}$/.test(o.healthRetries)) throw new CliError(`invalid --health-retries "${o.healthRetries}": a number of failures`);
+  return {
+    test: o.healthCmd !== undefined ? ['CMD-SHELL', o.healthCmd] : undefined,
+    intervalMs: o.healthInterval !== undefined ? parseHealthDuration(o.healthInterval, 'health-interval') : undefined,
+    timeoutMs: o.healthTimeout !== undefined ? parseHealthDuration(o.healthTimeout, 'health-timeout') : undefined,
+    startPeriodMs: o.healthStartPeriod !== undefined ? parseHealthDuration(o.healthStartPeriod, 'health-start-period') : undefined,
+    retries: o.healthRetries !== undefined ? Number(o.healthRetries) : undefined,
+  };
 }

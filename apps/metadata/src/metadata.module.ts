@@ -26,6 +26,8 @@ import { AddressManagerController } from './addresses/address-manager.controller
 import { AddressManagerService } from './addresses/address-manager.service';
 import { BuildRecordsController } from './builds/builds.controller';
 import { BuildRecordsService } from './builds/builds.service';
+import { ServicesController } from './services/services.controller';
+import { ServicesService } from './services/services.service';
 
 @Module({})
 export class MetadataModule {
@@ -38,8 +40,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
     };
   }
 }

@@ -17,3 +17,4 @@ export * from './teams/team-limits.contracts';
 export * from './network/cidr';
 export * from './network/addresses.contracts';
 export * from './version';
+export * from './services/services.contracts';

@@ -1,4 +1,5 @@
 import type { ContainerSpec, ContainerState, ResolvedPort } from '@muelle/contracts';
+import type { ResolvedHealthcheck } from './health/healthcheck-config';
 
 /** What the agent persists per container (`containers/<id>/state.json`); enough to re-adopt it. */
 export interface ContainerRecordOnDisk {
@@ -24,6 +25,8 @@ export interface ContainerRecordOnDisk {
   oomKilled: boolean;
   error: string;
   restartCount: number;
+  /** The image's HEALTHCHECK merged with the spec's, resolved at create; null or absent: none. */
+  healthcheck?: ResolvedHealthcheck | null;
   stoppedByUser: boolean;
   ipAddress: string | null;
   gateway: string | null;

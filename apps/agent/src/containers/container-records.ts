@@ -5,6 +5,7 @@ import { OUTPUT_LOG_FILE } from '@muelle/isolation';
 import type { Logger } from 'pino';
 import { containerPaths, ContainerPaths } from './container-paths';
 import { ContainerRecordOnDisk } from './container-record';
+import type { HealthMonitor } from './health/health-monitor';
 
 export interface ContainerRecordsOptions {
   hostId: string;
@@ -21,7 +22,17 @@ export class ContainerRecords {
   private readonly records = new Map<string, ContainerRecordOnDisk>();
   private readonly saves = new Map<string, Promise<void>>();
 
+  /** Health checks follow the container: probes run while it runs, its state is in `info`. */
+  health?: HealthMonitor;
+
   constructor(private readonly options: ContainerRecordsOptions) {}
+
+  private followHealth(record: ContainerRecordOnDisk, state: ContainerState): void {
+    if (!this.health) return;
+    if (state === 'running' && record.healthcheck) this.health.started(record.id, record.healthcheck);
+    else if (state === 'dead') this.health.forget(record.id);
+    else if (state !== 'running') this.health.stopped(record.id);
+  }
 
   paths(id: string): ContainerPaths {
     return containerPaths(this.options.containersDir, id);
@@ -89,6 +100,7 @@ export class ContainerRecords {
   /** Sets the state and announces it. */
   changed(record: ContainerRecordOnDisk, state: ContainerState): void {
     record.state = state;
+    this.followHealth(record, state);
     try {
       this.options.emit({
         id: record.id,
@@ -134,6 +146,7 @@ export class ContainerRecords {
       finishedAt: r.finishedAt,
       logPath: join(paths.logs, OUTPUT_LOG_FILE),
       rootfsPath: paths.rootfs,
+      health: this.health?.healthOf(id),
     };
   }
 }

@@ -7,6 +7,8 @@ import { checkCommandExists, directoryRoot, layeredRoot, resolveUser, type RootV
 import { ContainerLog } from './container-log';
 import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
 import { ContainerRecordOnDisk } from './container-record';
+import type { HealthMonitor } from './health/health-monitor';
+import { resolveHealthcheck } from './health/healthcheck-config';
 import { ContainerRecords } from './container-records';
 import { checkPorts, checkSpec, checkVolumes, hostsFile, mergeEnv, networkGroup, resolvConf, SIGNALS, signalNumber } from './container-spec-checks';
 import { containerStats } from './container-stats';
@@ -44,6 +46,11 @@ export class ContainerRuntime {
     this.markReady = resolve;
     this.markFailed = reject;
   });
+
+  /** Health checks follow the container (see ContainerRecords.health). */
+  useHealthMonitor(monitor: HealthMonitor): void {
+    this.records.health = monitor;
+  }
 
   /** Published ports are kernel rules kept by the bridge network: they outlive this process. */
   get ports() {
@@ -155,6 +162,7 @@ export class ContainerRuntime {
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       hostname: spec.hostname ?? id.slice(0, 12),
       state: 'created', helperPid: null, helperStartTime: null, initPid: null, exitCode: null, oomKilled: false, error: '',
+      healthcheck: resolveHealthcheck(config.Healthcheck, spec.healthcheck),
       restartCount: 0, stoppedByUser: false, ipAddress: null, gateway: null, macAddress: null, ports, createdAt: now, startedAt: null, finishedAt: null,
     };
     const paths = this.records.paths(id);
@@ -326,6 +334,7 @@ export class ContainerRuntime {
   /** Stops watching (the containers keep running: they do not depend on this process). */
   async close(): Promise<void> {
     this.closing = true;
+    this.records.health?.close();
     this.restarts.cancelAll();
     this.processes.stopWatching();
   }

@@ -4,6 +4,7 @@ import { Frame, FrameType, StreamEnd, StreamTransport } from '@muelle/bus';
 import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
 import { resolveUser } from '@muelle/images';
 import { ContainerRuntime, mergeEnv } from './container-runtime';
+import { ContainerRecordOnDisk } from './container-record';
 import { isolationOptionsOf } from './isolation-options';
 
 interface ExecSession {
@@ -66,13 +67,7 @@ export class ExecManager {
     if (streaming) end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
     try {
       proc = await this.driver.exec(record.initPid, {
-        args: s.cmd,
-        env: mergeEnv(record.env, s.env),
-        cwd: s.workingDir ?? record.workingDir,
-        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-        // Like docker exec: the container's capabilities, seccomp filter and ulimits, not the defaults.
-        ...execIsolation(record.spec),
-        cgroupPaths: this.runtime.cgroupPaths(s.containerId),
+        ...this.processIn(record, s.cmd, mergeEnv(record.env, s.env), s.workingDir ?? record.workingDir, user),
         tty: s.tty,
         terminalSize: request.terminalSize,
         stdio: streaming ? { stdin: s.attachStdin || s.tty ? 'pipe' : 'ignore', stdout: 'pipe', stderr: 'pipe' } : { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' },
@@ -113,7 +108,63 @@ export class ExecManager {
     }
     return this.inspect(s.id);
   }
+
+  /**
+   * One health-check probe: `args` run in the container exactly as an `exec` would (its user,
+   * environment, working directory, capabilities, seccomp filter, ulimits and cgroup), stdout and
+   * stderr kept up to 4 KiB. Past `timeoutMs` the probe is killed and counts as failed (-1).
+   */
+  async probe(containerId: string, args: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const record = this.runtime.get(containerId);
+    if (record.state !== 'running' || !record.initPid) throw new ConflictError(`container ${containerId} is not running`);
+    let proc: RunningProcess;
+    try {
+      proc = await this.driver.exec(record.initPid, {
+        ...this.processIn(record, args, record.env, record.workingDir, record.user),
+        tty: false,
+        stdio: { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
+      });
+    } catch (error) {
+      // A missing command is a failed probe with the helper's exit code (127), as in Docker.
+      if (error instanceof IsolationError) return { exitCode: error.exitCode, output: error.message };
+      throw error;
+    }
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const keep = (chunk: Buffer) => {
+      if (kept >= PROBE_OUTPUT_BYTES) return; // keep draining so the probe never blocks on a full pipe
+      chunks.push(chunk.subarray(0, PROBE_OUTPUT_BYTES - kept));
+      kept += Math.min(chunk.length, PROBE_OUTPUT_BYTES - kept);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([Promise.all([proc.wait(), ended(proc.stdout), ended(proc.stderr)]).then(([status]) => status), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      proc.signal('SIGKILL');
+      return { exitCode: -1, output: `Health check exceeded timeout (${timeoutMs / 1000}s)` };
+    }
+    return { exitCode: outcome.exitCode, output: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  /** What every process Muelle runs in a container shares with an `exec`: docker exec's isolation, in the container's cgroup. */
+  private processIn(record: ContainerRecordOnDisk, args: string[], env: string[], cwd: string, user: { uid: number; gid: number; additionalGids: number[] }) {
+    return {
+      args,
+      env,
+      cwd,
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      // Like docker exec: the container's capabilities, seccomp filter and ulimits, not the defaults.
+      ...execIsolation(record.spec),
+      cgroupPaths: this.runtime.cgroupPaths(record.id),
+    };
+  }
 }
+
+/** Docker keeps 4 KiB of a probe's output. */
+const PROBE_OUTPUT_BYTES = 4096;
 
 function handleInput(proc: RunningProcess, type: FrameType, payload: Buffer): void {
   if (type === Frame.Stdin) proc.stdin?.write(payload);

@@ -1,4 +1,4 @@
-import { ContainerName, ContainerSpec, ContainerState, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
+import { ContainerName, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
 
@@ -18,6 +18,7 @@ export const CreateContainerBody = ContainerSpec.extend({
     .default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
   restartPolicy: RestartPolicy.strict().default({ name: 'no', maxRetries: 0 }),
   placement: Placement.strict().default({ constraints: {} }),
+  healthcheck: HealthcheckSpec.strict().optional(),
 }).strict();
 export type CreateContainerBody = z.output<typeof CreateContainerBody>;
 

@@ -48,7 +48,7 @@ const MOVE_GRACE_MS = 60_000;
 /** A container as the API shows it: the record, where it runs, and what its agent says (null when unreachable). */
 export interface ContainerView extends ContainerRecord {
   hostAddress: string | null;
-  runtime: Pick<ContainerRuntimeInfo, 'pid' | 'ipAddress' | 'ports' | 'error' | 'stoppedByUser' | 'state' | 'exitCode' | 'startedAt' | 'finishedAt'> | null;
+  runtime: Pick<ContainerRuntimeInfo, 'pid' | 'ipAddress' | 'ports' | 'error' | 'stoppedByUser' | 'state' | 'exitCode' | 'startedAt' | 'finishedAt' | 'health'> | null;
 }
 
 /**
@@ -439,6 +439,7 @@ export class ContainersService {
     return {
       ...record,
       state: runtime?.state ?? record.state,
+      health: runtime?.health?.status ?? record.health,
       hostAddress: host?.address ?? null,
       runtime: runtime
         ? {
@@ -451,6 +452,7 @@ export class ContainersService {
             exitCode: runtime.exitCode,
             startedAt: runtime.startedAt,
             finishedAt: runtime.finishedAt,
+            health: runtime.health,
           }
         : null,
     };

@@ -62,7 +62,7 @@ export class DockerContainersController {
   @Get('json')
   async list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
     const filters = parseFilters(query.filters);
-    for (const key of Object.keys(filters)) if (!['status', 'name', 'label', 'id', 'ancestor'].includes(key)) throw new NotSupportedByMuelleError(`the filter ${key}`, 400);
+    for (const key of Object.keys(filters)) if (!['status', 'name', 'label', 'id', 'ancestor', 'health'].includes(key)) throw new NotSupportedByMuelleError(`the filter ${key}`, 400);
     const limit = query.limit && Number(query.limit) > 0 ? Number(query.limit) : undefined;
     const all = flag(query.all) || !!filters.status || limit !== undefined;
     const records = [];
@@ -73,6 +73,8 @@ export class DockerContainersController {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     const items = records
+      // Docker's health filter: starting, healthy, unhealthy, or none (no check, or not running).
+      .filter((r) => !filters.health || filters.health.includes(r.state === 'running' ? (r.health ?? 'none') : 'none'))
       .map(toListItem)
       .filter((c) => !filters.status || filters.status.includes(c.State))
       .filter((c) => !filters.name || filters.name.some((n) => c.Names[0].slice(1).includes(n.replace(/^\//, ''))))

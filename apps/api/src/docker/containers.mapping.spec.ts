@@ -34,6 +34,14 @@ describe('Docker create body → ContainerSpec', () => {
     expect(body.init).toBe(true);
   });
 
+  it('carries --health-cmd and its timings (ns → ms), and refuses a duration under 1 ms', () => {
+    const body = create(withHost({}, { Healthcheck: { Test: ['CMD-SHELL', 'test -f /ok'], Interval: 250e6, Timeout: 1e9, StartPeriod: 0, Retries: 2 } }));
+    expect(body.healthcheck).toEqual({ test: ['CMD-SHELL', 'test -f /ok'], intervalMs: 250, timeoutMs: 1000, startPeriodMs: undefined, retries: 2 });
+    expect(create(withHost({}, { Healthcheck: { Test: ['NONE'] } })).healthcheck).toEqual({ test: ['NONE'] });
+    expect(() => create(withHost({}, { Healthcheck: { Test: ['CMD', 'true'], Interval: 5 } }))).toThrow('Healthcheck.Interval must be at least 1 ms');
+    expect(() => create(withHost({}, { Healthcheck: { Test: ['SHELL', 'true'] } }))).toThrow(/CMD, CMD-SHELL or NONE/);
+  });
+
   it('accepts no-new-privileges in its spellings (it is always on) and nothing else in --security-opt', () => {
     for (const opt of ['no-new-privileges', 'no-new-privileges:true', 'no-new-privileges=true']) expect(create(withHost({ SecurityOpt: [opt] })).security.seccomp).toBe('default');
     expect(() => create(withHost({ SecurityOpt: ['no-new-privileges=false'] }))).toThrow('the option --security-opt no-new-privileges=false is not supported by Muelle');
@@ -95,7 +103,7 @@ describe('Docker create body → ContainerSpec', () => {
   it.each([
     [{ Domainname: 'example.org' }, '--domainname'],
     [{ MacAddress: '02:42:ac:11:00:02' }, '--mac-address'],
-    [{ Healthcheck: { Test: ['CMD', 'true'] } }, '--health-cmd'],
+    [{ Healthcheck: { Test: ['CMD', 'true'], StartInterval: 1e9 } }, '--health-start-interval'],
     [{ Volumes: { '/data': {} } }, 'anonymous volume /data'],
     [{ NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['db'] } } } }, '--network-alias'],
     [{ NetworkingConfig: { EndpointsConfig: { default: { IPAMConfig: { IPv4Address: '10.0.0.9' } } } } }, '--ip'],

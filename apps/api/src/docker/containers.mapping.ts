@@ -27,7 +27,7 @@ export interface DockerCreateBody {
   StopTimeout?: number | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
-  Healthcheck?: { Test?: string[] | null } | null;
+  Healthcheck?: { Test?: string[] | null; Interval?: number | null; Timeout?: number | null; StartPeriod?: number | null; Retries?: number | null } | null;
   HostConfig?: {
     Binds?: string[] | null;
     NetworkMode?: string;
@@ -50,6 +50,38 @@ export interface DockerCreateBody {
   };
   NetworkingConfig?: { EndpointsConfig?: Record<string, Record<string, unknown> | null> | null } | null;
   [unread: string]: unknown;
+}
+
+const NS_PER_MS = 1_000_000;
+
+/** Docker's `Healthcheck` (durations in ns, 0 = inherit the image's) → Muelle's (ms); absent when it sets nothing. */
+function healthcheckOf(check: DockerCreateBody['Healthcheck']) {
+  if (!check) return undefined;
+  const ms = (ns: number | null | undefined, field: string) => {
+    if (!ns) return undefined;
+    if (ns < NS_PER_MS) throw new InvalidArgumentError(`Healthcheck.${field} must be at least 1 ms (it is in nanoseconds)`);
+    return Math.round(ns / NS_PER_MS);
+  };
+  const spec = {
+    test: check.Test?.length ? check.Test : undefined,
+    intervalMs: ms(check.Interval, 'Interval'),
+    timeoutMs: ms(check.Timeout, 'Timeout'),
+    startPeriodMs: ms(check.StartPeriod, 'StartPeriod'),
+    retries: check.Retries || undefined,
+  };
+  return Object.values(spec).some((v) => v !== undefined) ? spec : undefined;
+}
+
+/** Muelle's health check → Docker's `Config.Healthcheck` (ns). */
+function dockerHealthcheck(check: ContainerRecord['spec']['healthcheck']) {
+  if (!check) return undefined;
+  return {
+    Test: check.test ?? [],
+    Interval: (check.intervalMs ?? 0) * NS_PER_MS,
+    Timeout: (check.timeoutMs ?? 0) * NS_PER_MS,
+    StartPeriod: (check.startPeriodMs ?? 0) * NS_PER_MS,
+    Retries: check.retries ?? 0,
+  };
 }
 
 const asArray = (value: string[] | string | null | undefined): string[] | undefined => (value === null || value === undefined ? undefined : Array.isArray(value) ? value : [value]);
@@ -144,6 +176,7 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
     autoRemove: false,
     stopSignal: body.StopSignal || undefined,
     stopTimeoutSeconds: body.StopTimeout ?? undefined,
+    healthcheck: healthcheckOf(body.Healthcheck),
   });
 }
 
@@ -163,11 +196,17 @@ export function dockerState(state: ContainerRecord['state']): string {
   return state === 'lost' ? 'dead' : state;
 }
 
+/** Docker's suffix of a running container's status: ` (healthy)`, ` (health: starting)`. */
+function healthSuffix(health: ContainerRecord['health'] | undefined): string {
+  if (!health) return '';
+  return health === 'starting' ? ' (health: starting)' : ` (${health})`;
+}
+
 /** The server-computed `Status` column of `docker ps`. */
-export function statusText(c: { state: ContainerRecord['state']; exitCode: number | null; startedAt: string | null; finishedAt: string | null }): string {
+export function statusText(c: { state: ContainerRecord['state']; exitCode: number | null; startedAt: string | null; finishedAt: string | null; health?: ContainerRecord['health'] }): string {
   switch (c.state) {
     case 'running':
-      return `Up ${c.startedAt ? ago(c.startedAt) : 'Less than a second'}`;
+      return `Up ${c.startedAt ? ago(c.startedAt) : 'Less than a second'}${healthSuffix(c.health)}`;
     case 'exited':
       return `Exited (${c.exitCode ?? 0}) ${c.finishedAt ? ago(c.finishedAt) : ''} ago`.replace('  ', ' ');
     case 'restarting':
@@ -233,6 +272,13 @@ export function toInspect(view: ContainerView) {
       Error: runtime?.error ?? '',
       StartedAt: runtime?.startedAt ?? view.startedAt ?? ZERO_TIME,
       FinishedAt: runtime?.finishedAt ?? view.finishedAt ?? ZERO_TIME,
+      ...(runtime?.health && {
+        Health: {
+          Status: runtime.health.status,
+          FailingStreak: runtime.health.failingStreak,
+          Log: runtime.health.log.map((p) => ({ Start: p.start, End: p.end, ExitCode: p.exitCode, Output: p.output })),
+        },
+      }),
     },
     Image: view.imageDigest ?? '',
     Name: `/${view.name}`,
@@ -282,6 +328,8 @@ export function toInspect(view: ContainerView) {
       Labels: view.spec.labels,
       ExposedPorts: Object.fromEntries(view.spec.ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
       StopSignal: view.spec.stopSignal ?? 'SIGTERM',
+      // The check the agent runs (the image's merged with the container's), else what was asked for.
+      Healthcheck: dockerHealthcheck(runtime?.health ?? view.spec.healthcheck),
     },
     NetworkSettings: {
       IPAddress: ip,

@@ -31,6 +31,7 @@ const DEFAULT_SPELLINGS: Record<string, readonly unknown[]> = {
 /** The CLI option behind each field, for the error message. */
 const OPTION_OF: Record<string, string> = {
   Domainname: '--domainname',
+  StartInterval: '--health-start-interval',
   MacAddress: '--mac-address',
   NetworkDisabled: 'NetworkDisabled',
   OnBuild: 'OnBuild',
@@ -131,9 +132,12 @@ export function refuseUnimplementedOptions(body: Record<string, unknown>): void 
   const endpoints = (body.NetworkingConfig as { EndpointsConfig?: Record<string, Record<string, unknown> | null> } | undefined)?.EndpointsConfig ?? {};
   if (Object.keys(endpoints).length > 1) throw new NotSupportedByMuelleError('connecting to more than one network', 400);
   for (const [network, endpoint] of Object.entries(endpoints)) checkUnread(endpoint, ENDPOINT_READ, `NetworkingConfig.EndpointsConfig.${network}.`);
-  const healthcheck = body.Healthcheck as { Test?: string[] | null } | null | undefined;
-  if (healthcheck && !isZero(healthcheck) && !(healthcheck.Test?.length === 1 && healthcheck.Test[0] === 'NONE')) refuse('Healthcheck', '--health-cmd');
+  const healthcheck = body.Healthcheck as Record<string, unknown> | null | undefined;
+  if (healthcheck) checkUnread(healthcheck, HEALTHCHECK_READ, 'Healthcheck.');
 }
+
+/** Docker's health-check fields Muelle runs; `StartInterval` (probes during the start period at another pace) is not. */
+const HEALTHCHECK_READ = new Set(['Test', 'Interval', 'Timeout', 'StartPeriod', 'Retries']);
 
 /** `--mount` keys Muelle reads; any other set (bind propagation, volume driver options, tmpfs size…) is refused. */
 const MOUNT_READ = new Set(['Type', 'Source', 'Target', 'ReadOnly', 'Consistency']);

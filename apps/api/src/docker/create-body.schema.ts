@@ -59,7 +59,7 @@ export const dockerCreateBodySchema = z
     StopTimeout: int.nullish(),
     ExposedPorts: objectMap.nullish(),
     Volumes: objectMap.nullish(),
-    Healthcheck: z.object({ Test: strings.optional() }).passthrough().nullish(),
+    Healthcheck: z.object({ Test: strings.nullish(), Interval: int.nullish(), Timeout: int.nullish(), StartPeriod: int.nullish(), Retries: int.nullish() }).passthrough().nullish(),
     HostConfig: hostConfig.nullish(),
   })
   .passthrough();

@@ -33,6 +33,7 @@ const view: ContainerView = {
   createdAt: '2026-12-03T15:00:00.000Z',
   startedAt: '2026-12-03T15:00:01.000Z',
   finishedAt: null,
+  health: null,
   hostAddress: '127.0.0.1',
   runtime: { pid: 4242, ipAddress: '10.89.0.2', ports: [], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
 };

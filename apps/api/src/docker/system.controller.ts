@@ -143,7 +143,8 @@ export class DockerSystemController {
       if (!seesTeamEvent(principal, event.teamId)) return false;
       if (event.type === 'host') return false;
       if (filters.type && !filters.type.includes(event.type)) return false;
-      if (filters.event && !filters.event.includes(event.action)) return false;
+      // As Docker: `event=health_status` also matches `health_status: healthy`.
+      if (filters.event && !filters.event.some((e) => e === event.action || event.action.startsWith(`${e}: `))) return false;
       if (filters.container && !(event.type === 'container' && filters.container.some((c) => event.id.startsWith(c) || event.attributes.name === c))) return false;
       if (filters.image && !(event.type === 'image' ? filters.image.includes(event.id) : filters.image.includes(String(event.attributes.image)))) return false;
       return true;

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { BusClient, HandleEvent } from '@muelle/bus';
-import { containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer } from '@muelle/contracts';
+import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
@@ -98,6 +98,21 @@ export class ContainerEventsListener {
         state: change.state,
         exitCode: change.exitCode ?? null,
       },
+    });
+  }
+
+  /** Docker's spelling: `health_status: healthy`. */
+  @HandleEvent(containerHealthChanged)
+  async onHealthChanged(change: ContainerHealthChange) {
+    const known = await this.lookup(change.id);
+    if (!known) return;
+    this.hub.publish({
+      type: 'container',
+      action: `health_status: ${change.status}`,
+      id: change.id,
+      teamId: known.teamId,
+      at: change.at,
+      attributes: { name: known.name, image: known.image, hostId: change.hostId, health: change.status, failingStreak: change.failingStreak },
     });
   }
 

@@ -12,9 +12,10 @@ import { UsersController } from '../accounts/users.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
 import { SystemController } from '../system/system.controller';
+import { ServicesController } from '../services/services.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController, SystemController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

@@ -20,6 +20,7 @@ import { BuildQuery, ListBuildsQuery } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
+import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
@@ -305,6 +306,16 @@ export const routes: Route[] = [
     query: BuildQuery,
     streams: 'application/x-ndjson',
   },
+  { method: 'post', path: '/v1/services', summary: 'Create a service: replicated tasks the reconciler keeps running', tag: 'services', body: CreateServiceBody, status: 201 },
+  { method: 'get', path: '/v1/services', summary: 'List services', tag: 'services' },
+  { method: 'get', path: '/v1/services/{ref}', summary: 'A service by name or id: spec, version, update state', tag: 'services' },
+  { method: 'get', path: '/v1/services/{ref}/tasks', summary: "A service's tasks (containers), stopped ones too", tag: 'services' },
+  { method: 'get', path: '/v1/services/{ref}/logs', summary: "The last lines of each task's log", tag: 'services', query: ServiceLogsQuery },
+  { method: 'post', path: '/v1/services/{ref}/scale', summary: 'Change the number of replicas (no rolling update)', tag: 'services', body: ScaleBody },
+  { method: 'patch', path: '/v1/services/{ref}', summary: 'Change fields of the spec; a change to what tasks run is rolled out batch by batch', tag: 'services', body: UpdateServiceBody },
+  { method: 'put', path: '/v1/services/{ref}', summary: 'Set the whole spec (stack deploy); only a difference is written, and only a change to what tasks run is rolled out', tag: 'services', body: ReplaceServiceBody },
+  { method: 'post', path: '/v1/services/{ref}/rollback', summary: 'Go back to the spec before the last update', tag: 'services' },
+  { method: 'delete', path: '/v1/services/{ref}', summary: 'Remove a service and its tasks', tag: 'services' },
   {
     method: 'get',
     path: '/v1/builds',

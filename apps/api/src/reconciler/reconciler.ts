@@ -8,6 +8,7 @@ import { ContainersService } from '../containers/containers.service';
 import { EventHub } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
 import { HostsService, isRestartable } from '../hosts/hosts.service';
+import { PeriodicRound } from './periodic-round';
 
 /**
  * Keeps placement true to the hosts: metadata marks a silent host `down`; this loop then moves
@@ -16,8 +17,7 @@ import { HostsService, isRestartable } from '../hosts/hosts.service';
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running = false;
+  private readonly loop = new PeriodicRound(() => this.pass());
   private readonly lastState = new Map<string, HostRecord['state']>();
 
   constructor(
@@ -31,19 +31,19 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   onApplicationBootstrap() {
-    if (!this.config.MUELLE_RECONCILE_SECONDS) return;
-    this.timer = setInterval(() => void this.round(), this.config.MUELLE_RECONCILE_SECONDS * 1000);
-    this.timer.unref();
+    this.loop.start(this.config.MUELLE_RECONCILE_SECONDS);
   }
 
   onApplicationShutdown() {
-    clearInterval(this.timer);
+    this.loop.stop();
   }
 
   /** One pass; never two at once. Public so tests can drive it. */
-  async round(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  round(): Promise<void> {
+    return this.loop.run();
+  }
+
+  private async pass(): Promise<void> {
     try {
       for (const host of await this.cluster.hosts()) {
         const before = this.lastState.get(host.id);
@@ -62,8 +62,6 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       }
     } catch (error) {
       if (!(error instanceof MuelleError && ['UNAVAILABLE', 'TIMEOUT'].includes(error.code))) this.logger.error({ err: error }, 'reconcile round failed');
-    } finally {
-      this.running = false;
     }
   }
 

@@ -1,6 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { HandleEvent, HandleRequest } from '@muelle/bus';
 import {
+  containerHealthChanged,
+  ContainerHealthChange,
   containerStateChanged,
   ContainerStateChange,
   deleteContainerRecord,
@@ -51,6 +53,11 @@ export class ContainersController {
   @HandleRequest(hostUsage)
   async usage() {
     return { hosts: await this.containers.usage() };
+  }
+
+  @HandleEvent(containerHealthChanged)
+  healthChanged(event: ContainerHealthChange) {
+    return this.containers.recordHealth(event);
   }
 
   @HandleEvent(containerStateChanged)

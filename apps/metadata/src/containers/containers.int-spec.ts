@@ -1,7 +1,9 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
 import {
   ConflictError,
+  containerHealthChanged,
   containerStateChanged,
+  reassignContainer,
   ContainerSpec,
   getContainer,
   hostUsage,
@@ -91,6 +93,27 @@ describe('container records in metadata (PostgreSQL)', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     expect((await bus.request(getContainer, { ref: 'stateful' })).state).toBe('exited');
+  });
+
+  it('records health apart from state: the newest by its own clock, only from the assigned host, cleared by a move', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, name: 'checked', hostId: 'h1', spec: spec({ healthcheck: { test: ['CMD', 'true'], intervalMs: 500 } }) });
+    expect((await bus.request(getContainer, { ref: 'checked' })).health).toBeNull();
+    const t0 = Date.now();
+    await bus.emit(containerStateChanged, { id, hostId: 'h1', state: 'running', at: new Date(t0).toISOString() });
+    await bus.emit(containerHealthChanged, { id, hostId: 'h1', status: 'unhealthy', failingStreak: 3, at: new Date(t0 + 2000).toISOString() });
+    await bus.emit(containerHealthChanged, { id, hostId: 'h1', status: 'healthy', failingStreak: 0, at: new Date(t0 + 1000).toISOString() });
+    await bus.emit(containerHealthChanged, { id, hostId: 'h2', status: 'healthy', failingStreak: 0, at: new Date(t0 + 3000).toISOString() });
+    await eventually(async () => {
+      const record = await bus.request(getContainer, { ref: 'checked' });
+      if (record.health !== 'unhealthy') throw new Error(String(record.health));
+      expect(record).toMatchObject({ state: 'running', startedAt: new Date(t0).toISOString(), spec: { healthcheck: { test: ['CMD', 'true'], intervalMs: 500 } } });
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await bus.request(getContainer, { ref: 'checked' })).health).toBe('unhealthy');
+    const listed = await bus.request(listContainers, { filters: { name: 'checked' } });
+    expect(listed.items[0]?.health).toBe('unhealthy');
+    expect((await bus.request(reassignContainer, { id, hostId: 'h2' })).health).toBeNull();
   });
 
   it('ignores state events from a host the container is not assigned to', async () => {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
   ConflictError,
+  ContainerHealthChange,
   ContainerRecord,
   ContainerSpec,
   ContainerStateChange,
@@ -151,6 +152,17 @@ export class ContainersService {
       .execute();
   }
 
+  /** Like recordState: the newest health by `at`, only from the container's current host. */
+  async recordHealth(change: ContainerHealthChange): Promise<void> {
+    const at = new Date(change.at);
+    await this.containers
+      .createQueryBuilder()
+      .update()
+      .set({ healthStatus: change.status, healthFailingStreak: change.failingStreak, healthChangedAt: at })
+      .where('id = :id AND host_id = :hostId AND (health_changed_at IS NULL OR health_changed_at <= :at)', { id: change.id, at, hostId: change.hostId })
+      .execute();
+  }
+
   async delete(id: string): Promise<boolean> {
     const result = await this.containers.delete({ id });
     return (result.affected ?? 0) > 0;
@@ -170,7 +182,7 @@ export class ContainersService {
   }
 
   async reassign(id: string, hostId: string): Promise<ContainerRecord> {
-    const result = await this.containers.update({ id }, { hostId, state: 'created', stateChangedAt: new Date() });
+    const result = await this.containers.update({ id }, { hostId, state: 'created', stateChangedAt: new Date(), healthStatus: null, healthFailingStreak: 0, healthChangedAt: null });
     if (!result.affected) throw new NotFoundError(`no such container: ${id}`);
     return this.byId(id);
   }
@@ -217,6 +229,7 @@ function toRecord(row: ContainerEntity): ContainerRecord {
     exitCode: row.exitCode,
     oomKilled: row.oomKilled,
     restartCount: row.restartCount,
+    health: row.healthStatus,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,

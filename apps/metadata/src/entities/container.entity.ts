@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ContainerSpec, ContainerState } from '@muelle/contracts';
+import type { ContainerSpec, ContainerState, HealthStatus } from '@muelle/contracts';
 
 @Entity('containers')
 export class ContainerEntity {
@@ -19,4 +19,7 @@ export class ContainerEntity {
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
   @Column('timestamptz', { name: 'state_changed_at' }) stateChangedAt!: Date;
+  @Column('text', { name: 'health_status', nullable: true }) healthStatus!: HealthStatus | null;
+  @Column('integer', { name: 'health_failing_streak', default: 0 }) healthFailingStreak!: number;
+  @Column('timestamptz', { name: 'health_changed_at', nullable: true }) healthChangedAt!: Date | null;
 }

@@ -3,7 +3,8 @@ import { HostEntity } from './host.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { SubnetAllocationEntity } from '../addresses/subnet-allocation.entity';
 import { BuildEntity } from '../builds/build.entity';
+import { ServiceEntity } from '../services/service.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
 
-export { BuildEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity];
+export { BuildEntity, ServiceEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity, ServiceEntity];

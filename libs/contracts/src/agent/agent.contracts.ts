@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
-import { ContainerId, ContainerName, ContainerSpec, ContainerState, HostId } from '../containers/container.schemas';
+import { ContainerId, ContainerName, ContainerSpec, ContainerState, HealthStatus, HostId } from '../containers/container.schemas';
 
 /*
  * The per-host agent API. Every subject is `muelle.agent.<hostId>.<verb>.v1`, so a caller (api,
@@ -40,6 +40,23 @@ export const ResolvedPort = z.object({
 });
 export type ResolvedPort = z.infer<typeof ResolvedPort>;
 
+/** One probe of a health check (docker inspect's `State.Health.Log`); output cut at 4 KiB like Docker's. */
+export const HealthProbe = z.object({ start: IsoDate, end: IsoDate, exitCode: z.number().int(), output: z.string() });
+
+/** The health check the agent runs (image HEALTHCHECK merged with the spec's override) and its state. */
+export const ContainerHealth = z.object({
+  test: z.array(z.string()),
+  intervalMs: z.number().int(),
+  timeoutMs: z.number().int(),
+  startPeriodMs: z.number().int(),
+  retries: z.number().int(),
+  status: HealthStatus,
+  failingStreak: z.number().int(),
+  /** The last 5 probes, oldest first. */
+  log: z.array(HealthProbe),
+});
+export type ContainerHealth = z.infer<typeof ContainerHealth>;
+
 /** What the agent knows about one container on its host (docker `inspect`'s State + NetworkSettings). */
 export const ContainerRuntimeInfo = z.object({
   id: ContainerId,
@@ -68,6 +85,8 @@ export const ContainerRuntimeInfo = z.object({
   /** The current log file (JSON lines) on the host. */
   logPath: z.string(),
   rootfsPath: z.string(),
+  /** Absent when the container has no health check. */
+  health: ContainerHealth.optional(),
 });
 export type ContainerRuntimeInfo = z.infer<typeof ContainerRuntimeInfo>;
 

@@ -74,6 +74,33 @@ export const SecurityOptions = z.object({
 });
 export type SecurityOptions = z.infer<typeof SecurityOptions>;
 
+/**
+ * `--health-cmd` and friends, or the create body's `Healthcheck`: what overrides the image's
+ * HEALTHCHECK. `test` is Docker's form: `['CMD', arg…]`, `['CMD-SHELL', 'line']` or `['NONE']`
+ * (no check, even if the image has one); absent, the image's command is used. An absent or 0
+ * duration takes the image's value, then Docker's default (interval and timeout 30 s, start period 0,
+ * retries 3).
+ */
+export const HealthcheckSpec = z.object({
+  test: z
+    .array(z.string().max(8192))
+    .min(1)
+    .max(256)
+    .refine((t) => ['CMD', 'CMD-SHELL', 'NONE'].includes(t[0] as string), 'starts with CMD, CMD-SHELL or NONE')
+    .refine((t) => (t[0] === 'NONE' ? t.length === 1 : t.length > 1), 'CMD and CMD-SHELL need a command, NONE takes none')
+    .optional(),
+  /** Docker refuses durations under 1 ms; 0 means "inherit". */
+  intervalMs: z.number().int().min(0).max(86_400_000).refine((n) => n === 0 || n >= 1, 'at least 1 ms').optional(),
+  timeoutMs: z.number().int().min(0).max(86_400_000).optional(),
+  startPeriodMs: z.number().int().min(0).max(86_400_000).optional(),
+  retries: z.number().int().min(0).max(1000).optional(),
+});
+export type HealthcheckSpec = z.infer<typeof HealthcheckSpec>;
+
+/** Docker's health states: `starting` until the first success (or `retries` failures after the start period). */
+export const HealthStatus = z.enum(['starting', 'healthy', 'unhealthy']);
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
 /** What a user asks for: the platform-wide description of a container, before placement. */
 export const ContainerSpec = z.object({
   image: z.string().min(1).max(1024),
@@ -101,6 +128,7 @@ export const ContainerSpec = z.object({
   autoRemove: z.boolean().default(false),
   stopSignal: z.string().optional(),
   stopTimeoutSeconds: z.number().int().min(0).max(3600).optional(),
+  healthcheck: HealthcheckSpec.optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpec>;
 export type ContainerSpecInput = z.input<typeof ContainerSpec>;
@@ -121,6 +149,8 @@ export const ContainerRecord = z.object({
   exitCode: z.number().int().nullable(),
   oomKilled: z.boolean(),
   restartCount: z.number().int(),
+  /** Null when the container has no health check (or has not reported one yet). */
+  health: HealthStatus.nullable().default(null),
   createdAt: IsoDate,
   startedAt: IsoDate.nullable(),
   finishedAt: IsoDate.nullable(),

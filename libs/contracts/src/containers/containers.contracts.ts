@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, defineRequest } from '../contract';
 import { IsoDate, pageOf } from '../common';
-import { ContainerId, ContainerName, ContainerRecord, ContainerSpec, ContainerState, HostId } from './container.schemas';
+import { ContainerId, ContainerName, ContainerRecord, ContainerSpec, ContainerState, HealthStatus, HostId } from './container.schemas';
 
 /** Records a new container, already placed on a host. CONFLICT when the name is taken. */
 export const recordContainer = defineRequest(
@@ -82,3 +82,16 @@ export const containerStateChanged = defineEvent(
   }),
 );
 export type ContainerStateChange = z.infer<typeof containerStateChanged.payload>;
+
+/** A container's health changed (`starting` at each start with a check, then `healthy`/`unhealthy`); metadata records the newest by `at`. */
+export const containerHealthChanged = defineEvent(
+  'muelle.containers.health-changed.v1',
+  z.object({
+    id: ContainerId,
+    hostId: HostId,
+    status: HealthStatus,
+    failingStreak: z.number().int().min(0),
+    at: IsoDate,
+  }),
+);
+export type ContainerHealthChange = z.infer<typeof containerHealthChanged.payload>;

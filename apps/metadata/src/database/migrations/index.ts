@@ -9,6 +9,8 @@ import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuot
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 import { SubnetAllocations1764700100000 } from './1764700100000-SubnetAllocations';
 import { BuildRecords1764700300000 } from './1764700300000-BuildRecords';
+import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
+import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLeases';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -23,4 +25,6 @@ export const migrations = [
   DropUploadHashState1764600700000,
   SubnetAllocations1764700100000,
   BuildRecords1764700300000,
+  ContainerHealth1764700700000,
+  ServicesAndLeases1764700700001,
 ];

@@ -1,0 +1,174 @@
+import { Command } from 'commander';
+import type { Io } from '../commands';
+import { CliError } from '../errors';
+import { containerStatus, ports, shortId, table } from '../format';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePublish, parseVolume } from '../parse';
+import { apiClient, formatOption, printJson } from './common';
+
+/** `--update-*` flags → the service's updateConfig (only what was given). */
+function updateConfigOf(o: any) {
+  const config: Record<string, unknown> = {};
+  if (o.updateParallelism !== undefined) config.parallelism = count(o.updateParallelism, '--update-parallelism');
+  if (o.updateDelay !== undefined) config.delayMs = millis(o.updateDelay, '--update-delay');
+  if (o.updateMonitor !== undefined) config.monitorMs = millis(o.updateMonitor, '--update-monitor');
+  if (o.updateOrder !== undefined) config.order = o.updateOrder;
+  if (o.updateFailureAction !== undefined) config.failureAction = o.updateFailureAction;
+  return config;
+}
+
+function count(text: string, flag: string): number {
+  if (!/^\d{1,4}$/.test(text)) throw new CliError(`invalid ${flag} "${text}": a whole number`);
+  return Number(text);
+}
+
+/** `500ms`, `10s`, `2m` or plain milliseconds. */
+function millis(text: string, flag: string): number {
+  const match = /^(\d+)(ms|s|m)?$/.exec(text.trim());
+  if (!match) throw new CliError(`invalid ${flag} "${text}": e.g. 500ms, 10s or 2m`);
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm'];
+}
+
+/** The spec fields `service create` and `service update` share, from their flags (only those given). */
+function specOf(o: any, command: string[] | undefined) {
+  const spec: Record<string, unknown> = {};
+  if (command?.length) spec.command = command;
+  if (o.entrypoint !== undefined) spec.entrypoint = [o.entrypoint];
+  if (o.env?.length) spec.env = parseEnv(o.env);
+  if (o.workdir !== undefined) spec.workingDir = o.workdir;
+  if (o.user !== undefined) spec.user = o.user;
+  if (o.publish?.length) spec.ports = o.publish.map(parsePublish);
+  if (o.mount?.length) spec.volumes = o.mount.map(parseVolume);
+  if (o.label?.length) spec.labels = parsePairs(o.label, 'label');
+  if (o.constraint?.length) spec.constraints = parsePairs(o.constraint, 'constraint');
+  if (o.memory !== undefined || o.cpus !== undefined) spec.resources = { memoryBytes: o.memory ? parseMemory(o.memory) : undefined, cpus: o.cpus ? Number(o.cpus) : undefined };
+  if (o.replicas !== undefined) spec.replicas = count(o.replicas, '--replicas');
+  if (o.restartCondition !== undefined) spec.restartCondition = o.restartCondition;
+  const healthcheck = parseHealthcheck(o);
+  if (healthcheck) spec.healthcheck = healthcheck;
+  const updateConfig = updateConfigOf(o);
+  if (Object.keys(updateConfig).length) spec.updateConfig = updateConfig;
+  return spec;
+}
+
+function specOptions(command: Command): Command {
+  return command
+    .option('--replicas <n>', 'number of tasks')
+    .option('-e, --env <KEY=value>', 'environment variable', collect, [])
+    .option('-p, --publish <spec>', '[ip:]hostPort:containerPort[/proto] (a fixed host port: one task per host)', collect, [])
+    .option('--mount <spec>', 'source:/target[:ro]', collect, [])
+    .option('-l, --label <key=value>', 'label of every task', collect, [])
+    .option('--constraint <key=value>', 'host label a task host must have', collect, [])
+    .option('-w, --workdir <dir>')
+    .option('-u, --user <user>')
+    .option('--entrypoint <cmd>')
+    .option('-m, --memory <bytes>', 'memory limit per task, e.g. 256m')
+    .option('--cpus <n>', 'CPUs per task')
+    .option('--restart-condition <condition>', 'any, on-failure or none: which exited tasks are replaced')
+    .option('--health-cmd <command>', 'health check run in each task by /bin/sh -c')
+    .option('--health-interval <duration>', 'time between checks, e.g. 5s')
+    .option('--health-timeout <duration>', 'a check running longer fails')
+    .option('--health-start-period <duration>', 'failures in this time after start do not count')
+    .option('--health-retries <n>', 'failures in a row before unhealthy')
+    .option('--no-healthcheck', "disable the image's HEALTHCHECK")
+    .option('--update-parallelism <n>', 'tasks replaced at once (0: all)')
+    .option('--update-delay <duration>', 'wait between batches, e.g. 5s')
+    .option('--update-monitor <duration>', 'how long a new task must run to count (without a health check)')
+    .option('--update-order <order>', 'stop-first or start-first')
+    .option('--update-failure-action <action>', 'pause, rollback or continue');
+}
+
+const replicasOf = (service: any, tasks: any[]) => `${tasks.filter((t) => t.state === 'running' && t.labels['muelle.service.version'] === String(service.version)).length}/${service.spec.replicas}`;
+
+/** `muelle service create|ls|ps|inspect|scale|update|rollback|logs|rm`. */
+export function registerServiceCommands(program: Command, io: Io): Command {
+  const service = program.command('service').description('Services: replicated tasks kept running and updated in rolling batches');
+
+  specOptions(service.command('create').argument('<image>').argument('[command...]').passThroughOptions().requiredOption('--name <name>', 'service name (a DNS label)'))
+    .addOption(formatOption())
+    .action(async (image: string, command: string[], o) => {
+      const created = await apiClient().request('POST', '/v1/services', { body: { name: o.name, image, ...specOf(o, command) } });
+      if (o.format === 'json') return printJson(io, created);
+      io.out.write(`${created.id}\n`);
+    });
+
+  service
+    .command('ls')
+    .addOption(formatOption())
+    .action(async (o) => {
+      const api = apiClient();
+      const { items } = await api.request('GET', '/v1/services');
+      if (o.format === 'json') return printJson(io, items);
+      const rows = [];
+      for (const s of items) {
+        const tasks = (await api.request('GET', `/v1/services/${s.id}/tasks`)).items;
+        rows.push([shortId(s.id), s.name, replicasOf(s, tasks), s.spec.image, ports(s.spec.ports.filter((p: any) => p.hostPort)), s.updateState]);
+      }
+      io.out.write(table(['ID', 'NAME', 'REPLICAS', 'IMAGE', 'PORTS', 'UPDATE'], rows));
+    });
+
+  service
+    .command('ps')
+    .argument('<service>')
+    .addOption(formatOption())
+    .action(async (ref: string, o) => {
+      const { items } = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}/tasks`);
+      if (o.format === 'json') return printJson(io, items);
+      io.out.write(table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t)])));
+    });
+
+  service
+    .command('inspect')
+    .argument('<service>')
+    .action(async (ref: string) => printJson(io, await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}`)));
+
+  service
+    .command('scale')
+    .argument('<service=replicas...>')
+    .action(async (pairs: string[]) => {
+      const api = apiClient();
+      for (const pair of pairs) {
+        const [name, replicas] = pair.split('=');
+        if (!name || replicas === undefined) throw new CliError(`invalid "${pair}": write service=replicas`);
+        await api.request('POST', `/v1/services/${encodeURIComponent(name)}/scale`, { body: { replicas: count(replicas, 'replicas') } });
+        io.out.write(`${name} scaled to ${replicas}\n`);
+      }
+    });
+
+  specOptions(service.command('update').argument('<service>').argument('[command...]', 'new command (after the service; options go before it)').passThroughOptions().option('--image <image>', 'new image'))
+    .action(async (ref: string, command: string[], o) => {
+      const body = { ...specOf(o, command), ...(o.image && { image: o.image }) };
+      const updated = await apiClient().request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body });
+      io.out.write(`${updated.name} version ${updated.version} (${updated.updateState})\n`);
+    });
+
+  service
+    .command('rollback')
+    .argument('<service>')
+    .action(async (ref: string) => {
+      const updated = await apiClient().request('POST', `/v1/services/${encodeURIComponent(ref)}/rollback`);
+      io.out.write(`${updated.name} version ${updated.version} (${updated.updateState})\n`);
+    });
+
+  service
+    .command('logs')
+    .argument('<service>')
+    .option('-n, --tail <n>', 'last lines of each task', '100')
+    .option('-t, --timestamps', 'show times')
+    .action(async (ref: string, o) => {
+      const { lines } = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}/logs`, { query: { tail: o.tail, timestamps: String(!!o.timestamps) } });
+      for (const l of lines) (l.stream === 'stderr' ? io.err : io.out).write(`${l.task}@${l.hostId} | ${o.timestamps ? `${l.time} ` : ''}${l.line}\n`);
+    });
+
+  service
+    .command('rm')
+    .argument('<service...>')
+    .action(async (refs: string[]) => {
+      for (const ref of refs) {
+        await apiClient().request('DELETE', `/v1/services/${encodeURIComponent(ref)}`);
+        io.out.write(`${ref}\n`);
+      }
+    });
+
+  return service;
+}
+

@@ -1,0 +1,235 @@
+import { isMap, isScalar, LineCounter, Node, parseDocument, YAMLMap } from 'yaml';
+import { parseGoDuration } from '@muelle/dockerfile';
+import { CliError } from '../errors';
+import { parseMemory, parsePublish, parseVolume } from '../parse';
+
+/** A compose file error: the file, line and field it is about. */
+export class ComposeError extends CliError {}
+
+export interface StackService {
+  /** The name in the compose file. */
+  name: string;
+  /** What `POST /v1/services` takes (without the name). */
+  spec: Record<string, unknown>;
+  /** Services that must run (or be healthy) before this one is deployed. */
+  dependsOn: Array<{ service: string; condition: 'service_started' | 'service_healthy' }>;
+}
+
+/** Keys of a compose service Muelle deploys; anything else is refused by name. */
+const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
+const DEPLOY_KEYS = new Set(['replicas', 'resources', 'placement', 'update_config', 'restart_policy', 'labels', 'mode']);
+const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+
+/**
+ * Reads a Compose file (the Compose specification's subset Muelle runs) into service specs. Errors
+ * name the file, the line and the field (`compose.yaml:12: services.web.privileged is not supported`).
+ */
+export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): StackService[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
+  const fail = (node: Node | null | undefined, message: string): never => {
+    throw new ComposeError(`${file}:${at(node)}: ${message}`);
+  };
+  if (doc.errors.length) {
+    const error = doc.errors[0]!;
+    throw new ComposeError(`${file}:${lines.linePos(error.pos[0]).line}: ${error.message.split("\n")[0]}`);
+  }
+  const root = doc.contents;
+  if (!isMap(root)) return fail(root, 'the file must be a mapping with a services key');
+  for (const pair of root.items) if (!TOP_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `${keyOf(pair.key)} is not supported by Muelle (top level)`);
+  const services = root.get('services', true);
+  if (!isMap(services) || !services.items.length) return fail(services ?? root, 'services: at least one service is needed');
+  for (const top of ['networks', 'volumes']) {
+    const section = root.get(top, true);
+    if (section === undefined || section === null || (isScalar(section) && section.value === null)) continue;
+    if (!isMap(section)) return fail(section, `${top} must be a mapping`);
+    for (const pair of section.items) {
+      const value = pair.value as Node | null;
+      if (top === 'networks' && keyOf(pair.key) !== 'default') fail(pair.key as Node, `networks.${keyOf(pair.key)}: networks other than the default are not supported by Muelle yet (every task is on its host's bridge)`);
+      if (value && !(isScalar(value) && value.value === null) && !(isMap(value) && value.items.length === 0)) fail(value, `${top}.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
+    }
+  }
+  const result: StackService[] = [];
+  for (const pair of services.items) {
+    const name = keyOf(pair.key);
+    if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(name)) fail(pair.key as Node, `services.${name}: a service name must be lowercase letters, digits and - (at most 42)`);
+    const node = pair.value;
+    if (!isMap(node)) return fail((node as Node) ?? (pair.key as Node), `services.${name} must be a mapping`);
+    result.push(readService(name, node, (n, m) => fail(n, `services.${name}.${m}`), readEnvFile));
+  }
+  const names = new Set(result.map((s) => s.name));
+  for (const service of result) for (const dep of service.dependsOn) if (!names.has(dep.service)) throw new ComposeError(`${file}: services.${service.name}.depends_on: no service ${dep.service} in the file`);
+  return result;
+}
+
+type Fail = (node: Node | null | undefined, message: string) => never;
+
+function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path: string) => string): StackService {
+  const value = (key: string) => node.get(key, true) as Node | undefined;
+  for (const pair of node.items) if (!SERVICE_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `${keyOf(pair.key)} is not supported by Muelle`);
+  const js = (key: string) => (value(key) as Node | undefined)?.toJSON() as unknown;
+  const spec: Record<string, unknown> = {};
+  const image = js('image');
+  if (typeof image !== 'string' || !image) fail(value('image') ?? node, 'image: every service needs an image (build is not supported by muelle stack deploy yet: build and push it first)');
+  spec.image = image;
+  for (const [key, field] of [['command', 'command'], ['entrypoint', 'entrypoint']] as const) {
+    const v = js(key);
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') spec[field] = ['/bin/sh', '-c', v];
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) spec[field] = v;
+    else fail(value(key), `${key} must be a string or a list of strings`);
+  }
+  const env: string[] = [];
+  for (const file of listOf(js('env_file'))) {
+    if (typeof file !== 'string') fail(value('env_file'), 'env_file must be a path or a list of paths');
+    for (const line of readEnvFile(file as string).split('\n')) if (line.trim() && !line.trim().startsWith('#')) env.push(line.trim());
+  }
+  env.push(...pairsOf(js('environment'), value('environment'), 'environment', fail).map(([k, v]) => `${k}=${v}`));
+  if (env.length) spec.env = env;
+  const labels = Object.fromEntries(pairsOf(js('labels'), value('labels'), 'labels', fail));
+  if (Object.keys(labels).length) spec.labels = labels;
+  if (js('working_dir') !== undefined) spec.workingDir = js('working_dir');
+  if (js('user') !== undefined) spec.user = String(js('user'));
+  if (js('stop_signal') !== undefined) spec.stopSignal = js('stop_signal');
+  if (js('stop_grace_period') !== undefined) spec.stopTimeoutSeconds = Math.round(duration(js('stop_grace_period'), value('stop_grace_period'), 'stop_grace_period', fail) / 1000);
+  const ports = listOf(js('ports')).map((p) => port(p, value('ports'), fail));
+  if (ports.length) spec.ports = ports;
+  const volumes = listOf(js('volumes')).map((v) => volume(v, value('volumes'), fail));
+  if (volumes.length) spec.volumes = volumes;
+  const networks = js('networks');
+  for (const network of Array.isArray(networks) ? networks : Object.keys((networks as object) ?? {}))
+    if (network !== 'default') fail(value('networks'), `networks: ${network}: only the default network is supported by Muelle yet`);
+  const healthcheck = js('healthcheck');
+  if (healthcheck !== undefined) spec.healthcheck = health(healthcheck, value('healthcheck'), fail);
+  const restart = js('restart');
+  if (restart !== undefined) {
+    const conditions: Record<string, string> = { no: 'none', always: 'any', 'unless-stopped': 'any', 'on-failure': 'on-failure' };
+    if (typeof restart !== 'string' || !conditions[restart]) fail(value('restart'), 'restart: no, always, unless-stopped or on-failure');
+    spec.restartCondition = conditions[restart as string];
+  }
+  const deploy = value('deploy');
+  if (deploy) readDeploy(deploy, spec, fail);
+  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail) };
+}
+
+function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void {
+  if (!isMap(node)) return fail(node, 'deploy must be a mapping');
+  for (const pair of node.items) if (!DEPLOY_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `deploy.${keyOf(pair.key)} is not supported by Muelle`);
+  const deploy = node.toJSON() as Record<string, any>;
+  if (deploy.mode !== undefined && deploy.mode !== 'replicated') fail(node.get('mode', true) as Node, `deploy.mode: ${deploy.mode} is not supported by Muelle (replicated only)`);
+  if (deploy.replicas !== undefined) spec.replicas = integer(deploy.replicas, node, 'deploy.replicas', fail);
+  if (deploy.labels !== undefined) fail(node.get('labels', true) as Node, 'deploy.labels (labels of the service itself) is not supported by Muelle; use labels');
+  const limits = deploy.resources?.limits ?? {};
+  for (const key of Object.keys(deploy.resources ?? {})) if (key !== 'limits') fail(node, `deploy.resources.${key} is not supported by Muelle (limits only)`);
+  for (const key of Object.keys(limits)) if (key !== 'cpus' && key !== 'memory') fail(node, `deploy.resources.limits.${key} is not supported by Muelle`);
+  if (limits.cpus !== undefined || limits.memory !== undefined) spec.resources = { cpus: limits.cpus !== undefined ? Number(limits.cpus) : undefined, memoryBytes: limits.memory !== undefined ? parseMemory(String(limits.memory).replace(/b$/i, '')) : undefined };
+  const constraints: Record<string, string> = {};
+  for (const key of Object.keys(deploy.placement ?? {})) if (key !== 'constraints') fail(node, `deploy.placement.${key} is not supported by Muelle`);
+  for (const c of deploy.placement?.constraints ?? []) {
+    const match = /^node\.labels\.([\w.-]+)\s*==\s*(\S+)$/.exec(String(c));
+    if (!match) fail(node, `deploy.placement.constraints: "${c}": only node.labels.<key>==<value>`);
+    constraints[match![1]!] = match![2]!;
+  }
+  if (Object.keys(constraints).length) spec.constraints = constraints;
+  const update = deploy.update_config;
+  if (update) {
+    const config: Record<string, unknown> = {};
+    for (const key of Object.keys(update)) if (!['parallelism', 'delay', 'order', 'failure_action', 'monitor'].includes(key)) fail(node, `deploy.update_config.${key} is not supported by Muelle`);
+    if (update.parallelism !== undefined) config.parallelism = integer(update.parallelism, node, 'deploy.update_config.parallelism', fail);
+    if (update.delay !== undefined) config.delayMs = duration(update.delay, node, 'deploy.update_config.delay', fail);
+    if (update.monitor !== undefined) config.monitorMs = duration(update.monitor, node, 'deploy.update_config.monitor', fail);
+    if (update.order !== undefined) config.order = update.order;
+    if (update.failure_action !== undefined) config.failureAction = update.failure_action;
+    spec.updateConfig = config;
+  }
+  const restart = deploy.restart_policy;
+  if (restart) {
+    for (const key of Object.keys(restart)) if (key !== 'condition') fail(node, `deploy.restart_policy.${key} is not supported by Muelle (condition only)`);
+    if (restart.condition !== undefined) spec.restartCondition = restart.condition;
+  }
+}
+
+function health(raw: any, node: Node | undefined, fail: Fail) {
+  if (raw?.disable === true) return { test: ['NONE'] };
+  const check: Record<string, unknown> = {};
+  for (const key of Object.keys(raw ?? {})) if (!['test', 'interval', 'timeout', 'retries', 'start_period', 'disable'].includes(key)) fail(node, `healthcheck.${key} is not supported by Muelle`);
+  if (typeof raw.test === 'string') check.test = ['CMD-SHELL', raw.test];
+  else if (Array.isArray(raw.test)) check.test = raw.test;
+  if (raw.interval !== undefined) check.intervalMs = duration(raw.interval, node, 'healthcheck.interval', fail);
+  if (raw.timeout !== undefined) check.timeoutMs = duration(raw.timeout, node, 'healthcheck.timeout', fail);
+  if (raw.start_period !== undefined) check.startPeriodMs = duration(raw.start_period, node, 'healthcheck.start_period', fail);
+  if (raw.retries !== undefined) check.retries = integer(raw.retries, node, 'healthcheck.retries', fail);
+  return check;
+}
+
+function dependencies(raw: unknown, node: Node | undefined, fail: Fail): StackService['dependsOn'] {
+  if (raw === undefined || raw === null) return [];
+  if (Array.isArray(raw)) return raw.map((service) => ({ service: String(service), condition: 'service_started' as const }));
+  if (typeof raw !== 'object') return fail(node, 'depends_on must be a list or a mapping');
+  return Object.entries(raw as Record<string, { condition?: string }>).map(([service, options]) => {
+    const condition = options?.condition ?? 'service_started';
+    if (condition !== 'service_started' && condition !== 'service_healthy') fail(node, `depends_on.${service}.condition: ${condition} is not supported by Muelle (service_started or service_healthy)`);
+    return { service, condition: condition as 'service_started' | 'service_healthy' };
+  });
+}
+
+function port(raw: unknown, node: Node | undefined, fail: Fail) {
+  if (typeof raw === 'number' || typeof raw === 'string') {
+    try {
+      return parsePublish(String(raw));
+    } catch (error) {
+      return fail(node, `ports: ${(error as Error).message}`);
+    }
+  }
+  const long = raw as { target?: number; published?: number | string; protocol?: string; mode?: string; host_ip?: string };
+  if (!long?.target) return fail(node, 'ports: a long port needs target');
+  if (long.mode !== undefined && long.mode !== 'host') fail(node, `ports: mode ${long.mode} (the routing mesh) is not supported by Muelle yet; use mode: host`);
+  return { hostIp: long.host_ip ?? '0.0.0.0', hostPort: long.published ? Number(long.published) : 0, containerPort: long.target, protocol: long.protocol ?? 'tcp' };
+}
+
+function volume(raw: unknown, node: Node | undefined, fail: Fail) {
+  if (typeof raw === 'string') {
+    try {
+      return parseVolume(raw);
+    } catch (error) {
+      return fail(node, `volumes: ${(error as Error).message}`);
+    }
+  }
+  const long = raw as { type?: string; source?: string; target?: string; read_only?: boolean };
+  if (long?.type !== 'volume' && long?.type !== 'bind') return fail(node, `volumes: type ${long?.type} is not supported by Muelle (volume or bind)`);
+  if (!long.source || !long.target) return fail(node, 'volumes: source and target are needed');
+  return { kind: long.type, source: long.source, target: long.target, readOnly: !!long.read_only };
+}
+
+function pairsOf(raw: unknown, node: Node | undefined, field: string, fail: Fail): Array<[string, string]> {
+  if (raw === undefined || raw === null) return [];
+  if (Array.isArray(raw)) {
+    return raw.map((entry) => {
+      const text = String(entry);
+      const index = text.indexOf('=');
+      if (index <= 0) fail(node, `${field}: "${text}" is not KEY=value`);
+      return [text.slice(0, index), text.slice(index + 1)];
+    });
+  }
+  if (typeof raw !== 'object') return fail(node, `${field} must be a mapping or a list of KEY=value`);
+  return Object.entries(raw as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)]);
+}
+
+function duration(raw: unknown, node: Node | undefined, field: string, fail: Fail): number {
+  try {
+    const ns = parseGoDuration(String(raw));
+    if (ns < 0) throw new Error('negative');
+    return Math.round(ns / 1e6);
+  } catch {
+    return fail(node, `${field}: "${raw}" is not a duration (e.g. 10s, 1m30s)`);
+  }
+}
+
+function integer(raw: unknown, node: Node | undefined, field: string, fail: Fail): number {
+  if (!Number.isInteger(raw) || (raw as number) < 0) fail(node, `${field} must be a whole number`);
+  return raw as number;
+}
+
+const listOf = (raw: unknown): unknown[] => (raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw]);
+const keyOf = (key: unknown) => String(isScalar(key) ? key.value : key);

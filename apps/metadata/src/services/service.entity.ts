@@ -1,0 +1,17 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { ServiceSpec, UpdateState } from '@muelle/contracts';
+
+@Entity('services')
+export class ServiceEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text') name!: string;
+  @Column('uuid', { name: 'team_id', nullable: true }) teamId!: string | null;
+  @Column('uuid', { name: 'owner_id' }) ownerId!: string;
+  @Column('jsonb') spec!: ServiceSpec;
+  @Column('jsonb', { name: 'previous_spec', nullable: true }) previousSpec!: ServiceSpec | null;
+  @Column('integer') version!: number;
+  @Column('text', { name: 'update_state' }) updateState!: UpdateState;
+  @Column('text', { name: 'update_message' }) updateMessage!: string;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
+}

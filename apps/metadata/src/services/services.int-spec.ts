@@ -1,0 +1,70 @@
+import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
+import { acquireLease, ConflictError, createService, deleteService, getService, listServices, NotFoundError, ServiceSpec, updateService } from '@muelle/contracts';
+import { RunningService, serviceInfo } from '@muelle/service-kit';
+import { createTestDatabase } from '@muelle/testing';
+import { mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { metadataConfigShape } from '../config';
+import { startMetadata } from '../metadata.app';
+
+describe('services and leases in metadata (PostgreSQL)', () => {
+  let running: RunningService;
+  let bus: BusClient;
+  let drop: () => Promise<void>;
+  const owner = randomUUID();
+  const spec = (image: string, replicas = 2) => ServiceSpec.parse({ image, replicas });
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    drop = db.drop;
+    const broker = new InProcessBroker();
+    const config = z.object(metadataConfigShape).parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-s-')), DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: 'whatever-pw' });
+    running = await startMetadata(config, { kind: 'in-process', broker }, pino({ level: 'silent' }), serviceInfo('metadata'));
+    bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    await drop?.();
+  });
+
+  it('keeps one name per team, finds by name or id, lists and deletes', async () => {
+    const web = await bus.request(createService, { name: 'web', teamId: null, ownerId: owner, spec: spec('r/web:1') });
+    expect(web).toMatchObject({ name: 'web', version: 1, updateState: 'completed', previousSpec: null, spec: { image: 'r/web:1', replicas: 2, updateConfig: { parallelism: 1, order: 'stop-first' } } });
+    await expect(bus.request(createService, { name: 'web', teamId: null, ownerId: owner, spec: spec('r/other') })).rejects.toThrow(ConflictError);
+    expect((await bus.request(getService, { ref: web.id })).name).toBe('web');
+    expect((await bus.request(getService, { ref: 'web' })).id).toBe(web.id);
+    expect((await bus.request(listServices, {})).items.map((s) => s.name)).toContain('web');
+    const gone = await bus.request(createService, { name: 'gone', teamId: null, ownerId: owner, spec: spec('r/gone') });
+    expect(await bus.request(deleteService, { id: gone.id })).toEqual({ deleted: true });
+    await expect(bus.request(getService, { ref: 'gone' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('applies a change only at the version and state it was decided on; a new spec bumps the version unless told not to', async () => {
+    const api = await bus.request(createService, { name: 'api', teamId: null, ownerId: owner, spec: spec('r/api:1') });
+    const scaled = await bus.request(updateService, { id: api.id, expectedVersion: 1, spec: spec('r/api:1', 5), bumpVersion: false });
+    expect(scaled).toMatchObject({ version: 1, spec: { replicas: 5 } });
+    const updated = await bus.request(updateService, { id: api.id, expectedVersion: 1, spec: spec('r/api:2', 5), previousSpec: scaled.spec, updateState: 'updating' });
+    expect(updated).toMatchObject({ version: 2, updateState: 'updating', previousSpec: { image: 'r/api:1' } });
+    // A decision taken on version 1, or on a state that changed meanwhile, is refused.
+    await expect(bus.request(updateService, { id: api.id, expectedVersion: 1, updateState: 'completed' })).rejects.toThrow(/changed meanwhile \(version 2, updating\)/);
+    await expect(bus.request(updateService, { id: api.id, expectedVersion: 2, expectedUpdateState: 'paused', updateState: 'completed' })).rejects.toThrow(ConflictError);
+    const done = await bus.request(updateService, { id: api.id, expectedVersion: 2, expectedUpdateState: 'updating', updateState: 'completed', updateMessage: '' });
+    expect(done).toMatchObject({ version: 2, updateState: 'completed' });
+  });
+
+  it('gives a lease to one holder at a time, renews it for that holder, and hands it over once it lapsed', async () => {
+    const first = await bus.request(acquireLease, { name: 'test-lease', holder: 'api-1', ttlMs: 1000 });
+    expect(first.held).toBe(true);
+    const contenders = await Promise.all(['api-2', 'api-3', 'api-1'].map((holder) => bus.request(acquireLease, { name: 'test-lease', holder, ttlMs: 1000 })));
+    expect(contenders.map((c) => c.held)).toEqual([false, false, true]);
+    expect(contenders[0]!.holder).toBe('api-1');
+    await new Promise((r) => setTimeout(r, 1100));
+    const results = await Promise.all(['api-2', 'api-3'].map((holder) => bus.request(acquireLease, { name: 'test-lease', holder, ttlMs: 5000 })));
+    expect(results.filter((r) => r.held)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { defineRequest } from '../contract';
+import { IsoDate, Labels } from '../common';
+import { ContainerSpec } from '../containers/container.schemas';
+
+/**
+ * A service name is a DNS label, so a resolver can later answer `<name>` (its healthy replicas) and
+ * `tasks.<name>` (every task) without renaming anything.
+ */
+export const ServiceDnsName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lowercase letters, digits and -, at most 63');
+
+/** Swarm's `update_config`: how a changed spec replaces the running tasks. */
+export const UpdateConfig = z.object({
+  /** Tasks replaced at once (0: all). */
+  parallelism: z.number().int().min(0).max(1000).default(1),
+  /** Wait between batches, counted from the start of the previous batch once it is ready. */
+  delayMs: z.number().int().min(0).max(3_600_000).default(0),
+  /** stop-first: old task removed, then its replacement made; start-first: replacement healthy, then the old one removed. */
+  order: z.enum(['stop-first', 'start-first']).default('stop-first'),
+  /** What a new task that exits or turns unhealthy during the update does: stop the update (pause), go back to the previous spec (rollback), or carry on. */
+  failureAction: z.enum(['pause', 'rollback', 'continue']).default('pause'),
+  /** How long a new task must stay up (and healthy, with a check) to count as a success. */
+  monitorMs: z.number().int().min(0).max(3_600_000).default(2_000),
+});
+export type UpdateConfig = z.infer<typeof UpdateConfig>;
+
+/** The desired state of a service: what each task (container) runs, and how many. */
+export const ServiceSpec = ContainerSpec.pick({
+  image: true,
+  command: true,
+  entrypoint: true,
+  env: true,
+  workingDir: true,
+  user: true,
+  ports: true,
+  volumes: true,
+  network: true,
+  resources: true,
+  labels: true,
+  healthcheck: true,
+  stopSignal: true,
+  stopTimeoutSeconds: true,
+}).extend({
+  /** Host labels a task's host must have (`--constraint zone=a`). */
+  constraints: Labels.default({}),
+  replicas: z.number().int().min(0).max(1000).default(1),
+  /** Swarm's restart_policy.condition: which exited tasks the reconciler replaces. */
+  restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
+  updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
+});
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+export type ServiceSpecInput = z.input<typeof ServiceSpec>;
+
+/**
+ * Where the latest change stands: `updating` while old tasks are replaced, `paused` when a new task
+ * failed (failureAction pause), `rollback_started`/`rollback_completed` after an automatic or asked rollback.
+ */
+export const UpdateState = z.enum(['completed', 'updating', 'paused', 'rollback_started', 'rollback_completed']);
+export type UpdateState = z.infer<typeof UpdateState>;
+
+export const ServiceRecord = z.object({
+  id: z.string().uuid(),
+  name: ServiceDnsName,
+  teamId: z.string().uuid().nullable(),
+  /** The user the reconciler acts for (quota, pull rights, audit). */
+  ownerId: z.string().uuid(),
+  spec: ServiceSpec,
+  /** The spec before the last update: what `rollback` goes back to. */
+  previousSpec: ServiceSpec.nullable(),
+  /** Bumped at every spec change; a task carries the version it was made for. */
+  version: z.number().int().min(1),
+  updateState: UpdateState,
+  updateMessage: z.string(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+});
+export type ServiceRecord = z.infer<typeof ServiceRecord>;
+
+/** Task labels: which service and which spec version a container belongs to. */
+export const SERVICE_ID_LABEL = 'muelle.service.id';
+export const SERVICE_VERSION_LABEL = 'muelle.service.version';
+/** The scheduler spreads containers with the same value over hosts (see HostUsage.services). */
+export const SERVICE_NAME_LABEL = 'muelle.service';
+
+const teamFilter = { teamId: z.string().uuid().nullable().optional() };
+
+/** CONFLICT when the team already has a service of that name. */
+export const createService = defineRequest(
+  'muelle.metadata.services.create.v1',
+  z.object({ name: ServiceDnsName, teamId: z.string().uuid().nullable(), ownerId: z.string().uuid(), spec: ServiceSpec }),
+  ServiceRecord,
+);
+
+/** By id or name (within `teamId` when given). */
+export const getService = defineRequest('muelle.metadata.services.get.v1', z.object({ ref: z.string().min(1).max(128), ...teamFilter }), ServiceRecord);
+
+export const listServices = defineRequest('muelle.metadata.services.list.v1', z.object({ ...teamFilter }), z.object({ items: z.array(ServiceRecord) }));
+
+/**
+ * Writes a new state only if the record is still at `expectedVersion` and `expectedUpdateState`
+ * (optimistic: two api replicas never both apply a decision); CONFLICT otherwise. A new `spec`
+ * bumps the version.
+ */
+export const updateService = defineRequest(
+  'muelle.metadata.services.update.v1',
+  z.object({
+    id: z.string().uuid(),
+    expectedVersion: z.number().int().min(1),
+    expectedUpdateState: UpdateState.optional(),
+    spec: ServiceSpec.optional(),
+    /** False for changes that do not touch what a task runs (replicas, update config): no new version, no rolling update. */
+    bumpVersion: z.boolean().default(true),
+    previousSpec: ServiceSpec.nullable().optional(),
+    updateState: UpdateState.optional(),
+    updateMessage: z.string().max(1000).optional(),
+  }),
+  ServiceRecord,
+);
+
+export const deleteService = defineRequest('muelle.metadata.services.delete.v1', z.object({ id: z.string().uuid() }), z.object({ deleted: z.boolean() }));
+
+/**
+ * A leader lease in the database: true when `holder` holds `name` for the next `ttlMs` (it was free,
+ * expired, or already its own). Loops that must run on one replica at a time take it every round.
+ */
+export const acquireLease = defineRequest(
+  'muelle.metadata.leases.acquire.v1',
+  z.object({ name: z.string().regex(/^[a-z0-9.-]{1,64}$/), holder: z.string().min(1).max(128), ttlMs: z.number().int().min(1000).max(600_000) }),
+  z.object({ held: z.boolean(), holder: z.string(), expiresAt: IsoDate }),
+);

@@ -8,6 +8,10 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DeniedChangeAudit } from './audit/denied-change.interceptor';
 import { Authenticator } from './auth/authenticator';
 import { TokensController } from './auth/tokens.controller';
+import { SessionController } from './auth/session.controller';
+import { SessionService } from './auth/session.service';
+import { ConsoleController } from './console/console.controller';
+import { ConsoleFiles } from './console/console-files';
 import { AccountEventsListener } from './auth/account-events.listener';
 import { OriginMiddleware } from './auth/origin.middleware';
 import { AccountsService } from './accounts/accounts.service';
@@ -55,6 +59,8 @@ export class ApiModule implements NestModule {
         SystemController,
         OpenApiController,
         TokensController,
+        SessionController,
+        ConsoleController,
         UsersController,
         AccountEventsListener,
         TeamsController,
@@ -70,7 +76,7 @@ export class ApiModule implements NestModule {
         // Docker Engine API (its catch-all comes last).
         ...dockerEngineControllers,
       ],
-      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, TerminalGateway, Reconciler, ServiceReconciler, ...dockerEngineProviders],
+      providers: [{ provide: API_CONFIG, useValue: resolveApiConfig(config) }, { provide: APP_INTERCEPTOR, useClass: DeniedChangeAudit }, ...services, SessionService, ConsoleFiles, TerminalGateway, Reconciler, ServiceReconciler, ...dockerEngineProviders],
       exports: [API_CONFIG, ...services],
     };
   }

@@ -45,6 +45,8 @@ export const apiConfigShape = {
       }
       return origins.map((o) => new URL(o).origin);
     }),
+  /** Lifetime of a console sign-in (its cookie and the session token behind it). */
+  MUELLE_SESSION_TTL_SECONDS: z.coerce.number().int().min(300).max(30 * 24 * 3600).default(28_800),
   /** Pids limit of a container that sets none, so one fork bomb cannot exhaust a host (0: no default). */
   MUELLE_DEFAULT_PIDS_LIMIT: z.coerce.number().int().min(0).max(4_194_304).default(4096),
 };

@@ -3,12 +3,14 @@ import type { Request } from 'express';
 import { Authenticator } from './authenticator';
 import { RequestPrincipal } from './principal';
 import { requireScopes } from './token-scope-check';
+import { credentialOf } from './session-cookie';
 
 type AuthedRequest = Request & { principal?: RequestPrincipal };
 
 /**
- * Every /v1 route needs a user: `Authorization: Bearer <token>` (API tokens) or Basic
- * username:password, both checked by metadata over the bus. A refusal carries no
+ * Every /v1 route needs a user: `Authorization: Bearer <token>` (API tokens), Basic
+ * username:password, or the console's session cookie (a token; session-cookie.ts), all checked
+ * by metadata over the bus. A refusal carries no
  * `WWW-Authenticate: Basic` challenge: browsers would prompt and then remember the password,
  * sending it on every (cross-site) request afterwards.
  */
@@ -18,7 +20,7 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
-    request.principal = await this.authenticator.authenticate(request.headers.authorization, clientAddressOf(request));
+    request.principal = await this.authenticator.authenticate(credentialOf(request.method, request.headers), clientAddressOf(request));
     requireScopes(request.principal, request.method, request.originalUrl ?? request.url);
     return true;
   }

@@ -26,11 +26,16 @@ export class Authenticator {
     const credential = parseAuthorization(header);
     const principal =
       credential.kind === 'bearer'
-        ? await this.verified.get(['bearer', credential.token], () => this.bus.request(authenticateToken, { token: credential.token, ...address(clientAddress) }))
+        ? await this.checkToken(credential.token, clientAddress)
         : await this.checkPassword(credential.username, credential.password, clientAddress);
     const { tokenId: _tokenId, expiresAt: _expiresAt, ...rest } = principal;
     const password = credential.kind === 'bearer' ? credential.token : credential.password;
     return { ...rest, registryCredentials: { username: principal.user.username, password } };
+  }
+
+  /** An API token (also the console's session), with its id and expiry; cached like a header. */
+  checkToken(token: string, clientAddress?: string): Promise<AuthenticatedPrincipal> {
+    return this.verified.get(['bearer', token], () => this.bus.request(authenticateToken, { token, ...address(clientAddress) }));
   }
 
   /** A username/password pair (Basic, or the Docker API's `/auth`), cached like a header. */

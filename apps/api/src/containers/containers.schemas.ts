@@ -28,6 +28,8 @@ export const ListContainersQuery = z.object({
   cursor: z.string().max(200).optional(),
   state: queryList.pipe(z.array(ContainerState).optional()),
   host: HostId.optional(),
+  /** Admins: one team's containers (team id). Everybody else only ever sees their own team's. */
+  team: z.string().uuid('a team id').optional(),
   name: z.string().max(128).optional(),
   label: queryList,
 });

@@ -151,7 +151,8 @@ export class ContainersService {
       all: query.all,
       limit: query.limit,
       cursor: query.cursor,
-      teamId: teamScope(principal),
+      // A non-admin's own team always wins over the `team` filter.
+      teamId: teamScope(principal) ?? query.team,
       filters: {
         state: query.state,
         hostId: query.host,

@@ -10,6 +10,7 @@ import { RawData, WebSocket, WebSocketServer } from 'ws';
 import { Authenticator } from '../auth/authenticator';
 import { RequestPrincipal } from '../auth/principal';
 import { crossSiteRefusal } from '../auth/origin-policy';
+import { credentialOf } from '../auth/session-cookie';
 import { API_CONFIG, ApiConfig } from '../config';
 import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { ContainersService } from './containers.service';
@@ -22,7 +23,8 @@ const ATTACH_PATH = /^\/v1\/containers\/([^/]+)\/attach\/ws$/;
  * Interactive sessions over WebSocket: `exec -it` and `run -it` (attach). Every binary message
  * starts with one byte of `Frame` type, as on the bus: the server sends Stdout(1), Stderr(2) and
  * finally Exit(5) `{exitCode}` or Error(6) `{code,message}`; the client sends Stdin(0),
- * Resize(3) `{rows,cols}` and StdinEnd(4). Auth is the usual Authorization header on the upgrade.
+ * Resize(3) `{rows,cols}` and StdinEnd(4). Auth is the usual Authorization header on the upgrade, or
+ * the console's session cookie with its CSRF token in `?csrf=` (session-cookie.ts).
  */
 @Injectable()
 export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -44,7 +46,13 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
       // Browsers let any page open a WebSocket to any host: the handshake's Origin is the only guard.
       const crossSite = crossSiteRefusal('GET', req.headers, this.config.MUELLE_ALLOWED_ORIGINS, true);
       if (crossSite) return refuse(socket, new PermissionDeniedError(crossSite, { rule: 'origin' }));
-      this.authenticator.authenticate(req.headers.authorization, req.socket.remoteAddress).then(
+      let credential: string | undefined;
+      try {
+        credential = credentialOf('GET', req.headers, url.searchParams, true);
+      } catch (error) {
+        return refuse(socket, toMuelleError(error));
+      }
+      this.authenticator.authenticate(credential, req.socket.remoteAddress).then(
         (principal) => this.sockets.handleUpgrade(req, socket, head, (ws) => this.serve(ws, principal, url)),
         (error) => refuse(socket, toMuelleError(error)),
       );

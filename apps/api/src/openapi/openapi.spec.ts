@@ -8,6 +8,7 @@ import { EventsController } from '../events/events.controller';
 import { TeamsController } from '../teams/teams.controller';
 import { TeamLimitsController } from '../teams/team-limits.controller';
 import { TokensController } from '../auth/tokens.controller';
+import { SessionController } from '../auth/session.controller';
 import { UsersController } from '../accounts/users.controller';
 import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
@@ -15,7 +16,7 @@ import { SystemController } from '../system/system.controller';
 import { ServicesController } from '../services/services.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
+const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {
@@ -46,7 +47,7 @@ describe('OpenAPI document', () => {
     expect(body.required).toEqual(['image']);
     expect(body.properties.restartPolicy.properties.name.enum).toEqual(['no', 'on-failure', 'always', 'unless-stopped']);
     const listParams = (doc.paths['/v1/containers'].get as any).parameters.map((p: { name: string }) => p.name);
-    expect(listParams).toEqual(['all', 'limit', 'cursor', 'state', 'host', 'name', 'label']);
+    expect(listParams).toEqual(['all', 'limit', 'cursor', 'state', 'host', 'team', 'name', 'label']);
     const ids = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((op: any) => op.operationId));
     expect(new Set(ids).size).toBe(ids.length);
   });

@@ -1,6 +1,7 @@
 import { RegistryRepositoryName } from '@muelle/contracts';
 import { z } from 'zod';
 import { CreateTokenBody } from '../auth/tokens.controller';
+import { SignInBody } from '../auth/session.controller';
 import { ListUsersQuery, SetPasswordBody } from '../accounts/users.controller';
 import {
   CreateContainerBody,
@@ -70,6 +71,28 @@ export const routes: Route[] = [
     summary: 'Trade credentials for an API token (ttlSeconds, scopes), or make a robot token for a team (team + scopes)',
     tag: 'auth',
     body: CreateTokenBody,
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/session',
+    summary: 'Console sign-in: sets the HttpOnly, SameSite=Strict session cookie; answers the user and the CSRF token that cookie-borne changes must send (X-Muelle-CSRF)',
+    tag: 'auth',
+    body: SignInBody,
+    status: 201,
+    public: true,
+  },
+  {
+    method: 'get',
+    path: '/v1/auth/session',
+    summary: "The cookie session's user, expiry and CSRF token",
+    tag: 'auth',
+  },
+  {
+    method: 'delete',
+    path: '/v1/auth/session',
+    summary: "Sign out: revokes the session's token and clears the cookie",
+    tag: 'auth',
+    status: 204,
   },
   {
     method: 'get',

@@ -20,7 +20,7 @@ function sources(dir: string): string[] {
     if (entry === 'node_modules' || entry === 'dist') continue;
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) found.push(...sources(path));
-    else if (/\.(ts|mjs|js)$/.test(entry) && !isTestFile(relative(root, path))) found.push(path);
+    else if (/\.(ts|tsx|mjs|js)$/.test(entry) && !isTestFile(relative(root, path))) found.push(path);
   }
   return found;
 }

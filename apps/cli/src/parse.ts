@@ -1,4 +1,4 @@
-import { parseGoDuration } from '@muelle/dockerfile';
+import { parseGoDuration } from '@muelle/dockerfile/duration';
 import { CliError } from './errors';
 
 export const collect = (value: string, previous: string[]) => [...previous, value];

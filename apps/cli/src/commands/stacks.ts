@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ApiClient } from '../client';
 import type { Io } from '../commands';
-import { parseComposeFile, StackService } from '../compose/compose-file';
+import type { StackService } from '../compose/compose-file';
 import { CliError } from '../errors';
 import { containerStatus, shortId, table } from '../format';
 import { apiClient, formatOption, printJson } from './common';
@@ -60,6 +60,8 @@ export function registerStackCommands(program: Command, io: Io): Command {
     .action(async (name: string, o) => {
       if (!/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/.test(name)) throw new CliError(`invalid stack name "${name}": lowercase letters, digits and - (at most 20)`);
       const file = resolve(o.composeFile);
+      // The compose parser (and its YAML library) loads only for `stack deploy`, not at every start.
+      const { parseComposeFile } = await import('../compose/compose-file');
       const services = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
       const api = apiClient();
       const existing = new Map((await servicesOf(api, name)).map((s) => [s.name, s]));

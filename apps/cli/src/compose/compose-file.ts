@@ -1,5 +1,5 @@
 import { isMap, isScalar, LineCounter, Node, parseDocument, YAMLMap } from 'yaml';
-import { parseGoDuration } from '@muelle/dockerfile';
+import { parseGoDuration } from '@muelle/dockerfile/duration';
 import { CliError } from '../errors';
 import { parseMemory, parsePublish, parseVolume } from '../parse';
 

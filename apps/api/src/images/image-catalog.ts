@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { listCatalog, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { listCatalog, NotFoundError } from '@muelle/contracts';
 import { type Platform, familiarName, findByImageId, imageIdPrefixOf, imageNotFoundMessage, localSpellings, parseImageName, requireManifest } from '@muelle/images';
 import { formatReference, ImageReference } from '@muelle/oci';
-import { createRegistryClient, RegistryAuthError, RegistryClient, registryEndpoint, RegistryNotFoundError, RegistryUnreachableError } from '@muelle/registry-client';
+import { createRegistryClient, RegistryClient, registryEndpoint, RegistryNotFoundError } from '@muelle/registry-client';
 import { insecureRegistriesOf } from '@muelle/service-kit';
 import { RequestPrincipal } from '../auth/principal';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
+import { registryCall } from './registry-errors';
 
 /** One image config blob, the parts Docker shows. */
 interface ImageConfig {
@@ -114,7 +115,7 @@ export class ImageCatalog {
     const client = this.client(principal);
     const byId = new Map<string, CatalogImage>();
     for (const repository of await this.repositories(principal)) {
-      const tags = await guard(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
+      const tags = await registryCall(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
       for (const tag of tags) {
         const image = await this.load(client, { registry: this.registry, repository, tag }).catch((e) => (e instanceof NotFoundError ? null : Promise.reject(e)));
         if (!image) continue;
@@ -173,22 +174,22 @@ export class ImageCatalog {
   /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */
   async exists(principal: RequestPrincipal, ref: ImageReference): Promise<boolean> {
     if (!(await this.access.decide(principal, 'pull', ref.repository)).allowed) return false;
-    const head = await guard(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
+    const head = await registryCall(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
     return head !== null;
   }
 
   async manifestSize(principal: RequestPrincipal, ref: ImageReference): Promise<number> {
-    const head = await guard(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
+    const head = await registryCall(this.client(principal).headManifest(ref.repository, ref.digest ?? ref.tag!, MANIFEST_TYPES));
     return head?.size ?? 0;
   }
 
   private async load(client: RegistryClient, ref: ImageReference): Promise<CatalogImage> {
     const reference = ref.digest ?? ref.tag!;
-    const top = await guard(client.getManifest(ref.repository, reference, MANIFEST_TYPES));
+    const top = await registryCall(client.getManifest(ref.repository, reference, MANIFEST_TYPES));
     let document = JSON.parse(top.bytes.toString('utf8'));
     if (Array.isArray(document.manifests)) {
       const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${ref.repository}:${reference}`);
-      document = JSON.parse((await guard(client.getManifest(ref.repository, child.digest, MANIFEST_TYPES))).bytes.toString('utf8'));
+      document = JSON.parse((await registryCall(client.getManifest(ref.repository, child.digest, MANIFEST_TYPES))).bytes.toString('utf8'));
     }
     const configDigest: string | undefined = document.config?.digest;
     if (!configDigest) throw new NotFoundError(`${ref.repository}:${reference} has no image config`);
@@ -214,7 +215,7 @@ export class ImageCatalog {
     const cached = this.configs.get(digest);
     if (cached) return cached;
     const chunks: Buffer[] = [];
-    for await (const chunk of await guard(client.getBlob(repository, digest))) chunks.push(chunk as Buffer);
+    for await (const chunk of await registryCall(client.getBlob(repository, digest))) chunks.push(chunk as Buffer);
     const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImageConfig;
     if (this.configs.size > 5_000) this.configs.clear();
     this.configs.set(digest, config);
@@ -238,16 +239,5 @@ export class ImageCatalog {
 
   private client(principal: RequestPrincipal): RegistryClient {
     return createRegistryClient({ ...registryEndpoint(this.registry, this.insecureRegistries), credentials: principal.registryCredentials, userAgent: 'muelle-api-docker' });
-  }
-}
-
-async function guard<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof RegistryNotFoundError) throw new NotFoundError(error.message);
-    if (error instanceof RegistryAuthError) throw new PermissionDeniedError(`registry refused: ${error.message}`);
-    if (error instanceof RegistryUnreachableError) throw new UnavailableError(error.message);
-    throw error;
   }
 }

@@ -1,18 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { ConflictError, HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError, PermissionDeniedError, UnavailableError } from '@muelle/contracts';
+import { ConflictError, HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError } from '@muelle/contracts';
 import { imageNotFoundMessage, type Platform, parseImageName, requireManifest, shortImageId } from '@muelle/images';
 import { formatReference, ImageReference } from '@muelle/oci';
 import {
   copyImage,
   createRegistryClient,
   registryEndpoint,
-  RegistryAuthError,
   RegistryClient,
   RegistryCredentials,
-  RegistryError,
   RegistryNotFoundError,
-  RegistryUnreachableError,
 } from '@muelle/registry-client';
 import { insecureRegistriesOf, LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
@@ -24,6 +21,7 @@ import { EventHub } from '../events/event-hub';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { Cluster } from '../hosts/cluster';
 import { ImageCatalog } from './image-catalog';
+import { registryCall } from './registry-errors';
 import { PullBody, PushBody } from './images.schemas';
 
 export interface ImageSummary {
@@ -102,7 +100,7 @@ export class ImagesService {
     const cached = options.hosts ? await this.cachedByHost() : null;
     const items: ImageSummary[] = [];
     for (const repository of repositories) {
-      const tags = await this.guard(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
+      const tags = await registryCall(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
       for (const tag of tags) {
         const summary = await this.summary(client, { registry: this.registryAddress, repository, tag }, cached).catch((error) => {
           this.logger.warn({ err: error, repository, tag }, 'image listed without details');
@@ -122,7 +120,7 @@ export class ImagesService {
     const ref = await this.locate(principal, image, 'image');
     const client = this.localClient(principal);
     const summary = await this.summary(client, ref, await this.cachedByHost());
-    const manifest = await this.guard(client.getManifest(ref.repository, summary.digest));
+    const manifest = await registryCall(client.getManifest(ref.repository, summary.digest));
     return {
       ...summary,
       manifest: JSON.parse(manifest.bytes.toString('utf8')),
@@ -142,12 +140,12 @@ export class ImagesService {
     if (!inPlace) await this.access.require(principal, 'push', target.repository, writeWording(target.repository, body.as ? 'body.as' : 'body.image'));
     let digest: string;
     if (inPlace) {
-      const head = await this.guard(local.headManifest(source.repository, sourceReference));
+      const head = await registryCall(local.headManifest(source.repository, sourceReference));
       if (!head) throw new NotFoundError(`no such image: ${body.image}`);
       digest = head.digest;
     } else {
       const from = source.registry === this.registryAddress ? local : this.client(source.registry, body.sourceAuth);
-      ({ digest } = await this.guard(
+      ({ digest } = await registryCall(
         copyImage(
           {
             client: from,
@@ -195,7 +193,7 @@ export class ImagesService {
       });
     await this.access.require(principal, 'push', target.repository, writeWording(target.repository, 'body.target'));
     const client = this.localClient(principal);
-    const { digest } = await this.guard(
+    const { digest } = await registryCall(
       copyImage({ client, repository: source.repository, reference: source.reference }, { client, repository: target.repository, reference: target.tag }),
     );
     const reference = formatReference({
@@ -230,7 +228,7 @@ export class ImagesService {
     if (destination.registry === this.registryAddress) {
       digest = await this.verifyComplete(local, destination.repository, reference, progress);
     } else {
-      ({ digest } = await this.guard(
+      ({ digest } = await registryCall(
         copyImage(
           { client: local, repository: destination.repository, reference },
           {
@@ -280,7 +278,7 @@ export class ImagesService {
     const ref = this.parseLocal(image, 'image');
     await this.access.require(principal, 'delete', ref.repository, { notFound: imageNotFoundMessage(image) });
     const reference = formatReference(ref);
-    await this.guard(this.localClient(principal).deleteManifest(ref.repository, ref.digest ?? ref.tag!));
+    await registryCall(this.localClient(principal).deleteManifest(ref.repository, ref.digest ?? ref.tag!));
     const untaggedOn: string[] = [];
     if (options.hosts) {
       for (const host of (await this.cluster.hosts()).filter((h) => h.state === 'ready')) {
@@ -320,7 +318,7 @@ export class ImagesService {
   }
 
   private async verifyComplete(client: RegistryClient, repository: string, reference: string, progress: (event: CopyEvent) => void): Promise<string> {
-    const manifest = await this.guard(client.getManifest(repository, reference));
+    const manifest = await registryCall(client.getManifest(repository, reference));
     const document = JSON.parse(manifest.bytes.toString('utf8')) as {
       manifests?: Array<{ digest: string }>;
       config?: { digest: string; size: number };
@@ -328,7 +326,7 @@ export class ImagesService {
     };
     for (const child of document.manifests ?? []) await this.verifyComplete(client, repository, child.digest, progress);
     for (const blob of [document.config, ...(document.layers ?? [])].filter((b): b is { digest: string; size: number } => !!b)) {
-      if (!(await this.guard(client.headBlob(repository, blob.digest)))) throw new NotFoundError(`image ${repository}:${reference} is incomplete: blob ${blob.digest} is missing`);
+      if (!(await registryCall(client.headBlob(repository, blob.digest)))) throw new NotFoundError(`image ${repository}:${reference} is incomplete: blob ${blob.digest} is missing`);
       progress({ status: 'skipped', digest: blob.digest, size: blob.size });
     }
     return manifest.digest;
@@ -354,12 +352,12 @@ export class ImagesService {
 
   private async summary(client: RegistryClient, ref: ImageReference, cached: Map<string, Set<string>> | null): Promise<ImageSummary> {
     const reference = ref.digest ?? ref.tag!;
-    const top = await this.guard(client.getManifest(ref.repository, reference));
+    const top = await registryCall(client.getManifest(ref.repository, reference));
     let manifest = top;
     let document = JSON.parse(top.bytes.toString('utf8'));
     if (Array.isArray(document.manifests)) {
       const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${ref.repository}:${reference}`);
-      manifest = await this.guard(client.getManifest(ref.repository, child.digest));
+      manifest = await registryCall(client.getManifest(ref.repository, child.digest));
       document = JSON.parse(manifest.bytes.toString('utf8'));
     }
     const layers: Array<{ size: number }> = document.layers ?? [];
@@ -433,23 +431,5 @@ export class ImagesService {
       credentials,
       userAgent: 'muelle-api',
     });
-  }
-
-  /** Registry-client failures as platform errors (404 stays 404, refusals become 403, outages 503). */
-  private async guard<T>(work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (error) {
-      if (error instanceof MuelleError) throw error;
-      if (error instanceof RegistryNotFoundError) throw new NotFoundError(error.message);
-      if (error instanceof RegistryAuthError) throw new PermissionDeniedError(`registry refused: ${error.message}`);
-      if (error instanceof RegistryUnreachableError) throw new UnavailableError(error.message);
-      if (error instanceof RegistryError)
-        throw new UnavailableError(`registry error: ${error.message}`, {
-          status: error.status,
-          code: error.code,
-        });
-      throw error;
-    }
   }
 }

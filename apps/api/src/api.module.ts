@@ -20,6 +20,7 @@ import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
 import { ContainerPruner } from './containers/container-pruner';
 import { ContainerNames } from './containers/container-names';
+import { ContainerProcesses } from './containers/container-processes';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
@@ -38,7 +39,7 @@ import { SystemController } from './system/system.controller';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, RepositoriesService, RepositoryAccess, BuildsService];
 
 @Module({})
 export class ApiModule implements NestModule {

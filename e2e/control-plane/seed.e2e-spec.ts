@@ -86,11 +86,14 @@ describe('the seed, end to end with the muelle CLI', () => {
     expect((await cli('ps', '-q')).trim().split('\n')).toContain(containerId.slice(0, 12));
   }, 30_000);
 
-  it('muelle port shows where the container port is published', async () => {
+  it('muelle port shows where the container port is published; muelle top its processes', async () => {
     expect(await cli('port', 'seed-web')).toMatch(new RegExp(`^8080/tcp -> [0-9.]+:${hostPort}\n$`));
     expect(await cli('port', 'seed-web', '8080/tcp')).toMatch(new RegExp(`^[0-9.]+:${hostPort}\n$`));
     const missing = await muelle(['port', 'seed-web', '9999'], env);
     expect([missing.code, missing.stderr]).toEqual([1, "Error: no public port '9999' published for seed-web\n"]);
+    const top = await cli('top', 'seed-web');
+    expect(top).toMatch(/^UID\s+PID\s+PPID\s+TIME\s+CMD\n/);
+    expect(top).toMatch(/^0\s+\d+\s+\d+\s+\d{2}:\d{2}:\d{2}\s+httpd -f -p 8080 -h \/www$/m);
   }, 30_000);
 
   it('muelle stats --no-stream prints one sample; muelle stats keeps refreshing until interrupted', async () => {

@@ -177,8 +177,10 @@ describe('the seed with the stock docker CLI', () => {
     expect(logs.stderr).toBe('dos\n');
   }, 90_000);
 
-  it('docker port, docker wait, docker rename, docker stats --no-stream and docker logs --since/--until', async () => {
+  it('docker port, docker top, docker wait, docker rename, docker stats --no-stream and docker logs --since/--until', async () => {
     expect((await ok('port', 'web', '8080')).trim()).toMatch(new RegExp(`^[0-9.]+:${webPort}$`));
+    expect(await ok('top', 'web')).toMatch(/^UID\s+PID\s+PPID\s+TIME\s+CMD\n0\s+\d+\s+\d+\s+\S+\s+httpd -f -p 8080 -h \/www\n$/);
+    expect((await docker(['top', 'web', 'aux'], env)).stderr).toMatch(/ps options for docker top \(aux\) is not supported by Muelle/);
     expect((await ok('wait', 'talker')).trim()).toBe('7');
     await ok('rename', 'talker', 'chatter');
     expect((await ok('inspect', '--format', '{{.Name}}', 'chatter')).trim()).toBe('/chatter');

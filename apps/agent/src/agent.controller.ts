@@ -5,6 +5,7 @@ import { ContainerRuntime } from './containers/container-runtime';
 import { onHostDisk } from './host/disk-full';
 import { ExecManager } from './containers/exec-manager';
 import { OutputStreams } from './containers/output-streams';
+import { PROCESS_TITLES, processTable } from './containers/process-table';
 import { ImageStore } from './images/image-store';
 import { VolumeStore, withTeamVolumes } from './volumes/volume-store';
 import { EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
@@ -73,6 +74,12 @@ export function agentControllerFor(hostId: string) {
     async wait(r: ParsedRequestOf<C['wait']>) {
       await this.runtime.ready;
       return this.runtime.wait(r.id, r.condition);
+    }
+
+    @HandleRequest(c.top)
+    async top(r: ParsedRequestOf<C['top']>) {
+      await this.runtime.ready;
+      return { titles: [...PROCESS_TITLES], processes: await processTable(await this.runtime.processIds(r.id)) };
     }
 
     @HandleRequest(c.logs)

@@ -24,6 +24,7 @@ import { TeamLimitsController } from './teams/team-limits.controller';
 import { ContainersService } from './containers/containers.service';
 import { ContainerPruner } from './containers/container-pruner';
 import { ContainerNames } from './containers/container-names';
+import { ContainerProcesses } from './containers/container-processes';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
@@ -47,7 +48,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {

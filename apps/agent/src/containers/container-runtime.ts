@@ -349,6 +349,12 @@ export class ContainerRuntime {
     return this.options.cgroups.paths(id);
   }
 
+  /** Host pids of a running container's processes (its cgroup's), for `top`. */
+  async processIds(id: string): Promise<number[]> {
+    if (!this.isRunning(id)) throw new ConflictError(`container ${id} is not running`);
+    return this.options.cgroups.pids(id);
+  }
+
   usedImages(): Set<string> {
     return new Set(this.all().map((r) => r.imageDigest));
   }

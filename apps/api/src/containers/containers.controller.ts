@@ -9,6 +9,7 @@ import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuer
 import { ContainersService } from './containers.service';
 import { ContainerPruner } from './container-pruner';
 import { ContainerNames } from './container-names';
+import { ContainerProcesses } from './container-processes';
 import { cpuPercent } from './stats';
 
 /** Thin HTTP shell over ContainersService: parse, call, shape the reply. */
@@ -19,6 +20,7 @@ export class ContainersController {
     private readonly containers: ContainersService,
     private readonly pruner: ContainerPruner,
     private readonly names: ContainerNames,
+    private readonly processes: ContainerProcesses,
   ) {}
 
   @Post()
@@ -71,6 +73,11 @@ export class ContainersController {
   @Delete(':ref')
   remove(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
     return this.containers.remove(principal, ref, parseRequest(RemoveQuery, query, 'query').force);
+  }
+
+  @Get(':ref/top')
+  top(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string) {
+    return this.processes.top(principal, ref);
   }
 
   @Post(':ref/rename')

@@ -7,6 +7,7 @@ import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
 import { ContainerPruner } from '../containers/container-pruner';
 import { ContainerNames } from '../containers/container-names';
+import { ContainerProcesses } from '../containers/container-processes';
 import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
 import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
@@ -32,6 +33,7 @@ export class DockerContainersController {
     private readonly sessions: DockerSessions,
     private readonly pruner: ContainerPruner,
     private readonly names: ContainerNames,
+    private readonly processes: ContainerProcesses,
   ) {}
 
   /** `docker container prune`: SpaceReclaimed is 0, since Muelle does not measure writable layers. */
@@ -148,6 +150,13 @@ export class DockerContainersController {
     } catch (error) {
       res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
     }
+  }
+
+  @Get(':ref/top')
+  async top(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query('ps_args') psArgs: string | undefined) {
+    if (psArgs) throw new NotSupportedByMuelleError(`ps options for docker top (${psArgs})`, 400);
+    const { titles, processes } = await this.noSuchContainer(ref, this.processes.top(principal, ref));
+    return { Titles: titles, Processes: processes };
   }
 
   @Post(':ref/rename')

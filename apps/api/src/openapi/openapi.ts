@@ -200,6 +200,12 @@ export const routes: Route[] = [
     query: StopQuery,
   },
   {
+    method: 'get',
+    path: '/v1/containers/{ref}/top',
+    summary: 'Its processes: {titles, processes} (UID, PID, PPID, TIME, CMD)',
+    tag: 'containers',
+  },
+  {
     method: 'post',
     path: '/v1/containers/{ref}/rename',
     summary: 'Give it another name (CONFLICT when taken)',

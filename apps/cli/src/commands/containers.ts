@@ -8,7 +8,7 @@ import { apiClient, formatOption, printJson } from './common';
 
 const containerPath = (ref: string) => `/v1/containers/${encodeURIComponent(ref)}`;
 
-/** `muelle stats`, `wait`, `port`, `rename` and `container prune`: container commands beyond the seed's. */
+/** `muelle stats`, `wait`, `port`, `top`, `rename` and `container prune`: container commands beyond the seed's. */
 export function registerContainerCommands(program: Command, io: Io): void {
   program
     .command('stats')
@@ -60,6 +60,15 @@ export function registerContainerCommands(program: Command, io: Io): void {
         const where = `${p.hostIp === '0.0.0.0' && view.hostAddress ? view.hostAddress : p.hostIp}:${p.hostPort}`;
         io.out.write(match ? `${where}\n` : `${p.containerPort}/${p.protocol} -> ${where}\n`);
       }
+    });
+
+  program
+    .command('top')
+    .description("A running container's processes")
+    .argument('<container>')
+    .action(async (ref: string) => {
+      const { titles, processes } = await apiClient().request('GET', `${containerPath(ref)}/top`);
+      io.out.write(table(titles, processes));
     });
 
   program

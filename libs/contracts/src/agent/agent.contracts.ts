@@ -274,6 +274,8 @@ export function agentContracts(hostId: string) {
     execInspect: defineRequest(subject('exec.inspect'), z.object({ execId: ExecInfo.shape.id }), ExecInfo),
     /** One sample; a caller streaming stats asks every second and keeps the previous one (docker's precpu). */
     stats: defineRequest(subject('containers.stats'), byId, ContainerStats),
+    /** `docker top`: the container's processes, one row of strings per process under `titles`. */
+    top: defineRequest(subject('containers.top'), byId, z.object({ titles: z.array(z.string()), processes: z.array(z.array(z.string())) })),
     /** Pre-fetches an image (what `create` does when the image is missing). */
     pullImage: defineRequest(
       subject('images.pull'),

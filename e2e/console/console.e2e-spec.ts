@@ -215,7 +215,7 @@ describe('web console', () => {
           expect({ route, overflow: overflow > 1 ? overflow : 0 }).toEqual({ route, overflow: 0 });
         }
       }
-      await screenshot(page, `phone-${width}`);
+      await screenshot(page, `width-${width}`);
     }
     expect(violations).toEqual([]);
     await page.goto(`${api}/ui/#/admin`);

@@ -77,7 +77,13 @@ export async function api<T = unknown>(path: string, options: { method?: string;
  */
 export async function ndjson(path: string, onLine: (line: any) => void, options: { method?: string; body?: Blob; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<void> {
   const method = options.method ?? 'GET';
-  const response = await fetch(path, { method, body: options.body, headers: headersFor(method, { Accept: 'application/x-ndjson', ...options.headers }), credentials: 'same-origin', signal: options.signal });
+  const response = await fetch(path, {
+    method,
+    body: options.body,
+    headers: headersFor(method, { Accept: 'application/x-ndjson', ...options.headers }),
+    credentials: 'same-origin',
+    signal: options.signal,
+  });
   if (!response.ok || !response.body) throw await errorOf(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = '';

@@ -34,7 +34,12 @@ export function LogView({ containerId, name }: { containerId: string; name: stri
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [shown.length, follow]);
   const download = () => {
-    const url = URL.createObjectURL(new Blob(shown.map((l) => l.data + '\n'), { type: 'text/plain' }));
+    const url = URL.createObjectURL(
+      new Blob(
+        shown.map((l) => l.data + '\n'),
+        { type: 'text/plain' },
+      ),
+    );
     const link = document.createElement('a');
     link.href = url;
     link.download = `${name}.log`;
@@ -59,7 +64,15 @@ export function LogView({ containerId, name }: { containerId: string; name: stri
         </span>
       </div>
       <pre class="log-box" ref={box} tabIndex={0} aria-label="Log output">
-        {shown.length === 0 ? <span class="muted">No output{search ? ' matches' : ' yet'}.</span> : shown.map((l, i) => <div key={i} class={l.stream === 'stderr' ? 'stderr' : undefined}>{l.data}</div>)}
+        {shown.length === 0 ? (
+          <span class="muted">No output{search ? ' matches' : ' yet'}.</span>
+        ) : (
+          shown.map((l, i) => (
+            <div key={i} class={l.stream === 'stderr' ? 'stderr' : undefined}>
+              {l.data}
+            </div>
+          ))
+        )}
       </pre>
     </div>
   );

@@ -18,10 +18,14 @@ export function StatsView({ containerId }: { containerId: string }) {
   const [status, setStatus] = useState('waiting for the first sample');
   useEffect(() => {
     const abort = new AbortController();
-    ndjson(`/v1/containers/${encodeURIComponent(containerId)}/stats?stream=true`, (sample: Sample) => {
-      setStatus('live');
-      setSamples((all) => [...all, sample].slice(-POINTS));
-    }, { signal: abort.signal }).then(
+    ndjson(
+      `/v1/containers/${encodeURIComponent(containerId)}/stats?stream=true`,
+      (sample: Sample) => {
+        setStatus('live');
+        setSamples((all) => [...all, sample].slice(-POINTS));
+      },
+      { signal: abort.signal },
+    ).then(
       () => setStatus('ended'),
       (error: Error) => abort.signal.aborted || setStatus(`error: ${error.message}`),
     );

@@ -48,14 +48,41 @@ export function Badge({ tone, children }: { tone: string; children: ComponentChi
   return <span class={`badge badge-${tone}`}>{children}</span>;
 }
 
-const STATE_TONES: Record<string, string> = { running: 'ok', ready: 'ok', created: 'info', restarting: 'warn', paused: 'warn', exited: 'muted', down: 'bad', lost: 'bad', dead: 'bad', removing: 'muted' };
+const STATE_TONES: Record<string, string> = {
+  running: 'ok',
+  ready: 'ok',
+  created: 'info',
+  restarting: 'warn',
+  paused: 'warn',
+  exited: 'muted',
+  down: 'bad',
+  lost: 'bad',
+  dead: 'bad',
+  removing: 'muted',
+};
 export const StateBadge = ({ state }: { state: string }) => <Badge tone={STATE_TONES[state] ?? 'muted'}>{state}</Badge>;
 
 /**
  * A button that runs an API action, shows it is busy and reports the server's refusal next to
  * itself (so a refused action says why, in the server's words).
  */
-export function ActionButton({ label, run, danger, confirm, onDone, small = true, name }: { label: string; run: () => Promise<unknown>; danger?: boolean; confirm?: string; onDone?: () => void; small?: boolean; name?: string }) {
+export function ActionButton({
+  label,
+  run,
+  danger,
+  confirm,
+  onDone,
+  small = true,
+  name,
+}: {
+  label: string;
+  run: () => Promise<unknown>;
+  danger?: boolean;
+  confirm?: string;
+  onDone?: () => void;
+  small?: boolean;
+  name?: string;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const click = async () => {
@@ -121,7 +148,10 @@ export function CopyField({ label, value }: { label: string; value: string }) {
   };
   return (
     <div class="copy">
-      <code aria-label={label}>{value}</code>
+      {/* Focusable: a long command scrolls sideways, and keyboard users must reach it too. */}
+      <code aria-label={label} tabIndex={0}>
+        {value}
+      </code>
       <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${label}`}>
         {copied ? 'Copied' : 'Copy'}
       </button>
@@ -139,5 +169,43 @@ export function Meter({ label, used, total, text }: { label: string; used: numbe
       </div>
       <progress max={100} value={value} aria-label={`${label}: ${text}`} />
     </div>
+  );
+}
+
+/** A data table with a caption for screen readers; `false` columns are left out (not offered to this role). */
+export function Table({ caption, columns, children }: { caption: string; columns: (string | false)[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table class="table">
+        <caption class="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.filter(Boolean).map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A labelled select whose first option (`none`) is the empty value. */
+export function Choice({ label, value, none, options, onChange }: { label: string; value: string; none: string; options: { value: string; label: string }[]; onChange: (value: string) => void }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="">{none}</option>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

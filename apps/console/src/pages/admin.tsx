@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, query, Session } from '../api';
-import { ActionButton, Badge, Loaded, usePager } from '../components/ui';
+import { ActionButton, Badge, Choice, Loaded, Table, usePager } from '../components/ui';
 import { ago } from '../format';
 import { useResource } from '../hooks';
 import type { AuditEntry, Page, Team, TokenRecord, UserSummary } from '../types';
@@ -17,7 +17,16 @@ export function AdminPage({ session }: { session: Session }) {
       <h1>Admin</h1>
       <div role="tablist" aria-label="Administration" class="tabs">
         {SECTIONS.map((s) => (
-          <button key={s} type="button" role="tab" id={`tab-${s}`} aria-selected={section === s} aria-controls={`panel-${s}`} class={section === s ? 'tab active' : 'tab'} onClick={() => setSection(s)}>
+          <button
+            key={s}
+            type="button"
+            role="tab"
+            id={`tab-${s}`}
+            aria-selected={section === s}
+            aria-controls={`panel-${s}`}
+            class={section === s ? 'tab active' : 'tab'}
+            onClick={() => setSection(s)}
+          >
             {s === 'audit' ? 'Audit log' : s[0].toUpperCase() + s.slice(1)}
           </button>
         ))}
@@ -88,48 +97,41 @@ function Users() {
             <option value="admin">admin</option>
           </select>
         </label>
-        <label class="inline">
-          Team
-          <select value={draft.teamId} onChange={field('teamId')}>
-            <option value="">no team</option>
-            {(teams.data?.items ?? []).map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <ActionButton label="Create user" small={false} run={() => api('/v1/users', { body: { ...draft, teamId: draft.teamId || null } })} onDone={() => (setDraft({ ...draft, username: '', password: '' }), users.reload())} />
+        <Choice
+          label="Team"
+          value={draft.teamId}
+          none="no team"
+          options={(teams.data?.items ?? []).map((t) => ({ value: t.id, label: t.name }))}
+          onChange={(teamId) => setDraft({ ...draft, teamId })}
+        />
+        <ActionButton
+          label="Create user"
+          small={false}
+          run={() => api('/v1/users', { body: { ...draft, teamId: draft.teamId || null } })}
+          onDone={() => (setDraft({ ...draft, username: '', password: '' }), users.reload())}
+        />
       </form>
       <Loaded resource={users} what="users" empty={(u) => u.items.length === 0}>
         {(data) => (
-          <div class="table-wrap">
-            <table class="table">
-              <caption class="sr-only">Users</caption>
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Team</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((user) => (
-                  <tr key={user.id}>
-                    <td>{user.username}</td>
-                    <td>{user.role}</td>
-                    <td>{user.teamName ?? '—'}</td>
-                    <td>{user.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
-                    <td>
-                      <ActionButton label={user.disabled ? 'Enable' : 'Disable'} name={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`} danger={!user.disabled} run={() => api(`/v1/users/${encodeURIComponent(user.username)}/${user.disabled ? 'enable' : 'disable'}`, { method: 'POST' })} onDone={users.reload} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Users" columns={['User', 'Role', 'Team', 'State', 'Actions']}>
+            {data.items.map((user) => (
+              <tr key={user.id}>
+                <td>{user.username}</td>
+                <td>{user.role}</td>
+                <td>{user.teamName ?? '—'}</td>
+                <td>{user.disabled ? <Badge tone="bad">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
+                <td>
+                  <ActionButton
+                    label={user.disabled ? 'Enable' : 'Disable'}
+                    name={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
+                    danger={!user.disabled}
+                    run={() => api(`/v1/users/${encodeURIComponent(user.username)}/${user.disabled ? 'enable' : 'disable'}`, { method: 'POST' })}
+                    onDone={users.reload}
+                  />
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Loaded>
     </>
@@ -141,35 +143,27 @@ function Tokens({ session }: { session: Session }) {
   return (
     <Loaded resource={tokens} what="tokens" empty={(t) => t.items.length === 0}>
       {(data) => (
-        <div class="table-wrap">
-          <table class="table">
-            <caption class="sr-only">Live tokens</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Login</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((token) => (
-                <tr key={token.id}>
-                  <td>{token.name}</td>
-                  <td>{token.loginName}</td>
-                  <td>{token.kind}</td>
-                  <td class="mono">{token.scopes?.join(' ') ?? 'all of the role'}</td>
-                  <td>{token.expiresAt ? new Date(token.expiresAt).toLocaleString() : 'never'}</td>
-                  <td>
-                    <ActionButton label="Revoke" name={`Revoke ${token.name} of ${token.loginName}`} danger confirm={`Revoke ${token.name} of ${token.loginName}?${token.loginName === session.user.username ? ' If it is this session, you will be signed out.' : ''}`} run={() => api(`/v1/auth/tokens/${token.id}`, { method: 'DELETE' })} onDone={tokens.reload} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Live tokens" columns={['Name', 'Login', 'Kind', 'Scopes', 'Expires', 'Actions']}>
+          {data.items.map((token) => (
+            <tr key={token.id}>
+              <td>{token.name}</td>
+              <td>{token.loginName}</td>
+              <td>{token.kind}</td>
+              <td class="mono">{token.scopes?.join(' ') ?? 'all of the role'}</td>
+              <td>{token.expiresAt ? new Date(token.expiresAt).toLocaleString() : 'never'}</td>
+              <td>
+                <ActionButton
+                  label="Revoke"
+                  name={`Revoke ${token.name} of ${token.loginName}`}
+                  danger
+                  confirm={`Revoke ${token.name} of ${token.loginName}?${token.loginName === session.user.username ? ' If it is this session, you will be signed out.' : ''}`}
+                  run={() => api(`/v1/auth/tokens/${token.id}`, { method: 'DELETE' })}
+                  onDone={tokens.reload}
+                />
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Loaded>
   );
@@ -202,31 +196,17 @@ function Audit() {
       <Loaded resource={entries} what="audit entries" empty={(p) => p.items.length === 0 && pager.page === 1}>
         {(page) => (
           <>
-            <div class="table-wrap">
-              <table class="table">
-                <caption class="sr-only">Audit log, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((entry) => (
-                    <tr key={entry.id}>
-                      <td title={entry.at}>{ago(entry.at)}</td>
-                      <td>{entry.actor}</td>
-                      <td class="mono">{entry.action}</td>
-                      <td class="mono">{entry.target}</td>
-                      <td class="mono details">{entry.details ? JSON.stringify(entry.details) : ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table caption="Audit log, newest first" columns={['When', 'Who', 'Action', 'Target', 'Details']}>
+              {page.items.map((entry) => (
+                <tr key={entry.id}>
+                  <td title={entry.at}>{ago(entry.at)}</td>
+                  <td>{entry.actor}</td>
+                  <td class="mono">{entry.action}</td>
+                  <td class="mono">{entry.target}</td>
+                  <td class="mono details">{entry.details ? JSON.stringify(entry.details) : ''}</td>
+                </tr>
+              ))}
+            </Table>
             {pager.controls(page.nextCursor)}
           </>
         )}

@@ -68,13 +68,21 @@ export function BuildsPage({ session }: { session: Session }) {
       params.set('dockerfile', String(form.get('dockerfile') || 'Dockerfile'));
       if (form.get('target')) params.set('target', String(form.get('target')));
       if (form.get('nocache')) params.set('nocache', 'true');
-      for (const arg of String(form.get('buildargs') ?? '').split('\n').map((a) => a.trim()).filter(Boolean)) params.append('buildarg', arg);
+      for (const arg of String(form.get('buildargs') ?? '')
+        .split('\n')
+        .map((a) => a.trim())
+        .filter(Boolean))
+        params.append('buildarg', arg);
       setStatus({ tone: 'info', text: `Building (${Math.ceil(context.size / 1024)} KiB context)…` });
       let done: BuildLine | null = null as BuildLine | null;
-      await ndjson(`/v1/builds?${params}`, (line: BuildLine) => {
-        if (line.status === 'done') done = line;
-        else apply(line);
-      }, { method: 'POST', body: context, headers: { 'Content-Type': 'application/x-tar' } });
+      await ndjson(
+        `/v1/builds?${params}`,
+        (line: BuildLine) => {
+          if (line.status === 'done') done = line;
+          else apply(line);
+        },
+        { method: 'POST', body: context, headers: { 'Content-Type': 'application/x-tar' } },
+      );
       const summary = done ? `${done.steps ?? '?'} steps, ${done.cachedSteps ?? 0} cached, ${((done.durationMs ?? 0) / 1000).toFixed(1)} s` : 'finished';
       setStatus({ tone: 'ok', text: `Built: ${summary}` });
       remember({ at: new Date().toISOString(), tags, ok: true, summary });
@@ -172,7 +180,8 @@ export function BuildsPage({ session }: { session: Session }) {
           <ul class="history">
             {history.map((entry, i) => (
               <li key={i}>
-                <Badge tone={entry.ok ? 'ok' : 'bad'}>{entry.ok ? 'built' : 'failed'}</Badge> <time dateTime={entry.at}>{new Date(entry.at).toLocaleString()}</time> <span class="mono">{entry.tags.join(', ') || '(no tag)'}</span> <span class="muted">{entry.summary}</span>
+                <Badge tone={entry.ok ? 'ok' : 'bad'}>{entry.ok ? 'built' : 'failed'}</Badge> <time dateTime={entry.at}>{new Date(entry.at).toLocaleString()}</time>{' '}
+                <span class="mono">{entry.tags.join(', ') || '(no tag)'}</span> <span class="muted">{entry.summary}</span>
               </li>
             ))}
           </ul>

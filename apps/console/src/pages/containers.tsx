@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, query, Session } from '../api';
-import { ActionButton, Loaded, StateBadge, usePager } from '../components/ui';
+import { ActionButton, Choice, Loaded, StateBadge, Table, usePager } from '../components/ui';
 import { ago, shortId } from '../format';
 import { useEvents, useResource, useThrottled } from '../hooks';
 import { href } from '../router';
@@ -25,96 +25,48 @@ export function ContainersPage({ session }: { session: Session }) {
   const teamName = (id: string | null) => (id ? (teams.data?.items.find((t) => t.id === id)?.name ?? (id === session.teamId ? session.teamName : shortId(id))) : '—');
   const reload = useThrottled(containers.reload, 400);
   useEvents((event) => event.type === 'container' && reload());
-  const set = (key: keyof typeof filters) => (event: Event) => {
+  const set = (key: keyof typeof filters) => (value: string) => {
     pager.reset();
-    setFilters({ ...filters, [key]: (event.currentTarget as HTMLInputElement).value });
+    setFilters({ ...filters, [key]: value });
   };
   return (
     <>
       <h1>Containers</h1>
       <form class="filters" role="search" aria-label="Filter containers" onSubmit={(e) => e.preventDefault()}>
-        {isAdmin && (
-          <label>
-            Team
-            <select value={filters.team} onChange={set('team')}>
-              <option value="">All teams</option>
-              {(teams.data?.items ?? []).map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
-        <label>
-          Host
-          <select value={filters.host} onChange={set('host')}>
-            <option value="">All hosts</option>
-            {(hosts.data?.items ?? []).map((h) => (
-              <option key={h.id} value={h.id}>
-                {h.id}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          State
-          <select value={filters.state} onChange={set('state')}>
-            <option value="">Any state</option>
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        {isAdmin && <Choice label="Team" value={filters.team} none="All teams" options={(teams.data?.items ?? []).map((t) => ({ value: t.id, label: t.name }))} onChange={set('team')} />}
+        <Choice label="Host" value={filters.host} none="All hosts" options={(hosts.data?.items ?? []).map((h) => ({ value: h.id, label: h.id }))} onChange={set('host')} />
+        <Choice label="State" value={filters.state} none="Any state" options={STATES.map((state) => ({ value: state, label: state }))} onChange={set('state')} />
         <label>
           Label
-          <input placeholder="key=value" value={filters.label} onChange={set('label')} />
+          <input placeholder="key=value" value={filters.label} onChange={(e) => set('label')(e.currentTarget.value)} />
         </label>
       </form>
       <Loaded resource={containers} what="containers" empty={(p) => p.items.length === 0 && pager.page === 1}>
         {(page) => (
           <>
-            <div class="table-wrap">
-              <table class="table">
-                <caption class="sr-only">Containers</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Image</th>
-                    <th scope="col">Host</th>
-                    {isAdmin && <th scope="col">Team</th>}
-                    <th scope="col">Created</th>
-                    {canChange(session) && <th scope="col">Actions</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((c) => (
-                    <tr key={c.id} data-container={c.name}>
-                      <td>
-                        <a href={href('containers', c.name)}>{c.name}</a>
-                        <div class="muted mono">{shortId(c.id)}</div>
-                      </td>
-                      <td>
-                        <StateBadge state={c.state} />
-                        {c.state === 'exited' && <span class="muted"> ({c.exitCode})</span>}
-                      </td>
-                      <td class="mono">{c.image}</td>
-                      <td>{c.hostId ?? '—'}</td>
-                      {isAdmin && <td>{teamName(c.teamId)}</td>}
-                      <td>{ago(c.createdAt)}</td>
-                      {canChange(session) && (
-                        <td class="actions">
-                          <ContainerActions container={c} onDone={containers.reload} />
-                        </td>
-                      )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table caption="Containers" columns={['Name', 'State', 'Image', 'Host', isAdmin && 'Team', 'Created', canChange(session) && 'Actions']}>
+              {page.items.map((c) => (
+                <tr key={c.id} data-container={c.name}>
+                  <td>
+                    <a href={href('containers', c.name)}>{c.name}</a>
+                    <div class="muted mono">{shortId(c.id)}</div>
+                  </td>
+                  <td>
+                    <StateBadge state={c.state} />
+                    {c.state === 'exited' && <span class="muted"> ({c.exitCode})</span>}
+                  </td>
+                  <td class="mono">{c.image}</td>
+                  <td>{c.hostId ?? '—'}</td>
+                  {isAdmin && <td>{teamName(c.teamId)}</td>}
+                  <td>{ago(c.createdAt)}</td>
+                  {canChange(session) && (
+                    <td class="actions">
+                      <ContainerActions container={c} onDone={containers.reload} />
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </Table>
             {pager.controls(page.nextCursor)}
           </>
         )}
@@ -131,7 +83,14 @@ export function ContainerActions({ container, onDone }: { container: Container; 
       {!running && <ActionButton label="Start" name={`Start ${container.name}`} run={() => api(`${path}/start`, { method: 'POST' })} onDone={onDone} />}
       {running && <ActionButton label="Stop" name={`Stop ${container.name}`} run={() => api(`${path}/stop`, { method: 'POST' })} onDone={onDone} />}
       <ActionButton label="Restart" name={`Restart ${container.name}`} run={() => api(`${path}/restart`, { method: 'POST' })} onDone={onDone} />
-      <ActionButton label="Remove" name={`Remove ${container.name}`} danger confirm={`Remove ${container.name}${running ? ' (it is running: it will be killed)' : ''}?`} run={() => api(`${path}?force=true`, { method: 'DELETE' })} onDone={onDone} />
+      <ActionButton
+        label="Remove"
+        name={`Remove ${container.name}`}
+        danger
+        confirm={`Remove ${container.name}${running ? ' (it is running: it will be killed)' : ''}?`}
+        run={() => api(`${path}?force=true`, { method: 'DELETE' })}
+        onDone={onDone}
+      />
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { api, query, Session } from '../api';
-import { ActionButton, Badge, CopyField, Loaded, usePager } from '../components/ui';
+import { ActionButton, Badge, CopyField, Loaded, Table, usePager } from '../components/ui';
 import { ago, bytes, shortId } from '../format';
 import { useEvents, useResource, useThrottled } from '../hooks';
 import type { Image, Page } from '../types';
@@ -61,43 +61,34 @@ function Repository({ session, repository, tags, onChange }: { session: Session;
         )}
       </div>
       <CopyField label={`push command for ${repository}`} value={`docker tag IMAGE ${registry}/${repository}:TAG && docker push ${registry}/${repository}:TAG`} />
-      <div class="table-wrap">
-        <table class="table">
-          <caption class="sr-only">Tags of {repository}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tag</th>
-              <th scope="col">Digest</th>
-              <th scope="col">Size</th>
-              <th scope="col">Created</th>
-              <th scope="col">Cached on</th>
-              <th scope="col">Pull</th>
-              {writable && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {tags.map((image) => (
-              <tr key={image.tag}>
-                <td class="mono">{image.tag}</td>
-                <td class="mono" title={image.digest}>
-                  {shortId(image.digest)}
-                </td>
-                <td>{bytes(image.sizeBytes)}</td>
-                <td>{ago(image.created)}</td>
-                <td>{image.hosts?.length ? image.hosts.join(', ') : <span class="muted">no host</span>}</td>
-                <td>
-                  <CopyField label={`pull command for ${repository}:${image.tag}`} value={`docker pull ${image.reference}`} />
-                </td>
-                {writable && (
-                  <td>
-                    <ActionButton label="Delete tag" name={`Delete ${repository}:${image.tag}`} danger confirm={`Delete ${repository}:${image.tag}?`} run={() => api(`/v1/images${query({ image: `${repository}:${image.tag}` })}`, { method: 'DELETE' })} onDone={onChange} />
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table caption={`Tags of ${repository}`} columns={['Tag', 'Digest', 'Size', 'Created', 'Cached on', 'Pull', writable && 'Actions']}>
+        {tags.map((image) => (
+          <tr key={image.tag}>
+            <td class="mono">{image.tag}</td>
+            <td class="mono" title={image.digest}>
+              {shortId(image.digest)}
+            </td>
+            <td>{bytes(image.sizeBytes)}</td>
+            <td>{ago(image.created)}</td>
+            <td>{image.hosts?.length ? image.hosts.join(', ') : <span class="muted">no host</span>}</td>
+            <td>
+              <CopyField label={`pull command for ${repository}:${image.tag}`} value={`docker pull ${image.reference}`} />
+            </td>
+            {writable && (
+              <td>
+                <ActionButton
+                  label="Delete tag"
+                  name={`Delete tag ${repository}:${image.tag}`}
+                  danger
+                  confirm={`Delete ${repository}:${image.tag}?`}
+                  run={() => api(`/v1/images${query({ image: `${repository}:${image.tag}` })}`, { method: 'DELETE' })}
+                  onDone={onChange}
+                />
+              </td>
+            )}
+          </tr>
+        ))}
+      </Table>
     </section>
   );
 }

@@ -45,7 +45,12 @@ export function OverviewPage({ session }: { session: Session }) {
                       <span class="muted"> {host.address}</span>
                     </div>
                     <Meter label="CPU reserved" used={host.usage.reservedCpus} total={host.capacity.cpus} text={`${host.usage.reservedCpus} / ${host.capacity.cpus}`} />
-                    <Meter label="Memory reserved" used={host.usage.reservedMemoryBytes} total={host.capacity.memoryBytes} text={`${bytes(host.usage.reservedMemoryBytes)} / ${bytes(host.capacity.memoryBytes)}`} />
+                    <Meter
+                      label="Memory reserved"
+                      used={host.usage.reservedMemoryBytes}
+                      total={host.capacity.memoryBytes}
+                      text={`${bytes(host.usage.reservedMemoryBytes)} / ${bytes(host.capacity.memoryBytes)}`}
+                    />
                     <p class="muted">
                       {host.usage.containers} containers · heartbeat {ago(host.lastHeartbeatAt)}
                     </p>

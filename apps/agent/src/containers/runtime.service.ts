@@ -50,6 +50,19 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  /** Why this host cannot make containers now, or null: registration reports it so the scheduler skips the host. */
+  async notReadyReason(): Promise<string | null> {
+    if (this.config.MUELLE_RUNTIME === 'disabled') return 'MUELLE_RUNTIME=disabled';
+    if (this.failure) return `container runtime failed to start: ${this.failure.message}`;
+    if (!this.ready) return 'container runtime starting';
+    try {
+      await this.runtime.checkHealth();
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   async onModuleDestroy() {
     await this.runtime.close();
   }

@@ -8,6 +8,7 @@ import { TeamPoliciesAndQuotas1764600200000 } from './1764600200000-TeamPolicies
 import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuota';
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 import { BuildRecords1764700300000 } from './1764700300000-BuildRecords';
+import { HostNotReady1764700300001 } from './1764700300001-HostNotReady';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   RegistryTeamQuota1764600200001,
   DropUploadHashState1764600700000,
   BuildRecords1764700300000,
+  HostNotReady1764700300001,
 ];

@@ -54,7 +54,8 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
   async notReadyReason(): Promise<string | null> {
     if (this.config.MUELLE_RUNTIME === 'disabled') return 'MUELLE_RUNTIME=disabled';
     if (this.failure) return `container runtime failed to start: ${this.failure.message}`;
-    if (!this.ready) return 'container runtime starting';
+    // Starting is not a reason: requests wait for re-adoption to finish.
+    if (!this.ready) return null;
     try {
       await this.runtime.checkHealth();
       return null;

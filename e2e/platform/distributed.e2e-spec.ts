@@ -88,7 +88,7 @@ describe('distributed platform on NATS and PostgreSQL', () => {
       return response;
     });
     expect(hosts.body.items[0]).toMatchObject({ id: 'host-a', state: 'ready', capacity: { cpus: expect.any(Number) } });
-  });
+  }, 30_000);
 
   it('builds through the api with a context the api streams to the builder (no shared folder)', async () => {
     const tar = pack();

@@ -34,14 +34,21 @@ describe('distributed platform on NATS and PostgreSQL', () => {
   let registryPort: number;
 
   // Each process its own data folder, as on separate machines: nothing is shared but NATS and PostgreSQL.
+  const dataDirs: Record<string, string> = {};
+  const children: Record<string, ServiceProcess> = {};
   const start = async (service: string, extra: Record<string, string> = {}) => {
     const portVariable = `MUELLE_${service.toUpperCase()}_PORT`;
     const port = Number(extra[portVariable] ?? (await freePort()));
-    const dataDir = mkdtempSync(join(tmpdir(), `muelle-dist-${service}-`));
-    const child = spawnNode(service, serviceEntry(service), { ...commonEnv, MUELLE_DATA_DIR: dataDir, [portVariable]: String(port), ...extra });
+    // A restarted service keeps its data folder, as on its own machine.
+    dataDirs[service] ??= mkdtempSync(join(tmpdir(), `muelle-dist-${service}-`));
+    const child = spawnNode(service, serviceEntry(service), { ...commonEnv, MUELLE_DATA_DIR: dataDirs[service], [portVariable]: String(port), ...extra });
     processes.push(child);
+    children[service] = child;
     return { child, url: `http://127.0.0.1:${port}` };
   };
+  const extraOf = (service: string): Record<string, string> =>
+    service === 'registry' ? { MUELLE_REGISTRY_PORT: String(registryPort) } : { MUELLE_REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` };
+  const admin = basicAuth('admin', 'distributed-pw');
 
   beforeAll(async () => {
     const db = await createTestDatabase();
@@ -60,10 +67,7 @@ describe('distributed platform on NATS and PostgreSQL', () => {
       MUELLE_BUS_NAMESPACE: uniqueBusNamespace(),
     };
     registryPort = await freePort();
-    for (const service of SERVICES) {
-      const extra: Record<string, string> = service === 'registry' ? { MUELLE_REGISTRY_PORT: String(registryPort) } : { MUELLE_REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` };
-      urls[service] = (await start(service, extra)).url;
-    }
+    for (const service of SERVICES) urls[service] = (await start(service, extraOf(service))).url;
   });
 
   afterAll(async () => {
@@ -84,7 +88,7 @@ describe('distributed platform on NATS and PostgreSQL', () => {
       return response;
     });
     expect(hosts.body.items[0]).toMatchObject({ id: 'host-a', state: 'ready', capacity: { cpus: expect.any(Number) } });
-  });
+  }, 30_000);
 
   it('builds through the api with a context the api streams to the builder (no shared folder)', async () => {
     const tar = pack();
@@ -104,6 +108,37 @@ describe('distributed platform on NATS and PostgreSQL', () => {
     const inspect = await getJson(`${urls.api}/v1/images/inspect?image=dist/hello:v1`, { headers: basicAuth('admin', 'distributed-pw') });
     expect(inspect.status).toBe(200);
     expect(JSON.stringify(inspect.body)).toContain(done.digest);
+    // Its record is kept in metadata: who, state, steps and digest.
+    const record = await getJson(`${urls.api}/v1/builds/${done.buildId}`, { headers: admin });
+    expect(record.body).toMatchObject({ state: 'succeeded', requestedBy: 'admin', result: { digest: done.digest, steps: 2 } });
+  }, 90_000);
+
+  it('marks a build failed when its builder is killed mid-build and starts again', async () => {
+    // A context whose first tar header arrives, then nothing: the build is running, waiting for bytes.
+    const header = pack();
+    header.entry({ name: 'Dockerfile', size: 4096 });
+    const first = (await header[Symbol.asyncIterator]().next()).value as Buffer;
+    const upload = new AbortController();
+    const body = new ReadableStream({ start: (controller) => controller.enqueue(new Uint8Array(first)) });
+    const stalled = fetch(`${urls.api}/v1/builds?t=dist/lost:v1`, { method: 'POST', headers: { ...admin, 'content-type': 'application/x-tar' }, body, signal: upload.signal, duplex: 'half' } as RequestInit).catch((error: Error) => error);
+    const running = await eventually(async () => {
+      const list = await getJson(`${urls.api}/v1/builds`, { headers: admin });
+      const build = list.body.items.find((b: { tags: string[]; state: string }) => b.tags.some((t) => t.endsWith('dist/lost:v1')));
+      if (build?.state !== 'running') throw new Error(JSON.stringify(list.body));
+      return build;
+    });
+    children.builder.child.kill('SIGKILL');
+    await children.builder.exited;
+    upload.abort();
+    await stalled;
+    urls.builder = (await start('builder', extraOf('builder'))).url;
+    await waitReady(urls.builder, 60_000);
+    const failed = await eventually(async () => {
+      const record = await getJson(`${urls.api}/v1/builds/${running.id}`, { headers: admin });
+      if (record.body.state === 'running') throw new Error('still running');
+      return record.body;
+    });
+    expect(failed).toMatchObject({ state: 'failed', error: { message: 'the builder stopped while this build was running' } });
   }, 90_000);
 
   it('turns not-ready when NATS goes away, keeps answering /healthz, and recovers by itself', async () => {

@@ -56,6 +56,20 @@ export class RuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  /** Why this host cannot make containers now, or null: registration reports it so the scheduler skips the host. */
+  async notReadyReason(): Promise<string | null> {
+    if (this.config.MUELLE_RUNTIME === 'disabled') return 'MUELLE_RUNTIME=disabled';
+    if (this.failure) return `container runtime failed to start: ${this.failure.message}`;
+    // Starting is not a reason: requests wait for re-adoption to finish.
+    if (!this.ready) return null;
+    try {
+      await this.runtime.checkHealth();
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   async onModuleDestroy() {
     await this.runtime.close();
   }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AgentConfig } from '../config';
 import { AGENT_CONFIG } from '../tokens';
 import { measureCapacity } from './capacity';
+import { RuntimeLifecycle } from '../containers/runtime.service';
 
 /**
  * Announces this host to the platform and keeps it alive with heartbeats. Registration is retried
@@ -17,6 +18,8 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
   private timer?: NodeJS.Timeout;
   private registered = false;
   private stopped = false;
+  /** The not-ready reason metadata has; a change is registered again at the next tick. */
+  private reportedNotReady: string | null = null;
 
   constructor(
     private readonly bus: BusClient,
@@ -24,6 +27,7 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly runtime: RuntimeLifecycle,
   ) {}
 
   onApplicationBootstrap() {
@@ -42,7 +46,8 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
 
   private async tick(): Promise<void> {
     try {
-      if (!this.registered) await this.register();
+      const notReady = await this.runtime.notReadyReason();
+      if (!this.registered || notReady !== this.reportedNotReady) await this.register(notReady);
       else await this.bus.emit(hostHeartbeat, { id: this.config.MUELLE_HOST_ID, at: new Date().toISOString(), capacity: await this.capacity() });
     } catch (error) {
       if (this.registered) this.logger.warn({ err: error }, 'heartbeat failed; will register again');
@@ -58,15 +63,18 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
     return measureCapacity(this.config.MUELLE_DATA_DIR, this.config.MUELLE_MIN_FREE_BYTES);
   }
 
-  private async register(): Promise<void> {
+  private async register(notReady: string | null): Promise<void> {
     const host = await this.bus.request(registerHost, {
       id: this.config.MUELLE_HOST_ID,
       address: this.config.MUELLE_HOST_ADDRESS,
       capacity: await this.capacity(),
       labels: this.config.MUELLE_HOST_LABELS,
       agentVersion: this.info.version,
+      notReady,
     });
     this.registered = true;
-    this.logger.info({ host: host.id, capacity: host.capacity }, 'host registered');
+    this.reportedNotReady = notReady;
+    if (notReady) this.logger.warn({ host: host.id, reason: notReady }, 'host registered as unable to make containers');
+    else this.logger.info({ host: host.id, capacity: host.capacity }, 'host registered');
   }
 }

@@ -13,6 +13,7 @@ const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   agentVersion: 't',
   registeredAt: '2026-01-01T00:00:00.000Z',
   lastHeartbeatAt: '2026-01-01T00:00:00.000Z',
+  notReady: null,
   ...extra,
 });
 const usage = (hostId: string, extra: Partial<HostUsage> = {}): HostUsage => ({ hostId, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {}, ...extra });
@@ -30,6 +31,14 @@ describe('placeContainer', () => {
     const alone = placeContainer(spec(), hosts.slice(0, 1), []);
     expect(alone.hostId).toBeNull();
     expect(explainNoPlacement('rejections' in alone ? alone.rejections : [])).toBe('no host can run this container: a: low disk (100 MiB free)');
+  });
+
+  it('skips a host whose agent cannot make containers, and names it and the reason when no other fits', () => {
+    const broken = host('a', { notReady: 'cgroup v2 hierarchy unusable: EACCES' });
+    expect(placeContainer(spec(), [broken, host('b')], []).hostId).toBe('b');
+    const only = placeContainer(spec(), [broken], []);
+    expect(only).toEqual({ hostId: null, rejections: [{ hostId: 'a', reason: 'cannot make containers: cgroup v2 hierarchy unusable: EACCES' }] });
+    if (only.hostId === null) expect(explainNoPlacement(only.rejections)).toBe('no host can run this container: a: cannot make containers: cgroup v2 hierarchy unusable: EACCES');
   });
 
   it('honours a pinned host and label constraints', () => {

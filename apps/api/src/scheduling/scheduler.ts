@@ -16,7 +16,7 @@ export type PlacementResult = { hostId: string; score: number } | { hostId: null
 const emptyUsage = (hostId: string): HostUsage => ({ hostId, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {} });
 
 /**
- * Picks a host for one container. Filters first (ready, not cordoned, enough free disk, pinned host, label
+ * Picks a host for one container. Filters first (ready, not cordoned, able to make containers, enough free disk, pinned host, label
  * constraints, free published ports, enough unreserved CPU and memory), then scores the rest:
  * fewest replicas of the same service first (spread), then least loaded after placement, then
  * host id — so the same inputs always give the same host.
@@ -52,6 +52,7 @@ function rejectionReason(spec: ContainerSpec, host: HostRecord, usage: HostUsage
   if (spec.placement.hostId && spec.placement.hostId !== host.id) return `not the requested host ${spec.placement.hostId}`;
   if (host.state !== 'ready') return 'host is down';
   if (host.cordoned) return 'host is cordoned';
+  if (host.notReady) return `cannot make containers: ${host.notReady}`;
   if (host.capacity.diskLow) return `low disk (${formatBytes(host.capacity.diskFreeBytes ?? 0)} free)`;
   for (const [key, value] of Object.entries(spec.placement.constraints)) {
     if (host.labels[key] !== value) return `label ${key}=${value} not on host`;

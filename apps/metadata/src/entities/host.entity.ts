@@ -12,4 +12,5 @@ export class HostEntity {
   @Column('text', { name: 'agent_version' }) agentVersion!: string;
   @Column('timestamptz', { name: 'registered_at' }) registeredAt!: Date;
   @Column('timestamptz', { name: 'last_heartbeat_at' }) lastHeartbeatAt!: Date;
+  @Column('text', { name: 'not_ready', nullable: true }) notReady!: string | null;
 }

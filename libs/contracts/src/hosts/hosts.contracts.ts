@@ -24,10 +24,14 @@ export const HostRecord = z.object({
   agentVersion: z.string(),
   registeredAt: IsoDate,
   lastHeartbeatAt: IsoDate,
+  /** Why the agent cannot make containers now (cgroups unusable, helper missing…); null when it can. The scheduler skips such hosts. */
+  notReady: z.string().min(1).max(1024).nullable(),
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 
-export const RegisterHostRequest = HostRecord.pick({ id: true, address: true, capacity: true, labels: true, agentVersion: true });
+export const RegisterHostRequest = HostRecord.pick({ id: true, address: true, capacity: true, labels: true, agentVersion: true }).extend({
+  notReady: HostRecord.shape.notReady.default(null),
+});
 export type RegisterHostRequest = z.infer<typeof RegisterHostRequest>;
 
 export const registerHost = defineRequest('muelle.metadata.hosts.register.v1', RegisterHostRequest, HostRecord);

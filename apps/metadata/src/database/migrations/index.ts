@@ -9,6 +9,7 @@ import { RegistryTeamQuota1764600200001 } from './1764600200001-RegistryTeamQuot
 import { DropUploadHashState1764600700000 } from './1764600700000-DropUploadHashState';
 import { SubnetAllocations1764700100000 } from './1764700100000-SubnetAllocations';
 import { BuildRecords1764700300000 } from './1764700300000-BuildRecords';
+import { HostNotReady1764700300001 } from './1764700300001-HostNotReady';
 import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
 import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLeases';
 
@@ -25,6 +26,7 @@ export const migrations = [
   DropUploadHashState1764600700000,
   SubnetAllocations1764700100000,
   BuildRecords1764700300000,
+  HostNotReady1764700300001,
   ContainerHealth1764700700000,
   ServicesAndLeases1764700700001,
 ];

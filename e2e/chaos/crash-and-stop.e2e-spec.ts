@@ -78,7 +78,7 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
     // Nothing a crash leaves stays: the socket of the embedded database is the new process's, the
     // blob staging folder and the upload files of cut pushes are swept at start.
     expect(readdirSync(join(dataDir, 'registry', '.tmp'))).toEqual([]);
-  }, 150_000);
+  }, 60_000 + ROUNDS * 30_000);
 
   it('SIGTERM with an event stream and a slow upload open: both end, the upload completes, exit 0 within the bound', async () => {
     const name = 'chaos/stop';

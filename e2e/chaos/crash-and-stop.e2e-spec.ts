@@ -14,7 +14,7 @@ import { PushedImage, pullsIdentical, pushImage, registryAuth } from './registry
  * event stream and a slow upload open must end both and exit 0 within the stop bound.
  */
 const PASSWORD = 'chaos-pw';
-const ROUNDS = 4;
+const ROUNDS = Number(process.env.MUELLE_CHAOS_ROUNDS ?? 4);
 
 describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'muelle-chaos-'));
@@ -23,11 +23,18 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
   let registry = '';
   let platform: ServiceProcess | undefined;
   const completed: PushedImage[] = [];
+  const readyTimes: number[] = [];
 
   const start = async () => {
+    const begun = Date.now();
     platform = spawnNode('all-in-one', serviceEntry('all-in-one'), env);
-    await waitReady(api, 60_000);
-    await waitReady(registry, 30_000);
+    try {
+      await waitReady(api, 60_000);
+      await waitReady(registry, 30_000);
+    } catch (error) {
+      throw new Error(`not ready after ${Date.now() - begun} ms (${String(error)}); the platform said:\n${platform.output().slice(-4000)}`);
+    }
+    readyTimes.push(Date.now() - begun);
   };
 
   const token = (name: string) => registryAuth(registry, name, 'admin', PASSWORD);
@@ -51,22 +58,27 @@ describe('all-in-one: kill -9 at random points, restart, graceful stop', () => {
       await start();
       // Pushes in a loop until the kill cuts one of them somewhere (upload, commit, manifest).
       let stop = false;
+      let pushed!: () => void;
+      const onePushed = new Promise<void>((resolve) => (pushed = resolve));
       const pushing = (async () => {
-        for (let i = 0; !stop; i++) await push(`chaos/r${round}`, `t${i}`).catch(() => (stop = true));
+        for (let i = 0; !stop; i++) await push(`chaos/r${round}`, `t${i}`).then(pushed, () => (stop = true));
       })();
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1_500)));
+      // After the first push of the round (however slow the machine), at a random point of the next ones.
+      await Promise.race([onePushed, pushing]);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1_000)));
       platform!.child.kill('SIGKILL');
       await platform!.exited;
       stop = true;
       await pushing;
     }
     await start();
+    process.stdout.write(`restarts ready after (ms): ${readyTimes.join(' ')}\n`);
     expect(completed.length).toBeGreaterThan(0);
     for (const image of completed) expect(await pullsIdentical(registry, await token(image.name), image)).toBe(true);
     // Nothing a crash leaves stays: the socket of the embedded database is the new process's, the
     // blob staging folder and the upload files of cut pushes are swept at start.
     expect(readdirSync(join(dataDir, 'registry', '.tmp'))).toEqual([]);
-  }, 150_000);
+  }, 60_000 + ROUNDS * 30_000);
 
   it('SIGTERM with an event stream and a slow upload open: both end, the upload completes, exit 0 within the bound', async () => {
     const name = 'chaos/stop';

@@ -204,6 +204,8 @@ export function buildProgram(io: Io): Command {
       if (o.interactive || o.tty) {
         const ws = api.websocket(`/v1/containers/${created.id}/attach/ws`, {
           stdin: o.interactive ? 1 : undefined,
+          // It started before we attach: what it printed meanwhile (a prompt) comes first.
+          fromStart: 1,
           rows: io.out.rows,
           cols: io.out.columns,
         });

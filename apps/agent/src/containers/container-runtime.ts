@@ -5,7 +5,7 @@ import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChang
 import { helperPath } from '@muelle/isolation';
 import { checkCommandExists, readFileFromLayers, resolveUser } from '../images/image-files';
 import { PortProxy } from '../network/port-proxy';
-import { ContainerLog } from './container-log';
+import { ContainerLog, LogMark } from './container-log';
 import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
 import { ContainerRecordOnDisk } from './container-record';
 import { ContainerRecords } from './container-records';
@@ -298,6 +298,11 @@ export class ContainerRuntime {
   /** Writes to the container's stdin (openStdin containers); `written` runs once the FIFO took the bytes. */
   writeStdin(id: string, data: Buffer, written?: () => void): void {
     this.processes.writeStdin(id, data, written);
+  }
+
+  /** Where the current run's output begins in the log (known for runs this agent started). */
+  runLogStart(id: string): LogMark | undefined {
+    return this.processes.runLogStart(id);
   }
 
   /** End-of-file on the container's stdin (a helper this agent started; see ContainerProcesses.closeStdin). */

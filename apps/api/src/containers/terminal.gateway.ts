@@ -74,7 +74,8 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
         session = (await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session;
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
-        session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers)).session;
+        const fromStart = url.searchParams.get('fromStart') === '1';
+        session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers, fromStart)).session;
         if (rows && cols) session.resize(rows, cols);
       }
       for (const data of pending.splice(0)) forward(session, data);

@@ -12,6 +12,7 @@ import { RequestPrincipal } from '../auth/principal';
 import { crossSiteRefusal } from '../auth/origin-policy';
 import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from './containers.service';
+import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
 import { SessionHandlers, StreamSession } from './stream-session';
 
 const EXEC_PATH = /^\/v1\/containers\/([^/]+)\/exec\/([a-f0-9]{64})\/ws$/;
@@ -63,7 +64,24 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     };
     let session: StreamSession | undefined;
     const pending: RawData[] = [];
-    ws.on('message', (data) => (session ? forward(session, data) : pending.push(data)));
+    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin: the client leaves, the container runs on.
+    const attaching = ATTACH_PATH.test(url.pathname) && url.searchParams.get('stdin') === '1';
+    let detachKeys: DetachKeysFilter | undefined;
+    try {
+      detachKeys = attaching ? new DetachKeysFilter(parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    } catch (error) {
+      return finish(ws, Frame.Error, toMuelleError(error).toWire());
+    }
+    const onMessage = (current: StreamSession, data: RawData) => {
+      const bytes = bytesOf(data);
+      if (!detachKeys || bytes[0] !== Frame.Stdin) return forward(current, bytes);
+      const { forward: input, detach } = detachKeys.push(bytes.subarray(1));
+      if (input.length) current.stdin(input);
+      if (!detach) return;
+      current.close();
+      finish(ws, Frame.Exit, { exitCode: 0, detached: true });
+    };
+    ws.on('message', (data) => (session ? onMessage(session, data) : pending.push(data)));
     ws.on('close', () => session?.close());
     try {
       const rows = Number(url.searchParams.get('rows')) || undefined;
@@ -78,7 +96,7 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
         session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers, fromStart)).session;
         if (rows && cols) session.resize(rows, cols);
       }
-      for (const data of pending.splice(0)) forward(session, data);
+      for (const data of pending.splice(0)) onMessage(session, data);
       if (ws.readyState !== WebSocket.OPEN) session.close();
     } catch (error) {
       const typed = toMuelleError(error);
@@ -88,8 +106,11 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
-function forward(session: StreamSession, data: RawData) {
-  const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+function bytesOf(data: RawData): Buffer {
+  return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+function forward(session: StreamSession, bytes: Buffer) {
   if (!bytes.length) return;
   const payload = bytes.subarray(1);
   if (bytes[0] === Frame.Stdin) session.stdin(payload);

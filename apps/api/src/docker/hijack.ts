@@ -12,7 +12,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { SessionHandlers, StreamSession } from '../containers/stream-session';
 import { dockerError, NotSupportedByMuelleError } from './errors';
-import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
+import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from '../containers/detach-keys';
 import { decodeExecId } from './exec-ids';
 import { multiplexedFrame, outputEncoder, SYSTEM_ERROR, upgradeHead } from './framing';
 import { matchDockerPath, rewriteDockerUrl } from './paths';

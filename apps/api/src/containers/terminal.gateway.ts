@@ -64,14 +64,9 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     };
     let session: StreamSession | undefined;
     const pending: RawData[] = [];
-    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin: the client leaves, the container runs on.
-    const attaching = ATTACH_PATH.test(url.pathname) && url.searchParams.get('stdin') === '1';
+    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container (piped
+    // binary input must pass untouched, as with Docker): the client leaves, the container runs on.
     let detachKeys: DetachKeysFilter | undefined;
-    try {
-      detachKeys = attaching ? new DetachKeysFilter(parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
-    } catch (error) {
-      return finish(ws, Frame.Error, toMuelleError(error).toWire());
-    }
     const onMessage = (current: StreamSession, data: RawData) => {
       const bytes = bytesOf(data);
       if (!detachKeys || bytes[0] !== Frame.Stdin) return forward(current, bytes);
@@ -93,7 +88,11 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
         const fromStart = url.searchParams.get('fromStart') === '1';
-        session = (await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers, fromStart)).session;
+        const stdin = url.searchParams.get('stdin') === '1';
+        const keys = parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS);
+        const attached = await this.containers.attach(principal, ref, stdin, handlers, fromStart);
+        session = attached.session;
+        if (stdin && attached.tty) detachKeys = new DetachKeysFilter(keys);
         if (rows && cols) session.resize(rows, cols);
       }
       for (const data of pending.splice(0)) onMessage(session, data);

@@ -114,7 +114,8 @@ export class DockerHijack implements OnApplicationBootstrap {
     const closers: Array<() => void> = [];
     const closeAll = () => closers.splice(0).forEach((close) => close());
     // Detach keys (Docker's, default ctrl-p ctrl-q) end this connection; the container keeps running.
-    const detachKeys = wantStdin ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    // As with Docker only on a tty: piped binary input (tar) must pass untouched.
+    const detachKeys = wantStdin && tty ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
     const stdin = new StdinRelay(socket, head, detachKeys, () => {
       closeAll();
       if (!socket.writableEnded) socket.end();

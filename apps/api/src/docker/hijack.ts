@@ -21,6 +21,8 @@ import { DockerSessions } from './sessions';
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
 const EXEC_START = /^\/exec\/([^/]+)\/start$/;
 const MAX_EXEC_BODY = 64 * 1024;
+/** Input kept for a session that does not exist yet; beyond it the client's socket is paused. */
+const PENDING_STDIN_BYTES = 1024 * 1024;
 
 /**
  * The Docker API's raw side on the api's HTTP server: it maps Docker's paths (versioned
@@ -227,7 +229,12 @@ class StdinRelay {
   private detached = false;
   private session: StreamSession | null = null;
 
-  constructor(socket: Duplex, first: Buffer, detachKeys?: DetachKeysFilter, onDetach?: () => void) {
+  constructor(
+    private readonly socket: Duplex,
+    first: Buffer,
+    detachKeys?: DetachKeysFilter,
+    onDetach?: () => void,
+  ) {
     const take = (chunk: Buffer) => {
       if (this.detached) return;
       let bytes = chunk;
@@ -240,6 +247,8 @@ class StdinRelay {
         if (this.session) this.session.stdin(bytes);
         else this.pending.push(bytes);
       }
+      // Until the session exists (docker run: the container starts), the client waits, not our memory.
+      if (!this.session && this.pending.reduce((sum, b) => sum + b.length, 0) > PENDING_STDIN_BYTES) socket.pause();
       if (this.detached) onDetach?.();
     };
     if (first.length) take(first);
@@ -256,6 +265,7 @@ class StdinRelay {
     if (this.detached) return session.close();
     this.session = session;
     for (const chunk of this.pending.splice(0)) session.stdin(chunk);
+    this.socket.resume();
     if (this.ended) session.closeStdin();
   }
 }

@@ -118,10 +118,12 @@ export class DockerHijack implements OnApplicationBootstrap {
     // Detach keys (Docker's, default ctrl-p ctrl-q) end this connection; the container keeps running.
     // As with Docker only on a tty: piped binary input (tar) must pass untouched.
     const detachKeys = wantStdin && tty ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    // Docker: the end of the client's input ends the attach, unless it is the container's (StdinOnce without tty).
+    const inputEndLeaves = wantStdin && (tty || !view.spec.stdinOnce);
     const stdin = new StdinRelay(socket, head, detachKeys, () => {
       closeAll();
       if (!socket.writableEnded) socket.end();
-    });
+    }, inputEndLeaves);
     socket.write(upgradeHead(tty));
     const output = this.pipeOutput(socket, encode, tty, streams);
     socket.on('close', closeAll);
@@ -234,6 +236,8 @@ class StdinRelay {
     first: Buffer,
     detachKeys?: DetachKeysFilter,
     onDetach?: () => void,
+    /** The client's end of input detaches (onDetach) instead of closing the container's stdin. */
+    inputEndLeaves = false,
   ) {
     const take = (chunk: Buffer) => {
       if (this.detached) return;
@@ -256,6 +260,10 @@ class StdinRelay {
     socket.on('end', () => {
       // After a detach the input's end is not the container's.
       if (this.detached) return;
+      if (inputEndLeaves) {
+        this.detached = true;
+        return onDetach?.();
+      }
       this.ended = true;
       this.session?.closeStdin();
     });

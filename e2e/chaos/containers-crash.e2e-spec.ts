@@ -1,6 +1,6 @@
 import { basicAuth, getJson, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -88,6 +88,33 @@ describe('all-in-one with containers: kill -9 during starts, restart, stop with 
     expect(fresh.status).toBe(201);
     expect(((await fresh.json()) as { state: string }).state).toBe('running');
   }, 180_000);
+
+  it('kill -9 while a container prints: after the restart its log has every line and its exit code and times are its own', async () => {
+    const script = 'i=0; while [ $i -lt 60 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; exit 7';
+    const created = await create('printer', ['sh', '-c', script]);
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { id: string; runtime: { startedAt: string } };
+    const { id } = body;
+    const startedAt = body.runtime.startedAt;
+    platform!.child.kill('SIGKILL');
+    await platform!.exited;
+    // The container goes on without the platform; its helper writes the exit record when it ends.
+    const exitRecord = join(dataDir, 'containers', id, 'exit');
+    for (const deadline = Date.now() + 15_000; !existsSync(exitRecord) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(exitRecord)).toBe(true);
+    const restartedAt = Date.now();
+    await start();
+    const view = async () => (await getJson(`${api}/v1/containers/printer`, { headers: auth })).body as { state: string; exitCode: number; startedAt: string; finishedAt: string };
+    for (let i = 0; i < 50 && (await view()).state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 200));
+    const exited = await view();
+    expect(exited).toMatchObject({ state: 'exited', exitCode: 7 });
+    expect(Math.abs(Date.parse(exited.startedAt) - Date.parse(startedAt))).toBeLessThan(1_000);
+    expect(Date.parse(exited.finishedAt)).toBeLessThan(restartedAt);
+    expect(Date.parse(exited.finishedAt) - Date.parse(exited.startedAt)).toBeGreaterThanOrEqual(2_500);
+    const ndjson = await fetch(`${api}/v1/containers/printer/logs`, { headers: auth }).then((r) => r.text());
+    const logs = ndjson.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { data: string }).data).join('');
+    expect(logs).toBe(Array.from({ length: 60 }, (_, i) => `line ${i}\n`).join(''));
+  }, 90_000);
 
   it('SIGTERM with `logs -f` open: the stream ends cleanly and the process exits 0 within the bound', async () => {
     expect((await create('talker', ['sh', '-c', 'while :; do echo hi; sleep 0.2; done'])).status).toBe(201);

@@ -235,6 +235,8 @@ export function buildProgram(io: Io): Command {
       if (o.interactive || o.tty) {
         const ws = await api.websocket(`/v1/containers/${created.id}/attach/ws`, {
           stdin: o.interactive ? 1 : undefined,
+          // It started before we attach: what it printed meanwhile (a prompt) comes first.
+          fromStart: 1,
           rows: io.out.rows,
           cols: io.out.columns,
         });
@@ -303,6 +305,25 @@ export function buildProgram(io: Io): Command {
           ]),
         ),
       );
+    });
+
+  program
+    .command('attach')
+    .description('Attach to a running container: its output, and your input when it keeps stdin open (ctrl-p ctrl-q detaches)')
+    .argument('<container>')
+    .option('--no-stdin', 'do not send input')
+    .option('--detach-keys <keys>', 'the keys that detach', 'ctrl-p,ctrl-q')
+    .action(async (container: string, o) => {
+      const api = client();
+      const view = await api.request('GET', `/v1/containers/${encodeURIComponent(container)}`);
+      const stdin = !!o.stdin && !!view.spec.openStdin;
+      const ws = await api.websocket(`/v1/containers/${encodeURIComponent(container)}/attach/ws`, {
+        stdin: stdin ? 1 : undefined,
+        detachKeys: o.detachKeys,
+        rows: io.out.rows,
+        cols: io.out.columns,
+      });
+      io.exitCode = await runTerminal(ws, { tty: !!view.spec.tty, stdin, output: io.out, errorOutput: io.err });
     });
 
   program

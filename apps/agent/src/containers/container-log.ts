@@ -11,6 +11,11 @@ export interface LogRotation {
   maxFiles: number;
 }
 
+export interface LogMark {
+  inode: number;
+  offset: number;
+}
+
 export interface LogFilter {
   since?: string;
   until?: string;
@@ -79,6 +84,17 @@ export class ContainerLog extends EventEmitter {
   /** A reader of the records written from now on (`end`) or from the oldest kept (`start`, current file). */
   cursor(from: 'start' | 'end'): LogCursor {
     return new LogCursor(this.path, from);
+  }
+
+  /** Where the current file ends now: `cursorAt` it later reads what came after (a run's start). */
+  async mark(): Promise<LogMark> {
+    const info = await stat(this.path).catch(() => undefined);
+    return info ? { inode: info.ino, offset: info.size } : { inode: -1, offset: 0 };
+  }
+
+  /** A cursor from a mark; when the file was rotated since, from the start of the current file. */
+  cursorAt(mark: LogMark): LogCursor {
+    return new LogCursor(this.path, 'start', Infinity, mark);
   }
 
   /**
@@ -181,6 +197,8 @@ export class LogCursor {
     private from: 'start' | 'end',
     /** Read the file only up to here. */
     private readonly limit = Infinity,
+    /** Start here when the file is still the marked one. */
+    private readonly startMark?: LogMark,
   ) {}
 
   /** Where in the current file the next read starts. */
@@ -253,7 +271,7 @@ export class LogCursor {
     }
     const info = await this.file.stat();
     this.inode = info.ino;
-    this.position = this.from === 'end' ? info.size : 0;
+    this.position = this.from === 'end' ? info.size : this.startMark?.inode === info.ino ? Math.min(this.startMark.offset, info.size) : 0;
     return true;
   }
 }

@@ -19,7 +19,7 @@ import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork } from '../network/bridge-network';
 import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
-import { ContainerLog, LogRotation } from './container-log';
+import { ContainerLog, LogMark, LogRotation } from './container-log';
 import { ContainerRecordOnDisk } from './container-record';
 import { ContainerRecords } from './container-records';
 import { hostsFile, limitsOf, networkGroup, SIGNAL_NAMES } from './container-spec-checks';
@@ -46,6 +46,8 @@ interface Live {
   exited: Promise<void>;
   /** Our write end of the container's stdin FIFO (openStdin containers). */
   stdin?: Socket;
+  /** Where this run's output begins in the log (attach `fromStart`). */
+  runStart?: LogMark;
   poll?: NodeJS.Timeout;
 }
 
@@ -160,6 +162,7 @@ export class ContainerProcesses {
       stdin = spec.openStdin ? openStdinFifo(paths.stdin) : undefined;
       const log = this.live.get(id)?.log ?? this.newLog(id);
       log.watch();
+      const runStart = await log.mark();
       const container = await this.options.driver.run({
         rootfs: paths.rootfs,
         // Mounted by the helper inside the container's mount namespace: nothing to mount or unmount here.
@@ -199,7 +202,7 @@ export class ContainerProcesses {
       record.error = '';
       record.startedAt = new Date().toISOString();
       record.finishedAt = null;
-      const live: Live = { process: container, log, exited: Promise.resolve(), stdin: stdinWriter };
+      const live: Live = { process: container, log, exited: Promise.resolve(), stdin: stdinWriter, runStart };
       live.exited = container.wait().then((status) => this.onExit(id, status.exitCode));
       this.live.set(id, live);
       record.state = 'running';
@@ -324,6 +327,10 @@ export class ContainerProcesses {
     const stdin = this.live.get(id)?.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded) return written?.();
     stdin.write(Buffer.from(data), () => written?.());
+  }
+
+  runLogStart(id: string): LogMark | undefined {
+    return this.live.get(id)?.runStart;
   }
 
   /** End of input: our write end and the helper's go, so the workload reads end-of-file. */

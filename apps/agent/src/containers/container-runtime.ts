@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { helperPath } from '@muelle/isolation';
 import { checkCommandExists, directoryRoot, layeredRoot, resolveUser, type RootView } from '@muelle/images';
-import { ContainerLog } from './container-log';
+import { ContainerLog, LogMark } from './container-log';
 import { ContainerProcesses, ContainerProcessesOptions } from './container-processes';
 import { ContainerRecordOnDisk } from './container-record';
 import type { HealthMonitor } from './health/health-monitor';
@@ -310,6 +310,11 @@ export class ContainerRuntime {
   /** Writes to the container's stdin (openStdin containers); `written` runs once the FIFO took the bytes. */
   writeStdin(id: string, data: Buffer, written?: () => void): void {
     this.processes.writeStdin(id, data, written);
+  }
+
+  /** Where the current run's output begins in the log (known for runs this agent started). */
+  runLogStart(id: string): LogMark | undefined {
+    return this.processes.runLogStart(id);
   }
 
   /** End-of-file on the container's stdin (a helper this agent started; see ContainerProcesses.closeStdin). */

@@ -74,11 +74,12 @@ export class OutputStreams {
   }
 
   /** Live output from now on, and stdin when asked and the container has it; ends with its exit code. */
-  async attach(r: { id: string; streamId: string; stdin: boolean }): Promise<{ tty: boolean }> {
+  async attach(r: { id: string; streamId: string; stdin: boolean; fromStart?: boolean }): Promise<{ tty: boolean }> {
     const record = this.runtime.get(r.id);
     if (record.state !== 'running') throw new ConflictError(`container ${r.id} is not running`);
     const log = this.runtime.logOf(r.id);
-    const cursor = await log.cursor('end').opened();
+    const runStart = r.fromStart ? this.runtime.runLogStart(r.id) : undefined;
+    const cursor = await (runStart ? log.cursorAt(runStart) : log.cursor('end')).opened();
     let ready!: () => void;
     const clientReady = new Promise<void>((res) => (ready = res));
     let detached = false;

@@ -250,10 +250,11 @@ export class ContainersService {
     return session;
   }
 
-  async attach(principal: RequestPrincipal, ref: string, stdin: boolean, handlers: SessionHandlers): Promise<{ session: StreamSession; tty: boolean }> {
+  /** `fromStart`: also what the current run printed before the attach (see the agent contract). */
+  async attach(principal: RequestPrincipal, ref: string, stdin: boolean, handlers: SessionHandlers, fromStart = false): Promise<{ session: StreamSession; tty: boolean }> {
     const record = await this.get(principal, ref, stdin ? 'exec' : 'read');
     const agent = this.agent(this.placedHost(record));
-    const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.attach, { id: record.id, streamId, stdin }), handlers);
+    const { session, reply } = await openStreamSession(this.bus, (streamId) => this.bus.request(agent.attach, { id: record.id, streamId, stdin, fromStart }), handlers);
     return { session, tty: reply.tty };
   }
 

@@ -14,6 +14,7 @@ import { credentialOf } from '../auth/session-cookie';
 import { API_CONFIG, ApiConfig } from '../config';
 import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { ContainersService } from './containers.service';
+import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
 import { SessionHandlers, StreamSession } from './stream-session';
 
 const EXEC_PATH = /^\/v1\/containers\/([^/]+)\/exec\/([a-f0-9]{64})\/ws$/;
@@ -78,7 +79,19 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     };
     let session: StreamSession | undefined;
     const pending: RawData[] = [];
-    ws.on('message', (data) => (session ? forward(session, data) : pending.push(data)));
+    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container (piped
+    // binary input must pass untouched, as with Docker): the client leaves, the container runs on.
+    let detachKeys: DetachKeysFilter | undefined;
+    const onMessage = (current: StreamSession, data: RawData) => {
+      const bytes = bytesOf(data);
+      if (!detachKeys || bytes[0] !== Frame.Stdin) return forward(current, bytes);
+      const { forward: input, detach } = detachKeys.push(bytes.subarray(1));
+      if (input.length) current.stdin(input);
+      if (!detach) return;
+      current.close();
+      finish(ws, Frame.Exit, { exitCode: 0, detached: true });
+    };
+    ws.on('message', (data) => (session ? onMessage(session, data) : pending.push(data)));
     ws.on('close', () => session?.close());
     try {
       const rows = Number(url.searchParams.get('rows')) || undefined;
@@ -89,10 +102,15 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
         session = output.follow((await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session);
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
-        session = output.follow((await this.containers.attach(principal, ref, url.searchParams.get('stdin') === '1', handlers)).session);
+        const fromStart = url.searchParams.get('fromStart') === '1';
+        const stdin = url.searchParams.get('stdin') === '1';
+        const keys = parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS);
+        const attached = await this.containers.attach(principal, ref, stdin, handlers, fromStart);
+        session = output.follow(attached.session);
+        if (stdin && attached.tty) detachKeys = new DetachKeysFilter(keys);
         if (rows && cols) session.resize(rows, cols);
       }
-      for (const data of pending.splice(0)) forward(session, data);
+      for (const data of pending.splice(0)) onMessage(session, data);
       if (ws.readyState !== WebSocket.OPEN) session.close();
     } catch (error) {
       const typed = toMuelleError(error);
@@ -102,8 +120,11 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
-function forward(session: StreamSession, data: RawData) {
-  const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+function bytesOf(data: RawData): Buffer {
+  return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+function forward(session: StreamSession, bytes: Buffer) {
   if (!bytes.length) return;
   const payload = bytes.subarray(1);
   if (bytes[0] === Frame.Stdin) session.stdin(payload);

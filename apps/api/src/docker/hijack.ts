@@ -13,7 +13,7 @@ import { ContainersService } from '../containers/containers.service';
 import { SessionHandlers, StreamSession } from '../containers/stream-session';
 import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { dockerError, NotSupportedByMuelleError } from './errors';
-import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
+import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from '../containers/detach-keys';
 import { decodeExecId } from './exec-ids';
 import { multiplexedFrame, outputEncoder, SYSTEM_ERROR, upgradeHead } from './framing';
 import { matchDockerPath, rewriteDockerUrl } from './paths';
@@ -22,6 +22,8 @@ import { DockerSessions } from './sessions';
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
 const EXEC_START = /^\/exec\/([^/]+)\/start$/;
 const MAX_EXEC_BODY = 64 * 1024;
+/** Input kept for a session that does not exist yet; beyond it the client's socket is paused. */
+const PENDING_STDIN_BYTES = 1024 * 1024;
 
 /**
  * The Docker API's raw side on the api's HTTP server: it maps Docker's paths (versioned
@@ -115,11 +117,14 @@ export class DockerHijack implements OnApplicationBootstrap {
     const closers: Array<() => void> = [];
     const closeAll = () => closers.splice(0).forEach((close) => close());
     // Detach keys (Docker's, default ctrl-p ctrl-q) end this connection; the container keeps running.
-    const detachKeys = wantStdin ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    // As with Docker only on a tty: piped binary input (tar) must pass untouched.
+    const detachKeys = wantStdin && tty ? new DetachKeysFilter(parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS)) : undefined;
+    // Docker: the end of the client's input ends the attach, unless it is the container's (StdinOnce without tty).
+    const inputEndLeaves = wantStdin && (tty || !view.spec.stdinOnce);
     const stdin = new StdinRelay(socket, head, detachKeys, () => {
       closeAll();
       if (!socket.writableEnded) socket.end();
-    });
+    }, inputEndLeaves);
     socket.write(upgradeHead(tty));
     const output = this.pipeOutput(socket, encode, tty, streams);
     socket.on('close', closeAll);
@@ -233,7 +238,14 @@ class StdinRelay {
   private detached = false;
   private session: StreamSession | null = null;
 
-  constructor(socket: Duplex, first: Buffer, detachKeys?: DetachKeysFilter, onDetach?: () => void) {
+  constructor(
+    private readonly socket: Duplex,
+    first: Buffer,
+    detachKeys?: DetachKeysFilter,
+    onDetach?: () => void,
+    /** The client's end of input detaches (onDetach) instead of closing the container's stdin. */
+    inputEndLeaves = false,
+  ) {
     const take = (chunk: Buffer) => {
       if (this.detached) return;
       let bytes = chunk;
@@ -246,6 +258,8 @@ class StdinRelay {
         if (this.session) this.session.stdin(bytes);
         else this.pending.push(bytes);
       }
+      // Until the session exists (docker run: the container starts), the client waits, not our memory.
+      if (!this.session && this.pending.reduce((sum, b) => sum + b.length, 0) > PENDING_STDIN_BYTES) socket.pause();
       if (this.detached) onDetach?.();
     };
     if (first.length) take(first);
@@ -253,6 +267,10 @@ class StdinRelay {
     socket.on('end', () => {
       // After a detach the input's end is not the container's.
       if (this.detached) return;
+      if (inputEndLeaves) {
+        this.detached = true;
+        return onDetach?.();
+      }
       this.ended = true;
       this.session?.closeStdin();
     });
@@ -262,6 +280,7 @@ class StdinRelay {
     if (this.detached) return session.close();
     this.session = session;
     for (const chunk of this.pending.splice(0)) session.stdin(chunk);
+    this.socket.resume();
     if (this.ended) session.closeStdin();
   }
 }

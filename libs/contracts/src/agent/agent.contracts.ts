@@ -237,10 +237,12 @@ export function agentContracts(hostId: string) {
     /**
      * Live output of a running container (and its stdin when spec.openStdin) over `streamId`;
      * ends with `Exit {exitCode}` when the container exits. Resize frames resize its tty.
+     * `fromStart`: first what the current run printed before the attach (a client that started
+     * the container and attaches right after misses nothing, e.g. a prompt).
      */
     attach: defineRequest(
       subject('containers.attach'),
-      z.object({ id: ContainerId, streamId: z.string().regex(/^[a-f0-9]{8,64}$/), stdin: z.boolean().default(false) }),
+      z.object({ id: ContainerId, streamId: z.string().regex(/^[a-f0-9]{8,64}$/), stdin: z.boolean().default(false), fromStart: z.boolean().default(false) }),
       z.object({ tty: z.boolean() }),
     ),
     /** Registers a command to run in a running container; run it with `execStart`. */

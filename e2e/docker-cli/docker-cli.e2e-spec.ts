@@ -233,7 +233,7 @@ describe('the seed with the stock docker CLI', () => {
     const listed = await getJson(`${platform.api}/v1/containers?name=hc`, { headers: bearer });
     expect(listed.body.items[0].health).toBe('healthy');
     // The probe runs as an exec does: in the container's namespaces, so the file it checks is the container's.
-    await ok('exec', 'hc', 'rm', '/tmp/ok');
+    await ok('exec', 'hc', 'busybox', 'rm', '/tmp/ok');
     await eventually(async () => expect(await health('hc')).toBe('unhealthy 2'), { timeoutMs: 15_000 });
     const inspected = JSON.parse(await ok('inspect', 'hc'))[0];
     expect(inspected.Config.Healthcheck).toEqual({ Test: ['CMD-SHELL', 'test -f /tmp/ok'], Interval: 300e6, Timeout: 2e9, StartPeriod: 0, Retries: 2 });

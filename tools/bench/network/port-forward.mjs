@@ -36,10 +36,11 @@ const server = `
 const net = require('node:net');
 net.createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => s.end(String(n))); }).listen(9000);
 net.createServer((s) => s.pipe(s)).listen(9001);`;
-// Like the former PortProxy: one upstream connection per client, piped both ways.
+// Like the former PortProxy: one upstream connection per client, piped both ways (half-open kept,
+// so the sink's byte count makes it back after the client's end).
 const proxy = `
 const net = require('node:net');
-for (const [listen, target] of [[29000, 9000], [29001, 9001]]) net.createServer((c) => { const u = net.connect(target, '${CTR_IP}'); c.pipe(u).pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(listen, '${HOST_LAN}');`;
+for (const [listen, target] of [[29000, 9000], [29001, 9001]]) net.createServer({ allowHalfOpen: true }, (c) => { const u = net.connect({ port: target, host: '${CTR_IP}', allowHalfOpen: true }); c.pipe(u).pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(listen, '${HOST_LAN}');`;
 const client = (host, port, bytes, echoPort, rounds) => `
 const net = require('node:net');
 const chunk = Buffer.alloc(1 << 16, 120);

@@ -36,10 +36,11 @@ const server = `
 const net = require('node:net');
 net.createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => s.end(String(n))); }).listen(9000);
 net.createServer((s) => s.pipe(s)).listen(9001);`;
-// Like the former PortProxy: one upstream connection per client, piped both ways.
+// Like the former PortProxy: one upstream connection per client, piped both ways (half-open kept,
+// so the sink's byte count makes it back after the client's end).
 const proxy = `
 const net = require('node:net');
-for (const [listen, target] of [[29000, 9000], [29001, 9001]]) net.createServer((c) => { const u = net.connect(target, '${CTR_IP}'); c.pipe(u).pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(listen, '${HOST_LAN}');`;
+for (const [listen, target] of [[29000, 9000], [29001, 9001]]) net.createServer({ allowHalfOpen: true }, (c) => { const u = net.connect({ port: target, host: '${CTR_IP}', allowHalfOpen: true }); c.pipe(u).pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(listen, '${HOST_LAN}');`;
 const client = (host, port, bytes, echoPort, rounds) => `
 const net = require('node:net');
 const chunk = Buffer.alloc(1 << 16, 120);
@@ -85,10 +86,19 @@ try {
   ns(CLIENT, ['ip', 'route', 'add', '10.89.94.0/24', 'via', HOST_LAN]); // "direct": routed, no NAT
   const published = [9000, 9001].map((p) => ({ hostIp: '0.0.0.0', hostPort: 10000 + p, protocol: 'tcp', targetIp: CTR_IP, targetPort: p }));
   ns(HOST, ['nft', '-f', '-'], nftRuleset({ bridge: 'mbenchbr0', subnet: '10.89.94.0/24', members: [{ hostInterface: 'mbenchv0', ipAddress: CTR_IP, group: 'g' }], published }));
-  children.push(spawn('ip', ['netns', 'exec', CTR, process.execPath, '-e', server], { stdio: 'ignore' }));
-  children.push(spawn('ip', ['netns', 'exec', HOST, process.execPath, '-e', proxy], { stdio: 'ignore' }));
+  let stderr = '';
+  for (const [where, code] of [[CTR, server], [HOST, proxy]]) {
+    const child = spawn('ip', ['netns', 'exec', where, process.execPath, '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.on('data', (d) => (stderr += d));
+    children.push(child);
+  }
+  // Wait on every port the runs use (bounded), not on a timer.
   const probe = (host, port) => spawnSync('ip', ['netns', 'exec', CLIENT, 'timeout', '1', 'bash', '-c', `echo > /dev/tcp/${host}/${port}`]).status === 0;
-  for (let i = 0; i < 50 && !(probe(CTR_IP, 9001) && probe(HOST_LAN, 29001)); i++) spawnSync('sleep', ['0.1']);
+  for (const [host, port] of [[CTR_IP, 9000], [CTR_IP, 9001], [HOST_LAN, 29000], [HOST_LAN, 29001], [HOST_LAN, 19000]]) {
+    let i = 0;
+    while (!probe(host, port) && i++ < 100) spawnSync('sleep', ['0.2']);
+    if (i > 100) throw new Error(`${host}:${port} never answered; servers said: ${stderr}`);
+  }
 
   const paths = { direct: [CTR_IP, 9000, 9001], 'kernel DNAT': [HOST_LAN, 19000, 19001], 'userland proxy': [HOST_LAN, 29000, 29001] };
   const results = {};

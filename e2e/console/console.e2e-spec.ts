@@ -136,13 +136,23 @@ describe('web console', () => {
   }, 45_000);
 
   it('lists the build from the server, and shows a service with its replicas, scaled from the page', async () => {
+    // A build that fails, started through the API (not from this page): its record carries the error.
+    const failing = join(work, 'failing');
+    mkdirSync(failing);
+    writeFileSync(join(failing, 'Dockerfile'), 'FROM library/busybox:latest\nRUN echo about-to-fail && exit 3\n');
+    const failed = await fetch(`${api}/v1/builds?t=library/console-broken:1`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-tar' }, body: execFileSync('tar', ['-cf', '-', '-C', failing, 'Dockerfile']) });
+    expect(await failed.text()).toContain('error');
     // The build of the previous test, as the server keeps it: a reload shows it (no browser-side memory).
     await page.goto(`${api}/ui/#/builds`);
     await page.reload();
     await waitForText(page, 'tr[data-build-state="succeeded"]', 'library/console-app:1');
+    await waitForText(page, 'tr[data-build-state="failed"] .build-error', 'non-zero code: 3');
+    // Newest first.
+    expect(await page.$$eval('tr[data-build-state]', (rows) => rows.map((r) => r.getAttribute('data-build-state')))).toEqual(['failed', 'succeeded']);
     expect(await page.$eval('tr[data-build-state="succeeded"]', (row) => row.textContent)).toMatch(/admin.*4 steps/);
     const records = (await getJson(`${api}/v1/builds?limit=1`, { headers: auth })).body;
-    expect(records.items[0]).toMatchObject({ state: 'succeeded', requestedBy: 'admin' });
+    expect(records.items[0]).toMatchObject({ state: 'failed', requestedBy: 'admin' });
+    expect(records.nextCursor).toBeTruthy();
     await screenshot(page, 'builds-history');
 
     const created = await getJson(`${api}/v1/services`, json({ name: 'web', image, command: ['sleep', '600'], replicas: 1 }));

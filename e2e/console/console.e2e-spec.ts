@@ -131,9 +131,51 @@ describe('web console', () => {
     expect(status).toMatch(/^Built: 4 steps/);
     await waitForText(page, '.steps', 'built-in-console from-args');
     await waitForText(page, '.steps', 'context-file-arrived');
-    await waitForText(page, '.history', 'library/console-app:1');
     expect((await getJson(`${api}/v1/images/inspect?image=library/console-app:1`, { headers: auth })).status).toBe(200);
     await screenshot(page, 'build');
+  }, 45_000);
+
+  it('lists the build from the server, and shows a service with its replicas, scaled from the page', async () => {
+    // A build that fails, started through the API (not from this page): its record carries the error.
+    const failing = join(work, 'failing');
+    mkdirSync(failing);
+    writeFileSync(join(failing, 'Dockerfile'), 'FROM library/busybox:latest\nRUN echo about-to-fail && exit 3\n');
+    const failed = await fetch(`${api}/v1/builds?t=library/console-broken:1`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-tar' }, body: execFileSync('tar', ['-cf', '-', '-C', failing, 'Dockerfile']) });
+    expect(await failed.text()).toContain('error');
+    // The build of the previous test, as the server keeps it: a reload shows it (no browser-side memory).
+    await page.goto(`${api}/ui/#/builds`);
+    await page.reload();
+    await waitForText(page, 'tr[data-build-state="succeeded"]', 'library/console-app:1');
+    await waitForText(page, 'tr[data-build-state="failed"] .build-error', 'non-zero code: 3');
+    // Newest first.
+    expect(await page.$$eval('tr[data-build-state]', (rows) => rows.map((r) => r.getAttribute('data-build-state')))).toEqual(['failed', 'succeeded']);
+    expect(await page.$eval('tr[data-build-state="succeeded"]', (row) => row.textContent)).toMatch(/admin.*4 steps/);
+    const records = (await getJson(`${api}/v1/builds?limit=1`, { headers: auth })).body;
+    expect(records.items[0]).toMatchObject({ state: 'failed', requestedBy: 'admin' });
+    expect(records.nextCursor).toBeTruthy();
+    await screenshot(page, 'builds-history');
+
+    const created = await getJson(`${api}/v1/services`, json({ name: 'web', image, command: ['sleep', '600'], replicas: 1 }));
+    expect(created.status).toBe(201);
+    await page.goto(`${api}/ui/#/services`);
+    await waitForText(page, 'tr[data-service="web"]', '1 / 1 running', 20_000);
+    await screenshot(page, 'services');
+    await page.click('tr[data-service="web"] a');
+    await page.waitForSelector('form[aria-label="Scale web"] input[name=replicas]');
+    await page.$eval('form[aria-label="Scale web"] input[name=replicas]', (input) => (input as unknown as { select(): void }).select());
+    await page.type('form[aria-label="Scale web"] input[name=replicas]', '2');
+    await page.click('form[aria-label="Scale web"] button[type=submit]');
+    // The second task appears from the container events, without a reload.
+    await waitForText(page, '[data-replicas]', '2 / 2 running', 20_000);
+    expect(await page.$$('tr[data-task-state="running"]')).toHaveLength(2);
+    expect((await getJson(`${api}/v1/services/web`, { headers: auth })).body.spec.replicas).toBe(2);
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'service');
+    // Removed from the page (after its confirm): the service and its tasks go.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('button[aria-label="Remove web"]');
+    await page.waitForSelector('tr[data-service="web"], .state-empty');
+    await eventually(async () => expect((await getJson(`${api}/v1/services/web`, { headers: auth })).status).toBe(404));
   }, 45_000);
 
   it('cordons and uncordons a host', async () => {
@@ -158,7 +200,7 @@ describe('web console', () => {
     watchProblems(member, problems);
     await member.setViewport({ width: 1280, height: 800 });
     await signIn(member, api, 'ana', 'ana-password-1');
-    expect(await member.$$eval('.nav a', (links) => links.map((l) => l.textContent))).toEqual(['Overview', 'Containers', 'Images', 'Builds', 'Hosts']);
+    expect(await member.$$eval('.nav a', (links) => links.map((l) => l.textContent))).toEqual(['Overview', 'Containers', 'Services', 'Images', 'Builds', 'Hosts']);
     await member.goto(`${api}/ui/#/containers`);
     await member.waitForSelector('tr[data-container="alpha-box"]');
     expect(await member.$$eval('tr[data-container]', (rows) => rows.map((r) => r.getAttribute('data-container')))).toEqual(['alpha-box']);
@@ -202,7 +244,7 @@ describe('web console', () => {
   it('passes axe-core with no serious violations at 1280×800 and at phone width, under a strict CSP', async () => {
     const violations: string[] = [];
     // Every page at 1280×800; the busiest ones again at phone width.
-    const routes = { 1280: ['overview', 'containers', 'containers/cli-box', 'images', 'builds', 'hosts', 'admin'], 390: ['overview', 'containers', 'containers/cli-box'] };
+    const routes = { 1280: ['overview', 'containers', 'containers/cli-box', 'services', 'images', 'builds', 'hosts', 'admin'], 390: ['overview', 'containers', 'containers/cli-box'] };
     for (const width of [1280, 390] as const) {
       await page.setViewport({ width, height: width === 1280 ? 800 : 844 });
       for (const route of routes[width]) {

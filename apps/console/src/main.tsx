@@ -12,6 +12,7 @@ import { ContainersPage } from './pages/containers';
 import { HostsPage } from './pages/hosts';
 import { ImagesPage } from './pages/images';
 import { OverviewPage } from './pages/overview';
+import { ServicePage, ServicesPage } from './pages/services';
 import { SignIn } from './pages/sign-in';
 import { useRoute } from './router';
 
@@ -57,6 +58,10 @@ function App() {
         <ContainersPage session={session} />
       ) : page === 'images' ? (
         <ImagesPage session={session} />
+      ) : page === 'services' && rest[0] ? (
+        <ServicePage key={rest[0]} session={session} reference={rest[0]} />
+      ) : page === 'services' ? (
+        <ServicesPage session={session} />
       ) : page === 'builds' ? (
         <BuildsPage session={session} />
       ) : page === 'hosts' ? (

@@ -78,3 +78,38 @@ export interface TokenRecord {
   createdAt: string;
   expiresAt: string | null;
 }
+
+/** `GET /v1/builds`: one build as metadata keeps it (running ones too). */
+export interface BuildRecord {
+  id: string;
+  state: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  tags: string[];
+  requestedBy: string;
+  teamId: string | null;
+  startedAt: string;
+  finishedAt?: string;
+  result?: { digest: string; configDigest: string; pushed: { reference: string; digest: string }[]; steps: number; cachedSteps: number; durationMs: number };
+  error?: { code: string; message: string; details?: { kind?: string; line?: number; exitCode?: number; lastOutput?: string[] } };
+}
+
+export type UpdateState = 'completed' | 'updating' | 'paused' | 'rollback_started' | 'rollback_completed';
+
+/** `GET /v1/services`: the desired state and where its latest change stands. */
+export interface Service {
+  id: string;
+  name: string;
+  teamId: string | null;
+  ownerId: string;
+  spec: { image: string; replicas: number; command?: string[]; labels?: Record<string, string>; constraints?: Record<string, string>; healthcheck?: unknown; updateConfig: { parallelism: number; order: string; failureAction: string } };
+  previousSpec: { image: string; replicas: number } | null;
+  version: number;
+  updateState: UpdateState;
+  updateMessage: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A service's task: a container labelled with its service and spec version. */
+export interface Task extends Container {
+  health?: 'starting' | 'healthy' | 'unhealthy' | null;
+}

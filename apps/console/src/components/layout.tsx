@@ -5,6 +5,7 @@ import { href } from '../router';
 const PAGES: { id: string; label: string; adminOnly?: boolean }[] = [
   { id: 'overview', label: 'Overview' },
   { id: 'containers', label: 'Containers' },
+  { id: 'services', label: 'Services' },
   { id: 'images', label: 'Images' },
   { id: 'builds', label: 'Builds' },
   { id: 'hosts', label: 'Hosts' },

@@ -1,7 +1,10 @@
-import { useState } from 'preact/hooks';
-import { ndjson, Session } from '../api';
-import { Badge, Empty } from '../components/ui';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ndjson, query, Session } from '../api';
+import { Badge, Loaded, Table, usePager } from '../components/ui';
+import { ago, shortId } from '../format';
+import { useResource } from '../hooks';
 import { tarOf, withinFolder } from '../tar';
+import type { BuildRecord, Page, Team } from '../types';
 
 interface Step {
   index: number;
@@ -10,13 +13,6 @@ interface Step {
   cached: boolean;
   done: boolean;
   output: string;
-}
-
-interface Finished {
-  at: string;
-  tags: string[];
-  ok: boolean;
-  summary: string;
 }
 
 /** One NDJSON line of `POST /v1/builds`: a BuildProgressEvent, then `{status: 'done', …result}`. */
@@ -35,20 +31,19 @@ interface BuildLine {
   durationMs?: number;
 }
 
-const HISTORY_KEY = 'muelle.console.builds';
-const HISTORY_MAX = 20;
+const PAGE_SIZE = 20;
 
 /**
  * Build from a folder or a tar with a Dockerfile path, tags, build args and a target; steps and
- * their output appear as the builder reports them. The history lists the builds started from
- * this browser (the api keeps no build list).
+ * their output appear as the builder reports them. The history is the server's build records
+ * (`GET /v1/builds`: the team's, or every team's for admins), newest first.
  */
 export function BuildsPage({ session }: { session: Session }) {
   const [steps, setSteps] = useState<Step[]>([]);
   const [messages, setMessages] = useState<string[]>([]);
   const [status, setStatus] = useState<{ tone: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const [history, setHistory] = useState<Finished[]>(() => readHistory(session.user.id));
+  const [started, setStarted] = useState(0);
   const readOnly = session.user.role === 'viewer';
 
   const submit = async (event: Event) => {
@@ -85,12 +80,11 @@ export function BuildsPage({ session }: { session: Session }) {
       );
       const summary = done ? `${done.steps ?? '?'} steps, ${done.cachedSteps ?? 0} cached, ${((done.durationMs ?? 0) / 1000).toFixed(1)} s` : 'finished';
       setStatus({ tone: 'ok', text: `Built: ${summary}` });
-      remember({ at: new Date().toISOString(), tags, ok: true, summary });
     } catch (error) {
       setStatus({ tone: 'bad', text: `Build failed: ${(error as Error).message}` });
-      remember({ at: new Date().toISOString(), tags, ok: false, summary: (error as Error).message });
     } finally {
       setBusy(false);
+      setStarted((n) => n + 1);
     }
   };
 
@@ -101,12 +95,6 @@ export function BuildsPage({ session }: { session: Session }) {
     else if (line.type === 'step-done') setSteps((all) => all.map((s) => (s.index === line.index ? { ...s, done: true } : s)));
     else if (line.type === 'message') setMessages((all) => [...all, line.text]);
     else if (line.type === 'pushed') setMessages((all) => [...all, `Pushed ${line.reference}@${line.digest}`]);
-  };
-
-  const remember = (entry: Finished) => {
-    const next = [entry, ...history].slice(0, HISTORY_MAX);
-    setHistory(next);
-    window.localStorage.setItem(`${HISTORY_KEY}.${session.user.id}`, JSON.stringify(next));
   };
 
   return (
@@ -172,21 +160,7 @@ export function BuildsPage({ session }: { session: Session }) {
         </ol>
       )}
       {messages.length > 0 && <pre class="step-output">{messages.join('\n')}</pre>}
-      <section class="card" aria-labelledby="history-title">
-        <h2 id="history-title">History (this browser)</h2>
-        {history.length === 0 ? (
-          <Empty>No builds started from this browser yet.</Empty>
-        ) : (
-          <ul class="history">
-            {history.map((entry, i) => (
-              <li key={i}>
-                <Badge tone={entry.ok ? 'ok' : 'bad'}>{entry.ok ? 'built' : 'failed'}</Badge> <time dateTime={entry.at}>{new Date(entry.at).toLocaleString()}</time>{' '}
-                <span class="mono">{entry.tags.join(', ') || '(no tag)'}</span> <span class="muted">{entry.summary}</span>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <BuildHistory session={session} changed={started} />
     </>
   );
 }
@@ -200,11 +174,66 @@ async function contextOf(form: FormData): Promise<Blob> {
   return new Blob([tarOf(packed)], { type: 'application/x-tar' });
 }
 
-function readHistory(userId: string): Finished[] {
-  try {
-    return JSON.parse(window.localStorage.getItem(`${HISTORY_KEY}.${userId}`) ?? '[]');
-  } catch {
-    // A damaged entry (edited by hand): start over rather than break the page.
-    return [];
-  }
+const STATE_TONES: Record<BuildRecord['state'], string> = { running: 'warn', succeeded: 'ok', failed: 'bad', cancelled: 'muted' };
+
+/** The server's build records, newest first, in pages; refreshed while one runs and after a build from this page. */
+function BuildHistory({ session, changed }: { session: Session; changed: number }) {
+  const pager = usePager();
+  const isAdmin = session.user.role === 'admin';
+  const builds = useResource(() => api<Page<BuildRecord>>(`/v1/builds${query({ limit: PAGE_SIZE, cursor: pager.cursor })}`), [pager.cursor, changed]);
+  const teams = useResource(() => (isAdmin ? api<{ items: Team[] }>('/v1/teams') : Promise.resolve({ items: [] as Team[] })), [isAdmin]);
+  const teamName = (id: string | null) => (id ? (teams.data?.items.find((t) => t.id === id)?.name ?? (id === session.teamId ? session.teamName : shortId(id))) : '—');
+  const running = builds.data?.items.some((b) => b.state === 'running') ?? false;
+  useEffect(() => {
+    if (!running) return undefined;
+    const timer = window.setInterval(builds.reload, 2000);
+    return () => window.clearInterval(timer);
+  }, [running, builds.reload]);
+  return (
+    <section class="card" aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
+      <Loaded resource={builds} what="builds" empty={(p) => p.items.length === 0 && pager.page === 1}>
+        {(page) => (
+          <>
+            <Table caption="Builds, newest first" columns={['State', 'Tags', 'By', isAdmin && 'Team', 'Started', 'Took', 'Result']}>
+              {page.items.map((build) => (
+                <tr key={build.id} data-build={build.id} data-build-state={build.state}>
+                  <td>
+                    <Badge tone={STATE_TONES[build.state] ?? 'muted'}>{build.state}</Badge>
+                  </td>
+                  <td class="mono">{build.tags.join(', ') || '(no tag)'}</td>
+                  <td>{build.requestedBy}</td>
+                  {isAdmin && <td>{teamName(build.teamId)}</td>}
+                  <td>
+                    <time dateTime={build.startedAt} title={new Date(build.startedAt).toLocaleString()}>
+                      {ago(build.startedAt)}
+                    </time>
+                  </td>
+                  <td>{build.finishedAt ? `${((Date.parse(build.finishedAt) - Date.parse(build.startedAt)) / 1000).toFixed(1)} s` : '—'}</td>
+                  <td class="build-result">
+                    {build.result && (
+                      <>
+                        <span>
+                          {build.result.steps} steps, {build.result.cachedSteps} cached
+                        </span>
+                        <div class="muted mono" title={build.result.digest}>
+                          {shortId(build.result.digest)}
+                        </div>
+                      </>
+                    )}
+                    {build.error && (
+                      <span class="build-error">
+                        {build.error.code}: {build.error.message}
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+            {pager.controls(page.nextCursor)}
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
 }

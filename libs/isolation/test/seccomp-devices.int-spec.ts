@@ -99,7 +99,10 @@ describe('seccomp inside a container and an exec', () => {
       expect([name, r[name]]).toEqual([name, 'EPERM']);
     }
     expect(r.clone3).toBe('ENOSYS');
-    if (process.arch === 'x64') {
+    if (process.arch === 'x64' && r.i386_getpid === 'no-abi') {
+      // A kernel without IA32 emulation faults every int $0x80 before any filter runs: no i386 ABI to cover.
+      expect(r.i386_keyctl).toBe('no-abi');
+    } else if (process.arch === 'x64') {
       // The i386 ABI is in the filter (x86 sub-architecture), with its own syscall numbers.
       expect(r.i386_keyctl).toBe('EPERM');
       expect(r.i386_getpid).toBe('ok');

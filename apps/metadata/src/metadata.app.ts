@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import { MetadataConfig } from './config';
 import { migrate, openDatabase } from './database/database';
 import { MetadataModule } from './metadata.module';
-import { UsersService } from './users/users.service';
 
 /** Opens and migrates the database, then serves metadata over the bus. Used by main.ts and the all-in-one. */
 export async function startMetadata(config: MetadataConfig, transport: BusTransport, logger: Logger, info: ServiceInfo): Promise<RunningService> {
@@ -19,7 +18,6 @@ export async function startMetadata(config: MetadataConfig, transport: BusTransp
       port: config.MUELLE_METADATA_PORT,
       module: MetadataModule.forRoot(config, { info, transport, logger }, database.dataSource),
     });
-    await running.app.get(UsersService).ensureFirstAdmin(config.MUELLE_ADMIN_USER, config.MUELLE_ADMIN_PASSWORD);
     return {
       ...running,
       async close() {

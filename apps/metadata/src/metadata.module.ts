@@ -22,6 +22,7 @@ import { TeamLimitsController } from './teams/team-limits.controller';
 import { TeamLimitsService } from './teams/team-limits.service';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
+import { FirstAdmin } from './users/first-admin';
 import { AddressManagerController } from './addresses/address-manager.controller';
 import { AddressManagerService } from './addresses/address-manager.service';
 import { BuildRecordsController } from './builds/builds.controller';
@@ -41,7 +42,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
     };
   }
 }

@@ -111,7 +111,7 @@ export class ContainerRecords {
         restartCount: record.restartCount,
         imageDigest: record.imageDigest,
         // The container's own times, so a re-adoption or an exit seen late does not move them.
-        startedAt: state === 'running' ? (record.startedAt ?? undefined) : undefined,
+        startedAt: state === 'running' || state === 'exited' ? (record.startedAt ?? undefined) : undefined,
         finishedAt: state === 'exited' ? (record.finishedAt ?? undefined) : undefined,
         at: new Date().toISOString(),
       });

@@ -43,10 +43,11 @@ export class SecretPrompt {
   }
 
   private askTerminal(question: string): Promise<string> {
-    this.io.err.write(question);
-    // Typed characters are not echoed: the readline writes to a sink.
+    // Typed characters are not echoed: the readline writes to a sink, and it puts the terminal in
+    // raw mode before the question shows, so a fast typist's characters are not echoed by the tty.
     const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
     const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+    this.io.err.write(question);
     return new Promise((resolve) =>
       rl.question('', (answer) => {
         rl.close();

@@ -141,6 +141,8 @@ export class ContainersService {
     if (change.state === 'running') Object.assign(values, { startedAt: new Date(change.startedAt ?? change.at), exitCode: null, oomKilled: false, finishedAt: null });
     if (change.state === 'exited' || change.state === 'dead' || change.state === 'lost') {
       Object.assign(values, { finishedAt: new Date(change.finishedAt ?? change.at), exitCode: change.exitCode ?? null, oomKilled: change.oomKilled ?? false });
+      // A container whose `running` report was lost (the platform died right after the start) still gets its start time.
+      if (change.startedAt) values.startedAt = new Date(change.startedAt);
     }
     if (change.restartCount !== undefined) values.restartCount = change.restartCount;
     if (change.imageDigest) values.imageDigest = change.imageDigest;

@@ -1,7 +1,8 @@
-// `npm test`: build, then unit + integration tests (parallel workers), then end-to-end tests
-// (one at a time: they start whole platforms). Extra arguments are passed to jest as filters.
+// `npm test`: build, then unit and integration tests side by side (two jest processes; integration
+// tests mostly wait on servers, so they get two workers even on two cores, as they always had on
+// bigger machines), then end-to-end tests (one at a time: they start whole platforms). Extra arguments are passed to jest as filters.
 // Needs PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222 (`.ci/run` starts them if not).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,24 +24,41 @@ if (run('npm', ['run', '--silent', 'build']) !== 0) {
 // PGlite loads its WebAssembly with dynamic import(), which jest's module loader needs this flag for.
 const jestEnv = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() };
 const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
-const stages = [
-  { name: 'unit+integration', args: ['--selectProjects', 'unit', 'integration'] },
+// Each group runs its stages at the same time; groups run one after the other.
+const groups = [
+  [
+    { name: 'unit', args: ['--selectProjects', 'unit'] },
+    { name: 'integration', args: ['--selectProjects', 'integration', '--maxWorkers=2'] },
+  ],
   // --forceExit: a child a test failed to stop must not hold CI until its time limit.
-  { name: 'e2e', args: ['--selectProjects', 'e2e', '--runInBand', '--forceExit'] },
+  [{ name: 'e2e', args: ['--selectProjects', 'e2e', '--runInBand', '--forceExit'] }],
 ];
+
+function runAsync(command, args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let failedStage = false;
-for (const [index, stage] of stages.entries()) {
-  const report = join(root, 'tmp', `jest-${index}.json`);
-  const status = run(process.execPath, [jest, ...stage.args, '--json', `--outputFile=${report}`, '--passWithNoTests', ...filters], jestEnv);
-  if (existsSync(report)) {
-    const r = JSON.parse(readFileSync(report, 'utf8'));
-    totals.passed += r.numPassedTests;
-    totals.failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
-    totals.skipped += r.numPendingTests + r.numTodoTests;
+for (const group of groups) {
+  const statuses = await Promise.all(
+    group.map((stage) => {
+      const report = join(root, 'tmp', `jest-${stage.name}.json`);
+      return runAsync(process.execPath, [jest, ...stage.args, '--json', `--outputFile=${report}`, '--passWithNoTests', ...filters], jestEnv).then((status) => ({ status, report }));
+    }),
+  );
+  for (const { status, report } of statuses) {
+    if (existsSync(report)) {
+      const r = JSON.parse(readFileSync(report, 'utf8'));
+      totals.passed += r.numPassedTests;
+      totals.failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      totals.skipped += r.numPendingTests + r.numTodoTests;
+    }
+    if (status !== 0) failedStage = true;
   }
-  if (status !== 0) failedStage = true;
 }
 
 console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

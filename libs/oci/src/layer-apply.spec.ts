@@ -366,7 +366,9 @@ describe('applyLayer: legitimate layers', () => {
   });
 
   it('returns the diffId of the uncompressed stream for plain and gzip input', async () => {
-    const entries: FixtureEntry[] = [{ name: 'a/b', content: randomBytes(5000) }, { name: 'c', type: 'symlink', linkname: '/a/b' }];
+    // A fixed mtime: the two tars are built apart in time and must be the same bytes.
+    const mtime = new Date('2024-01-01T00:00:00Z');
+    const entries: FixtureEntry[] = [{ name: 'a/b', content: randomBytes(5000), mtime }, { name: 'c', type: 'symlink', linkname: '/a/b', mtime }];
     const plain = await buildTar(entries);
     const expected = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
     const fromPlain = await applyLayer(root, Readable.from([plain]));

@@ -255,7 +255,7 @@ export function buildProgram(io: Io): Command {
           .request('DELETE', `/v1/containers/${created.id}`, {
             query: { force: true },
           })
-          .catch(() => undefined);
+          .catch((error) => void io.err.write(`Error response from daemon: ${(error as Error).message}\n`));
       io.exitCode = exitCode;
     });
 

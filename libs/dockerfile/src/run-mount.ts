@@ -62,6 +62,7 @@ export function parseRunMount(spec: string, options: ParseRunMountOptions = {}):
   try {
     fields = splitCsv(spec);
   } catch {
+    // splitCsv's one failure.
     return fail('unterminated quote');
   }
   const entries: Array<[string, string | undefined]> = fields.map((field) => {

@@ -66,7 +66,7 @@ export class LinuxIsolationDriver implements IsolationDriver {
       if (this.compiledFilters.size >= MAX_COMPILED_FILTERS) this.compiledFilters.clear();
       compiled = this.compileSeccomp(key);
       this.compiledFilters.set(key, compiled);
-      compiled.catch(() => this.compiledFilters.delete(key));
+      compiled.catch(() => this.compiledFilters.delete(key)); // not cached when it failed; the caller gets the error below
     }
     const rest = lines.filter((l) => !l.startsWith('seccomp_') && l !== '');
     return [...rest, `seccomp_bpf=${await compiled}`, ''].join('\n');

@@ -15,3 +15,4 @@ export * from './input-guard';
 export * from './bus-config';
 export * from './tls';
 export * from './disk-space';
+export * from './absent';

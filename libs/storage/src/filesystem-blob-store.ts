@@ -96,7 +96,7 @@ export class FilesystemBlobStore implements BlobStore {
       const bounds = range ? resolveByteRange(key, range, info.size) : undefined;
       return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(bounds ? { start: bounds.start, end: bounds.end } : {}) });
     } catch (err) {
-      await handle.close().catch(() => undefined);
+      await handle.close().catch(() => undefined); // the read's own error is the one to report
       if (err instanceof StorageError) throw err;
       throw this.failure('read', key, err);
     }
@@ -123,7 +123,7 @@ export class FilesystemBlobStore implements BlobStore {
     } catch (err) {
       // EEXIST: the key was not fresh, and what is there is not ours to remove.
       if (errorCode(err) === 'EEXIST') throw new StorageError(`cannot store ${key}: it already exists`, { cause: err });
-      await rm(target, { force: true }).catch(() => undefined);
+      await rm(target, { force: true }).catch(() => undefined); // the write's own error is the one to report
       if (isSystemError(err)) throw this.failure('write', key, err);
       throw err;
     }
@@ -268,7 +268,7 @@ export class FilesystemBlobStore implements BlobStore {
       await this.renameIntoPlace(staged, target, key, null);
       return { size };
     } catch (err) {
-      await rm(staged, { force: true }).catch(() => undefined);
+      await rm(staged, { force: true }).catch(() => undefined); // the write's error matters; staging leftovers go at the next start
       throw err;
     }
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LogLine } from '@muelle/contracts';
 import { isoOfNs, OUTPUT_LOG_FILE, OutputRecord, parseOutputRecords } from '@muelle/isolation';
+import { unlessAbsent } from '@muelle/service-kit';
 
 export interface LogRotation {
   maxBytes: number;
@@ -88,7 +89,7 @@ export class ContainerLog extends EventEmitter {
 
   /** Where the current file ends now: `cursorAt` it later reads what came after (a run's start). */
   async mark(): Promise<LogMark> {
-    const info = await stat(this.path).catch(() => undefined);
+    const info = await unlessAbsent(stat(this.path), undefined);
     return info ? { inode: info.ino, offset: info.size } : { inode: -1, offset: 0 };
   }
 
@@ -111,7 +112,7 @@ export class ContainerLog extends EventEmitter {
       if ((line.stream === 'stdout' && !filter.stdout) || (line.stream === 'stderr' && !filter.stderr)) return;
       out.push(line);
     };
-    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const files = await unlessAbsent(readdir(this.dir), [] as string[]);
     for (const file of rotatedOldestFirst(files, 'container.log')) await readLegacy(join(this.dir, file), keep);
     const lines = new LineAssembler(keep);
     await this.records((r) => lines.push(r), upTo);
@@ -121,7 +122,7 @@ export class ContainerLog extends EventEmitter {
 
   /** Every stored record, oldest first, as the container wrote it (`upTo` as in `read`). */
   async records(each: (record: OutputRecord) => void, upTo?: number): Promise<void> {
-    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const files = await unlessAbsent(readdir(this.dir), [] as string[]);
     for (const file of rotatedOldestFirst(files, OUTPUT_LOG_FILE)) {
       const cursor = new LogCursor(join(this.dir, file), 'start', file === OUTPUT_LOG_FILE ? upTo : undefined);
       try {
@@ -230,7 +231,7 @@ export class LogCursor {
         if (corrupt) this.position = (await file.stat()).size;
         return records;
       }
-      const current = await stat(this.path).catch(() => undefined);
+      const current = await unlessAbsent(stat(this.path), undefined);
       if (!current || current.ino === this.inode) return [];
       // Rotated: ours is now `.k` (or gone); what followed it is `.k-1`, the oldest left, or the current file.
       const next = await this.successor();
@@ -246,7 +247,7 @@ export class LogCursor {
   private async successor(): Promise<string | undefined> {
     let oldest: string | undefined;
     for (let k = 1; k <= 1000; k++) {
-      const info = await stat(`${this.path}.${k}`).catch(() => undefined);
+      const info = await unlessAbsent(stat(`${this.path}.${k}`), undefined);
       if (!info) break;
       if (info.ino === this.inode) return k === 1 ? undefined : `${this.path}.${k - 1}`;
       oldest = `${this.path}.${k}`;

@@ -104,7 +104,7 @@ export class ContainerProcesses {
   /** A fresh cgroup with the container's limits, made ahead of start (at create, or after an exit). */
   async prepareCgroup(record: ContainerRecordOnDisk): Promise<void> {
     if (this.cgroupsReady.has(record.id)) return;
-    await this.options.cgroups.destroy(record.id).catch(() => undefined);
+    await this.options.cgroups.destroy(record.id).catch((error) => this.options.logger.warn({ err: error, id: record.id }, 'stale cgroup not removed'));
     await this.options.cgroups.create(record.id, limitsOf(record.spec));
     this.cgroupsReady.add(record.id);
   }
@@ -122,7 +122,7 @@ export class ContainerProcesses {
 
   async unmountLegacyRoot(id: string): Promise<void> {
     const rootfs = this.records.paths(id).rootfs;
-    if (await this.mounted(rootfs).catch(() => false)) await this.options.hostFs.unmount(rootfs).catch(() => undefined);
+    if (await this.mounted(rootfs)) await this.options.hostFs.unmount(rootfs).catch((error) => this.options.logger.warn({ err: error, id, rootfs }, 'legacy root not unmounted'));
   }
 
   /** `requestedAt` (hrtime) is when the start request reached the agent: the start latency is logged from there. */
@@ -217,7 +217,7 @@ export class ContainerProcesses {
     } catch (error) {
       stdin?.abandon();
       this.live.get(id)?.log.unwatch();
-      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((cleanupError) => this.options.logger.warn({ err: cleanupError, id }, 'cleanup after a failed start failed'));
       record.error = (error as Error).message;
       record.exitCode = error instanceof IsolationError ? error.exitCode : 125;
       record.finishedAt = new Date().toISOString();
@@ -270,7 +270,10 @@ export class ContainerProcesses {
     live?.log.unwatch();
     const exit = await this.exitRecord(id);
     const code = exit?.exitCode ?? reported ?? null;
-    record.oomKilled = await this.options.cgroups.oomKilled(id).catch(() => false);
+    record.oomKilled = await this.options.cgroups.oomKilled(id).catch((error) => {
+      this.options.logger.warn({ err: error, id }, 'OOM kill count unreadable; reported as no OOM kill');
+      return false;
+    });
     record.exitCode = code ?? 255;
     if (code === null) record.error = 'the container monitor vanished; exit status unknown';
     // The container's own times: an exit while no agent ran is not dated to the agent's return.
@@ -290,7 +293,7 @@ export class ContainerProcesses {
     await this.unmountLegacyRoot(id);
     this.live.delete(id);
     record.state = 'exited';
-    await this.records.save(record).catch(() => undefined);
+    await this.records.save(record).catch((error) => this.options.logger.warn({ err: error, id }, 'exit not saved to the container record'));
     this.records.changed(record, 'exited');
     this.onExited(record);
   }

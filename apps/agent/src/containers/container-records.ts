@@ -91,7 +91,7 @@ export class ContainerRecords {
       await writeFile(`${file}.tmp`, JSON.stringify(record));
       await rename(`${file}.tmp`, file);
     });
-    const tail = next.catch(() => undefined);
+    const tail = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
     this.saves.set(record.id, tail);
     void tail.then(() => this.saves.get(record.id) === tail && this.saves.delete(record.id));
     return next;

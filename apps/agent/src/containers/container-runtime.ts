@@ -65,7 +65,7 @@ export class ContainerRuntime {
 
   /** The host cannot run containers (no root, runtime disabled): every request says so. */
   unavailable(reason: string): void {
-    this.ready.catch(() => undefined);
+    this.ready.catch(() => undefined); // requests get the failure from `ready`; this only marks it handled
     this.markFailed(new UnavailableError(`containers are unavailable on host ${this.options.hostId}: ${reason}`));
   }
 
@@ -77,7 +77,7 @@ export class ContainerRuntime {
   private locked<T>(id: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(id) ?? Promise.resolve();
     const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
+    const tail = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
     this.locks.set(id, tail);
     void tail.then(() => this.locks.get(id) === tail && this.locks.delete(id));
     return next;
@@ -126,8 +126,12 @@ export class ContainerRuntime {
         this.records.changed(record, record.state); // tell metadata what we hold
       }
     }
-    for (const cg of await this.options.cgroups.list().catch(() => [] as string[])) {
-      if (!knownCgroups.has(cg)) await this.options.cgroups.destroy(cg).catch(() => undefined);
+    const leftovers = await this.options.cgroups.list().catch((error) => {
+      this.options.logger.warn({ err: error }, 'cgroups of former containers not listed; none removed');
+      return [] as string[];
+    });
+    for (const cg of leftovers) {
+      if (!knownCgroups.has(cg)) await this.options.cgroups.destroy(cg).catch((error) => this.options.logger.warn({ err: error, cgroup: cg }, 'orphan cgroup not removed'));
     }
     const attached = this.all().filter((r) => r.state === 'running' && r.ipAddress && r.spec.network === 'bridge');
     await this.options.network.sync(attached.map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
@@ -179,7 +183,7 @@ export class ContainerRuntime {
       await this.processes.prepareCgroup(record);
       await this.records.save(record);
     } catch (error) {
-      await this.processes.releaseCgroup(id).catch(() => undefined);
+      await this.processes.releaseCgroup(id).catch((cleanupError) => this.options.logger.warn({ err: cleanupError, id }, 'cgroup of a failed create not removed'));
       await rm(paths.dir, { recursive: true, force: true });
       throw error;
     }
@@ -206,7 +210,7 @@ export class ContainerRuntime {
     this.waiters.delete(record.id);
     if (this.closing) return;
     if (!shouldRestart(record)) {
-      if (record.spec.autoRemove) void this.remove(record.id, true).catch(() => undefined);
+      if (record.spec.autoRemove) void this.remove(record.id, true).catch((error) => this.options.logger.warn({ err: error, id: record.id }, 'auto-remove failed'));
       return;
     }
     this.records.changed(record, 'restarting');
@@ -280,7 +284,7 @@ export class ContainerRuntime {
         await this.processes.waitExit(id, 30_000);
       }
       this.records.changed(record, 'removing');
-      await this.processes.releaseCgroup(id).catch(() => undefined);
+      await this.processes.releaseCgroup(id).catch((error) => this.options.logger.warn({ err: error, id }, 'cgroup not removed'));
       if (record.spec.network === 'bridge') {
         await this.options.network.leave(id);
         await this.options.network.detach(id);

@@ -8,6 +8,7 @@ import { probePort } from '../network/published-ports';
 import { checkBindSource } from './bind-source';
 import { ContainerRecordOnDisk } from './container-record';
 import { isolationOptionsOf } from './isolation-options';
+import { unlessAbsent } from '@muelle/service-kit';
 
 /** What a container spec must satisfy before anything is made for it, and the values derived from it. */
 
@@ -76,7 +77,7 @@ export function networkGroup(record: ContainerRecordOnDisk): string {
 }
 
 export async function resolvConf(network: ContainerSpec['network']): Promise<string> {
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const host = await unlessAbsent(readFile('/etc/resolv.conf', 'utf8'), '');
   // Loopback resolvers of the host are unreachable from a container's own network namespace.
   const lines = host.split('\n').filter((l) => l.trim() && !(network !== 'host' && /^nameserver\s+(127\.|::1)/.test(l.trim())));
   if (!lines.some((l) => l.startsWith('nameserver'))) lines.push('nameserver 8.8.8.8');

@@ -63,6 +63,7 @@ export class BridgeNetwork {
     await assertSubnetFree(subnet, this.bridge);
     this.addresses = { subnet, prefix, ipam: new Ipam(this.ipamFile, subnet) };
     await this.ipam.load();
+    // `ip` fails when there is no such device: it is made below.
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
     const addrs = await runHostCommand('ip', ['-o', '-4', 'addr', 'show', 'dev', this.bridge]);
@@ -136,7 +137,7 @@ export class BridgeNetwork {
     const run = () =>
       firewall.apply({ bridge: this.bridge, subnet: this.subnet, members: [...this.members.values()], published: [...this.published.values()].flat() });
     const next = this.applying.then(run, run);
-    this.applying = next.catch(() => undefined);
+    this.applying = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
     return next;
   }
 
@@ -170,6 +171,7 @@ export class BridgeNetwork {
   async detach(containerId: string): Promise<void> {
     const host = this.names(containerId).host;
     if (!(await access(`/sys/class/net/${host}`).then(() => true, () => false))) return;
+    // Gone since the check when its namespace went: nothing left to remove.
     await runHostCommand('ip', ['link', 'del', host]).catch(() => undefined);
   }
 }

@@ -118,7 +118,9 @@ export class ContainersService {
         teamId: principal.teamId,
       });
     } catch (error) {
-      await this.bus.request(deleteContainerRecord, { id }).catch(() => undefined);
+      await this.bus
+        .request(deleteContainerRecord, { id })
+        .catch((cleanupError) => this.logger.warn({ err: cleanupError, container: id }, 'record of a container its agent refused not deleted'));
       throw error;
     }
     await this.audit.record(principal, 'container.create', `container:${id}`, {
@@ -340,7 +342,9 @@ export class ContainersService {
         teamId: record.teamId,
       });
       await this.bus.request(agent.start, { id: record.id });
-      await this.bus.request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 }).catch(() => undefined);
+      await this.bus
+        .request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 })
+        .catch((error) => this.logger.warn({ err: error, container: record.id, host: fromHost }, 'moved container not removed from its former host'));
     } finally {
       this.moving.set(record.id, Date.now() + MOVE_GRACE_MS);
     }

@@ -68,6 +68,6 @@ function parseJson(payload: Buffer): any {
   try {
     return JSON.parse(payload.toString('utf8'));
   } catch {
-    return undefined;
+    return undefined; // not JSON: a frame without a readable payload
   }
 }

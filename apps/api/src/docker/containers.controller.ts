@@ -247,7 +247,7 @@ export class DockerContainersController {
     while (open) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       if (!open) break;
-      const sample = await this.containers.stats(principal, view.id).catch(() => null);
+      const sample = await this.containers.stats(principal, view.id).catch(() => null); // stopped or removed: the stream ends, as Docker's does
       if (!sample) break;
       res.write(`${JSON.stringify(dockerStats(view, sample, previous))}\n`);
       previous = sample;

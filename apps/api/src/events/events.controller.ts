@@ -1,6 +1,6 @@
-import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res, UseGuards, Inject } from '@nestjs/common';
 import { BusClient, HandleEvent } from '@muelle/bus';
-import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer } from '@muelle/contracts';
+import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer, NotFoundError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
@@ -9,6 +9,8 @@ import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainersService } from '../containers/containers.service';
 import { EventHub, PlatformEvent } from './event-hub';
+import { LOGGER } from '@muelle/service-kit';
+import type { Logger } from 'pino';
 
 export const EventsQuery = z.object({
   type: queryList.pipe(z.array(z.enum(['container', 'image', 'host'])).optional()),
@@ -72,6 +74,7 @@ export class ContainerEventsListener {
     private readonly bus: BusClient,
     private readonly hub: EventHub,
     private readonly containers: ContainersService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @HandleEvent(containerStateChanged)
@@ -81,7 +84,9 @@ export class ContainerEventsListener {
       // autoRemove (`--rm`) containers are removed by their agent: forget their record as well,
       // unless the event comes from a host the container has already left.
       const current = await this.bus.request(getContainer, { ref: change.id }).catch(() => null);
-      if (current && current.hostId === change.hostId) await this.bus.request(deleteContainerRecord, { id: change.id }).catch(() => undefined);
+      if (current && current.hostId === change.hostId) {
+        await this.bus.request(deleteContainerRecord, { id: change.id }).catch((error) => this.logger.warn({ err: error, container: change.id }, 'record of an auto-removed container not deleted'));
+      }
       this.teams.delete(change.id);
     }
     if (!known) return;
@@ -129,7 +134,9 @@ export class ContainerEventsListener {
       if (this.teams.size > 10_000) this.teams.clear();
       this.teams.set(id, entry);
       return entry;
-    } catch {
+    } catch (error) {
+      // Removed meanwhile: an event about it goes to no team.
+      if (!(error instanceof NotFoundError)) this.logger.warn({ err: error, container: id }, 'container unknown to events: metadata did not answer');
       return null;
     }
   }

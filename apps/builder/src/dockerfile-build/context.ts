@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createIgnoreMatcher, parseDockerignore, type DockerignoreMatcher } from '@muelle/dockerfile';
 import { BuildFailedError } from './errors';
+import { unlessAbsent } from '@muelle/service-kit';
 
 /** One file-system object picked by a COPY/ADD source, with its path relative to the source root. */
 export interface SourceItem {
@@ -39,7 +40,7 @@ export class SourceTree {
 
   static async context(root: string): Promise<SourceTree> {
     const real = await fs.realpath(root);
-    const text = await fs.readFile(path.join(real, '.dockerignore'), 'utf8').catch(() => undefined);
+    const text = await unlessAbsent(fs.readFile(path.join(real, '.dockerignore'), 'utf8'), undefined);
     return new SourceTree(real, text === undefined ? undefined : parseDockerignore(text), true);
   }
 
@@ -54,7 +55,7 @@ export class SourceTree {
   /** Reads a file of the context (the Dockerfile); undefined when missing. */
   async readFile(relative: string, line?: number): Promise<string | undefined> {
     const hostPath = await this.resolve(relative, line);
-    return fs.readFile(hostPath, 'utf8').catch(() => undefined);
+    return unlessAbsent(fs.readFile(hostPath, 'utf8'), undefined);
   }
 
   /** Cleans `source` against the root; in a context, climbing above it is an error. */
@@ -88,7 +89,7 @@ export class SourceTree {
         continue;
       }
       const hostPath = path.join(this.root, ...resolved, component);
-      const stat = await fs.lstat(hostPath).catch(() => undefined);
+      const stat = await unlessAbsent(fs.lstat(hostPath), undefined);
       if (stat?.isSymbolicLink()) {
         if (++follows > 40) throw BuildFailedError.of('missing-source', `too many symbolic links in "${relative}"`, { line });
         const link = await fs.readlink(hostPath);
@@ -117,7 +118,7 @@ export class SourceTree {
     for (const relative of candidates) {
       if (this.isExcluded(relative)) continue;
       const hostPath = await this.resolve(relative, line);
-      const stat = await fs.lstat(hostPath).catch(() => undefined);
+      const stat = await unlessAbsent(fs.lstat(hostPath), undefined);
       if (!stat) continue;
       const items: SourceItem[] = [{ hostPath, relative: '', stat }];
       if (stat.isDirectory()) await this.walk(hostPath, relative, '', items);
@@ -140,7 +141,7 @@ export class SourceTree {
           continue;
         }
         const hostDir = await this.resolve(dir, line);
-        const names = await fs.readdir(hostDir).catch(() => [] as string[]);
+        const names = await unlessAbsent(fs.readdir(hostDir), [] as string[]);
         for (const name of names.sort()) if (regex.test(name)) next.push(dir === '' ? name : `${dir}/${name}`);
       }
       current = next;

@@ -2,6 +2,7 @@ import { type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { opaqueEntry, whiteoutEntry, type LayerEntry } from '@muelle/oci';
+import { unlessAbsent } from '@muelle/service-kit';
 
 /** Same bound as the kernel's path resolution. */
 const MAX_SYMLINK_FOLLOWS = 40;
@@ -24,12 +25,7 @@ export async function resolveInRoot(root: string, target: string, followFinal = 
     }
     const hostPath = path.join(root, ...resolved, component);
     const isFinal = pending.length === 0;
-    let stat: Awaited<ReturnType<typeof fs.lstat>> | undefined;
-    try {
-      stat = await fs.lstat(hostPath);
-    } catch {
-      stat = undefined;
-    }
+    const stat = await unlessAbsent(fs.lstat(hostPath), undefined);
     if (stat?.isSymbolicLink() && (!isFinal || followFinal)) {
       if (++follows > MAX_SYMLINK_FOLLOWS) throw new Error(`too many levels of symbolic links resolving ${target}`);
       const link = await fs.readlink(hostPath);
@@ -49,7 +45,7 @@ export async function mkdirInRoot(root: string, relativeDir: string, owner?: { u
   for (const component of components) {
     current = path.posix.join(current, component);
     const hostPath = await resolveInRoot(root, current);
-    const stat = await fs.lstat(hostPath).catch(() => undefined);
+    const stat = await unlessAbsent(fs.lstat(hostPath), undefined);
     if (!stat) {
       await fs.mkdir(hostPath, { mode: 0o755 });
       if (owner) await fs.lchown(hostPath, owner.uid, owner.gid);
@@ -84,7 +80,7 @@ export async function copyTree(source: string, destination: string): Promise<voi
         return;
       }
       const copied = fs.copyFile(from, to);
-      if (stat.nlink > 1n) inodes.set(inode, { path: to, copied: copied.catch(() => undefined) });
+      if (stat.nlink > 1n) inodes.set(inode, { path: to, copied: copied.catch(() => undefined) }); // its error is thrown just below
       await copied;
     } else return;
     await fs.lchown(to, Number(stat.uid), Number(stat.gid));
@@ -141,7 +137,7 @@ export async function diffTrees(lower: string, upper: string, options: DiffOptio
 
   const walk = async (lowerDir: string, upperDir: string, layerDir: string): Promise<void> => {
     const upperNames = new Set(await fs.readdir(upperDir));
-    const lowerNames = await fs.readdir(lowerDir).catch(() => [] as string[]);
+    const lowerNames = await unlessAbsent(fs.readdir(lowerDir), [] as string[]);
     for (const name of lowerNames.sort()) {
       if (!upperNames.has(name)) entries.push(whiteoutEntry(`${layerDir}${name}`));
     }
@@ -154,7 +150,7 @@ export async function diffTrees(lower: string, upper: string, options: DiffOptio
       const upperPath = path.join(upperDir, name);
       const lowerPath = path.join(lowerDir, name);
       const upperStat = await fs.lstat(upperPath, { bigint: true });
-      const lowerStat = await fs.lstat(lowerPath, { bigint: true }).catch(() => undefined);
+      const lowerStat = await unlessAbsent(fs.lstat(lowerPath, { bigint: true }), undefined);
       const layerPath = `${layerDir}${name}`;
       if (!lowerStat || typeOf(lowerStat) !== typeOf(upperStat)) {
         const entry = await entryFor(upperPath, layerPath, upperStat);

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { applyLayer, chainIdsOf, type LayerEntry, writeLayerTar } from '@muelle/oci';
 import { copyTree } from './fs-tree';
+import { unlessAbsent } from '@muelle/service-kit';
 
 /** A layer known to the builder: its compressed blob sits in the store under `digest`. */
 export interface StoredLayer {
@@ -91,7 +92,7 @@ export class BuilderStore {
   }
 
   async getCache(key: string): Promise<CacheRecord | undefined> {
-    const text = await fs.readFile(path.join(this.root, 'cache', `${key}.json`), 'utf8').catch(() => undefined);
+    const text = await unlessAbsent(fs.readFile(path.join(this.root, 'cache', `${key}.json`), 'utf8'), undefined);
     if (text === undefined) return undefined;
     const record = JSON.parse(text) as CacheRecord;
     // A record whose layer blob is gone is useless.

@@ -222,6 +222,7 @@ function duration(raw: unknown, node: Node | undefined, field: string, fail: Fai
     if (ns < 0) throw new Error('negative');
     return Math.round(ns / 1e6);
   } catch {
+    // Unparsable or negative: the file's mistake, reported as such.
     return fail(node, `${field}: "${raw}" is not a duration (e.g. 10s, 1m30s)`);
   }
 }

@@ -66,8 +66,8 @@ export async function openDatabase(config: { DATABASE_URL?: string; MUELLE_DATA_
     async close() {
       // Closing: each step runs even if the one before failed; a broken connection has nothing left to release.
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
-      await server.stop().catch(() => undefined);
-      await db.close().catch(() => undefined);
+      await server.stop().catch((error) => logger.warn({ err: error }, 'PGlite socket server did not stop cleanly'));
+      await db.close().catch((error) => logger.warn({ err: error }, 'PGlite did not close cleanly'));
     },
   };
 }

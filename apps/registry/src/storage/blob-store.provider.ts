@@ -3,6 +3,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RegistryConfig } from '../config';
+import { unlessAbsent } from '@muelle/service-kit';
 
 /** The filesystem driver's root: `<data dir>/registry`. */
 export const registryBlobRoot = (config: RegistryConfig): string => join(resolve(config.MUELLE_DATA_DIR), 'registry');
@@ -37,7 +38,7 @@ async function removeStagingLeftovers(staging: string, logger?: Logger): Promise
   const names = await readdir(staging).catch(() => [] as string[]); // none yet: a new store
   let removed = 0;
   for (const name of names) {
-    const info = await stat(join(staging, name)).catch(() => undefined);
+    const info = await unlessAbsent(stat(join(staging, name)), undefined);
     if (!info || info.mtimeMs >= startedAt) continue;
     await rm(join(staging, name), { recursive: true, force: true });
     removed++;

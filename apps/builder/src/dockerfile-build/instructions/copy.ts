@@ -12,6 +12,7 @@ import { BuildFailedError } from '../errors';
 import { mkdirInRoot, resolveInRoot } from '../fs-tree';
 import { changeFiles } from '../layers';
 import { fetchChecked, UrlRefusedError } from '../url-fetch';
+import { unlessAbsent } from '@muelle/service-kit';
 
 type CopyInstruction = Extract<Instruction, { kind: 'COPY' | 'ADD' }>;
 interface Download {
@@ -73,14 +74,14 @@ async function copyInto(
   const dest = path.posix.resolve(workdir, ins.destination);
   const count = matched.length + urls.length + heredocs.length;
   const destHost = await resolveInRoot(root, dest);
-  const destStat = await fs.lstat(destHost).catch(() => undefined);
+  const destStat = await unlessAbsent(fs.lstat(destHost), undefined);
   const destIsDir = ins.destination.endsWith('/') || count > 1 || destStat?.isDirectory() === true || matched.some((m) => m.isDirectory);
   // Missing directories, as Docker's legacy builder makes them: a file (or URL, heredoc)
   // gives every directory it creates to --chown; a directory source creates them root-owned
   // and gives only a new destination to --chown; an archive ignores --chown.
   const makeFileParents = () => mkdirInRoot(root, destIsDir ? dest : path.posix.dirname(dest), owner);
   const makeDirectoryDestination = async () => {
-    const existed = (await fs.lstat(await resolveInRoot(root, dest)).catch(() => undefined))?.isDirectory() === true;
+    const existed = (await unlessAbsent(fs.lstat(await resolveInRoot(root, dest)), undefined))?.isDirectory() === true;
     const hostPath = await mkdirInRoot(root, dest);
     if (owner && !existed) await fs.lchown(hostPath, owner.uid, owner.gid);
   };
@@ -90,7 +91,7 @@ async function copyInto(
   const place = async (target: string, make: (hostPath: string) => Promise<void>, attrs: Attrs) => {
     const parentHost = await resolveInRoot(root, path.posix.dirname(target));
     const hostPath = path.join(parentHost, path.posix.basename(target));
-    const existing = await fs.lstat(hostPath).catch(() => undefined);
+    const existing = await unlessAbsent(fs.lstat(hostPath), undefined);
     const keep = existing?.isDirectory() && attrs.kind === 'dir';
     if (existing && !keep) await fs.rm(hostPath, { recursive: true, force: true });
     if (!keep) await make(hostPath);

@@ -2,7 +2,7 @@ import { toMuelleCreate } from './containers.mapping';
 import { NotSupportedByMuelleError } from './errors';
 import { decodeExecId, encodeExecId } from './exec-ids';
 import { multiplexedFrame, parseMultiplexed, upgradeHead } from './framing';
-import { dockerHubToDefault, matchDockerPath, rewriteDockerUrl } from './paths';
+import { matchDockerPath, rewriteDockerUrl } from './paths';
 
 describe('Docker Engine API plumbing', () => {
   it('frames non-TTY output as stdcopy: stream byte, three zeros, big-endian length', () => {
@@ -29,12 +29,6 @@ describe('Docker Engine API plumbing', () => {
     expect(rewriteDockerUrl('/v1/containers/json')).toBe('/v1/containers/json');
     expect(rewriteDockerUrl('/healthz')).toBe('/healthz');
     expect(matchDockerPath('/v1.43/exec/abc/start')).toEqual({ path: '/exec/abc/start', version: '1.43', query: '' });
-  });
-
-  it("reads Docker Hub's canonical names as Muelle's default registry", () => {
-    expect(dockerHubToDefault('docker.io/library/busybox:1')).toBe('busybox:1');
-    expect(dockerHubToDefault('docker.io/x/y')).toBe('x/y');
-    expect(dockerHubToDefault('127.0.0.1:5001/a/b')).toBe('127.0.0.1:5001/a/b');
   });
 
   it('round-trips exec ids and refuses foreign ones with a 404', () => {

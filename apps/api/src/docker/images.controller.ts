@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { InvalidArgumentError, MuelleError } from '@muelle/contracts';
-import { isHostPlatform, platformOfConfig } from '@muelle/images';
+import { isHostPlatform, parseImageName, platformOfConfig } from '@muelle/images';
 import { formatReference } from '@muelle/oci';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
@@ -9,7 +9,6 @@ import { CopyEvent, ImagesService } from '../images/images.service';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { CatalogImage, ImageCatalog, UNTAGGED_REPOSITORY } from '../images/image-catalog';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
-import { dockerHubToDefault } from './paths';
 import { parseFilters } from './system.controller';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -66,10 +65,11 @@ export class DockerImagesController {
     if (query.platform && !isHostPlatform(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
     const tag = query.tag || (query.fromImage.includes('@') || /:[^/]+$/.test(query.fromImage) ? '' : 'latest');
     const typed = tag ? `${query.fromImage}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : query.fromImage;
-    let source = dockerHubToDefault(typed);
+    const named = parseImageName(typed, this.store.registry, 'fromImage');
+    let source = formatReference(named);
     let target = this.store.localReference(source);
-    // A name of Muelle's own registry: nothing to copy, only the spelling to find (busybox ≡ library/busybox).
-    if (this.store.localReference(source).registry === this.store.registry && !/^[^/]*[.:][^/]*\//.test(source)) {
+    // A name of Muelle's own registry (Docker Hub's included): nothing to copy, only the spelling to find (busybox ≡ library/busybox).
+    if (named.registry === this.store.registry) {
       target = await this.store.findLocal(principal, source);
       source = formatReference(target);
     }
@@ -163,15 +163,15 @@ export class DockerImagesController {
 
   /** `docker push NAME[:TAG]`: to the registry NAME mentions (for Muelle's own it checks the image is complete). */
   private async push(principal: RequestPrincipal, name: string, query: Record<string, string>, req: Request, res: Response) {
-    const typed = dockerHubToDefault(`${name}:${query.tag || 'latest'}`);
+    const typed = `${name}:${query.tag || 'latest'}`;
+    const named = parseImageName(typed, this.store.registry, 'name');
     const local = await this.store.findLocal(principal, typed);
     if (!(await this.store.exists(principal, local))) throw new MuelleError('NOT_FOUND', `An image does not exist locally with the tag: ${name}`);
     const stream = new JsonStream(res);
     stream.write({ status: `The push refers to repository [${name}]` });
     try {
       // Muelle's own registry: push (= verify) the spelling that exists; elsewhere ImagesService reads the same repository locally.
-      const ownRegistry = !/^[^/]*[.:][^/]*\//.test(typed) || typed.startsWith(`${this.store.registry}/`);
-      const image = ownRegistry ? formatReference(local) : typed;
+      const image = named.registry === this.store.registry ? formatReference(local) : formatReference(named);
       const result = await this.images.push(principal, { image, targetAuth: loginOf(decodeRegistryHeader(req.headers['x-registry-auth'])) }, (event) => stream.write(pushProgress(event)));
       const size = await this.store.manifestSize(principal, local).catch(() => 0); // only shown in docker's last line: the push itself succeeded
       const tag = query.tag || 'latest';

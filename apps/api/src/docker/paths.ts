@@ -88,14 +88,3 @@ function firstValuesOnly(query: string): string {
     });
   return `?${kept.join('&')}`;
 }
-
-/**
- * Docker Hub's names mean Muelle's default registry: `docker.io/x/y` → `x/y`. The CLI itself
- * treats `busybox` and `library/busybox` as one name, so `docker.io/library/x` stays `library/x`
- * (ImageCatalog also finds a plain `x`).
- */
-export function dockerHubToDefault(name: string): string {
-  // `docker.io/library/x` is Docker's canonical spelling of `x`: both mean Muelle's `x`.
-  for (const hub of ['docker.io/', 'index.docker.io/']) if (name.startsWith(hub)) return name.slice(hub.length).replace(/^library\//, '');
-  return name;
-}

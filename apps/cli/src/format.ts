@@ -1,3 +1,5 @@
+import { formatBytes } from '@muelle/contracts/byte-units';
+
 /** Left-aligned columns separated by three spaces, like docker's tables. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -21,17 +23,8 @@ export function humanSize(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)}${units[unit]}`;
 }
 
-/** Binary units for memory ("MiB"), like docker stats. */
-export function humanBinary(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 2)}${units[unit]}`;
-}
+/** Binary units for memory ("1.5GiB"), like docker stats. */
+export const humanBinary = (bytes: number): string => formatBytes(bytes, '');
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '';

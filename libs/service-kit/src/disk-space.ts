@@ -1,6 +1,10 @@
 import { statfs } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ReadinessCheck } from './readiness';
+import { formatBytes } from '@muelle/contracts';
+
+// Re-exported for the services that already name it here; the function itself lives in contracts.
+export { formatBytes };
 
 /** Default of MUELLE_MIN_FREE_BYTES: below this a service that writes to disk reports itself not ready. */
 export const DEFAULT_MIN_FREE_BYTES = 512 * 1024 * 1024;
@@ -12,18 +16,6 @@ export const minFreeBytes = z.coerce.number().int().nonnegative().default(DEFAUL
 export async function freeBytes(path: string): Promise<number> {
   const fs = await statfs(path);
   return Number(fs.bavail) * Number(fs.bsize);
-}
-
-/** `8589934592` → `8 GiB`, `1610612736` → `1.5 GiB`: the figures refusals and reports show. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Math.round(value * 100) / 100} ${units[unit]}`;
 }
 
 /**

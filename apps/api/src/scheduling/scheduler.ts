@@ -1,5 +1,4 @@
-import { ContainerSpec, HostRecord, HostUsage } from '@muelle/contracts';
-import { formatBytes } from '@muelle/service-kit';
+import { ContainerSpec, HostRecord, HostUsage, formatBytes } from '@muelle/contracts';
 
 export interface PlacementCandidate {
   host: HostRecord;

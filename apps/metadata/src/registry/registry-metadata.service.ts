@@ -11,10 +11,10 @@ import {
   UnavailableError,
   UploadPart,
   UploadSession,
+  formatBytes,
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { formatBytes } from '@muelle/service-kit';
 
 type Sql = Pick<EntityManager, 'query'>;
 

@@ -11,9 +11,9 @@ import {
   TeamQuotaRecord,
   TeamUsage,
   UNLIMITED_QUOTA,
+  formatBytes,
 } from '@muelle/contracts';
 import { EntityManager, Repository } from 'typeorm';
-import { formatBytes } from '@muelle/service-kit';
 import { TeamEntity } from './team.entity';
 
 /** States that hold a reservation (the scheduler's live states): what the containers quota counts. */

@@ -8,18 +8,14 @@ import {
   ContainerRuntimeInfo,
   ContainerSpec,
   ContainerStats,
-  createToken,
   deleteContainerRecord,
   ExecInfo,
   getContainer,
-  getPrincipal,
   HostRecord,
   listContainers,
   MuelleError,
   NotFoundError,
-  reassignContainer,
   recordContainer,
-  RegistryAuth,
   UnavailableError,
 } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
@@ -28,7 +24,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AuditLog } from '../audit/audit-log';
 import type { Action } from '@muelle/authz';
-import { authorize, RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
+import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { RegistryTokens } from '../auth/registry-tokens.service';
 import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
@@ -43,7 +39,6 @@ import { openStreamSession, SessionHandlers, StreamSession } from './stream-sess
 /** Who created a container: the reconciler acts for them when it has to pull the image elsewhere. */
 export const OWNER_LABEL = 'muelle.owner-id';
 const INSPECT_TIMEOUT_MS = 3_000;
-const MOVE_GRACE_MS = 60_000;
 
 /** A container as the API shows it: the record, where it runs, and what its agent says (null when unreachable). */
 export interface ContainerView extends ContainerRecord {
@@ -57,10 +52,9 @@ export interface ContainerView extends ContainerRecord {
  */
 @Injectable()
 export class ContainersService {
-  private readonly placements = new SerialQueue();
+  /** Creates and moves place one container at a time, each seeing the usage the one before left. */
+  readonly placements = new SerialQueue();
   private readonly agents = new Map<string, AgentContracts>();
-  /** Containers being moved (and for a while after): their old host's `dead` event is not a removal. */
-  private readonly moving = new Map<string, number>();
 
   constructor(
     private readonly bus: BusClient,
@@ -299,63 +293,6 @@ export class ContainersService {
     return exec;
   }
 
-  /**
-   * Moves a container off `fromHost` (down or draining): places it elsewhere, records the move,
-   * creates and starts it on the new host acting for its owner, then removes the old copy when
-   * that host still answers. Returns the new host, or null when no host fits (it stays put).
-   */
-  async move(record: ContainerRecord, fromHost: string, reason: string): Promise<string | null> {
-    const spec: ContainerSpec = {
-      ...record.spec,
-      placement: { ...record.spec.placement },
-    };
-    if (spec.placement.hostId === fromHost) return null;
-    const target = await this.placements.run(async () => {
-      const hosts = (await this.cluster.hosts()).filter((h) => h.id !== fromHost);
-      const usages = (await this.cluster.usages()).filter((u) => u.hostId !== fromHost);
-      const placement = placeContainer(spec, hosts, usages);
-      if (placement.hostId === null) {
-        this.logger.warn(
-          {
-            container: record.id,
-            reason: explainNoPlacement(placement.rejections),
-          },
-          'container cannot be moved',
-        );
-        return null;
-      }
-      await this.bus.request(reassignContainer, {
-        id: record.id,
-        hostId: placement.hostId,
-      });
-      return placement.hostId;
-    });
-    if (!target) return null;
-    this.moving.set(record.id, Number.POSITIVE_INFINITY);
-    try {
-      const agent = this.agent(target);
-      await this.bus.request(agent.create, {
-        id: record.id,
-        name: record.name,
-        spec,
-        registryAuth: await this.ownerAuth(record),
-        teamId: record.teamId,
-      });
-      await this.bus.request(agent.start, { id: record.id });
-      await this.bus
-        .request(this.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 })
-        .catch((error) => this.logger.warn({ err: error, container: record.id, host: fromHost }, 'moved container not removed from its former host'));
-    } finally {
-      this.moving.set(record.id, Date.now() + MOVE_GRACE_MS);
-    }
-    await this.audit.record(SYSTEM_ACTOR, 'container.move', `container:${record.id}`, { from: fromHost, to: target, reason });
-    this.publish({ ...record, hostId: target }, 'move', {
-      from: fromHost,
-      reason,
-    });
-    return target;
-  }
-
   /** Any team's container by id, or null. */
   async recordById(id: string): Promise<ContainerRecord | null> {
     try {
@@ -364,20 +301,6 @@ export class ContainersService {
       if (error instanceof MuelleError && error.code === 'NOT_FOUND') return null;
       throw error;
     }
-  }
-
-  isMoving(id: string): boolean {
-    const until = this.moving.get(id);
-    if (until === undefined) return false;
-    if (until < Date.now()) this.moving.delete(id);
-    return until >= Date.now();
-  }
-
-  /** Removes a copy a host should no longer have (it came back after its containers were moved). */
-  async removeStaleCopy(hostId: string, id: string): Promise<void> {
-    this.moving.set(id, Date.now() + MOVE_GRACE_MS);
-    await this.bus.request(this.agent(hostId).remove, { id, force: true });
-    await this.audit.record(SYSTEM_ACTOR, 'container.remove-stale', `container:${id}`, { hostId });
   }
 
   /** Publishes a container event to SSE subscribers. */
@@ -421,23 +344,6 @@ export class ContainersService {
     } catch (error) {
       if (error instanceof MuelleError && ['UNAVAILABLE', 'TIMEOUT', 'NOT_FOUND'].includes(error.code)) return null;
       throw error;
-    }
-  }
-
-  private async ownerAuth(record: ContainerRecord): Promise<RegistryAuth | undefined> {
-    const ownerId = record.spec.labels[OWNER_LABEL];
-    if (!ownerId) return undefined;
-    try {
-      const owner = await this.bus.request(getPrincipal, { userId: ownerId });
-      const { token } = await this.bus.request(createToken, {
-        userId: ownerId,
-        name: 'reschedule',
-        ttlSeconds: 900,
-      });
-      return await this.registryTokens.pullAuth({ registryCredentials: { username: owner.user.username, password: token } }, record.spec.image);
-    } catch (error) {
-      this.logger.warn({ err: error, container: record.id }, 'owner credentials unavailable; pulling anonymously');
-      return undefined;
     }
   }
 

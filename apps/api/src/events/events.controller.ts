@@ -7,7 +7,7 @@ import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
 import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
-import { ContainersService } from '../containers/containers.service';
+import { ContainerMoves } from '../containers/container-moves';
 import { EventHub, PlatformEvent } from './event-hub';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
@@ -73,14 +73,14 @@ export class ContainerEventsListener {
   constructor(
     private readonly bus: BusClient,
     private readonly hub: EventHub,
-    private readonly containers: ContainersService,
+    private readonly moves: ContainerMoves,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @HandleEvent(containerStateChanged)
   async onStateChanged(change: ContainerStateChange) {
     const known = await this.lookup(change.id);
-    if (change.state === 'dead' && !this.containers.isMoving(change.id)) {
+    if (change.state === 'dead' && !this.moves.isMoving(change.id)) {
       // autoRemove (`--rm`) containers are removed by their agent: forget their record as well,
       // unless the event comes from a host the container has already left.
       const current = await this.bus.request(getContainer, { ref: change.id }).catch(() => null);

@@ -3,9 +3,9 @@ import { BusClient } from '@muelle/bus';
 import { ContainerRecord, getHost, HostRecord, HostUsage, listContainers, listHosts, setHostCordoned } from '@muelle/contracts';
 import { AuditLog } from '../audit/audit-log';
 import { RequestPrincipal, requireAdmin } from '../auth/principal';
-import { ContainersService } from '../containers/containers.service';
 import { EventHub } from '../events/event-hub';
 import { Cluster } from './cluster';
+import { ContainerMoves } from '../containers/container-moves';
 
 export interface HostView extends HostRecord {
   usage: Omit<HostUsage, 'hostId'>;
@@ -25,7 +25,7 @@ export class HostsService {
   constructor(
     private readonly bus: BusClient,
     private readonly cluster: Cluster,
-    private readonly containers: ContainersService,
+    private readonly moves: ContainerMoves,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
   ) {}
@@ -73,7 +73,7 @@ export class HostsService {
         continue;
       }
       try {
-        const to = await this.containers.move(record, id, 'drain');
+        const to = await this.moves.move(record, id, 'drain');
         if (to) moved.push({ id: record.id, name: record.name, to });
         else
           stayed.push({

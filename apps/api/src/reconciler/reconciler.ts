@@ -9,6 +9,7 @@ import { EventHub } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
 import { HostsService, isRestartable } from '../hosts/hosts.service';
 import { PeriodicRound } from './periodic-round';
+import { ContainerMoves } from '../containers/container-moves';
 
 /**
  * Keeps placement true to the hosts: metadata marks a silent host `down`; this loop then moves
@@ -25,6 +26,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly cluster: Cluster,
     private readonly hosts: HostsService,
     private readonly containers: ContainersService,
+    private readonly moves: ContainerMoves,
     private readonly hub: EventHub,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -69,7 +71,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     for (const record of await this.hosts.containersOn(host.id)) {
       if (isRestartable(record)) {
         try {
-          const to = await this.containers.move(record, host.id, 'host down');
+          const to = await this.moves.move(record, host.id, 'host down');
           if (to) this.logger.info({ container: record.id, from: host.id, to }, 'container moved off a down host');
         } catch (error) {
           this.logger.warn({ err: error, container: record.id }, 'moving a container off a down host failed; retrying next round');
@@ -91,7 +93,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       const { items } = await this.bus.request(this.containers.agent(host.id).list, {});
       for (const copy of items) {
         const record = await this.containers.recordById(copy.id);
-        if (record && record.hostId !== host.id) await this.containers.removeStaleCopy(host.id, copy.id);
+        if (record && record.hostId !== host.id) await this.moves.removeStaleCopy(host.id, copy.id);
       }
     } catch (error) {
       this.logger.warn({ err: error, host: host.id }, 'could not check a returning host for stale containers');

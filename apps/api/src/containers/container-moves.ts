@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { ContainerRecord, ContainerSpec, createToken, getPrincipal, reassignContainer, RegistryAuth } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
+import type { Logger } from 'pino';
+import { AuditLog } from '../audit/audit-log';
+import { SYSTEM_ACTOR } from '../auth/principal';
+import { Cluster } from '../hosts/cluster';
+import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { ContainersService, OWNER_LABEL } from './containers.service';
+
+const MOVE_GRACE_MS = 60_000;
+
+/** Containers leaving a host that is down or draining, and the copies such a host keeps when it returns. */
+@Injectable()
+export class ContainerMoves {
+  /** Containers being moved (and for a while after): their old host's `dead` event is not a removal. */
+  private readonly moving = new Map<string, number>();
+
+  constructor(
+    private readonly bus: BusClient,
+    private readonly cluster: Cluster,
+    private readonly audit: AuditLog,
+    private readonly containers: ContainersService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Moves a container off `fromHost` (down or draining): places it elsewhere, records the move,
+   * creates and starts it on the new host acting for its owner, then removes the old copy when
+   * that host still answers. Returns the new host, or null when no host fits (it stays put).
+   */
+  async move(record: ContainerRecord, fromHost: string, reason: string): Promise<string | null> {
+    const spec: ContainerSpec = {
+      ...record.spec,
+      placement: { ...record.spec.placement },
+    };
+    if (spec.placement.hostId === fromHost) return null;
+    const target = await this.containers.placements.run(async () => {
+      const hosts = (await this.cluster.hosts()).filter((h) => h.id !== fromHost);
+      const usages = (await this.cluster.usages()).filter((u) => u.hostId !== fromHost);
+      const placement = placeContainer(spec, hosts, usages);
+      if (placement.hostId === null) {
+        this.logger.warn(
+          {
+            container: record.id,
+            reason: explainNoPlacement(placement.rejections),
+          },
+          'container cannot be moved',
+        );
+        return null;
+      }
+      await this.bus.request(reassignContainer, {
+        id: record.id,
+        hostId: placement.hostId,
+      });
+      return placement.hostId;
+    });
+    if (!target) return null;
+    this.moving.set(record.id, Number.POSITIVE_INFINITY);
+    try {
+      const agent = this.containers.agent(target);
+      await this.bus.request(agent.create, {
+        id: record.id,
+        name: record.name,
+        spec,
+        registryAuth: await this.ownerAuth(record),
+        teamId: record.teamId,
+      });
+      await this.bus.request(agent.start, { id: record.id });
+      await this.bus
+        .request(this.containers.agent(fromHost).remove, { id: record.id, force: true }, { timeoutMs: 5_000 })
+        .catch((error) => this.logger.warn({ err: error, container: record.id, host: fromHost }, 'moved container not removed from its former host'));
+    } finally {
+      this.moving.set(record.id, Date.now() + MOVE_GRACE_MS);
+    }
+    await this.audit.record(SYSTEM_ACTOR, 'container.move', `container:${record.id}`, { from: fromHost, to: target, reason });
+    this.containers.publish({ ...record, hostId: target }, 'move', {
+      from: fromHost,
+      reason,
+    });
+    return target;
+  }
+
+  isMoving(id: string): boolean {
+    const until = this.moving.get(id);
+    if (until === undefined) return false;
+    if (until < Date.now()) this.moving.delete(id);
+    return until >= Date.now();
+  }
+
+  /** Removes a copy a host should no longer have (it came back after its containers were moved). */
+  async removeStaleCopy(hostId: string, id: string): Promise<void> {
+    this.moving.set(id, Date.now() + MOVE_GRACE_MS);
+    await this.bus.request(this.containers.agent(hostId).remove, { id, force: true });
+    await this.audit.record(SYSTEM_ACTOR, 'container.remove-stale', `container:${id}`, { hostId });
+  }
+
+  private async ownerAuth(record: ContainerRecord): Promise<RegistryAuth | undefined> {
+    const ownerId = record.spec.labels[OWNER_LABEL];
+    if (!ownerId) return undefined;
+    try {
+      const owner = await this.bus.request(getPrincipal, { userId: ownerId });
+      const { token } = await this.bus.request(createToken, {
+        userId: ownerId,
+        name: 'reschedule',
+        ttlSeconds: 900,
+      });
+      return await this.containers.registryTokens.pullAuth({ registryCredentials: { username: owner.user.username, password: token } }, record.spec.image);
+    } catch (error) {
+      this.logger.warn({ err: error, container: record.id }, 'owner credentials unavailable; pulling anonymously');
+      return undefined;
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { ConflictError, HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError } from '@muelle/contracts';
-import { imageNotFoundMessage, type Platform, parseImageName, requireManifest, shortImageId } from '@muelle/images';
+import { ConflictError, InvalidArgumentError, listCatalog, MuelleError, NotFoundError } from '@muelle/contracts';
+import { imageNotFoundMessage, parseImageName, shortImageId } from '@muelle/images';
 import { formatReference, ImageReference } from '@muelle/oci';
 import {
   copyImage,
@@ -21,23 +21,11 @@ import { EventHub } from '../events/event-hub';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { Cluster } from '../hosts/cluster';
 import { ImageCatalog } from './image-catalog';
+import { ImageSummaries, type ImageSummary } from './image-summaries';
+
+export type { ImageSummary };
 import { registryCall } from './registry-errors';
 import { PullBody, PushBody } from './images.schemas';
-
-export interface ImageSummary {
-  /** The config digest: Docker's image id, the same in `muelle images` and `docker images`. */
-  id: string | null;
-  reference: string;
-  repository: string;
-  tag: string;
-  digest: string;
-  mediaType: string;
-  /** Compressed: config plus layers as stored in the registry. */
-  sizeBytes: number;
-  created: string | null;
-  /** Hosts that have it cached (null when not asked). */
-  hosts: string[] | null;
-}
 
 export type CopyEvent = { status: 'copying' | 'copied' | 'skipped'; digest: string; size: number } | { status: 'prefetching' | 'prefetched'; host: string };
 
@@ -50,8 +38,6 @@ const writeWording = (repository: string, field: string) => ({ notFound: `no suc
 /** The platform registry as an image store: list, inspect, pull into it, tag, push out, remove. */
 @Injectable()
 export class ImagesService {
-  private readonly createdByConfig = new Map<string, string | null>();
-
   constructor(
     private readonly bus: BusClient,
     private readonly cluster: Cluster,
@@ -60,6 +46,7 @@ export class ImagesService {
     private readonly hub: EventHub,
     private readonly access: RepositoryAccess,
     private readonly catalog: ImageCatalog,
+    private readonly summaries: ImageSummaries,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -97,12 +84,12 @@ export class ImagesService {
       if (!page.repositories.length) break;
     }
     const client = this.localClient(principal);
-    const cached = options.hosts ? await this.cachedByHost() : null;
+    const cached = options.hosts ? await this.summaries.cachedByHost() : null;
     const items: ImageSummary[] = [];
     for (const repository of repositories) {
       const tags = await registryCall(client.listTags(repository).catch((e) => (e instanceof RegistryNotFoundError ? [] : Promise.reject(e))));
       for (const tag of tags) {
-        const summary = await this.summary(client, { registry: this.registryAddress, repository, tag }, cached).catch((error) => {
+        const summary = await this.summaries.summary(client, { registry: this.registryAddress, repository, tag }, cached).catch((error) => {
           this.logger.warn({ err: error, repository, tag }, 'image listed without details');
           return null;
         });
@@ -119,7 +106,7 @@ export class ImagesService {
   async inspect(principal: RequestPrincipal, image: string) {
     const ref = await this.locate(principal, image, 'image');
     const client = this.localClient(principal);
-    const summary = await this.summary(client, ref, await this.cachedByHost());
+    const summary = await this.summaries.summary(client, ref, await this.summaries.cachedByHost());
     const manifest = await registryCall(client.getManifest(ref.repository, summary.digest));
     return {
       ...summary,
@@ -348,77 +335,6 @@ export class ImagesService {
       }),
     );
     return targets;
-  }
-
-  private async summary(client: RegistryClient, ref: ImageReference, cached: Map<string, Set<string>> | null): Promise<ImageSummary> {
-    const reference = ref.digest ?? ref.tag!;
-    const top = await registryCall(client.getManifest(ref.repository, reference));
-    let manifest = top;
-    let document = JSON.parse(top.bytes.toString('utf8'));
-    if (Array.isArray(document.manifests)) {
-      const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${ref.repository}:${reference}`);
-      manifest = await registryCall(client.getManifest(ref.repository, child.digest));
-      document = JSON.parse(manifest.bytes.toString('utf8'));
-    }
-    const layers: Array<{ size: number }> = document.layers ?? [];
-    const sizeBytes = (document.config?.size ?? 0) + layers.reduce((sum, l) => sum + (l.size ?? 0), 0);
-    const text = formatReference({
-      registry: this.registryAddress,
-      repository: ref.repository,
-      tag: ref.tag,
-      digest: ref.tag ? undefined : ref.digest,
-    });
-    const hosts = cached ? [...new Set([...(cached.get(top.digest) ?? []), ...(cached.get(manifest.digest) ?? []), ...(cached.get(text) ?? [])])].sort() : null;
-    return {
-      id: document.config?.digest ?? null,
-      reference: text,
-      repository: ref.repository,
-      tag: ref.tag ?? '<none>',
-      digest: top.digest,
-      mediaType: top.mediaType,
-      sizeBytes,
-      created: document.config?.digest ? await this.created(client, ref.repository, document.config.digest) : null,
-      hosts,
-    };
-  }
-
-  private async created(client: RegistryClient, repository: string, configDigest: string): Promise<string | null> {
-    if (this.createdByConfig.has(configDigest)) return this.createdByConfig.get(configDigest)!;
-    let created: string | null = null;
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await client.getBlob(repository, configDigest)) chunks.push(chunk as Buffer);
-      created = JSON.parse(Buffer.concat(chunks).toString('utf8')).created ?? null;
-    } catch (error) {
-      this.logger.warn({ err: error, repository, config: configDigest }, 'image config unreadable: its creation time is shown as unknown');
-      created = null;
-    }
-    this.createdByConfig.set(configDigest, created);
-    return created;
-  }
-
-  /** digest or reference → hosts that have it; hosts that do not answer quickly are left out. */
-  private async cachedByHost(): Promise<Map<string, Set<string>>> {
-    const byKey = new Map<string, Set<string>>();
-    const ready = (await this.cluster.hosts()).filter((h) => h.state === 'ready');
-    const answers = await Promise.all(
-      ready.map((host) =>
-        this.bus.request(this.containers.agent(host.id).listImages, {}, { timeoutMs: 2_000 }).then(
-          (reply) => ({ host: host.id, images: reply.images }),
-          () => ({ host: host.id, images: [] as HostImage[] }),
-        ),
-      ),
-    );
-    for (const { host, images } of answers) {
-      for (const image of images) {
-        for (const key of [image.digest, ...image.references]) {
-          const set = byKey.get(key) ?? new Set<string>();
-          set.add(host);
-          byKey.set(key, set);
-        }
-      }
-    }
-    return byKey;
   }
 
   private localClient(principal: RequestPrincipal): RegistryClient {

@@ -29,6 +29,7 @@ import { BuildRecordsController } from './builds/builds.controller';
 import { BuildRecordsService } from './builds/builds.service';
 import { ServicesController } from './services/services.controller';
 import { ServicesService } from './services/services.service';
+import { RegistryGarbageService } from './registry/registry-garbage.service';
 
 @Module({})
 export class MetadataModule {
@@ -42,7 +43,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
     };
   }
 }

@@ -26,11 +26,15 @@ import {
   type ParsedRequestOf,
 } from '@muelle/contracts';
 import { RegistryMetadataService } from './registry-metadata.service';
+import { RegistryGarbageService } from './registry-garbage.service';
 
 /** Bus handlers of the registry contracts; the logic lives in RegistryMetadataService. */
 @Controller()
 export class RegistryMetadataController {
-  constructor(private readonly registry: RegistryMetadataService) {}
+  constructor(
+    private readonly registry: RegistryMetadataService,
+    private readonly garbage: RegistryGarbageService,
+  ) {}
 
   @HandleRequest(getRepository)
   getRepository(r: ParsedRequestOf<typeof getRepository>) {
@@ -129,12 +133,12 @@ export class RegistryMetadataController {
 
   @HandleRequest(markGarbage)
   markGarbage(r: ParsedRequestOf<typeof markGarbage>) {
-    return this.registry.markGarbage(r);
+    return this.garbage.markGarbage(r);
   }
 
   @HandleRequest(confirmGarbage)
   confirmGarbage(r: ParsedRequestOf<typeof confirmGarbage>) {
-    return this.registry.confirmGarbage(r.digests);
+    return this.garbage.confirmGarbage(r.digests);
   }
 
   @HandleRequest(registrySigningKey)

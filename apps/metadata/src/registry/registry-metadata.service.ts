@@ -14,13 +14,10 @@ import {
   formatBytes,
 } from '@muelle/contracts';
 import { randomBytes } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
-
-type Sql = Pick<EntityManager, 'query'>;
+import { DataSource } from 'typeorm';
+import { rowsOf } from './registry-sql';
 
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-/** Marks older than this belong to a GC run that died between marking and deleting: hand them out again. */
-const STALE_MARK_SECONDS = 600;
 
 const notFound = (registryCode: RegistryErrorCode, message: string, extra: object = {}) => new NotFoundError(message, { registryCode, ...extra });
 
@@ -292,112 +289,6 @@ export class RegistryMetadataService {
     return { sessions: rows.map((r: { id: string; parts: UploadPart[] }) => ({ id: r.id, parts: r.parts })) };
   }
 
-  // ------------------------------------------------------------ garbage collection
-
-  async markGarbage(input: { graceSeconds: number; untaggedManifestSeconds: number | null; orphanDigests: string[]; limit: number }) {
-    const { graceSeconds, limit } = input;
-    let deletedManifests = 0;
-    const manifestContentKeys: string[] = [];
-
-    if (input.untaggedManifestSeconds !== null) {
-      // Untagged, not a child of any index in the repository, not a referrer (artifacts follow their subject).
-      const candidates: { id: string; name: string; digest: string }[] = await this.db.query(
-        `SELECT m.id, r.name, m.digest FROM manifests m JOIN repositories r ON r.id = m.repository_id
-         WHERE m.created_at < now() - make_interval(secs => $1) AND m.subject_digest IS NULL
-           AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
-           AND NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.parent_id
-                           WHERE p.repository_id = m.repository_id AND mr.child_digest = m.digest)
-         ORDER BY m.created_at LIMIT $2`,
-        [input.untaggedManifestSeconds, limit],
-      );
-      for (const candidate of candidates) {
-        await this.db.transaction(async (m) => {
-          await lockDigests(m, [`manifest:${candidate.name}@${candidate.digest}`]);
-          const deleted = rowsOf(
-            await m.query(
-              `DELETE FROM manifests m WHERE m.id = $1
-                 AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
-                 AND NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.parent_id
-                                 WHERE p.repository_id = m.repository_id AND mr.child_digest = m.digest)
-               RETURNING content_key`,
-              [candidate.id],
-            ),
-          );
-          deletedManifests += deleted.length;
-          for (const row of deleted) if (row.content_key) manifestContentKeys.push(row.content_key);
-        });
-      }
-    }
-
-    // Memberships nobody touched within the grace period and no manifest of that repository uses.
-    const staleMemberships: { repository_id: string; digest: string }[] = await this.db.query(
-      `SELECT rb.repository_id, rb.digest FROM repository_blobs rb
-       WHERE rb.created_at < now() - make_interval(secs => $1)
-         AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
-                         WHERE m.repository_id = rb.repository_id AND mb.digest = rb.digest)
-       LIMIT $2`,
-      [graceSeconds, limit],
-    );
-    for (const membership of staleMemberships) {
-      await this.db.transaction(async (m) => {
-        await lockDigests(m, [membership.digest]);
-        await m.query(
-          `DELETE FROM repository_blobs rb WHERE rb.repository_id = $1 AND rb.digest = $2
-             AND rb.created_at < now() - make_interval(secs => $3)
-             AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
-                             WHERE m.repository_id = rb.repository_id AND mb.digest = rb.digest)`,
-          [membership.repository_id, membership.digest, graceSeconds],
-        );
-      });
-    }
-
-    const candidates: { digest: string }[] = await this.db.query(
-      `SELECT b.digest FROM blobs b
-       WHERE b.created_at < now() - make_interval(secs => $1)
-         AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
-         AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)
-         AND NOT EXISTS (SELECT 1 FROM blob_deletions d WHERE d.digest = b.digest)
-       LIMIT $2`,
-      [graceSeconds, limit],
-    );
-    const marked: string[] = [];
-    for (const digest of [...candidates.map((c) => c.digest), ...input.orphanDigests]) {
-      await this.db.transaction(async (m) => {
-        await lockDigests(m, [digest]);
-        const stillGarbage = await m.query(
-          `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = $1)
-             AND NOT EXISTS (SELECT 1 FROM repository_blobs WHERE digest = $1)
-             AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = $1 AND created_at >= now() - make_interval(secs => $2))`,
-          [digest, graceSeconds],
-        );
-        if (!stillGarbage.length) return;
-        const inserted = rowsOf(await m.query(`INSERT INTO blob_deletions (digest) VALUES ($1) ON CONFLICT DO NOTHING RETURNING digest`, [digest]));
-        if (inserted.length) marked.push(digest);
-      });
-    }
-    // Marks left by a GC run that died before confirming.
-    const stale: { digest: string }[] = await this.db.query(
-      `UPDATE blob_deletions SET marked_at = now() WHERE marked_at < now() - make_interval(secs => $1) RETURNING digest`,
-      [STALE_MARK_SECONDS],
-    );
-    for (const row of rowsOf(stale)) if (!marked.includes(row.digest)) marked.push(row.digest);
-    return { digests: marked, deletedManifests, manifestContentKeys };
-  }
-
-  async confirmGarbage(digests: string[]) {
-    let removed = 0;
-    for (const digest of digests) {
-      await this.db.transaction(async (m) => {
-        await lockDigests(m, [digest]);
-        const gone = rowsOf(await m.query(`DELETE FROM blob_deletions WHERE digest = $1 RETURNING digest`, [digest]));
-        if (!gone.length) return;
-        await m.query(`DELETE FROM blobs WHERE digest = $1`, [digest]);
-        removed++;
-      });
-    }
-    return { removed };
-  }
-
   // ------------------------------------------------------------ auth
 
   async signingKey() {
@@ -407,12 +298,6 @@ export class RegistryMetadataService {
     const rows = await this.db.query(`SELECT value FROM registry_settings WHERE name = 'token_signing_key'`);
     return { key: rows[0].value as string };
   }
-
-}
-
-/** Transaction-scoped advisory locks, taken in one fixed order (muelle_lock_keys) so two transactions never deadlock. */
-async function lockDigests(m: Sql, keys: string[]): Promise<void> {
-  await m.query(`SELECT muelle_lock_keys($1::text[])`, [keys]);
 }
 
 /** SQLSTATE raised by muelle_commit_blob for a digest the garbage collector has marked. */
@@ -437,11 +322,6 @@ function overQuota(error: unknown): PermissionDeniedError {
 function sqlState(error: unknown): string | undefined {
   const driverError = (error as { driverError?: { code?: string } })?.driverError;
   return driverError?.code ?? (error as { code?: string })?.code;
-}
-
-/** TypeORM's postgres driver returns [rows, affected] for UPDATE/DELETE … RETURNING, plain rows for SELECT/INSERT. */
-function rowsOf(result: any): any[] {
-  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[0] : result;
 }
 
 function toRepository(row: any): RepositoryRecord {

@@ -1,7 +1,8 @@
 import { DockerfileError, DockerfileSemanticError, DockerfileSyntaxError } from './errors';
 import type { EscapeChar } from './expand';
 import { chompLeadingTabs, heredocHeadersInLine } from './heredoc';
-import { buildInstruction, canContainHeredoc, splitInstructionLine } from './instructions';
+import { buildInstruction } from './instructions';
+import { canContainHeredoc, splitInstructionLine } from './instruction-line';
 import { trimLeftSpace } from './text';
 import type { ArgInstruction, Heredoc, Instruction, ParsedDockerfile, ParserDirectives, ParseWarning, Stage } from './types';
 

@@ -66,3 +66,12 @@ export async function newPassword(prompt: SecretPrompt, options: { password?: st
   if (!first) throw new CliError('an empty password is not a password');
   return first;
 }
+
+/** Prints a container's log lines, each on the stream it was written to; `follow` waits for more. */
+export async function followLogs(api: ApiClient, io: Io, container: string, options: { follow: boolean; tail?: string; timestamps?: boolean; since?: string; until?: string }) {
+  const response = await api.send('GET', `/v1/containers/${encodeURIComponent(container)}/logs`, { query: options });
+  for await (const line of api.lines(response)) {
+    if (line.error) throw new CliError(line.error.message, 125, line.error.code);
+    (line.stream === 'stderr' ? io.err : io.out).write(line.data);
+  }
+}

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { Client, CopyConditions } from 'minio';
 import type { BlobListEntry, BlobStat, BlobStore, WriteOptions } from './blob-store';
 import { resolveByteRange, type ByteRange } from './byte-range';
+import { FULL_S3_CODES, isNotFound, isUnavailable, s3Code } from './s3-errors';
 import {
   BlobNotFoundError,
   InvalidKeyError,
@@ -36,22 +37,6 @@ const MAX_PARTS = 10_000;
 /** S3 CopyObject handles at most 5 GiB; bigger objects are copied by streaming. */
 const MAX_SERVER_SIDE_COPY = 5 * 1024 * MiB;
 const MAX_OBJECT_NAME_BYTES = 1024;
-
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-]);
-const UNAVAILABLE_S3_CODES = new Set(['NoSuchBucket', 'ServiceUnavailable', 'SlowDown', 'InternalError', 'RequestTimeout']);
-/** MinIO's answers when its drives reached their free-space threshold or a bucket its quota. */
-const FULL_S3_CODES = new Set(['XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 
 /** Marks an error that came from the caller's source stream, so it is rethrown unchanged. */
 class SourceStreamFailure {
@@ -385,22 +370,6 @@ function exactRange(response: Readable, wanted: ByteRange, key: string): Readabl
     if (remaining > 0) throw new StorageError(`S3 response for ${key} ended ${remaining} bytes before the requested range`);
   }
   return Readable.from(trimmed(), { objectMode: false });
-}
-
-function s3Code(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
-
-function isNotFound(err: unknown): boolean {
-  const code = s3Code(err);
-  return code === 'NotFound' || code === 'NoSuchKey';
-}
-
-function isUnavailable(err: unknown): boolean {
-  const code = s3Code(err);
-  if (code && (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_S3_CODES.has(code))) return true;
-  // minio reports exhausted retries of 5xx answers only through the message.
-  return err instanceof Error && /Retryable HTTP status|Request failed after \d+ retries/.test(err.message);
 }
 
 function describe(err: unknown): string {

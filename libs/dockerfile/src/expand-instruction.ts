@@ -25,7 +25,8 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: Ex
     const ins = instruction as Instruction;
     switch (ins.kind) {
       case 'COPY':
-        return {
+      case 'ADD': {
+        const files = {
           ...ins,
           sources: ins.sources.map(word),
           heredocSources: ins.heredocSources.map(heredoc),
@@ -33,18 +34,9 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: Ex
           chown: optional(ins.chown),
           chmod: optional(ins.chmod),
           excludes: ins.excludes.map(word),
-        } as T;
-      case 'ADD':
-        return {
-          ...ins,
-          sources: ins.sources.map(word),
-          heredocSources: ins.heredocSources.map(heredoc),
-          destination: word(ins.destination),
-          chown: optional(ins.chown),
-          chmod: optional(ins.chmod),
-          checksum: optional(ins.checksum),
-          excludes: ins.excludes.map(word),
-        } as T;
+        };
+        return (ins.kind === 'ADD' ? { ...files, checksum: optional(ins.checksum) } : files) as T;
+      }
       case 'ENV':
       case 'LABEL':
         return { ...ins, pairs: ins.pairs.map(({ key, value }) => ({ key: word(key), value: word(value) })) } as T;

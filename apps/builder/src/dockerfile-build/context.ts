@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createIgnoreMatcher, parseDockerignore, type DockerignoreMatcher } from '@muelle/dockerfile';
 import { BuildFailedError } from './errors';
-import { unlessAbsent } from '@muelle/service-kit';
+import { unlessAbsent, isAbsent } from '@muelle/service-kit';
 
 /** One file-system object picked by a COPY/ADD source, with its path relative to the source root. */
 export interface SourceItem {
@@ -55,7 +55,11 @@ export class SourceTree {
   /** Reads a file of the context (the Dockerfile); undefined when missing. */
   async readFile(relative: string, line?: number): Promise<string | undefined> {
     const hostPath = await this.resolve(relative, line);
-    return unlessAbsent(fs.readFile(hostPath, 'utf8'), undefined);
+    return fs.readFile(hostPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      // Missing, or a directory where the file should be: the caller reports it as not found.
+      if (isAbsent(error) || error.code === 'EISDIR') return undefined;
+      throw error;
+    });
   }
 
   /** Cleans `source` against the root; in a context, climbing above it is an error. */

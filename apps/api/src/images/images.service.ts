@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { ConflictError, HostImage, InvalidArgumentError, listCatalog, MuelleError, NotFoundError } from '@muelle/contracts';
 import { imageNotFoundMessage, type Platform, parseImageName, requireManifest, shortImageId } from '@muelle/images';
-import { formatReference, ImageReference } from '@muelle/oci';
+import { formatReference, ImageReference, readImageConfigBytes } from '@muelle/oci';
 import {
   copyImage,
   createRegistryClient,
@@ -386,9 +386,7 @@ export class ImagesService {
     if (this.createdByConfig.has(configDigest)) return this.createdByConfig.get(configDigest)!;
     let created: string | null = null;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await client.getBlob(repository, configDigest)) chunks.push(chunk as Buffer);
-      created = JSON.parse(Buffer.concat(chunks).toString('utf8')).created ?? null;
+      created = JSON.parse((await readImageConfigBytes(await client.getBlob(repository, configDigest))).toString('utf8')).created ?? null;
     } catch (error) {
       this.logger.warn({ err: error, repository, config: configDigest }, 'image config unreadable: its creation time is shown as unknown');
       created = null;

@@ -109,6 +109,17 @@ describe('stream credit', () => {
     expect(types).toEqual([Frame.Stdin, Frame.Stdin, Frame.StdinEnd]);
   });
 
+  it('sends every byte once and in order when the credit comes back from inside a send (a synchronous transport)', async () => {
+    const data = randomBytes(5 * MAX_FRAME_PAYLOAD + 3);
+    const out: Buffer[] = [];
+    const sender: CreditedSender = new CreditedSender((_type, payload) => {
+      out.push(Buffer.from(payload as Uint8Array));
+      sender.grant((payload as Uint8Array).length);
+    }, MAX_FRAME_PAYLOAD);
+    await sender.send(Frame.Stdout, data);
+    expect(Buffer.concat(out).equals(data)).toBe(true);
+  });
+
   it('when the receiver leaves, waiting senders wake and later bytes are discarded', async () => {
     const sent: number[] = [];
     const sender = new CreditedSender((_type, payload) => sent.push((payload as Uint8Array).length));

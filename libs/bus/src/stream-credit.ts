@@ -127,18 +127,18 @@ export class CreditedSender {
   private flush(): void {
     while (this.queue.length) {
       const item = this.queue[0]!;
-      if (item.control) {
-        this.send_(item.type, item.bytes);
-        this.queue.shift();
-        continue;
+      let payload: Uint8Array | string = item.bytes;
+      if (!item.control) {
+        const bytes = item.bytes as Uint8Array;
+        const size = Math.min(this.available, MAX_FRAME_PAYLOAD, bytes.length);
+        if (size <= 0) return;
+        payload = bytes.subarray(0, size);
+        this.available -= size;
+        item.bytes = bytes.subarray(size);
       }
-      const bytes = item.bytes as Uint8Array;
-      const size = Math.min(this.available, MAX_FRAME_PAYLOAD, bytes.length);
-      if (size <= 0) return;
-      this.send_(item.type, bytes.subarray(0, size));
-      this.available -= size;
-      if (size === bytes.length) this.queue.shift();
-      else item.bytes = bytes.subarray(size);
+      if (item.control || !item.bytes.length) this.queue.shift();
+      // State first: a transport that delivered synchronously could grant (and flush) from inside.
+      this.send_(item.type, payload);
     }
     this.wake();
   }

@@ -81,7 +81,17 @@ export class ExecManager {
       if (!proc) return void pendingInput.push([type, Buffer.from(payload)]);
       handleInput(proc, type, payload, delivered);
     };
-    if (streaming) end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+    if (streaming) {
+      end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+      // A caller that never says Ready is gone (its request outlived it): the output is drained
+      // and dropped, so the process does not block on a pipe nobody will read.
+      setTimeout(() => {
+        if (output) return;
+        output = new CreditedSender(() => undefined);
+        output.release();
+        ready();
+      }, READY_TIMEOUT_MS).unref();
+    }
     try {
       proc = await this.driver.exec(record.initPid, {
         ...this.processIn(record, s.cmd, mergeEnv(record.env, s.env), s.workingDir ?? record.workingDir, user),
@@ -175,6 +185,9 @@ export class ExecManager {
     };
   }
 }
+
+/** How long a streamed exec waits for its caller's Ready. */
+const READY_TIMEOUT_MS = 60_000;
 
 /** Docker keeps 4 KiB of a probe's output. */
 const PROBE_OUTPUT_BYTES = 4096;

@@ -84,7 +84,9 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       MUELLE_LOG_MAX_BYTES: String(FLOOD_BYTES + 64 * 1024 * 1024),
     });
     platform = spawnNode('all-in-one', serviceEntry('all-in-one'), aio.env);
-    await waitReady(aio.api, 60_000);
+    await waitReady(aio.api, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the platform printed:\n${platform.output().slice(-4000)}`);
+    });
     const registryHost = new URL(aio.registry).host;
     const layout = mkdtempSync(join(tmpdir(), 'stdio-layout-'));
     execFileSync('node', [join(REPO, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', 'latest'], { stdio: 'pipe' });

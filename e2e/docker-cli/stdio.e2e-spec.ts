@@ -1,5 +1,5 @@
 import { basicAuth, runCommand, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +12,43 @@ import { docker } from './docker';
  * Container stdio as bytes through the stock docker CLI and the muelle bin, on one all-in-one
  * with a real runtime (run under flock /tmp/muelle-kernel.lock): piped stdin reaches end-of-file,
  * 100 MB go through `run -i … cat` byte for byte, a prompt without newline shows before any input,
- * and `tar c | run -i … tar x` works.
+ * `tar c | run -i … tar x` works, and a flooding container read by slow `logs -f` and `attach`
+ * clients holds the platform's memory while they get every byte (the streams' credit).
  */
 const PASSWORD = 'stdio-e2e-pw';
+/** What the flooding container prints (`yes`, so "y\n" over and over). */
+const FLOOD_BYTES = 160 * 1024 * 1024;
+/** Readers read slowly (~2 MB/s) this long, then at full speed. */
+const SLOW_READING_MS = 8_000;
+const YES = Buffer.from('y\n'.repeat(512 * 1024));
+
+/** The platform process's resident memory now, in bytes. */
+const rssOf = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/**
+ * Runs a docker CLI command whose output is read slowly for SLOW_READING_MS (its pipe fills, so the
+ * CLI stops reading its connection), then at full speed; checks every byte is the next of `yes`.
+ */
+function slowYesReader(args: string[], env: Record<string, string>) {
+  const child = spawn('docker', args, { env: { ...process.env, HOME: env.DOCKER_CONFIG ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const slowUntil = Date.now() + SLOW_READING_MS;
+  let bytes = 0;
+  let firstGap = -1;
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (let offset = 0; offset < chunk.length && firstGap < 0; offset += YES.length - 2) {
+      const part = chunk.subarray(offset, offset + YES.length - 2);
+      if (!part.equals(YES.subarray((bytes + offset) % 2, ((bytes + offset) % 2) + part.length))) firstGap = bytes + offset;
+    }
+    bytes += chunk.length;
+    if (Date.now() >= slowUntil) return;
+    child.stdout.pause();
+    setTimeout(() => child.stdout.resume(), 30);
+  });
+  const done = new Promise<{ code: number | null; bytes: number; firstGap: number; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, bytes, firstGap, stderr })));
+  return { done };
+}
 const REPO = resolve(__dirname, '..', '..');
 
 describe('container stdio as bytes (docker CLI and muelle)', () => {
@@ -43,9 +77,16 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     });
 
   beforeAll(async () => {
-    const aio = await allInOneEnv(join(work, 'data'), PASSWORD, 'stdio-e2e', { MUELLE_BRIDGE_NAME: 'muelle-stdio0', MUELLE_BRIDGE_SUBNET: '10.89.93.0/24' });
+    // Logs rotate past the flood test's output only, so its readers can be checked for every byte.
+    const aio = await allInOneEnv(join(work, 'data'), PASSWORD, 'stdio-e2e', {
+      MUELLE_BRIDGE_NAME: 'muelle-stdio0',
+      MUELLE_BRIDGE_SUBNET: '10.89.93.0/24',
+      MUELLE_LOG_MAX_BYTES: String(FLOOD_BYTES + 64 * 1024 * 1024),
+    });
     platform = spawnNode('all-in-one', serviceEntry('all-in-one'), aio.env);
-    await waitReady(aio.api, 60_000);
+    await waitReady(aio.api, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the platform printed:\n${platform.output().slice(-4000)}`);
+    });
     const registryHost = new URL(aio.registry).host;
     const layout = mkdtempSync(join(tmpdir(), 'stdio-layout-'));
     execFileSync('node', [join(REPO, 'tools/images/make-oci-layout.mjs'), layout, '--busybox', '--tag', 'latest'], { stdio: 'pipe' });
@@ -100,4 +141,31 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     const result = await shell(`tar c -C ${dir} . | docker run --rm -i "$IMAGE" sh -c 'mkdir /x && tar x -C /x && cat /x/sub/file.txt'`);
     expect(result).toMatchObject({ code: 0, stdout: 'content\n' });
   }, 60_000);
+
+  it('a flooding container read by a slow `logs -f` and a slow `attach`: memory stays bounded, both get every byte in order', async () => {
+    const pid = platform.child.pid as number;
+    const name = 'flood';
+    // The pause lets both readers connect before the flood, so each must see all of it.
+    const started = await docker(['run', '-d', '--name', name, image, 'sh', '-c', `sleep 3; yes | head -c ${FLOOD_BYTES}`], dockerEnv);
+    expect(started.code).toBe(0);
+    const baseline = rssOf(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 100);
+    const begun = Date.now();
+    try {
+      const readers = [slowYesReader(['logs', '-f', name], dockerEnv), slowYesReader(['attach', '--no-stdin', name], dockerEnv)];
+      const [logs, attach] = await Promise.all(readers.map((r) => r.done));
+      const seconds = (Date.now() - begun) / 1000;
+      console.log(
+        `flood of ${FLOOD_BYTES / 1024 / 1024} MiB, slow logs -f and attach readers: ${seconds.toFixed(1)} s, ` +
+          `platform RSS ${(baseline / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (+${((peak - baseline) / 1e6).toFixed(0)} MB)`,
+      );
+      expect({ code: logs.code, bytes: logs.bytes, firstGap: logs.firstGap, stderr: logs.stderr }).toEqual({ code: 0, bytes: FLOOD_BYTES, firstGap: -1, stderr: '' });
+      expect({ code: attach.code, bytes: attach.bytes, firstGap: attach.firstGap, stderr: attach.stderr }).toEqual({ code: 0, bytes: FLOOD_BYTES, firstGap: -1, stderr: '' });
+      expect(peak - baseline).toBeLessThan(200 * 1024 * 1024);
+    } finally {
+      clearInterval(sampler);
+      await docker(['rm', '-f', name], dockerEnv);
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BusClient, createBusClientProxy, CreditGate, creditOf, Frame, InProcessBroker, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
+import { BusClient, createBusClientProxy, creditOf, CreditedSender, Frame, InProcessBroker, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
 import { pack } from 'tar-stream';
 import { BuildProgressEvent, BuildResult, getBuild, getBuildRecord, saveBuildRecord, startBuild } from '@muelle/contracts';
 // Build records live in metadata: the builder is tested with the metadata service it saves them in.
@@ -98,16 +98,17 @@ describe('builder over the bus', () => {
 
   it('takes a context streamed on the progress stream, within the credit it grants', async () => {
     const streamId = newStreamId();
-    const credit = new CreditGate();
     let granted = 0;
+    let end: StreamEnd | undefined;
+    const credit = new CreditedSender((type, payload) => end?.send(type, payload));
     const final = new Promise<{ type: number; payload: unknown }>((resolve) => {
-      const end = new StreamEnd(bus.streams(), streamId, 'client', (type, payload) => {
+      end = new StreamEnd(bus.streams(), streamId, 'client', (type, payload) => {
         if (type === Frame.Credit) {
           granted += creditOf(payload);
           credit.grant(creditOf(payload));
         } else if (type === Frame.Exit || type === Frame.Error) {
-          end.close();
-          credit.fail(new Error('ended'));
+          end?.close();
+          credit.release();
           resolve({ type, payload: JSON.parse(payload.toString('utf8')) });
         }
       });
@@ -117,7 +118,7 @@ describe('builder over the bus', () => {
         tar.entry({ name: 'Dockerfile' }, 'FROM busybox\nCOPY big.bin /big.bin\nRUN wc -c /big.bin > /size.txt\n');
         tar.entry({ name: 'big.bin' }, Buffer.alloc(3 * 1024 * 1024 + 7, 1));
         tar.finalize();
-        await sendBytes(end, tar as AsyncIterable<Uint8Array>, credit);
+        await sendBytes(credit, tar as AsyncIterable<Uint8Array>);
       })();
     });
     const outcome = await final;

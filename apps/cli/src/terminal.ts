@@ -2,6 +2,9 @@ import { Frame } from '@muelle/contracts/stream-frames';
 import type { WebSocket } from 'ws';
 import { CliError } from './errors';
 
+/** Local input the CLI lets wait in its WebSocket before it stops reading it. */
+const INPUT_BACKLOG_BYTES = 1024 * 1024;
+
 export interface TerminalOptions {
   tty: boolean;
   stdin: boolean;
@@ -34,14 +37,35 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
       cleanup();
       fn();
     };
-    const send = (type: number, payload: Uint8Array = new Uint8Array()) => {
+    const send = (type: number, payload: Uint8Array = new Uint8Array(), sent?: () => void) => {
       if (ws.readyState !== ws.OPEN) return;
       const frame = Buffer.alloc(payload.length + 1);
       frame[0] = type;
       frame.set(payload, 1);
-      ws.send(frame);
+      ws.send(frame, sent);
     };
-    const onInput = (chunk: Buffer) => send(Frame.Stdin, chunk);
+    // Backpressure both ways: local input waits while the connection holds a backlog (the server
+    // stops reading when the container's input is full), and the connection is paused while our
+    // output cannot keep up (a slow pipe), so the server's credit stops the container's side.
+    let inputPaused = false;
+    const onSent = () => {
+      if (inputPaused && ws.bufferedAmount < INPUT_BACKLOG_BYTES / 2) {
+        inputPaused = false;
+        input.resume();
+      }
+    };
+    const onInput = (chunk: Buffer) => {
+      send(Frame.Stdin, chunk, onSent);
+      if (ws.bufferedAmount > INPUT_BACKLOG_BYTES && !inputPaused) {
+        inputPaused = true;
+        input.pause();
+      }
+    };
+    const writeOut = (stream: NodeJS.WriteStream, payload: Buffer) => {
+      if (stream.write(payload)) return;
+      ws.pause();
+      stream.once('drain', () => ws.resume());
+    };
     const onInputEnd = () => send(Frame.StdinEnd);
     const onResize = () => output.columns && send(Frame.Resize, Buffer.from(JSON.stringify({ rows: output.rows, cols: output.columns })));
 
@@ -73,8 +97,8 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
     ws.on('message', (data: Buffer) => {
       const type = data[0];
       const payload = data.subarray(1);
-      if (type === Frame.Stdout) output.write(payload);
-      else if (type === Frame.Stderr) errorOutput.write(payload);
+      if (type === Frame.Stdout) writeOut(output, payload);
+      else if (type === Frame.Stderr) writeOut(errorOutput, payload);
       else if (type === Frame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
       else if (type === Frame.Error) {
         const error = JSON.parse(payload.toString());

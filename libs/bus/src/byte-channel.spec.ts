@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { Frame } from '@muelle/contracts';
-import { ByteReceiver, CREDIT_WINDOW_BYTES, CreditGate, creditOf, sendBytes } from './byte-channel';
+import { ByteReceiver, CREDIT_WINDOW_BYTES, sendBytes } from './byte-channel';
 import { InProcessBroker } from './in-process-broker';
+import { creditOf, CreditedSender } from './stream-credit';
 import { inProcessStreams, newStreamId, StreamEnd } from './streams';
 
 /** A destination that accepts bytes slowly and remembers how much was in flight at most. */
@@ -21,7 +22,7 @@ function slowSink(delayMs: number) {
 function session() {
   const transport = inProcessStreams(new InProcessBroker());
   const id = newStreamId();
-  const credit = new CreditGate();
+  const credit = new CreditedSender((type, payload) => sender.send(type, payload));
   let receiver: ByteReceiver | undefined;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -56,7 +57,7 @@ describe('flow-controlled byte uploads', () => {
     const data = randomBytes(6 * 1024 * 1024 + 123);
     const { sink, bytes } = slowSink(1);
     const receiver = s.start(sink);
-    const sent = await sendBytes(s.sender, Readable.from([data.subarray(0, 1000), data.subarray(1000)]), s.credit);
+    const sent = await sendBytes(s.credit, Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
     expect(await receiver.done).toBe(data.length);
     expect(sent).toBe(data.length);
     expect(createHash('sha256').update(bytes()).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
@@ -66,21 +67,16 @@ describe('flow-controlled byte uploads', () => {
   });
 
   it('sends nothing before the receiver grants credit', async () => {
-    const s = session();
     let sentFrames = 0;
-    const sending = sendBytes(
-      { send: () => sentFrames++ } as unknown as StreamEnd,
-      Readable.from([Buffer.alloc(10)]),
-      s.credit,
-    );
+    const credit = new CreditedSender(() => sentFrames++);
+    const sending = sendBytes(credit, Readable.from([Buffer.alloc(10)]));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sentFrames).toBe(0);
-    s.credit.grant(4);
+    credit.grant(4);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    s.credit.fail(new Error('gone'));
-    await expect(sending).rejects.toThrow('gone');
+    credit.release();
+    await expect(sending).rejects.toThrow('the receiver left');
     expect(sentFrames).toBe(1);
-    s.close();
   });
 
   it('fails when the sender goes silent, and when the upload is over its limit', async () => {
@@ -91,14 +87,9 @@ describe('flow-controlled byte uploads', () => {
 
     const big = session();
     const limited = big.start(slowSink(0).sink, { idleTimeoutMs: 5000, maxBytes: 1000 });
-    await sendBytes(big.sender, Readable.from([Buffer.alloc(5000)]), big.credit).catch(() => undefined);
+    // The receiver fails the upload; what the sender then does is not this test's subject.
+    await Promise.race([sendBytes(big.credit, Readable.from([Buffer.alloc(5000)])), limited.done]).catch(() => undefined);
     await expect(limited.done).rejects.toThrow('more than 1000 bytes');
     big.close();
-  });
-
-  it('grants nothing for malformed credit frames', () => {
-    expect(creditOf(Buffer.from('{"bytes":-5}'))).toBe(0);
-    expect(creditOf(Buffer.from('nope'))).toBe(0);
-    expect(creditOf(Buffer.from('{"bytes":4096}'))).toBe(4096);
   });
 });

@@ -1,73 +1,27 @@
 import type { Writable } from 'node:stream';
 import { Frame } from '@muelle/contracts';
+import { CreditedSender, CreditGrants, creditSender } from './stream-credit';
 import type { StreamEnd } from './streams';
 
 /**
- * Flow-controlled byte uploads over a stream session (build contexts today). Bus streams are plain
- * publish/subscribe — NATS drops messages for a subscriber that falls behind — so the sender may
- * only send what the receiver granted (`Frame.Credit`), and the receiver grants bytes back only once
- * its destination has accepted them. Memory on both sides stays bounded by the window, whatever
- * the upload's size.
+ * Flow-controlled byte uploads over a stream session (build contexts today), with the credit rules
+ * of every bus stream (`stream-credit.ts`): the sender sends only what the receiver granted, and
+ * the receiver grants bytes back only once its destination has accepted them. Memory on both
+ * sides stays bounded by the window, whatever the upload's size.
  */
 export const CREDIT_WINDOW_BYTES = 1024 * 1024;
-const CHUNK_BYTES = 64 * 1024;
 
-/** Credit granted by the receiver; `take` waits until some is available. */
-export class CreditGate {
-  private available = 0;
-  private waiter?: () => void;
-  private failure?: Error;
-
-  grant(bytes: number): void {
-    this.available += bytes;
-    this.wake();
-  }
-
-  /** The session ended or failed: the sender stops at once. */
-  fail(error: Error): void {
-    this.failure ??= error;
-    this.wake();
-  }
-
-  async take(wanted: number): Promise<number> {
-    while (!this.failure && this.available <= 0) await new Promise<void>((resolve) => (this.waiter = resolve));
-    if (this.failure) throw this.failure;
-    const granted = Math.min(wanted, this.available);
-    this.available -= granted;
-    return granted;
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
-  }
-}
-
-/** Sends `source` as `Stdin` frames within the granted credit, then `StdinEnd`. */
-export async function sendBytes(end: StreamEnd, source: AsyncIterable<Uint8Array>, credit: CreditGate): Promise<number> {
+/** Sends `source` as `Stdin` frames within the granted credit, then `StdinEnd`; fails if the receiver left first. */
+export async function sendBytes(sender: CreditedSender, source: AsyncIterable<Uint8Array>): Promise<number> {
   let sent = 0;
   for await (const chunk of source) {
-    for (let offset = 0; offset < chunk.length; ) {
-      const size = await credit.take(Math.min(CHUNK_BYTES, chunk.length - offset));
-      end.send(Frame.Stdin, chunk.subarray(offset, offset + size));
-      offset += size;
-      sent += size;
-    }
+    // The source is not read again until the chunk went out: the window bounds what waits here.
+    await sender.send(Frame.Stdin, chunk);
+    if (sender.isReleased) throw new Error('the receiver left');
+    sent += chunk.length;
   }
-  end.send(Frame.StdinEnd);
+  sender.control(Frame.StdinEnd);
   return sent;
-}
-
-/** Parses a `Frame.Credit` payload; 0 for anything malformed (never grants by mistake). */
-export function creditOf(payload: Buffer): number {
-  try {
-    const bytes = (JSON.parse(payload.toString('utf8')) as { bytes?: unknown }).bytes;
-    return typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes > 0 ? bytes : 0;
-  } catch {
-    // A malformed credit frame grants nothing; the upload then stalls and times out.
-    return 0;
-  }
 }
 
 export interface ByteReceiverOptions {
@@ -85,7 +39,7 @@ export interface ByteReceiverOptions {
 export class ByteReceiver {
   readonly done: Promise<number>;
   private received = 0;
-  private ungranted = 0;
+  private readonly grants: CreditGrants;
   private settled = false;
   private timer?: NodeJS.Timeout;
   private resolve!: (bytes: number) => void;
@@ -104,7 +58,8 @@ export class ByteReceiver {
     this.done.catch(() => undefined);
     destination.on('error', (error) => this.fail(error));
     this.arm();
-    this.end.send(Frame.Credit, JSON.stringify({ bytes: CREDIT_WINDOW_BYTES }));
+    this.grants = new CreditGrants(creditSender((type, payload) => this.end.send(type, payload)), CREDIT_WINDOW_BYTES);
+    this.grants.open();
   }
 
   /** Handles one frame of the session; frames of other types are ignored. */
@@ -113,15 +68,11 @@ export class ByteReceiver {
     if (type === Frame.Stdin) {
       this.received += payload.length;
       if (this.received > this.options.maxBytes) return this.fail(new Error(`more than ${this.options.maxBytes} bytes`));
+      if (!this.grants.received(payload.length)) return this.fail(new Error('the sender went past the credit it was granted'));
       this.arm();
       // Copy: the payload is a view into the transport's message buffer.
       this.destination.write(Buffer.from(payload), (error) => {
-        if (error || this.settled) return;
-        this.ungranted += payload.length;
-        if (this.ungranted >= CREDIT_WINDOW_BYTES / 4) {
-          this.end.send(Frame.Credit, JSON.stringify({ bytes: this.ungranted }));
-          this.ungranted = 0;
-        }
+        if (!error && !this.settled) this.grants.delivered(payload.length);
       });
     } else if (type === Frame.StdinEnd) {
       clearTimeout(this.timer);

@@ -5,3 +5,4 @@ export * from './bus-client';
 export * from './handlers';
 export * from './streams';
 export * from './byte-channel';
+export * from './stream-credit';

@@ -14,9 +14,9 @@ export const Frame = {
   Exit: 5,
   /** JSON `{code, message}` — the session failed; also last. */
   Error: 6,
-  /** The client is listening: the server may start (so no early output is lost). */
+  /** The client is listening: the server may start (so no early output is lost). On the bus, JSON `{window}`: the output credit it grants. */
   Ready: 7,
-  /** JSON `{bytes}` — the receiver of a byte upload may be sent this many more bytes (flow control). */
+  /** JSON `{bytes}` — the receiver of a direction may be sent this many more payload bytes (flow control, libs/bus stream-credit.ts). */
   Credit: 8,
 } as const;
 export type FrameType = (typeof Frame)[keyof typeof Frame];

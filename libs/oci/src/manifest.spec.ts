@@ -1,6 +1,6 @@
 import { digestOf } from './digest';
 import { ImageConfigInvalidError, ManifestInvalidError } from './errors';
-import { parseImageConfig, parseManifest, referrerDescriptorOf } from './manifest';
+import { MAX_IMAGE_CONFIG_SIZE, parseImageConfig, parseManifest, readImageConfigBytes, referrerDescriptorOf } from './manifest';
 import { EMPTY_JSON_DIGEST, MediaType, isNondistributableMediaType, layerCompressionOf } from './media-types';
 
 const d = (seed: string) => digestOf(seed);
@@ -198,5 +198,27 @@ describe('parseImageConfig', () => {
   it('fails only when the blob is not a JSON object', () => {
     expect(() => parseImageConfig('nope')).toThrow(ImageConfigInvalidError);
     expect(() => parseImageConfig('[]')).toThrow(ImageConfigInvalidError);
+  });
+});
+
+describe('readImageConfigBytes', () => {
+  async function* chunks(count: number, size: number) {
+    for (let i = 0; i < count; i++) yield Buffer.alloc(size, 0x20);
+  }
+
+  it('reads a config blob whole', async () => {
+    expect((await readImageConfigBytes(chunks(3, 1000))).length).toBe(3000);
+  });
+
+  it('refuses one past the limit without reading the rest', async () => {
+    let read = 0;
+    async function* counted() {
+      for await (const chunk of chunks(1000, 1024 * 1024)) {
+        read++;
+        yield chunk;
+      }
+    }
+    await expect(readImageConfigBytes(counted())).rejects.toThrow(ImageConfigInvalidError);
+    expect(read).toBe(MAX_IMAGE_CONFIG_SIZE / (1024 * 1024) + 1);
   });
 });

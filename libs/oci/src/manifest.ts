@@ -5,6 +5,22 @@ import { MANIFEST_MEDIA_TYPES, MediaType, SCHEMA1_MEDIA_TYPES, isIndexMediaType,
 /** Registries must accept manifests of at least this size and answer 413 above their limit. */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
 
+/** Largest image config read into memory: real ones are a few KiB, a long history stays far below. */
+export const MAX_IMAGE_CONFIG_SIZE = 8 * 1024 * 1024;
+
+/** A config blob's bytes, refused once past MAX_IMAGE_CONFIG_SIZE (a blob's size is the pusher's choice). */
+export async function readImageConfigBytes(source: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += bytes.length;
+    if (size > MAX_IMAGE_CONFIG_SIZE) throw new ImageConfigInvalidError(`image config is larger than ${MAX_IMAGE_CONFIG_SIZE} bytes`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 export interface Platform {
   architecture: string;
   os: string;

@@ -120,13 +120,14 @@ export class ContainerLog extends EventEmitter {
     return filter.tail === undefined ? out : filter.tail === 0 ? [] : out.slice(-filter.tail);
   }
 
-  /** Every stored record, oldest first, as the container wrote it (`upTo` as in `read`). */
-  async records(each: (record: OutputRecord) => void, upTo?: number): Promise<void> {
+  /** Every stored record, oldest first, as the container wrote it (`upTo` as in `read`); `each` may make the reading wait. */
+  async records(each: (record: OutputRecord) => void | Promise<void>, upTo?: number): Promise<void> {
     const files = await unlessAbsent(readdir(this.dir), [] as string[]);
     for (const file of rotatedOldestFirst(files, OUTPUT_LOG_FILE)) {
       const cursor = new LogCursor(join(this.dir, file), 'start', file === OUTPUT_LOG_FILE ? upTo : undefined);
       try {
-        for (let records = await cursor.next(); records.length; records = await cursor.next()) records.forEach(each);
+        // One read at a time, each record handed on before the next read (a stream waiting for credit).
+        for (let records = await cursor.next(); records.length; records = await cursor.next()) for (const record of records) await each(record);
       } finally {
         await cursor.close();
       }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ExecInfo, NotFoundError } from '@muelle/contracts';
-import { Frame, FrameType, StreamEnd, StreamTransport } from '@muelle/bus';
+import { creditOf, CreditedSender, CreditGrants, creditSender, Frame, FrameType, StreamEnd, StreamTransport, windowOf } from '@muelle/bus';
 import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
 import { resolveUser } from '@muelle/images';
 import { ContainerRuntime, mergeEnv } from './container-runtime';
@@ -59,12 +59,39 @@ export class ExecManager {
     const clientReady = new Promise<void>((r) => (ready = r));
     let proc: RunningProcess | undefined;
     const pendingInput: Array<[FrameType, Buffer]> = [];
+    let output: CreditedSender | undefined;
+    // Stdin within the credit we grant, granted back once the process's pipe took the bytes.
+    const input = new CreditGrants(creditSender((type, payload) => end?.send(type, payload)));
     const onFrame = (type: FrameType, payload: Buffer) => {
-      if (type === Frame.Ready) return ready();
-      if (!proc) return void pendingInput.push([type, payload]);
-      handleInput(proc, type, payload);
+      if (type === Frame.Ready) {
+        if (output) return;
+        output = new CreditedSender((t, p) => end?.send(t, p), windowOf(payload));
+        input.open();
+        return ready();
+      }
+      if (type === Frame.Credit) return output?.grant(creditOf(payload));
+      // The caller left: output is still drained (the process must not block on it) but sent nowhere.
+      if (type === Frame.Error) return output?.release();
+      if (type === Frame.Stdin && !input.received(payload.length)) {
+        output?.release();
+        end?.sendJson(Frame.Error, { code: 'INVALID_ARGUMENT', message: 'the caller sent more input than it was granted' });
+        return;
+      }
+      const delivered = type === Frame.Stdin ? () => input.delivered(payload.length) : () => undefined;
+      if (!proc) return void pendingInput.push([type, Buffer.from(payload)]);
+      handleInput(proc, type, payload, delivered);
     };
-    if (streaming) end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+    if (streaming) {
+      end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+      // A caller that never says Ready is gone (its request outlived it): the output is drained
+      // and dropped, so the process does not block on a pipe nobody will read.
+      setTimeout(() => {
+        if (output) return;
+        output = new CreditedSender(() => undefined);
+        output.release();
+        ready();
+      }, READY_TIMEOUT_MS).unref();
+    }
     try {
       proc = await this.driver.exec(record.initPid, {
         ...this.processIn(record, s.cmd, mergeEnv(record.env, s.env), s.workingDir ?? record.workingDir, user),
@@ -85,20 +112,16 @@ export class ExecManager {
     }
     s.process = proc;
     const running = proc;
-    for (const [type, payload] of pendingInput) handleInput(running, type, payload);
+    for (const [type, payload] of pendingInput) handleInput(running, type, payload, type === Frame.Stdin ? () => input.delivered(payload.length) : () => undefined);
     if (end) {
       const session = end;
-      const buffered: Array<[FrameType, Buffer]> = [];
-      let isReady = false;
-      const send = (type: FrameType, chunk: Buffer) => (isReady ? session.send(type, chunk) : buffered.push([type, chunk]));
-      running.stdout?.on('data', (c: Buffer) => send(Frame.Stdout, c));
-      running.stderr?.on('data', (c: Buffer) => send(Frame.Stderr, c));
-      const outputDone = Promise.all([ended(running.stdout), ended(running.stderr)]);
-      void clientReady.then(() => {
-        isReady = true;
-        for (const [type, chunk] of buffered.splice(0)) session.send(type, chunk);
+      // Nothing is read before the caller is ready, and then only within its credit: out of credit
+      // the pipe fills and the process blocks on its write, as under Docker.
+      const outputDone = clientReady.then(() => {
+        const sender = output as CreditedSender;
+        return Promise.all([relay(running.stdout, Frame.Stdout, sender), relay(running.stderr, Frame.Stderr, sender)]);
       });
-      void Promise.all([running.wait(), outputDone, clientReady]).then(([status]) => {
+      void Promise.all([running.wait(), outputDone]).then(([status]) => {
         s.exitCode = status.exitCode;
         session.sendJson(Frame.Exit, { exitCode: status.exitCode });
         session.close();
@@ -163,11 +186,28 @@ export class ExecManager {
   }
 }
 
+/** How long a streamed exec waits for its caller's Ready. */
+const READY_TIMEOUT_MS = 60_000;
+
 /** Docker keeps 4 KiB of a probe's output. */
 const PROBE_OUTPUT_BYTES = 4096;
 
-function handleInput(proc: RunningProcess, type: FrameType, payload: Buffer): void {
-  if (type === Frame.Stdin) proc.stdin?.write(payload);
+/** One output pipe to the stream: a chunk is read only once the previous one went out. */
+async function relay(stream: NodeJS.ReadableStream | null, type: FrameType, sender: CreditedSender): Promise<void> {
+  if (!stream) return;
+  try {
+    for await (const chunk of stream) await sender.send(type, chunk as Buffer);
+  } catch {
+    // The pipe broke (the process died): its exit status tells the rest.
+  }
+}
+
+/** Stdin, a resize or the end of input for the process; `delivered` runs once its pipe took stdin bytes. */
+function handleInput(proc: RunningProcess, type: FrameType, payload: Buffer, delivered: () => void): void {
+  if (type === Frame.Stdin) {
+    if (!proc.stdin || proc.stdin.destroyed || proc.stdin.writableEnded) return delivered();
+    proc.stdin.write(Buffer.from(payload), () => delivered());
+  }
   else if (type === Frame.StdinEnd) proc.stdin?.end();
   else if (type === Frame.Resize) {
     try {

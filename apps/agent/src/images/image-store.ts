@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HostImage, InvalidArgumentError, NotFoundError, ConflictError, PermissionDeniedError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { requireManifest, SHA256_DIGEST } from '@muelle/images';
 import { HostFs } from '@muelle/isolation';
-import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest } from '@muelle/oci';
+import { applyLayer, formatReference, ImageConfig, parseImageConfig, parseManifest, parseReference, ParsedImageManifest, readImageConfigBytes } from '@muelle/oci';
 import {
   createRegistryClient,
   credentialsFor,
@@ -153,7 +153,7 @@ export class ImageStore {
       if (manifest.kind !== 'manifest') throw new InvalidArgumentError(`image ${normalized}: nested index`);
     }
     const image = manifest as ParsedImageManifest;
-    const configBytes = await readAll(await client.getBlob(ref.repository, image.config.digest));
+    const configBytes = await readImageConfigBytes(await client.getBlob(ref.repository, image.config.digest));
     const config = parseImageConfig(configBytes);
     if (config.rootfs.diff_ids.length !== image.layers.length) {
       throw new InvalidArgumentError(`image ${normalized}: ${image.layers.length} layers but ${config.rootfs.diff_ids.length} diff ids`);
@@ -257,12 +257,6 @@ export class ImageStore {
       usedBy,
     };
   }
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks);
 }
 
 function translatePullError(error: unknown, reference: string): Error {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusClient, CreditGate, creditOf, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
+import { BusClient, creditOf, CreditedSender, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
 import { BuildId, BuildProgressEvent, BuildRecord, BuildResult, fromWire, getBuildRecord, InternalError, isWireError, listBuildRecords, NotFoundError, startBuild } from '@muelle/contracts';
 import { formatReference, type ImageReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
@@ -45,13 +45,13 @@ export class BuildsService {
     if (request.network === 'host') requireAdmin(principal, 'a build with --network host');
     const tags = request.tags.map((tag) => formatReference(tag));
     const registryCredentials = { ...request.otherRegistries, [this.config.MUELLE_REGISTRY_ADDRESS]: principal.registryCredentials };
-    const credit = new CreditGate();
     const streamId = newStreamId();
     let end: StreamEnd | undefined;
+    const credit = new CreditedSender((type, payload) => end?.send(type, payload));
     try {
       const result = await new Promise<BuildResult>((resolve, reject) => {
         const settle = (outcome: () => void) => {
-          credit.fail(new Error('the build ended'));
+          credit.release();
           outcome();
         };
         end = new StreamEnd(this.bus.streams(), streamId, 'client', (type, payload) => {
@@ -79,9 +79,9 @@ export class BuildsService {
             progressStreamId: streamId,
           })
           .catch((error: unknown) => settle(() => reject(error)));
-        sendBytes(end, context, credit).catch((error: Error) => {
+        sendBytes(credit, context).catch((error: Error) => {
           // The builder ended the session (its outcome settles the build), or the client's upload broke.
-          if (error.message === 'the build ended') return;
+          if (credit.isReleased) return;
           end?.send(Frame.Error, JSON.stringify({ code: 'INVALID_ARGUMENT', message: 'the build context upload broke' }));
           this.logger.info({ err: error }, 'build context upload broke');
           settle(() => reject(error));

@@ -3,7 +3,6 @@ import { MuelleError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
-import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest } from '../http/validation';
 import { CreateContainerBody, ExecBody, KillQuery, ListContainersQuery, LogsQuery, PruneQuery, RemoveQuery, RenameQuery, StatsQuery, StopQuery, WaitQuery } from './containers.schemas';
 import { ContainersService } from './containers.service';
@@ -11,6 +10,7 @@ import { ContainerPruner } from './container-pruner';
 import { ContainerNames } from './container-names';
 import { ContainerProcesses } from './container-processes';
 import { cpuPercent } from './stats';
+import { written } from './stream-session';
 
 /** Thin HTTP shell over ContainersService: parse, call, shape the reply. */
 @Controller('v1/containers')
@@ -118,16 +118,13 @@ export class ContainersController {
       res.setHeader('Cache-Control', 'no-cache');
       res.flushHeaders();
     }
-    const output = new SessionOutput<string>(
-      res,
-      (line) => res.write(line),
-      () => res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: SLOW_CLIENT_MESSAGE } }) + '\n'),
-    );
-    const session = output.follow(
-      await this.containers.streamLogs(principal, ref, options, {
+    const session = await this.containers.streamLogs(principal, ref, options, {
+      // Credit goes back to the agent once the response took the line (stream-session.ts).
       onOutput: (stream, data) => {
         begin();
-        output.write(JSON.stringify({ stream, data: data.toString('utf8') }) + '\n');
+        if (res.writableEnded) return;
+        const line = JSON.stringify({ stream, data: data.toString('utf8') }) + '\n';
+        return written((done) => res.write(line, done));
       },
       onExit: () => {
         begin();
@@ -137,8 +134,7 @@ export class ContainersController {
         begin();
         res.end(JSON.stringify({ error: error.toWire() }) + '\n');
       },
-      }),
-    );
+    });
     begin();
     req.on('close', () => {
       session.closeStdin();

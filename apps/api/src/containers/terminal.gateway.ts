@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Frame } from '@muelle/bus';
-import { MuelleError, PermissionDeniedError, toMuelleError, UnavailableError } from '@muelle/contracts';
+import { MuelleError, PermissionDeniedError, toMuelleError } from '@muelle/contracts';
 import { errorHeaders, httpStatusOf, LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,10 +12,9 @@ import { RequestPrincipal } from '../auth/principal';
 import { crossSiteRefusal } from '../auth/origin-policy';
 import { credentialOf } from '../auth/session-cookie';
 import { API_CONFIG, ApiConfig } from '../config';
-import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { ContainersService } from './containers.service';
 import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from './detach-keys';
-import { SessionHandlers, StreamSession } from './stream-session';
+import { SessionHandlers, StreamSession, written } from './stream-session';
 
 const EXEC_PATH = /^\/v1\/containers\/([^/]+)\/exec\/([a-f0-9]{64})\/ws$/;
 const ATTACH_PATH = /^\/v1\/containers\/([^/]+)\/attach\/ws$/;
@@ -66,14 +65,13 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async serve(ws: WebSocket, principal: RequestPrincipal, url: URL) {
-    // Frames carry their stream in the first byte; a client past the backlog gets an Error frame saying why.
-    const output = new SessionOutput<Uint8Array>(
-      ws,
-      (frame) => void (ws.readyState === WebSocket.OPEN && ws.send(frame)),
-      () => finish(ws, Frame.Error, new UnavailableError(SLOW_CLIENT_MESSAGE).toWire()),
-    );
     const handlers: SessionHandlers = {
-      onOutput: (stream, data) => output.write(frameOf(stream === 'stdout' ? Frame.Stdout : Frame.Stderr, data)),
+      // Frames carry their stream in the first byte; credit goes back to the agent once the socket took one (stream-session.ts).
+      onOutput: (stream, data) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const frame = frameOf(stream === 'stdout' ? Frame.Stdout : Frame.Stderr, data);
+        return written((done) => ws.send(frame, done));
+      },
       onExit: (exitCode) => finish(ws, Frame.Exit, { exitCode }),
       onError: (error) => finish(ws, Frame.Error, error.toWire()),
     };
@@ -82,35 +80,44 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container (piped
     // binary input must pass untouched, as with Docker): the client leaves, the container runs on.
     let detachKeys: DetachKeysFilter | undefined;
+    // Out of the agent's credit, the WebSocket is paused: the client waits, not our memory.
+    const stdin = (current: StreamSession, input: Uint8Array) => {
+      if (current.stdin(input)) return;
+      ws.pause();
+      void current.stdinDrained().then(() => ws.resume());
+    };
     const onMessage = (current: StreamSession, data: RawData) => {
       const bytes = bytesOf(data);
-      if (!detachKeys || bytes[0] !== Frame.Stdin) return forward(current, bytes);
+      if (!detachKeys || bytes[0] !== Frame.Stdin) return forward(current, bytes, stdin);
       const { forward: input, detach } = detachKeys.push(bytes.subarray(1));
-      if (input.length) current.stdin(input);
+      if (input.length) stdin(current, input);
       if (!detach) return;
       current.close();
       finish(ws, Frame.Exit, { exitCode: 0, detached: true });
     };
     ws.on('message', (data) => (session ? onMessage(session, data) : pending.push(data)));
     ws.on('close', () => session?.close());
+    // Until the session exists the client's input waits in its connection, not in `pending`.
+    ws.pause();
     try {
       const rows = Number(url.searchParams.get('rows')) || undefined;
       const cols = Number(url.searchParams.get('cols')) || undefined;
       const exec = EXEC_PATH.exec(url.pathname);
       if (exec) {
         const size = rows && cols ? { rows, cols } : undefined;
-        session = output.follow((await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session);
+        session = (await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session;
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
         const fromStart = url.searchParams.get('fromStart') === '1';
         const stdin = url.searchParams.get('stdin') === '1';
         const keys = parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS);
         const attached = await this.containers.attach(principal, ref, stdin, handlers, fromStart);
-        session = output.follow(attached.session);
+        session = attached.session;
         if (stdin && attached.tty) detachKeys = new DetachKeysFilter(keys);
         if (rows && cols) session.resize(rows, cols);
       }
       for (const data of pending.splice(0)) onMessage(session, data);
+      ws.resume();
       if (ws.readyState !== WebSocket.OPEN) session.close();
     } catch (error) {
       const typed = toMuelleError(error);
@@ -124,10 +131,10 @@ function bytesOf(data: RawData): Buffer {
   return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
-function forward(session: StreamSession, bytes: Buffer) {
+function forward(session: StreamSession, bytes: Buffer, stdin: (session: StreamSession, input: Uint8Array) => void) {
   if (!bytes.length) return;
   const payload = bytes.subarray(1);
-  if (bytes[0] === Frame.Stdin) session.stdin(payload);
+  if (bytes[0] === Frame.Stdin) stdin(session, payload);
   else if (bytes[0] === Frame.StdinEnd) session.closeStdin();
   else if (bytes[0] === Frame.Resize) {
     try {

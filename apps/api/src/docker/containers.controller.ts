@@ -12,11 +12,11 @@ import { toInspect, toListItem, toMuelleCreate } from './containers.mapping';
 import { parseDockerCreateBody } from './create-body.schema';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { encodeExecId } from './exec-ids';
-import { SessionOutput, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { outputEncoder } from './framing';
 import { isHostPlatform } from '@muelle/images';
 import { ImageCatalog } from '../images/image-catalog';
 import { DockerSessions } from './sessions';
+import { written } from '../containers/stream-session';
 import { parseFilters } from './system.controller';
 
 const flag = (value: string | undefined) => value === '1' || value === 'true';
@@ -187,23 +187,20 @@ export class DockerContainersController {
     const encode = outputEncoder(view.spec.tty);
     res.status(200).setHeader('Content-Type', view.spec.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     res.flushHeaders();
-    // A client past the backlog gets the reason on stderr, then the end of the stream.
-    const output = new SessionOutput<Uint8Array>(
-      res,
-      (frame) => void (!res.writableEnded && res.write(frame)),
-      () => res.end(encode('stderr', Buffer.from(`${SLOW_CLIENT_MESSAGE}\n`))),
-    );
-    const session = output.follow(
-      await this.containers.streamLogs(
-        principal,
-        view.id,
-        { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since, 'since'), until: unixToIso(query.until, 'until') },
-        {
-          onOutput: (stream, data) => output.write(encode(stream, data)),
-          onExit: () => res.end(),
-          onError: () => res.end(),
+    const session = await this.containers.streamLogs(
+      principal,
+      view.id,
+      { follow: flag(query.follow), tail, timestamps: flag(query.timestamps), stdout, stderr, since: unixToIso(query.since, 'since'), until: unixToIso(query.until, 'until') },
+      {
+        // Credit goes back to the agent once the response took the frame (stream-session.ts).
+        onOutput: (stream, data) => {
+          if (res.writableEnded) return;
+          const frame = encode(stream, data);
+          return written((done) => res.write(frame, done));
         },
-      ),
+        onExit: () => res.end(),
+        onError: () => res.end(),
+      },
     );
     req.on('close', () => {
       session.closeStdin();

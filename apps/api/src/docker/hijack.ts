@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { MuelleError, UnavailableError } from '@muelle/contracts';
+import { MuelleError } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,8 +10,7 @@ import { RequestPrincipal } from '../auth/principal';
 import { refuseCrossSite } from '../auth/origin-policy';
 import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
-import { SessionHandlers, StreamSession } from '../containers/stream-session';
-import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
+import { SessionHandlers, StreamSession, written } from '../containers/stream-session';
 import { dockerError, NotSupportedByMuelleError } from './errors';
 import { DEFAULT_DETACH_KEYS, DetachKeysFilter, parseDetachKeys } from '../containers/detach-keys';
 import { decodeExecId } from './exec-ids';
@@ -169,15 +168,12 @@ export class DockerHijack implements OnApplicationBootstrap {
       if (!socket.writableEnded) socket.end(() => finish());
       else finish();
     };
-    // A client past the backlog gets the reason as the stream's last words; closing the socket closes the session.
-    const write = boundedWriter<Uint8Array>(
-      socket,
-      (chunk) => void (!socket.writableEnded && socket.write(chunk)),
-      () => handlers.onError(new UnavailableError(SLOW_CLIENT_MESSAGE)),
-    );
     const handlers: SessionHandlers = {
+      // Credit goes back to the agent once the socket took the frame (stream-session.ts).
       onOutput: (stream, data) => {
-        if (streams[stream]) write(encode(stream, data));
+        if (!streams[stream] || socket.writableEnded) return;
+        const frame = encode(stream, data);
+        return written((done) => socket.write(frame, done));
       },
       onExit: () => end(),
       onError: (error) => {
@@ -255,7 +251,7 @@ class StdinRelay {
         this.detached = detach;
       }
       if (bytes.length) {
-        if (this.session) this.session.stdin(bytes);
+        if (this.session) this.forward(this.session, bytes);
         else this.pending.push(bytes);
       }
       // Until the session exists (docker run: the container starts), the client waits, not our memory.
@@ -279,8 +275,15 @@ class StdinRelay {
   connect(session: StreamSession) {
     if (this.detached) return session.close();
     this.session = session;
-    for (const chunk of this.pending.splice(0)) session.stdin(chunk);
     this.socket.resume();
+    for (const chunk of this.pending.splice(0)) this.forward(session, chunk);
     if (this.ended) session.closeStdin();
+  }
+
+  /** Out of the agent's credit, the client's socket is paused: the client waits, not our memory. */
+  private forward(session: StreamSession, bytes: Buffer) {
+    if (session.stdin(bytes)) return;
+    this.socket.pause();
+    void session.stdinDrained().then(() => this.socket.resume());
   }
 }

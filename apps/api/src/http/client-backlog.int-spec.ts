@@ -1,5 +1,5 @@
 import { createServer, Server, Socket, connect } from 'node:net';
-import { boundedWriter, SessionOutput } from './client-backlog';
+import { boundedWriter } from './client-backlog';
 
 /** A loopback connection whose client side reads only when told to: a slow client, for real. */
 async function connection(): Promise<{ server: Server; serverSide: Socket; client: Socket }> {
@@ -56,16 +56,5 @@ describe('the backlog bound toward a streaming client', () => {
     await new Promise((r) => client.once('end', r));
     expect(cuts).toBe(0);
     expect(received).toBe(128 * chunk.length);
-  });
-
-  it('closes the session of a client cut during the handshake as soon as the session exists', () => {
-    const sink = { writableLength: 2 * MiB };
-    let farewells = 0;
-    const output = new SessionOutput<string>(sink, () => undefined, () => farewells++, MiB);
-    output.write('x');
-    output.write('y');
-    const session = { closed: 0, close() { this.closed++; } };
-    output.follow(session);
-    expect({ farewells, closed: session.closed }).toEqual({ farewells: 1, closed: 1 });
   });
 });

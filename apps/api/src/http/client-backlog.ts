@@ -1,12 +1,16 @@
 /**
- * Most bytes the api holds for one streaming client (logs -f, attach, exec, events) that reads
- * slower than its producer writes. The producers (an agent's output over the bus, the event hub)
- * cannot be paused from here, so a client past this backlog is cut with a message saying so
- * (logs resume with `--since`): the api's memory is bounded by this figure per stream, not by
- * how fast a container prints.
+ * Most bytes the api holds for one streaming client whose producer cannot be paused: the event
+ * streams (`/v1/events`, Docker's `/events`), fed by the event hub for every subscriber at once.
+ * A client past this backlog is cut with a message saying so: the api's memory is bounded by this
+ * figure per stream, not by how fast events come.
+ *
+ * The agent's byte streams (logs -f, attach, exec) are not cut: they are credit-based
+ * (libs/bus `stream-credit.ts`), so what the api holds for a client is at most the stream's window
+ * whatever the client does, and a client that reads nothing only stops its own reader on the agent
+ * (the log file keeps the output; an exec'd process blocks on its pipe, as under Docker). Cutting
+ * such a client would save no memory and would lose a reader that is merely slow.
  */
-// 64 MiB: a client that keeps up in bursts (a pipe through `docker run -i … | sha256sum` on a busy
-// host) must not be cut; 8 MiB cut a 100 MB pipe on a loaded CI machine.
+// 64 MiB: hundreds of thousands of events, so a client that keeps up in bursts is never cut.
 export const CLIENT_BACKLOG_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export const SLOW_CLIENT_MESSAGE = `the client read too slowly: more than ${CLIENT_BACKLOG_LIMIT_BYTES / 1024 / 1024} MiB of output waited for it, so the stream was ended`;
@@ -31,34 +35,4 @@ export function boundedWriter<T extends string | Uint8Array>(sink: Sink, write: 
     }
     write(chunk);
   };
-}
-
-/**
- * A bounded writer for the output of one agent stream session, which exists only once the
- * handshake is done: a cut closes the session (so the agent stops sending) as soon as there is one.
- */
-export class SessionOutput<T extends string | Uint8Array> {
-  private session?: { close(): void };
-  private cut = false;
-  readonly write: (chunk: T) => void;
-
-  constructor(sink: Sink, write: (chunk: T) => void, farewell: () => void, limit = CLIENT_BACKLOG_LIMIT_BYTES) {
-    this.write = boundedWriter<T>(
-      sink,
-      write,
-      () => {
-        this.cut = true;
-        this.session?.close();
-        farewell();
-      },
-      limit,
-    );
-  }
-
-  /** Ties the session in; closes it at once if the client was cut during the handshake. */
-  follow<S extends { close(): void }>(session: S): S {
-    this.session = session;
-    if (this.cut) session.close();
-    return session;
-  }
 }

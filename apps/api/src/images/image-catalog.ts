@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { listCatalog, NotFoundError } from '@muelle/contracts';
 import { type Platform, familiarName, findByImageId, imageIdPrefixOf, imageNotFoundMessage, localSpellings, parseImageName, requireManifest } from '@muelle/images';
-import { formatReference, ImageReference } from '@muelle/oci';
+import { formatReference, ImageReference, readImageConfigBytes } from '@muelle/oci';
 import { createRegistryClient, RegistryClient, registryEndpoint, RegistryNotFoundError } from '@muelle/registry-client';
 import { insecureRegistriesOf } from '@muelle/service-kit';
 import { RequestPrincipal } from '../auth/principal';
@@ -214,9 +214,7 @@ export class ImageCatalog {
   private async configOf(client: RegistryClient, repository: string, digest: string): Promise<ImageConfig> {
     const cached = this.configs.get(digest);
     if (cached) return cached;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await registryCall(client.getBlob(repository, digest))) chunks.push(chunk as Buffer);
-    const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ImageConfig;
+    const config = JSON.parse((await readImageConfigBytes(await registryCall(client.getBlob(repository, digest)))).toString('utf8')) as ImageConfig;
     if (this.configs.size > 5_000) this.configs.clear();
     this.configs.set(digest, config);
     return config;

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { HostImage } from '@muelle/contracts';
 import { type Platform, requireManifest } from '@muelle/images';
-import { formatReference, ImageReference } from '@muelle/oci';
+import { formatReference, ImageReference, readImageConfigBytes } from '@muelle/oci';
 import { RegistryClient } from '@muelle/registry-client';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
@@ -75,9 +75,7 @@ export class ImageSummaries {
     if (this.createdByConfig.has(configDigest)) return this.createdByConfig.get(configDigest)!;
     let created: string | null = null;
     try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await client.getBlob(repository, configDigest)) chunks.push(chunk as Buffer);
-      created = JSON.parse(Buffer.concat(chunks).toString('utf8')).created ?? null;
+      created = JSON.parse((await readImageConfigBytes(await client.getBlob(repository, configDigest))).toString('utf8')).created ?? null;
     } catch (error) {
       this.logger.warn({ err: error, repository, config: configDigest }, 'image config unreadable: its creation time is shown as unknown');
       created = null;

@@ -1,4 +1,4 @@
-import { MediaType, parseImageConfig, parseManifest, parseReference, type ImageConfig, type ImageReference } from '@muelle/oci';
+import { MediaType, parseImageConfig, parseManifest, parseReference, readImageConfigBytes, type ImageConfig, type ImageReference } from '@muelle/oci';
 import { formatPlatform, hostPlatform, selectManifest } from '@muelle/images';
 import { createRegistryClient, credentialsFor, registryEndpoint, type RegistryClient, type RegistryCredentials } from '@muelle/registry-client';
 import { BuildFailedError } from './errors';
@@ -60,7 +60,7 @@ export class ImageTransfer {
         parsed = parseManifest(fetched.bytes, fetched.mediaType);
       }
       const manifest = JSON.parse(fetched.bytes.toString('utf8')) as { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
-      const configBytes = await readAll(await client.getBlob(ref.repository, manifest.config.digest));
+      const configBytes = await readImageConfigBytes(await client.getBlob(ref.repository, manifest.config.digest));
       const config = parseImageConfig(configBytes);
       const diffIds = config.rootfs.diff_ids;
       if (diffIds.length !== manifest.layers.length) throw BuildFailedError.of('base-image', `${reference}: config lists ${diffIds.length} diff_ids for ${manifest.layers.length} layers`, { line });
@@ -91,10 +91,4 @@ export class ImageTransfer {
       throw BuildFailedError.of('push', `pushing ${target} failed: ${(error as Error).message}`);
     }
   }
-}
-
-async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -72,6 +72,8 @@ export async function followLogs(api: ApiClient, io: Io, container: string, opti
   const response = await api.send('GET', `/v1/containers/${encodeURIComponent(container)}/logs`, { query: options });
   for await (const line of api.lines(response)) {
     if (line.error) throw new CliError(line.error.message, 125, line.error.code);
-    (line.stream === 'stderr' ? io.err : io.out).write(line.data);
+    const out = line.stream === 'stderr' ? io.err : io.out;
+    // A slow pipe makes us stop reading the response, and the platform's credit then stops the agent.
+    if (!out.write(line.data)) await new Promise((resolve) => out.once('drain', resolve));
   }
 }

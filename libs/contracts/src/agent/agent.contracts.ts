@@ -10,9 +10,12 @@ import { ContainerId, ContainerName, ContainerSpec, ContainerState, HealthStatus
  *
  *   1. the caller opens its client `StreamEnd` on a fresh id (`newStreamId()`),
  *   2. sends the request carrying `streamId`; the agent opens its server end BEFORE replying,
- *   3. once the reply arrived the caller sends `Frame.Ready`; the agent sends nothing before it,
+ *   3. once the reply arrived the caller sends `Frame.Ready` (`{window}`: the output credit it
+ *      grants); the agent sends nothing before it, and answers with a `Credit` for stdin (attach, exec),
  *   4. the agent sends `Stdout`/`Stderr` frames (with a tty only `Stdout`), the caller may send
- *      `Stdin`, `StdinEnd` and `Resize` (`{rows, cols}`),
+ *      `Stdin`, `StdinEnd` and `Resize` (`{rows, cols}`); payload frames only within the credit
+ *      the other side granted, which grants more with `Credit` frames as its destination takes
+ *      the bytes (libs/bus `stream-credit.ts`),
  *   5. the agent ends the session with exactly one `Exit` (`{exitCode}`) or `Error` (`{code, message}`).
  *      A caller that wants to stop early (e.g. stop following logs) sends `StdinEnd` on a logs
  *      stream; the agent then sends `Exit` with `exitCode: 0`.

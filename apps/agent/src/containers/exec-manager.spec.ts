@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { creditOf, CreditedSender, creditPayload, Frame, InProcessBroker, inProcessStreams, newStreamId, readyPayload, StreamEnd, STREAM_WINDOW_BYTES } from '@muelle/bus';
+import type { IsolationDriver, RunningProcess } from '@muelle/isolation';
+import type { ContainerRuntime } from './container-runtime';
+import { ExecManager } from './exec-manager';
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const CHUNK = 16 * 1024;
+
+/** An exec'd process that prints without end (until `finish`) and reads its stdin slowly. */
+function floodingProcess() {
+  let produced = 0;
+  let finished = false;
+  const stdout = new Readable({
+    highWaterMark: CHUNK,
+    // Each chunk on a later turn of the event loop, as a pipe's reads come.
+    read() {
+      setImmediate(() => {
+        if (finished) return void this.push(null);
+        produced += CHUNK;
+        this.push(Buffer.alloc(CHUNK, 'y'));
+      });
+    },
+  });
+  const input: Buffer[] = [];
+  const stdin = new Writable({
+    highWaterMark: CHUNK,
+    write(chunk: Buffer, _encoding, callback) {
+      input.push(chunk);
+      setTimeout(callback, 1);
+    },
+  });
+  let exit!: (status: { exitCode: number }) => void;
+  const exited = new Promise<{ exitCode: number }>((resolve) => (exit = resolve));
+  const proc = { pid: 4242, stdin, stdout, stderr: null, tty: false, wait: () => exited, signal: () => undefined, resize: () => undefined, closeStdin: () => undefined };
+  return {
+    proc: proc as unknown as RunningProcess,
+    produced: () => produced,
+    input: () => Buffer.concat(input),
+    finish: () => {
+      finished = true;
+      exit({ exitCode: 0 });
+    },
+  };
+}
+
+function setup() {
+  const fake = floodingProcess();
+  const runtime = {
+    isRunning: () => true,
+    get: () => ({ id: 'c1', state: 'running', initPid: 4242, env: [], workingDir: '/', user: { uid: 0, gid: 0, additionalGids: [] }, spec: {} }),
+    rootView: () => undefined,
+    cgroupPaths: () => [],
+  } as unknown as ContainerRuntime;
+  const driver = { exec: async () => fake.proc } as unknown as IsolationDriver;
+  const transport = inProcessStreams(new InProcessBroker());
+  const manager = new ExecManager(runtime, driver, () => transport);
+  return { fake, manager, transport };
+}
+
+describe('exec streams within the caller’s credit', () => {
+  it('stops reading the process’s output when the window is used up, and reads on when credit comes', async () => {
+    const { fake, manager, transport } = setup();
+    const { execId } = manager.create({ containerId: 'c1', cmd: ['yes'], env: [], tty: false, attachStdin: false });
+    const streamId = newStreamId();
+    let received = 0;
+    let exited = false;
+    const client = new StreamEnd(transport, streamId, 'client', (type, payload) => {
+      if (type === Frame.Stdout) received += payload.length;
+      if (type === Frame.Exit) exited = true;
+    });
+    await manager.start({ execId, streamId });
+    await tick(100);
+    // Nothing is read before Ready: the process waits on its pipe.
+    expect(received).toBe(0);
+    expect(fake.produced()).toBeLessThanOrEqual(2 * CHUNK);
+
+    const window = 256 * 1024;
+    client.send(Frame.Ready, readyPayload(window));
+    await tick(200);
+    expect(received).toBe(window);
+    const producedAtWindow = fake.produced();
+    // What was read beyond the window is one chunk in hand plus the stream's own buffer, no more.
+    expect(producedAtWindow).toBeLessThanOrEqual(window + 4 * CHUNK);
+    await tick(200);
+    expect(fake.produced()).toBe(producedAtWindow);
+
+    client.send(Frame.Credit, creditPayload(window));
+    await tick(200);
+    expect(received).toBe(2 * window);
+    expect(fake.produced()).toBeGreaterThan(producedAtWindow);
+
+    fake.finish();
+    client.send(Frame.Credit, creditPayload(16 * window));
+    for (let i = 0; i < 50 && !exited; i++) await tick(20);
+    expect(exited).toBe(true);
+    client.close();
+  });
+
+  it('grants stdin credit as the process’s pipe takes it, and refuses a caller that sends past it', async () => {
+    const { fake, manager, transport } = setup();
+    const { execId } = manager.create({ containerId: 'c1', cmd: ['cat'], env: [], tty: false, attachStdin: true });
+    const streamId = newStreamId();
+    const credits: number[] = [];
+    const input: CreditedSender = new CreditedSender((type, payload) => client.send(type, payload));
+    const client = new StreamEnd(transport, streamId, 'client', (type, payload) => {
+      if (type === Frame.Credit) {
+        credits.push(creditOf(payload));
+        input.grant(creditOf(payload));
+      }
+    });
+    await manager.start({ execId, streamId });
+    client.send(Frame.Ready, readyPayload());
+    const data = randomBytes(3 * STREAM_WINDOW_BYTES + 5);
+    await input.send(Frame.Stdin, data);
+    for (let i = 0; i < 200 && fake.input().length < data.length; i++) await tick(20);
+    expect(createHash('sha256').update(fake.input()).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(credits[0]).toBe(STREAM_WINDOW_BYTES);
+    expect(credits.length).toBeGreaterThan(4);
+    fake.finish();
+    client.close();
+
+    // A caller that ignores the credit ends its session.
+    const second = setup();
+    const again = second.manager.create({ containerId: 'c1', cmd: ['cat'], env: [], tty: false, attachStdin: true });
+    const otherId = newStreamId();
+    let error = '';
+    const rude = new StreamEnd(second.transport, otherId, 'client', (type, payload) => {
+      if (type === Frame.Error) error = JSON.parse(payload.toString()).message;
+    });
+    await second.manager.start({ execId: again.execId, streamId: otherId });
+    rude.send(Frame.Ready, readyPayload());
+    rude.send(Frame.Stdin, Buffer.alloc(STREAM_WINDOW_BYTES + 1));
+    for (let i = 0; i < 50 && !error; i++) await tick(20);
+    expect(error).toBe('the caller sent more input than it was granted');
+    second.fake.finish();
+    rude.close();
+  });
+});

@@ -1,5 +1,5 @@
 import { eventually, getJson } from '@muelle/testing';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { muelle } from './cli';
@@ -10,14 +10,17 @@ const network = new SimulatedNetwork('mcp0', '10.231.7', [
   { name: 'mcp-host-a', address: '10.231.7.11' },
   { name: 'mcp-host-b', address: '10.231.7.12' },
   { name: 'mcp-host-c', address: '10.231.7.13' },
+  // Its agent starts last, unable to make containers.
+  { name: 'mcp-host-d', address: '10.231.7.14' },
 ]);
-const [hostA, hostB, hostC] = network.hosts;
+const [hostA, hostB, hostC, hostD] = network.hosts;
 const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 'host-c' };
 
 /**
  * Three agents as three hosts, each in its own network namespace with its own address, sharing
- * one control plane (NATS + PostgreSQL): spreading, published ports per host, exec on a chosen
- * host, and a host going down with its `--restart always` container moved elsewhere.
+ * one control plane (NATS + PostgreSQL, the registry's blobs in an S3 server, every service its own
+ * data folder): spreading, published ports per host, exec on a chosen host, a build through the api
+ * run on a chosen host, and a host going down with its `--restart always` container moved elsewhere.
  */
 (SimulatedNetwork.available() ? describe : describe.skip)('three hosts in three network namespaces', () => {
   let platform: Platform;
@@ -32,12 +35,15 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
 
   beforeAll(async () => {
     network.setUp();
-    platform = await startPlatform({ agents: [], apiEnv: { MUELLE_SERVICES_RECONCILE_SECONDS: '0.5' } });
+    platform = await startPlatform({ agents: [], storage: 's3', apiEnv: { MUELLE_SERVICES_RECONCILE_SECONDS: '0.5' } });
     network.forwardLoopbackPort(platform.natsPort);
     network.forwardLoopbackPort(Number(platform.registryAddress.split(':')[1]));
-    for (const host of network.hosts) {
+    // Host D's agent starts with the others but cannot use cgroups (see the not-ready test).
+    const hostDStarted = platform.startAgent({ hostId: 'host-d', netns: { name: hostD.name, address: hostD.address }, labels: 'zone=d', hideCgroups: true });
+    for (const host of [hostA, hostB, hostC]) {
       await platform.startAgent({ hostId: hostIds[host.name], netns: { name: host.name, address: host.address }, labels: `zone=${host.name.slice(-1)}` });
     }
+    await hostDStarted;
     env = { HOME: mkdtempSync(join(tmpdir(), 'muelle-home-')), MUELLE_API: platform.api };
     await cli('login', '-u', 'admin', '-p', ADMIN_PASSWORD);
     await cli('pull', `${platform.other.host}/library/busybox:1`);
@@ -48,12 +54,18 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     network.tearDown();
   });
 
-  it('registers three ready hosts with their own addresses', async () => {
-    const hosts = JSON.parse(await cli('hosts', '--format', 'json'));
-    expect(hosts.map((h: { id: string; address: string; state: string }) => [h.id, h.address, h.state])).toEqual([
-      ['host-a', hostA.address, 'ready'],
-      ['host-b', hostB.address, 'ready'],
-      ['host-c', hostC.address, 'ready'],
+  it('registers three ready hosts with their own addresses, and host D (no cgroups) as unable to make containers, with the reason', async () => {
+    const hosts = await eventually(async () => {
+      const all = JSON.parse(await cli('hosts', '--format', 'json')) as Array<{ id: string; address: string; state: string; notReady: string | null }>;
+      if (!all.find((h) => h.id === 'host-d')?.notReady) throw new Error(JSON.stringify(all));
+      return all;
+    });
+    expect(hosts.map((h) => [h.id, h.address, h.state, h.notReady ?? null])).toEqual([
+      ['host-a', hostA.address, 'ready', null],
+      ['host-b', hostB.address, 'ready', null],
+      ['host-c', hostC.address, 'ready', null],
+      // `ip netns exec` remounted /sys for its agent: no cgroup hierarchy is mounted.
+      ['host-d', hostD.address, 'ready', expect.stringMatching(/^cgroup v[12] hierarchy unusable: /)],
     ]);
   });
 
@@ -101,8 +113,31 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     expect(result.code).toBe(7);
   }, 60_000);
 
+  it('builds through the api (base image and context reach the builder without a shared folder), pushes it and runs it on host B', async () => {
+    const context = mkdtempSync(join(tmpdir(), 'multi-build-'));
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nCOPY greeting.txt /greeting.txt\nRUN echo "built on $(uname -s)" >> /greeting.txt\nCMD ["cat", "/greeting.txt"]\n');
+    writeFileSync(join(context, 'greeting.txt'), 'hello from the context\n');
+    const started = Date.now();
+    const built = await cli('build', '-t', 'multi/app:v1', context);
+    const imageId = /Successfully built sha256:([a-f0-9]{64})/.exec(built)?.[1];
+    expect(imageId).toBeDefined();
+    expect(built).toContain(`Successfully tagged ${platform.registryAddress}/multi/app:v1`);
+    // The build's record, from metadata: who and what it pushed.
+    const [record] = await eventually(async () => (await getJson(`${platform.api}/v1/builds?limit=1`, { headers: adminAuth })).body.items);
+    expect(record).toMatchObject({ state: 'succeeded', requestedBy: 'admin' });
+    // Its blobs (the config's digest is the image id) went to S3, none to the registry's own folder.
+    const inS3 = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? inS3(join(dir, e.name)) : [join(dir, e.name)]));
+    expect(inS3(platform.s3!.directory).filter((file) => file.includes(imageId!))).not.toEqual([]);
+    expect(existsSync(join(platform.dataDirs.registry, 'registry'))).toBe(false);
+    // The pushed image runs on host B (placement constraint), pulled there from the registry.
+    const run = await muelle(['run', '--name', 'built-on-b', '--constraint', 'zone=b', 'multi/app:v1'], env);
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'hello from the context\nbuilt on Linux\n' });
+    expect(JSON.parse(await cli('inspect', 'built-on-b'))[0].hostId).toBe('host-b');
+    console.log(`multi-host e2e: build, push and run on host B took ${Date.now() - started} ms`);
+  }, 120_000);
+
   describe('a service with 3 replicas and a health check', () => {
-    type Task = { id: string; name: string; hostId: string; state: string; health: string | null; labels: Record<string, string> };
+    type Task = { id: string; name: string; hostId: string; state: string; exitCode: number | null; health: string | null; labels: Record<string, string> };
     const tasks = async (service: string) => JSON.parse(await cli('service', 'ps', service, '--format', 'json')) as Task[];
     const inspect = async (service: string) => JSON.parse(await cli('service', 'inspect', service));
     const serving = (version: string) => `mkdir -p /w && echo ${version} > /w/index.html && exec httpd -f -p 8080 -h /w`;
@@ -113,7 +148,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
           const [record, all] = [await inspect(service), await tasks(service)];
           const live = all.filter((t) => t.state === 'running');
           const ok = live.length === count && live.every((t) => t.health === 'healthy' && t.labels['muelle.service.version'] === String(record.version));
-          if (!ok || !['completed', 'rollback_completed'].includes(record.updateState)) throw new Error(`${service} v${record.version} ${record.updateState} ${record.updateMessage}: ${JSON.stringify(all.map((t) => [t.hostId, t.state, t.health, t.labels['muelle.service.version']]))}`);
+          if (!ok || !['completed', 'rollback_completed'].includes(record.updateState)) throw new Error(`${service} v${record.version} ${record.updateState} ${record.updateMessage}: ${JSON.stringify(all.map((t) => [t.id.slice(0, 8), t.hostId, t.state, t.exitCode, t.health, t.labels['muelle.service.version']]))}`);
           return { record, live };
         },
         { timeoutMs: 45_000, intervalMs: 250 },
@@ -128,7 +163,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       await cli('service', 'create', '--name', 'spare', '--replicas', '3', '--update-monitor', '200ms', 'library/busybox:1', 'sleep', '3600');
       const { live } = await settled('web', 3);
       expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
-      for (const host of network.hosts) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v1');
+      for (const host of [hostA, hostB, hostC]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v1');
       expect(await cli('service', 'ls')).toMatch(/web\s+3\/3\s+.*0\.0\.0\.0:8090->8080\/tcp\s+completed/);
     }, 90_000);
 
@@ -147,6 +182,16 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       expect(live.map((t) => t.id)).not.toContain(victim.id);
       console.log(`services e2e: killed replica replaced and healthy after ${Date.now() - killedAt} ms`);
     }, 60_000);
+
+    it('rolls an update out one host at a time behind the health gate', async () => {
+      const started = Date.now();
+      await cli('service', 'update', 'web', 'sh', '-c', serving('v2'));
+      const { record, live } = await settled('web', 3);
+      expect(record).toMatchObject({ version: 2, updateState: 'completed' });
+      expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
+      for (const host of [hostA, hostB, hostC]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v2');
+      console.log(`services e2e: rolling update of 3 replicas took ${Date.now() - started} ms`);
+    }, 90_000);
 
     it('removes the service and its tasks', async () => {
       await cli('service', 'rm', 'web');
@@ -229,4 +274,14 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     expect(spare.every((t) => ['host-b', 'host-c'].includes(t.hostId))).toBe(true);
     console.log(`services e2e: a service's tasks were running again on other hosts ${Date.now() - hostAKilledAt} ms after host A's agent was killed`);
   }, 60_000);
+
+  it('skips host D (no cgroups) though it is the emptiest, and refuses a run only it could take, naming it and the reason', async () => {
+    const reason = JSON.parse(await cli('hosts', 'inspect', 'host-d')).notReady as string;
+    const placed = JSON.parse(await cli('inspect', (await cli('run', '-d', '--name', 'not-on-d', 'library/busybox:1', 'sleep', '3600')).trim()))[0];
+    expect(['host-b', 'host-c']).toContain(placed.hostId);
+    const refused = await muelle(['run', '--constraint', 'zone=d', 'library/busybox:1', 'true'], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('no host can run this container: ');
+    expect(refused.stderr).toContain(`host-d: cannot make containers: ${reason}`);
+  }, 30_000);
 });

@@ -1,4 +1,5 @@
 import { createRegistryClient } from '@muelle/registry-client';
+import { startS3Server, type RunningS3Server } from '@muelle/storage';
 import {
   basicAuth,
   createTestDatabase,
@@ -27,6 +28,11 @@ export interface AgentSpec {
   /** Run inside this network namespace (`ip netns exec`), with this address. */
   netns?: { name: string; address: string };
   labels?: string;
+  /**
+   * Start it with `ip netns exec`, which remounts /sys and so hides every cgroup hierarchy: an
+   * agent that cannot make containers, as users hit it (issue 17).
+   */
+  hideCgroups?: boolean;
 }
 
 export interface Platform {
@@ -41,7 +47,10 @@ export interface Platform {
   other: RunningDistribution & { host: string };
   agents: Map<string, ServiceProcess>;
   processes: ServiceProcess[];
-  dataDir: string;
+  /** Each service's (and each agent's, as `agent-<host>`) own data folder, in its own temp directory. */
+  dataDirs: Record<string, string>;
+  /** The S3 server holding the registry's blobs, when started with `storage: 's3'`. */
+  s3?: RunningS3Server;
   startAgent(spec: AgentSpec): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
@@ -66,12 +75,25 @@ export async function seedBusybox(registryUrl: string, repository: string, tag: 
 
 /**
  * A distributed platform on real NATS and PostgreSQL: metadata, registry (0.0.0.0 so agents in
- * other network namespaces reach it), api and agents as separate processes, plus another
- * registry holding busybox.
+ * other network namespaces reach it), builder, api and agents as separate processes, each with its
+ * own data folder in its own temp directory (as on separate machines: nothing shared but NATS,
+ * PostgreSQL and, with `storage: 's3'`, the registry's S3 server), plus another registry holding busybox.
  */
-export async function startPlatform(options: { registryHost?: string; agents: AgentSpec[]; apiEnv?: Record<string, string>; tls?: TestCertificates }): Promise<Platform> {
+export async function startPlatform(options: {
+  registryHost?: string;
+  agents: AgentSpec[];
+  apiEnv?: Record<string, string>;
+  tls?: TestCertificates;
+  /** Where the registry keeps blobs: its own data folder (default) or an S3 server (s3rver) started for this platform. */
+  storage?: 'filesystem' | 's3';
+}): Promise<Platform> {
   const db = await createTestDatabase();
-  const dataDir = mkdtempSync(join(tmpdir(), 'muelle-cp-'));
+  const dataDirs: Record<string, string> = {};
+  const dataDirOf = (name: string) => (dataDirs[name] ??= mkdtempSync(join(tmpdir(), `muelle-cp-${name}-`)));
+  const s3 = options.storage === 's3' ? await startS3Server() : undefined;
+  const storageEnv: Record<string, string> = s3
+    ? { MUELLE_STORAGE_DRIVER: 's3', S3_ENDPOINT: `http://${s3.endPoint}:${s3.port}`, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: 'muelle-cp' }
+    : {};
   const registryPort = await freePort();
   const apiPort = await freePort();
   const registryAddress = `${options.registryHost ?? '127.0.0.1'}:${registryPort}`;
@@ -87,7 +109,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   const processes: ServiceProcess[] = [];
   const agents = new Map<string, ServiceProcess>();
   const start = (name: string, env: Record<string, string>) => {
-    const child = spawnNode(name, serviceEntry(name), { ...common, MUELLE_DATA_DIR: join(dataDir, name), ...env });
+    const child = spawnNode(name, serviceEntry(name), { ...common, MUELLE_DATA_DIR: dataDirOf(name), ...env });
     processes.push(child);
     return child;
   };
@@ -95,7 +117,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
   const metadataPort = await freePort();
   start('metadata', { MUELLE_METADATA_PORT: String(metadataPort), MUELLE_HOST_DOWN_AFTER_SECONDS: '4' });
   await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
-  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `${scheme}://${registryAddress}`, ...serveTls });
+  start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `${scheme}://${registryAddress}`, ...storageEnv, ...serveTls });
   start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_REGISTRY_ADDRESS: registryAddress });
   start('api', {
     MUELLE_API_PORT: String(apiPort),
@@ -115,7 +137,7 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     const port = await freePort();
     const env: Record<string, string> = {
       ...common,
-      MUELLE_DATA_DIR: join(dataDir, `agent-${spec.hostId}`),
+      MUELLE_DATA_DIR: dataDirOf(`agent-${spec.hostId}`),
       MUELLE_HOST_ID: spec.hostId,
       MUELLE_AGENT_PORT: String(port),
       MUELLE_HOST_ADDRESS: spec.netns?.address ?? '127.0.0.1',
@@ -128,7 +150,9 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     if (spec.netns) {
       // Same capture as spawnNode, but inside the host's network namespace. nsenter, not
       // `ip netns exec`: the latter remounts /sys and hides the cgroup hierarchies from the agent.
-      const proc = spawn('nsenter', [`--net=/run/netns/${spec.netns.name}`, process.execPath, join(repoRoot, serviceEntry('agent'))], {
+      const entry = [process.execPath, join(repoRoot, serviceEntry('agent'))];
+      const [command, ...args] = spec.hideCgroups ? ['ip', 'netns', 'exec', spec.netns.name, ...entry] : ['nsenter', `--net=/run/netns/${spec.netns.name}`, ...entry];
+      const proc = spawn(command, args, {
         cwd: repoRoot,
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,16 +199,18 @@ export async function startPlatform(options: { registryHost?: string; agents: Ag
     other,
     agents,
     processes,
-    dataDir,
+    dataDirs,
+    s3,
     startAgent,
     natsPort,
     busEnv: nats.env,
     async stop() {
       await Promise.all([...processes].reverse().map((p) => p.stop()));
       // Containers outlive their agents by design (detached helpers): end the ones this platform
-      // started, found by its private data dir, so no namespace or veth outlives the test.
-      spawnSync('pkill', ['-KILL', '-f', `exit-file ${dataDir}/`]);
+      // started, found by their agents' private data dirs, so no namespace or veth outlives the test.
+      for (const [name, dir] of Object.entries(dataDirs)) if (name.startsWith('agent-')) spawnSync('pkill', ['-KILL', '-f', `exit-file ${dir}/`]);
       await nats.stop();
+      await s3?.stop();
       await distribution.stop();
       await db.drop();
     },

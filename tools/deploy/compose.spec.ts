@@ -2,24 +2,49 @@ import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { busConfigShape, natsBusOf, parseConfig } from '@muelle/service-kit';
+import { busConfigShape, natsBusOf, parseConfig, stopConfigShape } from '@muelle/service-kit';
 import { agentConfigSchema } from '../../apps/agent/src/config';
 import { apiConfigSchema } from '../../apps/api/src/config';
 import { builderConfigSchema } from '../../apps/builder/src/config';
 import { metadataConfigSchema } from '../../apps/metadata/src/config';
-import { registryConfigSchema } from '../../apps/registry/src/config';
+import { registryConfigSchema, registryConfigShape } from '../../apps/registry/src/config';
 
 // docker-compose.yml cannot be run on our machines (no image registry), so this keeps it honest:
 // every service's environment must satisfy that app's own config schema, and the wiring must add up.
 const root = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
 
-const apps: Record<string, { schema: z.ZodObject<z.ZodRawShape>; portVariable: string }> = {
-  metadata: { schema: metadataConfigSchema, portVariable: 'MUELLE_METADATA_PORT' },
-  registry: { schema: registryConfigSchema as unknown as z.ZodObject<z.ZodRawShape>, portVariable: 'MUELLE_REGISTRY_PORT' },
-  builder: { schema: builderConfigSchema, portVariable: 'MUELLE_BUILDER_PORT' },
-  agent: { schema: agentConfigSchema, portVariable: 'MUELLE_AGENT_PORT' },
-  api: { schema: apiConfigSchema, portVariable: 'MUELLE_API_PORT' },
+const apps: Record<string, { schema: z.ZodObject<z.ZodRawShape>; variables: string[]; portVariable: string }> = {
+  metadata: { schema: metadataConfigSchema, variables: Object.keys(metadataConfigSchema.shape), portVariable: 'MUELLE_METADATA_PORT' },
+  registry: { schema: registryConfigSchema as unknown as z.ZodObject<z.ZodRawShape>, variables: [...Object.keys(registryConfigShape), 'NATS_URL'], portVariable: 'MUELLE_REGISTRY_PORT' },
+  builder: { schema: builderConfigSchema, variables: Object.keys(builderConfigSchema.shape), portVariable: 'MUELLE_BUILDER_PORT' },
+  agent: { schema: agentConfigSchema, variables: Object.keys(agentConfigSchema.shape), portVariable: 'MUELLE_AGENT_PORT' },
+  api: { schema: apiConfigSchema, variables: Object.keys(apiConfigSchema.shape), portVariable: 'MUELLE_API_PORT' },
+};
+/** What every standalone service reads besides its own schema (libs/service-kit/src/standalone.ts). */
+const READ_BY_EVERY_SERVICE = [...Object.keys(busConfigShape), ...Object.keys(stopConfigShape), 'MUELLE_BUS_NAMESPACE'];
+
+/**
+ * What each service must be told when it runs on a machine of its own: the defaults of these
+ * suit one machine only (loopback addresses, a local disk, the machine's hostname).
+ */
+const NEEDED_APART: Record<string, Record<string, string>> = {
+  metadata: { DATABASE_URL: 'the embedded PGlite is one process on one disk', MUELLE_BIND_HOST: 'its health port is probed' },
+  registry: {
+    MUELLE_BIND_HOST: 'other machines push and pull',
+    MUELLE_STORAGE_DRIVER: 'blobs in MinIO, not in one container',
+    S3_ENDPOINT: 'required with s3',
+    S3_ACCESS_KEY: 'required with s3',
+    S3_SECRET_KEY: 'required with s3',
+  },
+  builder: { MUELLE_REGISTRY_ADDRESS: 'it pulls base images from and pushes to the registry', MUELLE_DATA_DIR: 'its layer cache' },
+  agent: {
+    MUELLE_REGISTRY_ADDRESS: 'it pulls images with Muelle credentials from there only',
+    MUELLE_HOST_ID: 'its name in the platform (default: the hostname, which a container does not share)',
+    MUELLE_HOST_ADDRESS: 'where published ports answer',
+    MUELLE_DATA_DIR: 'layers and container state outlive the container',
+  },
+  api: { MUELLE_REGISTRY_ADDRESS: 'short image names resolve there', MUELLE_BIND_HOST: 'clients connect from outside its container' },
 };
 
 // As compose substitutes with only the required secrets given (in .env): `${VAR:-default}` →
@@ -39,8 +64,15 @@ const SECRET = /PASSWORD|SECRET|TOKEN|NKEY_SEED|_KEY$/;
 const NOT_SECRET = new Set(['S3_ACCESS_KEY', 'MUELLE_TLS_KEY']);
 const fromEnvOnly = (value: string) => /^\$\{[A-Z_]+:(\?[^}]+|-)\}$/.test(value);
 
-/** The Debian package of each command the agent runs (`runHostCommand`). */
+/** The Debian package of each command the agent runs (`runHostCommand`), and of each library the isolation helper links. */
 const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', nft: 'nftables', iptables: 'iptables', 'iptables-restore': 'iptables', modprobe: 'kmod' };
+const LIBRARY_PACKAGE_OF: Record<string, string> = { seccomp: 'libseccomp2' };
+
+/** The packages the final stage of the Dockerfile installs. */
+function installedPackages(): Set<string> {
+  const finalStage = readFileSync(join(root, 'Dockerfile'), 'utf8').split(/^FROM /m).pop()!;
+  return new Set(/apt-get install[^&]*/.exec(finalStage)![0].split(/\s+/).filter((word) => /^[a-z0-9][a-z0-9.+-]+$/.test(word)));
+}
 
 function productionSources(dirs: string[]): string[] {
   const walk = (dir: string): string[] =>
@@ -57,6 +89,36 @@ describe('docker-compose.yml', () => {
     const service = compose.services[name];
     expect(service).toBeDefined();
     expect(() => parseConfig(apps[name].schema, substitute(service.environment))).not.toThrow();
+  });
+
+  it.each(Object.keys(apps))('%s: sets no variable the service does not read (a typo or a renamed variable is silently ignored)', (name) => {
+    const read = new Set([...apps[name].variables, ...READ_BY_EVERY_SERVICE, 'PROBE_PORT']);
+    expect(Object.keys(compose.services[name].environment).filter((variable) => !read.has(variable))).toEqual([]);
+  });
+
+  it.each(Object.keys(apps))('%s: is told what a service on a machine of its own needs', (name) => {
+    // The image's ENV (Dockerfile) counts: MUELLE_DATA_DIR=/var/lib/muelle there, a volume here.
+    const finalStage = readFileSync(join(root, 'Dockerfile'), 'utf8').split(/^FROM /m).pop()!;
+    const imageEnv = new Set([...(/^ENV (.*)$/m.exec(finalStage)?.[1] ?? '').matchAll(/([A-Z_]+)=/g)].map((m) => m[1]));
+    const { environment, volumes } = compose.services[name];
+    for (const [variable, why] of Object.entries(NEEDED_APART[name])) {
+      expect({ variable, why, set: variable in environment || imageEnv.has(variable) }).toEqual({ variable, why, set: true });
+      expect(apps[name].variables).toContain(variable);
+    }
+    if (NEEDED_APART[name].MUELLE_DATA_DIR) expect((volumes as string[]).some((v) => v.endsWith(`:${environment.MUELLE_DATA_DIR ?? '/var/lib/muelle'}`))).toBe(true);
+  });
+
+  it("asks in README's \"Running it distributed\" for exactly the secrets compose requires", () => {
+    const required = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') for (const m of value.matchAll(/\$\{([A-Z_]+):\?/g)) required.add(m[1]);
+      else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+    };
+    collect(compose.services);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Running it distributed'));
+    const asked = /for v in ([A-Z_ ]+); do echo "\$v=\$\(openssl rand -hex 24\)"; done > \.env/.exec(section)?.[1].trim().split(/\s+/);
+    expect(asked?.sort()).toEqual([...required].sort());
   });
 
   it.each(Object.keys(apps))('%s: runs its own entry point and probes its own /readyz port', (name) => {
@@ -155,17 +217,24 @@ describe('docker-compose.yml', () => {
 
   it('installs in the image the package of every command the agent runs on its host', () => {
     const commands = new Set<string>();
-    for (const file of productionSources(['apps/agent/src', 'libs/isolation/src'])) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/(?:runHostCommand|works)\('([a-z0-9_-]+)'/g)) commands.add(match[1]);
+    for (const file of productionSources(['apps/agent/src', 'apps/builder/src', 'libs/isolation/src'])) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:runHostCommand|works)\(\s*'([a-z0-9_-]+)'/g)) commands.add(match[1]);
     }
-    const finalStage = readFileSync(join(root, 'Dockerfile'), 'utf8').split(/^FROM /m).pop()!;
-    const installed = new Set(/apt-get install[^&]*/.exec(finalStage)![0].split(/\s+/).filter((word) => /^[a-z0-9][a-z0-9.+-]+$/.test(word)));
+    const installed = installedPackages();
     expect(commands.size).toBeGreaterThan(0);
     for (const command of commands) {
       // A new command needs its Debian package here and in the Dockerfile.
       expect({ command, package: PACKAGE_OF[command] }).toEqual({ command, package: expect.any(String) });
       expect({ command, installed: installed.has(PACKAGE_OF[command]) }).toEqual({ command, installed: true });
     }
+  });
+
+  it('installs the libraries the isolation helper (agent and builder) links', () => {
+    const makefile = readFileSync(join(root, 'libs/isolation/native/Makefile'), 'utf8');
+    const libraries = new Set([...makefile.matchAll(/pkg-config --libs lib([a-z0-9]+)|\s-l([a-z0-9]+)/g)].map((m) => m[1] ?? m[2]));
+    expect([...libraries]).toContain('seccomp');
+    const installed = installedPackages();
+    for (const library of libraries) expect({ library, installed: installed.has(LIBRARY_PACKAGE_OF[library]) }).toEqual({ library, installed: true });
   });
 
   it('gives the agent the privileges it needs to make containers', () => {

@@ -31,3 +31,16 @@ export const queryList = z
   .union([z.string(), z.array(z.string())])
   .optional()
   .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]));
+
+/**
+ * A PATCH body of `schema`: every field optional and without its default. zod 4's `.partial()`
+ * still fills defaults in, so a PATCH naming only `command` came back with `replicas: 1` and
+ * `ports: []`, and a service update reset what it did not name (issue 17: one task left of three).
+ */
+export function patchOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
+  const fields = Object.fromEntries(
+    Object.entries(schema.shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType)).optional()]),
+  );
+  return z.object(fields as { [K in keyof Shape]: z.ZodOptional<z.ZodType<z.output<Shape[K]>, z.input<Shape[K]>>> }).strict();
+}
+

@@ -1,6 +1,6 @@
 import { HealthcheckSpec, PortBinding, Resources, ServiceDnsName, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
-import { queryBool } from '../http/validation';
+import { patchOf, queryBool } from '../http/validation';
 
 /** The service spec as a request body: strict at every level, so an option Muelle does not implement is a 400 naming it. */
 const StrictServiceSpec = ServiceSpec.extend({
@@ -19,9 +19,9 @@ export type ReplaceServiceBody = z.output<typeof ReplaceServiceBody>;
 export const CreateServiceBody = StrictServiceSpec.extend({ name: ServiceDnsName }).strict();
 export type CreateServiceBody = z.output<typeof CreateServiceBody>;
 
-/** `PATCH /v1/services/:ref`: the fields to change; the rest stays. */
-export const UpdateServiceBody = StrictServiceSpec.partial()
-  .extend({ updateConfig: UpdateConfig.partial().strict().optional() })
+/** `PATCH /v1/services/:ref`: the fields to change; the rest stays (no defaults filled in). */
+export const UpdateServiceBody = patchOf(StrictServiceSpec)
+  .extend({ updateConfig: patchOf(UpdateConfig).optional() })
   .strict()
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 export type UpdateServiceBody = z.output<typeof UpdateServiceBody>;

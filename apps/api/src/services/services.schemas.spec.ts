@@ -1,0 +1,21 @@
+import { ServiceSpec } from '@muelle/contracts';
+import { UpdateServiceBody } from './services.schemas';
+
+describe('PATCH /v1/services/:ref body', () => {
+  it('holds only the fields sent: nothing left out is reset to its default', () => {
+    expect(UpdateServiceBody.parse({ command: ['sh', '-c', 'echo v2'] })).toEqual({ command: ['sh', '-c', 'echo v2'] });
+    expect(UpdateServiceBody.parse({ updateConfig: { parallelism: 2 } })).toEqual({ updateConfig: { parallelism: 2 } });
+    // What ServicesService.update merges: the service keeps its replicas, ports and update settings.
+    const current = ServiceSpec.parse({ image: 'x', replicas: 3, ports: [{ hostPort: 8090, containerPort: 8080 }], updateConfig: { failureAction: 'rollback', monitorMs: 200 } });
+    const changes = UpdateServiceBody.parse({ command: ['true'], updateConfig: { parallelism: 2 } });
+    const merged = ServiceSpec.parse({ ...current, ...changes, updateConfig: { ...current.updateConfig, ...changes.updateConfig } });
+    expect(merged).toMatchObject({ replicas: 3, ports: current.ports, command: ['true'], updateConfig: { parallelism: 2, failureAction: 'rollback', monitorMs: 200 } });
+  });
+
+  it('refuses an empty change and fields Muelle does not have', () => {
+    expect(UpdateServiceBody.safeParse({}).error?.issues[0]?.message).toBe('nothing to change');
+    expect(UpdateServiceBody.safeParse({ replicas: 2, privileged: true }).success).toBe(false);
+    expect(UpdateServiceBody.safeParse({ updateConfig: { paralelism: 2 } }).success).toBe(false);
+    expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'ingress' }] }).success).toBe(false);
+  });
+});

@@ -97,6 +97,10 @@ export class BuildsService {
     };
     let contextDir: string | undefined;
     let ownContext = false;
+    // The streamed context goes before the outcome is sent: a client that saw the end finds no scratch left.
+    const removeContext = async () => {
+      if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
+    };
     try {
       // Let the accept reply go out first.
       await new Promise((resolve) => setImmediate(resolve));
@@ -158,6 +162,7 @@ export class BuildsService {
         durationMs: Date.now() - started,
       };
       await this.finish({ ...this.get(buildId), state: 'succeeded', finishedAt: new Date().toISOString(), result });
+      await removeContext();
       stream?.sendJson(Frame.Exit, result);
     } catch (error) {
       const typed = error instanceof BuildFailedError ? error : toMuelleError(error);
@@ -169,10 +174,11 @@ export class BuildsService {
         finishedAt: new Date().toISOString(),
         error: { code: typed.code, message: typed.message, details },
       });
+      await removeContext();
       stream?.sendJson(Frame.Error, { code: typed.code, message: typed.message, details });
     } finally {
       stream?.close();
-      if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
+      await removeContext();
     }
   }
 

@@ -24,15 +24,24 @@ export async function buildContext(shared: Buffer, marker: string): Promise<Buff
   return Buffer.concat(chunks);
 }
 
-/** Sends one build; resolves with `done` only when the api's last line says the build completed (a cut connection is not an error here). */
-export async function postBuild(api: string, auth: Record<string, string>, tag: string, context: Buffer): Promise<BuildOutcome> {
+/**
+ * Sends one build; resolves with `done` only when the api's last line says the build completed (a
+ * cut connection is not an error here). The client gives up after `timeoutMs`, as a user would:
+ * the api does not learn that a builder died mid-build, so its answer would wait for the client.
+ */
+export async function postBuild(api: string, auth: Record<string, string>, tag: string, context: Buffer, timeoutMs = 20_000): Promise<BuildOutcome> {
   try {
-    const response = await fetch(`${api}/v1/builds?t=${encodeURIComponent(tag)}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-tar' }, body: context });
+    const response = await fetch(`${api}/v1/builds?t=${encodeURIComponent(tag)}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/x-tar' },
+      body: context,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const lines = (await response.text()).trim().split('\n').filter(Boolean);
     const last = JSON.parse(lines[lines.length - 1] ?? '{}') as { status?: string; buildId?: string; digest?: string };
     return last.status === 'done' && last.buildId && last.digest ? { tag, done: { buildId: last.buildId, digest: last.digest } } : { tag };
   } catch {
-    // The platform was killed under the request (or its answer was cut): the outcome is read from the record.
+    // The platform was killed under the request, its answer was cut or never came: the outcome is read from the record.
     return { tag };
   }
 }

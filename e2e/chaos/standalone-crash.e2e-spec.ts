@@ -115,8 +115,9 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
       running.delete(victim);
       stop = true;
       await Promise.all([pushing, building]);
-      // What a kill leaves behind: the victim's lock (and metadata's database socket).
-      expect(existsSync(join(dataDir, `muelle-${victim}.lock`))).toBe(true);
+      process.stdout.write(`round ${round}: ${victim} killed, ${completed.length} pushes and ${builds.filter((b) => b.done).length} builds completed so far\n`);
+      // What a kill leaves behind: the victim's lock (the api keeps nothing on disk, so holds none) and metadata's database socket.
+      if (victim !== 'api') expect(existsSync(join(dataDir, `muelle-${victim}.lock`))).toBe(true);
       if (victim === 'metadata') expect(existsSync(join(dataDir, 'run', '.s.PGSQL.5432'))).toBe(true);
     }
     await startMissing();
@@ -141,5 +142,5 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
     for (const service of SERVICES) expect(await running.get(service)!.exited).toEqual({ code: 0, signal: null });
     for (const service of SERVICES) expect(existsSync(join(dataDir, `muelle-${service}.lock`))).toBe(false);
     expect(existsSync(join(dataDir, 'run', '.s.PGSQL.5432'))).toBe(false);
-  }, 300_000);
+  }, 420_000);
 });

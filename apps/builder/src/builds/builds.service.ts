@@ -185,10 +185,22 @@ export class BuildsService {
   private async finish(record: BuildRecord): Promise<void> {
     this.records.set(record.id, record);
     await this.deps.records?.save(record).catch((error: unknown) => {
-      // The outcome still reaches the caller; the stored record says `running` until this builder's
-      // next start marks it failed.
-      this.deps.logger.error({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata');
+      // Metadata is away (restarting): the outcome still reaches the caller and is saved in the
+      // background, so a build the client saw succeed is not marked interrupted at our next start.
+      this.deps.logger.warn({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata yet; retrying');
+      void this.saveLater(record, 1_000, 1);
     });
+  }
+
+  /** Retries an outcome's save with back-off for a few minutes; past that the record says `running` until this builder's next start marks it failed. */
+  private async saveLater(record: BuildRecord, delayMs: number, attempt: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+    try {
+      await this.deps.records?.save(record);
+    } catch (error) {
+      if (attempt >= 30) return void this.deps.logger.error({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata');
+      return this.saveLater(record, Math.min(delayMs * 2, 10_000), attempt + 1);
+    }
   }
 
   private prune(): void {

@@ -35,9 +35,19 @@ async function expectStatus(step: string, response: Response, status: number, up
   return response;
 }
 
-/** Pushes one config and one layer in `chunkBytes` PATCHes, then the manifest under `tag`. */
-export async function pushImage(registry: string, auth: Record<string, string>, name: string, tag: string, layer: Buffer, chunkBytes = 1024 * 1024): Promise<PushedImage> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag }));
+/**
+ * Pushes one config and one layer in `chunkBytes` PATCHes, then the manifest under `tag`. The
+ * default config has no root file system (a registry-only image); pass one to make it runnable.
+ */
+export async function pushImage(
+  registry: string,
+  auth: Record<string, string>,
+  name: string,
+  tag: string,
+  layer: Buffer,
+  chunkBytes = 1024 * 1024,
+  config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag })),
+): Promise<PushedImage> {
   for (const blob of [config, layer]) {
     const started = await expectStatus('POST upload', await fetch(`${registry}/v2/${name}/blobs/uploads/`, { method: 'POST', headers: auth }), 202);
     let location = started.headers.get('location')!;

@@ -1,18 +1,21 @@
-import { freePort, NATS_TEST_URL, serviceEntry, spawnNode, uniqueBusNamespace, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, freePort, NATS_TEST_URL, serviceEntry, spawnNode, uniqueBusNamespace, waitReady, ServiceProcess } from '@muelle/testing';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BuildOutcome, buildContext, builderScratch, postBuild, settledBuilds } from './builds';
 import { PushedImage, pullsIdentical, pushImage, registryAuth } from './registry-push';
 
 /**
- * Distributed mode: metadata (embedded PGlite), the registry (filesystem) and an agent (no
- * container runtime) as separate processes on NATS, sharing one data folder with a lock each.
- * Each round kills ONE of them with SIGKILL in the middle of pushes and restarts it: it must come
- * back ready without repair, and every push that completed must pull back byte-identical. A second
- * copy of a running service on the folder is refused with exit 3 naming the holder; SIGTERM exits 0.
+ * Distributed mode: metadata (embedded PGlite), the registry (filesystem), the builder, the api
+ * and an agent (no container runtime) as separate processes on NATS, sharing one data folder with
+ * a lock each. Each round kills ONE of them with SIGKILL in the middle of pushes and builds
+ * (`POST /v1/builds`) and restarts it: it must come back ready without repair, every push that
+ * completed must pull back byte-identical, no build record stays `running`, the builder's scratch
+ * space is empty and the same context builds again. A second copy of a running service on the
+ * folder is refused with exit 3 naming the holder; SIGTERM exits 0.
  */
-const SERVICES = ['metadata', 'registry', 'agent'] as const;
+const SERVICES = ['metadata', 'registry', 'builder', 'api', 'agent'] as const;
 type Service = (typeof SERVICES)[number];
 const PASSWORD = 'standalone-pw';
 
@@ -21,6 +24,9 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
   const processes: ServiceProcess[] = [];
   const running = new Map<Service, ServiceProcess>();
   const completed: PushedImage[] = [];
+  const builds: BuildOutcome[] = [];
+  const shared = randomBytes(512 * 1024 + 3);
+  const admin = basicAuth('admin', PASSWORD);
   let env: Record<string, string>;
   const urls = {} as Record<Service, string>;
 
@@ -33,13 +39,22 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
   const startMissing = async () => {
     const begun = Date.now();
     const started = SERVICES.filter((service) => !running.has(service));
-    for (const service of started) running.set(service, start(service));
-    for (const service of SERVICES) await waitReady(urls[service], 60_000);
+    const timeoutMs = readyTimes.length ? 60_000 : 120_000; // the first start makes the database
+    try {
+      // Metadata alone first on the first start: the four others would only compete with its database setup for the CPU.
+      if (!readyTimes.length) running.set('metadata', start('metadata'));
+      if (!readyTimes.length) await waitReady(urls.metadata, timeoutMs);
+      for (const service of started) if (!running.has(service)) running.set(service, start(service));
+      for (const service of SERVICES) await waitReady(urls[service], timeoutMs);
+    } catch (error) {
+      const said = [...running].map(([service, child]) => `--- ${service} (exit ${child.child.exitCode}):\n${child.output().slice(-1500)}`).join('\n');
+      throw new Error(`not ready after ${Date.now() - begun} ms (${String(error)}); the services said:\n${said}`);
+    }
     readyTimes.push(`${started.join('+')} ${Date.now() - begun} ms`);
   };
 
   beforeAll(async () => {
-    const ports = { metadata: await freePort(), registry: await freePort(), agent: await freePort() };
+    const ports = { metadata: await freePort(), registry: await freePort(), builder: await freePort(), api: await freePort(), agent: await freePort() };
     env = {
       NATS_URL: NATS_TEST_URL,
       // The shared test NATS has no users (as the other e2e files on it say).
@@ -50,6 +65,11 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
       MUELLE_METADATA_PORT: String(ports.metadata),
       MUELLE_REGISTRY_PORT: String(ports.registry),
       MUELLE_AGENT_PORT: String(ports.agent),
+      MUELLE_BUILDER_PORT: String(ports.builder),
+      MUELLE_API_PORT: String(ports.api),
+      MUELLE_REGISTRY_ADDRESS: `127.0.0.1:${ports.registry}`,
+      // A build whose api died while sending the context fails after this, not after the default minute.
+      MUELLE_BUILD_CONTEXT_IDLE_SECONDS: '3',
       MUELLE_RUNTIME: 'disabled',
       MUELLE_HOST_ID: 'standalone-crash',
       MUELLE_LOG_LEVEL: 'warn',
@@ -61,13 +81,23 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
   });
 
-  it('comes back ready and consistent after each service is killed during pushes, and refuses a second copy', async () => {
+  it('comes back ready and consistent after each service is killed during pushes and builds, and refuses a second copy', async () => {
     for (const [round, victim] of SERVICES.entries()) {
       await startMissing();
-      // Pushes until one fails (the kill cut it, or the victim was needed); only completed ones count.
+      // Pushes and builds until one fails (the kill cut it, or the victim was needed); only completed ones count.
       let stop = false;
       let pushed!: () => void;
+      let built!: () => void;
       const onePushed = new Promise<void>((resolve) => (pushed = resolve));
+      const oneBuilt = new Promise<void>((resolve) => (built = resolve));
+      const building = (async () => {
+        for (let i = 0; !stop; i++) {
+          const outcome = await postBuild(urls.api, admin, `standalone/b${round}:t${i}`, await buildContext(shared, `r${round} t${i}`));
+          builds.push(outcome);
+          if (!outcome.done) break;
+          built();
+        }
+      })();
       const pushing = (async () => {
         for (let i = 0; !stop; i++) {
           const name = `standalone/r${round}`;
@@ -77,22 +107,34 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
             .catch(() => (stop = true));
         }
       })();
-      // After the round's first push, at a random point of the next ones.
-      await Promise.race([onePushed, pushing]);
+      // After the round's first push or build (both in the first round, so some build completes), at a random point of the next ones.
+      const firstDone = round === 0 ? Promise.all([onePushed, oneBuilt]) : Promise.race([onePushed, oneBuilt]);
+      await Promise.race([firstDone, pushing, building]);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
       running.get(victim)!.child.kill('SIGKILL');
       await running.get(victim)!.exited;
       running.delete(victim);
       stop = true;
-      await pushing;
-      // What a kill leaves behind: the victim's lock (and metadata's database socket).
-      expect(existsSync(join(dataDir, `muelle-${victim}.lock`))).toBe(true);
+      await Promise.all([pushing, building]);
+      process.stdout.write(`round ${round}: ${victim} killed, ${completed.length} pushes and ${builds.filter((b) => b.done).length} builds completed so far\n`);
+      // What a kill leaves behind: the victim's lock (the api keeps nothing on disk, so holds none) and metadata's database socket.
+      if (victim !== 'api') expect(existsSync(join(dataDir, `muelle-${victim}.lock`))).toBe(true);
       if (victim === 'metadata') expect(existsSync(join(dataDir, 'run', '.s.PGSQL.5432'))).toBe(true);
     }
     await startMissing();
     process.stdout.write(`ready after: ${readyTimes.join(', ')}; ${completed.length} pushes completed\n`);
     expect(completed.length).toBeGreaterThan(0);
     for (const image of completed) expect(await pullsIdentical(urls.registry, await registryAuth(urls.registry, image.name, 'admin', PASSWORD), image)).toBe(true);
+    const records = await settledBuilds(urls.api, admin);
+    expect(records.filter((r) => r.state === 'running')).toEqual([]);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const done = builds.filter((b) => b.done);
+    expect(done.length).toBeGreaterThan(0);
+    for (const build of done) expect(byId.get(build.done!.buildId)).toMatchObject({ state: 'succeeded', result: { digest: build.done!.digest } });
+    process.stdout.write(`builds: ${done.length} completed, ${records.filter((r) => r.state === 'failed').length} recorded failed\n`);
+    const cut = builds.find((b) => !b.done) ?? builds[0]!;
+    expect((await postBuild(urls.api, admin, cut.tag, await buildContext(shared, cut.tag.replace(/^standalone\/b(\d+):/, 'r$1 ')))).done).toBeDefined();
+    expect(builderScratch(dataDir)).toEqual([]);
 
     const copy = start('registry', { MUELLE_REGISTRY_PORT: '0' });
     expect((await copy.exited).code).toBe(3);
@@ -101,5 +143,5 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
     for (const service of SERVICES) expect(await running.get(service)!.exited).toEqual({ code: 0, signal: null });
     for (const service of SERVICES) expect(existsSync(join(dataDir, `muelle-${service}.lock`))).toBe(false);
     expect(existsSync(join(dataDir, 'run', '.s.PGSQL.5432'))).toBe(false);
-  }, 150_000);
+  }, 420_000);
 });

@@ -135,6 +135,12 @@ export function agentControllerFor(hostId: string) {
       return this.images.remove(r.reference, (d) => this.runtime.usedImages().has(d), r.force);
     }
 
+    @HandleRequest(c.pruneImages)
+    async pruneImages() {
+      await this.runtime.ready;
+      return this.images.prune((d) => this.runtime.usedImages().has(d));
+    }
+
     private usersOfVolume(name: string): string[] {
       return this.runtime.all().filter((x) => x.spec.volumes.some((v) => v.kind === 'volume' && v.source === name)).map((x) => x.id);
     }

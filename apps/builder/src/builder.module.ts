@@ -12,8 +12,6 @@ import { BuildsService } from './builds/builds.service';
 import { builderIdOf, MetadataBuildRecords } from './builds/build-records';
 import { InterruptedBuilds } from './builds/interrupted-builds';
 
-/** A context upload that stops sending for this long has lost its client. */
-const CONTEXT_IDLE_TIMEOUT_MS = 60_000;
 import type { BuilderConfig } from './config';
 
 @Module({})
@@ -47,7 +45,7 @@ export class BuilderModule {
               store,
               isolation: new LinuxIsolationDriver(),
               cgroups,
-              contextLimits: { idleTimeoutMs: CONTEXT_IDLE_TIMEOUT_MS, maxBytes: config.MUELLE_BUILD_CONTEXT_MAX_BYTES },
+              contextLimits: { idleTimeoutMs: config.MUELLE_BUILD_CONTEXT_IDLE_SECONDS * 1000, maxBytes: config.MUELLE_BUILD_CONTEXT_MAX_BYTES },
               streams: () => bus.streams(),
               defaultRegistry: config.MUELLE_REGISTRY_ADDRESS,
               insecureRegistries: insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES, config.MUELLE_BUILDER_INSECURE_REGISTRIES),

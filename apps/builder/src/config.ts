@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindHost, bool, logLevel, natsUrl, port, registryAddress, trustTlsShape } from '@muelle/service-kit';
+import { bindHost, bool, logLevel, natsUrl, port, registryAddress, seconds, trustTlsShape } from '@muelle/service-kit';
 
 export const builderConfigShape = {
   MUELLE_LOG_LEVEL: logLevel,
@@ -16,6 +16,8 @@ export const builderConfigShape = {
   MUELLE_BUILD_ALLOW_PRIVATE_NETWORKS: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), bool(false)),
   /** Largest build context accepted (bytes, as uploaded: a gzip tar counts compressed). */
   MUELLE_BUILD_CONTEXT_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
+  /** A streamed context that sends nothing for this long has lost its client (e.g. the api died): the build fails and stops holding its record `running`. */
+  MUELLE_BUILD_CONTEXT_IDLE_SECONDS: seconds(60),
 };
 export const builderConfigSchema = z.object({ ...builderConfigShape, NATS_URL: natsUrl });
 export type BuilderConfig = z.output<z.ZodObject<typeof builderConfigShape>>;

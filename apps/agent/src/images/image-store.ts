@@ -230,20 +230,39 @@ export class ImageStore {
     const removed = byDigest ? image.references : image.references.filter((r) => !remaining.includes(r));
     if (remaining.length) await this.saveImage({ ...image, references: remaining });
     else await rm(join(this.imagesDir, `${hex(image.digest)}.json`), { force: true });
-    return { removed: removed.length ? removed : [image.digest], layersDeleted: await this.gc(inUse) };
+    return { removed: removed.length ? removed : [image.digest], layersDeleted: (await this.gc()).layers };
   }
 
-  /** Deletes layers no image refers to. */
-  async gc(_inUse?: (digest: string) => boolean): Promise<number> {
+  /**
+   * `system prune`: forgets every image no container on this host uses (any state; the caller
+   * removes stopped containers first) and deletes the layers left without an image. A pull in
+   * progress is not an image yet and its layers are locked, so it is left alone.
+   */
+  async prune(inUse: (digest: string) => boolean): Promise<{ removedImages: string[]; layersDeleted: number; freedBytes: number }> {
+    const unused = (await this.list()).filter((image) => !inUse(image.digest));
+    for (const image of unused) await rm(join(this.imagesDir, `${hex(image.digest)}.json`), { force: true });
+    const { layers, bytes } = await this.gc();
+    return { removedImages: unused.map((image) => image.digest), layersDeleted: layers, freedBytes: bytes };
+  }
+
+  /** Deletes layers no image refers to; returns how many and their unpacked bytes (from each layer's `.size` record). */
+  async gc(): Promise<{ layers: number; bytes: number }> {
     const wanted = new Set((await this.list()).flatMap((i) => i.layers.map(hex)));
-    let deleted = 0;
+    let layers = 0;
+    let bytes = 0;
     for (const name of await readdir(this.layersDir)) {
       const layer = name.replace(/\.size$/, '');
       if (!/^[a-f0-9]{64}$/.test(layer) || wanted.has(layer) || this.layerLocks.has(`sha256:${layer}`)) continue;
+      if (name.endsWith('.size')) {
+        // Read before the file goes; a missing or unreadable record counts as 0 (the layer still goes).
+        bytes += Number(await readFile(join(this.layersDir, name), 'utf8').catch(() => '0')) || 0;
+        await rm(join(this.layersDir, name), { force: true });
+        continue;
+      }
       await rm(join(this.layersDir, name), { recursive: true, force: true });
-      if (!name.endsWith('.size')) deleted++;
+      layers++;
     }
-    return deleted;
+    return { layers, bytes };
   }
 
   toHostImage(image: StoredImage, usedBy: string[]): HostImage {

@@ -368,7 +368,7 @@ export const routes: Route[] = [
   {
     method: 'post',
     path: '/v1/system/prune',
-    summary: "Run the registry's garbage collection now: what no tag or manifest references (for graceSeconds, default 0) is deleted; reports bytes freed (admin)",
+    summary: "Remove stopped containers (only those with every `label`, if given), images cached on hosts that no container uses (bytes freed per host), then run the registry's garbage collection: what no tag or manifest references (for graceSeconds, default 0) is deleted (admin)",
     tag: 'system',
     body: PruneBody,
   },

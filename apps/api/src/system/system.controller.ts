@@ -10,7 +10,10 @@ export const PruneBody = z
   .object({
     /** Only what nothing referenced for this long is collected (0: everything unreferenced now). */
     graceSeconds: z.number().int().nonnegative().max(30 * 24 * 3600).default(0),
+    /** Only stopped containers carrying these labels (`key` or `key=value`) are removed; images and registry data are pruned regardless. */
+    label: z.array(z.string().min(1).max(512)).max(32).default([]),
   })
+  // Unknown options (docker's `--volumes`, `until=` filters) are refused, not ignored.
   .strict();
 
 @Controller('v1')
@@ -30,7 +33,6 @@ export class SystemController {
   @HttpCode(200)
   @UseGuards(AuthGuard)
   prune(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
-    const { graceSeconds } = parseRequest(PruneBody, body);
-    return this.system.prune(principal, graceSeconds);
+    return this.system.prune(principal, parseRequest(PruneBody, body));
   }
 }

@@ -97,6 +97,10 @@ export class BuildsService {
     };
     let contextDir: string | undefined;
     let ownContext = false;
+    // The streamed context goes before the outcome is sent: a client that saw the end finds no scratch left.
+    const removeContext = async () => {
+      if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
+    };
     try {
       // Let the accept reply go out first.
       await new Promise((resolve) => setImmediate(resolve));
@@ -158,6 +162,7 @@ export class BuildsService {
         durationMs: Date.now() - started,
       };
       await this.finish({ ...this.get(buildId), state: 'succeeded', finishedAt: new Date().toISOString(), result });
+      await removeContext();
       stream?.sendJson(Frame.Exit, result);
     } catch (error) {
       const typed = error instanceof BuildFailedError ? error : toMuelleError(error);
@@ -169,20 +174,33 @@ export class BuildsService {
         finishedAt: new Date().toISOString(),
         error: { code: typed.code, message: typed.message, details },
       });
+      await removeContext();
       stream?.sendJson(Frame.Error, { code: typed.code, message: typed.message, details });
     } finally {
       stream?.close();
-      if (ownContext && contextDir) await fs.rm(contextDir, { recursive: true, force: true });
+      await removeContext();
     }
   }
 
   private async finish(record: BuildRecord): Promise<void> {
     this.records.set(record.id, record);
     await this.deps.records?.save(record).catch((error: unknown) => {
-      // The outcome still reaches the caller; the stored record says `running` until this builder's
-      // next start marks it failed.
-      this.deps.logger.error({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata');
+      // Metadata is away (restarting): the outcome still reaches the caller and is saved in the
+      // background, so a build the client saw succeed is not marked interrupted at our next start.
+      this.deps.logger.warn({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata yet; retrying');
+      void this.saveLater(record, 1_000, 1);
     });
+  }
+
+  /** Retries an outcome's save with back-off for a few minutes; past that the record says `running` until this builder's next start marks it failed. */
+  private async saveLater(record: BuildRecord, delayMs: number, attempt: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+    try {
+      await this.deps.records?.save(record);
+    } catch (error) {
+      if (attempt >= 30) return void this.deps.logger.error({ err: error, buildId: record.id, state: record.state }, 'the build outcome could not be recorded in metadata');
+      return this.saveLater(record, Math.min(delayMs * 2, 10_000), attempt + 1);
+    }
   }
 
   private prune(): void {

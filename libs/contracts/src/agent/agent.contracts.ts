@@ -291,6 +291,13 @@ export function agentContracts(hostId: string) {
     listImages: defineRequest(subject('images.list'), z.object({}), z.object({ images: z.array(HostImage) })),
     /** Forgets an image (by reference or digest); its layers are garbage-collected when unused. CONFLICT while a container uses it unless force. */
     removeImage: defineRequest(subject('images.remove'), z.object({ reference: z.string().min(1).max(1024), force: z.boolean().default(false) }), z.object({ removed: z.array(z.string()), layersDeleted: z.number().int() }), 60_000),
+    /** `system prune`: forgets every image no container on this host uses and deletes their layers; bytes are the layers' unpacked sizes. */
+    pruneImages: defineRequest(
+      subject('images.prune'),
+      z.object({}),
+      z.object({ removedImages: z.array(z.string()), layersDeleted: z.number().int().nonnegative(), freedBytes: z.number().int().nonnegative() }),
+      120_000,
+    ),
     createVolume: defineRequest(subject('volumes.create'), z.object({ name: VolumeName, labels: Labels.default({}) }), VolumeInfo),
     listVolumes: defineRequest(subject('volumes.list'), z.object({}), z.object({ volumes: z.array(VolumeInfo) })),
     /** CONFLICT while a container (running or not) uses it unless `force`. */

@@ -34,8 +34,9 @@ import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
-import { Cluster, SerialQueue } from '../hosts/cluster';
-import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { Cluster } from '../hosts/cluster';
+import { explainNoPlacement } from '../scheduling/scheduler';
+import { Placer } from '../scheduling/placer';
 import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
@@ -57,7 +58,6 @@ export interface ContainerView extends ContainerRecord {
  */
 @Injectable()
 export class ContainersService {
-  private readonly placements = new SerialQueue();
   private readonly agents = new Map<string, AgentContracts>();
   /** Containers being moved (and for a while after): their old host's `dead` event is not a removal. */
   private readonly moving = new Map<string, number>();
@@ -65,6 +65,7 @@ export class ContainersService {
   constructor(
     private readonly bus: BusClient,
     private readonly cluster: Cluster,
+    private readonly placer: Placer,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
     private readonly repositories: RepositoryAccess,
@@ -93,21 +94,13 @@ export class ContainersService {
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
     const id = randomBytes(32).toString('hex');
-    const { record, host } = await this.placements.run(async () => {
-      const hosts = await this.cluster.hosts();
-      const placement = placeContainer(spec, hosts, await this.cluster.usages());
-      if (placement.hostId === null)
-        throw new ConflictError(explainNoPlacement(placement.rejections), {
-          rejections: placement.rejections,
-        });
-      const placed = await this.bus
-        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: placement.hostId, spec })
-        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error));
-      return {
-        record: placed,
-        host: hosts.find((h) => h.id === placement.hostId)!,
-      };
-    });
+    const placed = await this.placer.place(spec, (host, placementGeneration) =>
+      this.bus
+        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: host.id, spec, placementGeneration })
+        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error)),
+    );
+    if (placed.host === null) throw new ConflictError(explainNoPlacement(placed.rejections), { rejections: placed.rejections });
+    const { host, result: record } = placed;
     let runtime: ContainerRuntimeInfo;
     try {
       runtime = await this.bus.request(this.agent(host.id).create, {
@@ -308,27 +301,21 @@ export class ContainersService {
       placement: { ...record.spec.placement },
     };
     if (spec.placement.hostId === fromHost) return null;
-    const target = await this.placements.run(async () => {
-      const hosts = (await this.cluster.hosts()).filter((h) => h.id !== fromHost);
-      const usages = (await this.cluster.usages()).filter((u) => u.hostId !== fromHost);
-      const placement = placeContainer(spec, hosts, usages);
-      if (placement.hostId === null) {
-        this.logger.warn(
-          {
-            container: record.id,
-            reason: explainNoPlacement(placement.rejections),
-          },
-          'container cannot be moved',
-        );
-        return null;
-      }
-      await this.bus.request(reassignContainer, {
-        id: record.id,
-        hostId: placement.hostId,
+    const placed = await this.placer
+      .place(spec, (host, placementGeneration) => this.bus.request(reassignContainer, { id: record.id, hostId: host.id, fromHostId: fromHost, placementGeneration }), {
+        excludeHost: fromHost,
+      })
+      .catch((error: unknown) => {
+        // Another replica's reconciler moved it first: nothing left to do here.
+        if (error instanceof MuelleError && error.code === 'CONFLICT' && (error.details as { moved?: boolean } | undefined)?.moved) return null;
+        throw error;
       });
-      return placement.hostId;
-    });
-    if (!target) return null;
+    if (placed === null) return null;
+    if (placed.host === null) {
+      this.logger.warn({ container: record.id, reason: explainNoPlacement(placed.rejections) }, 'container cannot be moved');
+      return null;
+    }
+    const target = placed.host.id;
     this.moving.set(record.id, Number.POSITIVE_INFINITY);
     try {
       const agent = this.agent(target);

@@ -37,6 +37,8 @@ export interface AgentSpec {
 
 export interface Platform {
   api: string;
+  /** Every api replica's base URL (`api` first); more than one with `apiReplicas`. */
+  apis: string[];
   /** The platform's own NATS server (loopback). */
   natsPort: number;
   /** NATS_URL and the credentials a service needs to join this platform's bus. */
@@ -86,6 +88,8 @@ export async function startPlatform(options: {
   tls?: TestCertificates;
   /** Where the registry keeps blobs: its own data folder (default) or an S3 server (s3rver) started for this platform. */
   storage?: 'filesystem' | 's3';
+  /** Api replicas on one bus and database, each with its own port and data folder (default 1). */
+  apiReplicas?: number;
 }): Promise<Platform> {
   const db = await createTestDatabase();
   const dataDirs: Record<string, string> = {};
@@ -119,15 +123,20 @@ export async function startPlatform(options: {
   await waitReady(`http://127.0.0.1:${metadataPort}`, 60_000);
   start('registry', { MUELLE_REGISTRY_PORT: String(registryPort), MUELLE_BIND_HOST: '0.0.0.0', MUELLE_REGISTRY_PUBLIC_URL: `${scheme}://${registryAddress}`, ...storageEnv, ...serveTls });
   start('builder', { MUELLE_BUILDER_PORT: String(await freePort()), MUELLE_REGISTRY_ADDRESS: registryAddress });
-  start('api', {
-    MUELLE_API_PORT: String(apiPort),
-    MUELLE_REGISTRY_ADDRESS: registryAddress,
-    MUELLE_RECONCILE_SECONDS: '1',
-    ...serveTls,
-    ...options.apiEnv,
-  });
+  const apiPorts = [apiPort];
+  for (let replica = 1; replica < (options.apiReplicas ?? 1); replica++) apiPorts.push(await freePort());
+  for (const [replica, port] of apiPorts.entries()) {
+    start('api', {
+      ...(replica ? { MUELLE_DATA_DIR: dataDirOf(`api-${replica}`) } : {}),
+      MUELLE_API_PORT: String(port),
+      MUELLE_REGISTRY_ADDRESS: registryAddress,
+      MUELLE_RECONCILE_SECONDS: '1',
+      ...serveTls,
+      ...options.apiEnv,
+    }).name = replica ? `api-${replica}` : 'api';
+  }
   await waitReady(`${scheme}://127.0.0.1:${registryPort}`, 60_000, tls?.ca);
-  await waitReady(`${scheme}://127.0.0.1:${apiPort}`, 60_000, tls?.ca);
+  for (const port of apiPorts) await waitReady(`${scheme}://127.0.0.1:${port}`, 60_000, tls?.ca);
 
   const distribution = await startDistributionRegistry();
   const other = { ...distribution, host: new URL(distribution.url).host };
@@ -194,6 +203,7 @@ export async function startPlatform(options: {
 
   return {
     api: `${scheme}://127.0.0.1:${apiPort}`,
+    apis: apiPorts.map((port) => `${scheme}://127.0.0.1:${port}`),
     apiPort,
     registryAddress,
     other,

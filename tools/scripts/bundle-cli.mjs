@@ -1,5 +1,5 @@
 // After `tsc`: bundles the `muelle` CLI into one file, dist/cli/muelle.js, which tools/bin/muelle.js
-// runs. One file instead of ~270 modules, and the heavy ones (undici, ws, tar-stream, yaml) loaded only
+// runs. One file instead of ~270 modules, and the heavy ones (ws, tar-stream, yaml) loaded only
 // by the commands that need them, is what lets `muelle ps` answer in about 0.1 s.
 //   node tools/scripts/bundle-cli.mjs [--out DIR]   (DIR also gets meta.json: what went in)
 import { build } from 'esbuild';
@@ -20,7 +20,7 @@ const result = await build({
   format: 'cjs',
   // Loaded from node_modules by the few commands that need them (dynamic import()), not parsed at
   // every start.
-  external: ['undici', 'ws', 'tar-stream', 'yaml'],
+  external: ['ws', 'tar-stream', 'yaml'],
   metafile: outIndex > 0,
   logLevel: 'warning',
 });

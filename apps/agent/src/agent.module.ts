@@ -18,6 +18,7 @@ import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
 import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
 import { VolumeStore } from './volumes/volume-store';
+import { ImagePullMetrics } from './images/image-pull-metrics';
 
 @Module({})
 export class AgentModule {
@@ -35,6 +36,7 @@ export class AgentModule {
         { provide: AGENT_CONFIG, useValue: config },
         HostRegistrationService,
         { provide: IMAGE_STORE, useValue: images },
+        ImagePullMetrics,
         { provide: VOLUME_STORE, useValue: volumes },
         {
           provide: 'BRIDGE',

@@ -27,9 +27,10 @@ import { ContainerNames } from './containers/container-names';
 import { ContainerProcesses } from './containers/container-processes';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
-import { EventHub } from './events/event-hub';
+import { EventHub, PlatformEventsListener } from './events/event-hub';
 import { ContainerEventsListener, EventsController } from './events/events.controller';
 import { Cluster } from './hosts/cluster';
+import { Placer } from './scheduling/placer';
 import { HostsController } from './hosts/hosts.controller';
 import { HostsService } from './hosts/hosts.service';
 import { ImagesController } from './images/images.controller';
@@ -50,7 +51,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -76,6 +77,7 @@ export class ApiModule implements NestModule {
         BuildsController,
         EventsController,
         ContainerEventsListener,
+        PlatformEventsListener,
         // Docker Engine API (its catch-all comes last).
         ...dockerEngineControllers,
       ],

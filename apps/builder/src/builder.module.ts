@@ -2,13 +2,14 @@ import { isIP } from 'node:net';
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { detectCgroupDriver, LinuxIsolationDriver } from '@muelle/isolation';
-import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions, ServiceMetrics } from '@muelle/service-kit';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BuilderStore } from './dockerfile-build/store';
 import { BuildsController } from './builds/builds.controller';
 import { BuildsService } from './builds/builds.service';
+import { BuildMetrics } from './builds/build-metrics';
 import { builderIdOf, MetadataBuildRecords } from './builds/build-records';
 import { InterruptedBuilds } from './builds/interrupted-builds';
 
@@ -34,8 +35,8 @@ export class BuilderModule {
         InterruptedBuilds,
         {
           provide: BuildsService,
-          inject: [BusClient, LOGGER, MetadataBuildRecords],
-          useFactory: async (bus: BusClient, logger: Logger, records: MetadataBuildRecords) => {
+          inject: [BusClient, LOGGER, MetadataBuildRecords, ServiceMetrics],
+          useFactory: async (bus: BusClient, logger: Logger, records: MetadataBuildRecords, metrics: ServiceMetrics) => {
             const store = await BuilderStore.open(path.join(path.resolve(config.MUELLE_DATA_DIR), 'builder'));
             const cgroups = await detectCgroupDriver().catch((error) => {
               logger.warn({ err: error }, 'no cgroup driver: RUN steps run without their own cgroup');
@@ -51,6 +52,7 @@ export class BuilderModule {
               insecureRegistries: insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES, config.MUELLE_BUILDER_INSECURE_REGISTRIES),
               urlPolicy: { allowPrivateNetworks: config.MUELLE_BUILD_ALLOW_PRIVATE_NETWORKS, platformAddresses: platformAddresses(config.MUELLE_REGISTRY_ADDRESS) },
               records,
+              metrics: new BuildMetrics(metrics),
               logger: logger.child({ component: 'builds' }),
             });
           },

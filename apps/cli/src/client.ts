@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CliConfig } from './config';
 import { CliError } from './errors';
-import { fetchTrusting, trustedRoots } from './tls';
+import { httpCall, HttpResponse } from './http';
+import { trustedRoots } from './tls';
 
 export interface ApiErrorBody {
   error?: { code?: string; message?: string; details?: unknown };
@@ -12,7 +13,6 @@ export interface ApiErrorBody {
 export class ApiClient {
   /** The roots to verify the api's certificate with: the system's, plus MUELLE_TLS_CA when set. */
   private readonly ca = trustedRoots();
-  private fetchReady?: Promise<void>;
 
   constructor(
     readonly config: CliConfig,
@@ -52,40 +52,37 @@ export class ApiClient {
       query?: Record<string, string | number | boolean | string[] | undefined>;
       accept?: string;
     } = {},
-  ): Promise<Response> {
+  ): Promise<HttpResponse> {
     const url = new URL(this.config.api + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value === undefined) continue;
       for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(item));
     }
-    if (this.ca) await (this.fetchReady ??= fetchTrusting(this.ca));
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(url, {
+      response = await httpCall(url, {
         method,
         headers: this.headers({
           ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(options.raw ? { 'content-type': 'application/x-tar' } : {}),
           ...(options.accept ? { accept: options.accept } : {}),
         }),
-        body: options.raw ? (Readable.toWeb(options.raw) as ReadableStream) : options.body !== undefined ? JSON.stringify(options.body) : undefined,
-        // A streamed request body needs half-duplex mode in Node's fetch.
-        ...(options.raw ? { duplex: 'half' } : {}),
+        raw: options.raw,
+        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+        ca: this.ca,
       });
     } catch (error) {
-      throw new CliError(
-        `Cannot connect to the Muelle API at ${this.config.api}. Is it running? (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message})`,
-      );
+      throw new CliError(`Cannot connect to the Muelle API at ${this.config.api}. Is it running? (${(error as Error).message})`);
     }
     if (!response.ok) throw await errorFrom(response);
     return response;
   }
 
   /** Reads an NDJSON response line by line. */
-  async *lines(response: Response): AsyncGenerator<any> {
+  async *lines(response: HttpResponse): AsyncGenerator<any> {
     const decoder = new TextDecoder();
     let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
       buffer += decoder.decode(chunk, { stream: true });
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -106,7 +103,7 @@ export class ApiClient {
   }
 }
 
-async function errorFrom(response: Response): Promise<CliError> {
+async function errorFrom(response: HttpResponse): Promise<CliError> {
   let body: ApiErrorBody | undefined;
   const text = await response.text().catch(() => ''); // a cut body: the status text says what failed
   try {

@@ -28,6 +28,7 @@ import { AddressManagerService } from './addresses/address-manager.service';
 import { BuildRecordsController } from './builds/builds.controller';
 import { BuildRecordsService } from './builds/builds.service';
 import { ServicesController } from './services/services.controller';
+import { PlatformMetrics } from './metrics/platform-metrics';
 import { ServicesService } from './services/services.service';
 import { RegistryGarbageService } from './registry/registry-garbage.service';
 
@@ -43,7 +44,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics],
     };
   }
 }

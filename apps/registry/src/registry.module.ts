@@ -9,6 +9,7 @@ import { RegistryConfig } from './config';
 import { GarbageCollectorController } from './gc/garbage-collector.controller';
 import { GarbageCollectorService } from './gc/garbage-collector.service';
 import { V2Middleware } from './http/v2.middleware';
+import { RegistryMetrics } from './http/registry-metrics';
 import { ManifestsService } from './manifests/manifests.service';
 import { registryBlobRoot } from './storage/blob-store.provider';
 import { BLOB_STORE, REGISTRY_CONFIG } from './tokens';
@@ -47,6 +48,7 @@ export class RegistryModule implements NestModule {
         ManifestsService,
         GarbageCollectorService,
         V2Middleware,
+        RegistryMetrics,
       ],
       exports: [GarbageCollectorService],
     };

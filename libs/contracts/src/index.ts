@@ -19,3 +19,4 @@ export * from './network/addresses.contracts';
 export * from './version';
 export * from './services/services.contracts';
 export * from './byte-units';
+export * from './events/platform-events.contracts';

@@ -3,7 +3,9 @@
 // fresh all-in-one as `npm start` runs it (auth on, embedded PGlite), beside the stock docker CLI
 // against Muelle's Docker API and, with --start-dockerd, `docker run --rm` on a throwaway dockerd.
 // Needs root, `npm run build`, busybox-static, skopeo (docker.io for the docker columns).
-//   node tools/bench/cli/bench.mjs [--runs 8] [--start-dockerd]
+//   node tools/bench/cli/bench.mjs [--runs 8] [--start-dockerd] [--baseline-cli FILE]
+// --baseline-cli: another build of the CLI bundle (e.g. main's: `node tools/scripts/bundle-cli.mjs
+// --out dist/cli-baseline` in a checkout of main), timed beside this one for a before/after.
 // Prints medians and p90 of wall time per command, and each one's ratio to `docker run --rm`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 8;
 const startDockerd = process.argv.includes('--start-dockerd');
+const baselineCli = process.argv.includes('--baseline-cli') ? process.argv[process.argv.indexOf('--baseline-cli') + 1] : undefined;
 const work = mkdtempSync(join(tmpdir(), 'bench-cli-'));
 const password = 'bench-password';
 const sleep = (t) => new Promise((r) => setTimeout(r, t));
@@ -80,6 +83,10 @@ try {
   }
   results.push(time('muelle run --rm --network none busybox true', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
   results.push(time('muelle ps', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'ps'], cliEnv));
+  if (baselineCli) {
+    results.push(time('muelle run --rm … (baseline CLI)', process.execPath, [baselineCli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+    results.push(time('muelle ps (baseline CLI)', process.execPath, [baselineCli, 'ps'], cliEnv));
+  }
 
   if (spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0) {
     // The stock docker CLI against Muelle's Docker API, with the CLI's token as a bearer header.

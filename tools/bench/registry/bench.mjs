@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Registry benchmark: Muelle (all-in-one, filesystem driver) against CNCF Distribution
 // (Debian's docker-registry) in the same run, with skopeo as the client.
-//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 9] [--small 50] [--memory-gib 2] [--embedded] [--skip-memory]
+//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 9] [--small 50] [--memory-gib 2] [--embedded | --both] [--auth] [--skip-memory]
 // Metadata runs on a fresh database of the local PostgreSQL server (postgres://postgres@127.0.0.1:5432,
-// or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead.
+// or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead, --both measures
+// the two configurations one after the other, each against Distribution.
+// --auth: both registries ask for credentials, as users run them: Muelle its token auth with the
+// admin's login, Distribution htpasswd (bcrypt; needs apache2-utils). Without it both run open.
 // Measures: push and pull of a five-layer image (~160 MB; median of --rounds fresh images, the
 // registries taking turns), push of 50 small images, and the
 // peak RSS of a STANDALONE registry process (dist/apps/registry, with a standalone metadata
@@ -28,7 +31,9 @@ const opt = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.i
 const BIG_MIB = opt('big-mib', 160);
 const SMALL = opt('small', 50);
 const MEMORY_GIB = opt('memory-gib', 2);
-const EMBEDDED = args.includes('--embedded');
+const CONFIGURATIONS = args.includes('--both') ? ['PostgreSQL server', 'embedded PGlite'] : [args.includes('--embedded') ? 'embedded PGlite' : 'PostgreSQL server'];
+const AUTH = args.includes('--auth');
+const PASSWORD = 'bench-password';
 const SKIP_MEMORY = args.includes('--skip-memory');
 const ROUNDS = opt('rounds', 9);
 const NATS_URL = process.env.MUELLE_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -71,10 +76,13 @@ const timed = async (fn) => {
   return Number(process.hrtime.bigint() - start) / 1e9;
 };
 const skopeo = (...a) => run('skopeo', ['--insecure-policy', ...a], { maxBuffer: 1 << 26 });
+/** skopeo's flags to push to (dest) or pull from (src) registry `r`, with its credentials when it asks. */
+const dest = (r) => ['--dest-tls-verify=false', ...(r.creds ? ['--dest-creds', r.creds] : [])];
+const src = (r) => ['--src-tls-verify=false', ...(r.creds ? ['--src-creds', r.creds] : [])];
 
-/** A fresh PostgreSQL database (or none with --embedded, when `embeddedAllowed`). */
-async function freshDatabase(embeddedAllowed) {
-  if (EMBEDDED && embeddedAllowed) return { env: {}, drop: async () => {} };
+/** A fresh PostgreSQL database (or none: the all-in-one's PGlite, when `embedded`). */
+async function freshDatabase(embedded) {
+  if (embedded) return { env: {}, drop: async () => {} };
   const name = `muelle_bench_${randomBytes(4).toString('hex')}`;
   await withAdmin(`CREATE DATABASE ${name}`);
   const url = new URL(POSTGRES_URL);
@@ -84,18 +92,18 @@ async function freshDatabase(embeddedAllowed) {
 
 const stopChild = (child) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
 
-async function startMuelle() {
+async function startMuelle(embedded) {
   const port = await freePort();
-  const { env: database, drop: dropDatabase } = await freshDatabase(true);
-  const dataDir = join(work, 'muelle');
+  const { env: database, drop: dropDatabase } = await freshDatabase(embedded);
+  const dataDir = join(work, `muelle-${randomBytes(4).toString('hex')}`);
   const child = spawn(process.execPath, [...NODE_ARGS, join(root, 'dist/apps/all-in-one/src/main.js')], {
     env: {
       PATH: process.env.PATH,
       MUELLE_DATA_DIR: dataDir,
-      MUELLE_ADMIN_PASSWORD: 'bench-password',
+      MUELLE_ADMIN_PASSWORD: PASSWORD,
       MUELLE_REGISTRY_PORT: String(port),
-      // Distribution runs without auth here, so Muelle does too (same work per request).
-      MUELLE_REGISTRY_AUTH: 'false',
+      // Both registries ask for credentials, or neither does (same work per request).
+      MUELLE_REGISTRY_AUTH: String(AUTH),
       MUELLE_LOG_LEVEL: 'warn',
       ...database,
       MUELLE_API_PORT: '0', MUELLE_METADATA_PORT: '0', MUELLE_BUILDER_PORT: '0', MUELLE_AGENT_PORT: '0',
@@ -110,7 +118,7 @@ async function startMuelle() {
     await stop();
     throw error;
   });
-  return { name: 'muelle', host: `127.0.0.1:${port}`, pid: child.pid, stop };
+  return { name: 'muelle', host: `127.0.0.1:${port}`, pid: child.pid, stop, creds: AUTH ? `admin:${PASSWORD}` : undefined };
 }
 
 /**
@@ -162,13 +170,20 @@ async function peakRss(pid, fn) {
 
 async function startDistribution() {
   const port = await freePort();
-  const dir = join(work, 'distribution');
-  const config = join(work, 'distribution.yml');
-  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage:\n  filesystem: { rootdirectory: ${dir} }\n  delete: { enabled: true }\nhttp: { addr: "127.0.0.1:${port}" }\n`);
+  const dir = join(work, `distribution-${port}`);
+  const config = join(work, `distribution-${port}.yml`);
+  let auth = '';
+  if (AUTH) {
+    const htpasswd = join(work, 'htpasswd');
+    writeFileSync(htpasswd, (await run('htpasswd', ['-Bbn', 'bench', PASSWORD])).stdout);
+    auth = `auth:\n  htpasswd: { realm: bench, path: ${htpasswd} }\n`;
+  }
+  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage:\n  filesystem: { rootdirectory: ${dir} }\n  delete: { enabled: true }\nhttp: { addr: "127.0.0.1:${port}" }\n${auth}`);
   // Its access log (every 404 of a HEAD probe) is not interesting here.
   const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' });
-  await waitFor(`http://127.0.0.1:${port}/v2/`);
-  return { name: 'distribution', host: `127.0.0.1:${port}`, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+  await waitFor(`http://127.0.0.1:${port}/v2/`, AUTH ? 401 : 200);
+  const stop = () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
+  return { name: 'distribution', host: `127.0.0.1:${port}`, pid: child.pid, stop, creds: AUTH ? `bench:${PASSWORD}` : undefined };
 }
 
 function rssMiB(pid) {
@@ -237,64 +252,77 @@ async function main() {
   // Warm the page cache so neither registry pays for the first read of the layouts.
   for (const dir of [warmUp, ...bigs, ...smalls]) for (const f of readdirSync(join(dir, 'blobs/sha256'))) readFileSync(join(dir, 'blobs/sha256', f));
 
-  const results = {};
-  const samples = {};
+  const tables = [];
+  let memory;
   const registries = [];
   try {
-    registries.push(await startDistribution());
-    registries.push(await startMuelle());
-    for (const r of registries) samples[r.name] = { bigPush: [], bigPull: [] };
-    for (const r of registries) {
-      await skopeo('copy', '--dest-tls-verify=false', `oci:${warmUp}:latest`, `docker://${r.host}/bench/warm-up:1`);
-      await skopeo('copy', '--src-tls-verify=false', `docker://${r.host}/bench/warm-up:1`, `oci:${join(work, `warm-${r.name}`)}:latest`);
-    }
-    // Rounds alternate between the registries, so load changes on a shared machine hit both alike.
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const r of round % 2 ? [...registries].reverse() : registries) {
-        const s = samples[r.name];
-        const ref = `docker://${r.host}/bench/big-${round}:1`;
-        s.bigPush.push(await timed(() => skopeo('copy', '--dest-tls-verify=false', `oci:${bigs[round]}:latest`, ref)));
-        const into = join(work, `pull-${r.name}-${round}`);
-        s.bigPull.push(await timed(() => skopeo('copy', '--src-tls-verify=false', ref, `oci:${into}:latest`)));
-        rmSync(into, { recursive: true, force: true });
-      }
-    }
-    // Small images: each one goes to both registries, first to one, then the other, in turns.
-    const smallPush = Object.fromEntries(registries.map((r) => [r.name, 0]));
-    for (let i = 0; i < smalls.length; i++) {
-      for (const r of i % 2 ? [...registries].reverse() : registries) {
-        smallPush[r.name] += await timed(() => skopeo('copy', '--dest-tls-verify=false', `oci:${smalls[i]}:latest`, `docker://${r.host}/bench/small-${i}:1`));
-      }
-    }
-    for (const r of registries) {
-      const res = (results[r.name] = { bigPush: median(samples[r.name].bigPush), bigPull: median(samples[r.name].bigPull), smallPush: smallPush[r.name] });
-      const list = (key) => samples[r.name][key].map((v) => v.toFixed(2)).join('/');
-      console.log(`${r.name}: big push ${list('bigPush')} s, big pull ${list('bigPull')} s, ${SMALL} small pushes ${res.smallPush.toFixed(2)} s`);
+    for (const configuration of CONFIGURATIONS) {
+      registries.push(await startDistribution());
+      registries.push(await startMuelle(configuration === 'embedded PGlite'));
+      tables.push({ configuration, results: await measure(registries, { warmUp, bigs, smalls }) });
+      for (const r of registries.splice(0)) await r.stop();
     }
     // Memory: peak RSS of a standalone registry process while a 2 GiB blob streams in.
-    for (const r of registries.splice(0)) await r.stop();
     if (!SKIP_MEMORY) {
       const standalone = await startStandaloneRegistry();
       registries.push(standalone);
-      results.memory = await peakRss(standalone.pid, () => pushGeneratedBlob(standalone.host, 'bench/huge', MEMORY_GIB * 1024 ** 3));
+      memory = await peakRss(standalone.pid, () => pushGeneratedBlob(standalone.host, 'bench/huge', MEMORY_GIB * 1024 ** 3));
     }
   } finally {
     for (const r of registries) await r.stop();
     rmSync(work, { recursive: true, force: true });
   }
 
-  const m = results.muelle;
-  const d = results.distribution;
-  const row = (label, key, target) => `${label.padEnd(28)} ${m[key].toFixed(2).padStart(8)} ${d[key].toFixed(2).padStart(13)} ${(m[key] / d[key]).toFixed(2).padStart(7)}   (target ≤ ${target})`;
-  console.log(`\n                              muelle  distribution   ratio   (big: median of ${ROUNDS})`);
-  console.log(row(`push ${BIG_MIB} MiB, 5 layers (s)`, 'bigPush', '1.0'));
-  console.log(row(`pull ${BIG_MIB} MiB, 5 layers (s)`, 'bigPull', '1.0'));
-  console.log(row(`push ${SMALL} small images (s)`, 'smallPush', '1.2'));
-  console.log(`\nmetadata: ${EMBEDDED ? 'embedded PGlite' : 'PostgreSQL server'}; load average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  if (results.memory) {
-    const { beforeMiB, peakMiB, seconds } = results.memory;
+  for (const { configuration, results } of tables) {
+    const m = results.muelle;
+    const d = results.distribution;
+    const row = (label, key, target) => `${label.padEnd(28)} ${m[key].toFixed(2).padStart(8)} ${d[key].toFixed(2).padStart(13)} ${(m[key] / d[key]).toFixed(2).padStart(7)}   (target ≤ ${target})`;
+    console.log(`\nmetadata: ${configuration}; ${AUTH ? 'auth on (Muelle tokens, Distribution htpasswd bcrypt)' : 'auth off on both'}`);
+    console.log(`                              muelle  distribution   ratio   (big: median of ${ROUNDS})`);
+    console.log(row(`push ${BIG_MIB} MiB, 5 layers (s)`, 'bigPush', '1.0'));
+    console.log(row(`pull ${BIG_MIB} MiB, 5 layers (s)`, 'bigPull', '1.0'));
+    console.log(row(`push ${SMALL} small images (s)`, 'smallPush', '1.2'));
+  }
+  console.log(`\nload average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (memory) {
+    const { beforeMiB, peakMiB, seconds } = memory;
     console.log(`standalone registry process RSS while pushing a ${MEMORY_GIB} GiB blob: ${beforeMiB.toFixed(0)} MiB before, peak ${peakMiB.toFixed(0)} MiB (${seconds.toFixed(1)} s, ${((MEMORY_GIB * 1024) / seconds).toFixed(0)} MiB/s)`);
   }
+}
+
+/** Big pushes and pulls (rounds alternating between the registries) and the small pushes, against fresh registries. */
+async function measure(registries, { warmUp, bigs, smalls }) {
+  const results = {};
+  const samples = {};
+  for (const r of registries) samples[r.name] = { bigPush: [], bigPull: [] };
+  for (const r of registries) {
+    await skopeo('copy', ...dest(r), `oci:${warmUp}:latest`, `docker://${r.host}/bench/warm-up:1`);
+    await skopeo('copy', ...src(r), `docker://${r.host}/bench/warm-up:1`, `oci:${join(work, `warm-${r.name}-${randomBytes(4).toString('hex')}`)}:latest`);
+  }
+  // Rounds alternate between the registries, so load changes on a shared machine hit both alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of round % 2 ? [...registries].reverse() : registries) {
+      const s = samples[r.name];
+      const ref = `docker://${r.host}/bench/big-${round}:1`;
+      s.bigPush.push(await timed(() => skopeo('copy', ...dest(r), `oci:${bigs[round]}:latest`, ref)));
+      const into = join(work, `pull-${r.name}-${round}`);
+      s.bigPull.push(await timed(() => skopeo('copy', ...src(r), ref, `oci:${into}:latest`)));
+      rmSync(into, { recursive: true, force: true });
+    }
+  }
+  // Small images: each one goes to both registries, first to one, then the other, in turns.
+  const smallPush = Object.fromEntries(registries.map((r) => [r.name, 0]));
+  for (let i = 0; i < smalls.length; i++) {
+    for (const r of i % 2 ? [...registries].reverse() : registries) {
+      smallPush[r.name] += await timed(() => skopeo('copy', ...dest(r), `oci:${smalls[i]}:latest`, `docker://${r.host}/bench/small-${i}:1`));
+    }
+  }
+  for (const r of registries) {
+    const res = (results[r.name] = { bigPush: median(samples[r.name].bigPush), bigPull: median(samples[r.name].bigPull), smallPush: smallPush[r.name] });
+    const list = (key) => samples[r.name][key].map((v) => v.toFixed(2)).join('/');
+    console.log(`${r.name}: big push ${list('bigPush')} s, big pull ${list('bigPull')} s, ${SMALL} small pushes ${res.smallPush.toFixed(2)} s`);
+  }
+  return results;
 }
 
 main().catch((error) => {

@@ -42,6 +42,8 @@ export class ImageStore {
   private readonly layersDir: string;
   private readonly pulling = new Map<string, Promise<StoredImage>>();
   private readonly layerLocks = new Map<string, Promise<void>>();
+  /** Told about every pull that went to a registry (for /metrics); set once the service kit is up. */
+  pullObserver?: (outcome: { result: 'ok' | 'error'; seconds: number; downloadedBytes: number }) => void;
 
   constructor(
     dataDir: string,
@@ -122,7 +124,14 @@ export class ImageStore {
     const normalized = this.normalize(reference);
     const running = this.pulling.get(normalized);
     if (running) return running;
-    const pull = this.doPull(normalized, auth).finally(() => this.pulling.delete(normalized));
+    const started = process.hrtime.bigint();
+    const download = { bytes: 0 };
+    const pull = this.doPull(normalized, auth, download).finally(() => this.pulling.delete(normalized));
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    pull.then(
+      () => this.pullObserver?.({ result: 'ok', seconds: seconds(), downloadedBytes: download.bytes }),
+      () => this.pullObserver?.({ result: 'error', seconds: seconds(), downloadedBytes: download.bytes }),
+    );
     this.pulling.set(normalized, pull);
     return pull;
   }
@@ -134,7 +143,8 @@ export class ImageStore {
     return credentialsFor(registry, givenFor ? { ownRegistry: this.defaultRegistry, explicit: { [givenFor]: credentials } } : { ownRegistry: this.defaultRegistry, own: credentials });
   }
 
-  private async doPull(normalized: string, auth?: RegistryAuth): Promise<StoredImage> {
+  /** `download.bytes` counts the blobs fetched (layers already unpacked here are not). */
+  private async doPull(normalized: string, auth: RegistryAuth | undefined, download: { bytes: number }): Promise<StoredImage> {
     const ref = parseReference(normalized, this.defaultRegistry);
     const client = this.clientFactory({ ...registryEndpoint(ref.registry, this.insecureRegistries), credentials: this.credentialsFor(ref.registry, auth) });
     let fetched;
@@ -154,6 +164,7 @@ export class ImageStore {
     }
     const image = manifest as ParsedImageManifest;
     const configBytes = await readImageConfigBytes(await client.getBlob(ref.repository, image.config.digest));
+    download.bytes += configBytes.length;
     const config = parseImageConfig(configBytes);
     if (config.rootfs.diff_ids.length !== image.layers.length) {
       throw new InvalidArgumentError(`image ${normalized}: ${image.layers.length} layers but ${config.rootfs.diff_ids.length} diff ids`);
@@ -161,7 +172,10 @@ export class ImageStore {
     let sizeBytes = 0;
     for (const [index, layer] of image.layers.entries()) {
       const diffId = config.rootfs.diff_ids[index] as string;
-      sizeBytes += await this.ensureLayer(diffId, () => client.getBlob(ref.repository, layer.digest));
+      sizeBytes += await this.ensureLayer(diffId, () => {
+        download.bytes += layer.size;
+        return client.getBlob(ref.repository, layer.digest);
+      });
     }
     const existing = (await this.list()).filter((i) => i.references.includes(normalized) && i.digest !== digest);
     for (const old of existing) await this.saveImage({ ...old, references: old.references.filter((r) => r !== normalized) });

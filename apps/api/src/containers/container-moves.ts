@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { ContainerRecord, ContainerSpec, createToken, getPrincipal, reassignContainer, RegistryAuth } from '@muelle/contracts';
+import { ContainerRecord, ContainerSpec, createToken, getPrincipal, MuelleError, reassignContainer, RegistryAuth } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
 import { SYSTEM_ACTOR } from '../auth/principal';
-import { Cluster } from '../hosts/cluster';
-import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { explainNoPlacement } from '../scheduling/scheduler';
+import { Placer } from '../scheduling/placer';
 import { ContainersService, OWNER_LABEL } from './containers.service';
 
 const MOVE_GRACE_MS = 60_000;
@@ -19,7 +19,7 @@ export class ContainerMoves {
 
   constructor(
     private readonly bus: BusClient,
-    private readonly cluster: Cluster,
+    private readonly placer: Placer,
     private readonly audit: AuditLog,
     private readonly containers: ContainersService,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -36,27 +36,21 @@ export class ContainerMoves {
       placement: { ...record.spec.placement },
     };
     if (spec.placement.hostId === fromHost) return null;
-    const target = await this.containers.placements.run(async () => {
-      const hosts = (await this.cluster.hosts()).filter((h) => h.id !== fromHost);
-      const usages = (await this.cluster.usages()).filter((u) => u.hostId !== fromHost);
-      const placement = placeContainer(spec, hosts, usages);
-      if (placement.hostId === null) {
-        this.logger.warn(
-          {
-            container: record.id,
-            reason: explainNoPlacement(placement.rejections),
-          },
-          'container cannot be moved',
-        );
-        return null;
-      }
-      await this.bus.request(reassignContainer, {
-        id: record.id,
-        hostId: placement.hostId,
+    const placed = await this.placer
+      .place(spec, (host, placementGeneration) => this.bus.request(reassignContainer, { id: record.id, hostId: host.id, fromHostId: fromHost, placementGeneration }), {
+        excludeHost: fromHost,
+      })
+      .catch((error: unknown) => {
+        // Another replica's reconciler moved it first: nothing left to do here.
+        if (error instanceof MuelleError && error.code === 'CONFLICT' && (error.details as { moved?: boolean } | undefined)?.moved) return null;
+        throw error;
       });
-      return placement.hostId;
-    });
-    if (!target) return null;
+    if (placed === null) return null;
+    if (placed.host === null) {
+      this.logger.warn({ container: record.id, reason: explainNoPlacement(placed.rejections) }, 'container cannot be moved');
+      return null;
+    }
+    const target = placed.host.id;
     this.moving.set(record.id, Number.POSITIVE_INFINITY);
     try {
       const agent = this.containers.agent(target);

@@ -30,8 +30,9 @@ import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
 import { EventHub } from '../events/event-hub';
-import { Cluster, SerialQueue } from '../hosts/cluster';
-import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
+import { Cluster } from '../hosts/cluster';
+import { explainNoPlacement } from '../scheduling/scheduler';
+import { Placer } from '../scheduling/placer';
 import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
@@ -52,13 +53,12 @@ export interface ContainerView extends ContainerRecord {
  */
 @Injectable()
 export class ContainersService {
-  /** Creates and moves place one container at a time, each seeing the usage the one before left. */
-  readonly placements = new SerialQueue();
   private readonly agents = new Map<string, AgentContracts>();
 
   constructor(
     private readonly bus: BusClient,
     private readonly cluster: Cluster,
+    private readonly placer: Placer,
     private readonly audit: AuditLog,
     private readonly hub: EventHub,
     private readonly repositories: RepositoryAccess,
@@ -87,21 +87,13 @@ export class ContainersService {
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
     const id = randomBytes(32).toString('hex');
-    const { record, host } = await this.placements.run(async () => {
-      const hosts = await this.cluster.hosts();
-      const placement = placeContainer(spec, hosts, await this.cluster.usages());
-      if (placement.hostId === null)
-        throw new ConflictError(explainNoPlacement(placement.rejections), {
-          rejections: placement.rejections,
-        });
-      const placed = await this.bus
-        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: placement.hostId, spec })
-        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error));
-      return {
-        record: placed,
-        host: hosts.find((h) => h.id === placement.hostId)!,
-      };
-    });
+    const placed = await this.placer.place(spec, (host, placementGeneration) =>
+      this.bus
+        .request(recordContainer, { id, name, teamId: principal.teamId, hostId: host.id, spec, placementGeneration })
+        .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error)),
+    );
+    if (placed.host === null) throw new ConflictError(explainNoPlacement(placed.rejections), { rejections: placed.rejections });
+    const { host, result: record } = placed;
     let runtime: ContainerRuntimeInfo;
     try {
       runtime = await this.bus.request(this.agent(host.id).create, {

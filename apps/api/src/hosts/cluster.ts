@@ -19,15 +19,16 @@ export class Cluster {
   }
 
   async usages(): Promise<HostUsage[]> {
-    return (await this.bus.request(hostUsage, {})).hosts;
+    return (await this.usageSnapshot()).hosts;
+  }
+
+  /** Usage with the placement generation it is current for (see `Placer`). */
+  usageSnapshot(): Promise<{ hosts: HostUsage[]; placementGeneration: number }> {
+    return this.bus.request(hostUsage, {});
   }
 }
 
-/**
- * Serializes placement decisions of this api process: each decision reads usage and records the
- * container before the next one reads, so concurrent creates never pick the same free port or
- * overbook a host from a stale snapshot.
- */
+/** Runs tasks one after another (the `Placer` queues this replica's decisions with it). */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
 

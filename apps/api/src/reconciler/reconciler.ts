@@ -51,11 +51,13 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         const before = this.lastState.get(host.id);
         this.lastState.set(host.id, host.state);
         if (before !== undefined && before !== host.state) {
-          this.hub.publish({
+          // Every replica's loop sees the change itself, so each tells only its own subscribers.
+          this.hub.deliver({
             type: 'host',
             action: host.state,
             id: host.id,
             teamId: null,
+            at: new Date().toISOString(),
             attributes: { address: host.address },
           });
           if (host.state === 'ready') await this.removeStaleCopies(host);

@@ -37,7 +37,7 @@ describe('placeContainer', () => {
     const broken = host('a', { notReady: 'cgroup v2 hierarchy unusable: EACCES' });
     expect(placeContainer(spec(), [broken, host('b')], []).hostId).toBe('b');
     const only = placeContainer(spec(), [broken], []);
-    expect(only).toEqual({ hostId: null, rejections: [{ hostId: 'a', reason: 'cannot make containers: cgroup v2 hierarchy unusable: EACCES' }] });
+    expect(only).toEqual({ hostId: null, rejections: [{ hostId: 'a', kind: 'not_ready', reason: 'cannot make containers: cgroup v2 hierarchy unusable: EACCES' }] });
     if (only.hostId === null) expect(explainNoPlacement(only.rejections)).toBe('no host can run this container: a: cannot make containers: cgroup v2 hierarchy unusable: EACCES');
   });
 

@@ -5,8 +5,12 @@ export interface PlacementCandidate {
   usage: HostUsage;
 }
 
+/** Why a host was passed over, as a bounded set (a metric label); `reason` says it in words. */
+export type RejectionKind = 'pinned' | 'down' | 'cordoned' | 'not_ready' | 'disk_low' | 'constraint' | 'port' | 'memory' | 'cpu';
+
 export interface Rejection {
   hostId: string;
+  kind: RejectionKind;
   reason: string;
 }
 
@@ -27,9 +31,9 @@ export function placeContainer(spec: ContainerSpec, hosts: HostRecord[], usages:
 
   for (const host of hosts) {
     const usage = usageByHost.get(host.id) ?? emptyUsage(host.id);
-    const reason = rejectionReason(spec, host, usage);
-    if (reason) {
-      rejections.push({ hostId: host.id, reason });
+    const rejection = rejectionOf(spec, host, usage);
+    if (rejection) {
+      rejections.push({ hostId: host.id, ...rejection });
       continue;
     }
     const memory = spec.resources.memoryBytes ?? 0;
@@ -47,24 +51,24 @@ export function placeContainer(spec: ContainerSpec, hosts: HostRecord[], usages:
   return { hostId: fits[0].hostId, score: fits[0].load };
 }
 
-function rejectionReason(spec: ContainerSpec, host: HostRecord, usage: HostUsage): string | null {
-  if (spec.placement.hostId && spec.placement.hostId !== host.id) return `not the requested host ${spec.placement.hostId}`;
-  if (host.state !== 'ready') return 'host is down';
-  if (host.cordoned) return 'host is cordoned';
-  if (host.notReady) return `cannot make containers: ${host.notReady}`;
-  if (host.capacity.diskLow) return `low disk (${formatBytes(host.capacity.diskFreeBytes ?? 0)} free)`;
+function rejectionOf(spec: ContainerSpec, host: HostRecord, usage: HostUsage): Omit<Rejection, 'hostId'> | null {
+  if (spec.placement.hostId && spec.placement.hostId !== host.id) return { kind: 'pinned', reason: `not the requested host ${spec.placement.hostId}` };
+  if (host.state !== 'ready') return { kind: 'down', reason: 'host is down' };
+  if (host.cordoned) return { kind: 'cordoned', reason: 'host is cordoned' };
+  if (host.notReady) return { kind: 'not_ready', reason: `cannot make containers: ${host.notReady}` };
+  if (host.capacity.diskLow) return { kind: 'disk_low', reason: `low disk (${formatBytes(host.capacity.diskFreeBytes ?? 0)} free)` };
   for (const [key, value] of Object.entries(spec.placement.constraints)) {
-    if (host.labels[key] !== value) return `label ${key}=${value} not on host`;
+    if (host.labels[key] !== value) return { kind: 'constraint', reason: `label ${key}=${value} not on host` };
   }
   for (const port of spec.ports) {
     if (!port.hostPort) continue;
     const clash = usage.usedPorts.find((used) => portsClash(used, port.hostIp, port.hostPort, port.protocol));
-    if (clash) return `port ${port.hostPort}/${port.protocol} already published (${clash})`;
+    if (clash) return { kind: 'port', reason: `port ${port.hostPort}/${port.protocol} already published (${clash})` };
   }
   const memory = spec.resources.memoryBytes ?? 0;
-  if (memory && usage.reservedMemoryBytes + memory > host.capacity.memoryBytes) return 'not enough unreserved memory';
+  if (memory && usage.reservedMemoryBytes + memory > host.capacity.memoryBytes) return { kind: 'memory', reason: 'not enough unreserved memory' };
   const cpus = spec.resources.cpus ?? 0;
-  if (cpus && usage.reservedCpus + cpus > host.capacity.cpus) return 'not enough unreserved CPU';
+  if (cpus && usage.reservedCpus + cpus > host.capacity.cpus) return { kind: 'cpu', reason: 'not enough unreserved CPU' };
   return null;
 }
 
@@ -80,4 +84,14 @@ function portsClash(used: string, hostIp: string, hostPort: number, protocol: st
 export function explainNoPlacement(rejections: Rejection[]): string {
   if (!rejections.length) return 'no hosts are registered';
   return `no host can run this container: ${rejections.map((r) => `${r.hostId}: ${r.reason}`).join('; ')}`;
+}
+
+/** The one kind that turned most hosts away (`no_hosts` when none is registered): a refusal's metric label. */
+export function mainRejection(rejections: Rejection[]): RejectionKind | 'no_hosts' {
+  const counts = new Map<RejectionKind, number>();
+  for (const r of rejections) counts.set(r.kind, (counts.get(r.kind) ?? 0) + 1);
+  let best: RejectionKind | 'no_hosts' = 'no_hosts';
+  let most = 0;
+  for (const [kind, count] of counts) if (count > most) [best, most] = [kind, count];
+  return best;
 }

@@ -11,6 +11,7 @@ import { BuildExecutor } from '../dockerfile-build/executor';
 import { ImageTransfer } from '../dockerfile-build/images';
 import type { BuilderStore } from '../dockerfile-build/store';
 import type { UrlPolicy } from '../dockerfile-build/url-fetch';
+import type { BuildMetrics } from './build-metrics';
 import type { BuildRecordSink } from './build-records';
 
 type ParsedStart = Required<Omit<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId' | 'requestedBy'>> & Pick<StartBuildRequest, 'target' | 'sourceDateEpoch' | 'progressStreamId' | 'requestedBy'>;
@@ -29,6 +30,8 @@ export interface BuildsServiceDeps {
   urlPolicy: UrlPolicy;
   /** Keeps records beyond this process (metadata); without it (tests) they live in memory only. */
   records?: BuildRecordSink;
+  /** Counts outcomes for /metrics (absent in tests that do not look). */
+  metrics?: BuildMetrics;
   logger: Logger;
 }
 
@@ -184,6 +187,7 @@ export class BuildsService {
 
   private async finish(record: BuildRecord): Promise<void> {
     this.records.set(record.id, record);
+    this.deps.metrics?.finished(record);
     await this.deps.records?.save(record).catch((error: unknown) => {
       // Metadata is away (restarting): the outcome still reaches the caller and is saved in the
       // background, so a build the client saw succeed is not marked interrupted at our next start.

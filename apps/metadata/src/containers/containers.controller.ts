@@ -42,7 +42,7 @@ export class ContainersController {
 
   @HandleRequest(reassignContainer)
   reassign(request: ParsedRequestOf<typeof reassignContainer>) {
-    return this.containers.reassign(request.id, request.hostId);
+    return this.containers.reassign(request);
   }
 
   @HandleRequest(renameContainer)
@@ -51,8 +51,8 @@ export class ContainersController {
   }
 
   @HandleRequest(hostUsage)
-  async usage() {
-    return { hosts: await this.containers.usage() };
+  usage() {
+    return this.containers.usage();
   }
 
   @HandleEvent(containerHealthChanged)

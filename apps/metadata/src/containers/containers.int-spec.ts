@@ -116,6 +116,54 @@ describe('container records in metadata (PostgreSQL)', () => {
     expect((await bus.request(reassignContainer, { id, hostId: 'h2' })).health).toBeNull();
   });
 
+  it('records a placement only at the generation it was decided at, one at a time across callers', async () => {
+    const { placementGeneration } = await bus.request(hostUsage, {});
+    // Two replicas decided from the same snapshot: the first commits, the second is told to decide again.
+    const racing = await Promise.allSettled(
+      [0, 1, 2].map(() => bus.request(recordContainer, { id: newId(), hostId: 'h1', spec: spec(), placementGeneration })),
+    );
+    expect(racing.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const refused of racing.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+      expect(refused.reason).toBeInstanceOf(ConflictError);
+      expect(refused.reason.details).toEqual({ stalePlacement: true });
+    }
+    const after = await bus.request(hostUsage, {});
+    expect(after.placementGeneration).toBe(placementGeneration + 1);
+    // A placement without a generation (an older caller) still moves it on, so deciders see it.
+    await bus.request(recordContainer, { id: newId(), hostId: 'h2', spec: spec() });
+    await expect(bus.request(recordContainer, { id: newId(), hostId: 'h1', spec: spec(), placementGeneration: after.placementGeneration })).rejects.toThrow(
+      'another placement was recorded since this one was decided',
+    );
+  });
+
+  it('moves a container only from the host it is still on', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, hostId: 'h1', spec: spec() });
+    const { placementGeneration } = await bus.request(hostUsage, {});
+    expect(await bus.request(reassignContainer, { id, hostId: 'h2', fromHostId: 'h1', placementGeneration })).toMatchObject({ hostId: 'h2' });
+    // A second replica's reconciler, late: the container has already left h1.
+    const late = bus.request(reassignContainer, { id, hostId: 'h2', fromHostId: 'h1' });
+    await expect(late).rejects.toThrow(ConflictError);
+    await expect(late).rejects.toMatchObject({ details: { moved: true } });
+    await expect(bus.request(reassignContainer, { id: newId(), hostId: 'h2', fromHostId: 'h1' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('exports containers by host and state, and host capacity and reservations, as read at the scrape', async () => {
+    const gauge = async (name: string, labels: string) => {
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    const before = (await gauge('muelle_containers', 'host="h2",state="created"')) ?? 0;
+    const reservedBefore = (await gauge('muelle_host_reserved', 'host="h2",resource="memory_bytes"')) ?? 0;
+    await bus.request(recordContainer, { id: newId(), hostId: 'h2', spec: spec({ resources: { memoryBytes: 64 << 20 } }) });
+    expect(await gauge('muelle_containers', 'host="h2",state="created"')).toBe(before + 1);
+    expect(await gauge('muelle_host_reserved', 'host="h2",resource="memory_bytes"')).toBe(reservedBefore + (64 << 20));
+    expect(await gauge('muelle_host_capacity', 'host="h2",resource="memory_bytes"')).toBe(8 << 30);
+    expect(await gauge('muelle_host_capacity', 'host="h1",resource="cpus"')).toBe(4);
+    expect(await gauge('muelle_host_up', 'host="h1"')).toBe(1);
+  });
+
   it('ignores state events from a host the container is not assigned to', async () => {
     const id = newId();
     await bus.request(recordContainer, { id, name: 'moved', hostId: 'h1', spec: spec() });

@@ -10,7 +10,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '@muelle/contracts';
-import { Brackets, QueryFailedError, Repository } from 'typeorm';
+import { Brackets, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
 import { TeamLimitsService } from '../teams/team-limits.service';
 import { friendlyName } from './container-names';
@@ -36,9 +36,13 @@ export class ContainersService {
     private readonly limits: TeamLimitsService,
   ) {}
 
-  /** Checks the team's quota and inserts in one transaction, under the team's quota lock. */
-  async create(input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec }): Promise<ContainerRecord> {
+  /**
+   * Checks the placement is still current, the team's quota, and inserts in one transaction (the
+   * placement row lock first, then the team's quota lock: every writer takes them in that order).
+   */
+  async create(input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec; placementGeneration?: number }): Promise<ContainerRecord> {
     const id = await this.containers.manager.transaction(async (manager) => {
+      await bumpPlacementGeneration(manager, input.placementGeneration);
       if (input.teamId) await this.limits.admitContainer(manager, input.teamId, input.spec);
       return this.insert(manager.getRepository(ContainerEntity), input);
     });
@@ -183,13 +187,39 @@ export class ContainersService {
     return this.byId(id);
   }
 
-  async reassign(id: string, hostId: string): Promise<ContainerRecord> {
-    const result = await this.containers.update({ id }, { hostId, state: 'created', stateChangedAt: new Date(), healthStatus: null, healthFailingStreak: 0, healthChangedAt: null });
-    if (!result.affected) throw new NotFoundError(`no such container: ${id}`);
-    return this.byId(id);
+  async reassign(input: { id: string; hostId: string; fromHostId?: string; placementGeneration?: number }): Promise<ContainerRecord> {
+    await this.containers.manager.transaction(async (manager) => {
+      await bumpPlacementGeneration(manager, input.placementGeneration);
+      const containers = manager.getRepository(ContainerEntity);
+      const result = await containers.update(
+        { id: input.id, ...(input.fromHostId ? { hostId: input.fromHostId } : {}) },
+        { hostId: input.hostId, state: 'created', stateChangedAt: new Date(), healthStatus: null, healthFailingStreak: 0, healthChangedAt: null },
+      );
+      if (result.affected) return;
+      if (input.fromHostId && (await containers.existsBy({ id: input.id }))) {
+        throw new ConflictError(`container ${input.id} is no longer on host ${input.fromHostId}`, { moved: true });
+      }
+      throw new NotFoundError(`no such container: ${input.id}`);
+    });
+    return this.byId(input.id);
   }
 
-  async usage(): Promise<HostUsage[]> {
+  /** For the `muelle_containers` gauge. */
+  async countByHostAndState(): Promise<Array<{ hostId: string | null; state: string; count: number }>> {
+    const rows: Array<{ host_id: string | null; state: string; count: string }> = await this.containers.query(
+      `SELECT host_id, state, count(*) AS count FROM containers GROUP BY host_id, state`,
+    );
+    return rows.map((r) => ({ hostId: r.host_id, state: r.state, count: Number(r.count) }));
+  }
+
+  /** What is reserved on each host, and the placement generation it is current for. */
+  async usage(): Promise<{ hosts: HostUsage[]; placementGeneration: number }> {
+    // Read first: a placement recorded between the two reads makes the snapshot stale, not wrong.
+    const [{ value }] = await this.containers.query(`SELECT value FROM placement_generation WHERE id = 1`);
+    return { hosts: await this.usageByHost(), placementGeneration: Number(value) };
+  }
+
+  private async usageByHost(): Promise<HostUsage[]> {
     const rows = await this.containers
       .createQueryBuilder('c')
       .select(['c.hostId', 'c.spec'])
@@ -215,6 +245,21 @@ export class ContainersService {
     if (!row) throw new NotFoundError(`no such container: ${id}`);
     return toRecord(row);
   }
+}
+
+/**
+ * Bumps the placement generation under its row lock, so placements commit one at a time. With
+ * `expected`, only if no placement happened since the caller's snapshot: a CONFLICT with
+ * `details.stalePlacement` tells it to decide again from fresh usage.
+ */
+async function bumpPlacementGeneration(manager: EntityManager, expected: number | undefined): Promise<void> {
+  const [rows] = (await manager.query(
+    expected === undefined
+      ? `UPDATE placement_generation SET value = value + 1 WHERE id = 1 RETURNING value`
+      : `UPDATE placement_generation SET value = value + 1 WHERE id = 1 AND value = $1 RETURNING value`,
+    expected === undefined ? [] : [expected],
+  )) as [unknown[], number];
+  if (!rows.length) throw new ConflictError('another placement was recorded since this one was decided', { stalePlacement: true });
 }
 
 function toRecord(row: ContainerEntity): ContainerRecord {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { confirmGarbage, expireUploads, getUpload, knownBlobs, markGarbage, NotFoundError } from '@muelle/contracts';
-import { LOGGER } from '@muelle/service-kit';
+import { LOGGER, ServiceMetrics } from '@muelle/service-kit';
+import { Counter } from 'prom-client';
 import type { BlobStore } from '@muelle/storage';
 import type { Logger } from 'pino';
 import { BlobsService } from '../blobs/blobs.service';
@@ -31,6 +32,9 @@ const BATCH = 500;
 export class GarbageCollectorService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private running?: Promise<GcReport>;
+  private readonly runs: Counter<'result'>;
+  private readonly freed: Counter;
+  private readonly deletedBlobs: Counter;
 
   constructor(
     @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
@@ -38,7 +42,13 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     private readonly blobs: BlobsService,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    metrics: ServiceMetrics,
+  ) {
+    const registers = [metrics.registry];
+    this.runs = new Counter({ name: 'muelle_registry_gc_runs_total', help: 'Garbage collection passes by result', labelNames: ['result'], registers });
+    this.freed = new Counter({ name: 'muelle_registry_gc_freed_bytes_total', help: 'Bytes of blobs and manifest bodies deleted by garbage collection', registers });
+    this.deletedBlobs = new Counter({ name: 'muelle_registry_gc_deleted_blobs_total', help: 'Blobs deleted by garbage collection', registers });
+  }
 
   onApplicationBootstrap(): void {
     void this.sweepPartsAtStart();
@@ -56,7 +66,20 @@ export class GarbageCollectorService implements OnApplicationBootstrap, OnModule
 
   /** One full pass; concurrent calls share the pass in progress. */
   run(options: { graceSeconds?: number; untaggedManifestSeconds?: number | null } = {}): Promise<GcReport> {
-    this.running ??= this.pass(options).finally(() => (this.running = undefined));
+    this.running ??= this.pass(options)
+      .then(
+        (report) => {
+          this.runs.inc({ result: 'ok' });
+          this.freed.inc(report.freedBytes);
+          this.deletedBlobs.inc(report.deletedBlobs.length);
+          return report;
+        },
+        (error: unknown) => {
+          this.runs.inc({ result: 'error' });
+          throw error;
+        },
+      )
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 

@@ -9,6 +9,7 @@ import { Principal, RegistryAuthService } from '../auth/registry-auth.service';
 import { BlobsService } from '../blobs/blobs.service';
 import { isInternal, RegistryError, toRegistryError } from '../errors';
 import { ManifestsService, readCapped } from '../manifests/manifests.service';
+import { RegistryMetrics } from './registry-metrics';
 import { reply } from './reply';
 import { paginationNumber, parseRequestTarget, ParsedRequest } from './routes';
 
@@ -28,6 +29,7 @@ export class V2Middleware implements NestMiddleware {
     private readonly manifests: ManifestsService,
     private readonly bus: BusClient,
     private readonly audit: RegistryAudit,
+    private readonly metrics: RegistryMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -42,14 +44,16 @@ export class V2Middleware implements NestMiddleware {
       return this.fail(req, res, error);
     }
     if (!parsed) return next();
-    this.dispatch(req, res, parsed).catch((error) => this.fail(req, res, error));
+    const tracked = this.metrics.track(req, res, parsed.route);
+    this.dispatch(req, res, parsed, tracked.authorized).catch((error) => this.fail(req, res, error, tracked.failed));
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, { route, query }: ParsedRequest): Promise<void> {
+  private async dispatch(req: IncomingMessage, res: ServerResponse, { route, query }: ParsedRequest, authorized: () => void): Promise<void> {
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
     if (route.kind === 'token') return this.token(req, res, query);
     const principal = await this.auth.authorize(req, method, route);
+    authorized();
     switch (route.kind) {
       case 'base':
         return reply(res, 200, {}, {});
@@ -133,8 +137,9 @@ export class V2Middleware implements NestMiddleware {
     return reply(res, 200, {}, await this.auth.issueToken(req.headers.authorization, query, undefined, req.socket.remoteAddress));
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown, counted?: (code: string) => void): void {
     const answer = toRegistryError(error);
+    counted?.(answer.code);
     if (isInternal(answer)) this.logger.error({ err: error, method: req.method, url: req.url }, 'registry request failed');
     else this.logger.debug({ code: answer.code, method: req.method, url: req.url, message: answer.message }, 'registry request refused');
     if (res.headersSent) {

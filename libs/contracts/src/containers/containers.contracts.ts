@@ -3,10 +3,21 @@ import { defineEvent, defineRequest } from '../contract';
 import { IsoDate, pageOf } from '../common';
 import { ContainerId, ContainerName, ContainerRecord, ContainerSpec, ContainerState, HealthStatus, HostId } from './container.schemas';
 
+/** A counter metadata bumps with every placement; a decision names the one it was taken at. */
+export const PlacementGeneration = z.number().int().nonnegative();
+
 /** Records a new container, already placed on a host. CONFLICT when the name is taken. */
 export const recordContainer = defineRequest(
   'muelle.metadata.containers.create.v1',
-  z.object({ id: ContainerId, name: ContainerName.optional(), teamId: z.string().uuid().nullable().default(null), hostId: HostId, spec: ContainerSpec }),
+  z.object({
+    id: ContainerId,
+    name: ContainerName.optional(),
+    teamId: z.string().uuid().nullable().default(null),
+    hostId: HostId,
+    spec: ContainerSpec,
+    /** The `placementGeneration` of the usage the host was chosen from: recorded only if nothing was placed since (else CONFLICT, `details.stalePlacement`). */
+    placementGeneration: PlacementGeneration.optional(),
+  }),
   ContainerRecord,
 );
 
@@ -46,7 +57,14 @@ export const deleteContainerRecord = defineRequest('muelle.metadata.containers.d
 /** Moves a container to another host (rescheduling after a host went down or was drained). */
 export const reassignContainer = defineRequest(
   'muelle.metadata.containers.reassign.v1',
-  z.object({ id: ContainerId, hostId: HostId }),
+  z.object({
+    id: ContainerId,
+    hostId: HostId,
+    /** Moved only if it is still on this host (two replicas' reconcilers must not both move it). */
+    fromHostId: HostId.optional(),
+    /** As in `recordContainer`. */
+    placementGeneration: PlacementGeneration.optional(),
+  }),
   ContainerRecord,
 );
 
@@ -62,7 +80,8 @@ export const HostUsage = z.object({
   services: z.record(z.string(), z.number().int()),
 });
 export type HostUsage = z.infer<typeof HostUsage>;
-export const hostUsage = defineRequest('muelle.metadata.hosts.usage.v1', z.object({}), z.object({ hosts: z.array(HostUsage) }));
+/** `placementGeneration`: read before the usage, so a placement recorded meanwhile makes it stale, never the reverse. */
+export const hostUsage = defineRequest('muelle.metadata.hosts.usage.v1', z.object({}), z.object({ hosts: z.array(HostUsage), placementGeneration: PlacementGeneration }));
 
 /** Every state change on an agent; metadata records it (the last one by `at` wins). */
 export const containerStateChanged = defineEvent(

@@ -17,6 +17,7 @@ export interface PathStat {
 }
 
 const READ_CHUNK = 64 * 1024;
+type EntryHeader = Partial<tar.Header> & { name: string };
 
 /**
  * How Docker resolves a `docker cp` source: symlinks on the way are followed (inside the root), the
@@ -103,7 +104,7 @@ export async function packResolved(root: ContainerRoot, resolved: Resolved, entr
   pack.finalize();
 }
 
-async function packFile(root: ContainerRoot, file: Resolved, pack: tar.Pack, header: tar.Header): Promise<void> {
+async function packFile(root: ContainerRoot, file: Resolved, pack: tar.Pack, header: EntryHeader): Promise<void> {
   const handle = await root.openResolved(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const opened = await handle.stat();
@@ -127,7 +128,7 @@ async function packFile(root: ContainerRoot, file: Resolved, pack: tar.Pack, hea
   }
 }
 
-function entry(pack: tar.Pack, header: tar.Header): Promise<void> {
+function entry(pack: tar.Pack, header: EntryHeader): Promise<void> {
   return new Promise((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
 }
 

@@ -85,7 +85,7 @@ export function entryPath(name: string): string {
 
 async function applyEntry(root: ContainerRoot, destination: string, entry: TarEntry, options: ExtractOptions): Promise<void> {
   const header = entry.header;
-  if (header.type === 'pax-global-header') return;
+  if ((header.type as string) === 'pax-global-header') return;
   const relative = entryPath(header.name);
   const target = relative ? `${destination === '/' ? '' : destination}/${relative}` : destination;
   const at = await root.resolve(target, false);

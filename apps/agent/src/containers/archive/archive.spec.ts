@@ -37,7 +37,7 @@ async function readTar(stream: Readable): Promise<Map<string, { type: string; bo
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, body, next) => {
       const chunks: Buffer[] = [];
-      body.on('data', (c: Buffer) => chunks.push(c));
+      body.on('data', (c) => chunks.push(c as Buffer));
       body.on('end', () => {
         entries.set(header.name, { type: header.type ?? 'file', body: Buffer.concat(chunks).toString(), linkname: header.linkname, mode: header.mode });
         next();
@@ -61,7 +61,7 @@ async function tarOfPath(path: string) {
   }
 }
 
-function tarBytes(entries: Array<tar.Header & { body?: string }>): Readable {
+function tarBytes(entries: Array<Partial<tar.Header> & { name: string; body?: string }>): Readable {
   const pack = tar.pack();
   for (const { body, ...header } of entries) pack.entry(header, body ?? '');
   pack.finalize();

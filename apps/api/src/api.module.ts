@@ -25,6 +25,8 @@ import { ContainersService } from './containers/containers.service';
 import { ContainerPruner } from './containers/container-pruner';
 import { ContainerNames } from './containers/container-names';
 import { ContainerProcesses } from './containers/container-processes';
+import { ContainerArchives } from './containers/container-archives';
+import { ContainerArchiveController } from './containers/archive.controller';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
@@ -48,7 +50,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -68,6 +70,7 @@ export class ApiModule implements NestModule {
         TeamLimitsController,
         HostsController,
         ContainersController,
+        ContainerArchiveController,
         ServicesController,
         ImagesController,
         RepositoriesController,

@@ -16,6 +16,7 @@ import { registerTeamCommands } from './commands/teams';
 import { registerSystemCommands } from './commands/system';
 import { registerContextCommands } from './commands/contexts';
 import { registerContainerCommands } from './commands/containers';
+import { registerCopyCommand } from './commands/copy';
 import { registerDockerEnvCommand, writeDockerConfig } from './commands/docker-env';
 import { registerCompletionCommand } from './commands/completion';
 import { loginCredentials } from './commands/login';
@@ -615,6 +616,7 @@ Examples:
   registerServiceCommands(program, io);
   registerStackCommands(program, io);
   registerContainerCommands(program, io);
+  registerCopyCommand(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);
   // Last: the completion script is generated from every command registered before it.

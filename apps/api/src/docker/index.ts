@@ -1,3 +1,4 @@
+import { DockerArchiveController } from './archive.controller';
 import { DockerBuildController } from './build.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerExecController } from './exec.controller';
@@ -11,6 +12,7 @@ export const dockerEngineControllers = [
   DockerPingController,
   DockerSystemController,
   DockerContainersController,
+  DockerArchiveController,
   DockerExecController,
   DockerImagesController,
   DockerBuildController,

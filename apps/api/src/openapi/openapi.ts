@@ -4,12 +4,14 @@ import { CreateTokenBody } from '../auth/tokens.controller';
 import { SignInBody } from '../auth/session.controller';
 import { ListUsersQuery, SetPasswordBody } from '../accounts/users.controller';
 import {
+  ArchiveQuery,
   CreateContainerBody,
   ExecBody,
   KillQuery,
   ListContainersQuery,
   LogsQuery,
   PruneQuery,
+  PutArchiveQuery,
   RemoveQuery,
   RenameQuery,
   StatsQuery,
@@ -204,6 +206,28 @@ export const routes: Route[] = [
     path: '/v1/containers/{ref}/top',
     summary: 'Its processes: {titles, processes} (UID, PID, PPID, TIME, CMD)',
     tag: 'containers',
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/archive/stat',
+    summary: 'What a path names inside it (running or stopped): {name, size, mode, mtime, linkTarget}, as Docker',
+    tag: 'containers',
+    query: ArchiveQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/archive',
+    summary: 'A tar of a path inside it (muelle cp out); the path stat in X-Docker-Container-Path-Stat',
+    tag: 'containers',
+    query: ArchiveQuery,
+    streams: 'application/x-tar',
+  },
+  {
+    method: 'put',
+    path: '/v1/containers/{ref}/archive',
+    summary: 'Extract the tar body into a directory inside it (muelle cp in)',
+    tag: 'containers',
+    query: PutArchiveQuery,
   },
   {
     method: 'post',

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { lchown, link, lutimes, mkdir, rmdir, symlink, unlink } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { ConflictError, InvalidArgumentError } from '@muelle/contracts';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
 import { below, changedError, ContainerRoot, isKernelPath, type Resolved } from './in-root';
 
 export interface ExtractOptions {
@@ -23,7 +23,7 @@ interface TarEntry extends Readable {
 export async function resolveDestination(root: ContainerRoot, path: string): Promise<string> {
   const resolved = await root.resolve(path, true);
   try {
-    if (!resolved.stats) throw new InvalidArgumentError(`no such directory in the container: ${path}`);
+    if (!resolved.stats) throw new NotFoundError(`no such directory in the container: ${path}`);
     if (!resolved.stats.isDirectory()) throw new InvalidArgumentError(`not a directory in the container: ${path}`);
     if (isKernelPath(resolved.path)) throw new InvalidArgumentError(`cannot copy into ${resolved.path}: it is the kernel's, not the container's`);
     return resolved.path;

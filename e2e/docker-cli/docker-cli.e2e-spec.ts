@@ -193,6 +193,53 @@ describe('the seed with the stock docker CLI', () => {
     expect([until.code, until.stdout, until.stderr]).toEqual([0, '', '']);
   }, 60_000);
 
+  it('docker cp and muelle cp copy files both ways, running and stopped, and never leave the container', async () => {
+    const dir = join(work, 'cp');
+    mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'in.txt'), 'from-the-host\n');
+    writeFileSync(join(dir, 'tree', 'sub', 'deep.txt'), 'deep\n');
+    await ok('cp', join(dir, 'in.txt'), 'web:/tmp/');
+    await ok('cp', join(dir, 'tree'), 'web:/tmp/renamed');
+    expect(await ok('exec', 'web', 'cat', '/tmp/in.txt', '/tmp/renamed/sub/deep.txt')).toBe('from-the-host\ndeep\n');
+    await ok('cp', 'web:/www/index.html', join(dir, 'out.html'));
+    expect(readFileSync(join(dir, 'out.html'), 'utf8')).toBe('hola-docker\n');
+    await ok('cp', 'web:/tmp/renamed', join(dir, 'back'));
+    expect(readFileSync(join(dir, 'back', 'sub', 'deep.txt'), 'utf8')).toBe('deep\n');
+    // A tar on stdout, as `docker cp c:/path -` gives it.
+    expect((await docker(['cp', 'web:/www', '-'], env)).stdout).toContain('www/index.html');
+
+    // Links made inside the container resolve inside it: the host's /etc/shadow is never read.
+    await ok('exec', 'web', 'sh', '-c', 'echo container-shadow > /etc/shadow && ln -s / /tmp/rootlink && ln -s /etc/shadow /tmp/abs && ln -s ../../../../../../etc/shadow /tmp/rel');
+    for (const source of ['web:/tmp/rootlink/etc/shadow', 'web:/tmp/rootlink/../../../etc/shadow']) {
+      await ok('cp', source, join(dir, 'shadow-copy'));
+      expect(readFileSync(join(dir, 'shadow-copy'), 'utf8')).toBe('container-shadow\n');
+    }
+    for (const link of ['abs', 'rel']) {
+      await ok('cp', '-L', `web:/tmp/${link}`, join(dir, `followed-${link}`));
+      expect(readFileSync(join(dir, `followed-${link}`), 'utf8')).toBe('container-shadow\n');
+    }
+    // Copying into the container through a link to / writes inside it.
+    await ok('cp', join(dir, 'in.txt'), 'web:/tmp/rootlink/etc/');
+    expect(await ok('exec', 'web', 'cat', '/etc/in.txt')).toBe('from-the-host\n');
+
+    // The muelle CLI, both ways; a stopped container (talker exited) through its file system.
+    const m = async (...args: string[]) => {
+      const result = await muelle(args, muelleEnv);
+      if (result.code !== 0) throw new Error(`muelle ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logs()}`);
+    };
+    await m('cp', join(dir, 'tree'), 'talker:/opt/');
+    await m('cp', 'talker:/opt/tree/sub/deep.txt', join(dir, 'from-stopped.txt'));
+    expect(readFileSync(join(dir, 'from-stopped.txt'), 'utf8')).toBe('deep\n');
+    await m('cp', 'web:/tmp/rootlink/etc/shadow', join(dir, 'muelle-shadow'));
+    expect(readFileSync(join(dir, 'muelle-shadow'), 'utf8')).toBe('container-shadow\n');
+    expect((await ok('inspect', '--format', '{{.State.Status}}', 'talker')).trim()).toBe('exited');
+
+    const missing = await docker(['cp', 'web:/no/such/file', join(dir, 'x')], env);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/no such file or directory in the container: \/no/)]);
+    const kernel = await docker(['cp', join(dir, 'in.txt'), 'web:/proc/'], env);
+    expect(kernel.stderr).toMatch(/cannot copy into \/proc: it is the kernel's/);
+  }, 120_000);
+
   it('places containers on both hosts', async () => {
     const hosts = new Set<string>();
     for (const name of ['web', 'talker']) hosts.add((await ok('inspect', '--format', '{{.Node.ID}}', name)).trim());

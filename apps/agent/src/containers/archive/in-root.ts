@@ -36,8 +36,9 @@ export interface Resolved {
 export class ContainerRoot {
   private constructor(readonly root: FileHandle) {}
 
+  /** `rootPath` is the agent's own (`/proc/<pid>/root`, a magic link that must be followed, or the stopped container's mount). */
   static async open(rootPath: string): Promise<ContainerRoot> {
-    return new ContainerRoot(await open(rootPath, DIR_FLAGS));
+    return new ContainerRoot(await open(rootPath, constants.O_RDONLY | constants.O_DIRECTORY));
   }
 
   close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { createRegistryClient } from '@muelle/registry-client';
-import { eventually, freePort, getJson, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
+import { eventually, freePort, getJson, runCommand, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -240,6 +240,33 @@ describe('the seed with the stock docker CLI', () => {
     expect(kernel.stderr).toMatch(/cannot copy into \/proc: it is the kernel's/);
   }, 120_000);
 
+  it('docker save and load, muelle save and load: a docker-archive that round-trips to the same image id', async () => {
+    const dir = join(work, 'save');
+    mkdirSync(dir, { recursive: true });
+    await ok('tag', busybox, 'saveme:v1');
+    const id = (await ok('image', 'inspect', '--format', '{{.Id}}', 'saveme:v1')).trim();
+    const saved = await muelle(['save', '-o', join(dir, 'muelle.tar'), 'saveme:v1'], muelleEnv);
+    expect([saved.code, saved.stderr]).toEqual([0, '']);
+    await ok('save', '-o', join(dir, 'docker.tar'), 'saveme:v1');
+    // What docker's own tools read: manifest.json naming the config by its digest, the OCI layout beside it.
+    const listing = await runTar(join(dir, 'docker.tar'));
+    expect(listing).toEqual(expect.arrayContaining(['manifest.json', 'index.json', 'oci-layout', 'repositories', `blobs/sha256/${id.slice(7)}`]));
+    await ok('rmi', 'saveme:v1');
+    expect((await docker(['image', 'inspect', 'saveme:v1'], env)).code).toBe(1);
+    expect(await ok('load', '-i', join(dir, 'muelle.tar'))).toContain('Loaded image: saveme:v1');
+    expect((await ok('image', 'inspect', '--format', '{{.Id}}', 'saveme:v1')).trim()).toBe(id);
+    await ok('rmi', 'saveme:v1');
+    const loaded = await muelle(['load', '-i', join(dir, 'docker.tar')], muelleEnv);
+    expect([loaded.code, loaded.stdout]).toEqual([0, 'Loaded image: saveme:v1\n']);
+    expect((await ok('run', '--rm', 'saveme:v1', 'echo', 'loaded-runs')).trim()).toBe('loaded-runs');
+    // By id: no name in the archive; loading it gives the id back.
+    await ok('save', '-o', join(dir, 'by-id.tar'), id.slice(7, 19));
+    expect(await ok('load', '-i', join(dir, 'by-id.tar'))).toContain(`Loaded image ID: ${id}`);
+    const notTar = await docker(['load'], env, { input: 'not a tar at all' });
+    expect(notTar.stderr).toMatch(/the archive to load is not a tar archive/);
+    await ok('rmi', 'saveme:v1');
+  }, 120_000);
+
   it('places containers on both hosts', async () => {
     const hosts = new Set<string>();
     for (const name of ['web', 'talker']) hosts.add((await ok('inspect', '--format', '{{.Node.ID}}', name)).trim());
@@ -411,3 +438,9 @@ describe('the seed with the stock docker CLI', () => {
     }
   }, 90_000);
 });
+
+/** The names in a tar, as GNU tar lists them. */
+async function runTar(file: string): Promise<string[]> {
+  const result = await runCommand('tar', ['-tf', file], { env: {}, timeoutMs: 30_000 });
+  return result.stdout.split('\n').filter(Boolean).map((n) => n.replace(/\/$/, ''));
+}

@@ -4,6 +4,7 @@ import { DockerContainersController } from './containers.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
+import { DockerImageArchiveController } from './image-archive.controller';
 import { DockerSessions } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
@@ -14,6 +15,7 @@ export const dockerEngineControllers = [
   DockerContainersController,
   DockerArchiveController,
   DockerExecController,
+  DockerImageArchiveController,
   DockerImagesController,
   DockerBuildController,
   DockerUnsupportedController,

@@ -25,7 +25,7 @@ import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery } from '../images/images.controller';
-import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
+import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
 import { TeamPolicyBody, TeamQuotaBody } from '../teams/team-limits.controller';
@@ -306,6 +306,20 @@ export const routes: Route[] = [
     summary: 'One image: digest, size, created, manifest, hosts',
     tag: 'images',
     query: ImageQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/images/save',
+    summary: 'A docker-archive tar of the images (?image=a&image=b), as docker save writes it',
+    tag: 'images',
+    query: SaveImagesQuery,
+    streams: 'application/x-tar',
+  },
+  {
+    method: 'post',
+    path: '/v1/images/load',
+    summary: 'Load a docker-archive tar (the body, as docker save writes it) into the registry: {loaded: ["Loaded image: …"]}',
+    tag: 'images',
   },
   {
     method: 'post',

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
@@ -88,4 +88,36 @@ async function copyIn(api: ApiClient, src: string, to: { container: string; path
     topName = lastComponent(to.path);
   }
   await api.send('PUT', archivePath(to.container), { raw: await packLocal(contents ? src.slice(0, -2) || '/' : src, topName), query: { ...query, path: dir } });
+}
+
+/** `muelle save`: images of Muelle's registry as a docker-archive tar (`docker load` takes it). */
+export function registerSaveCommand(program: Command, io: Io): void {
+  program
+    .command('save')
+    .description('Save images to a tar archive (docker-archive, streamed to stdout by default)')
+    .argument('<images...>')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (images: string[], o: { output?: string }) => {
+      if (!o.output && io.out.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      const response = await apiClient().send('GET', '/v1/images/save', { query: { image: images }, accept: 'application/x-tar' });
+      const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+      await pipeline(body, o.output ? createWriteStream(o.output) : (io.out as NodeJS.WritableStream));
+    });
+}
+
+/** `muelle load`: a docker-archive tar (docker save's, or muelle save's) into Muelle's registry. */
+export function registerLoadCommand(program: Command, io: Io): void {
+  program
+    .command('load')
+    .description('Load images from a tar archive (docker-archive) into the registry')
+    .option('-i, --input <file>', 'read from a file instead of stdin')
+    .option('-q, --quiet', 'print nothing')
+    .action(async (o: { input?: string; quiet?: boolean }) => {
+      if (!o.input && process.stdin.isTTY) throw new CliError('requested load from stdin, but stdin is empty');
+      if (o.input && !existsSync(o.input)) throw new CliError(`open ${o.input}: no such file or directory`);
+      const body = o.input ? createReadStream(o.input) : process.stdin;
+      const response = await apiClient().send('POST', '/v1/images/load', { raw: body });
+      const { loaded } = (await response.json()) as { loaded: string[] };
+      if (!o.quiet) for (const line of loaded) io.out.write(`${line}\n`);
+    });
 }

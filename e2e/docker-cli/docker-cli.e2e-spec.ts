@@ -238,6 +238,11 @@ describe('the seed with the stock docker CLI', () => {
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/no such file or directory in the container: \/no/)]);
     const kernel = await docker(['cp', join(dir, 'in.txt'), 'web:/proc/'], env);
     expect(kernel.stderr).toMatch(/cannot copy into \/proc: it is the kernel's/);
+    // docker export and muelle export: the whole file system, a stopped one too.
+    await ok('export', '-o', join(dir, 'web.tar'), 'web');
+    expect(await runTar(join(dir, 'web.tar'))).toEqual(expect.arrayContaining(['www/index.html', 'etc/in.txt', 'proc']));
+    await m('export', '-o', join(dir, 'talker.tar'), 'talker');
+    expect(await runTar(join(dir, 'talker.tar'))).toEqual(expect.arrayContaining(['opt/tree/sub/deep.txt']));
   }, 120_000);
 
   it('docker save and load, muelle save and load: a docker-archive that round-trips to the same image id', async () => {

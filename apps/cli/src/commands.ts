@@ -16,7 +16,7 @@ import { registerTeamCommands } from './commands/teams';
 import { registerSystemCommands } from './commands/system';
 import { registerContextCommands } from './commands/contexts';
 import { registerContainerCommands } from './commands/containers';
-import { registerCopyCommand, registerLoadCommand, registerSaveCommand } from './commands/copy';
+import { registerCopyCommand, registerExportCommand, registerLoadCommand, registerSaveCommand } from './commands/copy';
 import { registerDockerEnvCommand, writeDockerConfig } from './commands/docker-env';
 import { registerCompletionCommand } from './commands/completion';
 import { loginCredentials } from './commands/login';
@@ -619,6 +619,7 @@ Examples:
   registerCopyCommand(program, io);
   registerSaveCommand(program, io);
   registerLoadCommand(program, io);
+  registerExportCommand(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);
   // Last: the completion script is generated from every command registered before it.

@@ -8,7 +8,7 @@ import { ArchiveQuery, PutArchiveQuery } from '../containers/containers.schemas'
 import { parseRequest } from '../http/validation';
 import { DockerErrorFilter } from './errors';
 
-/** `docker cp`: HEAD (path stat), GET (tar out) and PUT (tar in) of `/containers/{id}/archive`. */
+/** `docker cp`: HEAD (path stat), GET (tar out) and PUT (tar in) of `/containers/{id}/archive`; `docker export`. */
 @Controller('docker-engine/containers')
 @UseGuards(AuthGuard)
 @UseFilters(DockerErrorFilter)
@@ -25,6 +25,12 @@ export class DockerArchiveController {
   @Get(':ref/archive')
   async get(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown, @Res() res: Response) {
     await sendArchive(this.archives, principal, ref, parseRequest(ArchiveQuery, query, 'query').path, res);
+  }
+
+  /** `docker export`: the container's whole file system as a tar (its root, as `docker cp c:/. -` gives it). */
+  @Get(':ref/export')
+  async export(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Res() res: Response) {
+    await sendArchive(this.archives, principal, ref, '/.', res);
   }
 
   @Put(':ref/archive')

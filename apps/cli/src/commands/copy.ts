@@ -121,3 +121,18 @@ export function registerLoadCommand(program: Command, io: Io): void {
       if (!o.quiet) for (const line of loaded) io.out.write(`${line}\n`);
     });
 }
+
+/** `muelle export`: a container's whole file system as a tar (running or stopped). */
+export function registerExportCommand(program: Command, io: Io): void {
+  program
+    .command('export')
+    .description("Export a container's file system as a tar archive (to stdout by default)")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (ref: string, o: { output?: string }) => {
+      if (!o.output && io.out.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      const response = await apiClient().send('GET', archivePath(ref), { query: { path: '/.' }, accept: 'application/x-tar' });
+      const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+      await pipeline(body, o.output ? createWriteStream(o.output) : (io.out as NodeJS.WritableStream));
+    });
+}

@@ -3,7 +3,7 @@ import { lstat, opendir, readlink, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
-import { below, ContainerRoot, isKernelPath, type Resolved } from './in-root';
+import { below, changedError, ContainerRoot, isKernelPath, type Resolved } from './in-root';
 
 /** Docker's `X-Docker-Container-Path-Stat`: what `path` names, as the container sees it. */
 export interface PathStat {
@@ -88,7 +88,10 @@ export async function packResolved(root: ContainerRoot, resolved: Resolved, entr
         await handle?.close();
       }
     } else if (stats.isSymbolicLink()) {
-      await entry(pack, { ...header, type: 'symlink', linkname: await readlink(below(dir, name)) });
+      const linkname = await readlink(below(dir, name)).catch((error: NodeJS.ErrnoException) => {
+        throw changedError(error, containerPath);
+      });
+      await entry(pack, { ...header, type: 'symlink', linkname });
     } else if (stats.isFile()) {
       const key = `${stats.dev}:${stats.ino}`;
       const first = stats.nlink > 1 ? links.get(key) : undefined;

@@ -91,7 +91,9 @@ export class ContainerRoot {
       }
       if (stats.isSymbolicLink() && (!last || followLast)) {
         if (++links > MAX_SYMLINKS) throw new InvalidArgumentError(`too many levels of symbolic links in ${path}`);
-        const target = await readlink(below(top.dir, name));
+        const target = await readlink(below(top.dir, name)).catch((error: NodeJS.ErrnoException) => {
+          throw changedError(error, `${here()}/${name}`);
+        });
         if (target.startsWith('/')) stack.splice(1);
         pending.unshift(...components(target));
         continue;
@@ -136,7 +138,8 @@ function components(path: string): string[] {
  */
 export function changedError(error: NodeJS.ErrnoException, path: string): Error {
   const code = typeof error.code === 'string' ? error.code : '';
-  if (code === 'ELOOP' || code === 'ENOTDIR') return new ConflictError(`${path} changed in the container during the copy (a symbolic link appeared): nothing was followed`);
+  // EINVAL: a readlink of what was a symlink when listed and is not any more.
+  if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EINVAL') return new ConflictError(`${path} changed in the container during the copy (a symbolic link appeared): nothing was followed`);
   if (code === 'ENOENT') return new NotFoundError(`no such file or directory in the container: ${path}`);
   if (code === 'EROFS') return new ConflictError(`${path} is on a read-only file system in the container`);
   if (code === 'ENOTEMPTY' || code === 'EEXIST') return new ConflictError(`${path} changed in the container during the copy (${code})`);

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, linkSync, chmodSync, utimesSync, type Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CliError } from './errors';
 
@@ -34,7 +34,8 @@ export async function packLocal(path: string, topName: string): Promise<Readable
     () => pack.finalize(),
     (error: Error) => pack.destroy(error),
   );
-  return pack as unknown as Readable;
+  // tar-stream's streams are streamx ones: a Node Readable around them for fetch's body.
+  return Readable.from(pack as unknown as AsyncIterable<Uint8Array>);
 }
 
 function entry(pack: { entry(header: object, callback: (error?: Error | null) => void): unknown }, header: object): Promise<void> {

@@ -46,7 +46,8 @@ function fakes() {
     resolve: async () => ({ id: digest(config), repoTags: ['app:1'], repository: 'alpha/app', manifestDigest: digest(manifest) }),
     manifestOf: async () => ({ digest: digest(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest, document: JSON.parse(manifest.toString()) }),
     registryClient: () => client,
-    findLocal: async (_p: unknown, name: string) => ({ registry: 'registry.test:5000', repository: `alpha/${name.split(':')[0]}`, tag: name.split(':')[1] }),
+    localReference: (name: string) => ({ registry: 'registry.test:5000', repository: `alpha/${name.split(':')[0]}`, tag: name.split(':')[1] }),
+    findLocal: async (_p: unknown, name: string) => ({ registry: 'registry.test:5000', repository: name.startsWith('alpha/') ? name.split(':')[0] : `alpha/${name.split(':')[0]}`, tag: name.split(':')[1] }),
   } as unknown as ImageCatalog;
   const required: string[] = [];
   const access = { require: async (_p: unknown, action: string, repository: string) => void required.push(`${action} ${repository}`) };
@@ -84,11 +85,11 @@ describe('docker-archives', () => {
     expect(entries.get(`blobs/sha256/${digest(layer).slice(7)}`)).toEqual(layer);
     expect(entries.get(`blobs/sha256/${digest(manifest).slice(7)}`)).toEqual(manifest);
     expect(JSON.parse((entries.get('manifest.json') as Buffer).toString())).toEqual([
-      { Config: `blobs/sha256/${digest(config).slice(7)}`, RepoTags: ['app:1'], Layers: [`blobs/sha256/${digest(layer).slice(7)}`] },
+      { Config: `blobs/sha256/${digest(config).slice(7)}`, RepoTags: ['alpha/app:1'], Layers: [`blobs/sha256/${digest(layer).slice(7)}`] },
     ]);
-    expect(JSON.parse((entries.get('index.json') as Buffer).toString()).manifests[0]).toMatchObject({ digest: digest(manifest), annotations: { 'io.containerd.image.name': 'app:1' } });
+    expect(JSON.parse((entries.get('index.json') as Buffer).toString()).manifests[0]).toMatchObject({ digest: digest(manifest), annotations: { 'io.containerd.image.name': 'alpha/app:1' } });
     expect(JSON.parse((entries.get('oci-layout') as Buffer).toString())).toEqual({ imageLayoutVersion: '1.0.0' });
-    expect(JSON.parse((entries.get('repositories') as Buffer).toString())).toEqual({ app: { '1': digest(layer).slice(7) } });
+    expect(JSON.parse((entries.get('repositories') as Buffer).toString())).toEqual({ 'alpha/app': { '1': digest(layer).slice(7) } });
   });
 
   it('loads what it saved with the config unchanged (the same image id), each name pushed where push is allowed', async () => {
@@ -96,7 +97,7 @@ describe('docker-archives', () => {
     const { loader, pushed, manifests, required } = fakes();
     const lines: string[] = [];
     await loader.load(principal, Readable.from([archive]), (line) => lines.push(line));
-    expect(lines).toEqual(['Loaded image: app:1']);
+    expect(lines).toEqual(['Loaded image: alpha/app:1']);
     expect(required).toEqual(['push alpha/app']);
     expect(pushed.get(digest(config))).toEqual(config);
     expect(manifests).toHaveLength(1);

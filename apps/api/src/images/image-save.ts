@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { InvalidArgumentError } from '@muelle/contracts';
+import { familiarName } from '@muelle/images';
 import type { RequestPrincipal } from '../auth/principal';
 import { ImageCatalog } from './image-catalog';
 import { registryCall } from './registry-errors';
@@ -55,8 +56,8 @@ export class ImageSave {
         written.add(manifest.digest);
         await entry(pack, { name: blobPath(manifest.digest), mode: 0o644 }, manifest.bytes);
       }
-      // Saved by id: no name, as Docker does; by name: that name (the tag Docker would print).
-      const repoTags = this.catalog.isImageId(name) ? [] : image.repoTags.slice(0, 1);
+      // Saved by id or digest: no name, as Docker does; by name: that name, in Docker's familiar form.
+      const repoTags = this.repoTagOf(name);
       entries.push({ Config: blobPath(config.digest), RepoTags: repoTags.length ? repoTags : null, Layers: layers.map((l) => blobPath(l.digest)) });
       index.push({
         mediaType: manifest.mediaType,
@@ -76,6 +77,13 @@ export class ImageSave {
     if (Object.keys(repositories).length) await entry(pack, { name: 'repositories', mode: 0o644 }, JSON.stringify(repositories));
     pack.finalize();
     await sending;
+  }
+
+  private repoTagOf(name: string): string[] {
+    if (this.catalog.isImageId(name)) return [];
+    const ref = this.catalog.localReference(name);
+    if (ref.digest && !ref.tag) return [];
+    return [familiarName({ ...ref, digest: undefined, tag: ref.tag ?? 'latest' }, this.catalog.registry)];
   }
 }
 

@@ -83,6 +83,7 @@ async function copyIn(api: ApiClient, src: string, to: { container: string; path
     dir = to.path;
     topName = contents ? '.' : lastComponent(src);
   } else {
+    if (!target && to.path.endsWith('/')) throw new CliError(`no such directory: ${to.container}:${to.path}`);
     if (target && sourceIsDir) throw new CliError(`cannot copy a directory to the file ${to.container}:${to.path}`);
     dir = parentOf(to.path);
     topName = lastComponent(to.path);

@@ -1,5 +1,5 @@
 import { createRegistryClient } from '@muelle/registry-client';
-import { eventually, freePort, getJson, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
+import { eventually, freePort, getJson, runCommand, ServiceProcess, serviceEntry, spawnNode } from '@muelle/testing';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,6 +193,86 @@ describe('the seed with the stock docker CLI', () => {
     expect([until.code, until.stdout, until.stderr]).toEqual([0, '', '']);
   }, 60_000);
 
+  it('docker cp and muelle cp copy files both ways, running and stopped, and never leave the container', async () => {
+    const dir = join(work, 'cp');
+    mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'in.txt'), 'from-the-host\n');
+    writeFileSync(join(dir, 'tree', 'sub', 'deep.txt'), 'deep\n');
+    await ok('cp', join(dir, 'in.txt'), 'web:/tmp/');
+    await ok('cp', join(dir, 'tree'), 'web:/tmp/renamed');
+    expect(await ok('exec', 'web', 'cat', '/tmp/in.txt', '/tmp/renamed/sub/deep.txt')).toBe('from-the-host\ndeep\n');
+    await ok('cp', 'web:/www/index.html', join(dir, 'out.html'));
+    expect(readFileSync(join(dir, 'out.html'), 'utf8')).toBe('hola-docker\n');
+    await ok('cp', 'web:/tmp/renamed', join(dir, 'back'));
+    expect(readFileSync(join(dir, 'back', 'sub', 'deep.txt'), 'utf8')).toBe('deep\n');
+    // A tar on stdout, as `docker cp c:/path -` gives it.
+    expect((await docker(['cp', 'web:/www', '-'], env)).stdout).toContain('www/index.html');
+
+    // Links made inside the container resolve inside it: the host's /etc/shadow is never read.
+    await ok('exec', 'web', 'sh', '-c', 'echo container-shadow > /etc/shadow && ln -s / /tmp/rootlink && ln -s /etc/shadow /tmp/abs && ln -s ../../../../../../etc/shadow /tmp/rel');
+    for (const source of ['web:/tmp/rootlink/etc/shadow', 'web:/tmp/rootlink/../../../etc/shadow']) {
+      await ok('cp', source, join(dir, 'shadow-copy'));
+      expect(readFileSync(join(dir, 'shadow-copy'), 'utf8')).toBe('container-shadow\n');
+    }
+    for (const link of ['abs', 'rel']) {
+      await ok('cp', '-L', `web:/tmp/${link}`, join(dir, `followed-${link}`));
+      expect(readFileSync(join(dir, `followed-${link}`), 'utf8')).toBe('container-shadow\n');
+    }
+    // Copying into the container through a link to / writes inside it.
+    await ok('cp', join(dir, 'in.txt'), 'web:/tmp/rootlink/etc/');
+    expect(await ok('exec', 'web', 'cat', '/etc/in.txt')).toBe('from-the-host\n');
+
+    // The muelle CLI, both ways; a stopped container (talker exited) through its file system.
+    const m = async (...args: string[]) => {
+      const result = await muelle(args, muelleEnv);
+      if (result.code !== 0) throw new Error(`muelle ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logs()}`);
+    };
+    await m('cp', join(dir, 'tree'), 'talker:/');
+    await m('cp', 'talker:/tree/sub/deep.txt', join(dir, 'from-stopped.txt'));
+    expect(readFileSync(join(dir, 'from-stopped.txt'), 'utf8')).toBe('deep\n');
+    await m('cp', 'web:/tmp/rootlink/etc/shadow', join(dir, 'muelle-shadow'));
+    expect(readFileSync(join(dir, 'muelle-shadow'), 'utf8')).toBe('container-shadow\n');
+    expect((await ok('inspect', '--format', '{{.State.Status}}', 'talker')).trim()).toBe('exited');
+
+    const missing = await docker(['cp', 'web:/no/such/file', join(dir, 'x')], env);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/No such container:path: web:\/no\/such\/file|no such file or directory in the container: \/no/)]);
+    const kernel = await docker(['cp', join(dir, 'in.txt'), 'web:/proc/'], env);
+    expect(kernel.stderr).toMatch(/cannot copy into \/proc: it is the kernel's/);
+    // docker export and muelle export: the whole file system, a stopped one too.
+    await ok('export', '-o', join(dir, 'web.tar'), 'web');
+    expect(await runTar(join(dir, 'web.tar'))).toEqual(expect.arrayContaining(['www/index.html', 'etc/in.txt', 'proc']));
+    await m('export', '-o', join(dir, 'talker.tar'), 'talker');
+    expect(await runTar(join(dir, 'talker.tar'))).toEqual(expect.arrayContaining(['tree/sub/deep.txt']));
+  }, 120_000);
+
+  it('docker save and load, muelle save and load: a docker-archive that round-trips to the same image id', async () => {
+    const dir = join(work, 'save');
+    mkdirSync(dir, { recursive: true });
+    await ok('tag', busybox, 'saveme:v1');
+    const id = (await ok('image', 'inspect', '--format', '{{.Id}}', 'saveme:v1')).trim();
+    const saved = await muelle(['save', '-o', join(dir, 'muelle.tar'), 'saveme:v1'], muelleEnv);
+    expect([saved.code, saved.stderr]).toEqual([0, '']);
+    await ok('save', '-o', join(dir, 'docker.tar'), 'saveme:v1');
+    // What docker's own tools read: manifest.json naming the config by its digest, the OCI layout beside it.
+    const listing = await runTar(join(dir, 'docker.tar'));
+    expect(listing).toEqual(expect.arrayContaining(['manifest.json', 'index.json', 'oci-layout', 'repositories', `blobs/sha256/${id.slice(7)}`]));
+    await ok('rmi', 'saveme:v1');
+    expect((await docker(['image', 'inspect', 'saveme:v1'], env)).code).toBe(1);
+    expect(await ok('load', '-i', join(dir, 'muelle.tar'))).toContain('Loaded image: saveme:v1');
+    expect((await ok('image', 'inspect', '--format', '{{.Id}}', 'saveme:v1')).trim()).toBe(id);
+    await ok('rmi', 'saveme:v1');
+    const loaded = await muelle(['load', '-i', join(dir, 'docker.tar')], muelleEnv);
+    expect([loaded.code, loaded.stdout]).toEqual([0, 'Loaded image: saveme:v1\n']);
+    expect((await ok('run', '--rm', 'saveme:v1', 'echo', 'loaded-runs')).trim()).toBe('loaded-runs');
+    // By id: no name in the archive; loading it gives the id back.
+    await ok('save', '-o', join(dir, 'by-id.tar'), id.slice(7, 19));
+    expect(await ok('load', '-i', join(dir, 'by-id.tar'))).toContain(`Loaded image ID: ${id}`);
+    const notTar = await docker(['load'], env, { input: 'not a tar at all' });
+    expect(notTar.stderr).toMatch(/the archive to load is not a tar archive/);
+    // -f: the --rm container of the run above may still be being removed.
+    await ok('rmi', '-f', 'saveme:v1');
+  }, 120_000);
+
   it('places containers on both hosts', async () => {
     const hosts = new Set<string>();
     for (const name of ['web', 'talker']) hosts.add((await ok('inspect', '--format', '{{.Node.ID}}', name)).trim());
@@ -364,3 +444,9 @@ describe('the seed with the stock docker CLI', () => {
     }
   }, 90_000);
 });
+
+/** The names in a tar, as GNU tar lists them. */
+async function runTar(file: string): Promise<string[]> {
+  const result = await runCommand('tar', ['-tf', file], { env: {}, timeoutMs: 30_000 });
+  return result.stdout.split('\n').filter(Boolean).map((n) => n.replace(/\/$/, ''));
+}

@@ -5,6 +5,7 @@ import { ContainerRuntime } from './containers/container-runtime';
 import { onHostDisk } from './host/disk-full';
 import { ExecManager } from './containers/exec-manager';
 import { OutputStreams } from './containers/output-streams';
+import { ContainerArchives } from './containers/archive/container-archives';
 import { PROCESS_TITLES, processTable } from './containers/process-table';
 import { ImageStore } from './images/image-store';
 import { VolumeStore, withTeamVolumes } from './volumes/volume-store';
@@ -26,9 +27,27 @@ export function agentControllerFor(hostId: string) {
       bus: BusClient,
     ) {
       this.output = new OutputStreams(runtime, bus);
+      this.archives = new ContainerArchives(hostId, runtime, () => bus.streams());
     }
 
     private readonly output: OutputStreams;
+    private readonly archives: ContainerArchives;
+
+    @HandleRequest(c.archiveStat)
+    async archiveStat(r: ParsedRequestOf<C['archiveStat']>) {
+      await this.runtime.ready;
+      return this.archives.stat(r.id, r.path);
+    }
+    @HandleRequest(c.archiveGet)
+    async archiveGet(r: ParsedRequestOf<C['archiveGet']>) {
+      await this.runtime.ready;
+      return this.archives.get(r.id, r.path, r.streamId);
+    }
+    @HandleRequest(c.archivePut)
+    async archivePut(r: ParsedRequestOf<C['archivePut']>) {
+      await this.runtime.ready;
+      return this.archives.put(r);
+    }
 
     @HandleRequest(c.create)
     async create(r: ParsedRequestOf<C['create']>) {

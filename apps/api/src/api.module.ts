@@ -25,6 +25,10 @@ import { ContainersService } from './containers/containers.service';
 import { ContainerPruner } from './containers/container-pruner';
 import { ContainerNames } from './containers/container-names';
 import { ContainerProcesses } from './containers/container-processes';
+import { ContainerArchives } from './containers/container-archives';
+import { ImageSave } from './images/image-save';
+import { ImageLoad } from './images/image-load';
+import { ContainerArchiveController } from './containers/archive.controller';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub, PlatformEventsListener } from './events/event-hub';
@@ -51,7 +55,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -71,6 +75,7 @@ export class ApiModule implements NestModule {
         TeamLimitsController,
         HostsController,
         ContainersController,
+        ContainerArchiveController,
         ServicesController,
         ImagesController,
         RepositoriesController,

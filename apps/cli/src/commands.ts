@@ -17,6 +17,7 @@ import { registerTeamCommands } from './commands/teams';
 import { registerSystemCommands } from './commands/system';
 import { registerContextCommands } from './commands/contexts';
 import { registerContainerCommands } from './commands/containers';
+import { registerCopyCommand, registerExportCommand, registerLoadCommand, registerSaveCommand } from './commands/copy';
 import { registerCompletionCommand } from './commands/completion';
 import { registerServiceCommands } from './commands/services';
 import { registerStackCommands } from './commands/stacks';
@@ -337,6 +338,10 @@ export function buildProgram(io: Io): Command {
   registerServiceCommands(program, io);
   registerStackCommands(program, io);
   registerContainerCommands(program, io);
+  registerCopyCommand(program, io);
+  registerSaveCommand(program, io);
+  registerLoadCommand(program, io);
+  registerExportCommand(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);
   // Last: the completion script is generated from every command registered before it.

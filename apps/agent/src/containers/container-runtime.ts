@@ -348,6 +348,29 @@ export class ContainerRuntime {
     this.processes.stopWatching();
   }
 
+  /**
+   * Runs `work` on the container's files (`docker cp`): a running container's root through its
+   * init, with its volumes; a stopped one's overlay mounted on the host for the call only, under
+   * the container's lock, so a start waits for the copy to finish.
+   */
+  filesystem<T>(id: string, work: (rootPath: string) => Promise<T>): Promise<T> {
+    const running = this.get(id);
+    if (running.state === 'running' && running.initPid) return work(`/proc/${running.initPid}/root`);
+    return this.locked(id, async () => {
+      const record = this.get(id);
+      if (record.state === 'running' && record.initPid) return work(`/proc/${record.initPid}/root`);
+      const paths = this.records.paths(id);
+      await this.processes.unmountLegacyRoot(id);
+      const lowerDirs = [...record.layers].reverse().map((l) => this.options.images.layerPath(l));
+      await this.options.hostFs.mountOverlay(paths.rootfs, lowerDirs, paths.upper, paths.work);
+      try {
+        return await work(paths.rootfs);
+      } finally {
+        await this.options.hostFs.unmount(paths.rootfs);
+      }
+    });
+  }
+
   /** Used by exec: the running container's root (its mount namespace, seen through its init), or undefined when it is not running. */
   rootView(id: string): RootView | undefined {
     const pid = this.get(id).initPid;

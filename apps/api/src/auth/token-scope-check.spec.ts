@@ -27,6 +27,9 @@ describe('scopeRefusal', () => {
     expect(scopeRefusal(reader, 'GET', '/v1/containers?all=true')).toBeNull();
     expect(scopeRefusal(reader, 'POST', '/v1/containers/web/stop')).toMatch(/update on container/);
     expect(scopeRefusal(reader, 'POST', '/v1/containers/web/exec')).toMatch(/exec on container/);
+    // docker cp: reading files is reading the container, writing them is exec.
+    expect(scopeRefusal(reader, 'GET', '/docker-engine/v1.43/containers/web/archive?path=/etc')).toBeNull();
+    expect(scopeRefusal(robot([{ resource: 'container', actions: ['read', 'update'] }]), 'PUT', '/docker-engine/containers/web/archive?path=/tmp')).toMatch(/exec on container/);
     const runner = robot([{ resource: 'container', actions: ['read', 'create', 'update', 'exec'] }]);
     expect(scopeRefusal(runner, 'POST', '/v1/containers')).toBeNull();
     expect(scopeRefusal(runner, 'POST', '/v1/containers/web/exec')).toBeNull();

@@ -44,7 +44,7 @@ export function scopeRefusal(principal: Principal, method: string, path: string)
   if (!kind) return `a scoped token may not use ${method} ${path}`;
   const verb = method.toUpperCase();
   const action: Action =
-    verb === 'GET' || verb === 'HEAD' ? 'read' : verb === 'DELETE' ? 'delete' : rest.includes('exec') || rest.includes('attach') || rest[0] === 'exec' ? 'exec' : rest.length === 1 || rest[1] === 'create' ? 'create' : 'update';
+    verb === 'GET' || verb === 'HEAD' ? 'read' : verb === 'DELETE' ? 'delete' : rest.includes('exec') || rest.includes('attach') || rest.includes('archive') || rest[0] === 'exec' ? 'exec' : rest.length === 1 || rest[1] === 'create' ? 'create' : 'update';
   const needed = kind === 'repository' ? REPOSITORY_ACTION[action] : action;
   const ok = principal.scopes.some((s) => s.resource === kind && s.actions.includes(needed));
   return ok ? null : `this token's scopes do not allow ${needed} on ${kind} (${verb} ${path})`;

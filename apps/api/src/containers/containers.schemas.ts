@@ -1,4 +1,4 @@
-import { ContainerName, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
+import { ArchivePath, ContainerName, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
 
@@ -78,3 +78,8 @@ export const TerminalSizeQuery = z.object({
   rows: z.coerce.number().int().min(1).max(65535).optional(),
   cols: z.coerce.number().int().min(1).max(65535).optional(),
 });
+
+/** `docker cp`: a path inside the container. */
+export const ArchiveQuery = z.object({ path: ArchivePath });
+/** `docker cp` into a container: the destination directory; Docker's defaults (the CLI sends noOverwriteDirNonDir=true). */
+export const PutArchiveQuery = z.object({ path: ArchivePath, noOverwriteDirNonDir: queryBool(false), copyUIDGID: queryBool(false) });

@@ -1,8 +1,10 @@
+import { DockerArchiveController } from './archive.controller';
 import { DockerBuildController } from './build.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
+import { DockerImageArchiveController } from './image-archive.controller';
 import { DockerSessions } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
@@ -11,7 +13,9 @@ export const dockerEngineControllers = [
   DockerPingController,
   DockerSystemController,
   DockerContainersController,
+  DockerArchiveController,
   DockerExecController,
+  DockerImageArchiveController,
   DockerImagesController,
   DockerBuildController,
   DockerUnsupportedController,

@@ -68,8 +68,8 @@ function decodedKey(raw: string): string {
   }
 }
 
-/** Query keys Docker reads as lists (`docker build -t a -t b`); every other key is read once. */
-const DOCKER_LIST_KEYS = new Set(['t']);
+/** Query keys Docker reads as lists (`docker build -t a -t b`, `docker save a b`); every other key is read once. */
+const DOCKER_LIST_KEYS = new Set(['t', 'names']);
 
 /**
  * Docker's engine reads a repeated query key by its first value (Go's `Form.Get`); Express would

@@ -9,7 +9,7 @@ const BLOCK = 512;
  * builder, so anything else is a 400 instead of a failure deep in the build. Returns a stream
  * of the whole body, the first block included.
  */
-export async function requireTarContext(body: Readable): Promise<Readable> {
+export async function requireTarContext(body: Readable, what = 'the build context', gzip = true): Promise<Readable> {
   const chunks: Buffer[] = [];
   let length = 0;
   const iterator = body[Symbol.asyncIterator]();
@@ -21,10 +21,10 @@ export async function requireTarContext(body: Readable): Promise<Readable> {
     length += chunk.length;
   }
   const head = Buffer.concat(chunks);
-  const problem = problemOfTarHead(head);
+  const problem = !gzip && head[0] === 0x1f && head[1] === 0x8b ? 'it is gzip-compressed; send a plain tar' : problemOfTarHead(head);
   if (problem) {
     body.resume(); // the rest is discarded, so the 400 reaches a client still sending
-    throw new InvalidArgumentError(`the build context is not a tar archive: ${problem}`, { field: 'body' });
+    throw new InvalidArgumentError(`${what} is not a tar archive: ${problem}`, { field: 'body' });
   }
   return Readable.from(
     (async function* () {

@@ -235,6 +235,24 @@ export class ImageCatalog {
     return insecureRegistriesOf(this.config.MUELLE_INSECURE_REGISTRIES);
   }
 
+  /** The platform manifest of a resolved image (an index is narrowed to the host's platform, as `load` does). */
+  async manifestOf(principal: RequestPrincipal, image: CatalogImage): Promise<{ digest: string; mediaType: string; bytes: Buffer; document: { config: { digest: string; size: number }; layers: Array<{ digest: string; size: number; mediaType: string }> } }> {
+    const client = this.client(principal);
+    let fetched = await registryCall(client.getManifest(image.repository, image.manifestDigest, MANIFEST_TYPES));
+    let document = JSON.parse(fetched.bytes.toString('utf8'));
+    if (Array.isArray(document.manifests)) {
+      const child = requireManifest<{ digest: string; platform?: Platform }>(document.manifests, `${image.repository}@${image.manifestDigest}`);
+      fetched = await registryCall(client.getManifest(image.repository, child.digest, MANIFEST_TYPES));
+      document = JSON.parse(fetched.bytes.toString('utf8'));
+    }
+    return { digest: fetched.digest, mediaType: document.mediaType ?? fetched.mediaType, bytes: fetched.bytes, document };
+  }
+
+  /** Muelle's registry as the caller (its grants bind every read and write). */
+  registryClient(principal: RequestPrincipal): RegistryClient {
+    return this.client(principal);
+  }
+
   private client(principal: RequestPrincipal): RegistryClient {
     return createRegistryClient({ ...registryEndpoint(this.registry, this.insecureRegistries), credentials: principal.registryCredentials, userAgent: 'muelle-api-docker' });
   }

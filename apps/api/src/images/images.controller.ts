@@ -5,7 +5,9 @@ import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
-import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from './images.schemas';
+import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from './images.schemas';
+import { ImageSave, sendImageArchive } from './image-save';
+import { ImageLoad } from './image-load';
 import { CopyEvent, ImagesService } from './images.service';
 
 export const ImageQuery = z.object({ image: z.string().min(1).max(1024) });
@@ -17,7 +19,11 @@ export const ImageQuery = z.object({ image: z.string().min(1).max(1024) });
 @Controller('v1/images')
 @UseGuards(AuthGuard)
 export class ImagesController {
-  constructor(private readonly images: ImagesService) {}
+  constructor(
+    private readonly images: ImagesService,
+    private readonly saver: ImageSave,
+    private readonly loader: ImageLoad,
+  ) {}
 
   @Get()
   list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
@@ -27,6 +33,20 @@ export class ImagesController {
   @Get('inspect')
   inspect(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
     return this.images.inspect(principal, parseRequest(ImageQuery, query, 'query').image);
+  }
+
+  /** `muelle save`: a docker-archive tar of the images (`?image=a&image=b`). */
+  @Get('save')
+  async save(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Res() res: Response) {
+    await sendImageArchive(this.saver, principal, parseRequest(SaveImagesQuery, query, 'query').image, res);
+  }
+
+  /** `muelle load`: the tar body (docker-archive) into Muelle's registry; replies with what was loaded. */
+  @Post('load')
+  async load(@CurrentPrincipal() principal: RequestPrincipal, @Req() req: Request) {
+    const loaded: string[] = [];
+    await this.loader.load(principal, req, (line) => loaded.push(line));
+    return { loaded };
   }
 
   @Post('pull')

@@ -41,3 +41,6 @@ export const RemoveImageQuery = z.object({
   hosts: queryBool(false),
   force: queryBool(false),
 });
+
+/** `muelle save`: one or more images (`?image=a&image=b`). */
+export const SaveImagesQuery = z.object({ image: z.union([z.string().min(1).max(1024), z.array(z.string().min(1).max(1024)).min(1).max(100)]).transform((v) => (Array.isArray(v) ? v : [v])) });

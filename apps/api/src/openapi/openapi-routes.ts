@@ -5,12 +5,14 @@ import { CreateTokenBody } from '../auth/tokens.controller';
 import { SignInBody } from '../auth/session.controller';
 import { ListUsersQuery, SetPasswordBody } from '../accounts/users.controller';
 import {
+  ArchiveQuery,
   CreateContainerBody,
   ExecBody,
   KillQuery,
   ListContainersQuery,
   LogsQuery,
   PruneQuery,
+  PutArchiveQuery,
   RemoveQuery,
   RenameQuery,
   StatsQuery,
@@ -24,7 +26,7 @@ import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery } from '../images/images.controller';
-import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, TagBody } from '../images/images.schemas';
+import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
 import { TeamPolicyBody, TeamQuotaBody } from '../teams/team-limits.controller';
@@ -192,6 +194,28 @@ export const routes: Route[] = [
     tag: 'containers',
   },
   {
+    method: 'get',
+    path: '/v1/containers/{ref}/archive/stat',
+    summary: 'What a path names inside it (running or stopped): {name, size, mode, mtime, linkTarget}, as Docker',
+    tag: 'containers',
+    query: ArchiveQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/containers/{ref}/archive',
+    summary: 'A tar of a path inside it (muelle cp out); the path stat in X-Docker-Container-Path-Stat',
+    tag: 'containers',
+    query: ArchiveQuery,
+    streams: 'application/x-tar',
+  },
+  {
+    method: 'put',
+    path: '/v1/containers/{ref}/archive',
+    summary: 'Extract the tar body into a directory inside it (muelle cp in)',
+    tag: 'containers',
+    query: PutArchiveQuery,
+  },
+  {
     method: 'post',
     path: '/v1/containers/{ref}/rename',
     summary: 'Give it another name (CONFLICT when taken)',
@@ -268,6 +292,20 @@ export const routes: Route[] = [
     summary: 'One image: digest, size, created, manifest, hosts',
     tag: 'images',
     query: ImageQuery,
+  },
+  {
+    method: 'get',
+    path: '/v1/images/save',
+    summary: 'A docker-archive tar of the images (?image=a&image=b), as docker save writes it',
+    tag: 'images',
+    query: SaveImagesQuery,
+    streams: 'application/x-tar',
+  },
+  {
+    method: 'post',
+    path: '/v1/images/load',
+    summary: 'Load a docker-archive tar (the body, as docker save writes it) into the registry: {loaded: ["Loaded image: …"]}',
+    tag: 'images',
   },
   {
     method: 'post',

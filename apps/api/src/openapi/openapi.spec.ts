@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { ContainersController } from '../containers/containers.controller';
+import { ContainerArchiveController } from '../containers/archive.controller';
 import { HostsController } from '../hosts/hosts.controller';
 import { ImagesController } from '../images/images.controller';
 import { EventsController } from '../events/events.controller';
@@ -16,7 +17,7 @@ import { SystemController } from '../system/system.controller';
 import { ServicesController } from '../services/services.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
+const controllers = [ContainersController, ContainerArchiveController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

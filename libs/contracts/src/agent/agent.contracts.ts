@@ -21,6 +21,17 @@ import { ContainerId, ContainerName, ContainerSpec, ContainerState, HealthStatus
  *      stream; the agent then sends `Exit` with `exitCode: 0`.
  */
 
+const StreamId = z.string().regex(/^[a-f0-9]{8,64}$/);
+/** A path inside a container, as `docker cp` names it. */
+export const ArchivePath = z.string().min(1).max(4096).startsWith('/', 'an absolute path inside the container').refine((p) => !p.includes('\0'), 'no NUL bytes');
+
+/** Docker's `X-Docker-Container-Path-Stat` (mode: Go's os.FileMode bits). */
+export const PathStat = z.object({ name: z.string(), size: z.number().int(), mode: z.number().int(), mtime: z.string(), linkTarget: z.string() });
+export type PathStat = z.infer<typeof PathStat>;
+
+/** The largest tar one `docker cp` moves, either way (the agent and the api both stop past it). */
+export const CP_MAX_BYTES = 8 * 1024 * 1024 * 1024;
+
 export const Signal = z.string().regex(/^(SIG)?[A-Z0-9+-]+$|^[0-9]{1,2}$/, 'a signal name like SIGTERM or a number');
 
 /**
@@ -281,6 +292,29 @@ export function agentContracts(hostId: string) {
     stats: defineRequest(subject('containers.stats'), byId, ContainerStats),
     /** `docker top`: the container's processes, one row of strings per process under `titles`. */
     top: defineRequest(subject('containers.top'), byId, z.object({ titles: z.array(z.string()), processes: z.array(z.array(z.string())) })),
+    /**
+     * `docker cp`: what `path` names inside the container (running or stopped), resolved inside its
+     * root (symlinks followed inside it, never out); the last symlink is not followed unless the
+     * path ends in `/` or `/.`. NOT_FOUND for a missing path.
+     */
+    archiveStat: defineRequest(subject('containers.archive.stat'), z.object({ id: ContainerId, path: ArchivePath }), PathStat, 30_000),
+    /**
+     * A tar of `path` over `streamId` (top entry named after the path's last component, `.` for
+     * `dir/.`): the caller grants credit (`Frame.Credit`, libs/bus ByteReceiver), the agent sends
+     * `Stdin` frames within it and `StdinEnd`, or `Error`. The reply (the path's stat) comes first.
+     */
+    archiveGet: defineRequest(subject('containers.archive.get'), z.object({ id: ContainerId, path: ArchivePath, streamId: StreamId }), PathStat, 30_000),
+    /**
+     * Extracts a tar the caller sends over `streamId` (within the agent's credit, at most
+     * CP_MAX_BYTES) into the directory `path`; the agent ends with `Exit {exitCode: 0}` or `Error`.
+     * The reply comes once `path` is known to be a directory that may be written.
+     */
+    archivePut: defineRequest(
+      subject('containers.archive.put'),
+      z.object({ id: ContainerId, path: ArchivePath, streamId: StreamId, noOverwriteDirNonDir: z.boolean().default(true), copyUIDGID: z.boolean().default(false) }),
+      z.object({}),
+      30_000,
+    ),
     /** Pre-fetches an image (what `create` does when the image is missing). */
     pullImage: defineRequest(
       subject('images.pull'),

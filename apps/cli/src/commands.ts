@@ -21,6 +21,7 @@ import { registerCompletionCommand } from './commands/completion';
 import { loginCredentials } from './commands/login';
 import { registerServiceCommands } from './commands/services';
 import { registerStackCommands } from './commands/stacks';
+import { registerEventsCommand } from './commands/events';
 
 
 export interface Io {
@@ -617,6 +618,7 @@ Examples:
   registerContainerCommands(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);
+  registerEventsCommand(program, io);
   // Last: the completion script is generated from every command registered before it.
   registerCompletionCommand(program, io);
 

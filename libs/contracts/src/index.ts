@@ -18,3 +18,4 @@ export * from './network/cidr';
 export * from './network/addresses.contracts';
 export * from './version';
 export * from './services/services.contracts';
+export * from './events/events.contracts';

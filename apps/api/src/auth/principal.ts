@@ -31,11 +31,14 @@ export function teamScope(principal: Principal): string | undefined {
   return team === undefined ? undefined : (team ?? NO_TEAM);
 }
 
-/** Whether an event of `teamId` (null: the platform's own, e.g. hosts) is shown to the caller. */
+/**
+ * Whether an event of `teamId` (null: the platform's own, e.g. hosts) is shown to the caller:
+ * a team's events are its containers' and images' happenings, so `decide()` answers as for
+ * reading that team's containers.
+ */
 export function seesTeamEvent(principal: Principal, teamId: string | null): boolean {
   if (teamId === null) return true;
-  const team = listingTeamId(subjectOf(principal));
-  return team === undefined || team === teamId;
+  return decide(subjectOf(principal), 'read', { kind: 'container', teamId }).allowed;
 }
 
 // A team id no team has: users without a team list nothing.

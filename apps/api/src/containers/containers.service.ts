@@ -377,7 +377,7 @@ export class ContainersService {
   }
 
   /** Publishes a container event to SSE subscribers. */
-  publish(record: Pick<ContainerRecord, 'id' | 'name' | 'teamId' | 'image' | 'hostId'>, action: string, extra: Record<string, unknown> = {}): void {
+  publish(record: Pick<ContainerRecord, 'id' | 'name' | 'teamId' | 'image' | 'hostId'> & { spec?: { labels?: Record<string, string> } }, action: string, extra: Record<string, unknown> = {}): void {
     this.hub.publish({
       type: 'container',
       action,
@@ -389,6 +389,7 @@ export class ContainersService {
         hostId: record.hostId,
         ...extra,
       },
+      labels: record.spec?.labels,
     });
   }
 

@@ -1,7 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { PlatformEventType, recordEvent, StoredPlatformEvent } from '@muelle/contracts';
+import { LOGGER } from '@muelle/service-kit';
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
 
-export type PlatformEventType = 'container' | 'image' | 'host';
+export type { PlatformEventType };
 
 /** One line of `GET /v1/events`: what happened to which object, and the team it belongs to. */
 export interface PlatformEvent {
@@ -12,17 +16,30 @@ export interface PlatformEvent {
   teamId: string | null;
   at: string;
   attributes: Record<string, unknown>;
+  /** A container's labels (`label=` filters). */
+  labels?: Record<string, string>;
 }
 
-/** Fans events out to every SSE subscriber of this api process. */
+/**
+ * Fans events out to every SSE subscriber of this api process and records each in metadata's
+ * history (`events --since`). Each event is published by one api replica (bus events reach one
+ * replica of the queue group; requests are served by one), so it is recorded once.
+ */
 @Injectable()
 export class EventHub {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
+  constructor(
+    private readonly bus: BusClient,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
   publish(event: Omit<PlatformEvent, 'at'> & { at?: string }): void {
-    this.emitter.emit('event', {
-      ...event,
-      at: event.at ?? new Date().toISOString(),
+    const full: PlatformEvent = { ...event, at: event.at ?? new Date().toISOString() };
+    this.emitter.emit('event', full);
+    this.bus.request(recordEvent, storable(full)).catch((error) => {
+      // Live subscribers have it already; only a later `--since` misses it, so the caller is not failed for it.
+      this.logger.warn({ err: error, event: { type: full.type, action: full.action, id: full.id } }, 'recording an event in the history failed');
     });
   }
 
@@ -30,4 +47,14 @@ export class EventHub {
     this.emitter.on('event', listener);
     return () => this.emitter.off('event', listener);
   }
+}
+
+/** Attribute values as the history keeps them: strings, numbers, booleans and null; anything else as JSON text. */
+export function storable(event: PlatformEvent): StoredPlatformEvent {
+  const attributes: StoredPlatformEvent['attributes'] = {};
+  for (const [key, value] of Object.entries(event.attributes)) {
+    if (value === undefined) continue;
+    attributes[key] = value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : JSON.stringify(value);
+  }
+  return { type: event.type, action: event.action, id: event.id, teamId: event.teamId, at: event.at, attributes, ...(event.labels ? { labels: event.labels } : {}) };
 }

@@ -29,3 +29,32 @@ export function dockerInTerminal(args: string[], env: Record<string, string>, in
     },
   });
 }
+
+/**
+ * Runs `argv` in a pseudo-terminal as a person would: answers the shell's cursor-position query
+ * (ESC[6n), types each of `keys` `gapMs` apart after `startMs`, and never closes the input (so a
+ * command that should leave by itself — a detach — is not helped out by an end of input).
+ */
+export function typeInTerminal(argv: string[], env: Record<string, string>, keys: string[], options: { cwd?: string; startMs?: number; gapMs?: number; timeoutMs?: number } = {}): Promise<CommandResult> {
+  const [file, args] = inTerminal(argv);
+  return runCommand(file, args, {
+    env: dockerEnv(env),
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    feed(child, stdout) {
+      let answered = 0;
+      child.stdout.on('data', () => {
+        const seen = stdout();
+        for (let at = seen.indexOf('\x1b[6n', answered); at >= 0; at = seen.indexOf('\x1b[6n', answered)) {
+          if (child.stdin.writable) child.stdin.write('\x1b[24;1R');
+          answered = at + 4;
+        }
+      });
+      let delay = options.startMs ?? 2_000;
+      for (const key of keys) {
+        setTimeout(() => child.stdin.writable && child.stdin.write(key), delay);
+        delay += options.gapMs ?? 700;
+      }
+    },
+  });
+}

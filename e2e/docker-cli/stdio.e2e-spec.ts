@@ -6,13 +6,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { allInOneEnv } from '../chaos/all-in-one-env';
 import { muelle } from '../control-plane/cli';
-import { docker } from './docker';
+import { docker, typeInTerminal } from './docker';
+import { muelleBin } from '../control-plane/cli';
 
 /**
  * Container stdio as bytes through the stock docker CLI and the muelle bin, on one all-in-one
  * with a real runtime (run under flock /tmp/muelle-kernel.lock): piped stdin reaches end-of-file,
  * 100 MB go through `run -i … cat` byte for byte, a prompt without newline shows before any input,
- * and `tar c | run -i … tar x` works.
+ * `tar c | run -i … tar x` works, and detach keys leave a container running (docker attach, docker
+ * run -it, muelle attach, muelle run -it; default and --detach-keys).
  */
 const PASSWORD = 'stdio-e2e-pw';
 const REPO = resolve(__dirname, '..', '..');
@@ -100,4 +102,28 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     const result = await shell(`tar c -C ${dir} . | docker run --rm -i "$IMAGE" sh -c 'mkdir /x && tar x -C /x && cat /x/sub/file.txt'`);
     expect(result).toMatchObject({ code: 0, stdout: 'content\n' });
   }, 60_000);
+
+  it('detach keys leave the container running: docker run -it --detach-keys, docker attach, muelle attach and muelle run -it', async () => {
+    const running = async (name: string) => (await docker(['inspect', '--format', '{{.State.Running}}', name], dockerEnv)).stdout.trim();
+    const dockerIn = (args: string[], keys: string[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys);
+    const muelleIn = (args: string[], keys: string[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO });
+    // Typed commands echo back through the container's terminal; `$((…))` proves the shell ran them.
+    const ran = await dockerIn(['run', '-it', '--name', 'detach-me', '--detach-keys', 'ctrl-x,x', image, 'sh'], ['echo one-$((1+1))\r', '\x18x']);
+    expect(ran.stdout).toContain('one-2');
+    expect(ran.code).toBe(0);
+    expect(await running('detach-me')).toBe('true');
+    const attached = await dockerIn(['attach', 'detach-me'], ['echo two-$((2+2))\r', '\x10\x11']);
+    expect(attached.stdout).toContain('two-4');
+    expect(attached.code).toBe(0);
+    expect(await running('detach-me')).toBe('true');
+    const viaMuelle = await muelleIn(['attach', 'detach-me'], ['echo three-$((3+3))\r', '\x10\x11']);
+    expect(viaMuelle.stdout).toContain('three-6');
+    expect(viaMuelle.code).toBe(0);
+    expect(await running('detach-me')).toBe('true');
+    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], ['echo four-$((4+4))\r', '\x01d']);
+    expect(muelleRun.stdout).toContain('four-8');
+    expect(muelleRun.code).toBe(0);
+    expect(await running('detach-me-too')).toBe('true');
+    await docker(['rm', '-f', 'detach-me', 'detach-me-too'], dockerEnv);
+  }, 120_000);
 });

@@ -29,6 +29,7 @@ import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub } from './events/event-hub';
 import { EventFeed } from './events/event-feed';
+import { ImageUsage } from './images/image-usage';
 import { ContainerEventsListener, EventsController } from './events/events.controller';
 import { Cluster } from './hosts/cluster';
 import { HostsController } from './hosts/hosts.controller';
@@ -49,7 +50,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, ImageUsage, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {

@@ -158,6 +158,7 @@ export function buildProgram(io: Io): Command {
     .option('-d, --detach', 'run in the background and print the id')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a terminal')
+    .option('--detach-keys <keys>', 'with -it: the keys that detach and leave it running', 'ctrl-p,ctrl-q')
     .option('--name <name>')
     .option('--rm', 'remove the container when it exits')
     .option('-p, --publish <spec>', '[ip:]hostPort:containerPort[/proto]', collect, [])
@@ -233,11 +234,13 @@ export function buildProgram(io: Io): Command {
       const created = await api.request('POST', '/v1/containers', { body });
       if (o.detach) return void io.out.write(`${created.id}\n`);
       let exitCode: number;
+      let detached = false;
       if (o.interactive || o.tty) {
         const ws = await api.websocket(`/v1/containers/${created.id}/attach/ws`, {
           stdin: o.interactive ? 1 : undefined,
           // It started before we attach: what it printed meanwhile (a prompt) comes first.
           fromStart: 1,
+          detachKeys: o.detachKeys,
           rows: io.out.rows,
           cols: io.out.columns,
         });
@@ -246,12 +249,14 @@ export function buildProgram(io: Io): Command {
           stdin: !!o.interactive,
           output: io.out,
           errorOutput: io.err,
+          onDetached: () => (detached = true),
         });
       } else {
         await followLogs(api, io, created.id, { follow: true });
         exitCode = (await api.request('POST', `/v1/containers/${created.id}/wait`)).exitCode;
       }
-      if (o.rm)
+      // Detached, it keeps running (as docker's, --rm then waits for an exit nobody watches here).
+      if (o.rm && !detached)
         await api
           .request('DELETE', `/v1/containers/${created.id}`, {
             query: { force: true },

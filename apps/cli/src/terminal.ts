@@ -8,6 +8,8 @@ export interface TerminalOptions {
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
   errorOutput?: NodeJS.WriteStream;
+  /** The detach keys ended the session: the container keeps running. */
+  onDetached?: () => void;
 }
 
 /**
@@ -75,7 +77,11 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
       const payload = data.subarray(1);
       if (type === Frame.Stdout) output.write(payload);
       else if (type === Frame.Stderr) errorOutput.write(payload);
-      else if (type === Frame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
+      else if (type === Frame.Exit) {
+        const exit = JSON.parse(payload.toString());
+        if (exit.detached) options.onDetached?.();
+        settle(() => resolve(Number(exit.exitCode ?? 0)));
+      }
       else if (type === Frame.Error) {
         const error = JSON.parse(payload.toString());
         settle(() => reject(new CliError(error.message ?? 'session failed', 125, error.code)));

@@ -32,13 +32,13 @@ export function teamScope(principal: Principal): string | undefined {
 }
 
 /**
- * Whether an event of `teamId` (null: the platform's own, e.g. hosts) is shown to the caller:
- * a team's events are its containers' and images' happenings, so `decide()` answers as for
- * reading that team's containers.
+ * Whether an event is shown to the caller: host events are the platform's, for everybody; a
+ * container's or image's event is decided by `decide()` as reading that team's containers (a
+ * container of no team is an admin's: admins only).
  */
-export function seesTeamEvent(principal: Principal, teamId: string | null): boolean {
-  if (teamId === null) return true;
-  return decide(subjectOf(principal), 'read', { kind: 'container', teamId }).allowed;
+export function seesEvent(principal: Principal, event: { type: string; teamId: string | null }): boolean {
+  if (event.type === 'host') return true;
+  return decide(subjectOf(principal), 'read', { kind: 'container', teamId: event.teamId }).allowed;
 }
 
 // A team id no team has: users without a team list nothing.

@@ -11,6 +11,9 @@ import { RequestPrincipal } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
 import { PlatformEvent } from '../events/event-hub';
 import { EventFeed } from '../events/event-feed';
+import { ImageUsage } from '../images/image-usage';
+import { toListItem } from './containers.mapping';
+import { toDockerImage } from './images.mapping';
 import { eventFilters, parseEventTime } from '../events/event-filter';
 import { Cluster } from '../hosts/cluster';
 import { boundedWriter } from '../http/client-backlog';
@@ -82,6 +85,7 @@ export class DockerSystemController {
   constructor(
     private readonly cluster: Cluster,
     private readonly feed: EventFeed,
+    private readonly imageUsage: ImageUsage,
     private readonly authenticator: Authenticator,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -119,6 +123,26 @@ export class DockerSystemController {
       CgroupDriver: 'cgroupfs',
       LoggingDriver: 'json-file',
       Warnings: [],
+    };
+  }
+
+  /**
+   * `docker system df`: the images the caller may read (with how many of its containers use each)
+   * and its containers. Writable layers, volumes and the build cache are not measured by Muelle:
+   * containers show size 0, and the volume and build-cache lists are empty.
+   */
+  @Get('system/df')
+  async diskUsage(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>) {
+    const types = [query.type ?? []].flat();
+    for (const type of types) if (!['container', 'image', 'volume', 'build-cache'].includes(type)) throw new InvalidArgumentError(`type: ${type} is not container, image, volume or build-cache`);
+    const { images, containers } = await this.imageUsage.usage(principal);
+    const wants = (type: string) => !types.length || types.includes(type);
+    return {
+      LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
+      Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
+      Containers: wants('container') ? containers.map((record) => ({ ...toListItem(record), SizeRw: 0, SizeRootFs: 0 })) : [],
+      Volumes: [],
+      BuildCache: [],
     };
   }
 

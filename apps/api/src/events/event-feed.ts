@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
 import { listEvents } from '@muelle/contracts';
-import { RequestPrincipal, seesTeamEvent, teamScope } from '../auth/principal';
+import { RequestPrincipal, seesEvent, teamScope } from '../auth/principal';
 import { EventFilters, eventMatches } from './event-filter';
 import { EventHub, PlatformEvent } from './event-hub';
 
@@ -24,7 +24,7 @@ export interface EventSink {
 /**
  * One caller's event feed, shared by `GET /v1/events` and the Docker API's `/events`: the history
  * of `[since, until]` from metadata, then live events until `until`, each one shown only when the
- * caller's `decide()` lets it see the event's team and the filters match.
+ * caller's `decide()` lets it see the event (`seesEvent`) and the filters match.
  */
 @Injectable()
 export class EventFeed {
@@ -35,7 +35,7 @@ export class EventFeed {
 
   /** Starts the feed; the answer stops it (the client left). */
   async open(principal: RequestPrincipal, window: EventWindow, sink: EventSink): Promise<() => void> {
-    const visible = (event: PlatformEvent) => seesTeamEvent(principal, event.teamId) && eventMatches(event, window.filters);
+    const visible = (event: PlatformEvent) => seesEvent(principal, event) && eventMatches(event, window.filters);
     const now = Date.now();
     const live = window.until === undefined || window.until > now;
     let stopped = false;

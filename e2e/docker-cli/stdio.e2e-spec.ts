@@ -108,19 +108,22 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     const dockerIn = (args: string[], keys: string[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys);
     const muelleIn = (args: string[], keys: string[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO });
     // Typed commands echo back through the container's terminal; `$((…))` proves the shell ran them.
-    const ran = await dockerIn(['run', '-it', '--name', 'detach-me', '--detach-keys', 'ctrl-x,x', image, 'sh'], ['echo one-$((1+1))\r', '\x18x']);
+    // The keys come one by one, as a person types them: the docker CLI recognises them itself only
+    // then (each in a read of its own), else the api does and the CLI goes on waiting for the exit.
+    const ran = await dockerIn(['run', '-it', '--name', 'detach-me', '--detach-keys', 'ctrl-x,x', image, 'sh'], ['echo one-$((1+1))\r', '\x18', 'x']);
     expect(ran.stdout).toContain('one-2');
     expect(ran.code).toBe(0);
     expect(await running('detach-me')).toBe('true');
-    const attached = await dockerIn(['attach', 'detach-me'], ['echo two-$((2+2))\r', '\x10\x11']);
+    const attached = await dockerIn(['attach', 'detach-me'], ['echo two-$((2+2))\r', '\x10', '\x11']);
     expect(attached.stdout).toContain('two-4');
-    expect(attached.code).toBe(0);
+    // docker attach reports the detach as its error "read escape sequence" (exit 1), as with dockerd.
+    expect(attached.code === 0 || (attached.code === 1 && /read escape sequence/.test(attached.stdout))).toBe(true);
     expect(await running('detach-me')).toBe('true');
-    const viaMuelle = await muelleIn(['attach', 'detach-me'], ['echo three-$((3+3))\r', '\x10\x11']);
+    const viaMuelle = await muelleIn(['attach', 'detach-me'], ['echo three-$((3+3))\r', '\x10', '\x11']);
     expect(viaMuelle.stdout).toContain('three-6');
     expect(viaMuelle.code).toBe(0);
     expect(await running('detach-me')).toBe('true');
-    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], ['echo four-$((4+4))\r', '\x01d']);
+    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], ['echo four-$((4+4))\r', '\x01', 'd']);
     expect(muelleRun.stdout).toContain('four-8');
     expect(muelleRun.code).toBe(0);
     expect(await running('detach-me-too')).toBe('true');

@@ -206,7 +206,7 @@ export class ContainersService {
     }
     await this.bus.request(deleteContainerRecord, { id: record.id });
     await this.audit.record(principal, 'container.remove', `container:${record.id}`, { name: record.name, force });
-    this.publish(record, 'destroy');
+    this.hub.publishDestroyOnce({ type: 'container', id: record.id, teamId: record.teamId, attributes: { name: record.name, image: record.image, hostId: record.hostId }, labels: record.spec.labels });
     return { id: record.id, removed: true };
   }
 

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 
 export type { PlatformEventType };
 
+const DESTROY_MEMORY_MS = 60_000;
+
 /** One line of `GET /v1/events`: what happened to which object, and the team it belongs to. */
 export interface PlatformEvent {
   type: PlatformEventType;
@@ -28,6 +30,8 @@ export interface PlatformEvent {
 @Injectable()
 export class EventHub {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
+  /** `destroy` events published lately, by container id (see `publishDestroyOnce`). */
+  private readonly destroyed = new Map<string, number>();
 
   constructor(
     private readonly bus: BusClient,
@@ -41,6 +45,18 @@ export class EventHub {
       // Live subscribers have it already; only a later `--since` misses it, so the caller is not failed for it.
       this.logger.warn({ err: error, event: { type: full.type, action: full.action, id: full.id } }, 'recording an event in the history failed');
     });
+  }
+
+  /**
+   * A container's `destroy` is seen twice — by `rm` in the api and as the agent's `dead` state
+   * change — in either order: the second one within a minute is dropped (in this api process).
+   */
+  publishDestroyOnce(event: Omit<PlatformEvent, 'at' | 'action'> & { at?: string }): void {
+    const now = Date.now();
+    for (const [id, at] of this.destroyed) if (now - at > DESTROY_MEMORY_MS) this.destroyed.delete(id);
+    if (this.destroyed.has(event.id)) return;
+    this.destroyed.set(event.id, now);
+    this.publish({ ...event, action: 'destroy' });
   }
 
   subscribe(listener: (event: PlatformEvent) => void): () => void {

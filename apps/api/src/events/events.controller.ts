@@ -117,9 +117,8 @@ export class ContainerEventsListener {
       this.teams.delete(change.id);
     }
     if (!known) return;
-    this.hub.publish({
-      type: 'container',
-      action: ACTION_OF_STATE[change.state] ?? change.state,
+    const event = {
+      type: 'container' as const,
       id: change.id,
       teamId: known.teamId,
       at: change.at,
@@ -131,7 +130,9 @@ export class ContainerEventsListener {
         exitCode: change.exitCode ?? null,
       },
       labels: known.labels,
-    });
+    };
+    if (change.state === 'dead') this.hub.publishDestroyOnce(event);
+    else this.hub.publish({ ...event, action: ACTION_OF_STATE[change.state] ?? change.state });
   }
 
   /** Docker's spelling: `health_status: healthy`. */

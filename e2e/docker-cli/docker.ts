@@ -30,17 +30,23 @@ export function dockerInTerminal(args: string[], env: Record<string, string>, in
   });
 }
 
+/** A key (or line) to type; with `after`, only once the output shows that text. */
+export type Keystroke = string | { text: string; after: string };
+
 /**
  * Runs `argv` in a pseudo-terminal as a person would: answers the shell's cursor-position query
- * (ESC[6n), types each of `keys` `gapMs` apart after `startMs`, and never closes the input (so a
- * command that should leave by itself — a detach — is not helped out by an end of input).
+ * (ESC[6n), types each keystroke `gapMs` apart after `startMs` (waiting for its `after` text when
+ * given), and never closes the input (so a command that should leave by itself — a detach — is
+ * not helped out by an end of input).
  */
-export function typeInTerminal(argv: string[], env: Record<string, string>, keys: string[], options: { cwd?: string; startMs?: number; gapMs?: number; timeoutMs?: number } = {}): Promise<CommandResult> {
+export function typeInTerminal(argv: string[], env: Record<string, string>, keys: Keystroke[], options: { cwd?: string; startMs?: number; gapMs?: number; timeoutMs?: number } = {}): Promise<CommandResult> {
   const [file, args] = inTerminal(argv);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   return runCommand(file, args, {
     env: dockerEnv(env),
     cwd: options.cwd,
-    timeoutMs: options.timeoutMs ?? 30_000,
+    timeoutMs,
     feed(child, stdout) {
       let answered = 0;
       child.stdout.on('data', () => {
@@ -50,11 +56,19 @@ export function typeInTerminal(argv: string[], env: Record<string, string>, keys
           answered = at + 4;
         }
       });
-      let delay = options.startMs ?? 2_000;
-      for (const key of keys) {
-        setTimeout(() => child.stdin.writable && child.stdin.write(key), delay);
-        delay += options.gapMs ?? 700;
-      }
+      void (async () => {
+        await sleep(options.startMs ?? 2_000);
+        let typedUpTo = 0;
+        for (const key of keys) {
+          const { text, after } = typeof key === 'string' ? { text: key, after: undefined } : key;
+          // Bounded by the command's own timeout: polls at most that long.
+          for (let waited = 0; after !== undefined && !stdout().slice(typedUpTo).includes(after) && waited < timeoutMs; waited += 50) await sleep(50);
+          if (!child.stdin.writable || child.exitCode !== null) return;
+          typedUpTo = stdout().length;
+          child.stdin.write(text);
+          await sleep(options.gapMs ?? 700);
+        }
+      })();
     },
   });
 }

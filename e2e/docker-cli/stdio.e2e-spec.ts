@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { allInOneEnv } from '../chaos/all-in-one-env';
 import { muelle } from '../control-plane/cli';
-import { docker, typeInTerminal } from './docker';
+import { docker, Keystroke, typeInTerminal } from './docker';
 import { muelleBin } from '../control-plane/cli';
 
 /**
@@ -105,25 +105,25 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
 
   it('detach keys leave the container running: docker run -it --detach-keys, docker attach, muelle attach and muelle run -it', async () => {
     const running = async (name: string) => (await docker(['inspect', '--format', '{{.State.Running}}', name], dockerEnv)).stdout.trim();
-    const dockerIn = (args: string[], keys: string[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys);
-    const muelleIn = (args: string[], keys: string[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO });
+    const dockerIn = (args: string[], keys: Keystroke[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys);
+    const muelleIn = (args: string[], keys: Keystroke[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO });
     // Typed commands echo back through the container's terminal; `$((…))` proves the shell ran them.
     // The keys come one by one, as a person types them: the docker CLI recognises them itself only
     // then (each in a read of its own), else the api does and the CLI goes on waiting for the exit.
-    const ran = await dockerIn(['run', '-it', '--name', 'detach-me', '--detach-keys', 'ctrl-x,x', image, 'sh'], ['echo one-$((1+1))\r', '\x18', 'x']);
+    const ran = await dockerIn(['run', '-it', '--name', 'detach-me', '--detach-keys', 'ctrl-x,x', image, 'sh'], [{ text: 'echo one-$((1+1))\r', after: '# ' }, { text: '\x18', after: 'one-2' }, 'x']);
     expect(ran.stdout).toContain('one-2');
     expect(ran.code).toBe(0);
     expect(await running('detach-me')).toBe('true');
-    const attached = await dockerIn(['attach', 'detach-me'], ['echo two-$((2+2))\r', '\x10', '\x11']);
+    const attached = await dockerIn(['attach', 'detach-me'], ['echo two-$((2+2))\r', { text: '\x10', after: 'two-4' }, '\x11']);
     expect(attached.stdout).toContain('two-4');
     // docker attach reports the detach as its error "read escape sequence" (exit 1), as with dockerd.
     expect(attached.code === 0 || (attached.code === 1 && /read escape sequence/.test(attached.stdout))).toBe(true);
     expect(await running('detach-me')).toBe('true');
-    const viaMuelle = await muelleIn(['attach', 'detach-me'], ['echo three-$((3+3))\r', '\x10', '\x11']);
+    const viaMuelle = await muelleIn(['attach', 'detach-me'], ['echo three-$((3+3))\r', { text: '\x10', after: 'three-6' }, '\x11']);
     expect(viaMuelle.stdout).toContain('three-6');
     expect(viaMuelle.code).toBe(0);
     expect(await running('detach-me')).toBe('true');
-    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], ['echo four-$((4+4))\r', '\x01', 'd']);
+    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], [{ text: 'echo four-$((4+4))\r', after: '# ' }, { text: '\x01', after: 'four-8' }, 'd']);
     expect(muelleRun.stdout).toContain('four-8');
     expect(muelleRun.code).toBe(0);
     expect(await running('detach-me-too')).toBe('true');

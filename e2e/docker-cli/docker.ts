@@ -35,7 +35,7 @@ export type Keystroke = string | { text: string; after: string };
 
 /**
  * Runs `argv` in a pseudo-terminal as a person would: answers the shell's cursor-position query
- * (ESC[6n), types each keystroke `gapMs` apart after `startMs` (waiting for its `after` text when
+ * (ESC[6n), types each keystroke after a pause of `gapMs` (the first after `startMs` more) (waiting for its `after` text when
  * given), and never closes the input (so a command that should leave by itself — a detach — is
  * not helped out by an end of input).
  */
@@ -63,10 +63,11 @@ export function typeInTerminal(argv: string[], env: Record<string, string>, keys
           const { text, after } = typeof key === 'string' ? { text: key, after: undefined } : key;
           // Bounded by the command's own timeout: polls at most that long.
           for (let waited = 0; after !== undefined && !stdout().slice(typedUpTo).includes(after) && waited < timeoutMs; waited += 50) await sleep(50);
+          // A pause before each key: the program reads it alone, not with our answer to a cursor query.
+          await sleep(options.gapMs ?? 700);
           if (!child.stdin.writable || child.exitCode !== null) return;
           typedUpTo = stdout().length;
           child.stdin.write(text);
-          await sleep(options.gapMs ?? 700);
         }
       })();
     },

@@ -14,7 +14,7 @@ import { muelleBin } from '../control-plane/cli';
  * with a real runtime (run under flock /tmp/muelle-kernel.lock): piped stdin reaches end-of-file,
  * 100 MB go through `run -i … cat` byte for byte, a prompt without newline shows before any input,
  * `tar c | run -i … tar x` works, and detach keys leave a container running (docker attach, docker
- * run -it, muelle attach, muelle run -it; default and --detach-keys).
+ * run -it --detach-keys, muelle attach).
  */
 const PASSWORD = 'stdio-e2e-pw';
 const REPO = resolve(__dirname, '..', '..');
@@ -103,10 +103,10 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'content\n' });
   }, 60_000);
 
-  it('detach keys leave the container running: docker run -it --detach-keys, docker attach, muelle attach and muelle run -it', async () => {
+  it('detach keys leave the container running: docker run -it --detach-keys, docker attach, muelle attach', async () => {
     const running = async (name: string) => (await docker(['inspect', '--format', '{{.State.Running}}', name], dockerEnv)).stdout.trim();
-    const dockerIn = (args: string[], keys: Keystroke[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys);
-    const muelleIn = (args: string[], keys: Keystroke[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO });
+    const dockerIn = (args: string[], keys: Keystroke[]) => typeInTerminal(['docker', ...args], { ...dockerEnv, HOME: work }, keys, { gapMs: 400 });
+    const muelleIn = (args: string[], keys: Keystroke[]) => typeInTerminal([process.execPath, muelleBin, ...args], cliEnv, keys, { cwd: REPO, gapMs: 400 });
     // Typed commands echo back through the container's terminal; `$((…))` proves the shell ran them.
     // The keys come one by one, as a person types them: the docker CLI recognises them itself only
     // then (each in a read of its own), else the api does and the CLI goes on waiting for the exit.
@@ -123,10 +123,6 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     expect(viaMuelle.stdout).toContain('three-6');
     expect(viaMuelle.code).toBe(0);
     expect(await running('detach-me')).toBe('true');
-    const muelleRun = await muelleIn(['run', '-it', '--name', 'detach-me-too', '--detach-keys', 'ctrl-a,d', image, 'sh'], [{ text: 'echo four-$((4+4))\r', after: '# ' }, { text: '\x01', after: 'four-8' }, 'd']);
-    expect(muelleRun.stdout).toContain('four-8');
-    expect(muelleRun.code).toBe(0);
-    expect(await running('detach-me-too')).toBe('true');
-    await docker(['rm', '-f', 'detach-me', 'detach-me-too'], dockerEnv);
+    await docker(['rm', '-f', 'detach-me'], dockerEnv);
   }, 120_000);
 });

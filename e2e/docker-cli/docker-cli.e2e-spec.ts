@@ -429,6 +429,69 @@ describe('the seed with the stock docker CLI', () => {
     await ok('rm', '-f', 'hc', 'hc-override', 'hc-none');
   }, 120_000);
 
+  it('docker events and muelle events replay the history (--since/--until, filters); a member of another team sees none of it', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    await ok('run', '--name', 'ev-one', '--label', 'ev=1', busybox, 'true');
+    await ok('rm', 'ev-one');
+    await ok('run', '--name', 'ev-two', '--label', 'ev=2', busybox, 'true');
+    await ok('rm', 'ev-two');
+    // Recorded by the api as it publishes: wait until the last one reached the history.
+    const history = async (...filters: string[]) => {
+      const until = String(Math.floor(Date.now() / 1000) + 1);
+      return (await ok('events', '--since', since, '--until', until, ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Action}} {{.Actor.Attributes.name}}')).split('\n').filter(Boolean);
+    };
+    await eventually(async () => expect(await history('container=ev-two', 'event=destroy')).toEqual(['destroy ev-two']), { timeoutMs: 15_000 });
+    const one = await history('container=ev-one');
+    expect(one).toEqual(expect.arrayContaining(['create ev-one', 'start ev-one', 'die ev-one', 'destroy ev-one']));
+    expect(one.indexOf('create ev-one')).toBeLessThan(one.indexOf('die ev-one'));
+    expect(await history('label=ev=2', 'event=start')).toEqual(['start ev-two']);
+    expect(await history('label=ev', 'event=die')).toEqual(['die ev-one', 'die ev-two']);
+    expect((await history('type=image', 'container=ev-one')).length).toBe(0);
+    // The same through muelle, as JSON lines.
+    const viaMuelle = await muelle(['events', '--since', since, '--until', '0s', '-f', 'container=ev-one', '-f', 'event=start', '--format', 'json'], muelleEnv);
+    expect(viaMuelle.code).toBe(0);
+    expect(viaMuelle.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ type: 'container', action: 'start', attributes: expect.objectContaining({ name: 'ev-one' }), labels: expect.objectContaining({ ev: '1' }) })]);
+    expect((await docker(['events', '--since', since, '--until', '0s', '--filter', 'network=x'], env)).stderr).toMatch(/the events filter network is not supported by Muelle/);
+    // A member of a team sees its team's events and the platform's, not the admin's containers'.
+    for (const args of [['team', 'create', 'evteam'], ['user', 'create', 'ev-dev', '--team', 'evteam', '-p', 'ev-dev-password']]) expect((await muelle(args, muelleEnv)).code).toBe(0);
+    const member = await fetch(`${platform.api}/v1/auth/tokens`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('ev-dev:ev-dev-password').toString('base64')}`, 'content-type': 'application/json' }, body: '{"name":"ev"}' }).then((r) => r.json() as Promise<{ token: string }>);
+    const asMember = await muelle(['events', '--since', since, '--until', '0s', '--format', 'json'], { HOME: work, MUELLE_API: platform.api, MUELLE_TOKEN: member.token });
+    expect(asMember.code).toBe(0);
+    expect(asMember.stdout).not.toContain('ev-one');
+  }, 90_000);
+
+  it('docker system df and muelle system df count images and their containers; image prune removes unused ones (dangling, then -a)', async () => {
+    const context = join(work, 'prunable');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM library/busybox:1\nARG N\nLABEL prune-me=1 n=$N\n');
+    const dangling = (await ok('build', '-q', '--build-arg', 'N=1', context)).trim();
+    await ok('build', '-q', '--build-arg', 'N=2', '-t', 'prune-gone:1', context);
+    const kept = (await ok('build', '-q', '--build-arg', 'N=3', '-t', 'prune-kept:1', context)).trim();
+    await ok('create', '--name', 'uses-kept', 'prune-kept:1', 'true');
+    const df = await ok('system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Active}}');
+    expect(df).toMatch(/^Images \d+ \d+$/m);
+    const verbose = await ok('system', 'df', '-v');
+    expect(verbose.split('\n').find((line) => line.startsWith('prune-kept'))).toMatch(/\s1\s*$/);
+    const muelleDf = JSON.parse((await muelle(['system', 'df', '--format', 'json'], muelleEnv)).stdout);
+    expect(muelleDf.images.find((i: { id: string }) => i.id === kept)).toMatchObject({ names: ['prune-kept:1'], containers: 1 });
+    // Without -a only the image without a name goes.
+    const pruned = await ok('image', 'prune', '-f', '--filter', 'label=prune-me=1');
+    expect(pruned).toContain(`deleted: ${dangling}`);
+    expect(pruned).not.toContain('prune-gone');
+    expect(await ok('images', '-q', 'prune-gone')).not.toBe('');
+    // -a: every unused one; the one a container was made from stays.
+    const all = await ok('image', 'prune', '-a', '-f', '--filter', 'label=prune-me=1');
+    expect(all).toMatch(/untagged: .*prune-gone:1/);
+    expect(all).not.toContain('prune-kept');
+    expect(await ok('images', '-q', 'prune-gone')).toBe('');
+    expect((await docker(['image', 'prune', '-f', '--filter', 'until=1h'], env)).stderr).toMatch(/the image prune filter until is not supported by Muelle/);
+    await ok('rm', 'uses-kept');
+    const viaMuelle = await muelle(['image', 'prune', '-a', '-f', '--filter', 'label=prune-me=1'], muelleEnv);
+    expect(viaMuelle.code).toBe(0);
+    expect(viaMuelle.stdout).toMatch(/untagged: .*prune-kept:1/);
+    expect(await ok('images', '-q', 'prune-kept')).toBe('');
+  }, 120_000);
+
   it('docker login checks credentials against Muelle', async () => {
     const good = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: `${ADMIN_PASSWORD}\n` });
     expect(good.stdout).toContain('Login Succeeded');

@@ -32,6 +32,8 @@ import { ContainerArchiveController } from './containers/archive.controller';
 import { TerminalGateway } from './containers/terminal.gateway';
 import { dockerEngineControllers, dockerEngineProviders } from './docker';
 import { EventHub, PlatformEventsListener } from './events/event-hub';
+import { EventFeed } from './events/event-feed';
+import { ImageUsage } from './images/image-usage';
 import { ContainerEventsListener, EventsController } from './events/events.controller';
 import { Cluster } from './hosts/cluster';
 import { Placer } from './scheduling/placer';
@@ -55,7 +57,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
 
 @Module({})
 export class ApiModule implements NestModule {

@@ -26,6 +26,7 @@ import { registerImageNameCommands } from './commands/images';
 import { registerHostCommands } from './commands/hosts';
 import { registerRepositoryCommands } from './commands/repositories';
 import { registerBuildCommand } from './commands/build';
+import { registerEventsCommand } from './commands/events';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -344,6 +345,7 @@ export function buildProgram(io: Io): Command {
   registerExportCommand(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);
+  registerEventsCommand(program, io);
   // Last: the completion script is generated from every command registered before it.
   registerCompletionCommand(program, io);
 

@@ -11,6 +11,8 @@ export interface TerminalOptions {
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
   errorOutput?: NodeJS.WriteStream;
+  /** The detach keys ended the session: the container keeps running. */
+  onDetached?: () => void;
 }
 
 /**

@@ -11,6 +11,10 @@ export const metadataConfigShape = {
   MUELLE_ADMIN_USER: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, . _ - (max 64)').default('admin'),
   MUELLE_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').max(1024).optional(),
   MUELLE_HOST_DOWN_AFTER_SECONDS: seconds(15),
+  /** The event history (`events --since`) keeps at most this many events… */
+  MUELLE_EVENTS_KEEP_COUNT: z.coerce.number().int().min(1).default(10_000),
+  /** …none older than this (default a week). */
+  MUELLE_EVENTS_KEEP_SECONDS: seconds(7 * 24 * 3600),
 };
 
 /** The standalone metadata service needs NATS; inside the all-in-one the bus is in-process. */

@@ -31,6 +31,8 @@ import { ServicesController } from './services/services.controller';
 import { PlatformMetrics } from './metrics/platform-metrics';
 import { ServicesService } from './services/services.service';
 import { RegistryGarbageService } from './registry/registry-garbage.service';
+import { EventsController } from './events/events.controller';
+import { EventsService } from './events/events.service';
 
 @Module({})
 export class MetadataModule {
@@ -43,8 +45,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService],
     };
   }
 }

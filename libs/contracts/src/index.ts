@@ -20,3 +20,4 @@ export * from './version';
 export * from './services/services.contracts';
 export * from './byte-units';
 export * from './events/platform-events.contracts';
+export * from './events/events.contracts';

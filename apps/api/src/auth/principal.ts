@@ -31,11 +31,14 @@ export function teamScope(principal: Principal): string | undefined {
   return team === undefined ? undefined : (team ?? NO_TEAM);
 }
 
-/** Whether an event of `teamId` (null: the platform's own, e.g. hosts) is shown to the caller. */
-export function seesTeamEvent(principal: Principal, teamId: string | null): boolean {
-  if (teamId === null) return true;
-  const team = listingTeamId(subjectOf(principal));
-  return team === undefined || team === teamId;
+/**
+ * Whether an event is shown to the caller: host events are the platform's, for everybody; a
+ * container's or image's event is decided by `decide()` as reading that team's containers (a
+ * container of no team is an admin's: admins only).
+ */
+export function seesEvent(principal: Principal, event: { type: string; teamId: string | null }): boolean {
+  if (event.type === 'host') return true;
+  return decide(subjectOf(principal), 'read', { kind: 'container', teamId: event.teamId }).allowed;
 }
 
 // A team id no team has: users without a team list nothing.

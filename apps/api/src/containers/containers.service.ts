@@ -194,7 +194,7 @@ export class ContainersService {
     }
     await this.bus.request(deleteContainerRecord, { id: record.id });
     await this.audit.record(principal, 'container.remove', `container:${record.id}`, { name: record.name, force });
-    this.publish(record, 'destroy');
+    this.hub.publishDestroyOnce({ type: 'container', id: record.id, teamId: record.teamId, attributes: { name: record.name, image: record.image, hostId: record.hostId }, labels: record.spec.labels });
     return { id: record.id, removed: true };
   }
 
@@ -296,7 +296,7 @@ export class ContainersService {
   }
 
   /** Publishes a container event to SSE subscribers. */
-  publish(record: Pick<ContainerRecord, 'id' | 'name' | 'teamId' | 'image' | 'hostId'>, action: string, extra: Record<string, unknown> = {}): void {
+  publish(record: Pick<ContainerRecord, 'id' | 'name' | 'teamId' | 'image' | 'hostId'> & { spec?: { labels?: Record<string, string> } }, action: string, extra: Record<string, unknown> = {}): void {
     this.hub.publish({
       type: 'container',
       action,
@@ -308,6 +308,7 @@ export class ContainersService {
         hostId: record.hostId,
         ...extra,
       },
+      labels: record.spec?.labels,
     });
   }
 

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { InvalidArgumentError, MuelleError } from '@muelle/contracts';
 import { isHostPlatform, parseImageName, platformOfConfig } from '@muelle/images';
 import { formatReference } from '@muelle/oci';
@@ -6,8 +6,10 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { CopyEvent, ImagesService } from '../images/images.service';
+import { imageHasLabel, ImageUsage } from '../images/image-usage';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { CatalogImage, ImageCatalog, UNTAGGED_REPOSITORY } from '../images/image-catalog';
+import { toDockerImage } from './images.mapping';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
 import { parseFilters } from './system.controller';
 
@@ -29,6 +31,7 @@ export class DockerImagesController {
   constructor(
     private readonly store: ImageCatalog,
     private readonly images: ImagesService,
+    private readonly usage: ImageUsage,
   ) {}
 
   @Get('json')
@@ -39,22 +42,11 @@ export class DockerImagesController {
       if (filters.dangling?.includes('true') && image.repoTags.length) return false;
       if (filters.dangling?.includes('false') && !image.repoTags.length) return false;
       if (filters.reference && !image.repoTags.some((tag) => filters.reference.some((pattern) => matchesReference(tag, pattern)))) return false;
-      if (filters.label && !filters.label.every((label) => hasLabel(image, label))) return false;
+      if (filters.label && !filters.label.every((label) => imageHasLabel(image, label))) return false;
       return true;
     };
     const all = await this.store.list(principal);
-    return all.filter(wanted).map((image) => ({
-      Id: image.id,
-      ParentId: '',
-      RepoTags: image.repoTags,
-      RepoDigests: image.repoDigests,
-      Created: image.config.created ? Math.floor(Date.parse(image.config.created) / 1000) : 0,
-      Size: image.size,
-      VirtualSize: image.size,
-      SharedSize: -1,
-      Labels: image.config.config?.Labels ?? {},
-      Containers: -1,
-    }));
+    return all.filter(wanted).map((image) => toDockerImage(image));
   }
 
   /** `docker pull`: copies the image into Muelle's registry; JSON progress. */
@@ -89,6 +81,18 @@ export class DockerImagesController {
       if (error instanceof MuelleError && error.code === 'NOT_FOUND') stream.fail(new MuelleError('NOT_FOUND', `manifest for ${typed} not found: ${error.message}`));
       else stream.fail(error);
     }
+  }
+
+  /** `docker image prune [-a] [--filter label=…]`: the caller's unused images (dangling ones unless `dangling=false`). */
+  @Post('prune')
+  @HttpCode(200)
+  async prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
+    const filters = parseFilters(query.filters);
+    for (const key of Object.keys(filters)) if (!['dangling', 'label'].includes(key)) throw new NotSupportedByMuelleError(`the image prune filter ${key}`, 400);
+    const dangling = filters.dangling ?? ['true'];
+    if (dangling.length !== 1 || !['true', 'false', '1', '0'].includes(dangling[0] as string)) throw new InvalidArgumentError(`the dangling filter takes true or false, not ${dangling.join(',')}`);
+    const { deleted, spaceReclaimed } = await this.usage.prune(principal, { all: !flag(dangling[0]), label: filters.label ?? [] });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: spaceReclaimed };
   }
 
   @Get('*path')
@@ -204,10 +208,4 @@ function pushProgress(event: CopyEvent): Record<string, unknown> {
 function matchesReference(tag: string, pattern: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
   return regex.test(tag) || regex.test(tag.replace(/:[^:/]+$/, ''));
-}
-
-function hasLabel(image: CatalogImage, label: string): boolean {
-  const [key, value] = label.split('=', 2);
-  const labels = image.config.config?.Labels ?? {};
-  return value === undefined ? key in labels : labels[key] === value;
 }

@@ -1,14 +1,20 @@
 import { All, Body, Controller, Get, Head, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { hostPlatform } from '@muelle/images';
 import { InvalidArgumentError } from '@muelle/contracts';
-import { SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import { LOGGER, SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
+import type { Logger } from 'pino';
 import type { Request, Response } from 'express';
 import * as os from 'node:os';
 import { AuthGuard, clientAddressOf, CurrentPrincipal } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
-import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
+import { RequestPrincipal } from '../auth/principal';
 import { API_CONFIG, ApiConfig } from '../config';
-import { EventHub, PlatformEvent } from '../events/event-hub';
+import { PlatformEvent } from '../events/event-hub';
+import { EventFeed } from '../events/event-feed';
+import { ImageUsage } from '../images/image-usage';
+import { toListItem } from './containers.mapping';
+import { toDockerImage } from './images.mapping';
+import { eventFilters, parseEventTime } from '../events/event-filter';
 import { Cluster } from '../hosts/cluster';
 import { boundedWriter } from '../http/client-backlog';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
@@ -78,10 +84,12 @@ const dockerArch = () => hostPlatform().architecture;
 export class DockerSystemController {
   constructor(
     private readonly cluster: Cluster,
-    private readonly hub: EventHub,
+    private readonly feed: EventFeed,
+    private readonly imageUsage: ImageUsage,
     private readonly authenticator: Authenticator,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** Cluster-wide numbers: CPUs and memory of all ready hosts; `Name` says it is Muelle. */
@@ -118,6 +126,26 @@ export class DockerSystemController {
     };
   }
 
+  /**
+   * `docker system df`: the images the caller may read (with how many of its containers use each)
+   * and its containers. Writable layers, volumes and the build cache are not measured by Muelle:
+   * containers show size 0, and the volume and build-cache lists are empty.
+   */
+  @Get('system/df')
+  async diskUsage(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>) {
+    const types = [query.type ?? []].flat();
+    for (const type of types) if (!['container', 'image', 'volume', 'build-cache'].includes(type)) throw new InvalidArgumentError(`type: ${type} is not container, image, volume or build-cache`);
+    const { images, containers } = await this.imageUsage.usage(principal);
+    const wants = (type: string) => !types.length || types.includes(type);
+    return {
+      LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
+      Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
+      Containers: wants('container') ? containers.map((record) => ({ ...toListItem(record), SizeRw: 0, SizeRootFs: 0 })) : [],
+      Volumes: [],
+      BuildCache: [],
+    };
+  }
+
   /** `docker login` asks the engine to check credentials: for Muelle's registry, Muelle checks them. */
   @Post('auth')
   @HttpCode(200)
@@ -130,62 +158,62 @@ export class DockerSystemController {
     return { Status: 'Login Succeeded', IdentityToken: '' };
   }
 
-  /** `docker events`: container and image events this api process sees, as Docker's messages. */
+  /**
+   * `docker events`: container and image events as Docker's messages — with `since` the history
+   * kept in metadata first, then live ones; with `until` the stream ends then.
+   */
   @Get('events')
-  events(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>, @Req() req: Request, @Res() res: Response) {
-    const filters = parseFilters(query.filters);
-    for (const key of Object.keys(filters)) if (!['type', 'event', 'container', 'image'].includes(key)) throw new NotSupportedByMuelleError(`the events filter ${key}`, 400);
-    const until = query.until ? Number(query.until) * 1000 : undefined;
-    if (query.since && Number(query.since) * 1000 < Date.now() - 1000) throw new NotSupportedByMuelleError('events from the past (since)', 400);
+  async events(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>, @Req() req: Request, @Res() res: Response) {
+    const filters = eventFilters(parseFilters(query.filters), (what) => new NotSupportedByMuelleError(what, 400));
+    const window = {
+      since: query.since ? parseEventTime(query.since, 'since') : undefined,
+      until: query.until ? parseEventTime(query.until, 'until') : undefined,
+      // Muelle's own host events are not Docker's.
+      filters: { ...filters, type: filters.type ?? ['container', 'image'] },
+    };
     res.status(200).setHeader('Content-Type', 'application/json');
     res.flushHeaders();
-    const matches = (event: PlatformEvent) => {
-      if (!seesTeamEvent(principal, event.teamId)) return false;
-      if (event.type === 'host') return false;
-      if (filters.type && !filters.type.includes(event.type)) return false;
-      // As Docker: `event=health_status` also matches `health_status: healthy`.
-      if (filters.event && !filters.event.some((e) => e === event.action || event.action.startsWith(`${e}: `))) return false;
-      if (filters.container && !(event.type === 'container' && filters.container.some((c) => event.id.startsWith(c) || event.attributes.name === c))) return false;
-      if (filters.image && !(event.type === 'image' ? filters.image.includes(event.id) : filters.image.includes(String(event.attributes.image)))) return false;
-      return true;
-    };
+    let stop = () => undefined as void;
     // A client past the backlog is let go (Docker's event stream has no error message of its own).
     const write = boundedWriter<string>(
       res,
       (text) => res.write(text),
       () => {
-        unsubscribe();
+        stop();
         res.end();
       },
     );
-    const unsubscribe = this.hub.subscribe((event) => {
-      if (!matches(event)) return;
-      const time = Date.parse(event.at);
-      const attributes = Object.fromEntries(
-        Object.entries(event.attributes)
-          .filter(([, v]) => v !== null && v !== undefined)
-          .map(([k, v]) => [k, String(v)]),
-      );
-      write(
-        `${JSON.stringify({
-          status: event.action,
-          id: event.id,
-          from: attributes.image,
-          Type: event.type,
-          Action: event.action,
-          Actor: { ID: event.id, Attributes: attributes },
-          scope: 'local',
-          time: Math.floor(time / 1000),
-          timeNano: time * 1_000_000,
-        })}\n`,
-      );
-    });
-    const timer = until !== undefined ? setTimeout(() => res.end(), Math.max(0, until - Date.now())) : undefined;
-    req.on('close', () => {
-      if (timer) clearTimeout(timer);
-      unsubscribe();
-    });
+    req.on('close', () => stop());
+    try {
+      stop = await this.feed.open(principal, window, { event: (event) => write(`${JSON.stringify(dockerEvent(event))}\n`), end: () => void (!res.writableEnded && res.end()) });
+    } catch (error) {
+      // Headers are out: Docker's stream ends; the reason goes to our log.
+      this.logger.warn({ err: error }, 'docker events: reading the history failed');
+      res.end();
+    }
+    if (req.destroyed) stop();
   }
+}
+
+/** A platform event as Docker's JSON message (labels flat among the attributes, as Docker's). */
+export function dockerEvent(event: PlatformEvent) {
+  const time = Date.parse(event.at);
+  const attributes = Object.fromEntries(
+    Object.entries({ ...event.labels, ...event.attributes })
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
+  return {
+    status: event.action,
+    id: event.id,
+    from: attributes.image,
+    Type: event.type,
+    Action: event.action,
+    Actor: { ID: event.id, Attributes: attributes },
+    scope: 'local',
+    time: Math.floor(time / 1000),
+    timeNano: time * 1_000_000,
+  };
 }
 
 /** Docker's `filters` query: JSON `{"key": ["v"]}` or the old `{"key": {"v": true}}`. */

@@ -1,19 +1,28 @@
 import { Controller, Get, Query, Req, Res, UseGuards, Inject } from '@nestjs/common';
 import { BusClient, HandleEvent } from '@muelle/bus';
-import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer, NotFoundError } from '@muelle/contracts';
+import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
-import { RequestPrincipal, seesTeamEvent } from '../auth/principal';
+import { RequestPrincipal } from '../auth/principal';
+import { httpErrorOf } from '@muelle/service-kit';
 import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainerMoves } from '../containers/container-moves';
 import { EventHub, PlatformEvent } from './event-hub';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
+import { ContainersService } from '../containers/containers.service';
+import { EventHub } from './event-hub';
+import { eventFiltersFromPairs, parseEventTime } from './event-filter';
+import { EventFeed } from './event-feed';
 
 export const EventsQuery = z.object({
   type: queryList.pipe(z.array(z.enum(['container', 'image', 'host'])).optional()),
+  /** `key=value` pairs, Docker's filter names (type, event, container, image, label). */
+  filter: queryList,
+  since: z.string().max(64).optional(),
+  until: z.string().max(64).optional(),
 });
 
 /** docker-like action names for the agent's state changes. */
@@ -28,47 +37,72 @@ const ACTION_OF_STATE: Record<string, string> = {
   dead: 'destroy',
 };
 
-/** `GET /v1/events`: Server-Sent Events of container, image and host changes the caller may see. */
+/**
+ * `GET /v1/events`: Server-Sent Events of container, image and host changes the caller may see;
+ * with `since` the history from then first, with `until` the stream ends then.
+ */
 @Controller('v1/events')
 @UseGuards(AuthGuard)
 export class EventsController {
-  constructor(private readonly hub: EventHub) {}
+  constructor(private readonly feed: EventFeed) {}
 
   @Get()
-  stream(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
-    const { type } = parseRequest(EventsQuery, query, 'query');
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('Connection', 'keep-alive');
-    res.flushHeaders();
-    res.write(': connected\n\n');
-    const visible = (event: PlatformEvent) => (!type || type.includes(event.type)) && seesTeamEvent(principal, event.teamId);
+  async stream(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown, @Req() req: Request, @Res() res: Response) {
+    const parsed = parseRequest(EventsQuery, query, 'query');
+    const filters = eventFiltersFromPairs([...(parsed.type ?? []).map((t) => `type=${t}`), ...(parsed.filter ?? [])], (what) => new InvalidArgumentError(`${what} is not supported`, { field: 'query.filter' }));
+    const window = {
+      since: parsed.since !== undefined ? parseEventTime(parsed.since, 'query.since') : undefined,
+      until: parsed.until !== undefined ? parseEventTime(parsed.until, 'query.until') : undefined,
+      filters,
+    };
+    let stop = () => undefined as void;
+    let keepAlive: NodeJS.Timeout | undefined;
+    const started = () => {
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream');
+      res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('Connection', 'keep-alive');
+      res.flushHeaders();
+      res.write(': connected\n\n');
+      // Comments keep proxies from closing an idle stream.
+      keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    };
+    started();
     // A client past the backlog is told why and let go; the hub never waits for a reader.
     const write = boundedWriter<string>(
       res,
       (text) => res.write(text),
       () => {
-        unsubscribe();
+        stop();
         res.end(`event: error\ndata: ${JSON.stringify({ code: 'UNAVAILABLE', message: SLOW_CLIENT_MESSAGE })}\n\n`);
       },
     );
-    const unsubscribe = this.hub.subscribe((event) => {
-      if (visible(event)) write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    });
-    // Comments keep proxies from closing an idle stream.
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.on('close', () => {
       clearInterval(keepAlive);
-      unsubscribe();
+      stop();
     });
+    try {
+      stop = await this.feed.open(principal, window, {
+        event: (event) => write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+        end: () => {
+          clearInterval(keepAlive);
+          if (!res.writableEnded) res.end();
+        },
+      });
+    } catch (error) {
+      // The stream has begun: the failure is its last event.
+      clearInterval(keepAlive);
+      const { code, message } = httpErrorOf(error);
+      res.end(`event: error\ndata: ${JSON.stringify({ code, message })}\n\n`);
+    }
+    if (req.destroyed) stop();
   }
 }
 
 /** Turns agents' container state changes into events; a removed (`dead`) container's record goes too. */
 @Controller()
 export class ContainerEventsListener {
-  private readonly teams = new Map<string, { teamId: string | null; name: string; image: string }>();
+  private readonly teams = new Map<string, { teamId: string | null; name: string; image: string; labels: Record<string, string> }>();
 
   constructor(
     private readonly bus: BusClient,
@@ -90,9 +124,8 @@ export class ContainerEventsListener {
       this.teams.delete(change.id);
     }
     if (!known) return;
-    this.hub.publish({
-      type: 'container',
-      action: ACTION_OF_STATE[change.state] ?? change.state,
+    const event = {
+      type: 'container' as const,
       id: change.id,
       teamId: known.teamId,
       at: change.at,
@@ -103,7 +136,10 @@ export class ContainerEventsListener {
         state: change.state,
         exitCode: change.exitCode ?? null,
       },
-    });
+      labels: known.labels,
+    };
+    if (change.state === 'dead') this.hub.publishDestroyOnce(event);
+    else this.hub.publish({ ...event, action: ACTION_OF_STATE[change.state] ?? change.state });
   }
 
   /** Docker's spelling: `health_status: healthy`. */
@@ -118,6 +154,7 @@ export class ContainerEventsListener {
       teamId: known.teamId,
       at: change.at,
       attributes: { name: known.name, image: known.image, hostId: change.hostId, health: change.status, failingStreak: change.failingStreak },
+      labels: known.labels,
     });
   }
 
@@ -130,6 +167,7 @@ export class ContainerEventsListener {
         teamId: record.teamId,
         name: record.name,
         image: record.image,
+        labels: record.spec.labels,
       };
       if (this.teams.size > 10_000) this.teams.clear();
       this.teams.set(id, entry);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
@@ -9,8 +9,18 @@ import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery,
 import { ImageSave, sendImageArchive } from './image-save';
 import { ImageLoad } from './image-load';
 import { CopyEvent, ImagesService } from './images.service';
+import { ImageUsage } from './image-usage';
 
 export const ImageQuery = z.object({ image: z.string().min(1).max(1024) });
+
+export const PruneImagesBody = z
+  .object({
+    /** Every unused image, not only dangling (unnamed) ones: `-a`. */
+    all: z.boolean().default(false),
+    /** `k` or `k=v`: only images whose config carries every one. */
+    label: z.array(z.string().min(1).max(1024)).max(32).default([]),
+  })
+  .strict();
 
 /**
  * Image names contain `/` and `:`, so they travel in the query (`?image=`) or body, never the path.
@@ -23,7 +33,15 @@ export class ImagesController {
     private readonly images: ImagesService,
     private readonly saver: ImageSave,
     private readonly loader: ImageLoad,
+    private readonly usage: ImageUsage,
   ) {}
+
+  /** `muelle image prune`: the caller's images no container uses (dangling ones unless `all`). */
+  @Post('prune')
+  @HttpCode(200)
+  async prune(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
+    return this.usage.prune(principal, parseRequest(PruneImagesBody, body ?? {}));
+  }
 
   @Get()
   list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {

@@ -25,7 +25,7 @@ import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
-import { ImageQuery } from '../images/images.controller';
+import { ImageQuery, PruneImagesBody } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from '../images/images.schemas';
 import { UpdateRepositoryBody } from '../repositories/repositories.controller';
 import { CreateTeamBody, CreateUserBody, ListAuditQuery } from '../teams/teams.controller';
@@ -331,6 +331,13 @@ export const routes: Route[] = [
     streams: 'application/x-ndjson',
   },
   {
+    method: 'post',
+    path: '/v1/images/prune',
+    summary: "Remove the caller's images no container uses: unnamed ones, or every one with all (as docker image prune [-a])",
+    tag: 'images',
+    body: PruneImagesBody,
+  },
+  {
     method: 'delete',
     path: '/v1/images',
     summary: 'Remove a tag or manifest (optionally from hosts too)',
@@ -412,8 +419,14 @@ export const routes: Route[] = [
   },
   {
     method: 'get',
+    path: '/v1/system/df',
+    summary: 'The images the caller may read (size, containers made from each) and its containers (as docker system df)',
+    tag: 'system',
+  },
+  {
+    method: 'get',
     path: '/v1/events',
-    summary: 'Server-Sent Events of container, image and host changes',
+    summary: 'Server-Sent Events of container, image and host changes: with since the history first, until ends the stream; filter=key=value as docker events',
     tag: 'events',
     query: EventsQuery,
     streams: 'text/event-stream',

@@ -5,6 +5,7 @@ import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
 import { SystemService } from './system.service';
+import { ImageUsage } from '../images/image-usage';
 
 export const PruneBody = z
   .object({
@@ -21,6 +22,7 @@ export class SystemController {
   constructor(
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     private readonly system: SystemService,
+    private readonly images: ImageUsage,
   ) {}
 
   /** Unauthenticated: lets clients find out they reached a Muelle API and which version. */
@@ -34,5 +36,16 @@ export class SystemController {
   @UseGuards(AuthGuard)
   prune(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
     return this.system.prune(principal, parseRequest(PruneBody, body));
+  }
+
+  /** `muelle system df`: the images the caller may read (size, containers using each) and its containers. */
+  @Get('system/df')
+  @UseGuards(AuthGuard)
+  async diskUsage(@CurrentPrincipal() principal: RequestPrincipal) {
+    const { images, containers } = await this.images.usage(principal);
+    return {
+      images: images.map(({ image, containers: count }) => ({ id: image.id, names: image.repoTags, sizeBytes: image.size, containers: count })),
+      containers: containers.map((c) => ({ id: c.id, name: c.name, image: c.image, state: c.state })),
+    };
   }
 }

@@ -146,7 +146,7 @@ async function streamStats(api: ApiClient, io: Io, targets: string[], asJson: bo
   );
 }
 
-async function confirm(io: Io, question: string): Promise<void> {
+export async function confirm(io: Io, question: string): Promise<void> {
   if (!process.stdin.isTTY) throw new CliError('no terminal to confirm on: add --force');
   io.err.write(question);
   const answer = await new Promise<string>((resolve) => process.stdin.once('data', (chunk) => resolve(String(chunk))));

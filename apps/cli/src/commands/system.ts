@@ -1,15 +1,16 @@
 import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
-import { humanSize } from '../format';
+import { humanSize, table } from '../format';
 import { collect } from '../parse';
 import { apiClient, formatOption, parseDuration, printJson } from './common';
+import { confirm } from './containers';
 
 type HostReport = { hostId: string; removedImages: number; freedBytes: number } | { hostId: string; skipped: string };
 
-/** `muelle system prune`: stopped containers, images no container uses on every host, and the registry's garbage collection (admin). */
+/** `muelle system prune` (stopped containers, images no container uses on every host, the registry's garbage collection; admin), `system df` and `image prune`. */
 export function registerSystemCommands(program: Command, io: Io): void {
-  const system = program.command('system').description('Platform maintenance (admin)');
+  const system = program.command('system').description('Disk usage (df) and platform maintenance (prune: admin)');
   system
     .command('prune')
     .description('Remove stopped containers, images cached on hosts that no container uses, and registry data no tag or manifest references any more (e.g. after `muelle rmi`); report the space freed')
@@ -32,5 +33,47 @@ export function registerSystemCommands(program: Command, io: Io): void {
       }
       const r = report.registry;
       io.out.write(`Registry: deleted manifests: ${r.deletedManifests}, deleted blobs: ${r.deletedBlobs}, purged uploads: ${r.purgedUploads}, reclaimed space: ${humanSize(r.freedBytes)}\n`);
+    });
+  system
+    .command('df')
+    .description('Space your images take, how many are in use, and your containers (as docker system df)')
+    .addOption(formatOption())
+    .action(async (o: { format: string }) => {
+      const usage = await apiClient().request('GET', '/v1/system/df');
+      if (o.format === 'json') return printJson(io, usage);
+      const images = usage.images as Array<{ sizeBytes: number; containers: number }>;
+      const containers = usage.containers as Array<{ state: string }>;
+      const total = images.reduce((sum, i) => sum + i.sizeBytes, 0);
+      const reclaimable = images.filter((i) => i.containers === 0).reduce((sum, i) => sum + i.sizeBytes, 0);
+      const percent = total ? ` (${Math.round((reclaimable / total) * 100)}%)` : '';
+      io.out.write(
+        table(
+          ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+          [
+            ['Images', String(images.length), String(images.filter((i) => i.containers > 0).length), humanSize(total), `${humanSize(reclaimable)}${percent}`],
+            // Muelle does not measure writable layers.
+            ['Containers', String(containers.length), String(containers.filter((c) => c.state === 'running').length), '-', '-'],
+          ],
+        ),
+      );
+    });
+
+  const image = program.command('image').description('Image housekeeping');
+  image
+    .command('prune')
+    .description("Remove your images no container uses: unnamed (dangling) ones, or with -a every unused one (your team's; admins: all)")
+    .option('-a, --all', 'every unused image, not only dangling ones')
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <label=key[=value]>', 'only images with this label', collect, [])
+    .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) => {
+      const label = o.filter.map((f) => {
+        const [key, ...rest] = f.split('=');
+        if (key !== 'label' || !rest.length) throw new CliError(`invalid filter "${f}": only label=key[=value] is supported`);
+        return rest.join('=');
+      });
+      if (!o.force) await confirm(io, `WARNING! This will remove all ${o.all ? 'images without at least one container associated to them' : 'dangling images'}.\nAre you sure you want to continue? [y/N] `);
+      const { deleted, spaceReclaimed } = await apiClient().request('POST', '/v1/images/prune', { body: { all: !!o.all, label } });
+      if (deleted.length) io.out.write(`Deleted Images:\n${deleted.map((d: { Untagged?: string; Deleted?: string }) => (d.Untagged ? `untagged: ${d.Untagged}\n` : `deleted: ${d.Deleted}\n`)).join('')}\n`);
+      io.out.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
     });
 }

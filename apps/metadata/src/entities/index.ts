@@ -5,6 +5,7 @@ import { SubnetAllocationEntity } from '../addresses/subnet-allocation.entity';
 import { BuildEntity } from '../builds/build.entity';
 import { ServiceEntity } from '../services/service.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
+import { PlatformEventEntity } from '../events/platform-event.entity';
 
-export { BuildEntity, ServiceEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity, ServiceEntity];
+export { PlatformEventEntity, BuildEntity, ServiceEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity, ServiceEntity, PlatformEventEntity];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from '../contract';
-import { IsoDate } from '../common';
+import { IsoDate, Labels } from '../common';
 
 /** One line of `GET /v1/events` and `docker events`: what happened to which object, for which team. */
 export const PlatformEvent = z.object({
@@ -11,6 +11,8 @@ export const PlatformEvent = z.object({
   teamId: z.string().uuid().nullable(),
   at: IsoDate,
   attributes: z.record(z.string(), z.unknown()),
+  /** A container's labels (`label=` filters). */
+  labels: Labels.optional(),
 });
 export type PlatformEvent = z.infer<typeof PlatformEvent>;
 

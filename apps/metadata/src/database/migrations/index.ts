@@ -12,6 +12,7 @@ import { BuildRecords1764700300000 } from './1764700300000-BuildRecords';
 import { HostNotReady1764700300001 } from './1764700300001-HostNotReady';
 import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
 import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLeases';
+import { PlatformEvents1764840000000 } from './1764840000000-PlatformEvents';
 import { PlacementGeneration1764860000000 } from './1764860000000-PlacementGeneration';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -30,5 +31,6 @@ export const migrations = [
   HostNotReady1764700300001,
   ContainerHealth1764700700000,
   ServicesAndLeases1764700700001,
+  PlatformEvents1764840000000,
   PlacementGeneration1764860000000,
 ];

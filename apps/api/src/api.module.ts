@@ -40,6 +40,8 @@ import { Reconciler } from './reconciler/reconciler';
 import { ServiceReconciler } from './services/service-reconciler';
 import { ServicesController } from './services/services.controller';
 import { ServicesService } from './services/services.service';
+import { NetworksController } from './networks/networks.controller';
+import { NetworksService } from './networks/networks.service';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
 import { RepositoryAccess } from './repositories/repository-access';
@@ -48,7 +50,7 @@ import { SystemService } from './system/system.service';
 import { TeamsController } from './teams/teams.controller';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, Cluster, ContainersService, ContainerPruner, ContainerNames, ContainerProcesses, ContainerAdmission, HostsService, ImagesService, ImageCatalog, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService, NetworksService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -69,6 +71,7 @@ export class ApiModule implements NestModule {
         HostsController,
         ContainersController,
         ServicesController,
+        NetworksController,
         ImagesController,
         RepositoriesController,
         BuildsController,

@@ -21,6 +21,7 @@ import { registerCompletionCommand } from './commands/completion';
 import { loginCredentials } from './commands/login';
 import { registerServiceCommands } from './commands/services';
 import { registerStackCommands } from './commands/stacks';
+import { registerNetworkCommands } from './commands/networks';
 
 
 export interface Io {
@@ -614,6 +615,7 @@ Examples:
   registerTeamAdminCommands(program, io);
   registerServiceCommands(program, io);
   registerStackCommands(program, io);
+  registerNetworkCommands(program, io);
   registerContainerCommands(program, io);
   registerContextCommands(program, io);
   registerDockerEnvCommand(program, io);

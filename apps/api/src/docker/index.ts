@@ -3,6 +3,7 @@ import { DockerContainersController } from './containers.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
+import { DockerNetworksController } from './networks.controller';
 import { DockerSessions } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
@@ -14,6 +15,7 @@ export const dockerEngineControllers = [
   DockerExecController,
   DockerImagesController,
   DockerBuildController,
+  DockerNetworksController,
   DockerUnsupportedController,
 ];
 export const dockerEngineProviders = [DockerSessions, DockerHijack];

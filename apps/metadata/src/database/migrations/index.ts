@@ -12,6 +12,7 @@ import { BuildRecords1764700300000 } from './1764700300000-BuildRecords';
 import { HostNotReady1764700300001 } from './1764700300001-HostNotReady';
 import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
 import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLeases';
+import { Networks1764850000000 } from './1764850000000-Networks';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   HostNotReady1764700300001,
   ContainerHealth1764700700000,
   ServicesAndLeases1764700700001,
+  Networks1764850000000,
 ];

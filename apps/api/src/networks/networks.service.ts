@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { BusClient } from '@muelle/bus';
+import { createNetwork, deleteNetwork, getNetwork, listNetworks, NetworkRecord } from '@muelle/contracts';
+import type { Action } from '@muelle/authz';
+import { AuditLog } from '../audit/audit-log';
+import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
+import { CreateNetworkBody } from './networks.schemas';
+
+/**
+ * Teams' networks, for `/v1/networks` and the Docker API's `/networks` alike. A network belongs to
+ * the caller's team; decide() answers every action on it (kind `network`), so another team's
+ * network is a 404.
+ */
+@Injectable()
+export class NetworksService {
+  constructor(
+    private readonly bus: BusClient,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(principal: RequestPrincipal, body: CreateNetworkBody): Promise<NetworkRecord> {
+    authorize(principal, 'create', { kind: 'network', teamId: principal.teamId }, { notFound: 'no such team' });
+    const record = await this.bus.request(createNetwork, { ...body, teamId: principal.teamId });
+    await this.audit.record(principal, 'network.create', `network:${record.id}`, { name: record.name, driver: record.driver, subnet: record.subnet });
+    return record;
+  }
+
+  async list(principal: RequestPrincipal): Promise<NetworkRecord[]> {
+    return (await this.bus.request(listNetworks, { teamId: teamScope(principal) })).items;
+  }
+
+  async get(principal: RequestPrincipal, ref: string, action: Action = 'read'): Promise<NetworkRecord> {
+    const network = await this.bus.request(getNetwork, { ref, teamId: teamScope(principal) });
+    authorize(principal, action, { kind: 'network', teamId: network.teamId }, { notFound: `no such network: ${ref}` });
+    return network;
+  }
+
+  async remove(principal: RequestPrincipal, ref: string): Promise<NetworkRecord> {
+    const network = await this.get(principal, ref, 'delete');
+    await this.bus.request(deleteNetwork, { id: network.id });
+    await this.audit.record(principal, 'network.remove', `network:${network.id}`, { name: network.name });
+    return network;
+  }
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { createNetwork, deleteNetwork, getNetwork, listNetworks, NetworkRecord } from '@muelle/contracts';
+import { createNetwork, deleteNetwork, getNetwork, InvalidArgumentError, listNetworks, NetworkEndpoint, NetworkRecord, NotFoundError } from '@muelle/contracts';
 import type { Action } from '@muelle/authz';
 import { AuditLog } from '../audit/audit-log';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
@@ -33,6 +33,22 @@ export class NetworksService {
     const network = await this.bus.request(getNetwork, { ref, teamId: teamScope(principal) });
     authorize(principal, action, { kind: 'network', teamId: network.teamId }, { notFound: `no such network: ${ref}` });
     return network;
+  }
+
+  /**
+   * The networks a new container of the caller's team joins, by name or id: each must be the
+   * team's (decide(): `update` on the network) and needs network mode bridge. Metadata fills in
+   * the subnet and the container's address when it records the container.
+   */
+  async endpointsFor(principal: RequestPrincipal, refs: readonly string[], mode: 'bridge' | 'host' | 'none'): Promise<NetworkEndpoint[]> {
+    if (refs.length && mode !== 'bridge') throw new InvalidArgumentError(`network mode ${mode} cannot be combined with the network ${refs[0]}`);
+    const endpoints: NetworkEndpoint[] = [];
+    for (const ref of refs) {
+      const network = await this.get(principal, ref, 'update');
+      if (network.teamId !== principal.teamId) throw new NotFoundError(`no such network: ${ref}`);
+      endpoints.push({ id: network.id, name: network.name });
+    }
+    return endpoints;
   }
 
   async remove(principal: RequestPrincipal, ref: string): Promise<NetworkRecord> {

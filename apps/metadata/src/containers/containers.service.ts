@@ -13,6 +13,7 @@ import {
 import { Brackets, QueryFailedError, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
 import { TeamLimitsService } from '../teams/team-limits.service';
+import { NetworkEndpoints } from '../networks/network-endpoints';
 import { friendlyName } from './container-names';
 
 /** PostgreSQL's unique_violation. */
@@ -34,13 +35,15 @@ export class ContainersService {
   constructor(
     @InjectRepository(ContainerEntity) private readonly containers: Repository<ContainerEntity>,
     private readonly limits: TeamLimitsService,
+    private readonly endpoints: NetworkEndpoints,
   ) {}
 
   /** Checks the team's quota and inserts in one transaction, under the team's quota lock. */
   async create(input: { id: string; name?: string; teamId: string | null; hostId: string; spec: ContainerSpec }): Promise<ContainerRecord> {
     const id = await this.containers.manager.transaction(async (manager) => {
       if (input.teamId) await this.limits.admitContainer(manager, input.teamId, input.spec);
-      return this.insert(manager.getRepository(ContainerEntity), input);
+      const spec = await this.endpoints.assign(manager, input.teamId, input.spec);
+      return this.insert(manager.getRepository(ContainerEntity), { ...input, spec });
     });
     return this.byId(id);
   }

@@ -1,5 +1,6 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { allocateHostSubnet, cidrsOverlap, ConflictError, createNetwork, createTeam, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, NotFoundError } from '@muelle/contracts';
+import { allocateHostSubnet, cidrsOverlap, ConflictError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, NotFoundError, recordContainer, registerHost } from '@muelle/contracts';
+import { randomBytes } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -88,5 +89,23 @@ describe('networks in metadata (PostgreSQL)', () => {
     const made = await Promise.all(Array.from({ length: 20 }, (_, i) => bus.request(createNetwork, { name: `race-${i}`, teamId: teamB, driver: 'overlay' })));
     const subnets = made.map((n) => n.subnet);
     for (const s of subnets) for (const t of subnets) if (s !== t) expect(cidrsOverlap(s, t)).toBe(false);
+  });
+
+  it("gives each container an address of its network when recording it, refuses another team's network, and refuses removing a network that containers use", async () => {
+    await bus.request(registerHost, { id: 'net-host', address: '10.0.0.1', capacity: { cpus: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 'test' });
+    const net = await bus.request(createNetwork, { name: 'apps', teamId: teamA, driver: 'overlay', subnet: '10.77.0.0/29', gateway: '10.77.0.1' });
+    const record = (name: string, teamId: string) =>
+      bus.request(recordContainer, { id: randomBytes(32).toString('hex'), name, teamId, hostId: 'net-host', spec: ContainerSpec.parse({ image: 'r/x', networks: [{ id: net.id, name: 'apps' }] }) });
+    const first = await record('apps-1', teamA);
+    const second = await record('apps-2', teamA);
+    expect(first.spec.networks).toEqual([{ id: net.id, name: 'apps', driver: 'overlay', subnet: '10.77.0.0/29', gateway: '10.77.0.1', internal: false, address: '10.77.0.2' }]);
+    expect(second.spec.networks[0]?.address).toBe('10.77.0.3');
+    await expect(record('intruder', teamB)).rejects.toThrow(/no such network: apps/);
+    await expect(bus.request(deleteNetwork, { id: net.id })).rejects.toThrow(/network apps has containers attached: apps-1, apps-2 \(remove them first\)/);
+    // A freed address is handed out again; a full network says so.
+    await bus.request(deleteContainerRecord, { id: first.id });
+    expect((await record('apps-3', teamA)).spec.networks[0]?.address).toBe('10.77.0.2');
+    for (const name of ['apps-4', 'apps-5', 'apps-6']) await record(name, teamA);
+    await expect(record('apps-7', teamA)).rejects.toThrow(/network apps has no free address left \(10\.77\.0\.0\/29\)/);
   });
 });

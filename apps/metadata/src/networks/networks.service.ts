@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { cidrRange, ConflictError, NetworkRecord, NotFoundError, ParsedRequestOf, createNetwork } from '@muelle/contracts';
 import { Repository } from 'typeorm';
 import { AddressManagerService } from '../addresses/address-manager.service';
+import { NetworkEndpoints } from './network-endpoints';
 import { NetworkEntity } from './network.entity';
 
 const ipToString = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -22,6 +23,7 @@ export class NetworksService {
   constructor(
     @InjectRepository(NetworkEntity) private readonly networks: Repository<NetworkEntity>,
     private readonly addresses: AddressManagerService,
+    private readonly endpoints: NetworkEndpoints,
   ) {}
 
   /** Record and subnet in one transaction: a refused name gives no subnet away, a refused subnet leaves no record. */
@@ -68,9 +70,19 @@ export class NetworksService {
     return (await query.orderBy('n.name').getMany()).map(toRecord);
   }
 
-  /** The subnet goes back to the pool by the table's trigger (also when a team is deleted). */
+  /**
+   * Refused (CONFLICT naming them) while containers are attached, stopped ones included: their
+   * recorded address is in the network. The subnet goes back to the pool by the table's trigger
+   * (also when a team is deleted).
+   */
   async delete(id: string): Promise<boolean> {
-    return ((await this.networks.delete({ id })).affected ?? 0) > 0;
+    return this.networks.manager.transaction(async (manager) => {
+      const network = await manager.findOneBy(NetworkEntity, { id });
+      if (!network) return false;
+      const attached = await this.endpoints.attached(manager, id);
+      if (attached.length) throw new ConflictError(`network ${network.name} has containers attached: ${attached.join(', ')} (remove them first)`, { containers: attached });
+      return ((await manager.delete(NetworkEntity, { id })).affected ?? 0) > 0;
+    });
   }
 }
 

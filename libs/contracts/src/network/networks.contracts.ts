@@ -37,6 +37,22 @@ export const NetworkRecord = z.object({
 });
 export type NetworkRecord = z.infer<typeof NetworkRecord>;
 
+/**
+ * A container's place on a network: the network as metadata recorded it when the container was
+ * recorded, and the container's address in it (metadata hands it out, so it is unique across
+ * hosts). The api sends id and name only; metadata fills in the rest.
+ */
+export const NetworkEndpoint = z.object({
+  id: NetworkId,
+  name: NetworkName,
+  driver: NetworkDriver.optional(),
+  subnet: Cidr.optional(),
+  gateway: z.ipv4().optional(),
+  internal: z.boolean().optional(),
+  address: z.ipv4().optional(),
+});
+export type NetworkEndpoint = z.infer<typeof NetworkEndpoint>;
+
 /** An address inside `subnet` that is neither its network nor its broadcast address. */
 export function isHostAddressOf(subnet: string, address: string): boolean {
   const range = cidrRange(subnet);

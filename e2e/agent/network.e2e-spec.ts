@@ -97,19 +97,29 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     return { id, ip: info.ipAddress as string };
   };
   /** Connects with `nc` from a fresh container of `teamId` and prints what the server sent, then `rc=<exit code>`. */
-  const fetchFrom = async (teamId: string, target: string) => {
+  const fetchFrom = async (teamId: string, target: string, spec: Partial<ContainerSpecInput> = {}) => {
     const [host, port] = target.split(':');
     const { id } = await bus.request(c.create, {
       id: newId(),
       name: `probe-${newId().slice(0, 8)}`,
       teamId,
-      spec: { image, network: 'bridge', command: ['sh', '-c', `sleep 1 | nc -w 2 ${host} ${port ?? 80} 2>&1; echo rc=$?`] } as never,
+      spec: { image, network: 'bridge', command: ['sh', '-c', `sleep 1 | nc -w 2 ${host} ${port ?? 80} 2>&1; echo rc=$?`], ...spec } as never,
     });
     await bus.request(c.start, { id });
     await bus.request(c.wait, { id }, { timeoutMs: 20_000 });
     const output = (await bus.request(c.logs, { id })).lines.map((l) => l.line).join('');
     await bus.request(c.remove, { id, force: true });
     return output;
+  };
+  /** Like fetchFrom for several targets from one container: what each printed, then `rc=<exit code>`, in order. */
+  const probeAll = async (teamId: string, targets: string[], spec: Partial<ContainerSpecInput> = {}) => {
+    const script = targets.map((t) => `echo ==; sleep 0.5 | nc -w 1 ${t.replace(':', ' ')} 2>&1; echo rc=$?`).join('; ');
+    const { id } = await bus.request(c.create, { id: newId(), name: `probe-${newId().slice(0, 8)}`, teamId, spec: { image, network: 'bridge', command: ['sh', '-c', script], ...spec } as never });
+    await bus.request(c.start, { id });
+    await bus.request(c.wait, { id }, { timeoutMs: 20_000 });
+    const output = (await bus.request(c.logs, { id })).lines.map((l) => l.line).join('');
+    await bus.request(c.remove, { id, force: true });
+    return output.split('==').slice(1);
   };
   /** The rules as the kernel holds them; pairs show as `a . b` (nftables) or `-s a/32 -d b/32` (iptables). */
   const rulesText = () =>
@@ -129,7 +139,21 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     firewall === 'nftables'
       ? sh(['nft', 'add', 'element', 'inet', TABLE, 'group_0', '{ 10.89.79.250 }'])
       : sh(['iptables', '-w', '-I', 'MUELLE-muelle-net0-FWD', '-s', '10.89.79.250', '-d', '10.89.79.251', '-j', 'ACCEPT']);
+  // Two teams' user-defined networks, as metadata would record them (the agent gets them in the spec).
+  const netA = { id: newId(), name: 'front', driver: 'overlay' as const, subnet: '10.89.200.0/24', gateway: '10.89.200.1', internal: false };
+  const netB = { id: newId(), name: 'back', driver: 'bridge' as const, subnet: '10.89.201.0/24', gateway: '10.89.201.254', internal: true };
+  const userBridges = [netA, netB].map((n) => `mn${n.id.slice(0, 10)}`);
   const removeRules = () => {
+    for (const bridge of userBridges) {
+      sh(['nft', 'delete', 'table', 'inet', `muelle_${bridge}`], true);
+      sh(['nft', 'delete', 'table', 'bridge', `muelle_${bridge}`], true);
+      for (const [table, builtin, chain] of IPT_CHAINS.map(([t, b, ch]) => [t, b, ch.replace('muelle-net0', bridge)] as const)) {
+        sh(['iptables', '-w', '-t', table, '-D', builtin, '-j', chain], true);
+        sh(['iptables', '-w', '-t', table, '-F', chain], true);
+        sh(['iptables', '-w', '-t', table, '-X', chain], true);
+      }
+      sh(['ip', 'link', 'del', bridge], true);
+    }
     sh(['nft', 'delete', 'table', 'inet', TABLE], true);
     sh(['nft', 'delete', 'table', 'bridge', TABLE], true);
     for (const [table, builtin, chain] of IPT_CHAINS) {
@@ -256,6 +280,31 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     await bus.request(c.remove, { id, force: true });
     expect(rulesText()).not.toContain(`dport ${port}`);
     expect(await tcpRead('127.0.0.1', port).catch((error: Error) => error.message)).toMatch(/ECONNREFUSED|no answer/);
+  }, 60_000);
+
+  it("user networks: a network's containers reach each other and the outside; nothing else gets in; an internal network has no way out", async () => {
+    const on = (network: typeof netA | typeof netB, address: string) => ({ network: 'bridge' as const, networks: [{ ...network, address }] });
+    const web = await startServer(teamA, on(netA, '10.89.200.10'));
+    const db = await startServer(teamB, on(netB, '10.89.201.10'));
+    expect(web.ip).toBe('10.89.200.10');
+    expect((await bus.request(c.inspect, { id: db.id })).gateway).toBe('10.89.201.254');
+    // One probe container per network tries every target in turn (a refused one costs its 1 s timeout).
+    const [fromA, fromB, fromDefaultBridge] = await Promise.all([
+      probeAll(teamA, ['10.89.200.10:8080', '10.89.201.10:8080', `${serverA.ip}:8080`, `10.89.200.1:${hostPort}`, `${internet.inside}:80`], on(netA, '10.89.200.11')),
+      probeAll(teamB, ['10.89.201.10:8080', `${internet.inside}:80`], on(netB, '10.89.201.11')),
+      probeAll(teamA, ['10.89.200.10:8080']),
+    ]);
+    const [peer, otherTeamsNetwork, ownTeamOnDefaultBridge, gatewayOfNetwork, outside] = fromA;
+    const [internalPeer, internalOut] = fromB;
+    expect(peer).toMatch(/hello from \w+\s+rc=0/);
+    expect(outside).toMatch(/hello from the internet\s+rc=0/);
+    expect(internalPeer).toMatch(/hello from \w+\s+rc=0/);
+    for (const refused of [otherTeamsNetwork, ownTeamOnDefaultBridge, gatewayOfNetwork, internalOut, fromDefaultBridge[0]]) {
+      expect(refused).toMatch(/rc=1/);
+      expect(refused).not.toMatch(/hello|host service/);
+    }
+    await bus.request(c.remove, { id: web.id, force: true });
+    await bus.request(c.remove, { id: db.id, force: true });
   }, 60_000);
 
   it('drops a container from the rules when it is removed, and rebuilds them (stale ones gone) after an agent restart', async () => {

@@ -14,6 +14,7 @@ import { HealthMonitor } from './containers/health/health-monitor';
 import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
+import { UserNetworks } from './network/user-networks';
 import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
 import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
@@ -69,6 +70,7 @@ export class AgentModule {
               images,
               volumes,
               network,
+              userNetworks: new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL),
               logRotation: { maxBytes: config.MUELLE_LOG_MAX_BYTES, maxFiles: config.MUELLE_LOG_MAX_FILES },
               emit: (change) => void bus.emit(containerStateChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'state event lost')),
               logger,

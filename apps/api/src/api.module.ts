@@ -47,6 +47,8 @@ import { Reconciler } from './reconciler/reconciler';
 import { ServiceReconciler } from './services/service-reconciler';
 import { ServicesController } from './services/services.controller';
 import { ServicesService } from './services/services.service';
+import { NetworksController } from './networks/networks.controller';
+import { NetworksService } from './networks/networks.service';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
 import { RepositoryAccess } from './repositories/repository-access';
@@ -57,7 +59,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService, NetworksService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -79,6 +81,7 @@ export class ApiModule implements NestModule {
         ContainersController,
         ContainerArchiveController,
         ServicesController,
+        NetworksController,
         ImagesController,
         RepositoriesController,
         BuildsController,

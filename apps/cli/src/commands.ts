@@ -27,6 +27,7 @@ import { registerHostCommands } from './commands/hosts';
 import { registerRepositoryCommands } from './commands/repositories';
 import { registerBuildCommand } from './commands/build';
 import { registerEventsCommand } from './commands/events';
+import { registerNetworkCommands } from './commands/networks';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -338,6 +339,7 @@ export function buildProgram(io: Io): Command {
   registerTeamAdminCommands(program, io);
   registerServiceCommands(program, io);
   registerStackCommands(program, io);
+  registerNetworkCommands(program, io);
   registerContainerCommands(program, io);
   registerCopyCommand(program, io);
   registerSaveCommand(program, io);

@@ -33,6 +33,9 @@ import { ServicesService } from './services/services.service';
 import { RegistryGarbageService } from './registry/registry-garbage.service';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
+import { NetworksController } from './networks/networks.controller';
+import { NetworksService } from './networks/networks.service';
+import { NetworkEndpoints } from './networks/network-endpoints';
 
 @Module({})
 export class MetadataModule {
@@ -45,8 +48,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController, NetworksController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints],
     };
   }
 }

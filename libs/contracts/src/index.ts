@@ -16,6 +16,7 @@ export * from './stream-frames';
 export * from './teams/team-limits.contracts';
 export * from './network/cidr';
 export * from './network/addresses.contracts';
+export * from './network/networks.contracts';
 export * from './version';
 export * from './services/services.contracts';
 export * from './byte-units';

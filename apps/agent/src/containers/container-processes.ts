@@ -1,7 +1,7 @@
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { InvalidArgumentError, NotFoundError } from '@muelle/contracts';
+import { ContainerSpec, InvalidArgumentError, NetworkEndpoint, NotFoundError } from '@muelle/contracts';
 import {
   BindMount,
   CgroupDriver,
@@ -17,6 +17,7 @@ import {
 import type { Logger } from 'pino';
 import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork } from '../network/bridge-network';
+import { UserNetworks } from '../network/user-networks';
 import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
 import { ContainerLog, LogMark, LogRotation } from './container-log';
@@ -33,6 +34,8 @@ export interface ContainerProcessesOptions {
   images: ImageStore;
   volumes: VolumeStore;
   network: BridgeNetwork;
+  /** Bridges of teams' user-defined networks (absent: containers with `networks` are refused). */
+  userNetworks?: UserNetworks;
   logRotation: LogRotation;
   logger: Logger;
   /** How often re-adopted containers (not our children) are checked for exit. */
@@ -58,6 +61,14 @@ interface Live {
  */
 export class ContainerProcesses {
   private readonly live = new Map<string, Live>();
+
+  /** The bridge a container's veth goes into: its user network's, else the host's default bridge. */
+  async bridgeOf(spec: ContainerSpec): Promise<BridgeNetwork> {
+    const endpoint = spec.network === 'bridge' ? spec.networks?.[0] : undefined;
+    if (!endpoint) return this.options.network;
+    if (!this.options.userNetworks) throw new InvalidArgumentError(`network ${endpoint.name}: this host's agent runs without user-defined networks`);
+    return this.options.userNetworks.bridgeFor(endpoint);
+  }
   /** Containers whose cgroup exists with their limits, ready for the next start. */
   private readonly cgroupsReady = new Set<string>();
 
@@ -146,7 +157,17 @@ export class ContainerProcesses {
       }
       let ipAddress: string | null = null;
       let network: NetworkMode = spec.network === 'host' ? { mode: 'host' } : { mode: 'none' };
-      if (spec.network === 'bridge') {
+      const endpoint = spec.networks?.[0];
+      if (spec.network === 'bridge' && endpoint) {
+        // A user network: metadata handed out the address; the network's containers are one group.
+        const bridge = await this.bridgeOf(spec);
+        ipAddress = endpointAddress(endpoint);
+        cleanups.push(() => bridge.detach(id));
+        network = bridge.attachment(id, ipAddress);
+        cleanups.push(() => bridge.leave(id));
+        await bridge.join(id, ipAddress, endpoint.id);
+        await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
+      } else if (spec.network === 'bridge') {
         ipAddress = await this.options.network.ipam.allocate(id);
         cleanups.push(() => this.options.network.ipam.release(id));
         cleanups.push(() => this.options.network.detach(id));
@@ -286,8 +307,9 @@ export class ContainerProcesses {
     await this.releaseCgroup(id).catch((error) => this.options.logger.warn({ err: error, id }, 'cgroup cleanup failed'));
     // The veth died with the network namespace; only a crashed start can leave a host end behind.
     if (record.ipAddress) {
-      await this.options.network.leave(id).catch((error) => this.options.logger.warn({ err: error, id }, 'network rules not updated'));
-      await this.options.network.ipam.release(id);
+      const bridge = await this.bridgeOf(record.spec);
+      await bridge.leave(id).catch((error) => this.options.logger.warn({ err: error, id }, 'network rules not updated'));
+      await bridge.ipam.release(id);
     }
     record.ipAddress = null;
     await this.unmountLegacyRoot(id);
@@ -395,4 +417,10 @@ function elapsedMs(since: bigint): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** The address metadata gave the container on its network. */
+function endpointAddress(endpoint: NetworkEndpoint): string {
+  if (!endpoint.address) throw new InvalidArgumentError(`network ${endpoint.name}: no address was recorded for this container (create it again)`);
+  return endpoint.address;
 }

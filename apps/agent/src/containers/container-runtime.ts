@@ -134,7 +134,9 @@ export class ContainerRuntime {
       if (!knownCgroups.has(cg)) await this.options.cgroups.destroy(cg).catch((error) => this.options.logger.warn({ err: error, cgroup: cg }, 'orphan cgroup not removed'));
     }
     const attached = this.all().filter((r) => r.state === 'running' && r.ipAddress && r.spec.network === 'bridge');
-    await this.options.network.sync(attached.map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
+    const onUserNetwork = (r: (typeof attached)[number]) => (r.spec.networks ?? []).length > 0;
+    await this.options.network.sync(attached.filter((r) => !onUserNetwork(r)).map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
+    await this.options.userNetworks?.sync(attached.filter(onUserNetwork).map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, endpoint: r.spec.networks[0]! })));
     this.markReady();
   }
 
@@ -286,9 +288,10 @@ export class ContainerRuntime {
       this.records.changed(record, 'removing');
       await this.processes.releaseCgroup(id).catch((error) => this.options.logger.warn({ err: error, id }, 'cgroup not removed'));
       if (record.spec.network === 'bridge') {
-        await this.options.network.leave(id);
-        await this.options.network.detach(id);
-        await this.options.network.ipam.release(id);
+        const bridge = await this.processes.bridgeOf(record.spec);
+        await bridge.leave(id);
+        await bridge.detach(id);
+        await bridge.ipam.release(id);
       }
       await this.processes.unmountLegacyRoot(id);
       await rm(this.dir(id), { recursive: true, force: true });

@@ -26,6 +26,10 @@ export function signalNumber(signal: string): number {
 export function checkSpec(spec: ContainerSpec): void {
   if (spec.network === 'none' && spec.ports.length) throw new InvalidArgumentError('published ports need network bridge (or host, where they are ignored)');
   isolationOptionsOf(spec); // refuses bad capability names or ulimits now, not at start
+  for (const endpoint of spec.networks ?? []) {
+    if (spec.network !== 'bridge') throw new InvalidArgumentError(`network ${endpoint.name}: a user-defined network needs network mode bridge, not ${spec.network}`);
+    if (!endpoint.subnet || !endpoint.gateway || !endpoint.address) throw new InvalidArgumentError(`network ${endpoint.name}: subnet, gateway and the container's address must be recorded by metadata first`);
+  }
 }
 
 export async function checkVolumes(spec: ContainerSpec, teamId: string | null): Promise<void> {

@@ -33,6 +33,8 @@ export class BridgeNetwork {
     private readonly subnetSource: () => Promise<string>,
     private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
+    /** A user network's own gateway (else the subnet's first address) and `--internal` (no way out). */
+    private readonly options: { gateway?: string; internal?: boolean } = {},
   ) {}
 
   private get initialised() {
@@ -46,6 +48,11 @@ export class BridgeNetwork {
 
   get ipam(): Ipam {
     return this.initialised.ipam;
+  }
+
+  /** The bridge's own address: containers' default route. */
+  get gateway(): string {
+    return this.options.gateway ?? this.ipam.gateway;
   }
 
   private get prefix(): number {
@@ -67,7 +74,7 @@ export class BridgeNetwork {
     const links = await runHostCommand('ip', ['-o', 'link', 'show', 'dev', this.bridge]).catch(() => '');
     if (!links) await runHostCommand('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
     const addrs = await runHostCommand('ip', ['-o', '-4', 'addr', 'show', 'dev', this.bridge]);
-    const gatewayCidr = `${this.ipam.gateway}/${this.prefix}`;
+    const gatewayCidr = `${this.gateway}/${this.prefix}`;
     if (!addrs.includes(` ${gatewayCidr} `)) await runHostCommand('ip', ['addr', 'add', gatewayCidr, 'dev', this.bridge]);
     await runHostCommand('ip', ['link', 'set', this.bridge, 'up']);
     if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
@@ -135,7 +142,13 @@ export class BridgeNetwork {
     if (!firewall) return Promise.reject(new Error('container network not initialised'));
     if (!this.synced) return Promise.resolve(); // sync applies everything staged so far
     const run = () =>
-      firewall.apply({ bridge: this.bridge, subnet: this.subnet, members: [...this.members.values()], published: [...this.published.values()].flat() });
+      firewall.apply({
+        bridge: this.bridge,
+        subnet: this.subnet,
+        members: [...this.members.values()],
+        published: [...this.published.values()].flat(),
+        internal: this.options.internal === true,
+      });
     const next = this.applying.then(run, run);
     this.applying = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
     return next;
@@ -163,7 +176,7 @@ export class BridgeNetwork {
       hostInterface: this.names(containerId).host,
       macAddress: this.macFor(containerId),
       address: `${ipAddress}/${this.prefix}`,
-      gateway: this.ipam.gateway,
+      gateway: this.gateway,
     };
   }
 
@@ -180,11 +193,12 @@ async function hasIptables(): Promise<boolean> {
   return runHostCommand('iptables', ['-w', '-L', 'FORWARD', '-n']).then(() => true, () => false);
 }
 
+/**
+ * Last in the chain (moved there if an earlier version inserted it first): with several bridges
+ * (team networks), a bridge's blanket ACCEPT must come after every bridge's own chain, whose drops
+ * the iptables backend puts first, or it would accept what another bridge's chain drops.
+ */
 async function ensureIptablesRule(table: string, chain: string, rule: string[]): Promise<void> {
-  try {
-    await runHostCommand('iptables', ['-w', '-t', table, '-C', chain, ...rule]);
-  } catch {
-    // -C fails when the rule is absent: add it
-    await runHostCommand('iptables', ['-w', '-t', table, '-I', chain, ...rule]);
-  }
+  await runHostCommand('iptables', ['-w', '-t', table, '-D', chain, ...rule]).catch(() => undefined); // absent: nothing to move
+  await runHostCommand('iptables', ['-w', '-t', table, '-A', chain, ...rule]);
 }

@@ -69,11 +69,25 @@ describe('network rules', () => {
 
   it('nftables: no containers gives no group and empty sets, still closing the host and the bridge', () => {
     const text = nftRuleset({ ...model, members: [], published: [] });
-    expect(text).not.toContain('dnat');
+    expect(text).not.toContain('dnat ip to');
     expect(text).not.toContain('group_');
     expect(text).toContain('set ports { type ifname; }');
     expect(text).toContain('iifname "muelle0" drop');
     expect(text).toContain('iifname "muelle0" oifname "muelle0" drop');
+  });
+
+  it('lets into a bridge from elsewhere only replies and published ports; an internal network has no way out', () => {
+    for (const internal of [false, true]) {
+      const nft = nftRuleset({ ...model, internal }).split('\n').map((l) => l.trim());
+      const inbound = ['iifname != "muelle0" oifname "muelle0" ct state established,related accept', 'iifname != "muelle0" oifname "muelle0" ct status dnat accept', 'iifname != "muelle0" oifname "muelle0" drop'];
+      expect(nft.filter((l) => l.startsWith('iifname != "muelle0"'))).toEqual(inbound);
+      expect(nft.includes('iifname "muelle0" oifname != "muelle0" drop')).toBe(internal);
+      expect(nft.includes('ip saddr 10.89.0.0/24 oifname != "muelle0" masquerade')).toBe(!internal);
+      const { filter, nat } = iptablesRestore({ ...model, internal });
+      expect(filter).toContain('-A MUELLE-muelle0-FWD ! -i muelle0 -o muelle0 -m conntrack --ctstate DNAT -j RETURN\n-A MUELLE-muelle0-FWD ! -i muelle0 -o muelle0 -j DROP');
+      expect(filter.includes('-A MUELLE-muelle0-FWD -i muelle0 ! -o muelle0 -j DROP')).toBe(internal);
+      expect(nat.includes('-s 10.89.0.0/24 ! -o muelle0 -j MASQUERADE')).toBe(!internal);
+    }
   });
 
   it('teardown deletes only our tables', () => {

@@ -32,6 +32,8 @@ export interface NetworkRuleModel {
   subnet: string;
   members: readonly BridgeMember[];
   published: readonly PublishedPortRule[];
+  /** A user-defined `--internal` network: no route out of the bridge, no outbound NAT. */
+  internal?: boolean;
 }
 
 /** Loopback clients of a published port are masqueraded to the bridge's address (see nftRuleset). */
@@ -124,6 +126,12 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
     `    iifname ${br} ip daddr ${LINK_LOCAL} drop`,
+    // Nothing routed in from another interface (another bridge, another team's network, the LAN)
+    // opens a flow to a container: only replies and published ports (DNAT) get in.
+    `    iifname != ${br} oifname ${br} ct state established,related accept`,
+    `    iifname != ${br} oifname ${br} ct status dnat accept`,
+    `    iifname != ${br} oifname ${br} drop`,
+    ...(model.internal ? [`    iifname ${br} oifname != ${br} drop`] : []),
     ...groups.map((_, i) => `    iifname ${br} oifname ${br} ip saddr @group_${i} ip daddr @group_${i} accept`),
     `    iifname ${br} oifname ${br} drop`,
     `  }`,
@@ -139,7 +147,7 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `  }`,
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
-    `    ip saddr ${model.subnet} oifname != ${br} masquerade`,
+    ...(model.internal ? [] : [`    ip saddr ${model.subnet} oifname != ${br} masquerade`]),
     `    ip saddr ${LOOPBACK} oifname ${br} masquerade`,
     `  }`,
     `}`,
@@ -181,11 +189,14 @@ export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat:
   const filter = [`*filter`, `:${c}-IN - [0:0]`, `:${c}-FWD - [0:0]`, `-F ${c}-IN`, `-F ${c}-FWD`];
   filter.push(`-A ${c}-IN -i ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`, `-A ${c}-IN -i ${br} -j DROP`);
   filter.push(`-A ${c}-FWD -i ${br} -d ${LINK_LOCAL} -j DROP`);
+  filter.push(`-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate DNAT -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -j DROP`);
+  if (model.internal) filter.push(`-A ${c}-FWD -i ${br} ! -o ${br} -j DROP`);
   for (const m of model.members) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -m physdev --physdev-in ${m.hostInterface} ! -s ${m.ipAddress} -j DROP`);
   for (const [a, b] of sameGroupPairs(model.members)) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -s ${a} -d ${b} -j ACCEPT`);
   filter.push(`-A ${c}-FWD -i ${br} -o ${br} -j DROP`, `COMMIT`, '');
   const nat = [`*nat`, `:${c}-NAT - [0:0]`, `:${c}-PUB - [0:0]`, `-F ${c}-NAT`, `-F ${c}-PUB`];
-  nat.push(`-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`, `-A ${c}-NAT -s ${LOOPBACK} -o ${br} -j MASQUERADE`);
+  if (!model.internal) nat.push(`-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`);
+  nat.push(`-A ${c}-NAT -s ${LOOPBACK} -o ${br} -j MASQUERADE`);
   for (const p of model.published) {
     const match = p.hostIp === ANY_HOST_IP ? '-m addrtype --dst-type LOCAL' : `-d ${p.hostIp}`;
     nat.push(`-A ${c}-PUB ! -i ${br} ${match} -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.targetIp}:${p.targetPort}`);

@@ -19,6 +19,8 @@ export const CreateContainerBody = ContainerSpec.extend({
   restartPolicy: RestartPolicy.strict().default({ name: 'no', maxRetries: 0 }),
   placement: Placement.strict().default({ constraints: {} }),
   healthcheck: HealthcheckSpec.strict().optional(),
+  /** The team's networks to join, by name or id (in place of the host's default bridge). */
+  networks: z.array(z.string().min(1).max(128)).max(1, 'a container joins one network for now (more: not supported by Muelle yet)').default([]),
 }).strict();
 export type CreateContainerBody = z.output<typeof CreateContainerBody>;
 

@@ -26,6 +26,7 @@ import { AuditLog } from '../audit/audit-log';
 import type { Action } from '@muelle/authz';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { RegistryTokens } from '../auth/registry-tokens.service';
+import { NetworksService } from '../networks/networks.service';
 import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
@@ -67,6 +68,7 @@ export class ContainersService {
     private readonly admission: ContainerAdmission,
     readonly registryTokens: RegistryTokens,
     private readonly catalog: ImageCatalog,
+    private readonly networks: NetworksService,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -77,10 +79,11 @@ export class ContainersService {
 
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
-    const { name, start, ...rest } = body;
+    const { name, start, networks, ...rest } = body;
     // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
     const spec: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
+      networks: await this.networks.endpointsFor(principal, networks, rest.network),
       image: await this.catalog.runnableReference(principal, rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
     });
@@ -99,7 +102,8 @@ export class ContainersService {
       runtime = await this.bus.request(this.agent(host.id).create, {
         id,
         name: record.name,
-        spec,
+        // As recorded: with the addresses metadata gave it on its networks.
+        spec: record.spec,
         registryAuth: await this.registryTokens.pullAuth(principal, spec.image),
         teamId: principal.teamId,
       });

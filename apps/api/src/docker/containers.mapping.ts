@@ -102,9 +102,14 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
 
   const networkMode = host.NetworkMode ?? '';
   let network: 'bridge' | 'host' | 'none';
+  // Any other name is one of the team's networks (`--network shop_default`); `container:<id>` is not.
+  const networks: string[] = [];
   if (networkMode === '' || networkMode === 'default' || networkMode === 'bridge') network = 'bridge';
   else if (networkMode === 'host' || networkMode === 'none') network = networkMode;
-  else throw new NotSupportedByMuelleError(`network mode ${JSON.stringify(networkMode)}`, 400);
+  else if (!networkMode.includes(':')) {
+    network = 'bridge';
+    networks.push(networkMode);
+  } else throw new NotSupportedByMuelleError(`network mode ${JSON.stringify(networkMode)}`, 400);
 
   const ports: Array<{ hostIp: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }> = [];
   for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
@@ -156,6 +161,7 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
     ports,
     volumes,
     network,
+    networks,
     resources: {
       memoryBytes: host.Memory || undefined,
       cpus: host.NanoCpus ? host.NanoCpus / 1e9 : undefined,
@@ -242,7 +248,7 @@ export function toListItem(record: ContainerRecord) {
     Labels: record.spec.labels,
     State: dockerState(record.state),
     Status: statusText(record),
-    HostConfig: { NetworkMode: record.spec.network === 'bridge' ? 'default' : record.spec.network },
+    HostConfig: { NetworkMode: networkModeOf(record.spec) },
     NetworkSettings: { Networks: {} },
     Mounts: record.spec.volumes.map((v) => ({ Type: v.kind, Name: v.kind === 'volume' ? v.source : undefined, Source: v.source, Destination: v.target, RW: !v.readOnly })),
   };
@@ -291,7 +297,7 @@ export function toInspect(view: ContainerView) {
     ExecIDs: null,
     HostConfig: {
       Binds: view.spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
-      NetworkMode: view.spec.network === 'bridge' ? 'default' : view.spec.network,
+      NetworkMode: networkModeOf(view.spec),
       PortBindings: portsMap(view.spec.ports),
       RestartPolicy: { Name: view.spec.restartPolicy.name, MaximumRetryCount: view.spec.restartPolicy.maxRetries },
       AutoRemove: view.spec.labels[DOCKER_AUTO_REMOVE_LABEL] === 'true' || view.spec.autoRemove,
@@ -341,4 +347,9 @@ export function toInspect(view: ContainerView) {
     /** Muelle's addition: where the container runs. */
     Node: { ID: view.hostId, Addr: view.hostAddress },
   };
+}
+
+/** Docker's `HostConfig.NetworkMode`: the user network's name, `default` for the host's bridge. */
+function networkModeOf(spec: { network: string; networks?: ReadonlyArray<{ name: string }> }): string {
+  return spec.networks?.[0]?.name ?? (spec.network === 'bridge' ? 'default' : spec.network);
 }

@@ -5,6 +5,7 @@ import { DockerExecController } from './exec.controller';
 import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
 import { DockerImageArchiveController } from './image-archive.controller';
+import { DockerNetworksController } from './networks.controller';
 import { DockerSessions } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
@@ -18,6 +19,7 @@ export const dockerEngineControllers = [
   DockerImageArchiveController,
   DockerImagesController,
   DockerBuildController,
+  DockerNetworksController,
   DockerUnsupportedController,
 ];
 export const dockerEngineProviders = [DockerSessions, DockerHijack];

@@ -24,6 +24,7 @@ import { BuildQuery, ListBuildsQuery } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
+import { CreateNetworkBody } from '../networks/networks.schemas';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery, PruneImagesBody } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from '../images/images.schemas';
@@ -376,6 +377,10 @@ export const routes: Route[] = [
   { method: 'put', path: '/v1/services/{ref}', summary: 'Set the whole spec (stack deploy); only a difference is written, and only a change to what tasks run is rolled out', tag: 'services', body: ReplaceServiceBody },
   { method: 'post', path: '/v1/services/{ref}/rollback', summary: 'Go back to the spec before the last update', tag: 'services' },
   { method: 'delete', path: '/v1/services/{ref}', summary: 'Remove a service and its tasks', tag: 'services' },
+  { method: 'post', path: '/v1/networks', summary: "Create a team network (subnet from the address manager unless given; no overlap with any host or network)", tag: 'networks', body: CreateNetworkBody, status: 201 },
+  { method: 'get', path: '/v1/networks', summary: "List networks (members: their team's; admins: all)", tag: 'networks' },
+  { method: 'get', path: '/v1/networks/{ref}', summary: 'A network by name, id or unique id prefix', tag: 'networks' },
+  { method: 'delete', path: '/v1/networks/{ref}', summary: 'Remove a network and give its subnet back', tag: 'networks' },
   {
     method: 'get',
     path: '/v1/builds',

@@ -15,9 +15,10 @@ import { BuildsController } from '../builds/builds.controller';
 import { RepositoriesController } from '../repositories/repositories.controller';
 import { SystemController } from '../system/system.controller';
 import { ServicesController } from '../services/services.controller';
+import { NetworksController } from '../networks/networks.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, ContainerArchiveController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController];
+const controllers = [ContainersController, ContainerArchiveController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController, NetworksController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

@@ -152,7 +152,7 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service), name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service), networks: [], name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
   /** Refused now, not task by task later: the team policy and pull rights, as a container create would check them. */

@@ -30,7 +30,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:n]', 'no')
     .option('--host <id>', 'pin to a host')
     .option('--constraint <key=value>', 'host label that must match', collect, [])
-    .option('--network <mode>', 'bridge, host or none', 'bridge')
+    .option('--network <network>', "bridge, host, none, or one of your team's networks", 'bridge')
     .option('--init', 'run an init as PID 1 that forwards signals and reaps zombies')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('--cap-add <cap>', 'add a capability (needs a team policy granting it)', collect, [])
@@ -61,7 +61,7 @@ export function registerRunCommand(program: Command, io: Io): void {
         stdinOnce: !!o.interactive && !o.detach,
         ports: o.publish.map(parsePublish),
         volumes: o.volume.map(parseVolume),
-        network: o.network,
+        ...(['bridge', 'host', 'none'].includes(o.network) ? { network: o.network } : { network: 'bridge', networks: [o.network] }),
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
           cpus: o.cpus ? Number(o.cpus) : undefined,

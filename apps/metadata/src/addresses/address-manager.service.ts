@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AllocateHostSubnetRequest, cidrRange, cidrsOverlap, ConflictError } from '@muelle/contracts';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { SubnetAllocationEntity } from './subnet-allocation.entity';
 
 /** Default bridges get /24s of this range, one per host, in order. */
 export const HOST_SUBNET_POOL = '10.89.0.0/16';
 const HOST_SUBNET_PREFIX = 24;
+/** User-defined networks get /24s of this range unless they ask for a subnet of their own. */
+export const NETWORK_SUBNET_POOL = '10.90.0.0/15';
+const NETWORK_SUBNET_PREFIX = 24;
 /** Advisory lock key that serialises allocations (replicas of metadata included). */
 const ADDRESS_LOCK = 7_101_002;
 
@@ -50,5 +53,22 @@ export class AddressManagerService {
       await manager.insert(SubnetAllocationEntity, { cidr: subnet, owner, allocatedAt: new Date() });
       return { subnet };
     });
+  }
+
+  /**
+   * Inside the caller's transaction (so the network's record and its subnet commit together): the
+   * asked subnet when nothing overlaps it, else the next free /24 of the network pool.
+   */
+  async networkSubnet(manager: EntityManager, networkId: string, asked?: string): Promise<string> {
+    await manager.query(`SELECT pg_advisory_xact_lock($1)`, [ADDRESS_LOCK]);
+    const blocked = (await manager.find(SubnetAllocationEntity)).map((a) => a.cidr);
+    if (asked) {
+      const taken = blocked.find((cidr) => cidrsOverlap(cidr, asked));
+      if (taken) throw new ConflictError(`subnet ${asked} overlaps ${taken}, already in use by a host bridge or another network`, { subnet: asked });
+    }
+    const subnet = asked ?? firstFreeSubnet(subnetsOf(NETWORK_SUBNET_POOL, NETWORK_SUBNET_PREFIX), blocked);
+    if (!subnet) throw new ConflictError(`no free /${NETWORK_SUBNET_PREFIX} left in ${NETWORK_SUBNET_POOL} for a network (give one with --subnet)`);
+    await manager.insert(SubnetAllocationEntity, { cidr: subnet, owner: `network:${networkId}`, allocatedAt: new Date() });
+    return subnet;
   }
 }

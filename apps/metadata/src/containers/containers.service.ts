@@ -13,6 +13,7 @@ import {
 import { Brackets, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
 import { TeamLimitsService } from '../teams/team-limits.service';
+import { NetworkEndpoints } from '../networks/network-endpoints';
 import { friendlyName } from './container-names';
 
 /** PostgreSQL's unique_violation. */
@@ -34,6 +35,7 @@ export class ContainersService {
   constructor(
     @InjectRepository(ContainerEntity) private readonly containers: Repository<ContainerEntity>,
     private readonly limits: TeamLimitsService,
+    private readonly endpoints: NetworkEndpoints,
   ) {}
 
   /**
@@ -44,7 +46,8 @@ export class ContainersService {
     const id = await this.containers.manager.transaction(async (manager) => {
       await bumpPlacementGeneration(manager, input.placementGeneration);
       if (input.teamId) await this.limits.admitContainer(manager, input.teamId, input.spec);
-      return this.insert(manager.getRepository(ContainerEntity), input);
+      const spec = await this.endpoints.assign(manager, input.teamId, input.spec);
+      return this.insert(manager.getRepository(ContainerEntity), { ...input, spec });
     });
     return this.byId(id);
   }

@@ -4,8 +4,9 @@ import { TeamEntity } from '../teams/team.entity';
 import { SubnetAllocationEntity } from '../addresses/subnet-allocation.entity';
 import { BuildEntity } from '../builds/build.entity';
 import { ServiceEntity } from '../services/service.entity';
+import { NetworkEntity } from '../networks/network.entity';
 import { AuditEntryEntity, TokenEntity, UserEntity } from './user.entity';
 import { PlatformEventEntity } from '../events/platform-event.entity';
 
 export { PlatformEventEntity, BuildEntity, ServiceEntity, TeamEntity, ContainerEntity, HostEntity, AuditEntryEntity, TokenEntity, UserEntity };
-export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity, ServiceEntity, PlatformEventEntity];
+export const entities = [HostEntity, UserEntity, TokenEntity, AuditEntryEntity, ContainerEntity, TeamEntity, SubnetAllocationEntity, BuildEntity, ServiceEntity, PlatformEventEntity, NetworkEntity];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDate, Labels } from '../common';
+import { NetworkEndpoint } from '../network/networks.contracts';
 
 export const ContainerId = z.string().regex(/^[a-f0-9]{64}$/, 'a 64-character hex id');
 export const ContainerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'letters, digits, _ . - (max 128), starting with a letter or digit');
@@ -119,6 +120,8 @@ export const ContainerSpec = z.object({
   ports: z.array(PortBinding).default([]),
   volumes: z.array(VolumeMount).default([]),
   network: z.enum(['bridge', 'none', 'host']).default('bridge'),
+  /** User-defined networks (`--network <name>`, with `network: bridge`): one for now, in place of the host's default bridge. */
+  networks: z.array(NetworkEndpoint).max(1, 'a container joins one network for now').default([]),
   resources: Resources.default({}),
   security: SecurityOptions.default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
   restartPolicy: RestartPolicy.default({ name: 'no', maxRetries: 0 }),

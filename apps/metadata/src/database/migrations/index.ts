@@ -13,6 +13,7 @@ import { HostNotReady1764700300001 } from './1764700300001-HostNotReady';
 import { ContainerHealth1764700700000 } from './1764700700000-ContainerHealth';
 import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLeases';
 import { PlatformEvents1764840000000 } from './1764840000000-PlatformEvents';
+import { Networks1764850000000 } from './1764850000000-Networks';
 import { PlacementGeneration1764860000000 } from './1764860000000-PlacementGeneration';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -32,5 +33,6 @@ export const migrations = [
   ContainerHealth1764700700000,
   ServicesAndLeases1764700700001,
   PlatformEvents1764840000000,
+  Networks1764850000000,
   PlacementGeneration1764860000000,
 ];

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import type { NetworkEndpoint } from '@muelle/contracts';
+import { BridgeNetwork } from './bridge-network';
+import type { FirewallBackendName } from './firewall';
+
+/** A container on a user network, as the rules need it. */
+export interface UserNetworkMember {
+  containerId: string;
+  ipAddress: string;
+  endpoint: NetworkEndpoint;
+}
+
+/**
+ * The bridges of teams' user-defined networks on this host: one per network (`mn<id prefix>`), made
+ * with the network's subnet and gateway when its first container starts here, each with its own
+ * rule tables. A network's containers all belong to its team, so they form one group; nothing from
+ * another bridge gets in but replies and published ports (rules.ts).
+ */
+export class UserNetworks {
+  private readonly bridges = new Map<string, Promise<BridgeNetwork>>();
+
+  constructor(
+    private readonly networkDir: string,
+    private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
+  ) {}
+
+  static bridgeName(networkId: string): string {
+    return `mn${networkId.slice(0, 10)}`;
+  }
+
+  /** The network's bridge, made (with `members` as its first rule set) when this host has none yet. */
+  bridgeFor(endpoint: NetworkEndpoint, members: readonly UserNetworkMember[] = []): Promise<BridgeNetwork> {
+    let bridge = this.bridges.get(endpoint.id);
+    if (!bridge) {
+      bridge = this.open(endpoint, members);
+      this.bridges.set(endpoint.id, bridge);
+      // A failed setup is tried again by the next container that needs the network.
+      bridge.catch(() => this.bridges.delete(endpoint.id));
+    }
+    return bridge;
+  }
+
+  /** After an agent start: each network's re-adopted containers join its rules at once. */
+  async sync(members: readonly UserNetworkMember[]): Promise<void> {
+    const byNetwork = new Map<string, UserNetworkMember[]>();
+    for (const m of members) byNetwork.set(m.endpoint.id, [...(byNetwork.get(m.endpoint.id) ?? []), m]);
+    for (const group of byNetwork.values()) await this.bridgeFor(group[0]!.endpoint, group);
+  }
+
+  private async open(endpoint: NetworkEndpoint, members: readonly UserNetworkMember[]): Promise<BridgeNetwork> {
+    const { subnet, gateway } = endpoint;
+    if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
+    const name = UserNetworks.bridgeName(endpoint.id);
+    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true });
+    await bridge.init();
+    await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
+    return bridge;
+  }
+}

@@ -1,0 +1,111 @@
+import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
+import { allocateHostSubnet, cidrsOverlap, ConflictError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, NotFoundError, recordContainer, registerHost } from '@muelle/contracts';
+import { randomBytes } from 'node:crypto';
+import { RunningService, serviceInfo } from '@muelle/service-kit';
+import { createTestDatabase } from '@muelle/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { metadataConfigShape } from '../config';
+import { startMetadata } from '../metadata.app';
+
+/** Teams' networks over the bus, on a real PostgreSQL database of their own. */
+describe('networks in metadata (PostgreSQL)', () => {
+  let running: RunningService;
+  let bus: BusClient;
+  let drop: (() => Promise<void>) | undefined;
+  let teamA: string;
+  let teamB: string;
+
+  beforeAll(async () => {
+    const broker = new InProcessBroker();
+    const db = await createTestDatabase();
+    drop = db.drop;
+    const config = z
+      .object(metadataConfigShape)
+      .parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-net-')), MUELLE_ADMIN_PASSWORD: 'correct-horse', DATABASE_URL: db.url });
+    running = await startMetadata(config, { kind: 'in-process', broker }, pino({ level: 'silent' }), serviceInfo('metadata'));
+    bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
+    teamA = (await bus.request(createTeam, { name: 'net-a' })).id;
+    teamB = (await bus.request(createTeam, { name: 'net-b' })).id;
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    await drop?.();
+  });
+
+  it('gives each network a /24 of the pool, overlapping no host bridge and no other network', async () => {
+    const host = await bus.request(allocateHostSubnet, { hostId: 'net-host', avoid: [] });
+    const front = await bus.request(createNetwork, { name: 'front', teamId: teamA, driver: 'overlay' });
+    const back = await bus.request(createNetwork, { name: 'back', teamId: teamA, driver: 'bridge', internal: true, labels: { tier: 'db' } });
+    expect(front).toMatchObject({ name: 'front', teamId: teamA, driver: 'overlay', subnet: '10.90.0.0/24', gateway: '10.90.0.1', internal: false, labels: {} });
+    expect(front.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(back).toMatchObject({ subnet: '10.90.1.0/24', internal: true, labels: { tier: 'db' } });
+    for (const s of [host.subnet, front.subnet]) expect(cidrsOverlap(s, back.subnet)).toBe(false);
+  });
+
+  it('takes an asked subnet (normalised) and gateway, and refuses one that overlaps a host bridge or another network', async () => {
+    const own = await bus.request(createNetwork, { name: 'own', teamId: teamA, driver: 'overlay', subnet: '172.28.5.77/24', gateway: '172.28.5.254' });
+    expect(own).toMatchObject({ subnet: '172.28.5.0/24', gateway: '172.28.5.254' });
+    await expect(bus.request(createNetwork, { name: 'clash', teamId: teamB, driver: 'overlay', subnet: '172.28.0.0/16' })).rejects.toThrow(/subnet 172\.28\.0\.0\/16 overlaps 172\.28\.5\.0\/24/);
+    const host = await bus.request(allocateHostSubnet, { hostId: 'net-host', avoid: [] });
+    await expect(bus.request(createNetwork, { name: 'clash', teamId: teamB, driver: 'overlay', subnet: host.subnet })).rejects.toThrow(ConflictError);
+    // A refused create kept nothing: the name is still free.
+    expect((await bus.request(createNetwork, { name: 'clash', teamId: teamB, driver: 'overlay' })).name).toBe('clash');
+  });
+
+  it('refuses predefined names, bad gateways, prefixes out of range and IPv6', async () => {
+    for (const bad of [
+      { name: 'bridge' },
+      { name: 'g', subnet: '10.99.0.0/24', gateway: '10.98.0.1' },
+      { name: 'g', gateway: '10.90.0.1' },
+      { name: 'tiny', subnet: '10.99.0.0/30' },
+      { name: 'v6', subnet: 'fd00::/64' },
+      { name: 'bad name!' },
+    ]) {
+      await expect(bus.request(createNetwork, { teamId: teamA, driver: 'overlay', ...bad })).rejects.toThrow(InvalidMessageError);
+    }
+  });
+
+  it('keeps one name per team, finds by name, id or id prefix within the team, and frees the subnet on delete', async () => {
+    await expect(bus.request(createNetwork, { name: 'front', teamId: teamA, driver: 'overlay' })).rejects.toThrow(/a network named "front" already exists/);
+    const other = await bus.request(createNetwork, { name: 'front', teamId: teamB, driver: 'overlay' });
+    const mine = await bus.request(getNetwork, { ref: 'front', teamId: teamA });
+    expect(mine.teamId).toBe(teamA);
+    expect((await bus.request(getNetwork, { ref: other.id.slice(0, 12), teamId: teamB })).id).toBe(other.id);
+    await expect(bus.request(getNetwork, { ref: other.id, teamId: teamA })).rejects.toThrow(NotFoundError);
+    await expect(bus.request(getNetwork, { ref: 'front' })).rejects.toThrow(/names networks of several teams/);
+    expect((await bus.request(listNetworks, { teamId: teamB })).items.map((n) => n.name)).toEqual(['clash', 'front']);
+    expect(await bus.request(deleteNetwork, { id: other.id })).toEqual({ deleted: true });
+    expect(await bus.request(deleteNetwork, { id: other.id })).toEqual({ deleted: false });
+    const again = await bus.request(createNetwork, { name: 'again', teamId: teamB, driver: 'overlay', subnet: other.subnet });
+    expect(again.subnet).toBe(other.subnet);
+  });
+
+  it('20 networks created at once get 20 distinct subnets', async () => {
+    const made = await Promise.all(Array.from({ length: 20 }, (_, i) => bus.request(createNetwork, { name: `race-${i}`, teamId: teamB, driver: 'overlay' })));
+    const subnets = made.map((n) => n.subnet);
+    for (const s of subnets) for (const t of subnets) if (s !== t) expect(cidrsOverlap(s, t)).toBe(false);
+  });
+
+  it("gives each container an address of its network when recording it, refuses another team's network, and refuses removing a network that containers use", async () => {
+    await bus.request(registerHost, { id: 'net-host', address: '10.0.0.1', capacity: { cpus: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 'test' });
+    const net = await bus.request(createNetwork, { name: 'apps', teamId: teamA, driver: 'overlay', subnet: '10.77.0.0/29', gateway: '10.77.0.1' });
+    const record = (name: string, teamId: string) =>
+      bus.request(recordContainer, { id: randomBytes(32).toString('hex'), name, teamId, hostId: 'net-host', spec: ContainerSpec.parse({ image: 'r/x', networks: [{ id: net.id, name: 'apps' }] }) });
+    const first = await record('apps-1', teamA);
+    const second = await record('apps-2', teamA);
+    expect(first.spec.networks).toEqual([{ id: net.id, name: 'apps', driver: 'overlay', subnet: '10.77.0.0/29', gateway: '10.77.0.1', internal: false, address: '10.77.0.2' }]);
+    expect(second.spec.networks[0]?.address).toBe('10.77.0.3');
+    await expect(record('intruder', teamB)).rejects.toThrow(/no such network: apps/);
+    await expect(bus.request(deleteNetwork, { id: net.id })).rejects.toThrow(/network apps has containers attached: apps-1, apps-2 \(remove them first\)/);
+    // A freed address is handed out again; a full network says so.
+    await bus.request(deleteContainerRecord, { id: first.id });
+    expect((await record('apps-3', teamA)).spec.networks[0]?.address).toBe('10.77.0.2');
+    for (const name of ['apps-4', 'apps-5', 'apps-6']) await record(name, teamA);
+    await expect(record('apps-7', teamA)).rejects.toThrow(/network apps has no free address left \(10\.77\.0\.0\/29\)/);
+  });
+});

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable, Writable } from 'node:stream';
-import { BusClient, ByteReceiver, CreditGate, creditOf, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
+import { BusClient, ByteReceiver, CreditedSender, creditOf, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
 import { agentContracts, CP_MAX_BYTES, fromWire, InternalError, isWireError, type MuelleError, type PathStat, UnavailableError } from '@muelle/contracts';
 import { AuditLog } from '../audit/audit-log';
 import type { RequestPrincipal } from '../auth/principal';
@@ -55,7 +55,7 @@ export class ContainerArchives {
   async put(principal: RequestPrincipal, ref: string, path: string, source: Readable, options: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     const { id, hostId } = await this.placed(principal, ref, 'exec');
     const streamId = newStreamId();
-    const credit = new CreditGate();
+    let agentError: Error | undefined;
     let settle!: { resolve: () => void; reject: (error: Error) => void };
     const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     finished.catch(() => undefined); // awaited below; a failure before then must not count as unhandled
@@ -64,20 +64,22 @@ export class ContainerArchives {
       else if (type === Frame.Exit) settle.resolve();
       else if (type === Frame.Error) {
         const error = wireError(payload);
-        credit.fail(error);
+        agentError = error;
+        credit.release();
         settle.reject(error);
       }
     });
+    const credit = new CreditedSender((type, payload) => end.send(type, payload));
     try {
       await this.bus.request(agentContracts(hostId).archivePut, { id, path, streamId, ...options });
       try {
-        await sendBytes(end, source, credit);
+        await sendBytes(credit, source);
       } catch (error) {
         // The agent's own error wins over the sender's (it stopped reading because of it).
         end.sendJson(Frame.Error, { code: 'CANCELLED', message: 'the sender failed' });
         source.resume();
         await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-        throw error;
+        throw agentError ?? error;
       }
       const timer = setTimeout(() => settle.reject(new UnavailableError(`the host of container ${ref} did not confirm the copy`)), IDLE_MS);
       await finished.finally(() => clearTimeout(timer));

@@ -9,11 +9,9 @@ import { httpErrorOf } from '@muelle/service-kit';
 import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainerMoves } from '../containers/container-moves';
-import { EventHub, PlatformEvent } from './event-hub';
+import { EventHub } from './event-hub';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
-import { ContainersService } from '../containers/containers.service';
-import { EventHub } from './event-hub';
 import { eventFiltersFromPairs, parseEventTime } from './event-filter';
 import { EventFeed } from './event-feed';
 

@@ -1,5 +1,4 @@
 import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { ApiClient } from '../client';
@@ -54,9 +53,9 @@ async function copyOut(api: ApiClient, io: Io, from: { container: string; path: 
   const existing = dest === '-' ? undefined : existsSync(dest) ? lstatSync(dest) : undefined;
   if (dest !== '-' && !existing && !existsSync(parentOf(dest))) throw new CliError(`the destination directory ${parentOf(dest)} does not exist`);
   const response = await api.send('GET', archivePath(from.container), { query: { path: from.path }, accept: 'application/x-tar' });
-  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+  const body = response.body;
   if (dest === '-') return pipeline(body, io.out as NodeJS.WritableStream);
-  const stat = JSON.parse(Buffer.from(response.headers.get('x-docker-container-path-stat') ?? '', 'base64').toString('utf8') || '{}') as { mode?: number };
+  const stat = JSON.parse(Buffer.from(String(response.body.headers['x-docker-container-path-stat'] ?? ''), 'base64').toString('utf8') || '{}') as { mode?: number };
   const sourceIsDir = isDirMode(stat.mode ?? 0);
   if (existing?.isDirectory()) return extractLocal(body, dest, undefined);
   if (existing && sourceIsDir) throw new CliError(`cannot copy a directory to the file ${dest}`);
@@ -101,7 +100,7 @@ export function registerSaveCommand(program: Command, io: Io): void {
     .action(async (images: string[], o: { output?: string }) => {
       if (!o.output && io.out.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
       const response = await apiClient().send('GET', '/v1/images/save', { query: { image: images }, accept: 'application/x-tar' });
-      const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+      const body = response.body;
       await pipeline(body, o.output ? createWriteStream(o.output) : (io.out as NodeJS.WritableStream));
     });
 }
@@ -118,7 +117,7 @@ export function registerLoadCommand(program: Command, io: Io): void {
       if (o.input && !existsSync(o.input)) throw new CliError(`open ${o.input}: no such file or directory`);
       const body = o.input ? createReadStream(o.input) : process.stdin;
       const response = await apiClient().send('POST', '/v1/images/load', { raw: body });
-      const { loaded } = (await response.json()) as { loaded: string[] };
+      const { loaded } = JSON.parse(await response.text()) as { loaded: string[] };
       if (!o.quiet) for (const line of loaded) io.out.write(`${line}\n`);
     });
 }
@@ -133,7 +132,7 @@ export function registerExportCommand(program: Command, io: Io): void {
     .action(async (ref: string, o: { output?: string }) => {
       if (!o.output && io.out.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
       const response = await apiClient().send('GET', archivePath(ref), { query: { path: '/.' }, accept: 'application/x-tar' });
-      const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+      const body = response.body;
       await pipeline(body, o.output ? createWriteStream(o.output) : (io.out as NodeJS.WritableStream));
     });
 }

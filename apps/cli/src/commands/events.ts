@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
 import { collect, parseTimeBound } from '../parse';
+import type { HttpResponse } from '../http';
 import { apiClient, formatOption } from './common';
 
 interface EventLine {
@@ -48,12 +49,12 @@ export function formatEvent(event: EventLine): string {
 }
 
 /** The `event:`/`data:` records of a text/event-stream body; comments (keep-alives) are skipped. */
-async function* serverSentEvents(response: Response): AsyncGenerator<{ event: string; data: unknown }> {
+async function* serverSentEvents(response: HttpResponse): AsyncGenerator<{ event: string; data: unknown }> {
   const decoder = new TextDecoder();
   let buffer = '';
   let event = 'message';
   let data = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {

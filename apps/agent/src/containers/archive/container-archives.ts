@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { ByteReceiver, CreditGate, creditOf, Frame, sendBytes, StreamEnd, type StreamTransport } from '@muelle/bus';
+import { ByteReceiver, CreditedSender, creditOf, Frame, sendBytes, StreamEnd, type StreamTransport } from '@muelle/bus';
 import { ConflictError, CP_MAX_BYTES, toMuelleError } from '@muelle/contracts';
 import { ContainerRuntime } from '../container-runtime';
 import { resolveSource, tarOf, type PathStat } from './archive-read';
@@ -39,15 +39,16 @@ export class ContainerArchives {
   /** Replies with the path's stat once resolved; the tar follows on the stream as the caller grants credit. */
   get(id: string, path: string, streamId: string): Promise<PathStat> {
     return new Promise<PathStat>((reply, refuse) => {
-      const credit = new CreditGate();
-      let idle = setTimeout(() => credit.fail(new Error('the reader granted no credit')), IDLE_MS);
+      // A reader that grants nothing for IDLE_MS is taken as gone: the copy ends instead of waiting forever.
+      let idle = setTimeout(() => credit.release(), IDLE_MS);
       const end = new StreamEnd(this.streams(), streamId, 'server', (type, payload) => {
         if (type === Frame.Credit) {
           clearTimeout(idle);
-          idle = setTimeout(() => credit.fail(new Error('the reader stopped reading')), IDLE_MS);
+          idle = setTimeout(() => credit.release(), IDLE_MS);
           credit.grant(creditOf(payload));
-        } else if (type === Frame.Error) credit.fail(new Error('the reader left'));
+        } else if (type === Frame.Error) credit.release();
       });
+      const credit = new CreditedSender((type, payload) => end.send(type, payload));
       let replied = false;
       this.onFiles(id, path, async (rootPath) => {
           const root = await ContainerRoot.open(rootPath);
@@ -56,7 +57,7 @@ export class ContainerArchives {
             try {
               replied = true;
               reply(stat);
-              await sendBytes(end, tarOf(root, resolved, entryName), credit);
+              await sendBytes(credit, tarOf(root, resolved, entryName));
             } finally {
               await resolved.release();
             }

@@ -66,6 +66,7 @@ async function unlessDatabaseAway<T>(metrics: ServiceMetrics, read: () => Promis
   try {
     return await read();
   } catch {
+    // The database is away (see above): counted, and these gauges stay empty for this scrape.
     metrics.errors.inc({ kind: 'metrics_collect' });
     return null;
   }

@@ -37,6 +37,7 @@ export async function resolveSource(root: ContainerRoot, path: string): Promise<
   }
   let linkTarget = '';
   if (resolved.stats.isSymbolicLink()) {
+    // A link whose target does not exist in the container (dangling) is shown with an empty target, as docker's stat does.
     const target = await root.resolve(path, true).catch(() => undefined);
     linkTarget = target?.path ?? '';
     await target?.release();

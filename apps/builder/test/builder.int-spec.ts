@@ -282,12 +282,15 @@ RUN id -u > /tmp/who
     });
 
     it('reports a failing RUN with its exit code and last output, and pushes nothing', async () => {
-      const error = await failing({ Dockerfile: 'FROM busybox\nRUN echo first line && echo oops >&2 && exit 7\n' }, { tags: ['team/broken:1'] });
+      const { record } = await build(await context({ Dockerfile: 'FROM busybox\nRUN echo first line && echo oops >&2 && exit 7\n' }), { tags: ['team/broken:1'] });
+      expect(record.state).toBe('failed');
+      const error = record.error as NonNullable<BuildRecord['error']>;
       expect(error.details).toMatchObject({ kind: 'run-failed', exitCode: 7 });
       expect(error.details?.lastOutput).toEqual(expect.arrayContaining(['first line', 'oops']));
       expect(await client.headManifest('team/broken', '1').catch(() => null)).toBeNull();
       expect(await mountsUnder(dataDir)).toEqual([]);
-      if (cgroups) expect((await cgroups.list()).filter((id) => id.startsWith('muelle-build-'))).toEqual([]);
+      // Only this build's cgroups: other suites build in parallel workers on the same host.
+      if (cgroups) expect((await cgroups.list()).filter((id) => id.startsWith(`muelle-build-${record.id}-`))).toEqual([]);
     });
 
     it('reports a missing COPY source', async () => {

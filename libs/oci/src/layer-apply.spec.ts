@@ -442,6 +442,8 @@ describe('applyLayer: corrupt and unsupported input', () => {
 const privileged = isRoot && hasPython;
 const privilegedReason = !isRoot ? ' [skipped: needs root]' : !hasPython ? ' [skipped: needs python3 for the test xattr hook]' : '';
 (privileged ? describe : describe.skip)(`applyLayer: privileged hooks${privilegedReason}`, () => {
+  // Each xattr and mknod goes through a python3 hook process: seconds on a loaded two-core machine.
+  jest.setTimeout(30_000);
   it('creates devices and FIFOs through the mknod hook when allowed', async () => {
     const result = await apply(
       [

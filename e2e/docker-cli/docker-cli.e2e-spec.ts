@@ -500,7 +500,7 @@ describe('the seed with the stock docker CLI', () => {
   }, 30_000);
 
   it('answers what it does not support with a clear message, not a hang', async () => {
-    for (const args of [['network', 'create', 'x'], ['volume', 'ls'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
+    for (const args of [['network', 'connect', 'x', 'y'], ['volume', 'ls'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
       const result = await docker(args, env, { timeoutMs: 20_000 });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/not supported by Muelle|No such container/);

@@ -59,21 +59,26 @@ export class ExecManager {
     const clientReady = new Promise<void>((r) => (ready = r));
     let proc: RunningProcess | undefined;
     const pendingInput: Array<[FrameType, Buffer]> = [];
-    let output: CreditedSender | undefined;
+    // Output waits for credit; the caller's Ready brings the first window. Relaying starts at once
+    // (one chunk read, the rest left in the pipe) because Node drops what a child's unread pipe
+    // holds when the child exits (child_process resumes stdio nobody listens to).
+    const output = new CreditedSender((t, p) => end?.send(t, p));
+    let callerReady = false;
     // Stdin within the credit we grant, granted back once the process's pipe took the bytes.
     const input = new CreditGrants(creditSender((type, payload) => end?.send(type, payload)));
     const onFrame = (type: FrameType, payload: Buffer) => {
       if (type === Frame.Ready) {
-        if (output) return;
-        output = new CreditedSender((t, p) => end?.send(t, p), windowOf(payload));
+        if (callerReady) return;
+        callerReady = true;
+        output.grant(windowOf(payload));
         input.open();
         return ready();
       }
-      if (type === Frame.Credit) return output?.grant(creditOf(payload));
+      if (type === Frame.Credit) return output.grant(creditOf(payload));
       // The caller left: output is still drained (the process must not block on it) but sent nowhere.
-      if (type === Frame.Error) return output?.release();
+      if (type === Frame.Error) return output.release();
       if (type === Frame.Stdin && !input.received(payload.length)) {
-        output?.release();
+        output.release();
         end?.sendJson(Frame.Error, { code: 'INVALID_ARGUMENT', message: 'the caller sent more input than it was granted' });
         return;
       }
@@ -86,8 +91,8 @@ export class ExecManager {
       // A caller that never says Ready is gone (its request outlived it): the output is drained
       // and dropped, so the process does not block on a pipe nobody will read.
       setTimeout(() => {
-        if (output) return;
-        output = new CreditedSender(() => undefined);
+        if (callerReady) return;
+        callerReady = true;
         output.release();
         ready();
       }, READY_TIMEOUT_MS).unref();
@@ -115,13 +120,10 @@ export class ExecManager {
     for (const [type, payload] of pendingInput) handleInput(running, type, payload, type === Frame.Stdin ? () => input.delivered(payload.length) : () => undefined);
     if (end) {
       const session = end;
-      // Nothing is read before the caller is ready, and then only within its credit: out of credit
+      // Read only within the caller's credit (before its Ready: one chunk a pipe): out of credit
       // the pipe fills and the process blocks on its write, as under Docker.
-      const outputDone = clientReady.then(() => {
-        const sender = output as CreditedSender;
-        return Promise.all([relay(running.stdout, Frame.Stdout, sender), relay(running.stderr, Frame.Stderr, sender)]);
-      });
-      void Promise.all([running.wait(), outputDone]).then(([status]) => {
+      const outputDone = Promise.all([relay(running.stdout, Frame.Stdout, output), relay(running.stderr, Frame.Stderr, output)]);
+      void Promise.all([running.wait(), outputDone, clientReady]).then(([status]) => {
         s.exitCode = status.exitCode;
         session.sendJson(Frame.Exit, { exitCode: status.exitCode });
         session.close();

@@ -31,8 +31,12 @@ const inNs = (ns: string, args: string[], input?: string) => sh(['ip', 'netns', 
 /** What the server behind address:port answers (its view of our address), or '' when nothing answers. */
 function ask(from: string, protocol: 'tcp' | 'udp', address: string, port: number): string {
   const target = protocol === 'tcp' ? `TCP:${address}:${port},connect-timeout=1` : `UDP:${address}:${port}`;
-  const result = spawnSync('ip', ['netns', 'exec', from, 'timeout', '3', 'socat', '-T1', '-', target], { encoding: 'utf8', input: 'hello\n' });
-  return result.stdout.trim();
+  // A datagram (or its answer) can be lost on a loaded machine: UDP asks up to three times.
+  for (let attempt = 0; ; attempt++) {
+    const result = spawnSync('ip', ['netns', 'exec', from, 'timeout', '3', 'socat', '-T1', '-', target], { encoding: 'utf8', input: 'hello\n' });
+    const answer = result.stdout.trim();
+    if (answer || protocol === 'tcp' || attempt === 2) return answer;
+  }
 }
 
 const published: PublishedPortRule[] = [

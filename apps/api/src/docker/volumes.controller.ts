@@ -25,13 +25,18 @@ export class DockerVolumesController {
     return toDockerVolume(await this.volumes.create(principal, toMuelleVolume(body)));
   }
 
-  /** Docker 20.10's prune: every unused volume of the caller's team (with the `label` filter's labels); sizes are not measured. */
+  /**
+   * The caller's team's unused volumes with the `label` filter's labels: anonymous ones only unless
+   * `all` (API 1.42+, which Muelle speaks: docker CLI 23+ sends `all` for `-a`). Sizes are not
+   * measured (SpaceReclaimed 0).
+   */
   @Post('prune')
   @HttpCode(200)
   async prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
     const filters = parseFilters(query.filters);
-    for (const key of Object.keys(filters)) if (key !== 'label') throw new NotSupportedByMuelleError(`the volume prune filter ${key}`, 400);
-    return { VolumesDeleted: await this.volumes.prune(principal, filters.label ?? []), SpaceReclaimed: 0 };
+    for (const key of Object.keys(filters)) if (key !== 'label' && key !== 'all') throw new NotSupportedByMuelleError(`the volume prune filter ${key}`, 400);
+    const all = (filters.all ?? []).some((v) => v === 'true' || v === '1');
+    return { VolumesDeleted: await this.volumes.prune(principal, filters.label ?? [], !all), SpaceReclaimed: 0 };
   }
 
   @Get(':name')

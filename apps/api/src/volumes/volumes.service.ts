@@ -24,6 +24,9 @@ import { Cluster } from '../hosts/cluster';
 import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
 import { CreateVolumeBody } from './volumes.schemas';
 
+/** Docker's mark of a volume made without a name. */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
 export type VolumeView = VolumeRecord & { usedBy: string[] };
 
 /** What a new container's named volumes mean for its placement (see `VolumesService.placementFor`). */
@@ -62,13 +65,15 @@ export class VolumesService {
   async create(principal: RequestPrincipal, body: CreateVolumeBody): Promise<VolumeRecord> {
     authorize(principal, 'create', { kind: 'volume', teamId: principal.teamId }, { notFound: 'no such team' });
     const name = body.name ?? randomBytes(32).toString('hex');
+    // As Docker 23+: a volume made without a name is anonymous, the only kind a plain `volume prune` removes.
+    const labels = body.name ? body.labels : { ...body.labels, [ANONYMOUS_LABEL]: '' };
     const existing = await this.find(principal.teamId, name);
     if (existing) return existing;
     const hostId = await this.chooseHost();
-    const { volume, created } = await this.bus.request(createVolume, { teamId: principal.teamId, name, driver: body.driver, labels: body.labels, hostId });
+    const { volume, created } = await this.bus.request(createVolume, { teamId: principal.teamId, name, driver: body.driver, labels, hostId });
     if (!created) return volume;
     try {
-      await this.bus.request(agentContracts(volume.hostId).createVolume, { name, teamId: principal.teamId, labels: body.labels });
+      await this.bus.request(agentContracts(volume.hostId).createVolume, { name, teamId: principal.teamId, labels });
     } catch (error) {
       // The directory could not be made: the record must not claim a volume that is not there.
       await this.bus.request(deleteVolume, { teamId: principal.teamId, name }).catch((cleanup) => this.logger.warn({ err: cleanup, volume: name }, 'record of a volume its agent refused not deleted'));
@@ -108,12 +113,16 @@ export class VolumesService {
     return deleted;
   }
 
-  /** Removes the caller's team's volumes no container mounts (with every label of `labels`); their names. */
-  async prune(principal: RequestPrincipal, labels: readonly string[]): Promise<string[]> {
+  /**
+   * Removes the caller's team's volumes no container mounts (with every label of `labels`; only
+   * anonymous ones with `anonymousOnly`, Docker API 1.42+'s prune without `all`); their names.
+   */
+  async prune(principal: RequestPrincipal, labels: readonly string[], anonymousOnly = false): Promise<string[]> {
     authorize(principal, 'delete', { kind: 'volume', teamId: principal.teamId }, { notFound: 'no such team' });
     const own = (await this.bus.request(listVolumes, { teamId: principal.teamId })).items;
     const removed: string[] = [];
-    for (const volume of own.filter((v) => !v.usedBy.length && hasLabels(v.labels, labels))) {
+    const wanted = anonymousOnly ? [...labels, ANONYMOUS_LABEL] : labels;
+    for (const volume of own.filter((v) => !v.usedBy.length && hasLabels(v.labels, wanted))) {
       try {
         await this.remove(principal, volume.name);
         removed.push(volume.name);

@@ -30,8 +30,8 @@ export function registerVolumeCommands(program: Command, io: Io): Command {
     .action(async (o) => {
       const { items } = await apiClient().request('GET', '/v1/volumes');
       if (o.format === 'json') return printJson(io, items);
-      if (o.quiet) return io.out.write(items.map((v: any) => `${v.name}\n`).join(''));
-      io.out.write(table(['DRIVER', 'VOLUME NAME', 'HOST', 'USED BY', 'CREATED'], items.map((v: any) => [v.driver, v.name, v.hostId, v.usedBy.join(',') || '-', `${ago(v.createdAt)} ago`])));
+      if (o.quiet) io.out.write(items.map((v: any) => `${v.name}\n`).join(''));
+      else io.out.write(table(['DRIVER', 'VOLUME NAME', 'HOST', 'USED BY', 'CREATED'], items.map((v: any) => [v.driver, v.name, v.hostId, v.usedBy.join(',') || '-', `${ago(v.createdAt)} ago`])));
     });
 
   volume

@@ -34,6 +34,7 @@ export function volumeCases(context: () => VolumeCaseContext): void {
     expect((await ok('logs', 'vol-reader')).trim()).toBe('written-once');
     expect((await ok('inspect', '--format', '{{.Node.ID}}', 'vol-reader')).trim()).toBe(made!.hostId);
     expect((await muelle(['volume', 'ls'], muelleEnv)).stdout).toMatch(/local\s+e2e-data\s+dock-[ab]\s+vol-reader,vol-writer/);
+    expect(await ok('system', 'df', '-v', '--format', '{{range .Volumes}}{{.Name}} {{.Links}}\n{{end}}')).toMatch(/^e2e-data 2$/m);
 
     const inUse = await docker(['volume', 'rm', 'e2e-data'], env);
     expect(inUse.code).not.toBe(0);

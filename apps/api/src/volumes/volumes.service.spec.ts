@@ -69,6 +69,15 @@ describe('VolumesService', () => {
     expect(requests.filter((r) => r.subject === deleteVolume.subject).map((r) => r.payload)).toEqual([{ teamId: TEAM_A, name: 'free' }]);
   });
 
+  it('a prune of anonymous volumes only leaves named ones', async () => {
+    const anonymous = { ...volume(TEAM_A, 'f'.repeat(64)), labels: { 'com.docker.volume.anonymous': '' }, usedBy: [] };
+    answers[listVolumes.subject] = () => ({ items: [anonymous, { ...volume(TEAM_A, 'named'), usedBy: [] }] });
+    answers[getVolume.subject] = (p: { name: string }) => (p.name === 'named' ? volume(TEAM_A, 'named') : anonymous);
+    answers[deleteVolume.subject] = (p: { name: string }) => ({ deleted: volume(TEAM_A, p.name) });
+    answers['muelle.agent.host-a.volumes.remove.v1'] = () => ({ removed: true });
+    expect(await service.prune(principal('member'), [], true)).toEqual(['f'.repeat(64)]);
+  });
+
   it("pins a container to its existing volumes' host and leaves new ones to be made where it lands", async () => {
     answers[getVolume.subject] = (p: { name: string }) => {
       if (p.name === 'new') throw new NotFoundError('no such volume');

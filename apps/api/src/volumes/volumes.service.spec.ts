@@ -88,6 +88,7 @@ describe('VolumesService', () => {
     await expect(service.placementFor(principal('member'), spec(['data', 'other']))).rejects.toThrow(/different hosts \(data on host-a, other on host-b\)/);
     await expect(service.placementFor(principal('member'), spec(['data'], 'host-b'))).rejects.toThrow(InvalidArgumentError);
     expect((await service.placementFor(principal('member'), spec(['new']))).hostId).toBeNull();
+    await expect(service.placementFor(principal('member'), spec(['v'.repeat(111)]))).rejects.toThrow(/at most 110/);
   });
 
   it('records the missing volumes on the chosen host, insisting on that host', async () => {

@@ -11,6 +11,7 @@ import {
   listVolumes,
   MuelleError,
   NotFoundError,
+  TeamVolumeName,
   UnavailableError,
   VolumeRecord,
 } from '@muelle/contracts';
@@ -143,6 +144,8 @@ export class VolumesService {
     const hosts = new Map<string, string>();
     const missing: string[] = [];
     for (const name of names) {
+      const valid = TeamVolumeName.safeParse(name);
+      if (!valid.success) throw new InvalidArgumentError(`volume name ${name}: ${valid.error.issues[0].message}`);
       const volume = await this.find(principal.teamId, name);
       if (volume) hosts.set(name, volume.hostId);
       else missing.push(name);

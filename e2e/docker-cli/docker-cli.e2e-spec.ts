@@ -8,6 +8,7 @@ import { adminAuth, ADMIN_PASSWORD, logsOf, Platform, startPlatform } from '../c
 import { muelle } from '../control-plane/cli';
 import { docker, dockerInTerminal } from './docker';
 import { fillPlaceholders, knownGaps, parityCases, recorded, shapeDifferences } from './engine-parity';
+import { volumeCases } from './volumes.cases';
 
 /**
  * The stock docker CLI (Debian docker.io) against a distributed Muelle — metadata, registry, api,
@@ -500,12 +501,14 @@ describe('the seed with the stock docker CLI', () => {
   }, 30_000);
 
   it('answers what it does not support with a clear message, not a hang', async () => {
-    for (const args of [['network', 'connect', 'x', 'y'], ['volume', 'ls'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
+    for (const args of [['network', 'connect', 'x', 'y'], ['volume', 'create', '--driver', 'nfs', 'x'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
       const result = await docker(args, env, { timeoutMs: 20_000 });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/not supported by Muelle|No such container/);
     }
   }, 90_000);
+
+  volumeCases(() => ({ env, muelleEnv, busybox, ok }));
 });
 
 /** The names in a tar, as GNU tar lists them. */

@@ -8,7 +8,7 @@ import { OutputStreams } from './containers/output-streams';
 import { ContainerArchives } from './containers/archive/container-archives';
 import { PROCESS_TITLES, processTable } from './containers/process-table';
 import { ImageStore } from './images/image-store';
-import { VolumeStore, withTeamVolumes } from './volumes/volume-store';
+import { teamVolumeName, VolumeStore, withTeamVolumes } from './volumes/volume-store';
 import { EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
 
 type C = ReturnType<typeof agentContracts>;
@@ -166,7 +166,8 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.createVolume)
     async createVolume(r: ParsedRequestOf<C['createVolume']>) {
       await this.runtime.ready;
-      return this.volumes.toInfo(await onHostDisk(hostId, () => this.volumes.ensure(r.name, r.labels)), this.usersOfVolume(r.name));
+      const stored = teamVolumeName(r.teamId, r.name);
+      return this.volumes.toInfo(await onHostDisk(hostId, () => this.volumes.ensure(stored, r.labels)), this.usersOfVolume(stored));
     }
     @HandleRequest(c.listVolumes)
     async listVolumes() {
@@ -176,7 +177,8 @@ export function agentControllerFor(hostId: string) {
     @HandleRequest(c.removeVolume)
     async removeVolume(r: ParsedRequestOf<C['removeVolume']>) {
       await this.runtime.ready;
-      await this.volumes.remove(r.name, this.usersOfVolume(r.name), r.force);
+      const stored = teamVolumeName(r.teamId, r.name);
+      await this.volumes.remove(stored, this.usersOfVolume(stored), r.force);
       return { removed: true };
     }
   }

@@ -49,6 +49,8 @@ import { ServicesController } from './services/services.controller';
 import { ServicesService } from './services/services.service';
 import { NetworksController } from './networks/networks.controller';
 import { NetworksService } from './networks/networks.service';
+import { VolumesController } from './volumes/volumes.controller';
+import { VolumesService } from './volumes/volumes.service';
 import { RepositoriesController } from './repositories/repositories.controller';
 import { RepositoriesService } from './repositories/repositories.service';
 import { RepositoryAccess } from './repositories/repository-access';
@@ -59,7 +61,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService, NetworksService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService, NetworksService, VolumesService];
 
 @Module({})
 export class ApiModule implements NestModule {
@@ -82,6 +84,7 @@ export class ApiModule implements NestModule {
         ContainerArchiveController,
         ServicesController,
         NetworksController,
+        VolumesController,
         ImagesController,
         RepositoriesController,
         BuildsController,

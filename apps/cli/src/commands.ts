@@ -28,6 +28,7 @@ import { registerRepositoryCommands } from './commands/repositories';
 import { registerBuildCommand } from './commands/build';
 import { registerEventsCommand } from './commands/events';
 import { registerNetworkCommands } from './commands/networks';
+import { registerVolumeCommands } from './commands/volumes';
 
 export interface Io {
   out: NodeJS.WriteStream;
@@ -340,6 +341,7 @@ export function buildProgram(io: Io): Command {
   registerServiceCommands(program, io);
   registerStackCommands(program, io);
   registerNetworkCommands(program, io);
+  registerVolumeCommands(program, io);
   registerContainerCommands(program, io);
   registerCopyCommand(program, io);
   registerSaveCommand(program, io);

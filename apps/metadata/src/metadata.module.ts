@@ -36,6 +36,8 @@ import { EventsService } from './events/events.service';
 import { NetworksController } from './networks/networks.controller';
 import { NetworksService } from './networks/networks.service';
 import { NetworkEndpoints } from './networks/network-endpoints';
+import { VolumesController } from './volumes/volumes.controller';
+import { VolumesService } from './volumes/volumes.service';
 
 @Module({})
 export class MetadataModule {
@@ -48,8 +50,8 @@ export class MetadataModule {
         TypeOrmModule.forRootAsync({ useFactory: () => dataSource.options, dataSourceFactory: async () => dataSource }),
         TypeOrmModule.forFeature(entities),
       ],
-      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController, NetworksController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints],
+      controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController, NetworksController, VolumesController],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints, VolumesService],
     };
   }
 }

@@ -27,6 +27,7 @@ import type { Action } from '@muelle/authz';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { RegistryTokens } from '../auth/registry-tokens.service';
 import { NetworksService } from '../networks/networks.service';
+import { VolumesService } from '../volumes/volumes.service';
 import { ImageCatalog } from '../images/image-catalog';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { API_CONFIG, ApiConfig } from '../config';
@@ -69,6 +70,7 @@ export class ContainersService {
     readonly registryTokens: RegistryTokens,
     private readonly catalog: ImageCatalog,
     private readonly networks: NetworksService,
+    private readonly volumes: VolumesService,
   ) {}
 
   agent(hostId: string): AgentContracts {
@@ -81,24 +83,31 @@ export class ContainersService {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     const { name, start, networks, ...rest } = body;
     // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
-    const spec: ContainerSpec = await this.admission.admit(principal, {
+    const admitted: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
       networks: await this.networks.endpointsFor(principal, networks, rest.network),
       image: await this.catalog.runnableReference(principal, rest.image),
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
     });
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
-    await this.repositories.requireImagePull(principal, spec.image, 'body.image');
+    await this.repositories.requireImagePull(principal, admitted.image, 'body.image');
+    // Named volumes that exist pin the container to their host; the others are made where it lands.
+    const volumes = await this.volumes.placementFor(principal, admitted);
+    const spec = volumes.spec;
     const id = randomBytes(32).toString('hex');
     const placed = await this.placer.place(spec, (host, placementGeneration) =>
       this.bus
         .request(recordContainer, { id, name, teamId: principal.teamId, hostId: host.id, spec, placementGeneration })
         .catch((error: unknown) => this.admission.refusedByQuota(principal, 'container.create.denied', `team:${principal.teamId}`, error)),
     );
-    if (placed.host === null) throw new ConflictError(explainNoPlacement(placed.rejections), { rejections: placed.rejections });
+    if (placed.host === null) {
+      const why = volumes.hostId ? this.volumes.explainRefusal(volumes, placed.rejections) : explainNoPlacement(placed.rejections);
+      throw new ConflictError(why, { rejections: placed.rejections });
+    }
     const { host, result: record } = placed;
     let runtime: ContainerRuntimeInfo;
     try {
+      await this.volumes.recordOnHost(principal, host.id, volumes.missing);
       runtime = await this.bus.request(this.agent(host.id).create, {
         id,
         name: record.name,

@@ -7,6 +7,7 @@ import { DockerImagesController } from './images.controller';
 import { DockerImageArchiveController } from './image-archive.controller';
 import { DockerNetworksController } from './networks.controller';
 import { DockerSessions } from './sessions';
+import { DockerVolumesController } from './volumes.controller';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
 /** The Docker Engine API layer: controllers (the catch-all last) and its providers, for ApiModule. */
@@ -20,6 +21,7 @@ export const dockerEngineControllers = [
   DockerImagesController,
   DockerBuildController,
   DockerNetworksController,
+  DockerVolumesController,
   DockerUnsupportedController,
 ];
 export const dockerEngineProviders = [DockerSessions, DockerHijack];

@@ -17,6 +17,8 @@ import { toDockerImage } from './images.mapping';
 import { eventFilters, parseEventTime } from '../events/event-filter';
 import { Cluster } from '../hosts/cluster';
 import { boundedWriter } from '../http/client-backlog';
+import { VolumesService } from '../volumes/volumes.service';
+import { toDockerVolume } from './volumes.mapping';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from './paths';
 
@@ -90,6 +92,7 @@ export class DockerSystemController {
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly volumes: VolumesService,
   ) {}
 
   /** Cluster-wide numbers: CPUs and memory of all ready hosts; `Name` says it is Muelle. */
@@ -127,9 +130,10 @@ export class DockerSystemController {
   }
 
   /**
-   * `docker system df`: the images the caller may read (with how many of its containers use each)
-   * and its containers. Writable layers, volumes and the build cache are not measured by Muelle:
-   * containers show size 0, and the volume and build-cache lists are empty.
+   * `docker system df`: the images the caller may read (with how many of its containers use each),
+   * its containers and its volumes (with how many containers mount each). Writable layers, volumes
+   * and the build cache are not measured by Muelle: containers show size 0, volumes size -1 (Docker's
+   * "not measured"), and the build-cache list is empty.
    */
   @Get('system/df')
   async diskUsage(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>) {
@@ -141,7 +145,7 @@ export class DockerSystemController {
       LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
       Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
       Containers: wants('container') ? containers.map((record) => ({ ...toListItem(record), SizeRw: 0, SizeRootFs: 0 })) : [],
-      Volumes: [],
+      Volumes: wants('volume') ? (await this.volumes.list(principal)).map((v) => ({ ...toDockerVolume(v), UsageData: { Size: -1, RefCount: v.usedBy.length } })) : [],
       BuildCache: [],
     };
   }

@@ -25,6 +25,7 @@ import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
 import { CreateNetworkBody } from '../networks/networks.schemas';
+import { CreateVolumeBody, PruneVolumesBody } from '../volumes/volumes.schemas';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery, PruneImagesBody } from '../images/images.controller';
 import { ListImagesQuery, PullBody, PushBody, RemoveImageQuery, SaveImagesQuery, TagBody } from '../images/images.schemas';
@@ -381,6 +382,11 @@ export const routes: Route[] = [
   { method: 'get', path: '/v1/networks', summary: "List networks (members: their team's; admins: all)", tag: 'networks' },
   { method: 'get', path: '/v1/networks/{ref}', summary: 'A network by name, id or unique id prefix', tag: 'networks' },
   { method: 'delete', path: '/v1/networks/{ref}', summary: 'Remove a network and give its subnet back', tag: 'networks' },
+  { method: 'post', path: '/v1/volumes', summary: 'Create a named volume (driver local) on the least loaded host; an existing one of the name is returned', tag: 'volumes', body: CreateVolumeBody, status: 201 },
+  { method: 'get', path: '/v1/volumes', summary: "List volumes with their host and the containers mounting them (members: their team's; admins: all)", tag: 'volumes' },
+  { method: 'post', path: '/v1/volumes/prune', summary: "Remove the caller's team's volumes no container mounts", tag: 'volumes', body: PruneVolumesBody },
+  { method: 'get', path: '/v1/volumes/{name}', summary: 'A volume by name', tag: 'volumes' },
+  { method: 'delete', path: '/v1/volumes/{name}', summary: 'Remove a volume and its directory (409 naming the containers that mount it)', tag: 'volumes' },
   {
     method: 'get',
     path: '/v1/builds',

@@ -16,9 +16,10 @@ import { RepositoriesController } from '../repositories/repositories.controller'
 import { SystemController } from '../system/system.controller';
 import { ServicesController } from '../services/services.controller';
 import { NetworksController } from '../networks/networks.controller';
+import { VolumesController } from '../volumes/volumes.controller';
 import { docsPage, openApiDocument, routes } from './openapi';
 
-const controllers = [ContainersController, ContainerArchiveController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController, NetworksController];
+const controllers = [ContainersController, ContainerArchiveController, HostsController, ImagesController, EventsController, TeamsController, TeamLimitsController, TokensController, SessionController, UsersController, BuildsController, RepositoriesController, SystemController, ServicesController, NetworksController, VolumesController];
 
 /** Every route a controller serves, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {

@@ -19,12 +19,14 @@ describe('muelle completion', () => {
     const root = tree.find((n) => n.path === '');
     expect(root?.words).toEqual(expect.arrayContaining(['run', 'ps', 'context', 'docker-env', 'completion', 'stats', 'container']));
     expect(tree.find((n) => n.path === 'context')?.words).toEqual(expect.arrayContaining(['ls', 'use', 'create', 'rm']));
+    expect(tree.find((n) => n.path === 'volume')?.words).toEqual(expect.arrayContaining(['create', 'ls', 'inspect', 'rm', 'prune']));
     expect(tree.find((n) => n.path === 'run')?.words).toEqual(expect.arrayContaining(['--pids-limit', '-d', '--detach']));
   });
 
   it('completes subcommands and flags in bash', () => {
     expect(complete('muelle con')).toEqual(['container', 'context']);
     expect(complete('muelle context u')).toEqual(['use']);
+    expect(complete('muelle volume p')).toEqual(['prune']);
     expect(complete('muelle run --pids')).toEqual(['--pids-limit']);
     // Arguments do not move the position: the flags of `logs` follow a container name.
     expect(complete('muelle logs web --un')).toEqual(['--until']);

@@ -332,10 +332,11 @@ export function agentContracts(hostId: string) {
       z.object({ removedImages: z.array(z.string()), layersDeleted: z.number().int().nonnegative(), freedBytes: z.number().int().nonnegative() }),
       120_000,
     ),
-    createVolume: defineRequest(subject('volumes.create'), z.object({ name: VolumeName, labels: Labels.default({}) }), VolumeInfo),
+    /** `name` as the team typed it: the agent stores it under the team's own name (apps/agent volume-store teamVolumeName). */
+    createVolume: defineRequest(subject('volumes.create'), z.object({ name: VolumeName, teamId: z.string().uuid().nullable().default(null), labels: Labels.default({}) }), VolumeInfo),
     listVolumes: defineRequest(subject('volumes.list'), z.object({}), z.object({ volumes: z.array(VolumeInfo) })),
-    /** CONFLICT while a container (running or not) uses it unless `force`. */
-    removeVolume: defineRequest(subject('volumes.remove'), z.object({ name: VolumeName, force: z.boolean().default(false) }), z.object({ removed: z.boolean() })),
+    /** CONFLICT while a container (running or not) uses it unless `force`; `name` and `teamId` as for createVolume. */
+    removeVolume: defineRequest(subject('volumes.remove'), z.object({ name: VolumeName, teamId: z.string().uuid().nullable().default(null), force: z.boolean().default(false) }), z.object({ removed: z.boolean() })),
   };
 }
 export type AgentContracts = ReturnType<typeof agentContracts>;

@@ -1,0 +1,99 @@
+import type { BusClient } from '@muelle/bus';
+import { ContainerSpec, createVolume, deleteVolume, getVolume, InvalidArgumentError, listVolumes, NotFoundError, PermissionDeniedError, VolumeRecord } from '@muelle/contracts';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log';
+import type { RequestPrincipal } from '../auth/principal';
+import type { Cluster } from '../hosts/cluster';
+import { VolumesService } from './volumes.service';
+
+const TEAM_A = '6a1f0d7e-0000-4000-8000-00000000000a';
+const TEAM_B = '6a1f0d7e-0000-4000-8000-00000000000b';
+const principal = (role: 'member' | 'viewer', teamId = TEAM_A): RequestPrincipal =>
+  ({ user: { id: '6a1f0d7e-0000-4000-8000-000000000001', username: 'ann', role }, teamId, teamName: 'alpha', kind: 'user', registryCredentials: { username: 'ann', password: 'x' } }) as RequestPrincipal;
+const volume = (teamId: string, name = 'data', hostId = 'host-a'): VolumeRecord => ({ name, teamId, driver: 'local', labels: {}, hostId, createdAt: '2026-12-04T02:00:00.000Z' });
+
+/** The decisions VolumesService takes before and around metadata and the agents (the bus is a recording fake). */
+describe('VolumesService', () => {
+  const requests: Array<{ subject: string; payload: unknown }> = [];
+  let answers: Record<string, (payload: never) => unknown>;
+  const bus = {
+    request: async (contract: { subject: string }, payload: never) => {
+      requests.push({ subject: contract.subject, payload });
+      const answer = answers[contract.subject];
+      if (!answer) throw new NotFoundError(`no answer for ${contract.subject}`);
+      return answer(payload);
+    },
+  } as unknown as BusClient;
+  const audit = { record: async () => undefined } as unknown as AuditLog;
+  const cluster = { hosts: async () => [], usages: async () => [] } as unknown as Cluster;
+  const logger = { warn: () => undefined } as unknown as Logger;
+  const service = new VolumesService(bus, cluster, audit, logger);
+  const spec = (volumes: string[], hostId?: string) =>
+    ContainerSpec.parse({ image: 'busybox:1', volumes: volumes.map((source, i) => ({ kind: 'volume', source, target: `/v${i}` })), placement: { hostId, constraints: {} } });
+
+  beforeEach(() => {
+    requests.length = 0;
+    answers = {};
+  });
+
+  it("looks a volume up in the caller's team only; another team's volume is a 404", async () => {
+    answers[getVolume.subject] = () => volume(TEAM_B);
+    await expect(service.get(principal('member'), 'data')).rejects.toThrow(NotFoundError);
+    expect(requests[0]).toEqual({ subject: getVolume.subject, payload: { teamId: TEAM_A, name: 'data' } });
+    answers[getVolume.subject] = () => volume(TEAM_A);
+    answers[listVolumes.subject] = () => ({ items: [{ ...volume(TEAM_A), usedBy: ['web'] }] });
+    expect((await service.get(principal('member'), 'data')).usedBy).toEqual(['web']);
+  });
+
+  it('a viewer may read but neither create, remove nor prune', async () => {
+    answers[getVolume.subject] = () => volume(TEAM_A);
+    await expect(service.create(principal('viewer'), { name: 'x', driver: 'local', labels: {} })).rejects.toThrow(PermissionDeniedError);
+    await expect(service.remove(principal('viewer'), 'data')).rejects.toThrow(PermissionDeniedError);
+    await expect(service.prune(principal('viewer'), [])).rejects.toThrow(PermissionDeniedError);
+    expect(requests.some((r) => r.subject === deleteVolume.subject)).toBe(false);
+  });
+
+  it('returns an existing volume on create without asking any agent', async () => {
+    answers[getVolume.subject] = () => volume(TEAM_A);
+    expect(await service.create(principal('member'), { name: 'data', driver: 'local', labels: {} })).toEqual(volume(TEAM_A));
+    expect(requests.map((r) => r.subject)).toEqual([getVolume.subject]);
+  });
+
+  it("prunes only the caller's team's unused volumes", async () => {
+    answers[listVolumes.subject] = () => ({ items: [{ ...volume(TEAM_A, 'free'), usedBy: [] }, { ...volume(TEAM_A, 'busy'), usedBy: ['web'] }] });
+    answers[getVolume.subject] = (p: { name: string }) => volume(TEAM_A, p.name);
+    answers[deleteVolume.subject] = (p: { name: string }) => ({ deleted: volume(TEAM_A, p.name) });
+    answers['muelle.agent.host-a.volumes.remove.v1'] = () => ({ removed: true });
+    expect(await service.prune(principal('member'), [])).toEqual(['free']);
+    expect(requests[0]).toEqual({ subject: listVolumes.subject, payload: { teamId: TEAM_A } });
+    expect(requests.filter((r) => r.subject === deleteVolume.subject).map((r) => r.payload)).toEqual([{ teamId: TEAM_A, name: 'free' }]);
+  });
+
+  it('a prune of anonymous volumes only leaves named ones', async () => {
+    const anonymous = { ...volume(TEAM_A, 'f'.repeat(64)), labels: { 'com.docker.volume.anonymous': '' }, usedBy: [] };
+    answers[listVolumes.subject] = () => ({ items: [anonymous, { ...volume(TEAM_A, 'named'), usedBy: [] }] });
+    answers[getVolume.subject] = (p: { name: string }) => (p.name === 'named' ? volume(TEAM_A, 'named') : anonymous);
+    answers[deleteVolume.subject] = (p: { name: string }) => ({ deleted: volume(TEAM_A, p.name) });
+    answers['muelle.agent.host-a.volumes.remove.v1'] = () => ({ removed: true });
+    expect(await service.prune(principal('member'), [], true)).toEqual(['f'.repeat(64)]);
+  });
+
+  it("pins a container to its existing volumes' host and leaves new ones to be made where it lands", async () => {
+    answers[getVolume.subject] = (p: { name: string }) => {
+      if (p.name === 'new') throw new NotFoundError('no such volume');
+      return volume(TEAM_A, p.name, p.name === 'other' ? 'host-b' : 'host-a');
+    };
+    const placed = await service.placementFor(principal('member'), spec(['data', 'new']));
+    expect(placed).toMatchObject({ hostId: 'host-a', missing: ['new'], spec: { placement: { hostId: 'host-a' } } });
+    await expect(service.placementFor(principal('member'), spec(['data', 'other']))).rejects.toThrow(/different hosts \(data on host-a, other on host-b\)/);
+    await expect(service.placementFor(principal('member'), spec(['data'], 'host-b'))).rejects.toThrow(InvalidArgumentError);
+    expect((await service.placementFor(principal('member'), spec(['new']))).hostId).toBeNull();
+    await expect(service.placementFor(principal('member'), spec(['v'.repeat(111)]))).rejects.toThrow(/at most 110/);
+  });
+
+  it('records the missing volumes on the chosen host, insisting on that host', async () => {
+    answers[createVolume.subject] = () => ({ created: true, volume: volume(TEAM_A, 'new') });
+    await service.recordOnHost(principal('member'), 'host-a', ['new']);
+    expect(requests).toEqual([{ subject: createVolume.subject, payload: { teamId: TEAM_A, name: 'new', hostId: 'host-a', requireHost: true } }]);
+  });
+});

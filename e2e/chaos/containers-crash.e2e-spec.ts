@@ -118,15 +118,18 @@ describe('all-in-one with containers: kill -9 during starts, restart, stop with 
 
   it('SIGTERM with `logs -f` open: the stream ends cleanly and the process exits 0 within the bound', async () => {
     expect((await create('talker', ['sh', '-c', 'while :; do echo hi; sleep 0.2; done'])).status).toBe(201);
+    let streaming!: () => void;
+    const firstLine = new Promise<void>((resolve) => (streaming = resolve));
     const follow = new Promise<{ status: number; complete: boolean; lines: number }>((resolveFollow) => {
       request(`${api}/v1/containers/talker/logs?follow=true`, { headers: auth }, (res) => {
         let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk));
+        res.on('data', (chunk: Buffer) => ((text += chunk), streaming()));
         res.on('end', () => resolveFollow({ status: res.statusCode ?? 0, complete: res.complete, lines: text.split('\n').filter(Boolean).length }));
         res.on('error', () => resolveFollow({ status: res.statusCode ?? 0, complete: false, lines: 0 }));
       }).end();
     });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Stopped once the stream is live (it printed), not after a fixed wait; a stream that never starts fails on its end below.
+    await Promise.race([firstLine, follow, new Promise((r) => setTimeout(r, 10_000))]);
     const stopAt = Date.now();
     platform!.child.kill('SIGTERM');
     expect(await platform!.exited).toEqual({ code: 0, signal: null });

@@ -1,4 +1,4 @@
-// `npm test`: build, then unit and integration tests side by side (two jest processes; integration
+// `npm test`: build (unless MUELLE_TEST_BUILT=1), then unit and integration tests side by side (two jest processes; integration
 // tests mostly wait on servers, so they get two workers even on two cores, as they always had on
 // bigger machines), then end-to-end tests (one at a time: they start whole platforms). Extra arguments are passed to jest as filters.
 // Needs PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222 (`.ci/run` starts them if not).
@@ -16,7 +16,13 @@ function run(command, args, env = {}) {
   return result.status ?? 1;
 }
 
-if (run('npm', ['run', '--silent', 'build']) !== 0) {
+// MUELLE_TEST_BUILT=1: the caller has just built (CI builds side by side with lint and type-check).
+if (process.env.MUELLE_TEST_BUILT === '1') {
+  if (!existsSync(join(root, 'dist', 'apps', 'all-in-one', 'src', 'main.js'))) {
+    console.error('MUELLE_TEST_BUILT=1 but dist/ has no build: run `npm run build` first');
+    process.exit(1);
+  }
+} else if (run('npm', ['run', '--silent', 'build']) !== 0) {
   console.error('build failed');
   process.exit(1);
 }

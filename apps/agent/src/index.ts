@@ -1,3 +1,8 @@
 // What the all-in-one process needs to host this service; nothing else may import an app.
+// The service's modules load when it starts, not when this file is imported (see the metadata app's index).
+import type { startAgent as start } from './agent.app';
 export * from './config';
-export * from './agent.app';
+
+export async function startAgent(...args: Parameters<typeof start>): ReturnType<typeof start> {
+  return (await import('./agent.app')).startAgent(...args);
+}

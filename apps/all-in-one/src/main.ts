@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { startAgent } from '@muelle/app-agent';
 import { startApi } from '@muelle/app-api';
 import { startBuilder } from '@muelle/app-builder';
-import { startMetadata } from '@muelle/app-metadata';
+import { EmbeddedDatabase, startEmbeddedDatabase, startMetadata } from '@muelle/app-metadata';
 import { startRegistry } from '@muelle/app-registry';
 import { allInOneConfigSchema } from './config';
 
@@ -39,9 +39,15 @@ async function main(): Promise<void> {
   // One registry address for every service: the api's rule (this machine, the registry's port) unless set.
   const shared = { ...config, MUELLE_DATA_DIR: dataDir, MUELLE_REGISTRY_ADDRESS: config.MUELLE_REGISTRY_ADDRESS ?? `127.0.0.1:${config.MUELLE_REGISTRY_PORT}` };
   const started: RunningService[] = [];
+  const metadataLogger = logger.child({ service: 'metadata' });
+  // The embedded database opens while the services' modules load (each app's index loads them
+  // lazily): its file reads and WebAssembly compilation overlap them instead of following them.
+  const embedded: Promise<EmbeddedDatabase> | undefined = config.DATABASE_URL ? undefined : startEmbeddedDatabase(dataDir, metadataLogger);
+  // Handled by startMetadata, which awaits it; this only keeps a failure from being reported as unhandled before that.
+  embedded?.catch(() => undefined);
   try {
     // Metadata first: it owns the database the others ask about.
-    started.push(await startMetadata(shared, transport, logger.child({ service: 'metadata' }), serviceInfo('metadata')));
+    started.push(await startMetadata(shared, transport, metadataLogger, serviceInfo('metadata'), embedded));
     started.push(
       ...(await Promise.all([
         startRegistry(shared, transport, logger.child({ service: 'registry' }), serviceInfo('registry')),

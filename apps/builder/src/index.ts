@@ -1,3 +1,8 @@
 // What the all-in-one process needs to host this service; nothing else may import an app.
+// The service's modules load when it starts, not when this file is imported (see the metadata app's index).
+import type { startBuilder as start } from './builder.app';
 export * from './config';
-export * from './builder.app';
+
+export async function startBuilder(...args: Parameters<typeof start>): ReturnType<typeof start> {
+  return (await import('./builder.app')).startBuilder(...args);
+}

@@ -1,9 +1,8 @@
-import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { Logger } from 'pino';
 import { entities } from '../entities';
 import { migrations } from './migrations';
+import { EmbeddedDatabase, startEmbeddedDatabase } from './embedded';
 
 export interface Database {
   dataSource: DataSource;
@@ -29,71 +28,47 @@ export function dataSourceOptions(url: string): DataSourceOptions {
 
 /**
  * Opens the database: a PostgreSQL server when DATABASE_URL is set, else an embedded PGlite
- * served on a private unix socket so TypeORM's ordinary `pg` driver can talk to it.
+ * served on a private unix socket so TypeORM's ordinary `pg` driver can talk to it. `embedded` is
+ * the embedded database when the caller already started opening it (the all-in-one does, before
+ * loading the services' modules); this function then owns it and closes it on failure.
  */
-export async function openDatabase(config: { DATABASE_URL?: string; MUELLE_DATA_DIR: string }, logger: Logger): Promise<Database> {
+export async function openDatabase(
+  config: { DATABASE_URL?: string; MUELLE_DATA_DIR: string },
+  logger: Logger,
+  embedded?: Promise<EmbeddedDatabase>,
+): Promise<Database> {
   if (config.DATABASE_URL) {
     const dataSource = new DataSource(dataSourceOptions(config.DATABASE_URL));
     await initializeWithRetry(dataSource, logger);
     return { dataSource, embedded: false, close: async () => void (dataSource.isInitialized && (await dataSource.destroy())) };
   }
-  // Loaded lazily so the Postgres-server path never pays for them.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const dataDir = resolve(config.MUELLE_DATA_DIR);
-  const runDir = join(dataDir, 'run');
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const socketPath = join(runDir, '.s.PGSQL.5432');
-  removeLeftoversOfAnUncleanStop(dataDir, socketPath, logger);
-  const db = await PGlite.create(join(dataDir, 'db'));
-  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
-  await server.start();
+  const pglite = await (embedded ?? startEmbeddedDatabase(config.MUELLE_DATA_DIR, logger));
   // PGlite runs one query at a time: a single connection keeps transactions from interleaving.
   const dataSource = new DataSource({
     ...dataSourceOptions('postgres://unused'),
-    host: runDir,
+    host: pglite.runDir,
     username: 'postgres',
     database: 'postgres',
     port: 5432,
     url: undefined,
     extra: { max: 1 },
   } as DataSourceOptions);
-  await dataSource.initialize();
-  logger.info({ path: join(dataDir, 'db') }, 'embedded database (PGlite) opened');
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  logger.info({ path: pglite.path }, 'embedded database (PGlite) opened');
   return {
     dataSource,
     embedded: true,
     async close() {
       // Closing: each step runs even if the one before failed; a broken connection has nothing left to release.
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
-      await server.stop().catch((error) => logger.warn({ err: error }, 'PGlite socket server did not stop cleanly'));
-      await db.close().catch((error) => logger.warn({ err: error }, 'PGlite did not close cleanly'));
+      await pglite.close();
     },
   };
-}
-
-/**
- * A process killed while the embedded database was open leaves its unix socket (the next listen
- * fails with EADDRINUSE) and PostgreSQL's `postmaster.pid`. The caller holds the data folder's lock
- * (`muelle.lock`), so no live process can own them: they are removed before opening. PGlite replays
- * its WAL by itself, like PostgreSQL after a crash.
- */
-export function removeLeftoversOfAnUncleanStop(dataDir: string, socketPath: string, logger: Logger): void {
-  for (const [path, expect] of [
-    [socketPath, 'socket'],
-    [join(dataDir, 'db', 'postmaster.pid'), 'file'],
-  ] as const) {
-    let stat;
-    try {
-      stat = lstatSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    if (expect === 'socket' ? !stat.isSocket() : !stat.isFile()) throw new Error(`${path} is not a ${expect}; refusing to remove it`);
-    unlinkSync(path);
-    logger.warn({ path }, 'removed what an unclean stop left behind');
-  }
 }
 
 async function initializeWithRetry(dataSource: DataSource, logger: Logger): Promise<void> {

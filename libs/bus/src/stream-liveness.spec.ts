@@ -136,6 +136,21 @@ describe('StreamLiveness', () => {
     expect(clock.isStopped).toBe(true);
   });
 
+  it('does not blame the peer for a stall of its own process (a tick far later than due)', () => {
+    const silences: number[] = [];
+    const clock = new StreamLiveness(() => undefined, (ms) => silences.push(ms), options);
+    clock.start();
+    clock.heard();
+    // The event loop is blocked for 10 s: the clock jumps, no timer runs meanwhile.
+    jest.setSystemTime(Date.now() + 10_000);
+    jest.advanceTimersByTime(options.keepAliveMs);
+    expect(silences).toEqual([]);
+    // The peer really is silent afterwards: reported within the usual bound.
+    jest.advanceTimersByTime(options.silenceMs + options.keepAliveMs);
+    expect(silences).toHaveLength(1);
+    clock.stop();
+  });
+
   it('checks its settings', () => {
     expect(validStreamLiveness(DEFAULT_STREAM_LIVENESS)).toBeUndefined();
     expect(validStreamLiveness({ keepAliveMs: 1000, silenceMs: 1500 })).toMatch(/twice the keep-alive/);

@@ -12,7 +12,10 @@
  * caller says the peer must now be there (`expectPeer`, once its request was accepted): a peer
  * that never took the stream is its request's business (the request's reply or timeout).
  * Silence is checked on the keep-alive tick, so it is noticed between `silenceMs` and
- * `silenceMs + keepAliveMs` after the peer's last frame.
+ * `silenceMs + keepAliveMs` after the peer's last frame. A tick that comes much later than due
+ * means this process stalled (a blocked event loop, a paused VM), not the peer: the peer's frames
+ * may be waiting unread behind the stall, so its allowance starts again instead of the stream
+ * being cut — the all-in-one, where both ends share one event loop, relies on this.
  */
 export interface StreamLivenessOptions {
   /** How often each end says it is alive (default 1 s). */
@@ -67,6 +70,7 @@ export function isPeerSilent(wire: unknown): boolean {
 export class StreamLiveness {
   private timer?: NodeJS.Timeout;
   private lastHeard?: number;
+  private lastTick = 0;
   private stopped = false;
 
   constructor(
@@ -80,6 +84,7 @@ export class StreamLiveness {
     this.timer = setInterval(() => this.tick(), this.options.keepAliveMs);
     // A stream never keeps a process alive by itself.
     this.timer.unref();
+    this.lastTick = Date.now();
     this.sendKeepAlive();
   }
 
@@ -105,7 +110,11 @@ export class StreamLiveness {
 
   private tick(): void {
     if (this.stopped) return;
-    const silentMs = this.lastHeard === undefined ? 0 : Date.now() - this.lastHeard;
+    const now = Date.now();
+    // We stalled (the tick is more than a keep-alive late): what the peer sent may not be read yet.
+    if (now - this.lastTick > 2 * this.options.keepAliveMs && this.lastHeard !== undefined) this.lastHeard = now;
+    this.lastTick = now;
+    const silentMs = this.lastHeard === undefined ? 0 : now - this.lastHeard;
     if (silentMs > this.options.silenceMs) {
       this.stop();
       this.onSilence(silentMs);

@@ -1,5 +1,6 @@
 import { getJson } from '@muelle/testing';
 import { readdirSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 
@@ -26,8 +27,8 @@ export async function buildContext(shared: Buffer, marker: string): Promise<Buff
 
 /**
  * Sends one build; resolves with `done` only when the api's last line says the build completed (a
- * cut connection is not an error here). The client gives up after `timeoutMs`, as a user would:
- * the api does not learn that a builder died mid-build, so its answer would wait for the client.
+ * cut connection is not an error here). The client gives up after `timeoutMs`, as a user would
+ * (the api answers 503 once a builder that died mid-build stays silent past MUELLE_STREAM_SILENCE_MS).
  */
 export async function postBuild(api: string, auth: Record<string, string>, tag: string, context: Buffer, timeoutMs = 20_000): Promise<BuildOutcome> {
   try {
@@ -74,4 +75,29 @@ export async function settledBuilds(api: string, auth: Record<string, string>, t
 /** What the builder keeps per build (context spool, work dirs, temp files): nothing once no build runs. */
 export function builderScratch(dataDir: string): string[] {
   return ['work', 'tmp'].flatMap((dir) => readdirSync(join(dataDir, 'builder', dir)).map((name) => `${dir}/${name}`));
+}
+
+/**
+ * A build whose client sends only the first `firstBytes` of its context and then holds the upload
+ * open (a slow client): the build stays in the builder's hands, waiting, for as long as the test
+ * wants. `answer` is the api's response (status, JSON body and when it came), whenever it comes; `abort` drops it.
+ */
+export function heldBuild(api: string, auth: Record<string, string>, tag: string, context: Buffer, firstBytes: number) {
+  const req = request(`${api}/v1/builds?t=${encodeURIComponent(tag)}`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/x-tar', 'content-length': String(context.length) },
+  });
+  const answer = new Promise<{ status: number; body: { error?: { code: string; message: string } }; answeredAt: number }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, answeredAt: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') }));
+      res.on('error', reject);
+    });
+  });
+  // The test may abort before an answer: no unhandled rejection meanwhile.
+  answer.catch(() => undefined);
+  req.write(context.subarray(0, firstBytes));
+  return { answer, abort: () => req.destroy() };
 }

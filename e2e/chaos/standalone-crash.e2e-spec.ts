@@ -1,9 +1,9 @@
-import { basicAuth, freePort, NATS_TEST_URL, serviceEntry, spawnNode, uniqueBusNamespace, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, eventually, freePort, NATS_TEST_URL, serviceEntry, spawnNode, uniqueBusNamespace, waitReady, ServiceProcess } from '@muelle/testing';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BuildOutcome, buildContext, builderScratch, postBuild, settledBuilds } from './builds';
+import { BuildOutcome, buildContext, buildRecords, builderScratch, heldBuild, postBuild, settledBuilds } from './builds';
 import { PushedImage, pullsIdentical, pushImage, registryAuth } from './registry-push';
 
 /**
@@ -12,12 +12,17 @@ import { PushedImage, pullsIdentical, pushImage, registryAuth } from './registry
  * a lock each. Each round kills ONE of them with SIGKILL in the middle of pushes and builds
  * (`POST /v1/builds`) and restarts it: it must come back ready without repair, every push that
  * completed must pull back byte-identical, no build record stays `running`, the builder's scratch
- * space is empty and the same context builds again. A second copy of a running service on the
+ * space is empty and the same context builds again. When the builder is the victim, one more
+ * build holds its context upload open at the kill: its client must be answered 503 within the
+ * bus streams' silence limit (plus a keep-alive and slack), and its record must already say failed.
+ * A second copy of a running service on the
  * folder is refused with exit 3 naming the holder; SIGTERM exits 0.
  */
 const SERVICES = ['metadata', 'registry', 'builder', 'api', 'agent'] as const;
 type Service = (typeof SERVICES)[number];
 const PASSWORD = 'standalone-pw';
+const KEEPALIVE_MS = 500;
+const SILENCE_MS = 2000;
 
 describe('standalone services: kill -9 of each in turn during pushes, restart on their data folder', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'muelle-standalone-crash-'));
@@ -70,6 +75,9 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
       MUELLE_REGISTRY_ADDRESS: `127.0.0.1:${ports.registry}`,
       // A build whose api died while sending the context fails after this, not after the default minute.
       MUELLE_BUILD_CONTEXT_IDLE_SECONDS: '3',
+      // Bus streams notice a dead peer after this much silence (libs/bus stream-liveness.ts); shorter than the default 5 s to keep the suite short.
+      MUELLE_STREAM_KEEPALIVE_MS: String(KEEPALIVE_MS),
+      MUELLE_STREAM_SILENCE_MS: String(SILENCE_MS),
       MUELLE_RUNTIME: 'disabled',
       MUELLE_HOST_ID: 'standalone-crash',
       MUELLE_LOG_LEVEL: 'warn',
@@ -80,6 +88,34 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
   });
+
+  /** A build the builder holds (its record says running) while its client keeps the upload open. */
+  const holdBuild = async (round: number) => {
+    const tag = `standalone/held${round}:1`;
+    const build = heldBuild(urls.api, admin, tag, await buildContext(shared, `held ${round}`), 64 * 1024);
+    const record = await eventually(async () => {
+      const found = (await buildRecords(urls.api, admin)).find((r) => r.tags.some((t) => t.endsWith(tag)) && r.state === 'running');
+      if (!found) throw new Error(`build ${tag} is not running yet`);
+      return found;
+    }, { timeoutMs: 20_000 });
+    return { ...build, id: record.id };
+  };
+  const expectLostBuildAnswered = async (held: Awaited<ReturnType<typeof holdBuild>>, killedAt: number) => {
+    const answer = await held.answer;
+    const afterMs = answer.answeredAt - killedAt;
+    held.abort();
+    expect(answer.status).toBe(503);
+    expect(answer.body.error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^builder [a-f0-9]{16,64} stopped answering during the build$/) });
+    process.stdout.write(`builder killed mid-build: its client was answered 503 after ${afterMs} ms (silence limit ${SILENCE_MS} ms)\n`);
+    // Noticed on a keep-alive tick after the silence limit; the rest is slack for a loaded machine.
+    expect(afterMs).toBeLessThan(SILENCE_MS + KEEPALIVE_MS + 2500);
+    // Failed in metadata by the api, before any builder came back.
+    await eventually(async () => {
+      const record = (await buildRecords(urls.api, admin)).find((r) => r.id === held.id);
+      if (record?.state !== 'failed') throw new Error(`record ${held.id} is ${record?.state}`);
+      expect(record.error?.message).toBe(answer.body.error!.message);
+    }, { timeoutMs: 5_000 });
+  };
 
   it('comes back ready and consistent after each service is killed during pushes and builds, and refuses a second copy', async () => {
     for (const [round, victim] of SERVICES.entries()) {
@@ -111,11 +147,14 @@ describe('standalone services: kill -9 of each in turn during pushes, restart on
       const firstDone = round === 0 ? Promise.all([onePushed, oneBuilt]) : Promise.race([onePushed, oneBuilt]);
       await Promise.race([firstDone, pushing, building]);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800)));
+      const held = victim === 'builder' ? await holdBuild(round) : undefined;
+      const killedAt = Date.now();
       running.get(victim)!.child.kill('SIGKILL');
       await running.get(victim)!.exited;
       running.delete(victim);
       stop = true;
       await Promise.all([pushing, building]);
+      if (held) await expectLostBuildAnswered(held, killedAt);
       process.stdout.write(`round ${round}: ${victim} killed, ${completed.length} pushes and ${builds.filter((b) => b.done).length} builds completed so far\n`);
       // What a kill leaves behind: the victim's lock (the api keeps nothing on disk, so holds none) and metadata's database socket.
       if (victim !== 'api') expect(existsSync(join(dataDir, `muelle-${victim}.lock`))).toBe(true);

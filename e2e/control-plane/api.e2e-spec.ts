@@ -1,7 +1,10 @@
 import { eventually, getJson } from '@muelle/testing';
+import { WebSocket } from 'ws';
 import { adminAuth, logsOf, Platform, startPlatform } from './platform';
 import { startSimulatedHosts } from './simulated-hosts';
 
+/** Bus streams' silence limit on this platform (shorter than the default 5 s, to keep the suite short). */
+const SILENCE_MS = 2000;
 const json = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 /**
@@ -21,7 +24,7 @@ describe('control plane HTTP API', () => {
   let beta: ReturnType<typeof as>;
 
   beforeAll(async () => {
-    platform = await startPlatform({ agents: [{ hostId: 'api-a' }], apiReplicas: 2 });
+    platform = await startPlatform({ agents: [{ hostId: 'api-a' }], apiReplicas: 2, env: { MUELLE_STREAM_KEEPALIVE_MS: '500', MUELLE_STREAM_SILENCE_MS: String(SILENCE_MS) } });
     api = platform.api;
     // A copy is idempotent: asked again when the first answer outlasts getJson's 5 s on a loaded machine.
     await eventually(async () => {
@@ -195,18 +198,6 @@ describe('control plane HTTP API', () => {
     expect(await page.text()).toContain('/v1/containers/{ref}/exec/{execId}/ws');
   });
 
-  it('keeps serving reads while the only agent is down', async () => {
-    await platform.agents.get('api-a')!.stop('SIGKILL');
-    const list = await alpha('/v1/containers?all=true');
-    expect(list.status).toBe(200);
-    const inspect = await alpha('/v1/containers/alpha-box');
-    expect(inspect.status).toBe(200);
-    expect(inspect.body.runtime).toBeNull();
-    const stop = await alpha('/v1/containers/alpha-box/stop', { method: 'POST' });
-    expect(stop.status).toBe(503);
-    if (stop.status !== 503) throw new Error(logsOf(platform));
-  }, 30_000);
-
   it('places 200 concurrent creates through two api replicas once each, within every host, and both stream every event', async () => {
     // Five hosts of 1 GiB answering the real bus (no kernel work); 32 MiB each: 160 fit, 40 must be refused.
     const sim = await startSimulatedHosts(
@@ -242,7 +233,7 @@ describe('control plane HTTP API', () => {
       expect(placed).toHaveLength(160);
       for (const r of refused) expect(r.body.error.message).toMatch(/sim-1: not enough unreserved memory/);
       // Each placed once: one create per container reached a host, on the host its record names.
-      // (The reconcilers also move `restartable` off the killed api-a onto a simulated host: not ours.)
+      // (Containers the reconcilers move onto a simulated host are not ours.)
       const ours = sim.creates.filter((c) => c.labels['e2e.replicas'] === 'yes');
       expect(new Set(ours.map((c) => c.id)).size).toBe(ours.length);
       expect(ours.map((c) => `${c.id}@${c.hostId}`).sort()).toEqual(placed.map((p) => `${p.body.id}@${p.body.hostId}`).sort());
@@ -275,4 +266,48 @@ describe('control plane HTTP API', () => {
       await sim.stop();
     }
   }, 60_000);
+
+  it("lets an exec's process run on when the api serving it is killed (the agent notices the silence and drains its output)", async () => {
+    // In alpha-box: a busy writer feeds `cat`, whose output goes to a client that reads nothing, so
+    // once the window and socket buffers are full, `cat` blocks on its stdout and the writer on the pipe.
+    const t0 = Date.now();
+    const replica = platform.apis[1]!;
+    const exec = await getJson(`${replica}/v1/containers/alpha-box/exec`, { ...json({ cmd: ['sh', '-c', `head -c ${32 << 20} /dev/zero | cat`] }), headers: { ...adminAuth, 'content-type': 'application/json' } });
+    expect(exec.status).toBe(201);
+    const execId = exec.body.id as string;
+    const socket = new WebSocket(`${replica.replace(/^http/, 'ws')}/v1/containers/alpha-box/exec/${execId}/ws`, { headers: adminAuth });
+    await new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)));
+    socket.pause();
+    socket.on('error', () => undefined); // the api is killed under it
+    const inspect = async () => (await admin(`/v1/containers/alpha-box/exec/${execId}`)).body as { running: boolean; exitCode: number | null };
+    // Still at it when its api dies (without liveness it would stay blocked for good: nobody grants its window back).
+    await eventually(async () => expect(await inspect()).toMatchObject({ running: true, exitCode: null }), { timeoutMs: 10_000 });
+    const startedMs = Date.now() - t0;
+    const killedAt = Date.now();
+    platform.processes.find((p) => p.name === 'api-1')!.child.kill('SIGKILL');
+    const done = await eventually(async () => {
+      const state = await inspect();
+      if (state.running) throw new Error('the exec is still blocked');
+      return state;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    const afterMs = Date.now() - killedAt;
+    process.stdout.write(`api killed during an exec: its process finished its 32 MiB ${afterMs} ms after the kill (silence limit ${SILENCE_MS} ms; exec running ${startedMs} ms after its create)\n`);
+    // The writer finished and `cat` passed it all on: exit 0, not a kill.
+    expect(done.exitCode).toBe(0);
+    expect(afterMs).toBeLessThan(SILENCE_MS + 500 + 4000);
+    socket.terminate();
+  }, 30_000);
+
+  it('keeps serving reads while the only agent is down', async () => {
+    await platform.agents.get('api-a')!.stop('SIGKILL');
+    const list = await alpha('/v1/containers?all=true');
+    expect(list.status).toBe(200);
+    const inspect = await alpha('/v1/containers/alpha-box');
+    expect(inspect.status).toBe(200);
+    expect(inspect.body.runtime).toBeNull();
+    const stop = await alpha('/v1/containers/alpha-box/stop', { method: 'POST' });
+    expect(stop.status).toBe(503);
+    if (stop.status !== 503) throw new Error(logsOf(platform));
+  }, 30_000);
+
 });

@@ -90,6 +90,8 @@ export async function startPlatform(options: {
   storage?: 'filesystem' | 's3';
   /** Api replicas on one bus and database, each with its own port and data folder (default 1). */
   apiReplicas?: number;
+  /** Variables for every service and agent (e.g. a shorter bus-stream silence limit). */
+  env?: Record<string, string>;
 }): Promise<Platform> {
   const db = await createTestDatabase();
   const dataDirs: Record<string, string> = {};
@@ -108,7 +110,7 @@ export async function startPlatform(options: {
   // With certificates: the api and registry serve HTTPS, and every service trusts the test CA.
   const tls = options.tls;
   const scheme = tls ? 'https' : 'http';
-  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn', ...(tls ? { MUELLE_TLS_CA: tls.ca } : {}) };
+  const common = { ...nats.env, DATABASE_URL: db.url, MUELLE_ADMIN_PASSWORD: ADMIN_PASSWORD, MUELLE_LOG_LEVEL: 'warn', ...(tls ? { MUELLE_TLS_CA: tls.ca } : {}), ...options.env };
   const serveTls: Record<string, string> = tls ? { MUELLE_TLS_CERT: tls.cert, MUELLE_TLS_KEY: tls.key } : {};
   const processes: ServiceProcess[] = [];
   const agents = new Map<string, ServiceProcess>();

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { BusTransport, InProcessBroker } from '@muelle/bus';
 import {
   ALL_IN_ONE_LOCK_CONFLICTS,
+  applyStreamLiveness,
   createLogger,
+  exitOnConfigError,
   loadConfigOrExit,
   lockDataDirOrExit,
   natsBusOrExit,
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
   prepareTlsOrExit('all-in-one', config);
   // Held before anything touches the folder: whatever a crash left there is then ours to clean.
   const lock = lockDataDirOrExit(dataDir, { conflictsWith: ALL_IN_ONE_LOCK_CONFLICTS }, logger);
+  exitOnConfigError('all-in-one', () => applyStreamLiveness(config));
   // The in-process bus needs no credentials; NATS gets the same rules as the standalone services.
   const transport: BusTransport = config.NATS_URL
     ? natsBusOrExit('all-in-one', { ...config, NATS_URL: config.NATS_URL }, config.MUELLE_BUS_NAMESPACE)

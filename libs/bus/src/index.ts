@@ -6,3 +6,4 @@ export * from './handlers';
 export * from './streams';
 export * from './byte-channel';
 export * from './stream-credit';
+export * from './stream-liveness';

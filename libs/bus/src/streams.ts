@@ -1,7 +1,9 @@
 import type { NatsConnection } from 'nats';
 import { randomBytes } from 'node:crypto';
 import type { FrameType } from '@muelle/contracts';
+import { Frame } from '@muelle/contracts';
 import { InProcessBroker } from './in-process-broker';
+import { peerSilentError, StreamLiveness, type StreamLivenessOptions } from './stream-liveness';
 
 /**
  * Raw publish/subscribe of bytes, for what request/reply cannot carry: exec and attach sessions,
@@ -42,32 +44,62 @@ const subjects = (id: string) => ({ toServer: `muelle.stream.${id}.in`, toClient
 /**
  * One end of a bidirectional session on a stream id. The client end (api) sends stdin, resize and
  * stdin-end; the server end (agent) sends stdout, stderr and finally exit or error.
+ *
+ * Every end keeps the session's liveness (`stream-liveness.ts`): it sends `KeepAlive` frames while
+ * open and never hands them to `onFrame`; when the peer stays silent too long, the end stops
+ * sending and hands `onFrame` an `Error` frame (`UNAVAILABLE`, details `peer-silent`) — the same
+ * frame a peer that leaves sends, so each stream type has one way to handle "the peer is gone".
+ * Sending or receiving `Exit` or `Error` ends the liveness: a finished session is never silent.
  */
 export class StreamEnd {
   private readonly unsubscribe: () => void;
   private readonly sendSubject: string;
+  private readonly liveness?: StreamLiveness;
+  private peerGone = false;
 
   constructor(
     private readonly transport: StreamTransport,
     readonly id: string,
     side: 'client' | 'server',
     onFrame: (type: FrameType, payload: Buffer) => void,
+    /** The process's setting (`setStreamLiveness`) unless given; `false` only for tests of raw frames. */
+    liveness?: StreamLivenessOptions | false,
   ) {
     const { toServer, toClient } = subjects(id);
     this.sendSubject = side === 'client' ? toServer : toClient;
+    if (liveness !== false) {
+      this.liveness = new StreamLiveness(
+        () => this.publish(Frame.KeepAlive, new Uint8Array()),
+        (silentMs) => {
+          this.peerGone = true;
+          onFrame(Frame.Error, Buffer.from(JSON.stringify(peerSilentError(silentMs))));
+        },
+        liveness,
+      );
+    }
     this.unsubscribe = transport.subscribe(side === 'client' ? toClient : toServer, (data) => {
-      if (data.length) onFrame(data[0] as FrameType, Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1));
+      if (!data.length || this.peerGone) return;
+      const type = data[0] as FrameType;
+      this.liveness?.heard();
+      if (type === Frame.KeepAlive) return;
+      if (type === Frame.Exit || type === Frame.Error) this.liveness?.stop();
+      onFrame(type, Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1));
     });
+    this.liveness?.start();
+  }
+
+  /** The peer must answer from now on (its request was accepted): its silence counts even before its first frame. */
+  expectPeer(): void {
+    this.liveness?.expectPeer();
   }
 
   send(type: FrameType, payload: Uint8Array | string = new Uint8Array()): void {
+    // Nobody listens to a silent peer's subject any more: what it would be sent is dropped.
+    if (this.peerGone) return;
+    if (type === Frame.Exit || type === Frame.Error) this.liveness?.stop();
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
     for (let offset = 0; offset === 0 || offset < bytes.length; offset += MAX_CHUNK) {
-      const chunk = bytes.subarray(offset, offset + MAX_CHUNK);
-      const frame = new Uint8Array(chunk.length + 1);
-      frame[0] = type;
-      frame.set(chunk, 1);
-      this.transport.publish(this.sendSubject, frame);
+      this.publish(type, bytes.subarray(offset, offset + MAX_CHUNK));
       if (!bytes.length) break;
     }
   }
@@ -77,6 +109,14 @@ export class StreamEnd {
   }
 
   close(): void {
+    this.liveness?.stop();
     this.unsubscribe();
+  }
+
+  private publish(type: FrameType, chunk: Uint8Array): void {
+    const frame = new Uint8Array(chunk.length + 1);
+    frame[0] = type;
+    frame.set(chunk, 1);
+    this.transport.publish(this.sendSubject, frame);
   }
 }

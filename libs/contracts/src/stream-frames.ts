@@ -18,5 +18,7 @@ export const Frame = {
   Ready: 7,
   /** JSON `{bytes}` — the receiver of a direction may be sent this many more payload bytes (flow control, libs/bus stream-credit.ts). */
   Credit: 8,
+  /** No payload: the sender is alive (bus streams only, every second; libs/bus stream-liveness.ts). Never counted as credit. */
+  KeepAlive: 9,
 } as const;
 export type FrameType = (typeof Frame)[keyof typeof Frame];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { busConfigShape, isBusAuthorizationError, natsBusOf } from './bus-config';
+import { streamLiveness, setStreamLiveness } from '@muelle/bus';
+import { applyStreamLiveness, busConfigShape, isBusAuthorizationError, natsBusOf } from './bus-config';
 import { ConfigError, parseConfig } from './config';
 
 const SEED = 'SUALUMXDWNAYRKNKO6LLA7DFNHPO6WJSLOBIDHR43V6FFQRPOHCVTIXLAQ';
@@ -63,5 +64,25 @@ describe('bus credentials from the environment', () => {
   it('recognises NATS refusing the credentials', () => {
     expect(isBusAuthorizationError(Object.assign(new Error("'Authorization Violation'"), { code: 'AUTHORIZATION_VIOLATION' }))).toBe(true);
     expect(isBusAuthorizationError(new Error('connection refused'))).toBe(false);
+  });
+});
+
+describe('bus stream liveness from the environment', () => {
+  const settings = (env: Record<string, string>) => parseConfig(z.object(busConfigShape), env);
+  const before = streamLiveness();
+  afterEach(() => setStreamLiveness(before));
+
+  it('defaults to a keep-alive a second and a 5 s silence limit, and applies what is set', () => {
+    applyStreamLiveness(settings({}));
+    expect(streamLiveness()).toEqual({ keepAliveMs: 1000, silenceMs: 5000 });
+    applyStreamLiveness(settings({ MUELLE_STREAM_KEEPALIVE_MS: '250', MUELLE_STREAM_SILENCE_MS: '1500' }));
+    expect(streamLiveness()).toEqual({ keepAliveMs: 250, silenceMs: 1500 });
+  });
+
+  it('refuses a silence limit shorter than two keep-alives, naming both variables', () => {
+    expect(() => applyStreamLiveness(settings({ MUELLE_STREAM_KEEPALIVE_MS: '1000', MUELLE_STREAM_SILENCE_MS: '1500' }))).toThrow(
+      new ConfigError('MUELLE_STREAM_SILENCE_MS', 'the silence limit must be at least twice the keep-alive interval (MUELLE_STREAM_KEEPALIVE_MS=1000)'),
+    );
+    expect(() => settings({ MUELLE_STREAM_KEEPALIVE_MS: '0' })).toThrow(/MUELLE_STREAM_KEEPALIVE_MS/);
   });
 });

@@ -1,4 +1,4 @@
-import type { NatsAuth, NatsBus, NatsTls } from '@muelle/bus';
+import { setStreamLiveness, validStreamLiveness, type NatsAuth, type NatsBus, type NatsTls } from '@muelle/bus';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { bool, ConfigError, exitOnConfigError } from './config';
@@ -27,6 +27,10 @@ export const busConfigShape = {
   NATS_TLS_KEY: file.optional(),
   /** `true` lets a service talk to a NATS without credentials (a loopback-only test server). */
   MUELLE_BUS_INSECURE: bool(false),
+  /** Every bus byte stream's keep-alive interval (libs/bus stream-liveness.ts). */
+  MUELLE_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Silence from a stream's peer longer than this ends the stream as "peer gone" (≥ 2 keep-alives). */
+  MUELLE_STREAM_SILENCE_MS: z.coerce.number().int().min(20).max(600_000).default(5000),
 };
 export type BusSettings = z.output<z.ZodObject<typeof busConfigShape>>;
 
@@ -104,6 +108,14 @@ export function natsBusOf(
   if (auth && settings.MUELLE_BUS_INSECURE) throw new ConfigError('MUELLE_BUS_INSECURE', 'is true but NATS credentials are set: remove one');
   const tls = tlsOf(settings, settings.NATS_URL, read);
   return { kind: 'nats', url: settings.NATS_URL, ...(namespace ? { namespace } : {}), ...(auth ? { auth } : {}), ...(tls ? { tls } : {}) };
+}
+
+/** Sets the process's stream liveness from its settings (every bus stream opened afterwards uses it). */
+export function applyStreamLiveness(settings: Pick<BusSettings, 'MUELLE_STREAM_KEEPALIVE_MS' | 'MUELLE_STREAM_SILENCE_MS'>): void {
+  const options = { keepAliveMs: settings.MUELLE_STREAM_KEEPALIVE_MS, silenceMs: settings.MUELLE_STREAM_SILENCE_MS };
+  const problem = validStreamLiveness(options);
+  if (problem) throw new ConfigError('MUELLE_STREAM_SILENCE_MS', `${problem} (MUELLE_STREAM_KEEPALIVE_MS=${options.keepAliveMs})`);
+  setStreamLiveness(options);
 }
 
 /** For main(): the bus transport, or exit 2 with one line naming the variable (like loadConfigOrExit). */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { natsBusOrExit, busConfigShape } from './bus-config';
+import { applyStreamLiveness, natsBusOrExit, busConfigShape } from './bus-config';
 import { busNamespace, DEFAULT_STOP_TIMEOUT_SECONDS, exitOnConfigError, loadConfigOrExit, stopConfigShape } from './config';
 import { serverTlsOf, trustCertificateAuthority } from './tls';
 import { DataDirLock, DataDirLockedError, lockDataDir, secureDataDir } from './data-dir';
@@ -42,6 +42,7 @@ export function runStandalone<S extends z.ZodObject<z.ZodRawShape & { NATS_URL: 
     z.object({ MUELLE_BUS_NAMESPACE: busNamespace.optional(), ...busConfigShape, ...stopConfigShape }),
   );
   const transport = natsBusOrExit(service, { ...busSettings, NATS_URL: config.NATS_URL as string }, namespace);
+  exitOnConfigError(service, () => applyStreamLiveness(busSettings));
   prepareTlsOrExit(service, config);
   const logger = createLogger(service, config.MUELLE_LOG_LEVEL as string);
   const info = serviceInfo(service);

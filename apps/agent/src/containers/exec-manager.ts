@@ -66,7 +66,8 @@ export class ExecManager {
     let callerReady = false;
     // Stdin within the credit we grant, granted back once the process's pipe took the bytes.
     const input = new CreditGrants(creditSender((type, payload) => end?.send(type, payload)));
-    const onFrame = (type: FrameType, payload: Buffer) => {
+    const onFrame = (frameType: FrameType, payload: Buffer) => {
+      let type = frameType;
       if (type === Frame.Ready) {
         if (callerReady) return;
         callerReady = true;
@@ -75,8 +76,13 @@ export class ExecManager {
         return ready();
       }
       if (type === Frame.Credit) return output.grant(creditOf(payload));
-      // The caller left: output is still drained (the process must not block on it) but sent nowhere.
-      if (type === Frame.Error) return output.release();
+      // The caller left (or fell silent: its api died): output is still drained, so the process
+      // never blocks on a full pipe, but sent nowhere; its input ends, as Docker closes an exec's
+      // stdin with the client's connection.
+      if (type === Frame.Error) {
+        output.release();
+        type = Frame.StdinEnd;
+      }
       if (type === Frame.Stdin && !input.received(payload.length)) {
         output.release();
         end?.sendJson(Frame.Error, { code: 'INVALID_ARGUMENT', message: 'the caller sent more input than it was granted' });

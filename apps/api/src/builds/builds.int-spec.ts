@@ -1,5 +1,5 @@
-import { BusClient, BusTransport, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { saveBuildRecord } from '@muelle/contracts';
+import { BusClient, BusTransport, createBusClientProxy, creditPayload, Frame, InProcessBroker, inProcessStreams, setStreamLiveness, StreamEnd, streamLiveness } from '@muelle/bus';
+import { saveBuildRecord, startBuild } from '@muelle/contracts';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { basicAuth, createTestDatabase, getJson, waitReady } from '@muelle/testing';
 // Build records are kept by metadata: the api's build routes are tested against it (the all-in-one
@@ -109,5 +109,47 @@ describe('build records over the /v1 API', () => {
     expect(rest.body).toEqual({ items: [expect.objectContaining({ id: 'a1a1a1a1a1a1a1a1' })], nextCursor: null });
     expect(await call('/v1/builds?cursor=bad', admin)).toMatchObject({ status: 400 });
     expect(await call('/v1/builds?limit=0', admin)).toMatchObject({ status: 400 });
+  });
+
+  // Last: its record is the newest, which the listings above do not expect.
+  it('answers 503 and fails the record when the builder falls silent mid-build (killed: no last frame)', async () => {
+    const broker = (transport as { broker: InProcessBroker }).broker;
+    const before = streamLiveness();
+    setStreamLiveness({ keepAliveMs: 100, silenceMs: 500 });
+    let builder: StreamEnd | undefined;
+    let contextBytes = 0;
+    // A builder that accepts, records the build running, grants credit, takes some context, then dies.
+    const stop = broker.handleRequests(startBuild.subject, async (data) => {
+      const request = data as { progressStreamId: string; tags: string[] };
+      const startedAt = new Date().toISOString();
+      await bus.request(saveBuildRecord, { id: 'dead0000dead0000', builderId: BUILDER, state: 'running', tags: request.tags, requestedBy: 'admin', teamId: null, startedAt });
+      builder = new StreamEnd(inProcessStreams(broker), request.progressStreamId, 'server', (type, payload) => {
+        if (type !== Frame.Stdin) return;
+        contextBytes += payload.length;
+        builder?.close(); // SIGKILL: no Error, no Exit, no keep-alive any more
+      });
+      builder.send(Frame.Credit, creditPayload(1024 * 1024));
+      return { buildId: 'dead0000dead0000', startedAt, builderId: BUILDER };
+    });
+    try {
+      const started = Date.now();
+      const response = await fetch(`${api.url}/v1/builds?t=lost/app:1`, { method: 'POST', headers: { ...admin, 'content-type': 'application/x-tar' }, body: Buffer.alloc(4096) });
+      const tookMs = Date.now() - started;
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: { code: 'UNAVAILABLE', message: `builder ${BUILDER} stopped answering during the build` } });
+      expect(contextBytes).toBeGreaterThan(0);
+      // Silence (500 ms) noticed on a keep-alive tick (100 ms), with slack for a loaded machine.
+      expect(tookMs).toBeLessThan(3000);
+      let record: { body: { state: string; error?: { message: string } } } | undefined;
+      for (let i = 0; i < 50 && record?.body.state !== 'failed'; i++) {
+        record = await call('/v1/builds/dead0000dead0000', admin);
+        if (record.body.state !== 'failed') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(record?.body).toMatchObject({ state: 'failed', error: { code: 'UNAVAILABLE', message: `builder ${BUILDER} stopped answering during the build` } });
+    } finally {
+      stop();
+      builder?.close();
+      setStreamLiveness(before);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BusClient, creditOf, CreditedSender, Frame, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
-import { BuildId, BuildProgressEvent, BuildRecord, BuildResult, fromWire, getBuildRecord, InternalError, isWireError, listBuildRecords, NotFoundError, startBuild } from '@muelle/contracts';
+import { BusClient, creditOf, CreditedSender, Frame, isPeerSilent, newStreamId, sendBytes, StreamEnd } from '@muelle/bus';
+import { BuildId, BuildProgressEvent, BuildRecord, BuildResult, failLostBuild, fromWire, getBuildRecord, InternalError, isWireError, listBuildRecords, NotFoundError, startBuild, UnavailableError } from '@muelle/contracts';
 import { formatReference, type ImageReference } from '@muelle/oci';
 import { LOGGER } from '@muelle/service-kit';
 import type { Readable } from 'node:stream';
@@ -48,6 +48,7 @@ export class BuildsService {
     const streamId = newStreamId();
     let end: StreamEnd | undefined;
     const credit = new CreditedSender((type, payload) => end?.send(type, payload));
+    let accepted: { buildId: string; builderId?: string } | undefined;
     try {
       const result = await new Promise<BuildResult>((resolve, reject) => {
         const settle = (outcome: () => void) => {
@@ -62,7 +63,8 @@ export class BuildsService {
           } else if (type === Frame.Exit) settle(() => resolve(BuildResult.parse(parseJson(payload))));
           else if (type === Frame.Error) {
             const wire = parseJson(payload);
-            settle(() => reject(isWireError(wire) ? fromWire(wire) : new InternalError('build failed')));
+            if (isPeerSilent(wire)) settle(() => reject(this.builderLost(accepted)));
+            else settle(() => reject(isWireError(wire) ? fromWire(wire) : new InternalError('build failed')));
           }
         });
         this.bus
@@ -77,6 +79,11 @@ export class BuildsService {
             network: request.network,
             registryCredentials,
             progressStreamId: streamId,
+          })
+          .then((reply) => {
+            accepted = reply;
+            // The builder took the build: from now on its silence means it is gone (stream-liveness.ts).
+            end?.expectPeer();
           })
           .catch((error: unknown) => settle(() => reject(error)));
         sendBytes(credit, context).catch((error: Error) => {
@@ -94,6 +101,22 @@ export class BuildsService {
     } finally {
       end?.close();
     }
+  }
+
+  /**
+   * The builder fell silent mid-build (killed, host cut off): the client is told at once (503), and
+   * the build's record is marked failed so `/v1/builds` does not show it running until that builder
+   * comes back. Metadata being unreachable too only costs the record (logged).
+   */
+  private builderLost(accepted: { buildId: string; builderId?: string } | undefined): UnavailableError {
+    const message = `builder ${accepted?.builderId ?? '(unknown)'} stopped answering during the build`;
+    if (accepted) {
+      this.bus.request(failLostBuild, { id: accepted.buildId, message }).then(
+        ({ failed }) => this.logger.warn({ buildId: accepted.buildId, builderId: accepted.builderId, recordFailed: failed }, message),
+        (error: unknown) => this.logger.error({ err: error, buildId: accepted.buildId }, 'the lost build could not be marked failed in metadata'),
+      );
+    }
+    return new UnavailableError(message);
   }
 
   /** Build records from metadata: the caller's team's, another team's answer 404. */

@@ -39,6 +39,7 @@ export class ContainerArchives {
     });
     try {
       onStat(await this.bus.request(agentContracts(hostId).archiveGet, { id, path, streamId }));
+      end.expectPeer();
       // The client hung up: the agent stops sending (and frees a stopped container's lock).
       destination.once('close', () => receiver?.fail(new Error('the client left')));
       receiver = new ByteReceiver(end, destination, { idleTimeoutMs: IDLE_MS, maxBytes: CP_MAX_BYTES });
@@ -72,6 +73,7 @@ export class ContainerArchives {
     const credit = new CreditedSender((type, payload) => end.send(type, payload));
     try {
       await this.bus.request(agentContracts(hostId).archivePut, { id, path, streamId, ...options });
+      end.expectPeer();
       try {
         await sendBytes(credit, source);
       } catch (error) {

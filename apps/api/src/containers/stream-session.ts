@@ -1,4 +1,4 @@
-import { BusClient, creditOf, CreditedSender, CreditGrants, creditSender, Frame, newStreamId, readyPayload, StreamEnd, STREAM_WINDOW_BYTES } from '@muelle/bus';
+import { BusClient, creditOf, CreditedSender, CreditGrants, creditSender, Frame, isPeerSilent, newStreamId, readyPayload, StreamEnd, STREAM_WINDOW_BYTES } from '@muelle/bus';
 import { fromWire, InternalError, isWireError, MuelleError, UnavailableError } from '@muelle/contracts';
 
 export interface SessionHandlers {
@@ -74,7 +74,8 @@ export async function openStreamSession<T>(bus: BusClient, request: (streamId: s
     } else if (type === Frame.Error) {
       finish();
       const wire = parseJson(payload);
-      handlers.onError(isWireError(wire) ? fromWire(wire) : new InternalError('stream failed'));
+      if (isPeerSilent(wire)) handlers.onError(new UnavailableError(`the container's host stopped answering (${wire.message})`));
+      else handlers.onError(isWireError(wire) ? fromWire(wire) : new InternalError('stream failed'));
     }
   });
   let reply: T;
@@ -84,6 +85,8 @@ export async function openStreamSession<T>(bus: BusClient, request: (streamId: s
     finish();
     throw error;
   }
+  // The agent took the stream: from now on its silence means it is gone (stream-liveness.ts).
+  end.expectPeer();
   end.send(Frame.Ready, readyPayload(output.window));
   const session: StreamSession = {
     id,

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 
 /** Where build records outlive this process. */
 export interface BuildRecordSink {
+  /** The builder instance the records name (told to whoever starts a build). */
+  readonly builderId?: string;
   save(record: BuildRecord): Promise<void>;
 }
 

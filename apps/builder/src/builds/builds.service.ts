@@ -45,7 +45,7 @@ export class BuildsService {
 
   constructor(private readonly deps: BuildsServiceDeps) {}
 
-  start(request: ParsedStart): { buildId: string; startedAt: string } {
+  start(request: ParsedStart): { buildId: string; startedAt: string; builderId?: string } {
     const buildId = randomBytes(8).toString('hex');
     const startedAt = new Date().toISOString();
     const requester = request.requestedBy ?? SYSTEM_BUILD_REQUESTER;
@@ -55,7 +55,8 @@ export class BuildsService {
     this.running.set(buildId, { abort, done });
     void done.finally(() => this.running.delete(buildId));
     this.prune();
-    return { buildId, startedAt };
+    const builderId = this.deps.records?.builderId;
+    return { buildId, startedAt, ...(builderId ? { builderId } : {}) };
   }
 
   /** Starts a build and waits for it (tests, benchmarks). */

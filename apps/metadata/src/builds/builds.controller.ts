@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { HandleRequest } from '@muelle/bus';
-import { failInterruptedBuilds, getBuildRecord, listBuildRecords, ParsedRequestOf, saveBuildRecord } from '@muelle/contracts';
+import { failInterruptedBuilds, failLostBuild, getBuildRecord, listBuildRecords, ParsedRequestOf, saveBuildRecord } from '@muelle/contracts';
 import { BuildRecordsService } from './builds.service';
 
 @Controller()
@@ -20,6 +20,11 @@ export class BuildRecordsController {
   @HandleRequest(listBuildRecords)
   list(request: ParsedRequestOf<typeof listBuildRecords>) {
     return this.builds.list(request);
+  }
+
+  @HandleRequest(failLostBuild)
+  failLost(request: ParsedRequestOf<typeof failLostBuild>) {
+    return this.builds.failLost(request);
   }
 
   @HandleRequest(failInterruptedBuilds)

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { BuildRecord, failInterruptedBuilds, getBuildRecord, InvalidArgumentError, listBuildRecords, NotFoundError, ParsedRequestOf, saveBuildRecord } from '@muelle/contracts';
+import { BuildRecord, failInterruptedBuilds, failLostBuild, getBuildRecord, InvalidArgumentError, listBuildRecords, NotFoundError, ParsedRequestOf, saveBuildRecord } from '@muelle/contracts';
 import { Repository } from 'typeorm';
 import { BuildEntity } from './build.entity';
 
@@ -34,6 +34,17 @@ export class BuildRecordsService {
     const page = rows.slice(0, request.limit);
     const last = page[page.length - 1];
     return { items: page.map(toRecord), nextCursor: rows.length > request.limit && last ? encodeCursor(last) : null };
+  }
+
+  async failLost(request: ParsedRequestOf<typeof failLostBuild>): Promise<{ failed: boolean }> {
+    const result = await this.builds
+      .createQueryBuilder()
+      .update()
+      .set({ state: 'failed', finishedAt: () => 'now()', error: { code: 'UNAVAILABLE', message: request.message, details: { kind: 'internal' } } })
+      .where("id = :id AND state = 'running'", { id: request.id })
+      .returning('id')
+      .execute();
+    return { failed: (result.raw as unknown[]).length > 0 };
   }
 
   async failInterrupted(request: ParsedRequestOf<typeof failInterruptedBuilds>): Promise<{ failed: string[] }> {

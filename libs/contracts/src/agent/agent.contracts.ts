@@ -19,6 +19,9 @@ import { ContainerId, ContainerName, ContainerSpec, ContainerState, HealthStatus
  *   5. the agent ends the session with exactly one `Exit` (`{exitCode}`) or `Error` (`{code, message}`).
  *      A caller that wants to stop early (e.g. stop following logs) sends `StdinEnd` on a logs
  *      stream; the agent then sends `Exit` with `exitCode: 0`.
+ *
+ * Both ends also send `KeepAlive` frames while open (not counted as credit, never handed to the
+ * frame handler); a peer silent past the limit counts as gone (libs/bus `stream-liveness.ts`).
  */
 
 const StreamId = z.string().regex(/^[a-f0-9]{8,64}$/);

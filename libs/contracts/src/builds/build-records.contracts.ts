@@ -29,6 +29,18 @@ export const listBuildRecords = defineRequest(
 export const getBuildRecord = defineRequest('muelle.metadata.builds.get.v1', z.object({ id: BuildId, teamId: z.string().uuid().optional() }), BuildRecord);
 
 /**
+ * The api lost the builder running build `id` (its stream fell silent: the builder died or its
+ * host was cut off): the record, if still running, becomes failed with `message`, so `/v1/builds`
+ * stops showing it running before the builder comes back (its `failInterruptedBuilds` would too).
+ * `failed`: false when the record was already finished (the builder's own outcome stands).
+ */
+export const failLostBuild = defineRequest(
+  'muelle.metadata.builds.fail-lost.v1',
+  z.object({ id: BuildId, message: z.string().min(1).max(1024) }),
+  z.object({ failed: z.boolean() }),
+);
+
+/**
  * A builder that starts again marks the builds it was running before (`startedBefore`, its start)
  * as failed: they died with the previous process.
  */

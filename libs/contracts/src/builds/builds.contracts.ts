@@ -161,7 +161,8 @@ export type BuildRecord = z.infer<typeof BuildRecord>;
 export const startBuild = defineRequest(
   'muelle.builder.builds.start.v1',
   StartBuildRequest,
-  z.object({ buildId: BuildId, startedAt: IsoDate }),
+  /** `builderId`: the builder instance running it (build-records.contracts.ts `BuilderId`), when it keeps records. */
+  z.object({ buildId: BuildId, startedAt: IsoDate, builderId: z.string().regex(/^[a-f0-9]{16,64}$/, 'not a builder id').optional() }),
 );
 
 /** NOT_FOUND when the builder does not know (or no longer remembers) the id. */

@@ -22,3 +22,4 @@ export * from './services/services.contracts';
 export * from './byte-units';
 export * from './events/platform-events.contracts';
 export * from './events/events.contracts';
+export * from './events/docker-sessions.contracts';

@@ -6,7 +6,7 @@ import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
 import { DockerImageArchiveController } from './image-archive.controller';
 import { DockerNetworksController } from './networks.controller';
-import { DockerSessions } from './sessions';
+import { DockerSessions, DockerSessionSignals } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
 /** The Docker Engine API layer: controllers (the catch-all last) and its providers, for ApiModule. */
@@ -20,6 +20,7 @@ export const dockerEngineControllers = [
   DockerImagesController,
   DockerBuildController,
   DockerNetworksController,
+  DockerSessionSignals,
   DockerUnsupportedController,
 ];
 export const dockerEngineProviders = [DockerSessions, DockerHijack];

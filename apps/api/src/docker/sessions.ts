@@ -152,7 +152,7 @@ export class DockerSessions {
     try {
       const { exitCode } = await this.containers.wait(principal, id, 'not-running');
       const pending = [...(this.outputs.get(id) ?? [])];
-      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_LIMIT_MS))]);
+      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_LIMIT_MS).unref())]);
       await this.containers.remove(principal, id, true).catch((error) => {
         if (!(error instanceof MuelleError && error.code === 'NOT_FOUND')) throw error;
       });

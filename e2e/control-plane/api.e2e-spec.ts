@@ -1,10 +1,30 @@
 import { eventually, getJson } from '@muelle/testing';
 import { WebSocket } from 'ws';
+import { connect } from 'node:net';
 import { adminAuth, logsOf, Platform, startPlatform } from './platform';
 import { startSimulatedHosts } from './simulated-hosts';
 
 /** Bus streams' silence limit on this platform (shorter than the default 5 s, to keep the suite short). */
 const SILENCE_MS = 2000;
+
+/** A Docker API hijacked connection (attach): the raw stream after the 101 answer, as text so far. */
+function hijack(base: string, path: string, headers: Record<string, string>): Promise<{ output: () => string; close: () => void }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (/^HTTP\/1\.1 101/.test(received) && received.includes('\r\n\r\n')) resolve({ output: () => received.slice(received.indexOf('\r\n\r\n') + 4), close: () => socket.destroy() });
+      else if (received.includes('\r\n\r\n') && !/^HTTP\/1\.1 101/.test(received)) reject(new Error(`attach: ${received.slice(0, 300)}`));
+    });
+    const lines = [`POST ${path} HTTP/1.1`, `Host: ${url.host}`, 'Connection: Upgrade', 'Upgrade: tcp', 'Content-Length: 0', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
 const json = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 /**
@@ -172,6 +192,41 @@ describe('control plane HTTP API', () => {
       });
     }
   }, 60_000);
+
+  it('runs a Docker `run --rm -t` whose attach and wait reach one replica and whose start and resizes reach the other', async () => {
+    const [one, other] = platform.apis;
+    const auth = { authorization: `Basic ${Buffer.from('ana:password-123').toString('base64')}` };
+    const docker = (base: string, path: string, body?: unknown) =>
+      fetch(`${base}/v1.43${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const created = await docker(one, '/containers/create?name=two-replicas', {
+      Image: image,
+      Tty: true,
+      OpenStdin: true,
+      AttachStdin: true,
+      AttachStdout: true,
+      Cmd: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do stty size; sleep 0.2; done'],
+      HostConfig: { AutoRemove: true },
+    });
+    expect(created.status).toBe(201);
+    const { Id: id } = (await created.json()) as { Id: string };
+    const attach = await hijack(one, `/v1.43/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1`, auth);
+    const waited = docker(one, `/containers/${id}/wait?condition=removed`);
+    try {
+      expect((await docker(other, `/containers/${id}/start`)).status).toBe(204);
+      // The terminal session lives on the first replica; each resize is sent to the other one.
+      for (let i = 0; i < 15 && !attach.output().includes('33 77'); i++) {
+        expect((await docker(other, `/containers/${id}/resize?h=33&w=77`)).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(attach.output()).toContain('33 77');
+      const result = await waited;
+      expect(result.status).toBe(200);
+      expect(await result.json()).toMatchObject({ StatusCode: 0 });
+      expect((await fetch(`${other}/v1.43/containers/${id}/json`, { headers: auth })).status).toBe(404);
+    } finally {
+      attach.close();
+    }
+  }, 30_000);
 
   it('drains a host: cordons it and reports what stays (one host: nothing can move)', async () => {
     await alpha('/v1/containers', json({ image, name: 'restartable', command: ['sleep', '600'], restartPolicy: { name: 'always' }, start: true }));

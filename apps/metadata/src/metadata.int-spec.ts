@@ -2,7 +2,10 @@ import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
 import {
   authenticateToken,
   authenticateUser,
+  advanceUpload,
   commitBlob,
+  createUpload,
+  getUpload,
   confirmGarbage,
   createToken,
   getHost,
@@ -25,7 +28,7 @@ import {
   setRepositoryAnonymousPull,
   setRepositoryShared,
 } from '@muelle/contracts';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase, eventually } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -118,6 +121,24 @@ describe.each([
     await expect(bus.request(mountBlob, { repository: `${repo}-copy`, from: repo, digest: orphan })).resolves.toEqual({ mounted: false, size: null });
     await bus.request(confirmGarbage, { digests: [orphan] });
     await expect(bus.request(commitBlob, { repository: repo, digest: orphan, size: 1 })).resolves.toEqual({ digest: orphan, size: 1 });
+  });
+
+  it('closes the upload session in the same call that commits its blob, and keeps it when the commit is refused', async () => {
+    const repo = `md/${randomBytes(4).toString('hex')}`;
+    const id = randomUUID();
+    await bus.request(createUpload, { id, repository: repo, principal: null });
+    const part = { key: `uploads/${id}/0`, size: 7 };
+    await bus.request(advanceUpload, { id, expectedOffset: 0, part });
+    const orphan = `sha256:${randomBytes(32).toString('hex')}`;
+    await bus.request(markGarbage, { graceSeconds: 3600, untaggedManifestSeconds: null, orphanDigests: [orphan], limit: 10 });
+    await expect(bus.request(commitBlob, { repository: repo, digest: orphan, size: 7, upload: id })).rejects.toThrow(UnavailableError);
+    await expect(bus.request(getUpload, { id })).resolves.toMatchObject({ offset: 7, parts: [part] });
+    // Another repository's session is not closed by a commit naming it.
+    const digest = `sha256:${randomBytes(32).toString('hex')}`;
+    await expect(bus.request(commitBlob, { repository: `${repo}-other`, digest, size: 7, upload: id })).resolves.toEqual({ digest, size: 7 });
+    await expect(bus.request(commitBlob, { repository: repo, digest, size: 7, upload: id })).resolves.toEqual({ digest, size: 7, closedParts: [part] });
+    await expect(bus.request(getUpload, { id })).rejects.toThrow(NotFoundError);
+    await bus.request(confirmGarbage, { digests: [orphan] });
   });
 
   it('records a manifest with its references and tags, and refuses unknown references without leaving anything behind', async () => {

@@ -23,3 +23,4 @@ export * from './byte-units';
 export * from './events/platform-events.contracts';
 export * from './events/events.contracts';
 export * from './volumes/volumes.contracts';
+export * from './events/docker-sessions.contracts';

@@ -98,7 +98,7 @@ export class DockerContainersController {
     if (before.state === 'running') return void res.status(304).end();
     const requestedAt = new Date().toISOString();
     const view = await this.containers.start(principal, before.id);
-    this.sessions.started(principal, view, requestedAt);
+    await this.sessions.started(principal, view, requestedAt);
     res.status(204).end();
   }
 
@@ -172,7 +172,7 @@ export class DockerContainersController {
   async resize(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: Record<string, string>) {
     const view = await this.noSuchContainer(ref, this.containers.inspect(principal, ref));
     const { rows, cols } = terminalSize(query);
-    this.sessions.resize(view.id, rows, cols);
+    await this.sessions.resize(view.id, rows, cols);
   }
 
   /** Multiplexed framing unless the container has a TTY (the CLI decides from `Config.Tty`, not the content type). */

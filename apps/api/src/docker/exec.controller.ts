@@ -39,7 +39,7 @@ export class DockerExecController {
     const { containerId, execId } = decodeExecId(id);
     const { rows, cols } = terminalSize(query);
     await this.containers.execInspect(principal, containerId, execId);
-    this.sessions.resize(id, rows, cols);
+    await this.sessions.resize(id, rows, cols);
   }
 
   @Get(':id/json')

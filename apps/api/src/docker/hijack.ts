@@ -135,7 +135,9 @@ export class DockerHijack implements OnApplicationBootstrap {
       stdin.connect(session);
       return;
     }
-    const cancel = this.sessions.onNextStart(view.id, (starter, startRequestedAt) => {
+    const cancel = this.sessions.onNextStart(view.id, (startedBy, startRequestedAt) => {
+      // Started through another replica: this attach reads as the client that opened it.
+      const starter = startedBy ?? principal;
       void (async () => {
         try {
           const since = view.startedAt ? startRequestedAt : undefined;

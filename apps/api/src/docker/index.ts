@@ -6,8 +6,8 @@ import { DockerHijack } from './hijack';
 import { DockerImagesController } from './images.controller';
 import { DockerImageArchiveController } from './image-archive.controller';
 import { DockerNetworksController } from './networks.controller';
-import { DockerSessions } from './sessions';
 import { DockerVolumesController } from './volumes.controller';
+import { DockerSessions, DockerSessionSignals } from './sessions';
 import { DockerPingController, DockerSystemController, DockerUnsupportedController } from './system.controller';
 
 /** The Docker Engine API layer: controllers (the catch-all last) and its providers, for ApiModule. */
@@ -22,6 +22,7 @@ export const dockerEngineControllers = [
   DockerBuildController,
   DockerNetworksController,
   DockerVolumesController,
+  DockerSessionSignals,
   DockerUnsupportedController,
 ];
 export const dockerEngineProviders = [DockerSessions, DockerHijack];

@@ -214,4 +214,24 @@ describe('container records in metadata (PostgreSQL)', () => {
     expect(h1.usedPorts).toContain('0.0.0.0:8080/tcp');
     expect(h1.services.web).toBe(1);
   });
+
+  it('sums exactly: only live containers, every published port, services by label (summed in SQL)', async () => {
+    await bus.request(registerHost, { id: 'h-sum', address: '10.0.0.9', capacity: { cpus: 4, memoryBytes: 8 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 't' });
+    const record = (extra: Partial<z.input<typeof ContainerSpec>>) => bus.request(recordContainer, { id: newId(), hostId: 'h-sum', spec: spec(extra) });
+    await record({ resources: { memoryBytes: 100 << 20, cpus: 0.25 }, ports: [{ hostPort: 7001, containerPort: 80 }, { hostPort: 7002, containerPort: 81, protocol: 'udp' }], labels: { 'muelle.service': 'api' } });
+    await record({ resources: { memoryBytes: 50 << 20 }, labels: { 'muelle.service': 'api' } });
+    await record({ labels: { 'muelle.service': 'db' }, ports: [{ hostPort: 0, containerPort: 5432 }] });
+    const gone = await record({ resources: { memoryBytes: 1 << 30, cpus: 2 }, ports: [{ hostPort: 7003, containerPort: 80 }], labels: { 'muelle.service': 'api' } });
+    await bus.emit(containerStateChanged, { id: gone.id, hostId: 'h-sum', state: 'exited', exitCode: 0, at: new Date(Date.now() + 60_000).toISOString() });
+    await eventually(async () => expect((await bus.request(getContainer, { ref: gone.id })).state).toBe('exited'));
+    const usage = (await bus.request(hostUsage, {})).hosts.find((h) => h.hostId === 'h-sum')!;
+    expect({ ...usage, usedPorts: [...usage.usedPorts].sort() }).toEqual({
+      hostId: 'h-sum',
+      containers: 3,
+      reservedMemoryBytes: 150 << 20,
+      reservedCpus: 0.25,
+      usedPorts: ['0.0.0.0:7001/tcp', '0.0.0.0:7002/udp'],
+      services: { api: 2, db: 1 },
+    });
+  });
 });

@@ -222,23 +222,39 @@ export class ContainersService {
     return { hosts: await this.usageByHost(), placementGeneration: Number(value) };
   }
 
+  /**
+   * Sums in SQL rather than reading every live container's spec into JavaScript: with 20,000
+   * records over 50 hosts (tools/bench/api/scale.mjs) the snapshot went from 172 to 18 ms
+   * (PostgreSQL) and from 349 to 48 ms (PGlite) at the median, with the list's indexes.
+   */
   private async usageByHost(): Promise<HostUsage[]> {
-    const rows = await this.containers
-      .createQueryBuilder('c')
-      .select(['c.hostId', 'c.spec'])
-      .where('c.state IN (:...states)', { states: LIVE_STATES })
-      .andWhere('c.host_id IS NOT NULL')
-      .getMany();
-    const byHost = new Map<string, HostUsage>();
-    for (const row of rows) {
-      const usage = byHost.get(row.hostId!) ?? { hostId: row.hostId!, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {} };
-      usage.containers += 1;
-      usage.reservedMemoryBytes += row.spec.resources?.memoryBytes ?? 0;
-      usage.reservedCpus += row.spec.resources?.cpus ?? 0;
-      for (const p of row.spec.ports ?? []) if (p.hostPort) usage.usedPorts.push(`${p.hostIp}:${p.hostPort}/${p.protocol}`);
-      const service = row.spec.labels?.['muelle.service'];
-      if (service) usage.services[service] = (usage.services[service] ?? 0) + 1;
-      byHost.set(row.hostId!, usage);
+    const live = `c.state IN (${LIVE_STATES.map((state) => `'${state}'`).join(', ')}) AND c.host_id IS NOT NULL`;
+    const totals: Array<{ host_id: string; containers: number | string; memory: string | number; cpus: string | number }> = await this.containers.query(
+      `SELECT c.host_id, count(*) AS containers,
+              coalesce(sum((c.spec #>> '{resources,memoryBytes}')::bigint), 0) AS memory,
+              coalesce(sum((c.spec #>> '{resources,cpus}')::float8), 0) AS cpus
+         FROM containers c WHERE ${live} GROUP BY c.host_id`,
+    );
+    const ports: Array<{ host_id: string; port: string }> = await this.containers.query(
+      `SELECT c.host_id, concat(p ->> 'hostIp', ':', p ->> 'hostPort', '/', p ->> 'protocol') AS port
+         FROM containers c
+         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(c.spec -> 'ports') = 'array' THEN c.spec -> 'ports' ELSE '[]'::jsonb END) AS p
+        WHERE ${live} AND coalesce((p ->> 'hostPort')::int, 0) <> 0`,
+    );
+    const services: Array<{ host_id: string; service: string; count: number | string }> = await this.containers.query(
+      `SELECT c.host_id, c.spec #>> '{labels,muelle.service}' AS service, count(*) AS count
+         FROM containers c WHERE ${live} AND coalesce(c.spec #>> '{labels,muelle.service}', '') <> '' GROUP BY 1, 2`,
+    );
+    const byHost = new Map<string, HostUsage>(
+      totals.map((row) => [
+        row.host_id,
+        { hostId: row.host_id, containers: Number(row.containers), reservedMemoryBytes: Number(row.memory), reservedCpus: Number(row.cpus), usedPorts: [], services: {} },
+      ]),
+    );
+    for (const row of ports) byHost.get(row.host_id)?.usedPorts.push(row.port);
+    for (const row of services) {
+      const usage = byHost.get(row.host_id);
+      if (usage) usage.services[row.service] = Number(row.count);
     }
     return [...byHost.values()];
   }

@@ -63,7 +63,7 @@ export class RegistryMetadataController {
 
   @HandleRequest(commitBlob)
   commitBlob(r: ParsedRequestOf<typeof commitBlob>) {
-    return this.registry.commitBlob(r.repository, r.digest, r.size);
+    return this.registry.commitBlob(r.repository, r.digest, r.size, r.upload);
   }
 
   @HandleRequest(mountBlob)

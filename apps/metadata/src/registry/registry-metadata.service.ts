@@ -104,11 +104,21 @@ export class RegistryMetadataService {
     return { digest, size: Number(rows[0].size) };
   }
 
-  async commitBlob(repository: string, digest: string, size: number) {
+  /** With `upload`: closes that session in the same statement (a refused commit rolls the close back too). */
+  async commitBlob(repository: string, digest: string, size: number, upload?: string) {
     try {
       // The team variant checks the team's registry quota first (migration RegistryTeamQuota).
-      const rows = await this.db.query(`SELECT muelle_commit_team_blob($1, $2, $3) AS size`, [repository, digest, size]);
-      return { digest, size: Number(rows[0].size) };
+      if (!upload) {
+        const rows = await this.db.query(`SELECT muelle_commit_team_blob($1, $2, $3) AS size`, [repository, digest, size]);
+        return { digest, size: Number(rows[0].size) };
+      }
+      const rows = await this.db.query(
+        `WITH closed AS (DELETE FROM upload_sessions WHERE id = $4 AND repository_name = $1 RETURNING parts)
+         SELECT muelle_commit_team_blob($1, $2, $3) AS size, (SELECT parts FROM closed) AS parts`,
+        [repository, digest, size, upload],
+      );
+      const parts = rows[0].parts as UploadPart[] | null;
+      return { digest, size: Number(rows[0].size), ...(parts ? { closedParts: parts } : {}) };
     } catch (error) {
       if (sqlState(error) === BEING_COLLECTED) throw beingCollected(digest);
       if (sqlState(error) === OVER_QUOTA) throw overQuota(error);

@@ -74,6 +74,9 @@ describe.each([
 
   it('logs a member in with its team, and lists users with their team', async () => {
     await expect(login('dev-password')).resolves.toEqual({ user: { id: devId, username: 'alpha-dev', role: 'member' }, teamId: alphaId, teamName: 'alpha', kind: 'user' });
+    // The right password is now remembered (VerifiedPasswords): near misses are still refused.
+    await expect(login('dev-password', '10.0.0.9')).resolves.toMatchObject({ user: { id: devId } });
+    for (const wrong of ['dev-passwor', 'dev-password ', 'DEV-PASSWORD']) await expect(login(wrong, '10.0.0.9')).rejects.toThrow(UnauthenticatedError);
     const { items } = await bus.request(listUsers, { teamId: alphaId });
     expect(items).toEqual([expect.objectContaining({ username: 'alpha-dev', teamName: 'alpha', disabled: false })]);
     expect((await bus.request(listUsers, {})).items.map((u) => u.username)).toEqual(['admin', 'alpha-dev']);

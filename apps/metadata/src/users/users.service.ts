@@ -10,12 +10,16 @@ import { UserEntity } from '../entities';
 import { TeamEntity } from '../teams/team.entity';
 import { LoginThrottle } from './login-throttle';
 import { DUMMY_HASH, generatePassword, hashPassword, needsRehash, verifyPassword } from './password';
+import { VerifiedPasswords } from './verified-passwords';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Users: passwords (throttled, slow hashes), listing, disabling; every change that voids credentials is announced. */
 @Injectable()
 export class UsersService {
+  /** Passwords that matched their stored hash lately (keyed by an HMAC of both; see VerifiedPasswords). */
+  private readonly verified = new VerifiedPasswords();
+
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     @InjectRepository(TeamEntity) private readonly teams: Repository<TeamEntity>,
@@ -103,16 +107,20 @@ export class UsersService {
   private async checkPassword(username: string, password: string, clientAddress?: string): Promise<UserEntity> {
     await this.throttle.check(username, clientAddress);
     const user = await this.users.findOneBy({ username });
-    // Verify even for unknown users, so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    // Verify even for unknown users, so timing does not reveal which usernames exist. A password
+    // that matched this very stored hash a moment ago skips the hash (VerifiedPasswords).
+    const ok = (user !== null && this.verified.has(password, user.passwordHash)) || (await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH));
     if (!user || !ok) {
       await this.throttle.recordFailure(username, clientAddress);
       throw new UnauthenticatedError('invalid username or password');
     }
     await this.throttle.recordSuccess(username, clientAddress);
     if (needsRehash(user.passwordHash)) {
-      // Hashed with older, cheaper parameters: store today's while we hold the password.
+      // Hashed with older, cheaper parameters: store today's while we hold the password (the new
+      // hash is not remembered: the next login verifies it once).
       await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash: await hashPassword(password) });
+    } else {
+      this.verified.remember(password, user.passwordHash);
     }
     return user;
   }

@@ -299,13 +299,19 @@ export class BlobsService {
         throw error;
       }
     }
-    // The bytes are in place, so the session is done whatever the commit answers: both metadata
-    // writes go out together rather than one after the other (one round trip less per blob).
-    const [committed] = await Promise.allSettled([
-      this.bus.request(commitBlob, { repository: name, digest: expected, size: session.offset }),
-      this.dropSession(session.id, moved),
-    ]);
-    if (committed.status === 'rejected') throw committed.reason;
+    // One metadata call records the blob and closes the session (one round trip, one statement).
+    // The bytes are in place, so the session is done whatever the commit answers: a refused
+    // commit leaves the session in metadata, and it is dropped separately.
+    this.hashers.forget(session.id);
+    this.recent.forget(session.id);
+    let committed;
+    try {
+      committed = await this.bus.request(commitBlob, { repository: name, digest: expected, size: session.offset, upload: session.id });
+    } catch (error) {
+      await this.dropSession(session.id, moved);
+      throw error;
+    }
+    await this.deleteKeys((committed.closedParts ?? []).map((p) => p.key).filter((key) => key !== moved));
     reply(res, 201, { Location: blobLocation(name, expected), 'Docker-Content-Digest': expected, 'Docker-Upload-UUID': session.id });
   }
 

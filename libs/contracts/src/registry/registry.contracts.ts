@@ -73,6 +73,10 @@ export const listCatalog = defineRequest(
 
 // ---------------------------------------------------------------- blobs
 
+export const UploadPart = z.object({ key: RegistryStorageKey, size: z.number().int().nonnegative() });
+export type UploadPart = z.infer<typeof UploadPart>;
+const UploadId = z.string().uuid();
+
 const BlobRef = z.object({ repository: RegistryRepositoryName, digest: RegistryDigest });
 const BlobInfo = z.object({ digest: RegistryDigest, size: z.number().int().nonnegative() });
 
@@ -82,11 +86,14 @@ export const statBlob = defineRequest('muelle.metadata.registry.blobs.stat.v1', 
 /**
  * Records a verified blob (already in the blob store) as a member of the repository, creating
  * the repository when missing. UNAVAILABLE (BLOB_BEING_COLLECTED) while GC deletes that digest.
+ * With `upload`: that upload session is closed in the same statement (one round trip per blob
+ * instead of two) and its parts come back as `closedParts` (absent when the session was already
+ * gone). A refused commit leaves the session as it was.
  */
 export const commitBlob = defineRequest(
   'muelle.metadata.registry.blobs.commit.v1',
-  BlobRef.extend({ size: z.number().int().nonnegative() }),
-  BlobInfo,
+  BlobRef.extend({ size: z.number().int().nonnegative(), upload: UploadId.optional() }),
+  BlobInfo.extend({ closedParts: z.array(UploadPart).optional() }),
 );
 
 /** Links a blob of `from` into `repository`; `mounted: false` when `from` lacks it. */
@@ -171,9 +178,7 @@ export const listReferrers = defineRequest(
 
 // ---------------------------------------------------------------- upload sessions
 
-export const UploadPart = z.object({ key: RegistryStorageKey, size: z.number().int().nonnegative() });
-export type UploadPart = z.infer<typeof UploadPart>;
-const UploadId = z.string().uuid();
+// UploadPart and UploadId are defined with the blobs (commitBlob closes an upload).
 
 export const UploadSession = z.object({
   id: UploadId,

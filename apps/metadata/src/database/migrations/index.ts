@@ -16,6 +16,7 @@ import { PlatformEvents1764840000000 } from './1764840000000-PlatformEvents';
 import { Networks1764850000000 } from './1764850000000-Networks';
 import { PlacementGeneration1764860000000 } from './1764860000000-PlacementGeneration';
 import { Volumes1765000000000 } from './1765000000000-Volumes';
+import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerListIndexes';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   Networks1764850000000,
   PlacementGeneration1764860000000,
   Volumes1765000000000,
+  ContainerListIndexes1765030000000,
 ];

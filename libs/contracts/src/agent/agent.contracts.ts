@@ -125,7 +125,19 @@ export const ContainerStats = z.object({
   pidsCurrent: z.number().int(),
   pidsLimit: z.number().int().nullable(),
   oomKills: z.number().int(),
-  networks: z.record(z.string(), z.object({ rxBytes: z.number().int(), txBytes: z.number().int(), rxPackets: z.number().int(), txPackets: z.number().int() })),
+  networks: z.record(
+    z.string(),
+    z.object({
+      rxBytes: z.number().int(),
+      txBytes: z.number().int(),
+      rxPackets: z.number().int(),
+      txPackets: z.number().int(),
+      rxErrors: z.number().int(),
+      rxDropped: z.number().int(),
+      txErrors: z.number().int(),
+      txDropped: z.number().int(),
+    }),
+  ),
 });
 export type ContainerStats = z.infer<typeof ContainerStats>;
 

@@ -172,6 +172,29 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     }
   }, 40_000);
 
+  it('docker system df measures a container: SizeRw is its writable layer, SizeRootFs adds the image', async () => {
+    const id = (await docker(['run', '-d', '--name', 'sized', image, 'sh', '-c', 'head -c 1048576 /dev/zero > /big && sleep 60'], dockerEnv)).stdout.trim();
+    try {
+      const authorization = JSON.parse(readFileSync(join(dockerEnv.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization as string;
+      const sizes = async () => {
+        const df = (await fetch(`${dockerEnv.DOCKER_HOST.replace('tcp://', 'http://')}/v1.41/system/df`, { headers: { authorization } }).then((r) => r.json())) as { Containers: Array<{ Id: string; SizeRw?: number; SizeRootFs?: number }> };
+        return df.Containers.find((c) => c.Id === id);
+      };
+      let measured = await sizes();
+      for (let tries = 0; tries < 20 && !(measured?.SizeRw && measured.SizeRw >= 1048576); tries++) {
+        await new Promise((r) => setTimeout(r, 250));
+        measured = await sizes();
+      }
+      // The file plus a directory entry or two (/big, and the root's own size).
+      expect(measured?.SizeRw).toBeGreaterThanOrEqual(1048576);
+      expect(measured?.SizeRw).toBeLessThan(1048576 + 64 * 1024);
+      // busybox-static's layer is about a megabyte or more.
+      expect(measured!.SizeRootFs! - measured!.SizeRw!).toBeGreaterThan(500_000);
+    } finally {
+      await docker(['rm', '-f', 'sized'], dockerEnv);
+    }
+  }, 30_000);
+
   it('100 MB through `docker run -i … cat` come back byte-identical', async () => {
     const input = join(work, 'random.bin');
     execFileSync('sh', ['-c', `head -c ${100 * 1024 * 1024} /dev/urandom > ${input}`]);

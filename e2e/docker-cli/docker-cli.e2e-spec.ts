@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { adminAuth, ADMIN_PASSWORD, logsOf, Platform, startPlatform } from '../control-plane/platform';
 import { muelle } from '../control-plane/cli';
 import { docker, dockerInTerminal } from './docker';
-import { fillPlaceholders, knownGaps, parityCases, recorded, shapeDifferences } from './engine-parity';
+import { comparedBody, fillPlaceholders, knownGaps, parityCases, recorded, shapeDifferences } from './engine-parity';
 import { volumeCases } from './volumes.cases';
 
 /**
@@ -99,22 +99,18 @@ describe('the seed with the stock docker CLI', () => {
 
   it('answers the Docker API like dockerd: status codes, JSON keys and types of the recorded fixtures', async () => {
     const authorization = JSON.parse(readFileSync(join(env.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization;
-    const vars: Record<string, string> = { image: 'busybox:1', name: 'parity' };
+    const vars: Record<string, string> = { image: 'busybox:1', name: 'parity', port: String(await freePort()), start: String(Math.floor(Date.now() / 1000) - 1) };
     const differences: Record<string, string[]> = {};
     const gaps = knownGaps();
     for (const c of parityCases()) {
+      vars.now = String(Math.floor(Date.now() / 1000));
       const response = await fetch(`${platform.api}/v1.41${fillPlaceholders(c.path, vars)}`, {
         method: c.method,
         headers: { authorization, ...(c.body ? { 'content-type': 'application/json' } : {}) },
         body: c.body ? fillPlaceholders(JSON.stringify(c.body), vars) : undefined,
       });
       const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        // Not JSON (an empty 204, plain text): compared as text, as recorded.
-      }
+      const body = comparedBody(c, response.status, response.headers, text);
       if (c.capture && (body as { Id?: string })?.Id) vars[c.capture] = (body as { Id: string }).Id;
       const expected = recorded(c.name);
       const listed = gaps[c.name] ?? [];

@@ -17,6 +17,10 @@ export interface ParityCase {
   body?: unknown;
   /** The reply's `Id` becomes this placeholder for the following cases. */
   capture?: string;
+  /** Compare this response header (base64 JSON, as `X-Docker-Container-Path-Stat`) instead of the body. */
+  header?: string;
+  /** The body is newline-delimited JSON (`/events`): compared as a list. */
+  stream?: boolean;
 }
 
 export interface Recorded {
@@ -31,3 +35,15 @@ export const recorded = (name: string): Recorded => read(`${name}.json`);
 export const knownGaps = (): Record<string, string[]> => read('gaps.json').gaps;
 
 export const fillPlaceholders = (text: string, vars: Record<string, string>) => text.replace(/\{(\w+)\}/g, (all, key: string) => vars[key] ?? all);
+
+/** The part of an answer a case compares, decoded as record-engine.mjs decodes dockerd's. */
+export function comparedBody(c: ParityCase, status: number, headers: Headers, text: string): unknown {
+  try {
+    if (c.header && status < 300) return JSON.parse(Buffer.from(headers.get(c.header) ?? '', 'base64').toString('utf8'));
+    if (c.stream) return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    return text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (an empty 204, plain text, a missing header): compared as the text, as recorded.
+    return text;
+  }
+}

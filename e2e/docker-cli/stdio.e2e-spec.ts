@@ -1,4 +1,4 @@
-import { basicAuth, runCommand, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
+import { basicAuth, inTerminal, runCommand, serviceEntry, spawnNode, waitReady, ServiceProcess } from '@muelle/testing';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,6 +76,36 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       },
     });
 
+
+  /**
+   * Runs `argv` in a pseudo-terminal (`script`), types `command` once the shell's prompt shows,
+   * then the detach `keys` once its output came back. The input stays open (an end of it would
+   * reach the shell as ctrl-d): the command must leave by itself.
+   */
+  const detachInTerminal = (argv: string[], env: Record<string, string>, keys: string) => {
+    const [file, args] = inTerminal(argv);
+    return runCommand(file, args, {
+      env,
+      cwd: REPO,
+      timeoutMs: 8_000,
+      feed(child, stdout) {
+        let step = 0;
+        const next = () => {
+          if (step === 0 && /# (\x1b\[\d*[A-Za-z])*$/.test(stdout())) {
+            step = 1;
+            child.stdin.write('echo up-$((40+2))\r');
+          } else if (step === 1 && stdout().includes('up-42')) {
+            step = 2;
+            child.stdin.write(keys);
+          }
+        };
+        child.stdout.on('data', next);
+        child.on('exit', () => child.stdin.destroy());
+      },
+    });
+  };
+  const stateOf = async (name: string) => (await docker(['inspect', '--format', '{{.State.Status}}', name], dockerEnv)).stdout.trim();
+
   beforeAll(async () => {
     // Logs rotate past the flood test's output only, so its readers can be checked for every byte.
     const aio = await allInOneEnv(join(work, 'data'), PASSWORD, 'stdio-e2e', {
@@ -121,6 +151,49 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     const viaMuelle = await answerPrompt(process.execPath, [join(REPO, 'tools/bin/muelle.js'), 'run', '--rm', '-i', image, ...script], cliEnv, 'name? ', 'ann\n');
     expect(viaMuelle).toMatchObject({ code: 0, stdout: 'name? hi ann\n' });
   }, 60_000);
+
+  it('ctrl-p ctrl-q detaches the stock docker CLI (run -it exits 0, attach as against dockerd) and `muelle run -it --detach-keys`; the containers keep running', async () => {
+    try {
+      const dockerTty = { ...dockerEnv, HOME: work };
+      const run = await detachInTerminal(['docker', 'run', '-it', '--name', 'detach-run', image, 'sh'], dockerTty, '\x10\x11');
+      expect({ code: run.code, echoed: run.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      expect(await stateOf('detach-run')).toBe('running');
+      // dockerd 20.10 with this CLI: `docker attach` ends with "read escape sequence" and exit code 1
+      // (checked against a private dockerd started as in tools/docker-parity/README.md); Muelle must do the same.
+      const attach = await detachInTerminal(['docker', 'attach', 'detach-run'], dockerTty, '\x10\x11');
+      expect({ code: attach.code, said: /read escape sequence/.test(attach.stdout) }).toEqual({ code: 1, said: true });
+      expect(await stateOf('detach-run')).toBe('running');
+      const viaMuelle = await detachInTerminal([process.execPath, join(REPO, 'tools/bin/muelle.js'), 'run', '-it', '--detach-keys', 'ctrl-x,x', '--name', 'detach-muelle', image, 'sh'], cliEnv, '\x18x');
+      expect({ code: viaMuelle.code, echoed: viaMuelle.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      expect(await stateOf('detach-muelle')).toBe('running');
+    } finally {
+      // They keep running by design: removed here whatever the outcome.
+      await docker(['rm', '-f', 'detach-run', 'detach-muelle'], dockerEnv);
+    }
+  }, 40_000);
+
+  it('docker system df measures a container: SizeRw is its writable layer, SizeRootFs adds the image', async () => {
+    const id = (await docker(['run', '-d', '--name', 'sized', image, 'sh', '-c', 'head -c 1048576 /dev/zero > /big && sleep 60'], dockerEnv)).stdout.trim();
+    try {
+      const authorization = JSON.parse(readFileSync(join(dockerEnv.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization as string;
+      const sizes = async () => {
+        const df = (await fetch(`${dockerEnv.DOCKER_HOST.replace('tcp://', 'http://')}/v1.41/system/df`, { headers: { authorization } }).then((r) => r.json())) as { Containers: Array<{ Id: string; SizeRw?: number; SizeRootFs?: number }> };
+        return df.Containers.find((c) => c.Id === id);
+      };
+      let measured = await sizes();
+      for (let tries = 0; tries < 20 && !(measured?.SizeRw && measured.SizeRw >= 1048576); tries++) {
+        await new Promise((r) => setTimeout(r, 250));
+        measured = await sizes();
+      }
+      // The file plus a directory entry or two (/big, and the root's own size).
+      expect(measured?.SizeRw).toBeGreaterThanOrEqual(1048576);
+      expect(measured?.SizeRw).toBeLessThan(1048576 + 64 * 1024);
+      // busybox-static's layer is about a megabyte or more.
+      expect(measured!.SizeRootFs! - measured!.SizeRw!).toBeGreaterThan(500_000);
+    } finally {
+      await docker(['rm', '-f', 'sized'], dockerEnv);
+    }
+  }, 30_000);
 
   it('100 MB through `docker run -i … cat` come back byte-identical', async () => {
     const input = join(work, 'random.bin');

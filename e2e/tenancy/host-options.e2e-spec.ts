@@ -1,7 +1,7 @@
 import { createRegistryClient } from '@muelle/registry-client';
 import { basicAuth, eventually, getJson } from '@muelle/testing';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -183,4 +183,51 @@ describe('team policies, quotas and volumes through every door', () => {
     });
     expect(audit.find((i: { target: string }) => i.target === 'POST /v1/hosts/tenancy-host/cordon')).toMatchObject({ details: { outcome: 'forbidden', team: 'alpha', rule: 'admin-only' } });
   });
+  it("answers a member 404 (not 403, not 500) for another team's container and image through cp, export and save, on the Docker API and /v1", async () => {
+    const betaId = (await ok('beta', 'run', '-d', betaImage, 'sleep', '300')).trim();
+    const alphaToken = JSON.parse(readFileSync(join(dockerAlpha.DOCKER_CONFIG, 'config.json'), 'utf8')).HttpHeaders.Authorization as string;
+    const ask = async (method: string, path: string, body?: Buffer, authorization = alphaToken) => {
+      const response = await fetch(`${platform.api}${path}`, { method, headers: { authorization, ...(body ? { 'content-type': 'application/x-tar' } : {}) }, body });
+      await response.arrayBuffer();
+      return `${method} ${path} → ${response.status}`;
+    };
+    // A one-file tar (512-byte header + one block + two zero blocks): a well-formed body, so only ownership can refuse it.
+    const tar = Buffer.alloc(2048);
+    tar.write('f', 0);
+    tar.write('0000644\0', 100);
+    tar.write('0000000\0', 108);
+    tar.write('0000000\0', 116);
+    tar.write('00000000002\0', 124);
+    tar.write('00000000000\0', 136);
+    tar.write('0', 156);
+    tar.write('ustar\x0000', 257);
+    tar.write('        ', 148);
+    tar.write(`${[...tar.subarray(0, 512)].reduce((a, b) => a + b, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    tar.write('x\n', 512);
+    const repository = betaImage.slice(betaImage.indexOf('/') + 1);
+    const requests: Array<[string, string, Buffer?]> = [
+      ['HEAD', `/v1.41/containers/${betaId}/archive?path=/etc/passwd`],
+      ['GET', `/v1.41/containers/${betaId}/archive?path=/etc/passwd`],
+      ['PUT', `/v1.41/containers/${betaId}/archive?path=/tmp`, tar],
+      ['GET', `/v1.41/containers/${betaId}/export`],
+      ['GET', `/v1.41/images/get?names=${encodeURIComponent(betaImage)}`],
+      ['GET', `/v1.41/images/${encodeURIComponent(betaImage)}/get`],
+      ['GET', `/v1/containers/${betaId}/archive/stat?path=/etc/passwd`],
+      ['GET', `/v1/containers/${betaId}/archive?path=/etc/passwd`],
+      ['PUT', `/v1/containers/${betaId}/archive?path=/tmp`, tar],
+      ['GET', `/v1/images/save?image=${encodeURIComponent(betaImage)}`],
+      ['GET', `/v1/images/save?image=${encodeURIComponent(repository)}`],
+    ];
+    const answers = [];
+    for (const [method, path, body] of requests) answers.push(await ask(method, path, body));
+    expect(answers).toEqual(requests.map(([method, path]) => `${method} ${path} → 404`));
+    // The owner is served by the same routes (so the 404s are the boundary, not broken routes), and nothing landed in its /tmp.
+    const owner = basicAuth('beta-dev', PASSWORD).authorization;
+    const own = [requests[0], requests[3], requests[4], requests[9]];
+    const ownAnswers = [];
+    for (const [method, path] of own) ownAnswers.push(await ask(method, path, undefined, owner));
+    expect(ownAnswers).toEqual(own.map(([method, path]) => `${method} ${path} → 200`));
+    expect(await ok('beta', 'exec', betaId, 'sh', '-c', 'ls /tmp | wc -l')).toBe('0\n');
+    await ok('beta', 'rm', '-f', betaId);
+  }, 60_000);
 });

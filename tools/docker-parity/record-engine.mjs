@@ -23,7 +23,7 @@ const IMAGE = 'busybox:latest';
 const docker = (args) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** One request to the engine's unix socket; the body parsed when it is JSON. */
-function call(socketPath, method, path, body) {
+function call(socketPath, method, path, body, c) {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request({ socketPath, method, path: `/v1.41${path}`, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
@@ -33,7 +33,9 @@ function call(socketPath, method, path, body) {
       res.on('end', () => {
         let parsed = text;
         try {
-          parsed = text ? JSON.parse(text) : null;
+          if (c.header && res.statusCode < 300) parsed = JSON.parse(Buffer.from(String(res.headers[c.header]), 'base64').toString('utf8'));
+          else if (c.stream) parsed = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+          else parsed = text ? JSON.parse(text) : null;
         } catch {
           // Not JSON (an empty 204, plain text): kept as the text.
         }
@@ -59,9 +61,11 @@ const work = mkdtempSync(join(tmpdir(), 'muelle-engine-parity-'));
 try {
   importBase(repoRoot, work, docker, IMAGE);
   const { cases } = JSON.parse(readFileSync(join(fixtures, 'cases.json'), 'utf8'));
-  const vars = { image: IMAGE, name: `parity-${process.pid}` };
+  // The port is published inside the dedicated dockerd's own network namespace (README).
+  const vars = { image: IMAGE, name: `parity-${process.pid}`, port: '18080', start: String(Math.floor(Date.now() / 1000) - 1) };
   for (const c of cases) {
-    const answer = await call(socket, c.method, fill(c.path, vars), c.body === undefined ? undefined : fillDeep(c.body, vars));
+    vars.now = String(Math.floor(Date.now() / 1000));
+    const answer = await call(socket, c.method, fill(c.path, vars), c.body === undefined ? undefined : fillDeep(c.body, vars), c);
     if (c.capture && answer.body?.Id) vars[c.capture] = answer.body.Id;
     writeFileSync(join(fixtures, `${c.name}.json`), JSON.stringify({ recordedWith: `dockerd ${docker(['version', '--format', '{{.Server.Version}}']).trim()}`, ...answer }, null, 2) + '\n');
     console.log(`${c.name}: ${answer.status}`);

@@ -6,6 +6,9 @@ import { onHostDisk } from './host/disk-full';
 import { ExecManager } from './containers/exec-manager';
 import { OutputStreams } from './containers/output-streams';
 import { ContainerArchives } from './containers/archive/container-archives';
+import { containerPaths } from './containers/container-paths';
+import { ContainerDiskUsage } from './containers/disk-usage';
+import { dirname } from 'node:path';
 import { PROCESS_TITLES, processTable } from './containers/process-table';
 import { ImageStore } from './images/image-store';
 import { teamVolumeName, VolumeStore, withTeamVolumes } from './volumes/volume-store';
@@ -28,10 +31,12 @@ export function agentControllerFor(hostId: string) {
     ) {
       this.output = new OutputStreams(runtime, bus);
       this.archives = new ContainerArchives(hostId, runtime, () => bus.streams());
+      this.disk = new ContainerDiskUsage((diffId) => images.layerPath(diffId));
     }
 
     private readonly output: OutputStreams;
     private readonly archives: ContainerArchives;
+    private readonly disk: ContainerDiskUsage;
 
     @HandleRequest(c.archiveStat)
     async archiveStat(r: ParsedRequestOf<C['archiveStat']>) {
@@ -132,6 +137,12 @@ export function agentControllerFor(hostId: string) {
     async stats(r: ParsedRequestOf<C['stats']>) {
       await this.runtime.ready;
       return this.runtime.stats(r.id);
+    }
+    @HandleRequest(c.diskUsage)
+    async diskUsage(r: ParsedRequestOf<C['diskUsage']>) {
+      await this.runtime.ready;
+      const record = this.runtime.get(r.id);
+      return this.disk.measure(containerPaths(dirname(this.runtime.dir(r.id)), r.id).upper, record.layers);
     }
 
     private usersOfImage(digest: string): string[] {

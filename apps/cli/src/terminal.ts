@@ -101,7 +101,13 @@ export function runTerminal(ws: WebSocket, options: TerminalOptions): Promise<nu
       const payload = data.subarray(1);
       if (type === Frame.Stdout) writeOut(output, payload);
       else if (type === Frame.Stderr) writeOut(errorOutput, payload);
-      else if (type === Frame.Exit) settle(() => resolve(Number(JSON.parse(payload.toString()).exitCode ?? 0)));
+      else if (type === Frame.Exit) {
+        const exit = JSON.parse(payload.toString());
+        settle(() => {
+          if (exit.detached) options.onDetached?.();
+          resolve(Number(exit.exitCode ?? 0));
+        });
+      }
       else if (type === Frame.Error) {
         const error = JSON.parse(payload.toString());
         settle(() => reject(new CliError(error.message ?? 'session failed', 125, error.code)));

@@ -25,6 +25,7 @@ import {
   createTeam,
   createUser,
   listCatalog,
+  listEvents,
   setRepositoryAnonymousPull,
   setRepositoryShared,
 } from '@muelle/contracts';
@@ -185,7 +186,37 @@ describe.each([
     const lowDisk = { ...host('host-quiet').capacity, diskFreeBytes: 4096, diskLow: true };
     await bus.emit(hostHeartbeat, { id: 'host-quiet', at: new Date().toISOString(), capacity: lowDisk });
     await eventually(async () => expect((await bus.request(getHost, { id: 'host-quiet' })).capacity).toEqual(lowDisk));
+    // Both changes are in the event history, each once (the later heartbeats change nothing).
+    const history = await bus.request(listEvents, { since: new Date(Date.now() - 60_000).toISOString(), until: new Date().toISOString(), types: ['host'] });
+    expect(history.items.filter((e) => e.id === 'host-quiet').map((e) => [e.action, e.teamId, e.attributes])).toEqual([
+      ['down', null, { address: '10.0.0.1' }],
+      ['ready', null, { address: '10.0.0.1' }],
+    ]);
   }, 10_000);
+});
+
+describe('host liveness events with two metadata replicas on one PostgreSQL', () => {
+  it('records a host going down and coming back once, though both replicas sweep', async () => {
+    const db = await createTestDatabase();
+    const brokers = [new InProcessBroker(), new InProcessBroker()];
+    const replicas: RunningService[] = [];
+    try {
+      for (const broker of brokers) replicas.push(await startMetadata(config({ DATABASE_URL: db.url }), { kind: 'in-process', broker }, logger, serviceInfo('metadata')));
+      const [one, two] = brokers.map((broker) => new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test')));
+      await one.request(registerHost, host('host-twice'));
+      // Silent past the 1 s bound: each replica sweeps about every 333 ms, so both see it silent.
+      await eventually(async () => expect((await two.request(getHost, { id: 'host-twice' })).state).toBe('down'));
+      await new Promise((r) => setTimeout(r, 1_000));
+      await two.emit(hostHeartbeat, { id: 'host-twice', at: new Date().toISOString() });
+      await one.emit(hostHeartbeat, { id: 'host-twice', at: new Date().toISOString() });
+      await eventually(async () => expect((await one.request(getHost, { id: 'host-twice' })).state).toBe('ready'));
+      const history = await one.request(listEvents, { since: new Date(Date.now() - 60_000).toISOString(), until: new Date().toISOString(), types: ['host'] });
+      expect(history.items.filter((e) => e.id === 'host-twice').map((e) => e.action)).toEqual(['down', 'ready']);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      await db.drop();
+    }
+  }, 20_000);
 });
 
 describe('migrations', () => {

@@ -29,14 +29,35 @@ export async function systemCpu(): Promise<{ ns: number; cpus: number }> {
   return { ns: fields.reduce((a, b) => a + b, 0) * 1e7, cpus: lines.filter((l) => /^cpu\d+ /.test(l)).length };
 }
 
-export async function networkCounters(pid: number): Promise<Record<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }>> {
-  const out: Record<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }> = {};
+/** One interface's counters from /proc/<pid>/net/dev (receive: bytes packets errs drop …; transmit from the 9th field). */
+export interface InterfaceCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+export async function networkCounters(pid: number): Promise<Record<string, InterfaceCounters>> {
+  const out: Record<string, InterfaceCounters> = {};
   const text = await readFile(`/proc/${pid}/net/dev`, 'utf8').catch(() => ''); // the process exited: no counters
   for (const line of text.split('\n').slice(2)) {
     const match = /^\s*([^:]+):\s*(.*)$/.exec(line);
     if (!match || match[1] === 'lo') continue;
     const f = (match[2] as string).trim().split(/\s+/).map(Number);
-    out[match[1] as string] = { rxBytes: f[0] ?? 0, rxPackets: f[1] ?? 0, txBytes: f[8] ?? 0, txPackets: f[9] ?? 0 };
+    out[match[1] as string] = {
+      rxBytes: f[0] ?? 0,
+      rxPackets: f[1] ?? 0,
+      rxErrors: f[2] ?? 0,
+      rxDropped: f[3] ?? 0,
+      txBytes: f[8] ?? 0,
+      txPackets: f[9] ?? 0,
+      txErrors: f[10] ?? 0,
+      txDropped: f[11] ?? 0,
+    };
   }
   return out;
 }

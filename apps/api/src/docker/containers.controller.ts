@@ -305,7 +305,7 @@ function dockerStats(view: { id: string; name: string }, sample: Sample, previou
     precpu_stats: cpu(previous),
     memory_stats: { usage: sample.memoryUsageBytes, limit: sample.memoryLimitBytes, stats: { inactive_file: sample.memoryInactiveFileBytes } },
     networks: Object.fromEntries(
-      Object.entries(sample.networks).map(([name, n]) => [name, { rx_bytes: n.rxBytes, tx_bytes: n.txBytes, rx_packets: n.rxPackets, tx_packets: n.txPackets }]),
+      Object.entries(sample.networks).map(([name, n]) => [name, { rx_bytes: n.rxBytes, rx_packets: n.rxPackets, rx_errors: n.rxErrors, rx_dropped: n.rxDropped, tx_bytes: n.txBytes, tx_packets: n.txPackets, tx_errors: n.txErrors, tx_dropped: n.txDropped }]),
     ),
   };
 }

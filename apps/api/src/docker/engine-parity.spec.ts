@@ -15,8 +15,8 @@ const gaps: Record<string, string[]> = fixture('gaps').gaps;
 const undocumented = (name: string, actual: unknown) =>
   shapeDifferences(fixture(name).body, actual).filter((d) => !(gaps[name] ?? []).includes(d.replace(/: missing$/, '')));
 
-// The container of the recording: `sleep 60` from busybox, labelled parity=yes, running on a bridge.
-const spec = ContainerSpec.parse({ image: '127.0.0.1:5000/library/busybox:1', command: ['sleep', '60'], labels: { parity: 'yes' } });
+// The container of the recording: `sleep 60` from busybox, labelled parity=yes, port 8080 published, running on a bridge.
+const spec = ContainerSpec.parse({ image: '127.0.0.1:5000/library/busybox:1', command: ['sleep', '60'], labels: { parity: 'yes' }, ports: [{ hostPort: 18080, containerPort: 8080 }] });
 const view: ContainerView = {
   id: 'a'.repeat(64),
   name: 'parity',
@@ -35,7 +35,7 @@ const view: ContainerView = {
   finishedAt: null,
   health: null,
   hostAddress: '127.0.0.1',
-  runtime: { pid: 4242, ipAddress: '10.89.0.2', ports: [], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
+  runtime: { pid: 4242, ipAddress: '10.89.0.2', ports: [{ hostIp: '0.0.0.0', hostPort: 18080, containerPort: 8080, protocol: 'tcp' }], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
 };
 
 describe('Docker API answers shaped like dockerd 20.10', () => {

@@ -21,6 +21,18 @@ import { DockerSessions } from './sessions';
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
 const EXEC_START = /^\/exec\/([^/]+)\/start$/;
 const MAX_EXEC_BODY = 64 * 1024;
+/**
+ * Sent right after the upgrade head, in the same write, on an interactive tty attach. The docker
+ * CLI spots the detach keys itself (a tty on both ends) and leaves on the `EscapeError` its copy
+ * of stdin returns; but over plain TCP, when nothing follows the head in the CLI's read buffer, it
+ * copies into the bare `*net.TCPConn`, whose ReadFrom wraps that error (`readfrom tcp …: read
+ * escape sequence`), so the CLI takes it for the end of its input and then waits for the container
+ * to exit: ctrl-p ctrl-q hangs. A real dockerd over TCP hangs the same way (checked with a TCP
+ * relay to dockerd 20.10's socket); over its unix socket it does not. One byte already buffered
+ * makes the CLI wrap the connection (no ReadFrom), so the error arrives as it is. A NUL on a
+ * terminal shows nothing.
+ */
+const DETACHABLE_MARK = '\0';
 /** Input kept for a session that does not exist yet; beyond it the client's socket is paused. */
 const PENDING_STDIN_BYTES = 1024 * 1024;
 
@@ -124,7 +136,7 @@ export class DockerHijack implements OnApplicationBootstrap {
       closeAll();
       if (!socket.writableEnded) socket.end();
     }, inputEndLeaves);
-    socket.write(upgradeHead(tty));
+    socket.write(detachKeys ? `${upgradeHead(tty)}${DETACHABLE_MARK}` : upgradeHead(tty));
     const output = this.pipeOutput(socket, encode, tty, streams);
     socket.on('close', closeAll);
     this.sessions.trackOutput(view.id, output.done);

@@ -12,6 +12,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { PlatformEvent } from '../events/event-hub';
 import { EventFeed } from '../events/event-feed';
 import { ImageUsage } from '../images/image-usage';
+import { ContainersService } from '../containers/containers.service';
 import { toListItem } from './containers.mapping';
 import { toDockerImage } from './images.mapping';
 import { eventFilters, parseEventTime } from '../events/event-filter';
@@ -88,6 +89,7 @@ export class DockerSystemController {
     private readonly cluster: Cluster,
     private readonly feed: EventFeed,
     private readonly imageUsage: ImageUsage,
+    private readonly containers: ContainersService,
     private readonly authenticator: Authenticator,
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
@@ -131,9 +133,10 @@ export class DockerSystemController {
 
   /**
    * `docker system df`: the images the caller may read (with how many of its containers use each),
-   * its containers and its volumes (with how many containers mount each). Writable layers, volumes
-   * and the build cache are not measured by Muelle: containers show size 0, volumes size -1 (Docker's
-   * "not measured"), and the build-cache list is empty.
+   * its containers with their sizes as their hosts measure them (SizeRw: the writable layer,
+   * SizeRootFs: that plus the image's layers; left out when 0, as dockerd does, or when the host
+   * does not answer), and its volumes with how many containers mount each. Volume sizes and the
+   * build cache are not measured: volumes show size -1 (Docker's "not measured"), the build-cache list is empty.
    */
   @Get('system/df')
   async diskUsage(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>) {
@@ -144,7 +147,7 @@ export class DockerSystemController {
     return {
       LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
       Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
-      Containers: wants('container') ? containers.map((record) => ({ ...toListItem(record), SizeRw: 0, SizeRootFs: 0 })) : [],
+      Containers: wants('container') ? await Promise.all(containers.map(async (record) => ({ ...toListItem(record), ...dockerSizes(await this.containers.diskUsage(record)) }))) : [],
       Volumes: wants('volume') ? (await this.volumes.list(principal)).map((v) => ({ ...toDockerVolume(v), UsageData: { Size: -1, RefCount: v.usedBy.length } })) : [],
       BuildCache: [],
     };
@@ -197,6 +200,11 @@ export class DockerSystemController {
     }
     if (req.destroyed) stop();
   }
+}
+
+/** Docker's `SizeRw`/`SizeRootFs` (Go `omitempty`: a 0 is left out). */
+export function dockerSizes(sizes: { sizeRw: number; sizeRootFs: number } | undefined) {
+  return { ...(sizes?.sizeRw ? { SizeRw: sizes.sizeRw } : {}), ...(sizes?.sizeRootFs ? { SizeRootFs: sizes.sizeRootFs } : {}) };
 }
 
 /** A platform event as Docker's JSON message (labels flat among the attributes, as Docker's). */

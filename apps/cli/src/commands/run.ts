@@ -15,6 +15,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('-d, --detach', 'run in the background and print the id')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a terminal')
+    .option('--detach-keys <keys>', 'the keys that detach from -it (then the container keeps running)', 'ctrl-p,ctrl-q')
     .option('--name <name>')
     .option('--rm', 'remove the container when it exits')
     .option('-p, --publish <spec>', '[ip:]hostPort:containerPort[/proto]', collect, [])
@@ -95,15 +96,23 @@ export function registerRunCommand(program: Command, io: Io): void {
           stdin: o.interactive ? 1 : undefined,
           // It started before we attach: what it printed meanwhile (a prompt) comes first.
           fromStart: 1,
+          detachKeys: o.detachKeys,
           rows: io.out.rows,
           cols: io.out.columns,
         });
+        let detached = false;
         exitCode = await runTerminal(ws, {
           tty: !!o.tty,
           stdin: !!o.interactive,
           output: io.out,
           errorOutput: io.err,
+          onDetached: () => (detached = true),
         });
+        // Detached, the container runs on (as with docker): nothing to remove, no exit code of its own.
+        if (detached) {
+          if (o.rm) io.err.write(`${created.id} keeps running; remove it with: muelle rm -f ${created.id}\n`);
+          return void (io.exitCode = 0);
+        }
       } else {
         await followLogs(api, io, created.id, { follow: true });
         exitCode = (await api.request('POST', `/v1/containers/${created.id}/wait`)).exitCode;

@@ -128,7 +128,19 @@ export const ContainerStats = z.object({
   pidsCurrent: z.number().int(),
   pidsLimit: z.number().int().nullable(),
   oomKills: z.number().int(),
-  networks: z.record(z.string(), z.object({ rxBytes: z.number().int(), txBytes: z.number().int(), rxPackets: z.number().int(), txPackets: z.number().int() })),
+  networks: z.record(
+    z.string(),
+    z.object({
+      rxBytes: z.number().int(),
+      txBytes: z.number().int(),
+      rxPackets: z.number().int(),
+      txPackets: z.number().int(),
+      rxErrors: z.number().int(),
+      rxDropped: z.number().int(),
+      txErrors: z.number().int(),
+      txDropped: z.number().int(),
+    }),
+  ),
 });
 export type ContainerStats = z.infer<typeof ContainerStats>;
 
@@ -293,6 +305,11 @@ export function agentContracts(hostId: string) {
     execInspect: defineRequest(subject('exec.inspect'), z.object({ execId: ExecInfo.shape.id }), ExecInfo),
     /** One sample; a caller streaming stats asks every second and keeps the previous one (docker's precpu). */
     stats: defineRequest(subject('containers.stats'), byId, ContainerStats),
+    /**
+     * `docker system df`: bytes of the container's writable layer (`sizeRw`) and of that plus its
+     * image's layers (`sizeRootFs`), measured on its host.
+     */
+    diskUsage: defineRequest(subject('containers.disk-usage'), byId, z.object({ sizeRw: z.number().int().min(0), sizeRootFs: z.number().int().min(0) }), 30_000),
     /** `docker top`: the container's processes, one row of strings per process under `titles`. */
     top: defineRequest(subject('containers.top'), byId, z.object({ titles: z.array(z.string()), processes: z.array(z.array(z.string())) })),
     /**

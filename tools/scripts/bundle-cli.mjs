@@ -7,6 +7,24 @@ import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * commander requires node:child_process at load for executable subcommands, which muelle has none
+ * of; compiling it costs every start ~10 ms. Inside commander it is replaced by a stand-in that
+ * loads the real module on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "let real; module.exports = new Proxy({}, { get: (_, key) => (real ??= require('node:child_process'))[key] });",
+      loader: 'js',
+    }));
+  },
+};
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? process.argv[outIndex + 1] : join(root, 'dist', 'cli');
@@ -21,6 +39,7 @@ const result = await build({
   // Loaded from node_modules by the few commands that need them (dynamic import()), not parsed at
   // every start.
   external: ['ws', 'tar-stream', 'yaml'],
+  plugins: [lazyChildProcess],
   metafile: outIndex > 0,
   logLevel: 'warning',
 });

@@ -6,7 +6,8 @@
 //   node tools/bench/cli/bench.mjs [--runs 8] [--start-dockerd] [--baseline-cli FILE]
 // --baseline-cli: another build of the CLI bundle (e.g. main's: `node tools/scripts/bundle-cli.mjs
 // --out dist/cli-baseline` in a checkout of main), timed beside this one for a before/after.
-// Prints medians and p90 of wall time per command, and each one's ratio to `docker run --rm`.
+// Prints medians and p90 of wall time per command (the commands take turns, so each sees the same
+// load), and each one's ratio to `docker run --rm`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -40,17 +41,27 @@ async function waitReady(url, timeoutMs = 60000) {
   }
 }
 
-/** Runs a command `runs` times (after one warm-up) and returns its wall-time figures in ms. */
-function time(label, command, args, env) {
-  const once = () => {
+/**
+ * Times every case `runs` times (after one warm-up each), round-robin: on a shared machine the load
+ * changes within seconds, and taking turns lets each command see the same load, so the ratios hold.
+ * Returns wall-time figures in ms.
+ */
+const kase = (label, command, args, env) => ({ label, command, args, env });
+
+function timeAll(cases) {
+  const once = ({ label, command, args, env }) => {
     const t0 = process.hrtime.bigint();
     const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${label}: ${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
-  once();
-  const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
-  return { label, median: times[Math.floor(times.length / 2)], p90: times[Math.min(times.length - 1, Math.floor(times.length * 0.9))] };
+  for (const c of cases) once(c);
+  const times = cases.map(() => []);
+  for (let i = 0; i < runs; i++) cases.forEach((c, n) => times[n].push(once(c)));
+  return cases.map(({ label }, n) => {
+    const sorted = times[n].sort((a, b) => a - b);
+    return { label, median: sorted[Math.floor(sorted.length / 2)], p90: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] };
+  });
 }
 
 const [apiPort, registryPort] = [await freePort(), await freePort()];
@@ -67,7 +78,8 @@ const platform = spawn(process.execPath, [join(repo, 'dist/apps/all-in-one/src/m
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-const results = [];
+const cases = [];
+let results = [];
 let dockerd;
 try {
   await waitReady(`http://127.0.0.1:${apiPort}/readyz`);
@@ -81,11 +93,11 @@ try {
   for (const name of ['busybox', 'library/busybox']) {
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `admin:${password}`, `oci:${layout}:latest`, `docker://127.0.0.1:${registryPort}/${name}:latest`]);
   }
-  results.push(time('muelle run --rm --network none busybox true', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
-  results.push(time('muelle ps', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'ps'], cliEnv));
+  cases.push(kase('muelle run --rm --network none busybox true', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+  cases.push(kase('muelle ps', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'ps'], cliEnv));
   if (baselineCli) {
-    results.push(time('muelle run --rm … (baseline CLI)', process.execPath, [baselineCli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
-    results.push(time('muelle ps (baseline CLI)', process.execPath, [baselineCli, 'ps'], cliEnv));
+    cases.push(kase('muelle run --rm … (baseline CLI)', process.execPath, [baselineCli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+    cases.push(kase('muelle ps (baseline CLI)', process.execPath, [baselineCli, 'ps'], cliEnv));
   }
 
   if (spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0) {
@@ -95,8 +107,8 @@ try {
     mkdirSync(dockerConfig);
     writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token}` } }));
     const viaMuelle = { DOCKER_HOST: `tcp://127.0.0.1:${apiPort}`, DOCKER_CONFIG: dockerConfig };
-    results.push(time('docker run --rm (Muelle Docker API)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], viaMuelle));
-    results.push(time('docker ps (Muelle Docker API)', 'docker', ['ps'], viaMuelle));
+    cases.push(kase('docker run --rm (Muelle Docker API)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], viaMuelle));
+    cases.push(kase('docker ps (Muelle Docker API)', 'docker', ['ps'], viaMuelle));
   }
   if (startDockerd) {
     const root = join(work, 'dockerd');
@@ -109,8 +121,8 @@ try {
     execFileSync('sh', [join(repo, 'tools/images/make-busybox-rootfs.sh'), rootfs]);
     execFileSync('tar', ['-C', rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
     execFileSync('docker', ['import', join(work, 'rootfs.tar'), 'busybox:latest'], { env: { ...process.env, ...local }, stdio: ['ignore', 'ignore', 'inherit'] });
-    results.push(time('docker run --rm (dockerd)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], local));
-    results.push(time('docker ps (dockerd)', 'docker', ['ps'], local));
+    cases.push(kase('docker run --rm (dockerd)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], local));
+    cases.push(kase('docker ps (dockerd)', 'docker', ['ps'], local));
   }
 } finally {
   platform.kill('SIGTERM');

@@ -124,6 +124,7 @@ try {
     cases.push(kase('docker run --rm (dockerd)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], local));
     cases.push(kase('docker ps (dockerd)', 'docker', ['ps'], local));
   }
+  results = timeAll(cases);
 } finally {
   platform.kill('SIGTERM');
   await new Promise((r) => platform.once('exit', r));

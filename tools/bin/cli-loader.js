@@ -7,7 +7,7 @@
 const { readFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
-const { Script } = require('node:vm');
+const { Script, constants } = require('node:vm');
 
 /**
  * The bundle as a CommonJS module compiled through vm.Script (Node 20's require cannot take a code
@@ -26,7 +26,9 @@ function loadCli(entry, cacheFile, { useCache = true } = {}) {
       if (error.code !== 'ENOENT') throw error;
     }
   }
-  const script = new Script(source, { filename: entry, cachedData });
+  // import() inside (ws, tar-stream, yaml: loaded by the commands that need them) resolves as it
+  // would in a file Node loaded itself.
+  const script = new Script(source, { filename: entry, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   const module = { exports: {}, filename: entry, id: entry };
   script.runInThisContext()(module.exports, createRequire(entry), module, entry, dirname(entry));
   return { cli: module.exports, script, cached: cachedData !== undefined && !script.cachedDataRejected };

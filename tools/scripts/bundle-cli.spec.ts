@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -45,6 +45,18 @@ describe('the bundled muelle CLI', () => {
       const printed = load(join(other, 'muelle.js'), `cli.runCli(['--help']).then((code) => console.log(JSON.stringify({ cached, code })))`);
       expect(printed).toContain('Muelle: run containers across your hosts');
       expect(JSON.parse(printed.trim().split('\n').pop() as string)).toEqual({ cached: false, code: 0 });
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  // Without the loader's importModuleDynamically, every import() in the bundle fails with "A dynamic
+  // import callback was not specified" (ws for -it, tar-stream for build/cp/save/load).
+  it("lets the bundle's import() load a module (as the commands that need ws or tar-stream do)", () => {
+    const other = mkdtempSync(join(tmpdir(), 'cli-import-'));
+    try {
+      writeFileSync(join(other, 'muelle.js'), `exports.load = async () => typeof (await import('node:os')).cpus;\n`);
+      expect(load(join(other, 'muelle.js'), `cli.load().then((type) => console.log(type))`).trim()).toBe('function');
     } finally {
       rmSync(other, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
 const { readFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
-const { Script, constants } = require('node:vm');
+const { Script } = require('node:vm');
 
 /**
  * The bundle as a CommonJS module compiled through vm.Script (Node 20's require cannot take a code
@@ -26,9 +26,10 @@ function loadCli(entry, cacheFile, { useCache = true } = {}) {
       if (error.code !== 'ENOENT') throw error;
     }
   }
-  // import() inside (ws, tar-stream, yaml: loaded by the commands that need them) resolves as it
-  // would in a file Node loaded itself.
-  const script = new Script(source, { filename: entry, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  // The bundle holds no import() (bundle-cli.mjs turns them into require): a script compiled from a
+  // code cache loses its dynamic-import callback in Node 20, and the callback that would serve it
+  // (vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER) prints an ExperimentalWarning.
+  const script = new Script(source, { filename: entry, cachedData });
   const module = { exports: {}, filename: entry, id: entry };
   script.runInThisContext()(module.exports, createRequire(entry), module, entry, dirname(entry));
   return { cli: module.exports, script, cached: cachedData !== undefined && !script.cachedDataRejected };

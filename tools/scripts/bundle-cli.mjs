@@ -41,6 +41,9 @@ const result = await build({
   // Loaded from node_modules by the few commands that need them (dynamic import()), not parsed at
   // every start.
   external: ['ws', 'tar-stream', 'yaml'],
+  // ...through require, not import(): the bin runs the bundle as a vm.Script with a code cache
+  // (tools/bin/cli-loader.js), where import() has no loader. All three are CommonJS packages.
+  supported: { 'dynamic-import': false },
   plugins: [lazyChildProcess],
   metafile: outIndex > 0,
   logLevel: 'warning',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `muelle` bin: runs the bundled CLI (dist/cli/muelle.js, made by `npm run build`), building the
 // workspace first when it is missing (right after `npm ci`), so `npx muelle …` works without a
-// separate build step.
+// separate build step. The bundle is loaded with V8's code cache (cli-loader.js).
 'use strict';
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
@@ -17,5 +17,5 @@ if (!existsSync(entry)) {
     process.exit(125);
   }
 }
-const cli = require(entry);
+const { cli } = require('./cli-loader').loadCli(entry, `${entry}.cache`);
 cli.runCli(process.argv.slice(2)).then(cli.exitAfterFlush);

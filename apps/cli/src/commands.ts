@@ -52,7 +52,18 @@ async function eachContainer(io: Io, names: string[], action: (name: string) => 
   if (failed) io.exitCode = 1;
 }
 
-export function buildProgram(io: Io): Command {
+/**
+ * Stands in for every command but the one asked for: each call on it (description, option, action,
+ * subcommands) does nothing and returns it, so building it costs nothing.
+ */
+const skipped: Command = new Proxy(function skip() {} as unknown as Command, { get: () => () => skipped });
+
+/**
+ * The program; with `only`, just that top-level command is built (the others become `skipped`),
+ * which is most of a start's own time (~15 ms of creating Commands and Options). Help, completion
+ * and errors about unknown commands need the whole tree: the caller builds it then (see main.ts).
+ */
+export function buildProgram(io: Io, only?: string): Command {
   const program = new Command('muelle')
     .description('Muelle: run containers across your hosts')
     .enablePositionalOptions()
@@ -61,6 +72,10 @@ export function buildProgram(io: Io): Command {
       writeErr: (s) => io.err.write(s),
     })
     .exitOverride();
+  if (only !== undefined) {
+    const command = program.command.bind(program) as (nameAndArgs: string) => Command;
+    program.command = ((nameAndArgs: string) => (nameAndArgs.split(' ')[0] === only ? command(nameAndArgs) : skipped)) as typeof program.command;
+  }
 
   program
     .command('login')

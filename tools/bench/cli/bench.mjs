@@ -6,9 +6,10 @@
 //   node tools/bench/cli/bench.mjs [--runs 8] [--start-dockerd] [--baseline-cli FILE]
 // --baseline-cli: another build of the CLI bundle (e.g. main's: `node tools/scripts/bundle-cli.mjs
 // --out dist/cli-baseline` in a checkout of main), timed beside this one for a before/after.
-// Prints medians and p90 of wall time per command, and each one's ratio to `docker run --rm`.
+// Prints medians and p90 of wall time per command (the commands take turns, so each sees the same
+// load), the client's mean CPU time, and each one's ratio to `docker run --rm`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,17 +41,39 @@ async function waitReady(url, timeoutMs = 60000) {
   }
 }
 
-/** Runs a command `runs` times (after one warm-up) and returns its wall-time figures in ms. */
-function time(label, command, args, env) {
-  const once = () => {
-    const t0 = process.hrtime.bigint();
+/**
+ * Times every case `runs` times (after one warm-up each), round-robin: on a shared machine the load
+ * changes within seconds, and taking turns lets each command see the same load, so the ratios hold.
+ * Returns wall-time figures in ms.
+ */
+const kase = (label, command, args, env) => ({ label, command, args, env });
+
+function timeAll(cases) {
+  const cpu = cases.map(() => 0);
+  const once = ({ label, command, args, env }, n) => {
+    const [t0, c0] = [process.hrtime.bigint(), childrenCpuMs()];
     const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${label}: ${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    if (n !== undefined) cpu[n] += childrenCpuMs() - c0;
     return Number(process.hrtime.bigint() - t0) / 1e6;
   };
-  once();
-  const times = Array.from({ length: runs }, once).sort((a, b) => a - b);
-  return { label, median: times[Math.floor(times.length / 2)], p90: times[Math.min(times.length - 1, Math.floor(times.length * 0.9))] };
+  for (const c of cases) once(c);
+  const times = cases.map(() => []);
+  for (let i = 0; i < runs; i++) cases.forEach((c, n) => times[n].push(once(c, n)));
+  return cases.map(({ label }, n) => {
+    const sorted = times[n].sort((a, b) => a - b);
+    return { label, median: sorted[Math.floor(sorted.length / 2)], p90: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))], cpu: cpu[n] / runs };
+  });
+}
+
+/**
+ * CPU time (user + system, ms) of this process's waited-for children, from /proc/self/stat: the
+ * client's own cost, which load from other processes changes far less than wall time (docker's
+ * client does its work in dockerd, so its figure is the CLI alone). Clock ticks of 10 ms: a mean.
+ */
+function childrenCpuMs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
 const [apiPort, registryPort] = [await freePort(), await freePort()];
@@ -67,7 +90,8 @@ const platform = spawn(process.execPath, [join(repo, 'dist/apps/all-in-one/src/m
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-const results = [];
+const cases = [];
+let results = [];
 let dockerd;
 try {
   await waitReady(`http://127.0.0.1:${apiPort}/readyz`);
@@ -81,11 +105,11 @@ try {
   for (const name of ['busybox', 'library/busybox']) {
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `admin:${password}`, `oci:${layout}:latest`, `docker://127.0.0.1:${registryPort}/${name}:latest`]);
   }
-  results.push(time('muelle run --rm --network none busybox true', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
-  results.push(time('muelle ps', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'ps'], cliEnv));
+  cases.push(kase('muelle run --rm --network none busybox true', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+  cases.push(kase('muelle ps', process.execPath, [join(repo, 'tools/bin/muelle.js'), 'ps'], cliEnv));
   if (baselineCli) {
-    results.push(time('muelle run --rm … (baseline CLI)', process.execPath, [baselineCli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
-    results.push(time('muelle ps (baseline CLI)', process.execPath, [baselineCli, 'ps'], cliEnv));
+    cases.push(kase('muelle run --rm … (baseline CLI)', process.execPath, [baselineCli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], cliEnv));
+    cases.push(kase('muelle ps (baseline CLI)', process.execPath, [baselineCli, 'ps'], cliEnv));
   }
 
   if (spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0) {
@@ -95,8 +119,8 @@ try {
     mkdirSync(dockerConfig);
     writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token}` } }));
     const viaMuelle = { DOCKER_HOST: `tcp://127.0.0.1:${apiPort}`, DOCKER_CONFIG: dockerConfig };
-    results.push(time('docker run --rm (Muelle Docker API)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], viaMuelle));
-    results.push(time('docker ps (Muelle Docker API)', 'docker', ['ps'], viaMuelle));
+    cases.push(kase('docker run --rm (Muelle Docker API)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], viaMuelle));
+    cases.push(kase('docker ps (Muelle Docker API)', 'docker', ['ps'], viaMuelle));
   }
   if (startDockerd) {
     const root = join(work, 'dockerd');
@@ -109,9 +133,10 @@ try {
     execFileSync('sh', [join(repo, 'tools/images/make-busybox-rootfs.sh'), rootfs]);
     execFileSync('tar', ['-C', rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
     execFileSync('docker', ['import', join(work, 'rootfs.tar'), 'busybox:latest'], { env: { ...process.env, ...local }, stdio: ['ignore', 'ignore', 'inherit'] });
-    results.push(time('docker run --rm (dockerd)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], local));
-    results.push(time('docker ps (dockerd)', 'docker', ['ps'], local));
+    cases.push(kase('docker run --rm (dockerd)', 'docker', ['run', '--rm', '--network', 'none', 'busybox', 'true'], local));
+    cases.push(kase('docker ps (dockerd)', 'docker', ['ps'], local));
   }
+  results = timeAll(cases);
 } finally {
   platform.kill('SIGTERM');
   await new Promise((r) => platform.once('exit', r));
@@ -124,8 +149,8 @@ try {
 
 const reference = results.find((r) => r.label === 'docker run --rm (dockerd)');
 console.log(`\nCLI start-up, ${runs} runs each (wall ms)`);
-console.log(['command'.padEnd(44), 'median'.padStart(8), 'p90'.padStart(8), 'vs docker run (dockerd)'.padStart(25)].join(''));
+console.log(['command'.padEnd(44), 'median'.padStart(8), 'p90'.padStart(8), 'client cpu'.padStart(12), 'vs docker run (dockerd)'.padStart(25)].join(''));
 for (const r of results) {
   const ratio = reference ? `${(r.median / reference.median).toFixed(2)}×` : '—';
-  console.log([r.label.padEnd(44), r.median.toFixed(0).padStart(8), r.p90.toFixed(0).padStart(8), ratio.padStart(25)].join(''));
+  console.log([r.label.padEnd(44), r.median.toFixed(0).padStart(8), r.p90.toFixed(0).padStart(8), r.cpu.toFixed(0).padStart(12), ratio.padStart(25)].join(''));
 }

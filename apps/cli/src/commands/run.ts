@@ -114,8 +114,13 @@ export function registerRunCommand(program: Command, io: Io): void {
           return void (io.exitCode = 0);
         }
       } else {
+        // Asked at once, not after the output ended: the exit code is ready when the output is, and
+        // `run … true` saves a round trip through the api and the agent.
+        const waited = api.request('POST', `/v1/containers/${created.id}/wait`);
+        // A failed output stream rejects first; the wait's own failure is then not the one to show.
+        waited.catch(() => undefined);
         await followLogs(api, io, created.id, { follow: true });
-        exitCode = (await api.request('POST', `/v1/containers/${created.id}/wait`)).exitCode;
+        exitCode = (await waited).exitCode;
       }
       if (o.rm)
         await api

@@ -36,6 +36,7 @@ import { EventsService } from './events/events.service';
 import { NetworksController } from './networks/networks.controller';
 import { NetworksService } from './networks/networks.service';
 import { NetworkEndpoints } from './networks/network-endpoints';
+import { NetworkNames } from './networks/network-names';
 
 @Module({})
 export class MetadataModule {
@@ -49,7 +50,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController, NetworksController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints, NetworkNames],
     };
   }
 }

@@ -33,8 +33,8 @@ export class BridgeNetwork {
     private readonly subnetSource: () => Promise<string>,
     private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-    /** A user network's own gateway (else the subnet's first address) and `--internal` (no way out). */
-    private readonly options: { gateway?: string; internal?: boolean } = {},
+    /** A user network's own gateway (else the subnet's first address), `--internal` (no way out), and a resolver on the gateway (dns/). */
+    private readonly options: { gateway?: string; internal?: boolean; resolver?: boolean } = {},
   ) {}
 
   private get initialised() {
@@ -148,6 +148,7 @@ export class BridgeNetwork {
         members: [...this.members.values()],
         published: [...this.published.values()].flat(),
         internal: this.options.internal === true,
+        ...(this.options.resolver ? { resolver: this.gateway } : {}),
       });
     const next = this.applying.then(run, run);
     this.applying = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits

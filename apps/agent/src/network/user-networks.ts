@@ -55,7 +55,7 @@ export class UserNetworks {
     const { subnet, gateway } = endpoint;
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
     const name = UserNetworks.bridgeName(endpoint.id);
-    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, resolver: this.resolvers !== undefined });
+    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, resolver: this.resolvers !== undefined, networkId: endpoint.id });
     await bridge.init();
     await this.resolvers?.serve(endpoint.id, gateway);
     await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));

@@ -3,6 +3,7 @@ import type { NetworkEndpoint } from '@muelle/contracts';
 import { BridgeNetwork } from './bridge-network';
 import type { NetworkResolvers } from './dns/network-resolvers';
 import type { FirewallBackendName } from './firewall';
+import { removeStaleNetworkBridges } from './stale-bridges';
 
 /** A container on a user network, as the rules need it. */
 export interface UserNetworkMember {
@@ -55,6 +56,7 @@ export class UserNetworks {
     const { subnet, gateway } = endpoint;
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
     const name = UserNetworks.bridgeName(endpoint.id);
+    await removeStaleNetworkBridges(subnet, name, this.firewallPreference);
     const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, resolver: this.resolvers !== undefined, networkId: endpoint.id });
     await bridge.init();
     await this.resolvers?.serve(endpoint.id, gateway);

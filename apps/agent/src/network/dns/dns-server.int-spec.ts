@@ -4,6 +4,7 @@ import * as dnsPacket from 'dns-packet';
 import type { NetworkNameEntry } from '@muelle/contracts';
 import pino from 'pino';
 import { NetworkDnsServer, parseUpstreams } from './dns-server';
+import { NetworkResolvers } from './network-resolvers';
 
 /** A real resolver on 127.0.0.1 (random port), and a fake upstream on 127.0.0.1 for forwarded names. */
 const logger = pino({ level: 'silent' });
@@ -129,5 +130,25 @@ describe('a network resolver on a real socket', () => {
     ]);
     expect(parseUpstreams(undefined, 'search x\nnameserver 10.0.0.1\nnameserver ::1\n')).toEqual([{ host: '10.0.0.1', port: 53 }]);
     expect(parseUpstreams('', 'nameserver 10.0.0.1')).toEqual([]);
+  });
+});
+
+describe("a host's network resolvers", () => {
+  it("hand a removed network's gateway address to the later network that got its subnet", async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    probe.close();
+    const names = jest.fn(async (networkId: string) => [{ ...entries[0]!, name: `on-${networkId.slice(0, 1)}` }]);
+    const resolvers = new NetworkResolvers({ names, upstreams: [], logger, port });
+    try {
+      await resolvers.serve('a'.repeat(64), '127.0.0.1');
+      expect((await askUdp(port, query('on-a'))).answers.map((a) => a.data)).toEqual(['127.0.0.1']);
+      await resolvers.serve('b'.repeat(64), '127.0.0.1');
+      expect((await askUdp(port, query('on-b'))).answers.map((a) => a.data)).toEqual(['127.0.0.1']);
+      expect((await askUdp(port, query('on-a'))).rcode).toBe('REFUSED');
+    } finally {
+      await resolvers.close();
+    }
   });
 });

@@ -18,26 +18,32 @@ export interface NetworkResolversOptions {
  * names come from metadata, so a network's containers on other hosts resolve as well.
  */
 export class NetworkResolvers implements OnModuleDestroy {
-  private readonly servers = new Map<string, Promise<NetworkDnsServer>>();
+  private readonly servers = new Map<string, { gateway: string; server: Promise<NetworkDnsServer> }>();
 
   constructor(private readonly options: NetworkResolversOptions) {}
 
-  /** Starts the network's resolver on `gateway` unless it runs already. */
-  serve(networkId: string, gateway: string): Promise<NetworkDnsServer> {
-    let server = this.servers.get(networkId);
-    if (!server) {
-      const made = new NetworkDnsServer({
-        address: gateway,
-        port: this.options.port ?? 53,
-        names: () => this.options.names(networkId),
-        upstreams: this.options.upstreams,
-        logger: this.options.logger,
-      });
-      server = made.start().then(() => made);
-      this.servers.set(networkId, server);
-      // A failed start is tried again with the network's next container.
-      server.catch(() => this.servers.delete(networkId));
+  /** Starts the network's resolver on `gateway` unless it runs already (closing a removed network's on that address). */
+  async serve(networkId: string, gateway: string): Promise<NetworkDnsServer> {
+    const running = this.servers.get(networkId);
+    if (running) return running.server;
+    // A removed network's resolver holds the address a later network of the same subnet gets.
+    for (const [id, other] of this.servers) {
+      if (other.gateway !== gateway) continue;
+      this.servers.delete(id);
+      await other.server.then((s) => s.close(), () => undefined); // never started: nothing to close
     }
+    if (this.servers.has(networkId)) return this.servers.get(networkId)!.server;
+    const made = new NetworkDnsServer({
+      address: gateway,
+      port: this.options.port ?? 53,
+      names: () => this.options.names(networkId),
+      upstreams: this.options.upstreams,
+      logger: this.options.logger,
+    });
+    const server = made.start().then(() => made);
+    this.servers.set(networkId, { gateway, server });
+    // A failed start is tried again with the network's next container.
+    server.catch(() => this.servers.get(networkId)?.server === server && this.servers.delete(networkId));
     return server;
   }
 
@@ -46,7 +52,7 @@ export class NetworkResolvers implements OnModuleDestroy {
   }
 
   async close(): Promise<void> {
-    const servers = [...this.servers.values()];
+    const servers = [...this.servers.values()].map((s) => s.server);
     this.servers.clear();
     // Those that never started have nothing to close.
     await Promise.all(servers.map((s) => s.then((server) => server.close(), () => undefined)));

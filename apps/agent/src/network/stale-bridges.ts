@@ -18,6 +18,7 @@ export async function removeStaleNetworkBridges(subnet: string, keep: string, fi
   const removed: string[] = [];
   const candidates = new Set((await hostNetworkEntries()).filter((e) => e.dev !== keep && NETWORK_BRIDGE.test(e.dev) && cidrsOverlap(subnet, e.cidr)).map((e) => e.dev));
   for (const bridge of candidates) {
+    // Unreadable (gone meanwhile, or not a bridge): counted as in use, so it is left alone.
     const ports = await readdir(`/sys/class/net/${bridge}/brif`).catch(() => ['unknown']);
     if (ports.length) continue;
     await (await chooseFirewall(firewallPreference)).remove(bridge);

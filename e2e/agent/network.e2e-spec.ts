@@ -85,7 +85,7 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
   let serverB: { id: string; ip: string };
   let gateway: string;
 
-  const env = () => ({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: BRIDGE, MUELLE_BRIDGE_SUBNET: '10.89.79.0/24', MUELLE_NETWORK_FIREWALL: firewall });
+  const env = () => ({ MUELLE_REGISTRY_ADDRESS: new URL(registry.url).host, MUELLE_BRIDGE_NAME: BRIDGE, MUELLE_BRIDGE_SUBNET: '10.89.79.0/24', MUELLE_NETWORK_FIREWALL: firewall, MUELLE_DNS_UPSTREAM: '' });
   const startServer = async (teamId: string, spec: Partial<ContainerSpecInput> = {}) => {
     const { id } = await bus.request(c.create, {
       id: newId(),

@@ -155,6 +155,8 @@ export async function startPlatform(options: {
       // As the README asks: agents send Muelle credentials only to the registry they know as Muelle's.
       MUELLE_REGISTRY_ADDRESS: registryAddress,
       MUELLE_HEARTBEAT_SECONDS: '1',
+      // Tests never ask a real resolver: names the networks do not know are refused.
+      MUELLE_DNS_UPSTREAM: '',
       ...(spec.labels ? { MUELLE_HOST_LABELS: spec.labels } : {}),
     };
     let child: ServiceProcess;

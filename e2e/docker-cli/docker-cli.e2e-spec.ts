@@ -53,6 +53,8 @@ describe('the seed with the stock docker CLI', () => {
         MUELLE_LOG_LEVEL: 'info',
         MUELLE_BRIDGE_NAME: `mdock${index}`,
         MUELLE_BRIDGE_SUBNET: `10.89.${140 + index}.0/24`,
+        // Tests never ask a real resolver: names the networks do not know are refused.
+        MUELLE_DNS_UPSTREAM: '',
       });
       extra.push(agent);
       await eventually(
@@ -495,6 +497,79 @@ describe('the seed with the stock docker CLI', () => {
     const bad = await docker(['login', '-u', 'admin', '--password-stdin', platform.registryAddress], env, { input: 'wrong\n' });
     expect(bad.code).not.toBe(0);
   }, 30_000);
+
+  describe('names on user networks (one host: the other is cordoned, both agents share this network namespace)', () => {
+    const networkIds: string[] = [];
+    const remember = async (name: string) => networkIds.push((await ok('network', 'inspect', '-f', '{{.Id}}', name)).trim());
+    beforeAll(async () => {
+      const cordoned = await fetch(`${platform.api}/v1/hosts/dock-b/cordon`, { method: 'POST', headers: bearer });
+      expect(cordoned.status).toBeLessThan(300);
+    });
+    afterAll(async () => {
+      await fetch(`${platform.api}/v1/hosts/dock-b/uncordon`, { method: 'POST', headers: bearer });
+      // Agents keep a removed network's bridge (and its subnet's route) until they stop; the next
+      // run's database hands the same subnets out again, so this machine must not keep them.
+      for (const id of networkIds) {
+        const bridge = `mn${id.slice(0, 10)}`;
+        await runCommand('ip', ['link', 'del', bridge], { env: {}, timeoutMs: 10_000 });
+        for (const family of ['inet', 'bridge']) await runCommand('nft', ['delete', 'table', family, `muelle_${bridge}`], { env: {}, timeoutMs: 10_000 });
+      }
+    });
+
+    it('containers resolve each other by name and alias through their network’s resolver; a name of another network does not resolve', async () => {
+      await ok('network', 'create', 'names-a');
+      await ok('network', 'create', 'names-b');
+      await remember('names-a');
+      await remember('names-b');
+      const web = (await ok('run', '-d', '--name', 'names-web', '--network', 'names-a', '--network-alias', 'www', busybox, 'sh', '-c', 'exec httpd -f -p 80 -h /etc')).trim();
+      await ok('run', '-d', '--name', 'names-hidden', '--network', 'names-b', busybox, 'sh', '-c', 'exec httpd -f -p 80 -h /etc');
+      const inspect = JSON.parse(await ok('inspect', 'names-web'))[0];
+      expect(inspect.NetworkSettings.Networks['names-a']).toMatchObject({ Aliases: ['www', web.slice(0, 12)], IPAddress: expect.stringMatching(/^10\./), MacAddress: expect.stringMatching(/^02:42:/) });
+      const script = [
+        'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://names-web/hostname >/dev/null 2>&1 && break; sleep 0.2; done',
+        'wget -qO- http://names-web/hostname',
+        'wget -qO- http://www/hostname',
+        // busybox's own resolver client: the static wget's getaddrinfo crashes on a refused name.
+        'nslookup names-hidden 2>&1 || echo hidden-unresolved',
+        'cat /etc/resolv.conf',
+      ].join('; ');
+      const out = await ok('run', '--rm', '--network', 'names-a', busybox, 'sh', '-c', script);
+      const hostname = inspect.Config.Hostname;
+      expect(out.split('\n').filter((l) => l === hostname)).toHaveLength(2);
+      const hidden = JSON.parse(await ok('inspect', 'names-hidden'))[0].NetworkSettings.Networks['names-b'].IPAddress;
+      expect(hidden).toMatch(/^10\./);
+      expect(out).toContain('hidden-unresolved');
+      expect(out).not.toContain(hidden);
+      expect(out).toContain(`nameserver ${inspect.NetworkSettings.Networks['names-a'].Gateway}`);
+      await ok('rm', '-f', 'names-web', 'names-hidden');
+      await ok('network', 'rm', 'names-a', 'names-b');
+    }, 60_000);
+
+    it('docker-compose up -d of two services where one calls the other by name, ps, down', async () => {
+      const project = join(work, 'compose-names');
+      mkdirSync(project, { recursive: true });
+      const client = 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web:80/hostname && exit 0; sleep 0.3; done; exit 1';
+      writeFileSync(
+        join(project, 'docker-compose.yml'),
+        ['version: "2.4"', 'services:', '  web:', `    image: ${busybox}`, '    command: ["sh", "-c", "exec httpd -f -p 80 -h /etc"]', '  client:', `    image: ${busybox}`, `    command: ["sh", "-c", ${JSON.stringify(client)}]`, '    depends_on: [web]', ''].join('\n'),
+      );
+      const compose = async (...args: string[]) => {
+        const result = await runCommand('docker-compose', ['-p', 'cnames', ...args], { env: { ...env, HOME: env.DOCKER_CONFIG!, PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: project, timeoutMs: 60_000 });
+        if (result.code !== 0) throw new Error(`docker-compose ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}\n${logs()}`);
+        return result.stdout + result.stderr;
+      };
+      await compose('up', '-d');
+      await remember('cnames_default');
+      expect((await ok('wait', 'cnames_client_1')).trim()).toBe('0');
+      const webHostname = JSON.parse(await ok('inspect', 'cnames_web_1'))[0].Config.Hostname;
+      expect(await ok('logs', 'cnames_client_1')).toContain(webHostname);
+      expect(await compose('ps')).toMatch(/cnames_web_1\s.*Up/);
+      // httpd as PID 1 ignores SIGTERM: the kill comes after a second, not compose's default ten.
+      await compose('down', '-t', '1');
+      expect(await ok('ps', '-a', '-q', '--filter', 'label=com.docker.compose.project=cnames')).toBe('');
+      expect(await ok('network', 'ls', '-q', '--filter', 'name=cnames_default')).toBe('');
+    }, 90_000);
+  });
 
   it('answers what it does not support with a clear message, not a hang', async () => {
     for (const args of [['network', 'connect', 'x', 'y'], ['volume', 'create', '--driver', 'nfs', 'x'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {

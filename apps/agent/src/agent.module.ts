@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerHealthChanged, containerStateChanged } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged, networkNames } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
+import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { agentControllerFor } from './agent.controller';
@@ -15,6 +16,8 @@ import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
 import { UserNetworks } from './network/user-networks';
+import { parseUpstreams } from './network/dns/dns-server';
+import { NetworkResolvers } from './network/dns/network-resolvers';
 import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
 import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
@@ -58,9 +61,19 @@ export class AgentModule {
           },
         },
         {
+          provide: NetworkResolvers,
+          inject: [BusClient, LOGGER],
+          useFactory: (bus: BusClient, logger: Logger) =>
+            new NetworkResolvers({
+              names: async (networkId) => (await bus.request(networkNames, { networkId })).items,
+              upstreams: parseUpstreams(config.MUELLE_DNS_UPSTREAM, readHostResolvConf()),
+              logger,
+            }),
+        },
+        {
           provide: RUNTIME,
-          inject: [BusClient, LOGGER, 'BRIDGE'],
-          useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork) =>
+          inject: [BusClient, LOGGER, 'BRIDGE', NetworkResolvers],
+          useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork, resolvers: NetworkResolvers) =>
             new ContainerRuntime({
               hostId: config.MUELLE_HOST_ID,
               dataDir,
@@ -70,7 +83,7 @@ export class AgentModule {
               images,
               volumes,
               network,
-              userNetworks: new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL),
+              userNetworks: new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL, resolvers),
               logRotation: { maxBytes: config.MUELLE_LOG_MAX_BYTES, maxFiles: config.MUELLE_LOG_MAX_FILES },
               emit: (change) => void bus.emit(containerStateChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'state event lost')),
               logger,
@@ -96,5 +109,14 @@ export class AgentModule {
         RuntimeLifecycle,
       ],
     };
+  }
+}
+
+/** Read once at start: the host's resolvers, where names that are not the platform's go. */
+function readHostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return ''; // no resolv.conf: no upstream, such names are refused
   }
 }

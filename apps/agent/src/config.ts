@@ -30,6 +30,14 @@ export const agentConfigShape = {
   MUELLE_BRIDGE_SUBNET: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/).optional(),
   /** Which firewall applies the container network rules: `auto` prefers nftables, else iptables. */
   MUELLE_NETWORK_FIREWALL: z.enum(['auto', 'nftables', 'iptables']).default('auto'),
+  /**
+   * Where the networks' resolvers send names that are not the platform's: `ip[:port]`, comma
+   * separated (empty: nowhere, such questions are refused); unset: the host's /etc/resolv.conf.
+   */
+  MUELLE_DNS_UPSTREAM: z
+    .string()
+    .regex(/^(\s*\d+\.\d+\.\d+\.\d+(:\d{1,5})?\s*(,|$))*$/, 'comma-separated ip[:port]')
+    .optional(),
   MUELLE_LOG_MAX_BYTES: z.coerce.number().int().min(4096).default(10 * 1024 * 1024),
   MUELLE_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).default(3),
   /** `disabled` answers every container request with UNAVAILABLE (hosts without root). */

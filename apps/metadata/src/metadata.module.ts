@@ -38,6 +38,7 @@ import { NetworksService } from './networks/networks.service';
 import { NetworkEndpoints } from './networks/network-endpoints';
 import { VolumesController } from './volumes/volumes.controller';
 import { VolumesService } from './volumes/volumes.service';
+import { NetworkNames } from './networks/network-names';
 
 @Module({})
 export class MetadataModule {
@@ -51,7 +52,7 @@ export class MetadataModule {
         TypeOrmModule.forFeature(entities),
       ],
       controllers: [HostsController, UsersController, ContainersController, RegistryMetadataController, TeamsController, AuditController, TeamLimitsController, AddressManagerController, BuildRecordsController, ServicesController, EventsController, NetworksController, VolumesController],
-      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints, VolumesService],
+      providers: [{ provide: METADATA_CONFIG, useValue: config }, HostsService, UsersService, FirstAdmin, TokensService, LoginThrottle, DatabaseReadiness, ContainersService, RegistryMetadataService, RegistryGarbageService, TeamsService, AuditService, TeamLimitsService, AddressManagerService, BuildRecordsService, ServicesService, PlatformMetrics, EventsService, NetworksService, NetworkEndpoints, VolumesService, NetworkNames],
     };
   }
 }

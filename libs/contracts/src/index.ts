@@ -17,6 +17,7 @@ export * from './teams/team-limits.contracts';
 export * from './network/cidr';
 export * from './network/addresses.contracts';
 export * from './network/networks.contracts';
+export * from './network/names.contracts';
 export * from './version';
 export * from './services/services.contracts';
 export * from './byte-units';

@@ -181,7 +181,7 @@ export class ContainerRuntime {
       // What start would otherwise do on its hot path: files that do not depend on the address, the cgroup.
       await writeFile(paths.hostname, `${record.hostname}\n`);
       await writeFile(paths.hosts, hostsFile(record.hostname, null));
-      await writeFile(paths.resolv, await resolvConf(spec.network));
+      await writeFile(paths.resolv, await resolvConf(spec));
       await this.processes.prepareCgroup(record);
       await this.records.save(record);
     } catch (error) {

@@ -80,8 +80,12 @@ export function networkGroup(record: ContainerRecordOnDisk): string {
   return record.teamId ? `team:${record.teamId}` : NO_TEAM_GROUP;
 }
 
-export async function resolvConf(network: ContainerSpec['network']): Promise<string> {
+/** A user network's container asks its network's resolver on the gateway (network/dns); others the host's resolvers. */
+export async function resolvConf(spec: Pick<ContainerSpec, 'network' | 'networks'>): Promise<string> {
+  const network = spec.network;
   const host = await unlessAbsent(readFile('/etc/resolv.conf', 'utf8'), '');
+  const gateway = network === 'bridge' ? spec.networks?.[0]?.gateway : undefined;
+  if (gateway) return [...host.split('\n').filter((l) => /^(search|domain|options)\s/.test(l.trim())), `nameserver ${gateway}`, ''].join('\n');
   // Loopback resolvers of the host are unreachable from a container's own network namespace.
   const lines = host.split('\n').filter((l) => l.trim() && !(network !== 'host' && /^nameserver\s+(127\.|::1)/.test(l.trim())));
   if (!lines.some((l) => l.startsWith('nameserver'))) lines.push('nameserver 8.8.8.8');

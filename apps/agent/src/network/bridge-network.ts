@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
+import { endpointMac } from './endpoint-mac';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
 import { assertSubnetFree } from './subnet-overlap';
@@ -33,8 +33,8 @@ export class BridgeNetwork {
     private readonly subnetSource: () => Promise<string>,
     private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-    /** A user network's own gateway (else the subnet's first address) and `--internal` (no way out). */
-    private readonly options: { gateway?: string; internal?: boolean } = {},
+    /** A user network's own gateway (else the subnet's first address), `--internal` (no way out), and a resolver on the gateway (dns/). */
+    private readonly options: { gateway?: string; internal?: boolean; resolver?: boolean; networkId?: string } = {},
   ) {}
 
   private get initialised() {
@@ -148,6 +148,7 @@ export class BridgeNetwork {
         members: [...this.members.values()],
         published: [...this.published.values()].flat(),
         internal: this.options.internal === true,
+        ...(this.options.resolver ? { resolver: this.gateway } : {}),
       });
     const next = this.applying.then(run, run);
     this.applying = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
@@ -159,9 +160,9 @@ export class BridgeNetwork {
     return { host: `mv${short}`, peer: `mp${short}` };
   }
 
+  /** Per endpoint: the user network's id takes part, so another host computes the same MAC (endpoint-mac.ts). */
   macFor(containerId: string): string {
-    const h = createHash('sha256').update(containerId).digest();
-    return ['02', '42', ...[h[0], h[1], h[2], h[3]].map((b) => (b as number).toString(16).padStart(2, '0'))].join(':');
+    return endpointMac(containerId, this.options.networkId);
   }
 
   /**

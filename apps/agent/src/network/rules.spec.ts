@@ -90,6 +90,21 @@ describe('network rules', () => {
     }
   });
 
+  it('opens only port 53 of the gateway to the network’s containers when the network has a resolver, before the host is closed', () => {
+    const nft = nftRuleset({ ...model, resolver: '10.89.0.1' }).split('\n').map((l) => l.trim());
+    const drop = nft.indexOf('iifname "muelle0" drop');
+    for (const p of ['udp', 'tcp']) {
+      const accept = nft.indexOf(`iifname "muelle0" ip daddr 10.89.0.1 ${p} dport 53 accept`);
+      expect(accept).toBeGreaterThan(-1);
+      expect(accept).toBeLessThan(drop);
+    }
+    expect(nftRuleset(model)).not.toMatch(/daddr \S+ (udp|tcp) dport 53 accept/);
+    const { filter } = iptablesRestore({ ...model, resolver: '10.89.0.1' });
+    expect(filter).toContain('-A MUELLE-muelle0-IN -i muelle0 -d 10.89.0.1 -p udp -m udp --dport 53 -j RETURN');
+    expect(filter.indexOf('--dport 53')).toBeLessThan(filter.indexOf('-A MUELLE-muelle0-IN -i muelle0 -j DROP'));
+    expect(() => nftRuleset({ ...model, resolver: '10.89.0.1; drop' })).toThrow(/resolver address/);
+  });
+
   it('teardown deletes only our tables', () => {
     expect(nftTeardown('muelle0')).toBe('table inet muelle_muelle0 {}\ndelete table inet muelle_muelle0\ntable bridge muelle_muelle0 {}\ndelete table bridge muelle_muelle0\n');
     expect(tableName('m-test.0')).toBe('muelle_m_test_0');

@@ -34,6 +34,8 @@ export interface NetworkRuleModel {
   published: readonly PublishedPortRule[];
   /** A user-defined `--internal` network: no route out of the bridge, no outbound NAT. */
   internal?: boolean;
+  /** The network's resolver listens here (the gateway): containers may ask it on port 53, UDP and TCP. */
+  resolver?: string;
 }
 
 /** Loopback clients of a published port are masqueraded to the bridge's address (see nftRuleset). */
@@ -54,6 +56,7 @@ export function checkModel(model: NetworkRuleModel): void {
   if (!INTERFACE.test(model.bridge)) fail(`bridge name ${JSON.stringify(model.bridge)}`);
   const [address, prefix] = model.subnet.split('/');
   if (!IPV4.test(address ?? '') || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32) fail(`subnet ${JSON.stringify(model.subnet)}`);
+  if (model.resolver !== undefined && !IPV4.test(model.resolver)) fail(`resolver address ${JSON.stringify(model.resolver)}`);
   for (const m of model.members) {
     if (!INTERFACE.test(m.hostInterface)) fail(`interface name ${JSON.stringify(m.hostInterface)}`);
     if (!IPV4.test(m.ipAddress)) fail(`address ${JSON.stringify(m.ipAddress)}`);
@@ -121,6 +124,7 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     `    iifname ${br} ct state established,related accept`,
+    ...(model.resolver ? ['udp', 'tcp'].map((p) => `    iifname ${br} ip daddr ${model.resolver} ${p} dport 53 accept`) : []),
     `    iifname ${br} drop`,
     `  }`,
     `  chain forward {`,
@@ -187,7 +191,9 @@ export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat:
   const c = chainPrefix(model.bridge);
   const br = model.bridge;
   const filter = [`*filter`, `:${c}-IN - [0:0]`, `:${c}-FWD - [0:0]`, `-F ${c}-IN`, `-F ${c}-FWD`];
-  filter.push(`-A ${c}-IN -i ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`, `-A ${c}-IN -i ${br} -j DROP`);
+  filter.push(`-A ${c}-IN -i ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`);
+  if (model.resolver) for (const p of ['udp', 'tcp']) filter.push(`-A ${c}-IN -i ${br} -d ${model.resolver} -p ${p} -m ${p} --dport 53 -j RETURN`);
+  filter.push(`-A ${c}-IN -i ${br} -j DROP`);
   filter.push(`-A ${c}-FWD -i ${br} -d ${LINK_LOCAL} -j DROP`);
   filter.push(`-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate DNAT -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -j DROP`);
   if (model.internal) filter.push(`-A ${c}-FWD -i ${br} ! -o ${br} -j DROP`);

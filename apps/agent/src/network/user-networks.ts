@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { NetworkEndpoint } from '@muelle/contracts';
 import { BridgeNetwork } from './bridge-network';
+import type { NetworkResolvers } from './dns/network-resolvers';
 import type { FirewallBackendName } from './firewall';
+import { removeStaleNetworkBridges } from './stale-bridges';
 
 /** A container on a user network, as the rules need it. */
 export interface UserNetworkMember {
@@ -14,7 +16,8 @@ export interface UserNetworkMember {
  * The bridges of teams' user-defined networks on this host: one per network (`mn<id prefix>`), made
  * with the network's subnet and gateway when its first container starts here, each with its own
  * rule tables. A network's containers all belong to its team, so they form one group; nothing from
- * another bridge gets in but replies and published ports (rules.ts).
+ * another bridge gets in but replies and published ports (rules.ts). Each network's resolver
+ * (dns/) listens on its gateway here, and the rules let the network's containers reach it.
  */
 export class UserNetworks {
   private readonly bridges = new Map<string, Promise<BridgeNetwork>>();
@@ -22,6 +25,8 @@ export class UserNetworks {
   constructor(
     private readonly networkDir: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
+    /** Each network's name resolver on its gateway (absent: containers get the host's resolvers). */
+    private readonly resolvers?: NetworkResolvers,
   ) {}
 
   static bridgeName(networkId: string): string {
@@ -51,8 +56,10 @@ export class UserNetworks {
     const { subnet, gateway } = endpoint;
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
     const name = UserNetworks.bridgeName(endpoint.id);
-    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true });
+    await removeStaleNetworkBridges(subnet, name, this.firewallPreference);
+    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, resolver: this.resolvers !== undefined, networkId: endpoint.id });
     await bridge.init();
+    await this.resolvers?.serve(endpoint.id, gateway);
     await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
     return bridge;
   }

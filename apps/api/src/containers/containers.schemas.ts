@@ -1,6 +1,8 @@
-import { ArchivePath, ContainerName, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
+import { ArchivePath, ContainerName, NetworkAlias, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
+
+const NetworkRef = z.string().min(1).max(128);
 
 /**
  * `POST /v1/containers`: a ContainerSpec plus a name; `start: true` is `run`. Strict at every
@@ -19,8 +21,11 @@ export const CreateContainerBody = ContainerSpec.extend({
   restartPolicy: RestartPolicy.strict().default({ name: 'no', maxRetries: 0 }),
   placement: Placement.strict().default({ constraints: {} }),
   healthcheck: HealthcheckSpec.strict().optional(),
-  /** The team's networks to join, by name or id (in place of the host's default bridge). */
-  networks: z.array(z.string().min(1).max(128)).max(1, 'a container joins one network for now (more: not supported by Muelle yet)').default([]),
+  /** The team's networks to join, by name or id (in place of the host's default bridge), with the container's aliases on each. */
+  networks: z
+    .array(z.union([NetworkRef, z.object({ network: NetworkRef, aliases: z.array(NetworkAlias).max(32).default([]) }).strict()]))
+    .max(1, 'a container joins one network for now (more: not supported by Muelle yet)')
+    .default([]),
 }).strict();
 export type CreateContainerBody = z.output<typeof CreateContainerBody>;
 

@@ -46,7 +46,7 @@ const INSPECT_TIMEOUT_MS = 3_000;
 /** A container as the API shows it: the record, where it runs, and what its agent says (null when unreachable). */
 export interface ContainerView extends ContainerRecord {
   hostAddress: string | null;
-  runtime: Pick<ContainerRuntimeInfo, 'pid' | 'ipAddress' | 'ports' | 'error' | 'stoppedByUser' | 'state' | 'exitCode' | 'startedAt' | 'finishedAt' | 'health'> | null;
+  runtime: Pick<ContainerRuntimeInfo, 'pid' | 'ipAddress' | 'macAddress' | 'ports' | 'error' | 'stoppedByUser' | 'state' | 'exitCode' | 'startedAt' | 'finishedAt' | 'health'> | null;
 }
 
 /**
@@ -377,6 +377,7 @@ export class ContainersService {
         ? {
             pid: runtime.pid,
             ipAddress: runtime.ipAddress,
+            macAddress: runtime.macAddress,
             ports: runtime.ports,
             error: runtime.error,
             stoppedByUser: runtime.stoppedByUser,

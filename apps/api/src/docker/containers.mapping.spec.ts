@@ -105,10 +105,17 @@ describe('Docker create body → ContainerSpec', () => {
     [{ MacAddress: '02:42:ac:11:00:02' }, '--mac-address'],
     [{ Healthcheck: { Test: ['CMD', 'true'], StartInterval: 1e9 } }, '--health-start-interval'],
     [{ Volumes: { '/data': {} } }, 'anonymous volume /data'],
-    [{ NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['db'] } } } }, '--network-alias'],
+    [{ NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['db'] } } } }, 'network-scoped aliases are supported only for user-defined networks'],
+    [{ NetworkingConfig: { EndpointsConfig: { other: {} } } }, 'an endpoint config for "other"'],
     [{ NetworkingConfig: { EndpointsConfig: { default: { IPAMConfig: { IPv4Address: '10.0.0.9' } } } } }, '--ip'],
   ])('refuses the config %j naming %s', (top, option) => {
     expect(() => create(withHost({}, top))).toThrow(option);
+  });
+
+  it('takes a user network’s aliases from its endpoint config (--network-alias, compose’s service name)', () => {
+    const body = create({ HostConfig: { NetworkMode: 'shop_default' }, NetworkingConfig: { EndpointsConfig: { shop_default: { Aliases: ['web', 'www'], IPAMConfig: null, Links: [] } } } });
+    expect(body).toMatchObject({ network: 'bridge', networks: [{ network: 'shop_default', aliases: ['web', 'www'] }] });
+    expect(() => create({ HostConfig: { NetworkMode: 'shop_default' }, NetworkingConfig: { EndpointsConfig: { shop_default: { Aliases: ['bad name'] } } } })).toThrow(/networks/);
   });
 
   it('keeps accepting the defaults spelled out (ipc private, runc, json-file logs, --no-healthcheck, a named volume)', () => {

@@ -4,6 +4,7 @@ import { CreateContainerBody } from '../containers/containers.schemas';
 import { parseRequest } from '../http/validation';
 import { refuseUnimplementedMountOptions, refuseUnimplementedOptions, seccompOf } from './containers.refusals';
 import { NotSupportedByMuelleError } from './errors';
+import { dockerNetworks } from './network-settings';
 
 /** The image name as the user typed it (Docker shows that, Muelle stores the resolved one). */
 export const DOCKER_IMAGE_LABEL = 'muelle.docker.image';
@@ -103,13 +104,19 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
   const networkMode = host.NetworkMode ?? '';
   let network: 'bridge' | 'host' | 'none';
   // Any other name is one of the team's networks (`--network shop_default`); `container:<id>` is not.
-  const networks: string[] = [];
+  const networks: Array<{ network: string; aliases: string[] }> = [];
+  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
   if (networkMode === '' || networkMode === 'default' || networkMode === 'bridge') network = 'bridge';
   else if (networkMode === 'host' || networkMode === 'none') network = networkMode;
   else if (!networkMode.includes(':')) {
     network = 'bridge';
-    networks.push(networkMode);
+    // `--network-alias`, compose's service name: the endpoint config under the network's name.
+    networks.push({ network: networkMode, aliases: aliasesOf(endpoints[networkMode]) });
   } else throw new NotSupportedByMuelleError(`network mode ${JSON.stringify(networkMode)}`, 400);
+  for (const key of Object.keys(endpoints)) {
+    if (key !== networkMode && !(network === 'bridge' && !networks.length && key === 'bridge')) throw new NotSupportedByMuelleError(`an endpoint config for ${JSON.stringify(key)}, a network other than the container's network mode`, 400);
+  }
+  if (!networks.length && Object.values(endpoints).some((e) => aliasesOf(e).length)) throw new InvalidArgumentError('network-scoped aliases are supported only for user-defined networks');
 
   const ports: Array<{ hostIp: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }> = [];
   for (const [key, bindings] of Object.entries(host.PortBindings ?? {})) {
@@ -342,11 +349,18 @@ export function toInspect(view: ContainerView) {
       Gateway: '',
       MacAddress: '',
       Ports: portsMap(ports),
-      Networks: view.spec.network === 'bridge' ? { bridge: { IPAddress: ip, Gateway: '', MacAddress: '', NetworkID: 'muelle-bridge' } } : {},
+      Networks: dockerNetworks(view),
     },
     /** Muelle's addition: where the container runs. */
     Node: { ID: view.hostId, Addr: view.hostAddress },
   };
+}
+
+function aliasesOf(endpoint: Record<string, unknown> | null | undefined): string[] {
+  const aliases = endpoint?.Aliases;
+  if (aliases === undefined || aliases === null) return [];
+  if (!Array.isArray(aliases) || aliases.some((a) => typeof a !== 'string')) throw new InvalidArgumentError('NetworkingConfig.EndpointsConfig.*.Aliases must be a list of names');
+  return aliases as string[];
 }
 
 /** Docker's `HostConfig.NetworkMode`: the user network's name, `default` for the host's bridge. */

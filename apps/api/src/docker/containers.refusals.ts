@@ -100,8 +100,8 @@ const NULL_IS_DEFAULT = new Set(['MaskedPaths', 'ReadonlyPaths', 'MemorySwappine
 /** Maps whose keys are the user's choices: any key is a setting, even with an empty value. */
 const MAPS = new Set(['Tmpfs', 'Sysctls', 'StorageOpt', 'Annotations', 'DriverOpts']);
 
-/** Endpoint fields the CLI fills in with zero values for `--network X`; Muelle has one network per mode. */
-const ENDPOINT_READ = new Set(['NetworkID', 'EndpointID', 'Gateway', 'IPAddress', 'IPPrefixLen', 'IPv6Gateway', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen']);
+/** Endpoint fields the CLI fills in with zero values for `--network X`, and `Aliases` (read by toMuelleCreate). */
+const ENDPOINT_READ = new Set(['NetworkID', 'EndpointID', 'Gateway', 'IPAddress', 'IPPrefixLen', 'IPv6Gateway', 'GlobalIPv6Address', 'GlobalIPv6PrefixLen', 'Aliases']);
 
 function isZero(value: unknown): boolean {
   if (value === null || value === undefined || value === false || value === 0 || value === '') return true;

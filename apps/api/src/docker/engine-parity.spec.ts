@@ -35,12 +35,21 @@ const view: ContainerView = {
   finishedAt: null,
   health: null,
   hostAddress: '127.0.0.1',
-  runtime: { pid: 4242, ipAddress: '10.89.0.2', ports: [{ hostIp: '0.0.0.0', hostPort: 18080, containerPort: 8080, protocol: 'tcp' }], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
+  runtime: { pid: 4242, ipAddress: '10.89.0.2', macAddress: '02:42:0a:59:00:02', ports: [{ hostIp: '0.0.0.0', hostPort: 18080, containerPort: 8080, protocol: 'tcp' }], error: '', stoppedByUser: false, state: 'running', exitCode: null, startedAt: '2026-12-03T15:00:01.000Z', finishedAt: null },
 };
 
 describe('Docker API answers shaped like dockerd 20.10', () => {
   it('GET /containers/{id}/json', () => {
     expect(undocumented('container-inspect', toInspect(view))).toEqual([]);
+  });
+
+  it('GET /containers/{id}/json of a container on a user network: one entry per network, keyed by its name, shaped as the bridge’s', () => {
+    const network = { id: 'c'.repeat(64), name: 'shop_default', subnet: '10.90.0.0/24', gateway: '10.90.0.1', address: '10.90.0.2', aliases: ['web'] };
+    const inspect = toInspect({ ...view, spec: { ...spec, networks: [network] } });
+    expect(undocumented('container-inspect', { ...inspect, NetworkSettings: { ...inspect.NetworkSettings, Networks: { bridge: inspect.NetworkSettings.Networks.shop_default } } })).toEqual([]);
+    expect(inspect.NetworkSettings.Networks).toEqual({
+      shop_default: expect.objectContaining({ Aliases: ['web', 'aaaaaaaaaaaa'], NetworkID: network.id, IPAddress: '10.90.0.2', Gateway: '10.90.0.1', IPPrefixLen: 24, MacAddress: '02:42:0a:59:00:02' }),
+    });
   });
 
   it('GET /containers/json', () => {

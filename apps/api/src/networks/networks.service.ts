@@ -40,13 +40,14 @@ export class NetworksService {
    * team's (decide(): `update` on the network) and needs network mode bridge. Metadata fills in
    * the subnet and the container's address when it records the container.
    */
-  async endpointsFor(principal: RequestPrincipal, refs: readonly string[], mode: 'bridge' | 'host' | 'none'): Promise<NetworkEndpoint[]> {
-    if (refs.length && mode !== 'bridge') throw new InvalidArgumentError(`network mode ${mode} cannot be combined with the network ${refs[0]}`);
+  async endpointsFor(principal: RequestPrincipal, asked: ReadonlyArray<string | { network: string; aliases: string[] }>, mode: 'bridge' | 'host' | 'none'): Promise<NetworkEndpoint[]> {
+    const refs = asked.map((a) => (typeof a === 'string' ? { network: a, aliases: [] } : a));
+    if (refs.length && mode !== 'bridge') throw new InvalidArgumentError(`network mode ${mode} cannot be combined with the network ${refs[0]!.network}`);
     const endpoints: NetworkEndpoint[] = [];
-    for (const ref of refs) {
+    for (const { network: ref, aliases } of refs) {
       const network = await this.get(principal, ref, 'update');
       if (network.teamId !== principal.teamId) throw new NotFoundError(`no such network: ${ref}`);
-      endpoints.push({ id: network.id, name: network.name });
+      endpoints.push({ id: network.id, name: network.name, ...(aliases.length ? { aliases } : {}) });
     }
     return endpoints;
   }

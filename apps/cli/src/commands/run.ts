@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { CliError } from '../errors';
 import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from '../parse';
 import { runTerminal } from '../terminal';
 import { apiClient, followLogs } from './common';
@@ -32,6 +33,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--host <id>', 'pin to a host')
     .option('--constraint <key=value>', 'host label that must match', collect, [])
     .option('--network <network>', "bridge, host, none, or one of your team's networks", 'bridge')
+    .option('--network-alias <name>', "another name of the container on its network (a team's network only)", collect, [])
     .option('--init', 'run an init as PID 1 that forwards signals and reaps zombies')
     .option('--read-only', 'mount the root filesystem read-only')
     .option('--cap-add <cap>', 'add a capability (needs a team policy granting it)', collect, [])
@@ -47,6 +49,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--no-healthcheck', "disable the image's HEALTHCHECK")
     .action(async (image: string, command: string[], o) => {
       const api = apiClient();
+      if (o.networkAlias.length && ['bridge', 'host', 'none'].includes(o.network)) throw new CliError('--network-alias needs --network with one of your team\'s networks');
       const body = {
         image,
         name: o.name,
@@ -62,7 +65,9 @@ export function registerRunCommand(program: Command, io: Io): void {
         stdinOnce: !!o.interactive && !o.detach,
         ports: o.publish.map(parsePublish),
         volumes: o.volume.map(parseVolume),
-        ...(['bridge', 'host', 'none'].includes(o.network) ? { network: o.network } : { network: 'bridge', networks: [o.network] }),
+        ...(['bridge', 'host', 'none'].includes(o.network)
+          ? { network: o.network }
+          : { network: 'bridge', networks: [o.networkAlias.length ? { network: o.network, aliases: o.networkAlias } : o.network] }),
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
           cpus: o.cpus ? Number(o.cpus) : undefined,

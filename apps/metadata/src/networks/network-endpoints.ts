@@ -37,7 +37,7 @@ export class NetworkEndpoints {
       let address: string | undefined;
       for (let n = range.first + 1; n < range.last && !address; n++) if (!used.has(ipToString(n))) address = ipToString(n);
       if (!address) throw new ConflictError(`network ${network.name} has no free address left (${network.subnet})`);
-      networks.push({ id: network.id, name: network.name, driver: network.driver, subnet: network.subnet, gateway: network.gateway, internal: network.internal, address });
+      networks.push({ id: network.id, name: network.name, driver: network.driver, subnet: network.subnet, gateway: network.gateway, internal: network.internal, address, ...(asked.aliases?.length ? { aliases: [...new Set(asked.aliases)] } : {}) });
     }
     return { ...spec, networks };
   }

@@ -1,11 +1,15 @@
 import { Controller } from '@nestjs/common';
 import { HandleRequest } from '@muelle/bus';
-import { createNetwork, deleteNetwork, getNetwork, listNetworks, ParsedRequestOf } from '@muelle/contracts';
+import { createNetwork, deleteNetwork, getNetwork, listNetworks, networkNames, ParsedRequestOf } from '@muelle/contracts';
+import { NetworkNames } from './network-names';
 import { NetworksService } from './networks.service';
 
 @Controller()
 export class NetworksController {
-  constructor(private readonly networks: NetworksService) {}
+  constructor(
+    private readonly networks: NetworksService,
+    private readonly names: NetworkNames,
+  ) {}
 
   @HandleRequest(createNetwork)
   create(request: ParsedRequestOf<typeof createNetwork>) {
@@ -25,5 +29,10 @@ export class NetworksController {
   @HandleRequest(deleteNetwork)
   async delete(request: ParsedRequestOf<typeof deleteNetwork>) {
     return { deleted: await this.networks.delete(request.id) };
+  }
+
+  @HandleRequest(networkNames)
+  async networkNames(request: ParsedRequestOf<typeof networkNames>) {
+    return { items: await this.names.of(request.networkId) };
   }
 }

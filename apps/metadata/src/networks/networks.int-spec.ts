@@ -1,6 +1,6 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { allocateHostSubnet, cidrsOverlap, ConflictError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, NotFoundError, recordContainer, registerHost } from '@muelle/contracts';
-import { randomBytes } from 'node:crypto';
+import { allocateHostSubnet, cidrsOverlap, ConflictError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, networkNames, NotFoundError, recordContainer, registerHost, createService, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -107,5 +107,33 @@ describe('networks in metadata (PostgreSQL)', () => {
     expect((await record('apps-3', teamA)).spec.networks[0]?.address).toBe('10.77.0.2');
     for (const name of ['apps-4', 'apps-5', 'apps-6']) await record(name, teamA);
     await expect(record('apps-7', teamA)).rejects.toThrow(/network apps has no free address left \(10\.77\.0\.0\/29\)/);
+  });
+
+  it("lists a network's names for its resolvers: names, aliases on that network and addresses, and nothing of another network", async () => {
+    const net = await bus.request(createNetwork, { name: 'named', teamId: teamA, driver: 'overlay', subnet: '10.78.0.0/24' });
+    const elsewhere = await bus.request(createNetwork, { name: 'elsewhere', teamId: teamA, driver: 'overlay', subnet: '10.79.0.0/24' });
+    const db = await bus.request(recordContainer, {
+      id: randomBytes(32).toString('hex'),
+      name: 'db-1',
+      teamId: teamA,
+      hostId: 'net-host',
+      spec: ContainerSpec.parse({ image: 'r/x', networks: [{ id: net.id, name: 'named', aliases: ['postgres', 'db', 'db'] }] }),
+    });
+    expect(db.spec.networks[0]?.aliases).toEqual(['postgres', 'db']);
+    await bus.request(recordContainer, { id: randomBytes(32).toString('hex'), name: 'other', teamId: teamA, hostId: 'net-host', spec: ContainerSpec.parse({ image: 'r/x', networks: [{ id: elsewhere.id, name: 'elsewhere' }] }) });
+    // A service's replica carries the service's name (through its id label) for `shop` and `tasks.shop`.
+    const shop = await bus.request(createService, { name: 'shop', teamId: teamA, ownerId: randomUUID(), spec: ServiceSpec.parse({ image: 'r/shop', replicas: 1 }) });
+    const replica = await bus.request(recordContainer, {
+      id: randomBytes(32).toString('hex'),
+      name: 'shop.1a2b3c4d5e',
+      teamId: teamA,
+      hostId: 'net-host',
+      spec: ContainerSpec.parse({ image: 'r/shop', labels: { [SERVICE_ID_LABEL]: shop.id }, networks: [{ id: net.id, name: 'named' }] }),
+    });
+    const { items } = await bus.request(networkNames, { networkId: net.id });
+    expect(items.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { containerId: db.id, name: 'db-1', aliases: ['postgres', 'db'], address: '10.78.0.2', service: null, running: false, health: null },
+      { containerId: replica.id, name: 'shop.1a2b3c4d5e', aliases: [], address: '10.78.0.3', service: 'shop', running: false, health: null },
+    ]);
   });
 });

@@ -9,6 +9,12 @@ export const NetworkName = z
   .max(64)
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits, _ . and -, starting with a letter or digit, at most 64');
 
+/** A name a container answers to on one network: a DNS name (labels of letters, digits, `_` and `-`). */
+export const NetworkAlias = z
+  .string()
+  .max(128)
+  .regex(/^[a-zA-Z0-9_]([a-zA-Z0-9_-]*[a-zA-Z0-9_])?(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]*[a-zA-Z0-9_])?)*$/, 'a DNS name: labels of letters, digits, _ and -, separated by dots');
+
 /** The modes a container already has on every host; no user-defined network may take these names. */
 export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none', 'default'];
 
@@ -50,6 +56,8 @@ export const NetworkEndpoint = z.object({
   gateway: z.ipv4().optional(),
   internal: z.boolean().optional(),
   address: z.ipv4().optional(),
+  /** More names for the container on this network only (`--network-alias`, Docker's `Aliases`). */
+  aliases: z.array(NetworkAlias).max(32).optional(),
 });
 export type NetworkEndpoint = z.infer<typeof NetworkEndpoint>;
 

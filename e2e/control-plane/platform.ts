@@ -153,6 +153,7 @@ export async function startPlatform(options: {
       // As the README asks: agents send Muelle credentials only to the registry they know as Muelle's.
       MUELLE_REGISTRY_ADDRESS: registryAddress,
       MUELLE_HEARTBEAT_SECONDS: '1',
+      MUELLE_OVERLAY_RECONCILE_SECONDS: '2',
       ...(spec.labels ? { MUELLE_HOST_LABELS: spec.labels } : {}),
     };
     let child: ServiceProcess;

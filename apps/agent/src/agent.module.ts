@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerHealthChanged, containerStateChanged } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged, overlayPeers } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { agentControllerFor } from './agent.controller';
-import { AgentConfig } from './config';
+import { AgentConfig, underlayAddressOf } from './config';
 import { cgroupParentFor } from './containers/cgroup-scope';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
@@ -15,9 +15,11 @@ import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
 import { UserNetworks } from './network/user-networks';
+import { OverlayNetworks } from './network/overlay-networks';
+import { OverlayController } from './network/overlay.controller';
 import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
-import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
+import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, OVERLAY, RUNTIME, VOLUME_STORE } from './tokens';
 import { VolumeStore } from './volumes/volume-store';
 import { ImagePullMetrics } from './images/image-pull-metrics';
 
@@ -29,10 +31,14 @@ export class AgentModule {
     const driver = new LinuxIsolationDriver();
     const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs, undefined, insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES));
     const volumes = new VolumeStore(dataDir);
+    let overlay: OverlayNetworks | undefined;
+    const userNetworks = new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL, () =>
+      overlay ? overlay.containerMtu() : Promise.reject(new Error('overlay networks are not set up yet')),
+    );
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [agentControllerFor(config.MUELLE_HOST_ID)],
+      controllers: [agentControllerFor(config.MUELLE_HOST_ID), OverlayController],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostRegistrationService,
@@ -58,8 +64,26 @@ export class AgentModule {
           },
         },
         {
+          provide: OVERLAY,
+          inject: [BusClient, LOGGER],
+          useFactory: (bus: BusClient, logger: Logger) =>
+            (overlay = new OverlayNetworks(
+              {
+                hostId: config.MUELLE_HOST_ID,
+                underlayAddress: underlayAddressOf(config),
+                port: config.MUELLE_VXLAN_PORT,
+                reconcileSeconds: config.MUELLE_OVERLAY_RECONCILE_SECONDS,
+                firewallPreference: config.MUELLE_NETWORK_FIREWALL,
+                peers: (networkIds) => bus.request(overlayPeers, { hostId: config.MUELLE_HOST_ID, networkIds }),
+                logger,
+              },
+              userNetworks,
+            )),
+        },
+        {
           provide: RUNTIME,
-          inject: [BusClient, LOGGER, 'BRIDGE'],
+          // OVERLAY first: user networks ask it for their containers' MTU.
+          inject: [BusClient, LOGGER, 'BRIDGE', OVERLAY],
           useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork) =>
             new ContainerRuntime({
               hostId: config.MUELLE_HOST_ID,
@@ -70,7 +94,7 @@ export class AgentModule {
               images,
               volumes,
               network,
-              userNetworks: new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL),
+              userNetworks,
               logRotation: { maxBytes: config.MUELLE_LOG_MAX_BYTES, maxFiles: config.MUELLE_LOG_MAX_FILES },
               emit: (change) => void bus.emit(containerStateChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'state event lost')),
               logger,

@@ -17,12 +17,22 @@ export interface UserNetworkMember {
  * another bridge gets in but replies and published ports (rules.ts).
  */
 export class UserNetworks {
-  private readonly bridges = new Map<string, Promise<BridgeNetwork>>();
+  private readonly bridges = new Map<string, { endpoint: NetworkEndpoint; bridge: Promise<BridgeNetwork> }>();
 
   constructor(
     private readonly networkDir: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
+    /** Containers' MTU on overlay networks (undefined: the kernel's default); see overlay-networks.ts. */
+    private readonly overlayMtu: () => Promise<number | undefined> = async () => undefined,
   ) {}
+
+  /** The networks whose bridge is up on this host, for the overlay reconciler. */
+  async opened(): Promise<Array<{ endpoint: NetworkEndpoint; bridge: BridgeNetwork }>> {
+    const all = await Promise.all(
+      [...this.bridges.values()].map(({ endpoint, bridge }) => bridge.then((b) => ({ endpoint, bridge: b }), () => undefined)), // a failed setup is retried by its next container
+    );
+    return all.filter((o): o is { endpoint: NetworkEndpoint; bridge: BridgeNetwork } => o !== undefined);
+  }
 
   static bridgeName(networkId: string): string {
     return `mn${networkId.slice(0, 10)}`;
@@ -30,10 +40,10 @@ export class UserNetworks {
 
   /** The network's bridge, made (with `members` as its first rule set) when this host has none yet. */
   bridgeFor(endpoint: NetworkEndpoint, members: readonly UserNetworkMember[] = []): Promise<BridgeNetwork> {
-    let bridge = this.bridges.get(endpoint.id);
+    let bridge = this.bridges.get(endpoint.id)?.bridge;
     if (!bridge) {
       bridge = this.open(endpoint, members);
-      this.bridges.set(endpoint.id, bridge);
+      this.bridges.set(endpoint.id, { endpoint, bridge });
       // A failed setup is tried again by the next container that needs the network.
       bridge.catch(() => this.bridges.delete(endpoint.id));
     }
@@ -51,7 +61,9 @@ export class UserNetworks {
     const { subnet, gateway } = endpoint;
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
     const name = UserNetworks.bridgeName(endpoint.id);
-    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true });
+    // Every network but a bridge-driver one may span hosts: its containers leave room for the VXLAN headers.
+    const mtu = endpoint.driver === 'bridge' ? undefined : await this.overlayMtu();
+    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, networkId: endpoint.id, mtu });
     await bridge.init();
     await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
     return bridge;

@@ -15,6 +15,7 @@ import { ServicesAndLeases1764700700001 } from './1764700700001-ServicesAndLease
 import { PlatformEvents1764840000000 } from './1764840000000-PlatformEvents';
 import { Networks1764850000000 } from './1764850000000-Networks';
 import { PlacementGeneration1764860000000 } from './1764860000000-PlacementGeneration';
+import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   PlatformEvents1764840000000,
   Networks1764850000000,
   PlacementGeneration1764860000000,
+  OverlayVni1765020000000,
 ];

@@ -1,11 +1,15 @@
-import { access, readFile } from 'node:fs/promises';
 import { runHostCommand } from '@muelle/isolation';
 import { diffEntries, OverlayChanges, OverlayEntries, parseFdb, parseNeighbours } from './overlay-plan';
 
 /** Outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8) headers: what a frame grows by on the underlay. */
 export const VXLAN_OVERHEAD = 50;
 
-const exists = (device: string) => access(`/sys/class/net/${device}`).then(() => true, () => false);
+/**
+ * `ip -d -o link show dev X`, or undefined when there is no such device (`ip` fails). Asked of `ip`,
+ * not read from /sys: /sys/class/net shows the namespace /sys was mounted in, which is not the
+ * agent's own when it was started with `nsenter --net` (as the multi-host tests do).
+ */
+const linkDetails = (device: string) => runHostCommand('ip', ['-d', '-o', 'link', 'show', 'dev', device]).then((text) => text, () => undefined);
 
 /**
  * The MTU of containers on overlay networks: the underlay device's (the one holding `underlay`)
@@ -17,7 +21,9 @@ export async function overlayMtu(underlay: string): Promise<number> {
   const lines = (await runHostCommand('ip', ['-o', '-4', 'addr', 'show'])).split('\n');
   const device = lines.find((l) => l.includes(` inet ${underlay}/`))?.split(/\s+/)[1];
   if (!device) throw new Error(`underlay address ${underlay} (MUELLE_UNDERLAY_ADDRESS) is not an address of this host`);
-  return Number((await readFile(`/sys/class/net/${device}/mtu`, 'utf8')).trim()) - VXLAN_OVERHEAD;
+  const mtu = Number(/ mtu (\d+) /.exec((await linkDetails(device)) ?? '')?.[1]);
+  if (!mtu) throw new Error(`cannot read the MTU of ${device}, the underlay device`);
+  return mtu - VXLAN_OVERHEAD;
 }
 
 /**
@@ -42,8 +48,8 @@ export class VxlanDevice {
 
   /** Made, or remade when an existing one has another VNI, source or port (a previous run's settings). */
   async ensure(): Promise<void> {
-    if (await exists(this.name)) {
-      const details = await runHostCommand('ip', ['-d', '-o', 'link', 'show', 'dev', this.name]);
+    const details = await linkDetails(this.name);
+    if (details) {
       const same = details.includes(`vxlan id ${this.vni} `) && details.includes(` local ${this.underlay} `) && details.includes(` dstport ${this.port} `) && details.includes(` master ${this.bridge} `);
       if (same) return;
       await runHostCommand('ip', ['link', 'del', this.name]);

@@ -157,6 +157,7 @@ export async function startPlatform(options: {
       MUELLE_HEARTBEAT_SECONDS: '1',
       // Tests never ask a real resolver: names the networks do not know are refused.
       MUELLE_DNS_UPSTREAM: '',
+      MUELLE_OVERLAY_RECONCILE_SECONDS: '2',
       ...(spec.labels ? { MUELLE_HOST_LABELS: spec.labels } : {}),
     };
     let child: ServiceProcess;

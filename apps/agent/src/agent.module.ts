@@ -1,13 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerHealthChanged, containerStateChanged, networkNames } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged, networkNames, overlayPeers } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { agentControllerFor } from './agent.controller';
-import { AgentConfig } from './config';
+import { AgentConfig, underlayAddressOf } from './config';
 import { cgroupParentFor } from './containers/cgroup-scope';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
@@ -18,9 +18,11 @@ import { ImageStore } from './images/image-store';
 import { UserNetworks } from './network/user-networks';
 import { parseUpstreams } from './network/dns/dns-server';
 import { NetworkResolvers } from './network/dns/network-resolvers';
+import { OverlayNetworks } from './network/overlay-networks';
+import { OverlayController } from './network/overlay.controller';
 import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
-import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, RUNTIME, VOLUME_STORE } from './tokens';
+import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, OVERLAY, RUNTIME, USER_NETWORKS, VOLUME_STORE } from './tokens';
 import { VolumeStore } from './volumes/volume-store';
 import { ImagePullMetrics } from './images/image-pull-metrics';
 
@@ -32,10 +34,11 @@ export class AgentModule {
     const driver = new LinuxIsolationDriver();
     const images = new ImageStore(dataDir, config.MUELLE_REGISTRY_ADDRESS, hostFs, undefined, insecureRegistriesOf(config.MUELLE_INSECURE_REGISTRIES));
     const volumes = new VolumeStore(dataDir);
+    let overlay: OverlayNetworks | undefined;
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [agentControllerFor(config.MUELLE_HOST_ID)],
+      controllers: [agentControllerFor(config.MUELLE_HOST_ID), OverlayController],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostRegistrationService,
@@ -71,9 +74,36 @@ export class AgentModule {
             }),
         },
         {
+          provide: USER_NETWORKS,
+          inject: [NetworkResolvers],
+          useFactory: (resolvers: NetworkResolvers) =>
+            new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL, {
+              overlayMtu: () => (overlay ? overlay.containerMtu() : Promise.reject(new Error('overlay networks are not set up yet'))),
+              resolvers,
+            }),
+        },
+        {
+          provide: OVERLAY,
+          inject: [BusClient, LOGGER, USER_NETWORKS],
+          useFactory: (bus: BusClient, logger: Logger, userNetworks: UserNetworks) =>
+            (overlay = new OverlayNetworks(
+              {
+                hostId: config.MUELLE_HOST_ID,
+                underlayAddress: underlayAddressOf(config),
+                port: config.MUELLE_VXLAN_PORT,
+                reconcileSeconds: config.MUELLE_OVERLAY_RECONCILE_SECONDS,
+                firewallPreference: config.MUELLE_NETWORK_FIREWALL,
+                peers: (networkIds) => bus.request(overlayPeers, { hostId: config.MUELLE_HOST_ID, networkIds }),
+                logger,
+              },
+              userNetworks,
+            )),
+        },
+        {
           provide: RUNTIME,
-          inject: [BusClient, LOGGER, 'BRIDGE', NetworkResolvers],
-          useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork, resolvers: NetworkResolvers) =>
+          // OVERLAY first: user networks ask it for their containers' MTU.
+          inject: [BusClient, LOGGER, 'BRIDGE', OVERLAY, USER_NETWORKS],
+          useFactory: async (bus: BusClient, logger: Logger, network: BridgeNetwork, _overlay: OverlayNetworks, userNetworks: UserNetworks) =>
             new ContainerRuntime({
               hostId: config.MUELLE_HOST_ID,
               dataDir,
@@ -83,7 +113,7 @@ export class AgentModule {
               images,
               volumes,
               network,
-              userNetworks: new UserNetworks(join(dataDir, 'network'), config.MUELLE_NETWORK_FIREWALL, resolvers),
+              userNetworks,
               logRotation: { maxBytes: config.MUELLE_LOG_MAX_BYTES, maxFiles: config.MUELLE_LOG_MAX_FILES },
               emit: (change) => void bus.emit(containerStateChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'state event lost')),
               logger,

@@ -20,6 +20,15 @@ export const agentConfigShape = {
   MUELLE_HOST_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, max 63').default(defaultHostId),
   /** The address other hosts and clients use to reach published ports on this host. */
   MUELLE_HOST_ADDRESS: z.string().min(1).default('127.0.0.1'),
+  /**
+   * The IPv4 address other hosts send this host's VXLAN datagrams to (overlay networks). Unset: the
+   * host address when that is a non-loopback IPv4 address, else none (no overlay spans this host).
+   */
+  MUELLE_UNDERLAY_ADDRESS: z.ipv4().optional(),
+  /** UDP port of VXLAN between hosts (the IANA port by default); the same on every host. */
+  MUELLE_VXLAN_PORT: port(4789),
+  /** How often the overlay forwarding is checked against the platform's record, besides container events. */
+  MUELLE_OVERLAY_RECONCILE_SECONDS: seconds(10),
   MUELLE_HOST_LABELS: labels.default({}),
   MUELLE_HEARTBEAT_SECONDS: seconds(5),
   /** Registry for image references without a registry host. */
@@ -45,3 +54,10 @@ export const agentConfigShape = {
 };
 export const agentConfigSchema = z.object({ ...agentConfigShape, NATS_URL: natsUrl });
 export type AgentConfig = z.output<z.ZodObject<typeof agentConfigShape>>;
+
+/** MUELLE_UNDERLAY_ADDRESS, else the host address if it is a non-loopback IPv4 address, else null. */
+export function underlayAddressOf(config: Pick<AgentConfig, 'MUELLE_UNDERLAY_ADDRESS' | 'MUELLE_HOST_ADDRESS'>): string | null {
+  if (config.MUELLE_UNDERLAY_ADDRESS) return config.MUELLE_UNDERLAY_ADDRESS;
+  const host = config.MUELLE_HOST_ADDRESS;
+  return z.ipv4().safeParse(host).success && !host.startsWith('127.') ? host : null;
+}

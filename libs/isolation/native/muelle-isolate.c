@@ -96,6 +96,7 @@ struct spec {
   char *upper, *work;
   /* bridge networking: veth made by the outer helper over netlink, addressed by the container */
   char *veth_host, *bridge, *mac, *addr, *gateway;
+  uint32_t mtu; /* 0: the kernel's default; lower on overlay networks (VXLAN's 50 bytes) */
   unsigned short rows, cols;
   uid_t uid; gid_t gid;
   uint64_t caps;
@@ -310,6 +311,7 @@ static void parse_line(struct spec *s, char *line) {
   else if (!strcmp(k, "mac")) s->mac = v;
   else if (!strcmp(k, "addr")) s->addr = v;
   else if (!strcmp(k, "gateway")) s->gateway = v;
+  else if (!strcmp(k, "mtu")) s->mtu = (uint32_t)parse_number(k, v, 65535);
   else if (!strcmp(k, "seccomp_default")) s->seccomp.default_action = v;
   else if (!strcmp(k, "seccomp_arch")) *PUSH(s->seccomp.arches, s->seccomp.narches) = v;
   else if (!strcmp(k, "seccomp_rule")) *PUSH(s->seccomp.rules, s->seccomp.nrules) = v;
@@ -777,6 +779,7 @@ static void create_veth(const struct spec *s, pid_t pid) {
      * made with a master; the host end goes up below, eth0 is brought up by the container. */
     nl_link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, s->veth_host);
     nl_put(&r, IFLA_MASTER, &master, sizeof master);
+    if (s->mtu) nl_put(&r, IFLA_MTU, &s->mtu, sizeof s->mtu);
     struct rtattr *info = nl_put(&r, IFLA_LINKINFO, NULL, 0);
     nl_put(&r, IFLA_INFO_KIND, "veth", 4);
     struct rtattr *data = nl_put(&r, IFLA_INFO_DATA, NULL, 0);
@@ -784,6 +787,7 @@ static void create_veth(const struct spec *s, pid_t pid) {
     ((struct ifinfomsg *)RTA_DATA(peer))->ifi_family = AF_UNSPEC;
     nl_put(&r, IFLA_IFNAME, "eth0", 5);
     nl_put(&r, IFLA_ADDRESS, mac, sizeof mac);
+    if (s->mtu) nl_put(&r, IFLA_MTU, &s->mtu, sizeof s->mtu);
     uint32_t ns_pid = (uint32_t)pid;
     nl_put(&r, IFLA_NET_NS_PID, &ns_pid, sizeof ns_pid);
     nl_close_nest(&r, peer);

@@ -58,6 +58,8 @@ describe('encodeRunSpec', () => {
     expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], overlay: { lowerDirs: [], upperDir: '/u', workDir: '/w' } })).toThrow(InvalidSpecError);
     const bridge = { mode: 'bridge' as const, bridge: 'br0', hostInterface: 'v0', macAddress: '02:42:00:00:00:01', address: '10.0.0.2/24', gateway: '10.0.0.1' };
     expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, address: '10.0.0.2' } })).toThrow(/CIDR/);
+    expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, mtu: 100 } })).toThrow(/MTU/);
+    expect(encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, mtu: 1450 } })).toContain('gateway=10.0.0.1\nmtu=1450\n');
     expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, hostInterface: 'much-too-long-name' } })).toThrow(/interface/);
     expect(() => encodeRunSpec({ rootfs: '/r', args: ['true'], network: { ...bridge, macAddress: 'zz' } })).toThrow(/MAC/);
   });

@@ -50,7 +50,7 @@ export type NetworkMode =
   | { mode: 'none' }
   | { mode: 'host' }
   | { mode: 'join'; path: string }
-  | { mode: 'bridge'; bridge: string; hostInterface: string; macAddress: string; address: string; gateway: string };
+  | { mode: 'bridge'; bridge: string; hostInterface: string; macAddress: string; address: string; gateway: string; /** Both veth ends; unset: the kernel's default. */ mtu?: number };
 
 /** An overlay root mounted by the helper inside the container's own mount namespace. */
 export interface OverlayRoot {
@@ -277,6 +277,10 @@ export function encodeRunSpec(spec: ContainerProcessSpec): string {
     check(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(network.address), `address must be IPv4 CIDR, got "${network.address}"`);
     check(/^\d{1,3}(\.\d{1,3}){3}$/.test(network.gateway), `gateway must be an IPv4 address, got "${network.gateway}"`);
     lines.push(`veth_host=${network.hostInterface}`, `bridge=${network.bridge}`, `mac=${network.macAddress}`, `addr=${network.address}`, `gateway=${network.gateway}`);
+    if (network.mtu !== undefined) {
+      check(Number.isInteger(network.mtu) && network.mtu >= 576 && network.mtu <= 65535, `MTU must be an integer 576..65535, got ${network.mtu}`);
+      lines.push(`mtu=${network.mtu}`);
+    }
   }
   for (const m of spec.mounts ?? []) {
     checkAbsolute(m.source, 'mount source');

@@ -4,7 +4,7 @@ import { hostHeartbeat, registerHost } from '@muelle/contracts';
 import { diskSpaceCheck, LOGGER, ReadinessRegistry, SERVICE_INFO, ServiceInfo } from '@muelle/service-kit';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentConfig } from '../config';
+import { AgentConfig, underlayAddressOf } from '../config';
 import { AGENT_CONFIG } from '../tokens';
 import { measureCapacity } from './capacity';
 import { RuntimeLifecycle } from '../containers/runtime.service';
@@ -71,6 +71,7 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
       labels: this.config.MUELLE_HOST_LABELS,
       agentVersion: this.info.version,
       notReady,
+      underlayAddress: underlayAddressOf(this.config),
     });
     this.registered = true;
     this.reportedNotReady = notReady;

@@ -6,7 +6,7 @@ import { Ipam, parseSubnet } from './ipam';
 import { assertSubnetFree } from './subnet-overlap';
 import type { ResolvedPort } from '@muelle/contracts';
 import { publishedPortRules } from './published-ports';
-import type { BridgeMember, PublishedPortRule } from './rules';
+import type { BridgeMember, PublishedPortRule, RemoteMember } from './rules';
 
 /** Which containers share a network group: the team's id, or this key for containers without a team. */
 export const NO_TEAM_GROUP = 'no-team';
@@ -25,6 +25,8 @@ export class BridgeNetwork {
   private readonly members = new Map<string, BridgeMember>();
   private readonly published = new Map<string, PublishedPortRule[]>();
   private synced = false;
+  /** An overlay network's containers on other hosts and its VXLAN port (overlay-networks.ts). */
+  private overlay: { device: string; remote: RemoteMember[] } | undefined;
   private applying: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -33,8 +35,12 @@ export class BridgeNetwork {
     private readonly subnetSource: () => Promise<string>,
     private readonly ipamFile: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-    /** A user network's own gateway (else the subnet's first address), `--internal` (no way out), and a resolver on the gateway (dns/). */
-    private readonly options: { gateway?: string; internal?: boolean; resolver?: boolean; networkId?: string } = {},
+    /**
+     * A user network's own gateway (else the subnet's first address), `--internal` (no way out), a
+     * resolver on the gateway (dns/), its id (part of each container's MAC on it) and its containers'
+     * MTU (lowered on overlay networks).
+     */
+    private readonly options: { gateway?: string; internal?: boolean; resolver?: boolean; networkId?: string; mtu?: number } = {},
   ) {}
 
   private get initialised() {
@@ -127,6 +133,14 @@ export class BridgeNetwork {
     await this.applyRules();
   }
 
+  /** The network's containers on other hosts, reachable through its VXLAN device `device`; rules re-applied when they changed. */
+  async setRemote(device: string, remote: readonly RemoteMember[]): Promise<void> {
+    const next = { device, remote: [...remote].sort((a, b) => (a.ipAddress < b.ipAddress ? -1 : 1)) };
+    if (JSON.stringify(next) === JSON.stringify(this.overlay)) return;
+    this.overlay = next;
+    await this.applyRules();
+  }
+
   /** Removes this bridge's rules (tests, uninstall); the bridge itself stays. */
   async removeRules(): Promise<void> {
     await this.firewall?.remove(this.bridge);
@@ -149,6 +163,8 @@ export class BridgeNetwork {
         published: [...this.published.values()].flat(),
         internal: this.options.internal === true,
         ...(this.options.resolver ? { resolver: this.gateway } : {}),
+        remote: this.overlay?.remote ?? [],
+        overlayInterface: this.overlay?.device,
       });
     const next = this.applying.then(run, run);
     this.applying = next.catch(() => undefined); // the caller gets the error from `next`; the chain only waits
@@ -178,6 +194,7 @@ export class BridgeNetwork {
       macAddress: this.macFor(containerId),
       address: `${ipAddress}/${this.prefix}`,
       gateway: this.gateway,
+      ...(this.options.mtu ? { mtu: this.options.mtu } : {}),
     };
   }
 

@@ -27,6 +27,19 @@ describe('network rules', () => {
     expect(groupAddresses([...model.members].reverse())).toEqual([['10.89.0.3', '10.89.0.2'], ['10.89.0.4']]);
   });
 
+  it("overlay: other hosts' containers of the network join its group, and the VXLAN port carries only them", () => {
+    const overlay: NetworkRuleModel = { ...model, members: [model.members[0]!], remote: [{ ipAddress: '10.89.0.9', group: 'team:a' }], overlayInterface: 'mxabc' };
+    const nft = nftRuleset(overlay);
+    expect(nft).toContain('set group_0 { type ipv4_addr; elements = { 10.89.0.2, 10.89.0.9 }; }');
+    expect(nft).toContain('set remote { type ipv4_addr; elements = { 10.89.0.9 }; }');
+    expect(nft).toContain('    iifname "mxabc" ether type ip ip saddr != @remote drop\n');
+    // The remote address is no local port's: its frames are not checked against port_addr.
+    expect(nft).toContain('set port_addr { type ifname . ipv4_addr; elements = { "mva" . 10.89.0.2 }; }');
+    expect(iptablesRestore(overlay).filter).toContain('-A MUELLE-muelle0-FWD -i muelle0 -o muelle0 -s 10.89.0.9 -d 10.89.0.2 -j ACCEPT');
+    expect(nftRuleset(model)).not.toContain('@remote drop');
+    expect(() => nftRuleset({ ...overlay, overlayInterface: 'mx; flush' })).toThrow(/refusing interface name/);
+  });
+
   it('nftables: replaces both of its tables in one script and closes the host, link-local and other teams', () => {
     const text = nftRuleset(model);
     const lines = text.split('\n').map((l) => l.trim());

@@ -4,8 +4,8 @@
  * IPv4 addresses and the subnet): no user string ever reaches a rule. The whole rule set is
  * rebuilt and applied atomically on every change, so there is never a stale or half-applied rule.
  *
- * Extending it (e.g. an overlay network, issue 14): add the new interfaces or address groups to
- * `NetworkRuleModel` and emit their lines next to the bridge's in both builders.
+ * An overlay network's containers on other hosts (`remote`) join their group's addresses; their
+ * frames enter through the network's VXLAN port (`overlayInterface`), which may carry only them.
  */
 
 /** One container attached to the bridge. `group` is an opaque key: containers of one team share it. */
@@ -36,6 +36,16 @@ export interface NetworkRuleModel {
   internal?: boolean;
   /** The network's resolver listens here (the gateway): containers may ask it on port 53, UDP and TCP. */
   resolver?: string;
+  /** Containers of this (overlay) network on other hosts, reached through `overlayInterface`. */
+  remote?: readonly RemoteMember[];
+  /** The network's VXLAN device, a port of the bridge. */
+  overlayInterface?: string;
+}
+
+/** A container on another host, as the platform's record has it. */
+export interface RemoteMember {
+  ipAddress: string;
+  group: string;
 }
 
 /** Loopback clients of a published port are masqueraded to the bridge's address (see nftRuleset). */
@@ -54,6 +64,8 @@ export function checkModel(model: NetworkRuleModel): void {
     throw new Error(`network rules: refusing ${what}`);
   };
   if (!INTERFACE.test(model.bridge)) fail(`bridge name ${JSON.stringify(model.bridge)}`);
+  if (model.overlayInterface !== undefined && !INTERFACE.test(model.overlayInterface)) fail(`interface name ${JSON.stringify(model.overlayInterface)}`);
+  for (const r of model.remote ?? []) if (!IPV4.test(r.ipAddress)) fail(`address ${JSON.stringify(r.ipAddress)}`);
   const [address, prefix] = model.subnet.split('/');
   if (!IPV4.test(address ?? '') || !/^\d{1,2}$/.test(prefix ?? '') || Number(prefix) > 32) fail(`subnet ${JSON.stringify(model.subnet)}`);
   if (model.resolver !== undefined && !IPV4.test(model.resolver)) fail(`resolver address ${JSON.stringify(model.resolver)}`);
@@ -74,7 +86,7 @@ export const tableName = (bridge: string) => `muelle_${bridge.replace(/[^a-zA-Z0
 export const chainPrefix = (bridge: string) => `MUELLE-${bridge}`.slice(0, 24);
 
 /** Ordered pairs of addresses that may talk to each other: same group, different containers. */
-export function sameGroupPairs(members: readonly BridgeMember[]): Array<[string, string]> {
+export function sameGroupPairs(members: ReadonlyArray<{ ipAddress: string; group: string }>): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (const a of members) for (const b of members) if (a !== b && a.group === b.group) pairs.push([a.ipAddress, b.ipAddress]);
   return pairs;
@@ -83,7 +95,7 @@ export function sameGroupPairs(members: readonly BridgeMember[]): Array<[string,
 const elements = (items: string[]) => (items.length ? ` elements = { ${items.join(', ')} };` : '');
 
 /** Addresses per group, groups in a stable order (named `group_<n>` in the rules, never by their key). */
-export function groupAddresses(members: readonly BridgeMember[]): string[][] {
+export function groupAddresses(members: ReadonlyArray<{ ipAddress: string; group: string }>): string[][] {
   const byGroup = new Map<string, string[]>();
   for (const m of members) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m.ipAddress]);
   return [...byGroup.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, addresses]) => addresses);
@@ -106,7 +118,9 @@ export function nftRuleset(model: NetworkRuleModel): string {
   checkModel(model);
   const t = tableName(model.bridge);
   const br = JSON.stringify(model.bridge);
-  const groups = groupAddresses(model.members);
+  const remote = model.remote ?? [];
+  const groups = groupAddresses([...model.members, ...remote]);
+  const overlay = model.overlayInterface ? JSON.stringify(model.overlayInterface) : undefined;
   const groupSets = groups.map((addresses, i) => `  set group_${i} { type ipv4_addr;${elements(addresses)} }`);
   const ports = model.members.map((m) => JSON.stringify(m.hostInterface));
   const portAddrs = model.members.map((m) => `${JSON.stringify(m.hostInterface)} . ${m.ipAddress}`);
@@ -158,9 +172,12 @@ export function nftRuleset(model: NetworkRuleModel): string {
     `table bridge ${t} {`,
     `  set ports { type ifname;${elements(ports)} }`,
     `  set port_addr { type ifname . ipv4_addr;${elements(portAddrs)} }`,
+    `  set remote { type ipv4_addr;${elements(remote.map((r) => r.ipAddress))} }`,
     ...groupSets,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
+    // From the VXLAN port: only the network's containers on other hosts, by the platform's record.
+    ...(overlay ? [`    iifname ${overlay} ether type ip ip saddr != @remote drop`, `    iifname ${overlay} ether type arp arp saddr ip != @remote drop`] : []),
     `    iifname @ports ether type ip iifname . ip saddr != @port_addr drop`,
     `    iifname @ports ether type arp iifname . arp saddr ip != @port_addr drop`,
     `    iifname @ports oifname @ports ether type arp accept`,
@@ -198,7 +215,7 @@ export function iptablesRestore(model: NetworkRuleModel): { filter: string; nat:
   filter.push(`-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -m conntrack --ctstate DNAT -j RETURN`, `-A ${c}-FWD ! -i ${br} -o ${br} -j DROP`);
   if (model.internal) filter.push(`-A ${c}-FWD -i ${br} ! -o ${br} -j DROP`);
   for (const m of model.members) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -m physdev --physdev-in ${m.hostInterface} ! -s ${m.ipAddress} -j DROP`);
-  for (const [a, b] of sameGroupPairs(model.members)) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -s ${a} -d ${b} -j ACCEPT`);
+  for (const [a, b] of sameGroupPairs([...model.members, ...(model.remote ?? [])])) filter.push(`-A ${c}-FWD -i ${br} -o ${br} -s ${a} -d ${b} -j ACCEPT`);
   filter.push(`-A ${c}-FWD -i ${br} -o ${br} -j DROP`, `COMMIT`, '');
   const nat = [`*nat`, `:${c}-NAT - [0:0]`, `:${c}-PUB - [0:0]`, `-F ${c}-NAT`, `-F ${c}-PUB`];
   if (!model.internal) nat.push(`-A ${c}-NAT -s ${model.subnet} ! -o ${br} -j MASQUERADE`);

@@ -20,14 +20,25 @@ export interface UserNetworkMember {
  * (dns/) listens on its gateway here, and the rules let the network's containers reach it.
  */
 export class UserNetworks {
-  private readonly bridges = new Map<string, Promise<BridgeNetwork>>();
+  private readonly bridges = new Map<string, { endpoint: NetworkEndpoint; bridge: Promise<BridgeNetwork> }>();
 
   constructor(
     private readonly networkDir: string,
     private readonly firewallPreference: 'auto' | FirewallBackendName = 'auto',
-    /** Each network's name resolver on its gateway (absent: containers get the host's resolvers). */
-    private readonly resolvers?: NetworkResolvers,
+    /**
+     * Containers' MTU on overlay networks (undefined: the kernel's default; see overlay-networks.ts),
+     * and each network's name resolver on its gateway (absent: containers get the host's resolvers).
+     */
+    private readonly options: { overlayMtu?: () => Promise<number | undefined>; resolvers?: NetworkResolvers } = {},
   ) {}
+
+  /** The networks whose bridge is up on this host, for the overlay reconciler. */
+  async opened(): Promise<Array<{ endpoint: NetworkEndpoint; bridge: BridgeNetwork }>> {
+    const all = await Promise.all(
+      [...this.bridges.values()].map(({ endpoint, bridge }) => bridge.then((b) => ({ endpoint, bridge: b }), () => undefined)), // a failed setup is retried by its next container
+    );
+    return all.filter((o): o is { endpoint: NetworkEndpoint; bridge: BridgeNetwork } => o !== undefined);
+  }
 
   static bridgeName(networkId: string): string {
     return `mn${networkId.slice(0, 10)}`;
@@ -35,10 +46,10 @@ export class UserNetworks {
 
   /** The network's bridge, made (with `members` as its first rule set) when this host has none yet. */
   bridgeFor(endpoint: NetworkEndpoint, members: readonly UserNetworkMember[] = []): Promise<BridgeNetwork> {
-    let bridge = this.bridges.get(endpoint.id);
+    let bridge = this.bridges.get(endpoint.id)?.bridge;
     if (!bridge) {
       bridge = this.open(endpoint, members);
-      this.bridges.set(endpoint.id, bridge);
+      this.bridges.set(endpoint.id, { endpoint, bridge });
       // A failed setup is tried again by the next container that needs the network.
       bridge.catch(() => this.bridges.delete(endpoint.id));
     }
@@ -57,9 +68,17 @@ export class UserNetworks {
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
     const name = UserNetworks.bridgeName(endpoint.id);
     await removeStaleNetworkBridges(subnet, name, this.firewallPreference);
-    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, { gateway, internal: endpoint.internal === true, resolver: this.resolvers !== undefined, networkId: endpoint.id });
+    // Every network but a bridge-driver one may span hosts: its containers leave room for the VXLAN headers.
+    const mtu = endpoint.driver === 'bridge' ? undefined : await this.options.overlayMtu?.();
+    const bridge = new BridgeNetwork(name, async () => subnet, join(this.networkDir, `${name}.ipam.json`), this.firewallPreference, {
+      gateway,
+      internal: endpoint.internal === true,
+      resolver: this.options.resolvers !== undefined,
+      networkId: endpoint.id,
+      mtu,
+    });
     await bridge.init();
-    await this.resolvers?.serve(endpoint.id, gateway);
+    await this.options.resolvers?.serve(endpoint.id, gateway);
     await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
     return bridge;
   }

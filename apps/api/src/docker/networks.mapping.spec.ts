@@ -46,7 +46,7 @@ describe('Docker /networks mapping', () => {
     expect(() => toMuelleNetwork({ Name: 'n', IPAM: { Config: [{ Subnet: '10.1.0.0/24', Gateway: '10.2.0.1' }] } })).toThrow(/body.gateway/);
   });
 
-  const record = { id: 'a'.repeat(64), name: 'shop_default', teamId: null, driver: 'bridge' as const, subnet: '10.90.3.0/24', gateway: '10.90.3.1', internal: false, labels: { 'com.docker.compose.project': 'shop' }, createdAt: '2026-12-03T18:00:00.000Z' };
+  const record = { id: 'a'.repeat(64), name: 'shop_default', teamId: null, driver: 'bridge' as const, subnet: '10.90.3.0/24', gateway: '10.90.3.1', internal: false, labels: { 'com.docker.compose.project': 'shop' }, createdAt: '2026-12-03T18:00:00.000Z', vni: 4097 };
 
   it("shows a network as Docker's inspect does", () => {
     const endpoint = { containerId: 'b'.repeat(64), name: 'web', macAddress: '02:42:0a:5a:03:02', ipv4Address: '10.90.3.2/24' };

@@ -93,7 +93,8 @@ export function toDockerNetwork(network: NetworkRecord, endpoints: readonly Netw
     Containers: Object.fromEntries(
       endpoints.map((e) => [e.containerId, { Name: e.name, EndpointID: '', MacAddress: e.macAddress, IPv4Address: e.ipv4Address, IPv6Address: '' }]),
     ),
-    Options: {},
+    // Docker names an overlay network's VNI the same way.
+    Options: network.driver === 'overlay' ? { 'com.docker.network.driver.overlay.vxlanid_list': String(network.vni) } : {},
     Labels: network.labels,
   };
 }

@@ -8,7 +8,7 @@ const TEAM_A = '6a1f0d7e-0000-4000-8000-00000000000a';
 const TEAM_B = '6a1f0d7e-0000-4000-8000-00000000000b';
 const principal = (role: 'member' | 'viewer', teamId = TEAM_A): RequestPrincipal =>
   ({ user: { id: '6a1f0d7e-0000-4000-8000-000000000001', username: 'ann', role }, teamId, teamName: 'alpha', kind: 'user', registryCredentials: { username: 'ann', password: 'x' } }) as RequestPrincipal;
-const network = (teamId: string): NetworkRecord => ({ id: 'a'.repeat(64), name: 'front', teamId, driver: 'overlay', subnet: '10.90.0.0/24', gateway: '10.90.0.1', internal: false, labels: {}, createdAt: '2026-12-03T18:00:00.000Z' });
+const network = (teamId: string): NetworkRecord => ({ id: 'a'.repeat(64), name: 'front', teamId, driver: 'overlay', subnet: '10.90.0.0/24', gateway: '10.90.0.1', internal: false, labels: {}, createdAt: '2026-12-03T18:00:00.000Z', vni: 4096 });
 
 /** The decisions NetworksService takes before and around metadata (the bus is a recording fake). */
 describe('NetworksService', () => {

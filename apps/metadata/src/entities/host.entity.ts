@@ -13,4 +13,5 @@ export class HostEntity {
   @Column('timestamptz', { name: 'registered_at' }) registeredAt!: Date;
   @Column('timestamptz', { name: 'last_heartbeat_at' }) lastHeartbeatAt!: Date;
   @Column('text', { name: 'not_ready', nullable: true }) notReady!: string | null;
+  @Column('text', { name: 'underlay_address', nullable: true }) underlayAddress!: string | null;
 }

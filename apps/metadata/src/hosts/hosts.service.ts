@@ -26,7 +26,7 @@ export class HostsService {
       .createQueryBuilder()
       .insert()
       .values({ ...request, state: 'ready', cordoned: false, registeredAt: now, lastHeartbeatAt: now })
-      .orUpdate(['address', 'capacity', 'labels', 'agent_version', 'state', 'last_heartbeat_at', 'not_ready'], ['id'])
+      .orUpdate(['address', 'capacity', 'labels', 'agent_version', 'state', 'last_heartbeat_at', 'not_ready', 'underlay_address'], ['id'])
       .execute();
     return this.get(request.id);
   }
@@ -89,5 +89,6 @@ function toRecord(host: HostEntity): HostRecord {
     registeredAt: host.registeredAt.toISOString(),
     lastHeartbeatAt: host.lastHeartbeatAt.toISOString(),
     notReady: host.notReady,
+    underlayAddress: host.underlayAddress,
   };
 }

@@ -13,4 +13,6 @@ export class NetworkEntity {
   @Column('boolean') internal!: boolean;
   @Column('jsonb') labels!: Record<string, string>;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  /** Given by the column's default (a sequence) at insert. */
+  @Column({ type: 'integer', insert: false }) vni!: number;
 }

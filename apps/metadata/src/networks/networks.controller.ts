@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { HandleRequest } from '@muelle/bus';
-import { createNetwork, deleteNetwork, getNetwork, listNetworks, networkNames, ParsedRequestOf } from '@muelle/contracts';
+import { createNetwork, deleteNetwork, getNetwork, listNetworks, networkNames, overlayPeers, ParsedRequestOf } from '@muelle/contracts';
 import { NetworkNames } from './network-names';
 import { NetworksService } from './networks.service';
 
@@ -24,6 +24,12 @@ export class NetworksController {
   @HandleRequest(listNetworks)
   async list(request: ParsedRequestOf<typeof listNetworks>) {
     return { items: await this.networks.list(request.teamId) };
+  }
+
+  /** Asked by each agent on container events and periodically, to program its VXLAN forwarding. */
+  @HandleRequest(overlayPeers)
+  peers(request: ParsedRequestOf<typeof overlayPeers>) {
+    return this.networks.overlayPeers(request.hostId, request.networkIds);
   }
 
   @HandleRequest(deleteNetwork)

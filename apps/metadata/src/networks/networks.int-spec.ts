@@ -1,5 +1,5 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { allocateHostSubnet, cidrsOverlap, ConflictError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, networkNames, NotFoundError, recordContainer, registerHost, createService, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
+import { allocateHostSubnet, cidrsOverlap, ConflictError, containerStateChanged, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, networkNames, NotFoundError, overlayPeers, recordContainer, registerHost, createService, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
@@ -135,5 +135,39 @@ describe('networks in metadata (PostgreSQL)', () => {
       { containerId: db.id, name: 'db-1', aliases: ['postgres', 'db'], address: '10.78.0.2', service: null, running: false, health: null },
       { containerId: replica.id, name: 'shop.1a2b3c4d5e', aliases: [], address: '10.78.0.3', service: 'shop', running: false, health: null },
     ]);
+  });
+
+  it("gives each network its own VNI, and an agent the network's running containers on other hosts with their host's underlay address", async () => {
+    const host = (id: string, underlayAddress: string | null) =>
+      bus.request(registerHost, { id, address: id, capacity: { cpus: 2, memoryBytes: 1 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 'test', underlayAddress });
+    expect((await host('ov-a', '10.0.9.1')).underlayAddress).toBe('10.0.9.1');
+    await host('ov-b', '10.0.9.2');
+    await host('ov-c', null);
+    const over = await bus.request(createNetwork, { name: 'ov', teamId: teamA, driver: 'overlay' });
+    const local = await bus.request(createNetwork, { name: 'ov-local', teamId: teamA, driver: 'bridge' });
+    expect(over.vni).not.toBe(local.vni);
+    expect((await bus.request(getNetwork, { ref: over.id })).vni).toBe(over.vni);
+    const run = async (name: string, hostId: string, net: { id: string; name: string }, state: 'running' | 'exited') => {
+      const c = await bus.request(recordContainer, { id: randomBytes(32).toString('hex'), name, teamId: teamA, hostId, spec: ContainerSpec.parse({ image: 'r/x', networks: [{ id: net.id, name: net.name }] }) });
+      await bus.emit(containerStateChanged, { id: c.id, hostId, state, at: new Date().toISOString() });
+      return c;
+    };
+    await run('ov-on-a', 'ov-a', over, 'running');
+    const onB = await run('ov-on-b', 'ov-b', over, 'running');
+    await run('ov-on-b-exited', 'ov-b', over, 'exited');
+    await run('ov-on-c', 'ov-c', over, 'running'); // its host has no underlay address: unreachable, left out
+    await run('ov-local-b', 'ov-b', local, 'running');
+    const expected = {
+      hosts: ['10.0.9.2'],
+      networks: [{ id: over.id, vni: over.vni, peers: [{ containerId: onB.id, hostId: 'ov-b', underlayAddress: '10.0.9.2', address: onB.spec.networks[0]!.address }] }],
+    };
+    // Events are recorded asynchronously: asked until they are (bounded).
+    let reply;
+    for (let i = 0; i < 50; i++) {
+      reply = await bus.request(overlayPeers, { hostId: 'ov-a', networkIds: [over.id, local.id] });
+      if (JSON.stringify(reply) === JSON.stringify(expected)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reply).toEqual(expected);
   });
 });

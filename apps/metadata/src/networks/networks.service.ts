@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { cidrRange, ConflictError, NetworkRecord, NotFoundError, ParsedRequestOf, createNetwork } from '@muelle/contracts';
-import { Repository } from 'typeorm';
+import { cidrRange, ConflictError, NetworkRecord, NotFoundError, OverlayPeersReply, ParsedRequestOf, createNetwork } from '@muelle/contracts';
+import { EntityManager, Repository } from 'typeorm';
 import { AddressManagerService } from '../addresses/address-manager.service';
 import { NetworkEndpoints } from './network-endpoints';
 import { NetworkEntity } from './network.entity';
@@ -38,12 +38,13 @@ export class NetworksService {
       if (exists) throw new ConflictError(`a network named "${request.name}" already exists`, { name: request.name });
       const subnet = await this.addresses.networkSubnet(manager, id, request.subnet && normalised(request.subnet));
       const gateway = request.gateway ?? ipToString(cidrRange(subnet)!.first + 1);
-      const row: NetworkEntity = { id, name: request.name, teamId: request.teamId, driver: request.driver, subnet, gateway, internal: request.internal, labels: request.labels, createdAt: new Date() };
+      const row: Omit<NetworkEntity, 'vni'> = { id, name: request.name, teamId: request.teamId, driver: request.driver, subnet, gateway, internal: request.internal, labels: request.labels, createdAt: new Date() };
       // The unique index is the backstop for two creates racing past the check above.
       await manager.insert(NetworkEntity, row).catch((error: { code?: string }) => {
         throw error.code === '23505' ? new ConflictError(`a network named "${request.name}" already exists`, { name: request.name }) : error;
       });
-      return toRecord(row);
+      // The VNI comes from the column's sequence.
+      return toRecord(await manager.findOneByOrFail(NetworkEntity, { id }));
     });
   }
 
@@ -62,6 +63,10 @@ export class NetworksService {
     if (rows.length > 1) throw new ConflictError(`"${ref}" is the start of several network ids; give more of it`);
     if (!rows[0]) throw new NotFoundError(`no such network: ${ref}`);
     return toRecord(rows[0]);
+  }
+
+  overlayPeers(hostId: string, networkIds: readonly string[]): Promise<OverlayPeersReply> {
+    return overlayPeersOf(this.networks.manager, hostId, networkIds);
   }
 
   async list(teamId?: string | null): Promise<NetworkRecord[]> {
@@ -86,6 +91,33 @@ export class NetworksService {
   }
 }
 
+/**
+ * The overlay networks among `networkIds`, each with its VNI and the running containers on it on
+ * other hosts that registered an underlay address; and every other host's underlay address.
+ */
+export async function overlayPeersOf(manager: EntityManager, hostId: string, networkIds: readonly string[]): Promise<OverlayPeersReply> {
+  const hosts: Array<{ address: string }> = await manager.query(`SELECT underlay_address AS address FROM hosts WHERE id <> $1 AND underlay_address IS NOT NULL ORDER BY id`, [hostId]);
+  const networks = networkIds.length ? await manager.query(`SELECT id, vni FROM networks WHERE driver = 'overlay' AND id = ANY($1) ORDER BY id`, [networkIds]) : [];
+  const peers: Array<{ network_id: string; container_id: string; host_id: string; underlay_address: string; address: string }> = networks.length
+    ? await manager.query(
+        `SELECT n->>'id' AS network_id, c.id AS container_id, c.host_id, h.underlay_address, n->>'address' AS address
+           FROM containers c JOIN hosts h ON h.id = c.host_id, jsonb_array_elements(c.spec->'networks') n
+          WHERE jsonb_typeof(c.spec->'networks') = 'array' AND n->>'id' = ANY($1) AND n->>'address' IS NOT NULL
+            AND c.host_id <> $2 AND c.state IN ('running', 'paused') AND h.underlay_address IS NOT NULL
+          ORDER BY c.id`,
+        [networks.map((n: { id: string }) => n.id), hostId],
+      )
+    : [];
+  return {
+    hosts: hosts.map((h) => h.address),
+    networks: networks.map((n: { id: string; vni: number }) => ({
+      id: n.id,
+      vni: n.vni,
+      peers: peers.filter((p) => p.network_id === n.id).map((p) => ({ containerId: p.container_id, hostId: p.host_id, underlayAddress: p.underlay_address, address: p.address })),
+    })),
+  };
+}
+
 function toRecord(row: NetworkEntity): NetworkRecord {
   return {
     id: row.id,
@@ -97,5 +129,6 @@ function toRecord(row: NetworkEntity): NetworkRecord {
     internal: row.internal,
     labels: row.labels,
     createdAt: row.createdAt.toISOString(),
+    vni: row.vni,
   };
 }

@@ -26,11 +26,14 @@ export const HostRecord = z.object({
   lastHeartbeatAt: IsoDate,
   /** Why the agent cannot make containers now (cgroups unusable, helper missing…); null when it can. The scheduler skips such hosts. */
   notReady: z.string().min(1).max(1024).nullable(),
+  /** The IPv4 address other hosts reach this one on for overlay networks (VXLAN); null: this host takes no part in them. */
+  underlayAddress: z.ipv4().nullable().optional(),
 });
 export type HostRecord = z.infer<typeof HostRecord>;
 
 export const RegisterHostRequest = HostRecord.pick({ id: true, address: true, capacity: true, labels: true, agentVersion: true }).extend({
   notReady: HostRecord.shape.notReady.default(null),
+  underlayAddress: z.ipv4().nullable().default(null),
 });
 export type RegisterHostRequest = z.infer<typeof RegisterHostRequest>;
 

@@ -40,6 +40,8 @@ export const NetworkRecord = z.object({
   internal: z.boolean(),
   labels: Labels,
   createdAt: IsoDate,
+  /** VXLAN network identifier, unique per network: what keeps networks apart on the wire between hosts. */
+  vni: z.number().int().min(1).max(16_777_215),
 });
 export type NetworkRecord = z.infer<typeof NetworkRecord>;
 
@@ -107,3 +109,32 @@ export const listNetworks = defineRequest('muelle.metadata.networks.list.v1', z.
 
 /** Deletes the record and gives its subnet back to the address manager. */
 export const deleteNetwork = defineRequest('muelle.metadata.networks.delete.v1', z.object({ id: NetworkId }), z.object({ deleted: z.boolean() }));
+
+/** A container of an overlay network running on another host: where its frames go. */
+export const OverlayPeer = z.object({
+  containerId: z.string().regex(/^[0-9a-f]{64}$/),
+  hostId: z.string().min(1).max(63),
+  /** The other host's registered underlay address (the VXLAN tunnel's far end). */
+  underlayAddress: z.ipv4(),
+  /** The container's address on the network. */
+  address: z.ipv4(),
+});
+export type OverlayPeer = z.infer<typeof OverlayPeer>;
+
+export const OverlayPeersReply = z.object({
+  /** Underlay addresses of every registered host but the asking one: the only senders of VXLAN datagrams it accepts. */
+  hosts: z.array(z.ipv4()),
+  networks: z.array(z.object({ id: NetworkId, vni: NetworkRecord.shape.vni, peers: z.array(OverlayPeer) })),
+});
+export type OverlayPeersReply = z.infer<typeof OverlayPeersReply>;
+
+/**
+ * For the agent of `hostId`: each of `networkIds` that is an overlay network, with its VNI and the
+ * running containers on it on other hosts that registered an underlay address (the platform's
+ * record of where each container runs). Unknown or bridge-driver networks are left out.
+ */
+export const overlayPeers = defineRequest(
+  'muelle.metadata.networks.overlay-peers.v1',
+  z.object({ hostId: z.string().min(1).max(63), networkIds: z.array(NetworkId).max(1024) }),
+  OverlayPeersReply,
+);

@@ -1,0 +1,27 @@
+import { Controller, Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HandleEvent } from '@muelle/bus';
+import { containerStateChanged } from '@muelle/contracts';
+import { OVERLAY } from '../tokens';
+import { OverlayNetworks } from './overlay-networks';
+
+/**
+ * Every agent hears every host's container state changes (outside the agents' queue group) and
+ * reconciles its overlay forwarding from them; the periodic pass heals a missed event.
+ */
+@Controller()
+export class OverlayController implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(@Inject(OVERLAY) private readonly overlay: OverlayNetworks) {}
+
+  onApplicationBootstrap() {
+    this.overlay.start();
+  }
+
+  onModuleDestroy() {
+    this.overlay.stop();
+  }
+
+  @HandleEvent(containerStateChanged, { everyReplica: true })
+  stateChanged() {
+    this.overlay.containerChanged();
+  }
+}

@@ -151,6 +151,20 @@ describe('StreamLiveness', () => {
     clock.stop();
   });
 
+  it('still notices a silent peer when every tick runs late (a starved, not frozen, process)', () => {
+    const silences: number[] = [];
+    const clock = new StreamLiveness(() => undefined, (ms) => silences.push(ms), options);
+    clock.start();
+    clock.heard();
+    // Each tick runs 2.5 keep-alives late, as on a host whose CPU is saturated: the clock keeps counting.
+    for (let i = 0; i < 20 && silences.length === 0; i++) {
+      jest.setSystemTime(Date.now() + options.keepAliveMs * 1.5);
+      jest.advanceTimersByTime(options.keepAliveMs);
+    }
+    expect(silences).toHaveLength(1);
+    clock.stop();
+  });
+
   it('checks its settings', () => {
     expect(validStreamLiveness(DEFAULT_STREAM_LIVENESS)).toBeUndefined();
     expect(validStreamLiveness({ keepAliveMs: 1000, silenceMs: 1500 })).toMatch(/twice the keep-alive/);

@@ -111,8 +111,10 @@ export class StreamLiveness {
   private tick(): void {
     if (this.stopped) return;
     const now = Date.now();
-    // We stalled (the tick is more than a keep-alive late): what the peer sent may not be read yet.
-    if (now - this.lastTick > 2 * this.options.keepAliveMs && this.lastHeard !== undefined) this.lastHeard = now;
+    // We were frozen for a whole silence allowance (a tick that late): what the peer sent may not be
+    // read yet, so the peer is not blamed. Ticks merely late (a busy CPU, as on a loaded host) keep
+    // the clock: otherwise a starved process would never notice a dead peer.
+    if (now - this.lastTick > this.options.silenceMs && this.lastHeard !== undefined) this.lastHeard = now;
     this.lastTick = now;
     const silentMs = this.lastHeard === undefined ? 0 : now - this.lastHeard;
     if (silentMs > this.options.silenceMs) {

@@ -31,6 +31,11 @@ export function runCommand(file: string, args: string[], options: CommandOptions
       reject(new Error(`${file} ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, options.timeoutMs);
     child.on('error', reject);
+    // A command that never reads its input (`tar -tf file`) may exit before our write lands: EPIPE
+    // then says only that, and its exit code and output are the result. Other stdin errors fail.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

@@ -39,6 +39,6 @@ export const migrations = [
   Networks1764850000000,
   PlacementGeneration1764860000000,
   Volumes1765000000000,
-  ContainerListIndexes1765030000000,
   OverlayVni1765020000000,
+  ContainerListIndexes1765030000000,
 ];

@@ -37,7 +37,7 @@ describe('web console', () => {
 
   beforeAll(async () => {
     const started = Date.now();
-    const setup = await allInOneEnv(join(work, 'data'), PASSWORD, HOST, { MUELLE_BRIDGE_NAME: 'muelle-ui0', MUELLE_BRIDGE_SUBNET: '10.89.93.0/24' });
+    const setup = await allInOneEnv(join(work, 'data'), PASSWORD, HOST, { MUELLE_BRIDGE_NAME: 'muelle-ui0', MUELLE_BRIDGE_SUBNET: '10.89.110.0/24' });
     api = setup.api;
     platform = spawnNode('all-in-one', serviceEntry('all-in-one'), setup.env);
     const registryHost = new URL(setup.registry).host;

@@ -104,6 +104,17 @@ describe('stream liveness', () => {
     expect(s.toClient.length + s.toServer.length).toBe(sent);
   });
 
+  it("counts a server end's client as there from the start: the request that made the server end came from it", () => {
+    const transport = inProcessStreams(new InProcessBroker());
+    const frames: FrameType[] = [];
+    // The client sent its request and died before its first frame on the stream (Ready).
+    new StreamEnd(transport, newStreamId(), 'server', (type) => frames.push(type), options);
+    jest.advanceTimersByTime(options.silenceMs - options.keepAliveMs);
+    expect(frames).toEqual([]);
+    jest.advanceTimersByTime(2 * options.keepAliveMs + 1);
+    expect(frames).toEqual([Frame.Error]);
+  });
+
   it('counts silence only once the peer spoke or was expected', () => {
     const transport = inProcessStreams(new InProcessBroker());
     const frames: FrameType[] = [];

@@ -86,6 +86,11 @@ export class StreamEnd {
       onFrame(type, Buffer.from(data.buffer, data.byteOffset + 1, data.length - 1));
     });
     this.liveness?.start();
+    // A server end exists because its client's request arrived, and the client subscribed before
+    // sending it: the client is there now, so its silence counts from here, not from its first
+    // frame (a client killed between its request and its Ready would otherwise never be noticed,
+    // leaving an exec blocked on a window nobody grants back).
+    if (side === 'server') this.liveness?.expectPeer();
   }
 
   /** The peer must answer from now on (its request was accepted): its silence counts even before its first frame. */

@@ -24,6 +24,7 @@ import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
+import { NetworksService } from '../networks/networks.service';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { CreateServiceBody, ReplaceServiceBody, UpdateServiceBody } from './services.schemas';
 
@@ -49,6 +50,7 @@ export class ServicesService {
     private readonly repositories: RepositoryAccess,
     private readonly audit: AuditLog,
     private readonly catalog: ImageCatalog,
+    private readonly networks: NetworksService,
   ) {}
 
   async create(principal: RequestPrincipal, body: CreateServiceBody): Promise<ServiceRecord> {
@@ -152,15 +154,22 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service), networks: [], name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service), networks: taskNetworks(service.spec), name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
   /** Refused now, not task by task later: the team policy and pull rights, as a container create would check them. */
   private async checked(principal: RequestPrincipal, spec: ServiceSpec): Promise<ServiceSpec> {
     await this.admission.admit(principal, taskSpec(spec, null));
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
+    // The networks must be the team's now (a task made later resolves them again, as a run would).
+    await this.networks.endpointsFor(principal, taskNetworks(spec), spec.network);
     return spec;
   }
+}
+
+/** A task's networks, as `run --network NAME --network-alias …` names them. */
+function taskNetworks(spec: ServiceSpec): CreateContainerBody['networks'] {
+  return spec.networks.map((n) => ({ network: n.name, aliases: n.aliases }));
 }
 
 function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'version'> | null): ContainerSpec {

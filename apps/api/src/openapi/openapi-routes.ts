@@ -431,7 +431,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/system/df',
-    summary: 'The images the caller may read (size, containers made from each) and its containers (as docker system df)',
+    summary: "The images the caller may read (size, containers made from each), its containers (writable layer's bytes) and its volumes (bytes, containers mounting each), sizes measured by their hosts, null when a host does not answer (as docker system df)",
     tag: 'system',
   },
   {

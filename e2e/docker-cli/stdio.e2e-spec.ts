@@ -152,7 +152,7 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     expect(viaMuelle).toMatchObject({ code: 0, stdout: 'name? hi ann\n' });
   }, 60_000);
 
-  it('ctrl-p ctrl-q detaches the stock docker CLI (run -it exits 0, attach as against dockerd) and `muelle run -it --detach-keys`; the containers keep running', async () => {
+  it('ctrl-p ctrl-q detaches the stock docker CLI (run -it exits 0, attach as against dockerd) and `muelle run -it`/`exec -it --detach-keys`; the containers keep running', async () => {
     try {
       const dockerTty = { ...dockerEnv, HOME: work };
       const run = await detachInTerminal(['docker', 'run', '-it', '--name', 'detach-run', image, 'sh'], dockerTty, '\x10\x11');
@@ -166,6 +166,9 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       const viaMuelle = await detachInTerminal([process.execPath, join(REPO, 'tools/bin/muelle.js'), 'run', '-it', '--detach-keys', 'ctrl-x,x', '--name', 'detach-muelle', image, 'sh'], cliEnv, '\x18x');
       expect({ code: viaMuelle.code, echoed: viaMuelle.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
       expect(await stateOf('detach-muelle')).toBe('running');
+      // `muelle exec -it` detaches with the keys too: the CLI leaves with exit code 0.
+      const exec = await detachInTerminal([process.execPath, join(REPO, 'tools/bin/muelle.js'), 'exec', '-it', '--detach-keys', 'ctrl-x,x', 'detach-muelle', 'sh'], cliEnv, '\x18x');
+      expect({ code: exec.code, echoed: exec.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
     } finally {
       // They keep running by design: removed here whatever the outcome.
       await docker(['rm', '-f', 'detach-run', 'detach-muelle'], dockerEnv);

@@ -192,6 +192,11 @@ export function agentControllerFor(hostId: string) {
       await this.volumes.remove(stored, this.usersOfVolume(stored), r.force);
       return { removed: true };
     }
+    @HandleRequest(c.volumeDiskUsage)
+    async volumeDiskUsage(r: ParsedRequestOf<C['volumeDiskUsage']>) {
+      await this.runtime.ready;
+      return { size: await this.volumes.size(teamVolumeName(r.teamId, r.name)) };
+    }
   }
   return AgentController;
 }

@@ -246,6 +246,7 @@ export function buildProgram(io: Io, only?: string): Command {
     .option('-e, --env <KEY=value>', 'environment variable', collect, [])
     .option('-u, --user <user>')
     .option('-w, --workdir <dir>')
+    .option('--detach-keys <keys>', 'the keys that detach from -it (the command keeps running)', 'ctrl-p,ctrl-q')
     .action(async (container: string, command: string[], o) => {
       const api = apiClient();
       const exec = await api.request('POST', `/v1/containers/${encodeURIComponent(container)}/exec`, {
@@ -258,7 +259,12 @@ export function buildProgram(io: Io, only?: string): Command {
           stdin: !!o.interactive,
         },
       });
-      const ws = await api.websocket(`/v1/containers/${encodeURIComponent(container)}/exec/${exec.id}/ws`, { rows: io.out.rows, cols: io.out.columns });
+      const ws = await api.websocket(`/v1/containers/${encodeURIComponent(container)}/exec/${exec.id}/ws`, {
+        stdin: o.interactive ? 1 : undefined,
+        detachKeys: o.detachKeys,
+        rows: io.out.rows,
+        cols: io.out.columns,
+      });
       io.exitCode = await runTerminal(ws, {
         tty: !!o.tty,
         stdin: !!o.interactive,

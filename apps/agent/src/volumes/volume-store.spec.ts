@@ -1,6 +1,6 @@
-import { ContainerSpec, InvalidArgumentError } from '@muelle/contracts';
+import { ContainerSpec, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
 import { mkdtempSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { teamVolumeName, VolumeStore, withTeamVolumes } from './volume-store';
@@ -33,5 +33,19 @@ describe('team-scoped named volumes', () => {
     const scoped = withTeamVolumes(spec, alpha);
     expect(scoped.volumes.map((v) => v.source)).toEqual([teamVolumeName(alpha, 'data'), '/srv/x']);
     expect(() => teamVolumeName(alpha, 'a'.repeat(120))).toThrow(InvalidArgumentError);
+  });
+
+  it('measures a volume by the bytes under its data directory, a hard link once, and refuses one that is not there', async () => {
+    const store = new VolumeStore(mkdtempSync(join(tmpdir(), 'muelle-vol-')));
+    await store.init();
+    await store.ensure('sized');
+    expect(await store.size('sized')).toBe(0);
+    await writeFile(join(store.dataPath('sized'), 'a'), Buffer.alloc(3000));
+    await link(join(store.dataPath('sized'), 'a'), join(store.dataPath('sized'), 'a-again'));
+    await mkdir(join(store.dataPath('sized'), 'sub'));
+    await writeFile(join(store.dataPath('sized'), 'sub', 'b'), 'x'.repeat(500));
+    // 3000 (the linked file once) + 500 + the directory entry of sub (its size depends on the filesystem).
+    expect(await store.size('sized')).toBe(3500 + (await lstat(join(store.dataPath('sized'), 'sub'))).size);
+    await expect(store.size('missing')).rejects.toThrow(NotFoundError);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { treeBytes } from '../containers/disk-usage';
 import { ContainerSpec, ConflictError, InvalidArgumentError, NotFoundError, VolumeInfo } from '@muelle/contracts';
 
 /** Longest volume name on disk (the contracts' VolumeName). */
@@ -78,6 +79,12 @@ export class VolumeStore {
     if (!(await this.meta(name))) throw new NotFoundError(`no such volume: ${name}`);
     if (usedBy.length && !force) throw new ConflictError(`volume ${name} is in use by ${usedBy.map((id) => id.slice(0, 12)).join(', ')}`);
     await rm(join(this.dir, name), { recursive: true, force: true });
+  }
+
+  /** Bytes under the volume's data directory (apparent sizes, hard links once, as container sizes). */
+  async size(name: string): Promise<number> {
+    if (!(await this.meta(name))) throw new NotFoundError(`no such volume: ${name}`);
+    return treeBytes(this.dataPath(name));
   }
 
   toInfo(meta: VolumeMeta, usedBy: string[]): VolumeInfo {

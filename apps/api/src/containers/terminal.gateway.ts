@@ -77,8 +77,9 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     };
     let session: StreamSession | undefined;
     const pending: RawData[] = [];
-    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container (piped
-    // binary input must pass untouched, as with Docker): the client leaves, the container runs on.
+    // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container, or an
+    // exec with stdin and a tty (piped binary input must pass untouched, as with Docker): the client
+    // leaves, the container runs on (an exec'd command's input ends, as when its client leaves).
     let detachKeys: DetachKeysFilter | undefined;
     // Out of the agent's credit, the WebSocket is paused: the client waits, not our memory.
     const stdin = (current: StreamSession, input: Uint8Array) => {
@@ -102,15 +103,18 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     try {
       const rows = Number(url.searchParams.get('rows')) || undefined;
       const cols = Number(url.searchParams.get('cols')) || undefined;
+      const keys = parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS);
       const exec = EXEC_PATH.exec(url.pathname);
       if (exec) {
         const size = rows && cols ? { rows, cols } : undefined;
-        session = (await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers)).session;
+        const started = await this.containers.execStart(principal, decodeURIComponent(exec[1]), exec[2], size, handlers);
+        session = started.session;
+        // `stdin=1`: the client sends its input (`-i`), as on the attach path.
+        if (url.searchParams.get('stdin') === '1' && started.exec.tty) detachKeys = new DetachKeysFilter(keys);
       } else {
         const ref = decodeURIComponent(ATTACH_PATH.exec(url.pathname)![1]);
         const fromStart = url.searchParams.get('fromStart') === '1';
         const stdin = url.searchParams.get('stdin') === '1';
-        const keys = parseDetachKeys(url.searchParams.get('detachKeys') || DEFAULT_DETACH_KEYS);
         const attached = await this.containers.attach(principal, ref, stdin, handlers, fromStart);
         session = attached.session;
         if (stdin && attached.tty) detachKeys = new DetachKeysFilter(keys);

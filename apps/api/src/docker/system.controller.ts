@@ -148,7 +148,8 @@ export class DockerSystemController {
       LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
       Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
       Containers: wants('container') ? await Promise.all(containers.map(async (record) => ({ ...toListItem(record), ...dockerSizes(await this.containers.diskUsage(record)) }))) : [],
-      Volumes: wants('volume') ? (await this.volumes.list(principal)).map((v) => ({ ...toDockerVolume(v), UsageData: { Size: -1, RefCount: v.usedBy.length } })) : [],
+      // Size -1 (dockerd's "not measured") only when the volume's host does not answer.
+      Volumes: wants('volume') ? await Promise.all((await this.volumes.list(principal)).map(async (v) => ({ ...toDockerVolume(v), UsageData: { Size: (await this.volumes.diskUsage(v)) ?? -1, RefCount: v.usedBy.length } }))) : [],
       BuildCache: [],
     };
   }

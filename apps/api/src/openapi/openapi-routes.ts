@@ -270,7 +270,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/containers/{ref}/exec/{execId}/ws',
-    summary: 'WebSocket: run the exec. Binary frames, first byte = type: 0 stdin, 1 stdout, 2 stderr, 3 resize {rows,cols}, 4 stdin end, 5 exit {exitCode}, 6 error',
+    summary: 'WebSocket: run the exec. Binary frames, first byte = type: 0 stdin, 1 stdout, 2 stderr, 3 resize {rows,cols}, 4 stdin end, 5 exit {exitCode}, 6 error; with ?stdin=1 on a tty exec, detachKeys (default ctrl-p,ctrl-q) end the session with exit {exitCode: 0, detached: true} (the command\'s input then ends, as when the client leaves)',
     tag: 'containers',
     query: TerminalSizeQuery,
   },
@@ -431,7 +431,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/system/df',
-    summary: 'The images the caller may read (size, containers made from each) and its containers (as docker system df)',
+    summary: "The images the caller may read (size, containers made from each), its containers (writable layer's bytes) and its volumes (bytes, containers mounting each), sizes measured by their hosts, null when a host does not answer (as docker system df)",
     tag: 'system',
   },
   {

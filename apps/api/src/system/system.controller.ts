@@ -6,6 +6,8 @@ import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
 import { SystemService } from './system.service';
 import { ImageUsage } from '../images/image-usage';
+import { ContainersService } from '../containers/containers.service';
+import { VolumesService } from '../volumes/volumes.service';
 
 export const PruneBody = z
   .object({
@@ -23,6 +25,8 @@ export class SystemController {
     @Inject(SERVICE_INFO) private readonly info: ServiceInfo,
     private readonly system: SystemService,
     private readonly images: ImageUsage,
+    private readonly containers: ContainersService,
+    private readonly volumes: VolumesService,
   ) {}
 
   /** Unauthenticated: lets clients find out they reached a Muelle API and which version. */
@@ -38,14 +42,21 @@ export class SystemController {
     return this.system.prune(principal, parseRequest(PruneBody, body));
   }
 
-  /** `muelle system df`: the images the caller may read (size, containers using each) and its containers. */
+  /**
+   * `muelle system df`: the images the caller may read (size, containers using each), its
+   * containers with their writable layer's bytes and its volumes with their bytes and the
+   * containers mounting them, both measured by their hosts (null when a host does not answer).
+   */
   @Get('system/df')
   @UseGuards(AuthGuard)
   async diskUsage(@CurrentPrincipal() principal: RequestPrincipal) {
     const { images, containers } = await this.images.usage(principal);
+    const volumes = await this.volumes.list(principal);
     return {
       images: images.map(({ image, containers: count }) => ({ id: image.id, names: image.repoTags, sizeBytes: image.size, containers: count })),
-      containers: containers.map((c) => ({ id: c.id, name: c.name, image: c.image, state: c.state })),
+      containers: await Promise.all(containers.map(async (c) => ({ id: c.id, name: c.name, image: c.image, state: c.state, sizeBytes: (await this.containers.diskUsage(c))?.sizeRw ?? null }))),
+      volumes: await Promise.all(volumes.map(async (v) => ({ name: v.name, hostId: v.hostId, sizeBytes: (await this.volumes.diskUsage(v)) ?? null, containers: v.usedBy.length }))),
     };
   }
+
 }

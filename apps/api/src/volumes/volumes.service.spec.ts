@@ -59,6 +59,13 @@ describe('VolumesService', () => {
     expect(requests.map((r) => r.subject)).toEqual([getVolume.subject]);
   });
 
+  it("asks the volume's own host for its size, in the volume's team, and answers unknown when that host does not answer", async () => {
+    answers['muelle.agent.host-b.volumes.disk-usage.v1'] = () => ({ size: 4096 });
+    expect(await service.diskUsage(volume(TEAM_B, 'data', 'host-b'))).toBe(4096);
+    expect(requests).toEqual([{ subject: 'muelle.agent.host-b.volumes.disk-usage.v1', payload: { name: 'data', teamId: TEAM_B } }]);
+    expect(await service.diskUsage(volume(TEAM_A, 'data', 'host-gone'))).toBeUndefined();
+  });
+
   it("prunes only the caller's team's unused volumes", async () => {
     answers[listVolumes.subject] = () => ({ items: [{ ...volume(TEAM_A, 'free'), usedBy: [] }, { ...volume(TEAM_A, 'busy'), usedBy: ['web'] }] });
     answers[getVolume.subject] = (p: { name: string }) => volume(TEAM_A, p.name);

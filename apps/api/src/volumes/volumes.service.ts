@@ -96,6 +96,19 @@ export class VolumesService {
     return { ...volume, usedBy: listed?.usedBy ?? [] };
   }
 
+  /**
+   * `docker system df -v`'s size of a volume the caller was already allowed to list, measured by
+   * its host's agent; undefined when that host does not answer (df still answers for the others).
+   */
+  async diskUsage(volume: VolumeRecord): Promise<number | undefined> {
+    try {
+      return (await this.bus.request(agentContracts(volume.hostId).volumeDiskUsage, { name: volume.name, teamId: volume.teamId }, { timeoutMs: 10_000 })).size;
+    } catch (error) {
+      this.logger.warn({ err: error, volume: volume.name, hostId: volume.hostId }, 'measuring a volume for system df failed; its size is left unknown');
+      return undefined;
+    }
+  }
+
   /** 409 naming the containers (running or not) that mount it; then its host's agent removes the directory. */
   async remove(principal: RequestPrincipal, name: string): Promise<VolumeRecord> {
     const volume = await this.get(principal, name, 'delete');

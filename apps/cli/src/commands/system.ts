@@ -42,17 +42,16 @@ export function registerSystemCommands(program: Command, io: Io): void {
       const usage = await apiClient().request('GET', '/v1/system/df');
       if (o.format === 'json') return printJson(io, usage);
       const images = usage.images as Array<{ sizeBytes: number; containers: number }>;
-      const containers = usage.containers as Array<{ state: string }>;
-      const total = images.reduce((sum, i) => sum + i.sizeBytes, 0);
-      const reclaimable = images.filter((i) => i.containers === 0).reduce((sum, i) => sum + i.sizeBytes, 0);
-      const percent = total ? ` (${Math.round((reclaimable / total) * 100)}%)` : '';
+      const containers = usage.containers as Array<{ state: string; sizeBytes: number | null }>;
+      const volumes = usage.volumes as Array<{ sizeBytes: number | null; containers: number }>;
       io.out.write(
         table(
           ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
           [
-            ['Images', String(images.length), String(images.filter((i) => i.containers > 0).length), humanSize(total), `${humanSize(reclaimable)}${percent}`],
-            // Muelle does not measure writable layers.
-            ['Containers', String(containers.length), String(containers.filter((c) => c.state === 'running').length), '-', '-'],
+            dfRow('Images', images.map((i) => ({ bytes: i.sizeBytes, active: i.containers > 0 }))),
+            // A stopped container's writable layer is what removing it reclaims, as docker counts it.
+            dfRow('Containers', containers.map((c) => ({ bytes: c.sizeBytes, active: c.state === 'running' }))),
+            dfRow('Local Volumes', volumes.map((v) => ({ bytes: v.sizeBytes, active: v.containers > 0 }))),
           ],
         ),
       );
@@ -76,4 +75,17 @@ export function registerSystemCommands(program: Command, io: Io): void {
       if (deleted.length) io.out.write(`Deleted Images:\n${deleted.map((d: { Untagged?: string; Deleted?: string }) => (d.Untagged ? `untagged: ${d.Untagged}\n` : `deleted: ${d.Deleted}\n`)).join('')}\n`);
       io.out.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
     });
+}
+
+/**
+ * One line of `system df`: how many, how many in use, their bytes and what the unused ones take
+ * (with its share, as docker prints it). A size a host did not report (null) counts as unknown:
+ * the sums then read `-` rather than a number that leaves it out.
+ */
+export function dfRow(type: string, items: Array<{ bytes: number | null; active: boolean }>): string[] {
+  const sum = (list: typeof items) => (list.some((i) => i.bytes === null) ? null : list.reduce((total, i) => total + (i.bytes ?? 0), 0));
+  const total = sum(items);
+  const reclaimable = sum(items.filter((i) => !i.active));
+  const percent = total && reclaimable !== null ? ` (${Math.round((reclaimable / total) * 100)}%)` : '';
+  return [type, String(items.length), String(items.filter((i) => i.active).length), total === null ? '-' : humanSize(total), reclaimable === null ? '-' : `${humanSize(reclaimable)}${percent}`];
 }

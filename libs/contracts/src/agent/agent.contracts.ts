@@ -357,6 +357,8 @@ export function agentContracts(hostId: string) {
     listVolumes: defineRequest(subject('volumes.list'), z.object({}), z.object({ volumes: z.array(VolumeInfo) })),
     /** CONFLICT while a container (running or not) uses it unless `force`; `name` and `teamId` as for createVolume. */
     removeVolume: defineRequest(subject('volumes.remove'), z.object({ name: VolumeName, teamId: z.string().uuid().nullable().default(null), force: z.boolean().default(false) }), z.object({ removed: z.boolean() })),
+    /** `docker system df -v`: bytes under the volume's data directory, measured on its host; NOT_FOUND when it is not there. */
+    volumeDiskUsage: defineRequest(subject('volumes.disk-usage'), z.object({ name: VolumeName, teamId: z.string().uuid().nullable().default(null) }), z.object({ size: z.number().int().min(0) }), 30_000),
   };
 }
 export type AgentContracts = ReturnType<typeof agentContracts>;

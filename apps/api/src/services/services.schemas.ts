@@ -1,4 +1,4 @@
-import { HealthcheckSpec, PortBinding, Resources, ServiceDnsName, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
+import { HealthcheckSpec, PortBinding, Resources, ServiceDnsName, ServiceNetwork, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { patchOf, queryBool } from '../http/validation';
 
@@ -6,6 +6,7 @@ import { patchOf, queryBool } from '../http/validation';
 const StrictServiceSpec = ServiceSpec.extend({
   ports: z.array(PortBinding.strict()).default([]),
   volumes: z.array(VolumeMount.strict()).default([]),
+  networks: z.array(ServiceNetwork.strict()).max(32).default([]),
   resources: Resources.strict().default({}),
   healthcheck: HealthcheckSpec.strict().optional(),
   updateConfig: UpdateConfig.strict().default(UpdateConfig.parse({})),

@@ -25,6 +25,7 @@ import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
 import { RepositoryAccess } from '../repositories/repository-access';
+import { NetworksService } from '../networks/networks.service';
 import { CreateServiceBody, ReplaceServiceBody, UpdateServiceBody } from './services.schemas';
 
 /** JSON with sorted keys: the stored spec comes back from jsonb with its keys in another order. */
@@ -49,6 +50,7 @@ export class ServicesService {
     private readonly repositories: RepositoryAccess,
     private readonly audit: AuditLog,
     private readonly catalog: ImageCatalog,
+    private readonly networks: NetworksService,
   ) {}
 
   async create(principal: RequestPrincipal, body: CreateServiceBody): Promise<ServiceRecord> {
@@ -152,12 +154,18 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service), networks: [], name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service), networks: service.spec.networks, name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
-  /** Refused now, not task by task later: the team policy and pull rights, as a container create would check them. */
+  /**
+   * Refused now, not task by task later: the team policy, pull rights, and the networks (the
+   * container's rule for how many, each one the team's), as a container create would check them.
+   */
   private async checked(principal: RequestPrincipal, spec: ServiceSpec): Promise<ServiceSpec> {
     await this.admission.admit(principal, taskSpec(spec, null));
+    const networks = CreateContainerBody.shape.networks.safeParse(spec.networks);
+    if (!networks.success) throw new InvalidArgumentError(`body.networks: ${networks.error.issues[0]?.message ?? 'invalid'}`);
+    await this.networks.endpointsFor(principal, spec.networks, spec.network);
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
     return spec;
   }

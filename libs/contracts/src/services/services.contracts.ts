@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
 import { ContainerSpec } from '../containers/container.schemas';
+import { NetworkAlias } from '../network/networks.contracts';
 
 /**
  * A service name is a DNS label, so a resolver can later answer `<name>` (its healthy replicas) and
@@ -24,6 +25,18 @@ export const UpdateConfig = z.object({
 });
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
+/**
+ * A team network a service's tasks join (by name, so a network made again under the same name is
+ * joined again), with the aliases each task answers to there besides the service's name. How many a
+ * task may join is the container's rule (CreateContainerBody.networks), checked when the service is
+ * made or changed.
+ */
+export const ServiceNetwork = z.object({
+  network: z.string().min(1).max(128),
+  aliases: z.array(NetworkAlias).max(32).default([]),
+});
+export type ServiceNetwork = z.infer<typeof ServiceNetwork>;
+
 /** The desired state of a service: what each task (container) runs, and how many. */
 export const ServiceSpec = ContainerSpec.pick({
   image: true,
@@ -41,6 +54,8 @@ export const ServiceSpec = ContainerSpec.pick({
   stopSignal: true,
   stopTimeoutSeconds: true,
 }).extend({
+  /** Team networks every task joins in place of its host's default bridge; `<service>` and `tasks.<service>` resolve on them. */
+  networks: z.array(ServiceNetwork).max(32).default([]),
   /** Host labels a task's host must have (`--constraint zone=a`). */
   constraints: Labels.default({}),
   replicas: z.number().int().min(0).max(1000).default(1),

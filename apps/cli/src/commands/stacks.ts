@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ApiClient } from '../client';
 import type { Io } from '../commands';
 import type { StackService } from '../compose/compose-file';
+import { planStackNetworks, serviceNetworksOf, STACK_NETWORK_LABEL } from '../compose/stack-networks';
 import { CliError } from '../errors';
 import { containerStatus, shortId, table } from '../format';
 import { apiClient, formatOption, printJson } from './common';
@@ -48,6 +49,17 @@ async function waitFor(api: ApiClient, name: string, condition: 'service_started
   }
 }
 
+/** A network the stack made and no longer uses; one still in use stays, said so (a later deploy or rm tries again). */
+async function removeNetwork(api: ApiClient, io: Io, network: { id: string; name: string }, why: string): Promise<void> {
+  try {
+    await api.request('DELETE', `/v1/networks/${network.id}`);
+    io.out.write(`Removing network ${network.name}\n`);
+  } catch (error) {
+    if (!(error instanceof CliError) || error.code !== 'CONFLICT') throw error;
+    io.err.write(`Network ${network.name} kept: ${why} (${error.message})\n`);
+  }
+}
+
 /** `muelle stack deploy|ls|services|ps|rm`. */
 export function registerStackCommands(program: Command, io: Io): Command {
   const stack = program.command('stack').description('Stacks: the services of a Compose file, deployed together');
@@ -62,13 +74,18 @@ export function registerStackCommands(program: Command, io: Io): Command {
       const file = resolve(o.composeFile);
       // The compose parser (and its YAML library) loads only for `stack deploy`, not at every start.
       const { parseComposeFile } = await import('../compose/compose-file');
-      const services = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
+      const compose = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
       const api = apiClient();
+      const networks = planStackNetworks(name, compose, (await api.request('GET', '/v1/networks')).items);
+      for (const body of networks.create) {
+        await api.request('POST', '/v1/networks', { body });
+        io.out.write(`Creating network ${body.name}\n`);
+      }
       const existing = new Map((await servicesOf(api, name)).map((s) => [s.name, s]));
-      for (const service of deployOrder(services)) {
+      for (const service of deployOrder(compose.services)) {
         for (const dep of service.dependsOn) await waitFor(api, `${name}-${dep.service}`, dep.condition);
         const fullName = `${name}-${service.name}`;
-        const spec = { ...service.spec, labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
+        const spec = { ...service.spec, networks: serviceNetworksOf(name, compose, service), labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
         const before = existing.get(fullName);
         if (!before) {
           await api.request('POST', '/v1/services', { body: { name: fullName, ...spec } });
@@ -84,6 +101,7 @@ export function registerStackCommands(program: Command, io: Io): Command {
         await api.request('DELETE', `/v1/services/${leftover}`);
         io.out.write(`Removing service ${leftover}\n`);
       }
+      for (const network of networks.remove) await removeNetwork(api, io, network, 'its tasks are still being replaced: the next deploy removes it');
     });
 
   stack
@@ -131,6 +149,8 @@ export function registerStackCommands(program: Command, io: Io): Command {
           await api.request('DELETE', `/v1/services/${s.id}`);
           io.out.write(`Removing service ${s.name}\n`);
         }
+        const { items } = await api.request('GET', '/v1/networks');
+        for (const network of items.filter((n: any) => n.labels?.[STACK_NETWORK_LABEL] === name)) await removeNetwork(api, io, network, 'something else still uses it');
       }
     });
 

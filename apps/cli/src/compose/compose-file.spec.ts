@@ -9,7 +9,9 @@ const parse = (text: string, files: Record<string, string> = {}) =>
 
 describe('Compose files → service specs', () => {
   it('reads the supported keys into a ServiceSpec each', () => {
-    const [db, web] = parse(
+    const {
+      services: [db, web],
+    } = parse(
       `
 name: shop
 services:
@@ -42,6 +44,7 @@ volumes:
     expect(db).toEqual({
       name: 'db',
       dependsOn: [],
+      networks: [{ name: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['sleep', '3600'],
@@ -59,6 +62,7 @@ volumes:
     expect(web).toEqual({
       name: 'web',
       dependsOn: [{ service: 'db', condition: 'service_healthy' }],
+      networks: [{ name: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['/bin/sh', '-c', 'httpd -f -p 8080'],
@@ -79,7 +83,11 @@ volumes:
     ['services:\n  web:\n    image: x\n    privileged: true\n', 'compose.yaml:4: services.web.privileged is not supported by Muelle'],
     ['services:\n  web:\n    build: .\n', 'compose.yaml:3: services.web.build is not supported by Muelle'],
     ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image'],
-    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front: only the default network'],
+    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front is not declared in the top-level networks'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    driver: macvlan\n', 'compose.yaml:6: networks.front.driver: macvlan is not supported by Muelle (overlay or bridge)'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    ipam: {}\n', 'compose.yaml:6: networks.front.ipam is not supported by Muelle'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    name: other\n', 'compose.yaml:6: networks.front.name is supported by Muelle only with external: true'],
+    ['services:\n  web:\n    image: x\n    networks:\n      default: { ipv4_address: 10.0.0.9 }\n', 'compose.yaml:5: services.web.networks.default.ipv4_address is not supported by Muelle (aliases only)'],
     ['services:\n  web:\n    image: x\n    ports: ["80:http"]\n', 'compose.yaml:4: services.web.ports: invalid publish spec "80:http"'],
     ['services:\n  web:\n    image: x\n    deploy:\n      mode: global\n', 'compose.yaml:5: services.web.deploy.mode: global is not supported by Muelle'],
     ['services:\n  web:\n    image: x\n    healthcheck: { test: "true", interval: soon }\n', 'compose.yaml:4: services.web.healthcheck.interval: "soon" is not a duration'],
@@ -91,8 +99,39 @@ volumes:
     expect(() => parse(text)).toThrow(message);
   });
 
+  it('reads top-level networks and each service\'s networks (list or mapping with aliases); no networks: the default one', () => {
+    const stack = parse(`
+services:
+  web:
+    image: x
+    networks:
+      front: { aliases: [www] }
+      default:
+  worker:
+    image: x
+    networks: [back, shared]
+  db:
+    image: x
+networks:
+  front: { driver: bridge }
+  back: { internal: true, driver: overlay }
+  shared: { external: true, name: team-net }
+`);
+    expect(stack.networks).toEqual([
+      { name: 'front', external: null, driver: 'bridge', internal: false },
+      { name: 'back', external: null, driver: 'overlay', internal: true },
+      { name: 'shared', external: 'team-net', driver: 'overlay', internal: false },
+      { name: 'default', external: null, driver: 'overlay', internal: false },
+    ]);
+    expect(stack.services.map((s) => [s.name, s.networks])).toEqual([
+      ['web', [{ name: 'front', aliases: ['www'] }, { name: 'default', aliases: [] }]],
+      ['worker', [{ name: 'back', aliases: [] }, { name: 'shared', aliases: [] }]],
+      ['db', [{ name: 'default', aliases: [] }]],
+    ]);
+  });
+
   it('refuses a depends_on cycle', () => {
-    const services = parse('services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n');
+    const { services } = parse('services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n');
     expect(() => deployOrder(services)).toThrow('depends_on has a cycle: a → b → a');
   });
 });

@@ -13,18 +13,36 @@ export interface StackService {
   spec: Record<string, unknown>;
   /** Services that must run (or be healthy) before this one is deployed. */
   dependsOn: Array<{ service: string; condition: 'service_started' | 'service_healthy' }>;
+  /** The file's networks it joins (`default` when it names none), with its aliases on each. */
+  networks: Array<{ name: string; aliases: string[] }>;
+}
+
+/** A network of the file's top-level `networks:` (and `default`, always there). */
+export interface StackNetwork {
+  /** The name in the file. */
+  name: string;
+  /** `external: true`: an existing team network of that name (or of `name:`), neither made nor removed by the stack. */
+  external: string | null;
+  driver: 'overlay' | 'bridge';
+  internal: boolean;
+}
+
+export interface ComposeStack {
+  services: StackService[];
+  networks: StackNetwork[];
 }
 
 /** Keys of a compose service Muelle deploys; anything else is refused by name. */
 const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
 const DEPLOY_KEYS = new Set(['replicas', 'resources', 'placement', 'update_config', 'restart_policy', 'labels', 'mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+const NETWORK_KEYS = new Set(['driver', 'internal', 'external', 'name']);
 
 /**
  * Reads a Compose file (the Compose specification's subset Muelle runs) into service specs. Errors
  * name the file, the line and the field (`compose.yaml:12: services.web.privileged is not supported`).
  */
-export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): StackService[] {
+export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): ComposeStack {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
@@ -40,16 +58,12 @@ export function parseComposeFile(text: string, file: string, readEnvFile: (path:
   for (const pair of root.items) if (!TOP_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `${keyOf(pair.key)} is not supported by Muelle (top level)`);
   const services = root.get('services', true);
   if (!isMap(services) || !services.items.length) return fail(services ?? root, 'services: at least one service is needed');
-  for (const top of ['networks', 'volumes']) {
-    const section = root.get(top, true);
-    if (section === undefined || section === null || (isScalar(section) && section.value === null)) continue;
-    if (!isMap(section)) return fail(section, `${top} must be a mapping`);
-    for (const pair of section.items) {
-      const value = pair.value as Node | null;
-      if (top === 'networks' && keyOf(pair.key) !== 'default') fail(pair.key as Node, `networks.${keyOf(pair.key)}: networks other than the default are not supported by Muelle yet (every task is on its host's bridge)`);
-      if (value && !(isScalar(value) && value.value === null) && !(isMap(value) && value.items.length === 0)) fail(value, `${top}.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
-    }
+  const volumes = root.get('volumes', true);
+  if (!isEmpty(volumes)) {
+    if (!isMap(volumes)) return fail(volumes, 'volumes must be a mapping');
+    for (const pair of volumes.items) if (!isEmpty(pair.value as Node | null)) fail(pair.value as Node, `volumes.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
   }
+  const networks = readNetworks(root.get('networks', true) as Node | undefined, fail);
   const result: StackService[] = [];
   for (const pair of services.items) {
     const name = keyOf(pair.key);
@@ -60,7 +74,60 @@ export function parseComposeFile(text: string, file: string, readEnvFile: (path:
   }
   const names = new Set(result.map((s) => s.name));
   for (const service of result) for (const dep of service.dependsOn) if (!names.has(dep.service)) throw new ComposeError(`${file}: services.${service.name}.depends_on: no service ${dep.service} in the file`);
-  return result;
+  const declared = new Set(networks.map((n) => n.name));
+  for (const pair of services.items) {
+    const service = result.find((s) => s.name === keyOf(pair.key))!;
+    for (const n of service.networks) if (!declared.has(n.name)) fail((pair.value as YAMLMap).get('networks', true) as Node, `services.${service.name}.networks: ${n.name} is not declared in the top-level networks`);
+  }
+  return { services: result, networks };
+}
+
+/** Top-level `networks:` (driver overlay|bridge, internal, external with an optional name); `default` is always there. */
+function readNetworks(section: Node | undefined, fail: Fail): StackNetwork[] {
+  const networks: StackNetwork[] = [];
+  if (!isEmpty(section)) {
+    if (!isMap(section)) return fail(section, 'networks must be a mapping');
+    for (const pair of section.items) {
+      const name = keyOf(pair.key);
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,39}$/.test(name)) fail(pair.key as Node, `networks.${name}: a network name is letters, digits, _ . and - (at most 40)`);
+      const value = pair.value as Node | null;
+      const network: StackNetwork = { name, external: null, driver: 'overlay', internal: false };
+      if (!isEmpty(value)) {
+        if (!isMap(value)) return fail(value, `networks.${name} must be a mapping`);
+        const at = (key: string) => value.get(key, true) as Node;
+        for (const option of value.items) if (!NETWORK_KEYS.has(keyOf(option.key))) fail(option.key as Node, `networks.${name}.${keyOf(option.key)} is not supported by Muelle (driver, internal, external, name)`);
+        const raw = value.toJSON() as Record<string, unknown>;
+        if (raw.driver !== undefined && raw.driver !== 'overlay' && raw.driver !== 'bridge') fail(at('driver'), `networks.${name}.driver: ${String(raw.driver)} is not supported by Muelle (overlay or bridge)`);
+        if (raw.driver !== undefined) network.driver = raw.driver as StackNetwork['driver'];
+        if (raw.internal !== undefined && typeof raw.internal !== 'boolean') fail(at('internal'), `networks.${name}.internal must be true or false`);
+        network.internal = raw.internal === true;
+        if (raw.external !== undefined && typeof raw.external !== 'boolean') fail(at('external'), `networks.${name}.external must be true or false`);
+        if (raw.name !== undefined && raw.external !== true) fail(at('name'), `networks.${name}.name is supported by Muelle only with external: true`);
+        if (raw.external === true) {
+          if (raw.driver !== undefined || raw.internal !== undefined) fail(at('external'), `networks.${name}: an external network takes no driver or internal (it exists already)`);
+          network.external = typeof raw.name === 'string' ? raw.name : name;
+        }
+      }
+      networks.push(network);
+    }
+  }
+  if (!networks.some((n) => n.name === 'default')) networks.push({ name: 'default', external: null, driver: 'overlay', internal: false });
+  return networks;
+}
+
+/** A service's `networks:`, a list of names or a mapping of names to `aliases` (or nothing). */
+function serviceNetworks(raw: unknown, node: Node | undefined, fail: Fail): StackService['networks'] {
+  if (raw === undefined || raw === null) return [{ name: 'default', aliases: [] }];
+  if (Array.isArray(raw)) return raw.map((name) => (typeof name === 'string' ? { name, aliases: [] } : fail(node, 'networks: a list of network names')));
+  if (typeof raw !== 'object') return fail(node, 'networks must be a list or a mapping');
+  return Object.entries(raw as Record<string, unknown>).map(([name, options]) => {
+    if (options === null || options === undefined) return { name, aliases: [] };
+    if (typeof options !== 'object') return fail(node, `networks.${name} must be a mapping`);
+    for (const key of Object.keys(options)) if (key !== 'aliases') fail(node, `networks.${name}.${key} is not supported by Muelle (aliases only)`);
+    const aliases = (options as { aliases?: unknown }).aliases ?? [];
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) return fail(node, `networks.${name}.aliases must be a list of names`);
+    return { name, aliases };
+  });
 }
 
 type Fail = (node: Node | null | undefined, message: string) => never;
@@ -97,9 +164,6 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   if (ports.length) spec.ports = ports;
   const volumes = listOf(js('volumes')).map((v) => volume(v, value('volumes'), fail));
   if (volumes.length) spec.volumes = volumes;
-  const networks = js('networks');
-  for (const network of Array.isArray(networks) ? networks : Object.keys((networks as object) ?? {}))
-    if (network !== 'default') fail(value('networks'), `networks: ${network}: only the default network is supported by Muelle yet`);
   const healthcheck = js('healthcheck');
   if (healthcheck !== undefined) spec.healthcheck = health(healthcheck, value('healthcheck'), fail);
   const restart = js('restart');
@@ -110,7 +174,7 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   }
   const deploy = value('deploy');
   if (deploy) readDeploy(deploy, spec, fail);
-  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail) };
+  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail) };
 }
 
 function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void {
@@ -233,4 +297,5 @@ function integer(raw: unknown, node: Node | undefined, field: string, fail: Fail
 }
 
 const listOf = (raw: unknown): unknown[] => (raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw]);
+const isEmpty = (node: Node | null | undefined) => node === undefined || node === null || (isScalar(node) && node.value === null) || (isMap(node) && node.items.length === 0);
 const keyOf = (key: unknown) => String(isScalar(key) ? key.value : key);

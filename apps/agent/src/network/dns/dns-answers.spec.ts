@@ -20,6 +20,9 @@ const net: NetworkNameEntry[] = [
   entry({ name: 'web-c', service: 'web', address: '10.1.0.6', health: 'unhealthy' }),
   entry({ name: 'web-d', service: 'web', address: '10.1.0.7', health: 'starting' }),
   entry({ name: 'stopped', address: '10.1.0.8', running: false }),
+  // A stack's replicas: service shop-api, aliased `api` (its short compose name) on the stack's networks.
+  entry({ name: 'shop-api.1', service: 'shop-api', aliases: ['api'], address: '10.1.0.9', health: 'healthy' }),
+  entry({ name: 'shop-api.2', service: 'shop-api', aliases: ['api'], address: '10.1.0.10', health: 'unhealthy' }),
 ];
 const ask = (name: string, type = 'A', turn = 0, asker = '10.1.0.2') => decide({ name, type }, net, asker, turn);
 
@@ -34,6 +37,12 @@ describe('a network resolver’s answers', () => {
     expect(ask('web', 'A', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4', '10.1.0.5'] });
     expect(ask('web', 'A', 1)).toEqual({ kind: 'addresses', addresses: ['10.1.0.5', '10.1.0.4'] });
     expect(ask('tasks.web')).toEqual({ kind: 'addresses', addresses: ['10.1.0.4', '10.1.0.5', '10.1.0.6', '10.1.0.7'] });
+  });
+
+  it('answers a replica’s alias as its service’s name: serving replicas for `api`, every running one for `tasks.api`', () => {
+    expect(ask('api')).toEqual({ kind: 'addresses', addresses: ['10.1.0.9'] });
+    expect(ask('tasks.api')).toEqual({ kind: 'addresses', addresses: ['10.1.0.10', '10.1.0.9'] });
+    expect(ask('shop-api')).toEqual({ kind: 'addresses', addresses: ['10.1.0.9'] });
   });
 
   it('forwards names that are not the network’s (a stopped container’s, another network’s) and tasks. of no service', () => {

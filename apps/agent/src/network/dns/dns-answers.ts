@@ -38,6 +38,7 @@ function rotate<T>(items: readonly T[], turn: number): T[] {
  * container on the network whichever host runs it):
  * - a container's name or one of its aliases on this network → its address while it runs;
  * - a service's name → the addresses of its serving replicas; `tasks.<service>` → every running replica;
+ *   a replica's aliases on the network count as more names of its service (both forms);
  * - anything else is forwarded. Names of other networks (another team's included) are not in
  *   `entries`, so they never resolve here.
  * Only a container of the network gets answers (`asker`: the query's source address). Several
@@ -49,10 +50,11 @@ export function decide(question: DnsQuestion, entries: readonly NetworkNameEntry
   const matched = new Set<string>();
   let known = false;
   for (const entry of entries) {
-    const service = entry.service?.toLowerCase();
-    const byName = canonicalName(entry.name) === name || entry.aliases.some((a) => canonicalName(a) === name);
-    const byService = service !== undefined && service === name;
-    const byTasks = service !== undefined && `tasks.${service}` === name;
+    // A replica's aliases are more names of its service (a stack's `web` for `shop-web`), answered as the service's name is.
+    const services = entry.service ? [entry.service, ...entry.aliases].map(canonicalName) : [];
+    const byName = canonicalName(entry.name) === name || (!entry.service && entry.aliases.some((a) => canonicalName(a) === name));
+    const byService = services.includes(name);
+    const byTasks = services.some((s) => `tasks.${s}` === name);
     if (!byName && !byService && !byTasks) continue;
     if (byName ? entry.running : byTasks ? entry.running : serving(entry)) {
       known = true;

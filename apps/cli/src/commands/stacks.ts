@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ApiClient } from '../client';
 import type { Io } from '../commands';
-import type { StackService } from '../compose/compose-file';
+import type { ComposeStack, StackService } from '../compose/compose-file';
+import { buildImage } from './build';
 import { planStackNetworks, serviceNetworksOf, STACK_NETWORK_LABEL } from '../compose/stack-networks';
 import { CliError } from '../errors';
 import { containerStatus, shortId, table } from '../format';
@@ -49,6 +50,32 @@ async function waitFor(api: ApiClient, name: string, condition: 'service_started
   }
 }
 
+/**
+ * Builds every service with `build:` through the api's builder, tagged with its `image:` (or
+ * `<team>/<stack>_<service>:latest` in the caller's team) and returns the images to deploy, pinned
+ * by the pushed digest: a redeploy whose build changed nothing leaves the service as it is, one
+ * whose image changed rolls it out.
+ */
+export async function buildStackImages(api: ApiClient, io: Io, stack: string, compose: ComposeStack, dir: string): Promise<Map<string, string>> {
+  const images = new Map<string, string>();
+  const built = compose.services.filter((s) => s.build);
+  if (!built.length) return images;
+  const me = await api.request('GET', '/v1/me');
+  for (const service of built) {
+    const build = service.build!;
+    const given = service.spec.image as string | undefined;
+    if (!given && !me.teamName) throw new CliError(`services.${service.name}: give it an image: name to build as (you are in no team, so there is no team repository to push ${stack}_${service.name} to)`);
+    const tag = given ?? `${me.teamName}/${stack}_${service.name}:latest`;
+    io.out.write(`Building ${service.name} as ${tag}\n`);
+    const result = await buildImage(api, io, resolve(dir, build.context), { tags: [tag], dockerfile: build.dockerfile, buildArgs: build.args, target: build.target, quiet: true });
+    const pushed = result.pushed[0];
+    if (!pushed) throw new CliError(`services.${service.name}: the build of ${tag} pushed nothing`);
+    const bare = pushed.reference.slice(0, pushed.reference.lastIndexOf('/') + 1) + pushed.reference.slice(pushed.reference.lastIndexOf('/') + 1).split(/[:@]/)[0];
+    images.set(service.name, `${bare}@${pushed.digest}`);
+  }
+  return images;
+}
+
 /** A network the stack made and no longer uses; one still in use stays, said so (a later deploy or rm tries again). */
 async function removeNetwork(api: ApiClient, io: Io, network: { id: string; name: string }, why: string): Promise<void> {
   try {
@@ -76,6 +103,7 @@ export function registerStackCommands(program: Command, io: Io): Command {
       const { parseComposeFile } = await import('../compose/compose-file');
       const compose = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
       const api = apiClient();
+      const images = await buildStackImages(api, io, name, compose, dirname(file));
       const networks = planStackNetworks(name, compose, (await api.request('GET', '/v1/networks')).items);
       for (const body of networks.create) {
         await api.request('POST', '/v1/networks', { body });
@@ -85,7 +113,7 @@ export function registerStackCommands(program: Command, io: Io): Command {
       for (const service of deployOrder(compose.services)) {
         for (const dep of service.dependsOn) await waitFor(api, `${name}-${dep.service}`, dep.condition);
         const fullName = `${name}-${service.name}`;
-        const spec = { ...service.spec, networks: serviceNetworksOf(name, compose, service), labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
+        const spec = { ...service.spec, ...(images.has(service.name) && { image: images.get(service.name) }), networks: serviceNetworksOf(name, compose, service), labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
         const before = existing.get(fullName);
         if (!before) {
           await api.request('POST', '/v1/services', { body: { name: fullName, ...spec } });

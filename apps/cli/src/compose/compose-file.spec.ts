@@ -81,8 +81,8 @@ volumes:
 
   it.each([
     ['services:\n  web:\n    image: x\n    privileged: true\n', 'compose.yaml:4: services.web.privileged is not supported by Muelle'],
-    ['services:\n  web:\n    build: .\n', 'compose.yaml:3: services.web.build is not supported by Muelle'],
-    ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image'],
+    ['services:\n  web:\n    build: { context: ., ssh: [default] }\n', 'compose.yaml:3: services.web.build.ssh is not supported by Muelle (context, dockerfile, args, target)'],
+    ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image or a build'],
     ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front is not declared in the top-level networks'],
     ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    driver: macvlan\n', 'compose.yaml:6: networks.front.driver: macvlan is not supported by Muelle (overlay or bridge)'],
     ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    ipam: {}\n', 'compose.yaml:6: networks.front.ipam is not supported by Muelle'],
@@ -127,6 +127,14 @@ networks:
       ['web', [{ name: 'front', aliases: ['www'] }, { name: 'default', aliases: [] }]],
       ['worker', [{ name: 'back', aliases: [] }, { name: 'shared', aliases: [] }]],
       ['db', [{ name: 'default', aliases: [] }]],
+    ]);
+  });
+
+  it('reads build: a path, or context, dockerfile, args and target; image: stays the name to build as', () => {
+    const { services } = parse('services:\n  a:\n    build: ./app\n  b:\n    image: team/b:2\n    build:\n      context: b\n      dockerfile: Dockerfile.prod\n      args: { V: "1" }\n      target: run\n');
+    expect(services.map((s) => [s.name, s.spec.image, s.build])).toEqual([
+      ['a', undefined, { context: './app', dockerfile: 'Dockerfile', args: [] }],
+      ['b', 'team/b:2', { context: 'b', dockerfile: 'Dockerfile.prod', args: ['V=1'], target: 'run' }],
     ]);
   });
 

@@ -13,6 +13,8 @@ export interface StackService {
   spec: Record<string, unknown>;
   /** Services that must run (or be healthy) before this one is deployed. */
   dependsOn: Array<{ service: string; condition: 'service_started' | 'service_healthy' }>;
+  /** `build:`: built with the platform's builder before deploy; the context is relative to the file's folder. */
+  build?: { context: string; dockerfile: string; args: string[]; target?: string };
   /** The file's networks it joins (`default` when it names none), with its aliases on each. */
   networks: Array<{ name: string; aliases: string[] }>;
 }
@@ -33,7 +35,7 @@ export interface ComposeStack {
 }
 
 /** Keys of a compose service Muelle deploys; anything else is refused by name. */
-const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
+const SERVICE_KEYS = new Set(['image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
 const DEPLOY_KEYS = new Set(['replicas', 'resources', 'placement', 'update_config', 'restart_policy', 'labels', 'mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes']);
 const NETWORK_KEYS = new Set(['driver', 'internal', 'external', 'name']);
@@ -138,8 +140,11 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   const js = (key: string) => (value(key) as Node | undefined)?.toJSON() as unknown;
   const spec: Record<string, unknown> = {};
   const image = js('image');
-  if (typeof image !== 'string' || !image) fail(value('image') ?? node, 'image: every service needs an image (build is not supported by muelle stack deploy yet: build and push it first)');
-  spec.image = image;
+  const build = js('build') === undefined ? undefined : readBuild(js('build'), value('build'), fail);
+  if (image !== undefined || !build) {
+    if (typeof image !== 'string' || !image) fail(value('image') ?? node, 'image: every service needs an image or a build');
+    spec.image = image;
+  }
   for (const [key, field] of [['command', 'command'], ['entrypoint', 'entrypoint']] as const) {
     const v = js(key);
     if (v === undefined || v === null) continue;
@@ -174,7 +179,23 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   }
   const deploy = value('deploy');
   if (deploy) readDeploy(deploy, spec, fail);
-  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail) };
+  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail), ...(build && { build }) };
+}
+
+/** `build: ./dir` or `build: { context, dockerfile, args, target }`; other build options are refused by name. */
+function readBuild(raw: unknown, node: Node | undefined, fail: Fail): NonNullable<StackService['build']> {
+  if (typeof raw === 'string' && raw) return { context: raw, dockerfile: 'Dockerfile', args: [] };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(node, 'build must be a path or a mapping');
+  const options = raw as Record<string, unknown>;
+  for (const key of Object.keys(options)) if (!['context', 'dockerfile', 'args', 'target'].includes(key)) fail(node, `build.${key} is not supported by Muelle (context, dockerfile, args, target)`);
+  const text = (key: string, fallback?: string) => {
+    const v = options[key] ?? fallback;
+    if (v !== undefined && (typeof v !== 'string' || !v)) fail(node, `build.${key} must be a string`);
+    return v as string | undefined;
+  };
+  const args = pairsOf(options.args, node, 'build.args', fail).map(([k, v]) => `${k}=${v}`);
+  const target = text('target');
+  return { context: text('context', '.')!, dockerfile: text('dockerfile', 'Dockerfile')!, args, ...(target && { target }) };
 }
 
 function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void {

@@ -1,5 +1,5 @@
 import { ServiceSpec } from '@muelle/contracts';
-import { UpdateServiceBody } from './services.schemas';
+import { CreateServiceBody, UpdateServiceBody } from './services.schemas';
 
 describe('PATCH /v1/services/:ref body', () => {
   it('holds only the fields sent: nothing left out is reset to its default', () => {
@@ -17,5 +17,15 @@ describe('PATCH /v1/services/:ref body', () => {
     expect(UpdateServiceBody.safeParse({ replicas: 2, privileged: true }).success).toBe(false);
     expect(UpdateServiceBody.safeParse({ updateConfig: { paralelism: 2 } }).success).toBe(false);
     expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'ingress' }] }).success).toBe(false);
+  });
+
+  it('takes networks by name with aliases, and refuses options a service network does not have', () => {
+    expect(CreateServiceBody.parse({ name: 'web', image: 'x', networks: [{ network: 'front', aliases: ['www'] }, { network: 'back' }] }).networks).toEqual([
+      { network: 'front', aliases: ['www'] },
+      { network: 'back', aliases: [] },
+    ]);
+    expect(UpdateServiceBody.parse({ networks: [] })).toEqual({ networks: [] });
+    expect(CreateServiceBody.safeParse({ name: 'web', image: 'x', networks: [{ network: 'front', ipv4Address: '10.0.0.9' }] }).success).toBe(false);
+    expect(CreateServiceBody.safeParse({ name: 'web', image: 'x', networks: [{ network: 'front', aliases: ['not valid!'] }] }).success).toBe(false);
   });
 });

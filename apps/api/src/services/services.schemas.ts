@@ -6,10 +6,10 @@ import { patchOf, queryBool } from '../http/validation';
 const StrictServiceSpec = ServiceSpec.extend({
   ports: z.array(PortBinding.strict()).default([]),
   volumes: z.array(VolumeMount.strict()).default([]),
+  networks: z.array(ServiceNetwork.strict()).max(32).default([]),
   resources: Resources.strict().default({}),
   healthcheck: HealthcheckSpec.strict().optional(),
   updateConfig: UpdateConfig.strict().default(UpdateConfig.parse({})),
-  networks: z.array(ServiceNetwork.strict()).max(1, 'a service joins one network for now (more: not supported by Muelle yet)').default([]),
 }).strict();
 
 /** `PUT /v1/services/:ref`: the whole spec (what `stack deploy` sends); fields left out go back to their defaults. */

@@ -24,8 +24,8 @@ import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
 import { CreateContainerBody } from '../containers/containers.schemas';
-import { NetworksService } from '../networks/networks.service';
 import { RepositoryAccess } from '../repositories/repository-access';
+import { NetworksService } from '../networks/networks.service';
 import { CreateServiceBody, ReplaceServiceBody, UpdateServiceBody } from './services.schemas';
 
 /** JSON with sorted keys: the stored spec comes back from jsonb with its keys in another order. */
@@ -154,22 +154,21 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service), networks: taskNetworks(service.spec), name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service), networks: service.spec.networks, name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
-  /** Refused now, not task by task later: the team policy and pull rights, as a container create would check them. */
+  /**
+   * Refused now, not task by task later: the team policy, pull rights, and the networks (the
+   * container's rule for how many, each one the team's), as a container create would check them.
+   */
   private async checked(principal: RequestPrincipal, spec: ServiceSpec): Promise<ServiceSpec> {
     await this.admission.admit(principal, taskSpec(spec, null));
+    const networks = CreateContainerBody.shape.networks.safeParse(spec.networks);
+    if (!networks.success) throw new InvalidArgumentError(`body.networks: ${networks.error.issues[0]?.message ?? 'invalid'}`);
+    await this.networks.endpointsFor(principal, spec.networks, spec.network);
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
-    // The networks must be the team's now (a task made later resolves them again, as a run would).
-    await this.networks.endpointsFor(principal, taskNetworks(spec), spec.network);
     return spec;
   }
-}
-
-/** A task's networks, as `run --network NAME --network-alias …` names them. */
-function taskNetworks(spec: ServiceSpec): CreateContainerBody['networks'] {
-  return spec.networks.map((n) => ({ network: n.name, aliases: n.aliases }));
 }
 
 function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'version'> | null): ContainerSpec {

@@ -3,7 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ApiClient } from '../client';
 import type { Io } from '../commands';
-import type { StackNetwork, StackService } from '../compose/compose-file';
+import type { ComposeStack, StackService } from '../compose/compose-file';
+import { buildImage } from './build';
+import { planStackNetworks, serviceNetworksOf, STACK_NETWORK_LABEL } from '../compose/stack-networks';
 import { CliError } from '../errors';
 import { containerStatus, shortId, table } from '../format';
 import { apiClient, formatOption, printJson } from './common';
@@ -48,30 +50,40 @@ async function waitFor(api: ApiClient, name: string, condition: 'service_started
   }
 }
 
-/** The Muelle network a file's network is: `<stack>_<key>`, or the existing one an external network names. */
-export const stackNetworkName = (stack: string, network: StackNetwork) => (network.external ? (network.name ?? network.key) : `${stack}_${network.key}`);
-
 /**
- * Makes the stack's networks that do not exist yet (labelled with the stack, so `stack rm` finds
- * them); an external one must exist. One that exists with other options is an error, as in Swarm:
- * a network's subnet and reach cannot change under running tasks.
+ * Builds every service with `build:` through the api's builder, tagged with its `image:` (or
+ * `<team>/<stack>_<service>:latest` in the caller's team) and returns the images to deploy, pinned
+ * by the pushed digest: a redeploy whose build changed nothing leaves the service as it is, one
+ * whose image changed rolls it out.
  */
-async function ensureNetworks(api: ApiClient, io: Io, stack: string, networks: StackNetwork[]): Promise<void> {
-  const { items } = await api.request('GET', '/v1/networks');
-  for (const network of networks) {
-    const name = stackNetworkName(stack, network);
-    const existing = items.find((n: any) => n.name === name);
-    if (network.external) {
-      if (!existing) throw new CliError(`network ${name} is declared external but does not exist: create it first (muelle network create ${name})`);
-      continue;
-    }
-    if (existing) {
-      if (existing.driver !== network.driver || existing.internal !== network.internal || existing.labels?.[STACK_LABEL] !== stack)
-        throw new CliError(`network ${name} exists with other options (driver ${existing.driver}, internal ${existing.internal}${existing.labels?.[STACK_LABEL] === stack ? '' : ', not made by this stack'}): remove the stack first (muelle stack rm ${stack})`);
-      continue;
-    }
-    await api.request('POST', '/v1/networks', { body: { name, driver: network.driver, internal: network.internal, labels: { ...network.labels, [STACK_LABEL]: stack } } });
-    io.out.write(`Creating network ${name}\n`);
+export async function buildStackImages(api: ApiClient, io: Io, stack: string, compose: ComposeStack, dir: string): Promise<Map<string, string>> {
+  const images = new Map<string, string>();
+  const built = compose.services.filter((s) => s.build);
+  if (!built.length) return images;
+  const me = await api.request('GET', '/v1/me');
+  for (const service of built) {
+    const build = service.build!;
+    const given = service.spec.image as string | undefined;
+    if (!given && !me.teamName) throw new CliError(`services.${service.name}: give it an image: name to build as (you are in no team, so there is no team repository to push ${stack}_${service.name} to)`);
+    const tag = given ?? `${me.teamName}/${stack}_${service.name}:latest`;
+    io.out.write(`Building ${service.name} as ${tag}\n`);
+    const result = await buildImage(api, io, resolve(dir, build.context), { tags: [tag], dockerfile: build.dockerfile, buildArgs: build.args, target: build.target, quiet: true });
+    const pushed = result.pushed[0];
+    if (!pushed) throw new CliError(`services.${service.name}: the build of ${tag} pushed nothing`);
+    const bare = pushed.reference.slice(0, pushed.reference.lastIndexOf('/') + 1) + pushed.reference.slice(pushed.reference.lastIndexOf('/') + 1).split(/[:@]/)[0];
+    images.set(service.name, `${bare}@${pushed.digest}`);
+  }
+  return images;
+}
+
+/** A network the stack made and no longer uses; one still in use stays, said so (a later deploy or rm tries again). */
+async function removeNetwork(api: ApiClient, io: Io, network: { id: string; name: string }, why: string): Promise<void> {
+  try {
+    await api.request('DELETE', `/v1/networks/${network.id}`);
+    io.out.write(`Removing network ${network.name}\n`);
+  } catch (error) {
+    if (!(error instanceof CliError) || error.code !== 'CONFLICT') throw error;
+    io.err.write(`Network ${network.name} kept: ${why} (${error.message})\n`);
   }
 }
 
@@ -88,18 +100,20 @@ export function registerStackCommands(program: Command, io: Io): Command {
       if (!/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/.test(name)) throw new CliError(`invalid stack name "${name}": lowercase letters, digits and - (at most 20)`);
       const file = resolve(o.composeFile);
       // The compose parser (and its YAML library) loads only for `stack deploy`, not at every start.
-      const { parseComposeStack } = await import('../compose/compose-file');
-      const { services, networks } = parseComposeStack(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
+      const { parseComposeFile } = await import('../compose/compose-file');
+      const compose = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
       const api = apiClient();
-      await ensureNetworks(api, io, name, networks);
-      const byKey = new Map(networks.map((n) => [n.key, n]));
+      const images = await buildStackImages(api, io, name, compose, dirname(file));
+      const networks = planStackNetworks(name, compose, (await api.request('GET', '/v1/networks')).items);
+      for (const body of networks.create) {
+        await api.request('POST', '/v1/networks', { body });
+        io.out.write(`Creating network ${body.name}\n`);
+      }
       const existing = new Map((await servicesOf(api, name)).map((s) => [s.name, s]));
-      for (const service of deployOrder(services)) {
+      for (const service of deployOrder(compose.services)) {
         for (const dep of service.dependsOn) await waitFor(api, `${name}-${dep.service}`, dep.condition);
         const fullName = `${name}-${service.name}`;
-        // Its compose name is an alias on each network, so `web` answers as the service `<stack>-web` (Swarm's stack DNS).
-        const joined = service.networks.map((n) => ({ name: stackNetworkName(name, byKey.get(n.key)!), aliases: [...new Set([service.name, ...n.aliases])] }));
-        const spec = { ...service.spec, networks: joined, labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
+        const spec = { ...service.spec, ...(images.has(service.name) && { image: images.get(service.name) }), networks: serviceNetworksOf(name, compose, service), labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
         const before = existing.get(fullName);
         if (!before) {
           await api.request('POST', '/v1/services', { body: { name: fullName, ...spec } });
@@ -115,6 +129,7 @@ export function registerStackCommands(program: Command, io: Io): Command {
         await api.request('DELETE', `/v1/services/${leftover}`);
         io.out.write(`Removing service ${leftover}\n`);
       }
+      for (const network of networks.remove) await removeNetwork(api, io, network, 'its tasks are still being replaced: the next deploy removes it');
     });
 
   stack
@@ -157,17 +172,13 @@ export function registerStackCommands(program: Command, io: Io): Command {
       const api = apiClient();
       for (const name of names) {
         const services = await servicesOf(api, name);
-        const networks = (await api.request('GET', '/v1/networks')).items.filter((x: any) => x.labels?.[STACK_LABEL] === name);
-        if (!services.length && !networks.length) throw new CliError(`no such stack: ${name}`);
+        if (!services.length) throw new CliError(`no such stack: ${name}`);
         for (const s of services) {
           await api.request('DELETE', `/v1/services/${s.id}`);
           io.out.write(`Removing service ${s.name}\n`);
         }
-        // Then the networks it made (not external ones: they carry no stack label); its tasks are gone by now.
-        for (const n of networks) {
-          await api.request('DELETE', `/v1/networks/${n.id}`);
-          io.out.write(`Removing network ${n.name}\n`);
-        }
+        const { items } = await api.request('GET', '/v1/networks');
+        for (const network of items.filter((n: any) => n.labels?.[STACK_NETWORK_LABEL] === name)) await removeNetwork(api, io, network, 'something else still uses it');
       }
     });
 

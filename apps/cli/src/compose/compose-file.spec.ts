@@ -1,5 +1,5 @@
-import { deployOrder, stackNetworkName } from '../commands/stacks';
-import { parseComposeFile, parseComposeStack } from './compose-file';
+import { deployOrder } from '../commands/stacks';
+import { parseComposeFile } from './compose-file';
 
 const parse = (text: string, files: Record<string, string> = {}) =>
   parseComposeFile(text, 'compose.yaml', (path) => {
@@ -9,7 +9,9 @@ const parse = (text: string, files: Record<string, string> = {}) =>
 
 describe('Compose files → service specs', () => {
   it('reads the supported keys into a ServiceSpec each', () => {
-    const [db, web] = parse(
+    const {
+      services: [db, web],
+    } = parse(
       `
 name: shop
 services:
@@ -42,7 +44,7 @@ volumes:
     expect(db).toEqual({
       name: 'db',
       dependsOn: [],
-      networks: [{ key: 'default', aliases: [] }],
+      networks: [{ name: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['sleep', '3600'],
@@ -60,7 +62,7 @@ volumes:
     expect(web).toEqual({
       name: 'web',
       dependsOn: [{ service: 'db', condition: 'service_healthy' }],
-      networks: [{ key: 'default', aliases: [] }],
+      networks: [{ name: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['/bin/sh', '-c', 'httpd -f -p 8080'],
@@ -79,15 +81,13 @@ volumes:
 
   it.each([
     ['services:\n  web:\n    image: x\n    privileged: true\n', 'compose.yaml:4: services.web.privileged is not supported by Muelle'],
-    ['services:\n  web:\n    build: .\n', 'compose.yaml:3: services.web.build is not supported by Muelle'],
-    ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image'],
-    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml: services.web.networks: front is not declared under the top-level networks'],
-    ['services:\n  web:\n    image: x\n    networks: [a, b]\nnetworks: { a: {}, b: {} }\n', 'compose.yaml:4: services.web.networks: a service joins one network for now'],
-    ['services:\n  web:\n    image: x\n    networks: { a: { ipv4_address: 10.0.0.9 } }\nnetworks: { a: {} }\n', 'compose.yaml:4: services.web.networks.a.ipv4_address is not supported by Muelle (aliases only)'],
-    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    driver: macvlan\n', 'compose.yaml:6: networks.a.driver: macvlan is not supported by Muelle (overlay or bridge)'],
-    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    ipam: {}\n', 'compose.yaml:6: networks.a.ipam is not supported by Muelle'],
-    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    attachable: false\n', 'compose.yaml:6: networks.a.attachable: only true'],
-    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    name: shared\n', 'compose.yaml:6: networks.a.name: only a string, with external: true'],
+    ['services:\n  web:\n    build: { context: ., ssh: [default] }\n', 'compose.yaml:3: services.web.build.ssh is not supported by Muelle (context, dockerfile, args, target)'],
+    ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image or a build'],
+    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front is not declared in the top-level networks'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    driver: macvlan\n', 'compose.yaml:6: networks.front.driver: macvlan is not supported by Muelle (overlay or bridge)'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    ipam: {}\n', 'compose.yaml:6: networks.front.ipam is not supported by Muelle'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    name: other\n', 'compose.yaml:6: networks.front.name is supported by Muelle only with external: true'],
+    ['services:\n  web:\n    image: x\n    networks:\n      default: { ipv4_address: 10.0.0.9 }\n', 'compose.yaml:5: services.web.networks.default.ipv4_address is not supported by Muelle (aliases only)'],
     ['services:\n  web:\n    image: x\n    ports: ["80:http"]\n', 'compose.yaml:4: services.web.ports: invalid publish spec "80:http"'],
     ['services:\n  web:\n    image: x\n    deploy:\n      mode: global\n', 'compose.yaml:5: services.web.deploy.mode: global is not supported by Muelle'],
     ['services:\n  web:\n    image: x\n    healthcheck: { test: "true", interval: soon }\n', 'compose.yaml:4: services.web.healthcheck.interval: "soon" is not a duration'],
@@ -99,41 +99,47 @@ volumes:
     expect(() => parse(text)).toThrow(message);
   });
 
-  it('puts services without networks on the stack default network, and reads declared, internal and external networks with aliases', () => {
-    const stack = parseComposeStack(
-      `
+  it('reads top-level networks and each service\'s networks (list or mapping with aliases); no networks: the default one', () => {
+    const stack = parse(`
 services:
-  web: { image: x }
-  api:
+  web:
     image: x
-    networks: { back: { aliases: [backend, api-v1] } }
+    networks:
+      front: { aliases: [www] }
+      default:
+  worker:
+    image: x
+    networks: [back, shared]
   db:
     image: x
-    networks: [shared]
 networks:
-  back: { internal: true, labels: { tier: back } }
-  shared: { external: true, name: team-shared }
-  unused: {}
-`,
-      'compose.yaml',
-      () => '',
-    );
-    expect(stack.services.map((s) => [s.name, s.networks])).toEqual([
-      ['web', [{ key: 'default', aliases: [] }]],
-      ['api', [{ key: 'back', aliases: ['backend', 'api-v1'] }]],
-      ['db', [{ key: 'shared', aliases: [] }]],
-    ]);
+  front: { driver: bridge }
+  back: { internal: true, driver: overlay }
+  shared: { external: true, name: team-net }
+`);
     expect(stack.networks).toEqual([
-      { key: 'default', external: false, driver: 'overlay', internal: false, labels: {} },
-      { key: 'back', external: false, driver: 'overlay', internal: true, labels: { tier: 'back' } },
-      { key: 'shared', external: true, name: 'team-shared', driver: 'overlay', internal: false, labels: {} },
+      { name: 'front', external: null, driver: 'bridge', internal: false },
+      { name: 'back', external: null, driver: 'overlay', internal: true },
+      { name: 'shared', external: 'team-net', driver: 'overlay', internal: false },
+      { name: 'default', external: null, driver: 'overlay', internal: false },
     ]);
-    expect(stackNetworkName('shop', stack.networks[1]!)).toBe('shop_back');
-    expect(stackNetworkName('shop', stack.networks[2]!)).toBe('team-shared');
+    expect(stack.services.map((s) => [s.name, s.networks])).toEqual([
+      ['web', [{ name: 'front', aliases: ['www'] }, { name: 'default', aliases: [] }]],
+      ['worker', [{ name: 'back', aliases: [] }, { name: 'shared', aliases: [] }]],
+      ['db', [{ name: 'default', aliases: [] }]],
+    ]);
+  });
+
+  it('reads build: a path, or context, dockerfile, args and target; image: stays the name to build as', () => {
+    const { services } = parse('services:\n  a:\n    build: ./app\n  b:\n    image: team/b:2\n    build:\n      context: b\n      dockerfile: Dockerfile.prod\n      args: { V: "1" }\n      target: run\n');
+    expect(services.map((s) => [s.name, s.spec.image, s.build])).toEqual([
+      ['a', undefined, { context: './app', dockerfile: 'Dockerfile', args: [] }],
+      ['b', 'team/b:2', { context: 'b', dockerfile: 'Dockerfile.prod', args: ['V=1'], target: 'run' }],
+    ]);
   });
 
   it('refuses a depends_on cycle', () => {
-    const services = parse('services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n');
+    const { services } = parse('services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n');
     expect(() => deployOrder(services)).toThrow('depends_on has a cycle: a → b → a');
   });
 });

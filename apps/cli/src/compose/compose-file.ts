@@ -13,43 +13,38 @@ export interface StackService {
   spec: Record<string, unknown>;
   /** Services that must run (or be healthy) before this one is deployed. */
   dependsOn: Array<{ service: string; condition: 'service_started' | 'service_healthy' }>;
-  /** The file's networks it joins (keys of the top-level `networks`, or `default`), with its aliases on each. */
-  networks: Array<{ key: string; aliases: string[] }>;
+  /** `build:`: built with the platform's builder before deploy; the context is relative to the file's folder. */
+  build?: { context: string; dockerfile: string; args: string[]; target?: string };
+  /** The file's networks it joins (`default` when it names none), with its aliases on each. */
+  networks: Array<{ name: string; aliases: string[] }>;
 }
 
-/** A network of the file: made as `<stack>_<key>` unless `external` (then it must exist, as `name` or its key). */
+/** A network of the file's top-level `networks:` (and `default`, always there). */
 export interface StackNetwork {
-  key: string;
-  external: boolean;
-  /** The existing network's name, for an external one. */
-  name?: string;
+  /** The name in the file. */
+  name: string;
+  /** `external: true`: an existing team network of that name (or of `name:`), neither made nor removed by the stack. */
+  external: string | null;
   driver: 'overlay' | 'bridge';
   internal: boolean;
-  labels: Record<string, string>;
 }
 
 export interface ComposeStack {
   services: StackService[];
-  /** Every network a service joins (`default` included when one does). */
   networks: StackNetwork[];
 }
 
 /** Keys of a compose service Muelle deploys; anything else is refused by name. */
-const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
+const SERVICE_KEYS = new Set(['image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
 const DEPLOY_KEYS = new Set(['replicas', 'resources', 'placement', 'update_config', 'restart_policy', 'labels', 'mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes']);
-const NETWORK_KEYS = new Set(['driver', 'internal', 'external', 'name', 'labels', 'attachable']);
+const NETWORK_KEYS = new Set(['driver', 'internal', 'external', 'name']);
 
 /**
  * Reads a Compose file (the Compose specification's subset Muelle runs) into service specs. Errors
  * name the file, the line and the field (`compose.yaml:12: services.web.privileged is not supported`).
  */
-export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): StackService[] {
-  return parseComposeStack(text, file, readEnvFile).services;
-}
-
-/** The services and the networks they join (Swarm's stack model: without `networks:` a service joins the stack's `default`). */
-export function parseComposeStack(text: string, file: string, readEnvFile: (path: string) => string): ComposeStack {
+export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): ComposeStack {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
@@ -65,18 +60,12 @@ export function parseComposeStack(text: string, file: string, readEnvFile: (path
   for (const pair of root.items) if (!TOP_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `${keyOf(pair.key)} is not supported by Muelle (top level)`);
   const services = root.get('services', true);
   if (!isMap(services) || !services.items.length) return fail(services ?? root, 'services: at least one service is needed');
-  const declared = new Map<string, StackNetwork>([['default', { key: 'default', external: false, driver: 'overlay', internal: false, labels: {} }]]);
-  for (const top of ['networks', 'volumes']) {
-    const section = root.get(top, true);
-    if (section === undefined || section === null || (isScalar(section) && section.value === null)) continue;
-    if (!isMap(section)) return fail(section, `${top} must be a mapping`);
-    for (const pair of section.items) {
-      const value = pair.value as Node | null;
-      const empty = !value || (isScalar(value) && value.value === null) || (isMap(value) && value.items.length === 0);
-      if (top === 'networks') declared.set(keyOf(pair.key), empty ? { key: keyOf(pair.key), external: false, driver: 'overlay', internal: false, labels: {} } : network(keyOf(pair.key), value!, fail));
-      else if (!empty) fail(value, `${top}.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
-    }
+  const volumes = root.get('volumes', true);
+  if (!isEmpty(volumes)) {
+    if (!isMap(volumes)) return fail(volumes, 'volumes must be a mapping');
+    for (const pair of volumes.items) if (!isEmpty(pair.value as Node | null)) fail(pair.value as Node, `volumes.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
   }
+  const networks = readNetworks(root.get('networks', true) as Node | undefined, fail);
   const result: StackService[] = [];
   for (const pair of services.items) {
     const name = keyOf(pair.key);
@@ -87,51 +76,60 @@ export function parseComposeStack(text: string, file: string, readEnvFile: (path
   }
   const names = new Set(result.map((s) => s.name));
   for (const service of result) for (const dep of service.dependsOn) if (!names.has(dep.service)) throw new ComposeError(`${file}: services.${service.name}.depends_on: no service ${dep.service} in the file`);
-  const used = new Set<string>();
-  for (const service of result) {
-    for (const joined of service.networks) {
-      if (!declared.has(joined.key)) throw new ComposeError(`${file}: services.${service.name}.networks: ${joined.key} is not declared under the top-level networks`);
-      used.add(joined.key);
+  const declared = new Set(networks.map((n) => n.name));
+  for (const pair of services.items) {
+    const service = result.find((s) => s.name === keyOf(pair.key))!;
+    for (const n of service.networks) if (!declared.has(n.name)) fail((pair.value as YAMLMap).get('networks', true) as Node, `services.${service.name}.networks: ${n.name} is not declared in the top-level networks`);
+  }
+  return { services: result, networks };
+}
+
+/** Top-level `networks:` (driver overlay|bridge, internal, external with an optional name); `default` is always there. */
+function readNetworks(section: Node | undefined, fail: Fail): StackNetwork[] {
+  const networks: StackNetwork[] = [];
+  if (!isEmpty(section)) {
+    if (!isMap(section)) return fail(section, 'networks must be a mapping');
+    for (const pair of section.items) {
+      const name = keyOf(pair.key);
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,39}$/.test(name)) fail(pair.key as Node, `networks.${name}: a network name is letters, digits, _ . and - (at most 40)`);
+      const value = pair.value as Node | null;
+      const network: StackNetwork = { name, external: null, driver: 'overlay', internal: false };
+      if (!isEmpty(value)) {
+        if (!isMap(value)) return fail(value, `networks.${name} must be a mapping`);
+        const at = (key: string) => value.get(key, true) as Node;
+        for (const option of value.items) if (!NETWORK_KEYS.has(keyOf(option.key))) fail(option.key as Node, `networks.${name}.${keyOf(option.key)} is not supported by Muelle (driver, internal, external, name)`);
+        const raw = value.toJSON() as Record<string, unknown>;
+        if (raw.driver !== undefined && raw.driver !== 'overlay' && raw.driver !== 'bridge') fail(at('driver'), `networks.${name}.driver: ${String(raw.driver)} is not supported by Muelle (overlay or bridge)`);
+        if (raw.driver !== undefined) network.driver = raw.driver as StackNetwork['driver'];
+        if (raw.internal !== undefined && typeof raw.internal !== 'boolean') fail(at('internal'), `networks.${name}.internal must be true or false`);
+        network.internal = raw.internal === true;
+        if (raw.external !== undefined && typeof raw.external !== 'boolean') fail(at('external'), `networks.${name}.external must be true or false`);
+        if (raw.name !== undefined && raw.external !== true) fail(at('name'), `networks.${name}.name is supported by Muelle only with external: true`);
+        if (raw.external === true) {
+          if (raw.driver !== undefined || raw.internal !== undefined) fail(at('external'), `networks.${name}: an external network takes no driver or internal (it exists already)`);
+          network.external = typeof raw.name === 'string' ? raw.name : name;
+        }
+      }
+      networks.push(network);
     }
   }
-  return { services: result, networks: [...used].map((key) => declared.get(key)!) };
+  if (!networks.some((n) => n.name === 'default')) networks.push({ name: 'default', external: null, driver: 'overlay', internal: false });
+  return networks;
 }
 
-function network(key: string, node: Node, fail: Fail): StackNetwork {
-  if (!isMap(node)) return fail(node, `networks.${key} must be a mapping`);
-  for (const pair of node.items) if (!NETWORK_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `networks.${key}.${keyOf(pair.key)} is not supported by Muelle`);
-  const raw = node.toJSON() as Record<string, unknown>;
-  const field = (name: string) => (node.get(name, true) as Node | undefined) ?? node;
-  // Every Muelle network takes containers and services alike: attachable false cannot be honoured.
-  if (raw.attachable !== undefined && raw.attachable !== true) fail(field('attachable'), `networks.${key}.attachable: only true (every Muelle network is attachable)`);
-  if (raw.driver !== undefined && raw.driver !== 'overlay' && raw.driver !== 'bridge') fail(field('driver'), `networks.${key}.driver: ${String(raw.driver)} is not supported by Muelle (overlay or bridge)`);
-  for (const flag of ['internal', 'external'] as const) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') fail(field(flag), `networks.${key}.${flag} must be true or false`);
-  if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.external !== true)) fail(field('name'), `networks.${key}.name: only a string, with external: true (the stack names its own networks <stack>_${key})`);
-  if (raw.external === true && (raw.driver !== undefined || raw.internal !== undefined || raw.labels !== undefined)) fail(node, `networks.${key}: an external network takes no driver, internal or labels (it exists already)`);
-  return {
-    key,
-    external: raw.external === true,
-    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
-    driver: (raw.driver as 'overlay' | 'bridge' | undefined) ?? 'overlay',
-    internal: raw.internal === true,
-    labels: Object.fromEntries(pairsOf(raw.labels, field('labels'), `networks.${key}.labels`, fail)),
-  };
-}
-
+/** A service's `networks:`, a list of names or a mapping of names to `aliases` (or nothing). */
 function serviceNetworks(raw: unknown, node: Node | undefined, fail: Fail): StackService['networks'] {
-  if (raw === undefined || raw === null) return [{ key: 'default', aliases: [] }];
-  let joined: StackService['networks'];
-  if (Array.isArray(raw)) joined = raw.map((key) => ({ key: String(key), aliases: [] }));
-  else if (typeof raw === 'object') {
-    joined = Object.entries(raw as Record<string, unknown>).map(([key, options]) => {
-      for (const option of Object.keys((options as object) ?? {})) if (option !== 'aliases') fail(node, `networks.${key}.${option} is not supported by Muelle (aliases only)`);
-      const aliases = (options as { aliases?: unknown } | null)?.aliases ?? [];
-      if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) fail(node, `networks.${key}.aliases must be a list of names`);
-      return { key, aliases: aliases as string[] };
-    });
-  } else return fail(node, 'networks must be a list or a mapping');
-  if (joined.length > 1) fail(node, 'networks: a service joins one network for now (more: not supported by Muelle yet)');
-  return joined;
+  if (raw === undefined || raw === null) return [{ name: 'default', aliases: [] }];
+  if (Array.isArray(raw)) return raw.map((name) => (typeof name === 'string' ? { name, aliases: [] } : fail(node, 'networks: a list of network names')));
+  if (typeof raw !== 'object') return fail(node, 'networks must be a list or a mapping');
+  return Object.entries(raw as Record<string, unknown>).map(([name, options]) => {
+    if (options === null || options === undefined) return { name, aliases: [] };
+    if (typeof options !== 'object') return fail(node, `networks.${name} must be a mapping`);
+    for (const key of Object.keys(options)) if (key !== 'aliases') fail(node, `networks.${name}.${key} is not supported by Muelle (aliases only)`);
+    const aliases = (options as { aliases?: unknown }).aliases ?? [];
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) return fail(node, `networks.${name}.aliases must be a list of names`);
+    return { name, aliases };
+  });
 }
 
 type Fail = (node: Node | null | undefined, message: string) => never;
@@ -142,8 +140,11 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   const js = (key: string) => (value(key) as Node | undefined)?.toJSON() as unknown;
   const spec: Record<string, unknown> = {};
   const image = js('image');
-  if (typeof image !== 'string' || !image) fail(value('image') ?? node, 'image: every service needs an image (build is not supported by muelle stack deploy yet: build and push it first)');
-  spec.image = image;
+  const build = js('build') === undefined ? undefined : readBuild(js('build'), value('build'), fail);
+  if (image !== undefined || !build) {
+    if (typeof image !== 'string' || !image) fail(value('image') ?? node, 'image: every service needs an image or a build');
+    spec.image = image;
+  }
   for (const [key, field] of [['command', 'command'], ['entrypoint', 'entrypoint']] as const) {
     const v = js(key);
     if (v === undefined || v === null) continue;
@@ -178,7 +179,23 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   }
   const deploy = value('deploy');
   if (deploy) readDeploy(deploy, spec, fail);
-  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail) };
+  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail), ...(build && { build }) };
+}
+
+/** `build: ./dir` or `build: { context, dockerfile, args, target }`; other build options are refused by name. */
+function readBuild(raw: unknown, node: Node | undefined, fail: Fail): NonNullable<StackService['build']> {
+  if (typeof raw === 'string' && raw) return { context: raw, dockerfile: 'Dockerfile', args: [] };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(node, 'build must be a path or a mapping');
+  const options = raw as Record<string, unknown>;
+  for (const key of Object.keys(options)) if (!['context', 'dockerfile', 'args', 'target'].includes(key)) fail(node, `build.${key} is not supported by Muelle (context, dockerfile, args, target)`);
+  const text = (key: string, fallback?: string) => {
+    const v = options[key] ?? fallback;
+    if (v !== undefined && (typeof v !== 'string' || !v)) fail(node, `build.${key} must be a string`);
+    return v as string | undefined;
+  };
+  const args = pairsOf(options.args, node, 'build.args', fail).map(([k, v]) => `${k}=${v}`);
+  const target = text('target');
+  return { context: text('context', '.')!, dockerfile: text('dockerfile', 'Dockerfile')!, args, ...(target && { target }) };
 }
 
 function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void {
@@ -301,4 +318,5 @@ function integer(raw: unknown, node: Node | undefined, field: string, fail: Fail
 }
 
 const listOf = (raw: unknown): unknown[] => (raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw]);
+const isEmpty = (node: Node | null | undefined) => node === undefined || node === null || (isScalar(node) && node.value === null) || (isMap(node) && node.items.length === 0);
 const keyOf = (key: unknown) => String(isScalar(key) ? key.value : key);

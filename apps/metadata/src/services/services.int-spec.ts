@@ -39,6 +39,10 @@ describe('services and leases in metadata (PostgreSQL)', () => {
     expect((await bus.request(getService, { ref: web.id })).name).toBe('web');
     expect((await bus.request(getService, { ref: 'web' })).id).toBe(web.id);
     expect((await bus.request(listServices, {})).items.map((s) => s.name)).toContain('web');
+    // A service's networks (with aliases) are kept with its spec; a service without any has none.
+    const onNets = await bus.request(createService, { name: 'on-nets', teamId: null, ownerId: owner, spec: ServiceSpec.parse({ image: 'r/x', networks: [{ network: 'shop_default', aliases: ['web'] }] }) });
+    expect((await bus.request(getService, { ref: onNets.id })).spec.networks).toEqual([{ network: 'shop_default', aliases: ['web'] }]);
+    expect(web.spec.networks).toEqual([]);
     const gone = await bus.request(createService, { name: 'gone', teamId: null, ownerId: owner, spec: spec('r/gone') });
     expect(await bus.request(deleteService, { id: gone.id })).toEqual({ deleted: true });
     await expect(bus.request(getService, { ref: 'gone' })).rejects.toThrow(NotFoundError);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
 import { ContainerSpec } from '../containers/container.schemas';
-import { NetworkAlias, NetworkName } from '../network/networks.contracts';
+import { NetworkAlias } from '../network/networks.contracts';
 
 /**
  * A service name is a DNS label, so a resolver can later answer `<name>` (its healthy replicas) and
@@ -26,12 +26,13 @@ export const UpdateConfig = z.object({
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
 /**
- * A team network a service's tasks join, by name (as Swarm's `--network`), resolved to the network
- * each time a task is made. `aliases` are more names of the service on that network: its resolver
- * answers them like the service's own name (serving replicas) and `tasks.<alias>` (every replica).
+ * A team network a service's tasks join (by name, so a network made again under the same name is
+ * joined again), with the aliases each task answers to there besides the service's name. How many a
+ * task may join is the container's rule (CreateContainerBody.networks), checked when the service is
+ * made or changed.
  */
 export const ServiceNetwork = z.object({
-  name: NetworkName,
+  network: z.string().min(1).max(128),
   aliases: z.array(NetworkAlias).max(32).default([]),
 });
 export type ServiceNetwork = z.infer<typeof ServiceNetwork>;
@@ -53,14 +54,14 @@ export const ServiceSpec = ContainerSpec.pick({
   stopSignal: true,
   stopTimeoutSeconds: true,
 }).extend({
+  /** Team networks every task joins in place of its host's default bridge; `<service>` and `tasks.<service>` resolve on them. */
+  networks: z.array(ServiceNetwork).max(32).default([]),
   /** Host labels a task's host must have (`--constraint zone=a`). */
   constraints: Labels.default({}),
   replicas: z.number().int().min(0).max(1000).default(1),
   /** Swarm's restart_policy.condition: which exited tasks the reconciler replaces. */
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
-  /** Team networks its tasks join instead of their host's bridge (one for now, as for a container). */
-  networks: z.array(ServiceNetwork).max(1, 'a service joins one network for now (more: not supported by Muelle yet)').default([]),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 export type ServiceSpecInput = z.input<typeof ServiceSpec>;

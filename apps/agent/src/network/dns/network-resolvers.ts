@@ -47,6 +47,14 @@ export class NetworkResolvers implements OnModuleDestroy {
     return server;
   }
 
+  /** Stops a removed network's resolver (none running: nothing to do). */
+  async stop(networkId: string): Promise<void> {
+    const running = this.servers.get(networkId);
+    if (!running) return;
+    this.servers.delete(networkId);
+    await running.server.then((s) => s.close(), () => undefined); // never started: nothing to close
+  }
+
   onModuleDestroy(): Promise<void> {
     return this.close();
   }

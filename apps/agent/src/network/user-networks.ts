@@ -12,6 +12,8 @@ export interface UserNetworkMember {
   containerId: string;
   ipAddress: string;
   endpoint: NetworkEndpoint;
+  /** The veth end of a network joined after the first (live-endpoint.ts); absent: the first network's. */
+  hostInterface?: string;
 }
 
 /**
@@ -119,7 +121,7 @@ export class UserNetworks {
     });
     await bridge.init();
     await this.options.resolvers?.serve(endpoint.id, gateway);
-    await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
+    await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id, hostInterface: m.hostInterface })));
     return bridge;
   }
 }

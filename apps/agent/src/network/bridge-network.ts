@@ -1,10 +1,9 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
-import { endpointMac } from './endpoint-mac';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
 import { assertSubnetFree } from './subnet-overlap';
-import type { ResolvedPort } from '@muelle/contracts';
+import { endpointMac, type ResolvedPort } from '@muelle/contracts';
 import type { LiveEndpoint } from './live-endpoint';
 import { publishedPortRules } from './published-ports';
 import type { BridgeMember, PublishedPortRule, RemoteMember } from './rules';

@@ -1,4 +1,4 @@
-// size: 436 lines since team networks joined the start path (the other networks' join is in network/extra-networks.ts); the first network's join is the next piece to move out (it is one method).
+// size: 432 lines since team networks joined the start path (the other networks' join is in network/extra-networks.ts); the first network's join is the next piece to move out (it is one method).
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
@@ -184,6 +184,9 @@ export class ContainerProcesses {
         await this.options.network.join(id, ipAddress, networkGroup(record));
         await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
       }
+      // eth1, eth2…: wired before the workload runs (beforeStart); a failure fails the start.
+      const extra = spec.network === 'bridge' && spec.networks.length > 1 ? this.extraNetworks() : undefined;
+      if (extra) cleanups.push(() => extra.leave(id, spec.networks));
       mounts.push({ source: paths.hosts, target: '/etc/hosts' }, { source: paths.resolv, target: '/etc/resolv.conf' }, { source: paths.hostname, target: '/etc/hostname' });
 
       await rm(paths.exit, { force: true });
@@ -201,6 +204,7 @@ export class ContainerProcesses {
         user: record.user,
         hostname: record.hostname,
         network,
+        ...(extra ? { beforeStart: (pid: number) => extra.join(id, pid, spec.networks) } : {}),
         mounts,
         cgroupPaths: this.options.cgroups.paths(id),
         tty: spec.tty,
@@ -236,13 +240,6 @@ export class ContainerProcesses {
       record.state = 'running';
       await this.records.save(record);
       this.records.changed(record, 'running');
-      if (spec.network === 'bridge' && spec.networks.length > 1) {
-        // Like published ports: the container runs; a network it could not join is reported on it.
-        await this.extraNetworks().join(id, container.pid, spec.networks).catch((error) => {
-          record.error = `networks: ${(error as Error).message}`;
-          this.options.logger.warn({ err: error, id }, 'could not join the container to its other networks');
-        });
-      }
       if (ipAddress && record.ports.length) {
         await this.ports.open(id, ipAddress, record.ports).catch((error) => {
           record.error = `published ports: ${(error as Error).message}`;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type NetworkEndpoint } from '@muelle/contracts';
-import { attachLive, detachLive, liveHostInterface, type LiveEndpoint } from './live-endpoint';
+import { attachLive, detachLive, liveHostInterface } from './live-endpoint';
 import type { UserNetworkMember, UserNetworks } from './user-networks';
 
 /**
@@ -19,7 +19,7 @@ export function interfacePlan(networks: readonly NetworkEndpoint[]): Array<{ end
 export function networkMembers(containerId: string, ipAddress: string, networks: readonly NetworkEndpoint[]): UserNetworkMember[] {
   return networks.flatMap((endpoint, i) => {
     const address = endpoint.address ?? (i === 0 ? ipAddress : undefined);
-    return address ? [{ containerId, ipAddress: address, endpoint }] : [];
+    return address ? [{ containerId, ipAddress: address, endpoint, ...(i > 0 ? { hostInterface: liveHostInterface(containerId, endpoint.id) } : {}) }] : [];
   });
 }
 
@@ -30,10 +30,10 @@ export function endpointAddress(endpoint: NetworkEndpoint): string {
 }
 
 /**
- * A container's networks after its first one: wired into its running namespace right after the
- * start (live-endpoint.ts), each network's rules learning the container's address there first, so
- * the workload can use every network soon after it starts. The first network's veth and route come
- * from the isolation helper as before.
+ * A container's networks after its first one: wired into its namespace before its workload runs
+ * (the isolation driver's `beforeStart`, live-endpoint.ts), each network's rules learning the
+ * container's address there first. The first network's veth and route come from the isolation
+ * helper as before.
  */
 export class ExtraNetworks {
   constructor(private readonly userNetworks: UserNetworks) {}
@@ -56,9 +56,9 @@ export class ExtraNetworks {
   async joinOne(containerId: string, pid: number, endpoint: NetworkEndpoint, ifName: string): Promise<void> {
     const bridge = await this.userNetworks.bridgeFor(endpoint);
     const address = endpointAddress(endpoint);
-    const wired = bridge.attachment(containerId, address);
-    const live: LiveEndpoint = { bridge: wired.bridge, hostInterface: liveHostInterface(containerId, endpoint.id), ifName, macAddress: wired.macAddress, address: wired.address, ...(wired.mtu ? { mtu: wired.mtu } : {}) };
-    await bridge.join(containerId, address, endpoint.id);
+    const live = bridge.liveAttachment(containerId, address, liveHostInterface(containerId, endpoint.id), ifName);
+    // The rules name this network's own veth end, not the first network's.
+    await bridge.join(containerId, address, endpoint.id, live.hostInterface);
     try {
       await attachLive(pid, live);
     } catch (error) {

@@ -307,6 +307,26 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     await bus.request(c.remove, { id: db.id, force: true });
   }, 60_000);
 
+  it('a container on two networks has eth0 and eth1 with its address on each, the default route through the first, and reaches both networks', async () => {
+    const web = await startServer(teamA, { network: 'bridge', networks: [{ ...netA, address: '10.89.200.20' }] });
+    const db = await startServer(teamB, { network: 'bridge', networks: [{ ...netB, address: '10.89.201.20' }] });
+    // eth1 is there before the workload runs (beforeStart): no wait.
+    const script = 'ip -o -4 addr show | grep eth; ip route show default; ' + [web, db].map((t) => `echo ==; sleep 0.5 | nc -w 1 ${t.ip} 8080 2>&1; echo rc=$?`).join('; ');
+    const networks = [{ ...netA, address: '10.89.200.21' }, { ...netB, address: '10.89.201.21' }];
+    const { id } = await bus.request(c.create, { id: newId(), name: `multi-${newId().slice(0, 8)}`, teamId: teamA, spec: { image, network: 'bridge', networks, command: ['sh', '-c', script] } as never });
+    await bus.request(c.start, { id });
+    await bus.request(c.wait, { id }, { timeoutMs: 20_000 });
+    const [interfaces, toWeb, toDb] = (await bus.request(c.logs, { id })).lines.map((l) => l.line).join('').split('==');
+    expect(interfaces).toMatch(/eth0\s+inet 10\.89\.200\.21\/24/);
+    expect(interfaces).toMatch(/eth1\s+inet 10\.89\.201\.21\/24/);
+    expect(interfaces).toMatch(/default via 10\.89\.200\.1 dev eth0/);
+    expect(toWeb).toMatch(/hello from \w+\s+rc=0/);
+    expect(toDb).toMatch(/hello from \w+\s+rc=0/);
+    for (const container of [id, web.id, db.id]) await bus.request(c.remove, { id: container, force: true });
+    // The second network's host end went with the container.
+    expect(sh(['ip', '-o', 'link', 'show'])).not.toMatch(/ me[0-9a-f]{10}[@:]/);
+  }, 60_000);
+
   it('drops a container from the rules when it is removed, and rebuilds them (stale ones gone) after an agent restart', async () => {
     const extra = await startServer(teamA);
     expect(allowed(rulesText(), serverA.ip, extra.ip)).toBe(true);

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerHealthChanged, containerStateChanged, networkNames, overlayPeers } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged, listNetworks, networkNames, overlayPeers } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { readFileSync } from 'node:fs';
@@ -94,6 +94,7 @@ export class AgentModule {
                 reconcileSeconds: config.MUELLE_OVERLAY_RECONCILE_SECONDS,
                 firewallPreference: config.MUELLE_NETWORK_FIREWALL,
                 peers: (networkIds) => bus.request(overlayPeers, { hostId: config.MUELLE_HOST_ID, networkIds }),
+                liveNetworkIds: async () => (await bus.request(listNetworks, {})).items.map((n) => n.id),
                 logger,
               },
               userNetworks,

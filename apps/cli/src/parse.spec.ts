@@ -1,5 +1,5 @@
 import { CliError } from './errors';
-import { parseEnv, parseMemory, parsePairs, parsePublish, parseRestart, parseTimeBound, parseVolume } from './parse';
+import { parseEnv, parseMemory, parseNetworks, parsePairs, parsePublish, parseRestart, parseTimeBound, parseVolume } from './parse';
 
 describe('docker-like flag parsing', () => {
   it('reads -p in its docker forms', () => {
@@ -44,5 +44,19 @@ describe('--since / --until', () => {
     expect(parseTimeBound('1796310000', '--since', now)).toBe('2026-12-03T15:00:00.000Z');
     expect(parseTimeBound('2026-12-03T16:00:00+01:00', '--until', now)).toBe('2026-12-03T15:00:00.000Z');
     expect(() => parseTimeBound('yesterday', '--until', now)).toThrow(/invalid --until "yesterday"/);
+  });
+});
+
+describe('--network', () => {
+  it('keeps bridge/host/none alone and the team networks in the order given, aliases on the first', () => {
+    expect(parseNetworks([], [])).toEqual({ network: 'bridge' });
+    expect(parseNetworks(['host'], [])).toEqual({ network: 'host' });
+    expect(parseNetworks(['a', 'b'], [])).toEqual({ network: 'bridge', networks: ['a', 'b'] });
+    expect(parseNetworks(['a', 'b'], ['web'])).toEqual({ network: 'bridge', networks: [{ network: 'a', aliases: ['web'] }, 'b'] });
+  });
+
+  it('refuses host modes mixed with networks, and aliases without a team network', () => {
+    expect(() => parseNetworks(['a', 'host'], [])).toThrow('--network host cannot be combined with other networks');
+    expect(() => parseNetworks(['bridge'], ['web'])).toThrow('--network-alias needs --network');
   });
 });

@@ -141,3 +141,22 @@ export function parseHealthcheck(o: { healthCmd?: string; healthInterval?: strin
     retries: o.healthRetries !== undefined ? Number(o.healthRetries) : undefined,
   };
 }
+
+const HOST_MODES = ['bridge', 'host', 'none'];
+
+/**
+ * `--network` (repeatable) and `--network-alias` → the create body's `network` and `networks`:
+ * bridge/host/none alone, or the team's networks in the order given (eth0 first, with the default
+ * route); the aliases are the container's names on the first of them.
+ */
+export function parseNetworks(networks: string[], aliases: string[]) {
+  const asked = networks.length ? networks : ['bridge'];
+  const mode = asked.find((n) => HOST_MODES.includes(n));
+  if (mode) {
+    if (asked.length > 1) throw new CliError(`--network ${mode} cannot be combined with other networks`);
+    if (aliases.length) throw new CliError("--network-alias needs --network with one of your team's networks");
+    return { network: mode };
+  }
+  const [first, ...rest] = asked;
+  return { network: 'bridge', networks: [aliases.length ? { network: first!, aliases } : first!, ...rest] };
+}

@@ -15,6 +15,7 @@ export * from './audit/audit.contracts';
 export * from './stream-frames';
 export * from './teams/team-limits.contracts';
 export * from './network/cidr';
+export * from './network/endpoint-mac';
 export * from './network/addresses.contracts';
 export * from './network/networks.contracts';
 export * from './network/names.contracts';

@@ -1,8 +1,8 @@
-// size: 426 lines since team networks joined the start path; the network join is the next piece to move out (it is one method).
+// size: 432 lines since team networks joined the start path (the other networks' join is in network/extra-networks.ts); the first network's join is the next piece to move out (it is one method).
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import { ContainerSpec, InvalidArgumentError, NetworkEndpoint, NotFoundError } from '@muelle/contracts';
+import { ContainerSpec, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
 import {
   BindMount,
   CgroupDriver,
@@ -18,6 +18,7 @@ import {
 import type { Logger } from 'pino';
 import { ImageStore, StoredImage } from '../images/image-store';
 import { BridgeNetwork } from '../network/bridge-network';
+import { endpointAddress, ExtraNetworks } from '../network/extra-networks';
 import { UserNetworks } from '../network/user-networks';
 import { VolumeStore } from '../volumes/volume-store';
 import { checkBindSource } from './bind-source';
@@ -69,6 +70,11 @@ export class ContainerProcesses {
     if (!endpoint) return this.options.network;
     if (!this.options.userNetworks) throw new InvalidArgumentError(`network ${endpoint.name}: this host's agent runs without user-defined networks`);
     return this.options.userNetworks.bridgeFor(endpoint);
+  }
+  /** A container's second and later networks (only containers on user networks have any). */
+  extraNetworks(): ExtraNetworks {
+    if (!this.options.userNetworks) throw new InvalidArgumentError("this host's agent runs without user-defined networks");
+    return new ExtraNetworks(this.options.userNetworks);
   }
   /** Containers whose cgroup exists with their limits, ready for the next start. */
   private readonly cgroupsReady = new Set<string>();
@@ -178,6 +184,9 @@ export class ContainerProcesses {
         await this.options.network.join(id, ipAddress, networkGroup(record));
         await writeFile(paths.hosts, hostsFile(record.hostname, ipAddress));
       }
+      // eth1, eth2…: wired before the workload runs (beforeStart); a failure fails the start.
+      const extra = spec.network === 'bridge' && spec.networks.length > 1 ? this.extraNetworks() : undefined;
+      if (extra) cleanups.push(() => extra.leave(id, spec.networks));
       mounts.push({ source: paths.hosts, target: '/etc/hosts' }, { source: paths.resolv, target: '/etc/resolv.conf' }, { source: paths.hostname, target: '/etc/hostname' });
 
       await rm(paths.exit, { force: true });
@@ -195,6 +204,7 @@ export class ContainerProcesses {
         user: record.user,
         hostname: record.hostname,
         network,
+        ...(extra ? { beforeStart: (pid: number) => extra.join(id, pid, spec.networks) } : {}),
         mounts,
         cgroupPaths: this.options.cgroups.paths(id),
         tty: spec.tty,
@@ -311,6 +321,7 @@ export class ContainerProcesses {
       const bridge = await this.bridgeOf(record.spec);
       await bridge.leave(id).catch((error) => this.options.logger.warn({ err: error, id }, 'network rules not updated'));
       await bridge.ipam.release(id);
+      if (record.spec.networks.length > 1) await this.extraNetworks().leave(id, record.spec.networks).catch((error) => this.options.logger.warn({ err: error, id }, 'rules of its other networks not updated'));
     }
     record.ipAddress = null;
     await this.unmountLegacyRoot(id);
@@ -418,10 +429,4 @@ function elapsedMs(since: bigint): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
-}
-
-/** The address metadata gave the container on its network. */
-function endpointAddress(endpoint: NetworkEndpoint): string {
-  if (!endpoint.address) throw new InvalidArgumentError(`network ${endpoint.name}: no address was recorded for this container (create it again)`);
-  return endpoint.address;
 }

@@ -13,6 +13,7 @@ import { ContainerRecords } from './container-records';
 import { checkPorts, checkSpec, checkVolumes, hostsFile, mergeEnv, networkGroup, resolvConf, SIGNALS, signalNumber } from './container-spec-checks';
 import { containerStats } from './container-stats';
 import { RestartScheduler, shouldRestart } from './restart-policy';
+import { networkMembers } from '../network/extra-networks';
 
 // Kept importable from here: exec and the tests use them.
 export { limitsOf, mergeEnv, signalNumber } from './container-spec-checks';
@@ -134,9 +135,8 @@ export class ContainerRuntime {
       if (!knownCgroups.has(cg)) await this.options.cgroups.destroy(cg).catch((error) => this.options.logger.warn({ err: error, cgroup: cg }, 'orphan cgroup not removed'));
     }
     const attached = this.all().filter((r) => r.state === 'running' && r.ipAddress && r.spec.network === 'bridge');
-    const onUserNetwork = (r: (typeof attached)[number]) => (r.spec.networks ?? []).length > 0;
-    await this.options.network.sync(attached.filter((r) => !onUserNetwork(r)).map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
-    await this.options.userNetworks?.sync(attached.filter(onUserNetwork).map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, endpoint: r.spec.networks[0]! })));
+    await this.options.network.sync(attached.filter((r) => !r.spec.networks?.length).map((r) => ({ containerId: r.id, ipAddress: r.ipAddress as string, group: networkGroup(r) })));
+    await this.options.userNetworks?.sync(attached.flatMap((r) => networkMembers(r.id, r.ipAddress as string, r.spec.networks ?? [])));
     this.markReady();
   }
 
@@ -291,7 +291,7 @@ export class ContainerRuntime {
         const bridge = await this.processes.bridgeOf(record.spec);
         await bridge.leave(id);
         await bridge.detach(id);
-        await bridge.ipam.release(id);
+        await Promise.all([bridge.ipam.release(id), record.spec.networks.length > 1 && this.processes.extraNetworks().leave(id, record.spec.networks)]);
       }
       await this.processes.unmountLegacyRoot(id);
       await rm(this.dir(id), { recursive: true, force: true });

@@ -1,10 +1,10 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { runHostCommand, type NetworkMode } from '@muelle/isolation';
-import { endpointMac } from './endpoint-mac';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
 import { Ipam, parseSubnet } from './ipam';
 import { assertSubnetFree } from './subnet-overlap';
-import type { ResolvedPort } from '@muelle/contracts';
+import { endpointMac, type ResolvedPort } from '@muelle/contracts';
+import type { LiveEndpoint } from './live-endpoint';
 import { publishedPortRules } from './published-ports';
 import type { BridgeMember, PublishedPortRule, RemoteMember } from './rules';
 
@@ -102,8 +102,8 @@ export class BridgeNetwork {
    * Containers re-adopted at start join the rule set together: this first apply replaces whatever a
    * previous run left (stale rules included) in one transaction, so published ports never go dark.
    */
-  async sync(members: ReadonlyArray<{ containerId: string; ipAddress: string; group: string }>): Promise<void> {
-    for (const m of members) this.members.set(m.containerId, this.member(m.containerId, m.ipAddress, m.group));
+  async sync(members: ReadonlyArray<{ containerId: string; ipAddress: string; group: string; hostInterface?: string }>): Promise<void> {
+    for (const m of members) this.members.set(m.containerId, this.member(m.containerId, m.ipAddress, m.group, m.hostInterface));
     this.synced = true;
     await this.applyRules();
   }
@@ -121,9 +121,9 @@ export class BridgeNetwork {
     },
   };
 
-  /** Before the container's workload runs: its address and group join the rule set. */
-  async join(containerId: string, ipAddress: string, group: string): Promise<void> {
-    this.members.set(containerId, this.member(containerId, ipAddress, group));
+  /** Before the container's workload runs: its address and group join the rule set (`hostInterface`: a later network's veth end, live-endpoint.ts). */
+  async join(containerId: string, ipAddress: string, group: string, hostInterface?: string): Promise<void> {
+    this.members.set(containerId, this.member(containerId, ipAddress, group, hostInterface));
     await this.applyRules();
   }
 
@@ -146,8 +146,8 @@ export class BridgeNetwork {
     await this.firewall?.remove(this.bridge);
   }
 
-  private member(containerId: string, ipAddress: string, group: string): BridgeMember {
-    return { hostInterface: this.names(containerId).host, ipAddress, group };
+  private member(containerId: string, ipAddress: string, group: string, hostInterface?: string): BridgeMember {
+    return { hostInterface: hostInterface ?? this.names(containerId).host, ipAddress, group };
   }
 
   /** Changes are applied one at a time, each from the current members (the latest always wins). */
@@ -194,6 +194,18 @@ export class BridgeNetwork {
       macAddress: this.macFor(containerId),
       address: `${ipAddress}/${this.prefix}`,
       gateway: this.gateway,
+      ...(this.options.mtu ? { mtu: this.options.mtu } : {}),
+    };
+  }
+
+  /** A container's second or later network: wired into its running namespace by the agent (live-endpoint.ts), not the helper. */
+  liveAttachment(containerId: string, ipAddress: string, hostInterface: string, ifName: string): LiveEndpoint {
+    return {
+      bridge: this.bridge,
+      hostInterface,
+      ifName,
+      macAddress: this.macFor(containerId),
+      address: `${ipAddress}/${this.prefix}`,
       ...(this.options.mtu ? { mtu: this.options.mtu } : {}),
     };
   }

@@ -17,6 +17,8 @@ export interface OverlayOptions {
   firewallPreference: 'auto' | FirewallBackendName;
   /** The platform's record (metadata) of the networks' containers on other hosts. */
   peers(networkIds: string[]): Promise<OverlayPeersReply>;
+  /** Ids of every network metadata records: a network this host still has devices for and that is not among them was removed. */
+  liveNetworkIds(): Promise<string[]>;
   logger: Logger;
 }
 
@@ -29,7 +31,9 @@ const EVENT_SETTLE_MS = 300;
  * forwarding and neighbour entries, the bridge's rules for those remote containers, and the VXLAN
  * port's firewall (registered hosts only) follow the platform's record. Reconciled after every
  * container event (any host's) and every `reconcileSeconds`; one pass at a time, a request during a
- * pass runs one more.
+ * pass runs one more. Each periodic pass also removes the bridges, rule tables and VXLAN devices of
+ * networks metadata no longer records (a host that was down at the removal catches up); the removal
+ * event does the same at once.
  */
 export class OverlayNetworks {
   private timer?: NodeJS.Timeout;
@@ -58,11 +62,13 @@ export class OverlayNetworks {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      void this.reconcile().finally(() => {
-        if (this.stopped) return;
-        this.timer = setTimeout(tick, this.options.reconcileSeconds * 1000);
-        this.timer.unref();
-      });
+      void this.reconcile()
+        .then(() => this.prune())
+        .finally(() => {
+          if (this.stopped) return;
+          this.timer = setTimeout(tick, this.options.reconcileSeconds * 1000);
+          this.timer.unref();
+        });
     };
     tick();
   }
@@ -81,6 +87,26 @@ export class OverlayNetworks {
       void this.reconcile();
     }, EVENT_SETTLE_MS);
     this.eventTimer.unref();
+  }
+
+  /** A network was removed (its event): its devices leave this host once the running pass is done. */
+  async networkRemoved(networkId: string): Promise<void> {
+    await this.running;
+    const outcome = await this.networks.remove(networkId).catch((error: Error) => {
+      this.options.logger.warn({ err: error, networkId }, 'removed network not cleaned up; the periodic pass retries');
+      return 'failed' as const;
+    });
+    if (outcome === 'in-use') this.options.logger.warn({ networkId }, 'removed network kept: its bridge still has a container port');
+    else if (outcome === 'removed') this.options.logger.info({ networkId }, 'removed network taken off this host');
+  }
+
+  /** Networks metadata no longer records leave this host; errors are logged (the next tick tries again). */
+  private async prune(): Promise<void> {
+    if (this.stopped) return;
+    await this.networks
+      .prune(() => this.options.liveNetworkIds())
+      .then((removed) => removed.length && this.options.logger.info({ bridges: removed }, 'removed networks taken off this host'))
+      .catch((error: Error) => this.options.logger.warn({ err: error }, 'removed networks not cleaned up; retrying at the next tick'));
   }
 
   /** One pass; errors are logged (the next event or tick tries again). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { endpointMac } from './endpoint-mac';
+import { endpointMac } from '@muelle/contracts';
 import { desiredEntries, diffEntries, parseFdb, parseNeighbours } from './overlay-plan';
 import { overlayIptablesRules, overlayNftRules } from './overlay-firewall';
 

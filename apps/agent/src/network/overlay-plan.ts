@@ -6,8 +6,7 @@
  * answers local containers' ARP requests from these neighbour entries, so only containers the
  * platform placed are reachable, and no broadcast crosses hosts.
  */
-import type { OverlayPeer } from '@muelle/contracts';
-import { endpointMac } from './endpoint-mac';
+import { endpointMac, type OverlayPeer } from '@muelle/contracts';
 
 export interface FdbEntry {
   mac: string;

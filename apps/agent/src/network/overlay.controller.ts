@@ -1,12 +1,13 @@
 import { Controller, Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HandleEvent } from '@muelle/bus';
-import { containerStateChanged } from '@muelle/contracts';
+import { containerStateChanged, networkRemoved, type PayloadOf } from '@muelle/contracts';
 import { OVERLAY } from '../tokens';
 import { OverlayNetworks } from './overlay-networks';
 
 /**
  * Every agent hears every host's container state changes (outside the agents' queue group) and
- * reconciles its overlay forwarding from them; the periodic pass heals a missed event.
+ * reconciles its overlay forwarding from them, and every network removal (its devices leave the
+ * host); the periodic pass heals a missed event.
  */
 @Controller()
 export class OverlayController implements OnApplicationBootstrap, OnModuleDestroy {
@@ -23,5 +24,10 @@ export class OverlayController implements OnApplicationBootstrap, OnModuleDestro
   @HandleEvent(containerStateChanged, { everyReplica: true })
   stateChanged() {
     this.overlay.containerChanged();
+  }
+
+  @HandleEvent(networkRemoved, { everyReplica: true })
+  async networkRemoved({ id }: PayloadOf<typeof networkRemoved>) {
+    await this.overlay.networkRemoved(id);
   }
 }

@@ -3,13 +3,17 @@ import type { NetworkEndpoint } from '@muelle/contracts';
 import { BridgeNetwork } from './bridge-network';
 import type { NetworkResolvers } from './dns/network-resolvers';
 import type { FirewallBackendName } from './firewall';
+import { hostDevices, leftoverNetworks, type NetworkDevices, removeNetworkDevices } from './network-leftovers';
 import { removeStaleNetworkBridges } from './stale-bridges';
+import { VxlanDevice } from './vxlan';
 
 /** A container on a user network, as the rules need it. */
 export interface UserNetworkMember {
   containerId: string;
   ipAddress: string;
   endpoint: NetworkEndpoint;
+  /** The veth end of a network joined after the first (live-endpoint.ts); absent: the first network's. */
+  hostInterface?: string;
 }
 
 /**
@@ -63,6 +67,44 @@ export class UserNetworks {
     for (const group of byNetwork.values()) await this.bridgeFor(group[0]!.endpoint, group);
   }
 
+  /**
+   * A network was removed: its resolver stops and its VXLAN device, bridge, rule tables and address
+   * file go from this host. Returns 'in-use' when a container's veth still holds the bridge.
+   */
+  async remove(networkId: string): Promise<'removed' | 'in-use'> {
+    const entry = this.bridges.get(networkId);
+    this.bridges.delete(networkId);
+    // A bridge whose setup failed has nothing more to wait for; what it made is removed below.
+    await entry?.bridge.catch(() => undefined);
+    await this.options.resolvers?.stop(networkId);
+    return this.removeDevices({ prefix: networkId.slice(0, 10), bridge: UserNetworks.bridgeName(networkId), vxlan: VxlanDevice.nameFor(networkId) });
+  }
+
+  /**
+   * The periodic catch-up (a host that was down when a network was removed): every network this
+   * host has devices or a bridge for that `liveNetworkIds()` (metadata's record) no longer holds is
+   * removed. Devices are listed before the record is asked, so a network made meanwhile is kept.
+   * Returns the bridges of the networks removed.
+   */
+  async prune(liveNetworkIds: () => Promise<string[]>): Promise<string[]> {
+    const devices = await hostDevices();
+    const known = [...this.bridges.keys()];
+    const live = await liveNetworkIds();
+    const removed: string[] = [];
+    for (const id of known.filter((k) => !live.includes(k))) {
+      if ((await this.remove(id)) === 'removed') removed.push(UserNetworks.bridgeName(id));
+    }
+    for (const leftover of leftoverNetworks(devices, live)) {
+      if (removed.includes(`mn${leftover.prefix}`)) continue;
+      if ((await this.removeDevices(leftover)) === 'removed') removed.push(`mn${leftover.prefix}`);
+    }
+    return removed;
+  }
+
+  private removeDevices(devices: NetworkDevices): Promise<'removed' | 'in-use'> {
+    return removeNetworkDevices(devices, this.networkDir, this.firewallPreference);
+  }
+
   private async open(endpoint: NetworkEndpoint, members: readonly UserNetworkMember[]): Promise<BridgeNetwork> {
     const { subnet, gateway } = endpoint;
     if (!subnet || !gateway) throw new Error(`network ${endpoint.name}: its record carries no subnet (recorded by an older metadata?)`);
@@ -79,7 +121,7 @@ export class UserNetworks {
     });
     await bridge.init();
     await this.options.resolvers?.serve(endpoint.id, gateway);
-    await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id })));
+    await bridge.sync(members.map((m) => ({ containerId: m.containerId, ipAddress: m.ipAddress, group: m.endpoint.id, hostInterface: m.hostInterface })));
     return bridge;
   }
 }

@@ -1,4 +1,4 @@
-import { ArchivePath, ContainerName, NetworkAlias, ContainerSpec, ContainerState, HealthcheckSpec, HostId, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
+import { ArchivePath, ContainerName, NetworkAlias, ContainerSpec, ContainerState, HealthcheckSpec, HostId, MAX_CONTAINER_NETWORKS, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
 
@@ -24,7 +24,8 @@ export const CreateContainerBody = ContainerSpec.extend({
   /** The team's networks to join, by name or id (in place of the host's default bridge), with the container's aliases on each. */
   networks: z
     .array(z.union([NetworkRef, z.object({ network: NetworkRef, aliases: z.array(NetworkAlias).max(32).default([]) }).strict()]))
-    .max(1, 'a container joins one network for now (more: not supported by Muelle yet)')
+    .max(MAX_CONTAINER_NETWORKS, `a container joins at most ${MAX_CONTAINER_NETWORKS} networks`)
+    .refine((list) => new Set(list.map((n) => (typeof n === 'string' ? n : n.network))).size === list.length, 'a network is listed twice')
     .default([]),
 }).strict();
 export type CreateContainerBody = z.output<typeof CreateContainerBody>;

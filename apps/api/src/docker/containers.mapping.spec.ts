@@ -118,6 +118,12 @@ describe('Docker create body → ContainerSpec', () => {
     expect(() => create({ HostConfig: { NetworkMode: 'shop_default' }, NetworkingConfig: { EndpointsConfig: { shop_default: { Aliases: ['bad name'] } } } })).toThrow(/networks/);
   });
 
+  it("joins every network of docker CLI 28's repeated --network: NetworkMode's first, each with its aliases", () => {
+    const body = create({ HostConfig: { NetworkMode: 'front' }, NetworkingConfig: { EndpointsConfig: { back: { Aliases: ['api'] }, front: {} } } });
+    expect(body).toMatchObject({ network: 'bridge', networks: [{ network: 'front', aliases: [] }, { network: 'back', aliases: ['api'] }] });
+    expect(() => create({ HostConfig: { NetworkMode: 'front' }, NetworkingConfig: { EndpointsConfig: { front: {}, host: {} } } })).toThrow('an endpoint config for "host" besides network mode "front"');
+  });
+
   it('keeps accepting the defaults spelled out (ipc private, runc, json-file logs, --no-healthcheck, a named volume)', () => {
     const body = create(
       withHost(

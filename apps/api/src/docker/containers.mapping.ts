@@ -114,7 +114,10 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
     networks.push({ network: networkMode, aliases: aliasesOf(endpoints[networkMode]) });
   } else throw new NotSupportedByMuelleError(`network mode ${JSON.stringify(networkMode)}`, 400);
   for (const key of Object.keys(endpoints)) {
-    if (key !== networkMode && !(network === 'bridge' && !networks.length && key === 'bridge')) throw new NotSupportedByMuelleError(`an endpoint config for ${JSON.stringify(key)}, a network other than the container's network mode`, 400);
+    if (key === networkMode || (network === 'bridge' && !networks.length && key === 'bridge')) continue;
+    // docker CLI 28 sends repeated `--network` as one endpoint config each: the other networks, after NetworkMode's (eth0).
+    if (!networks.length || ['bridge', 'default', 'host', 'none'].includes(key)) throw new NotSupportedByMuelleError(`an endpoint config for ${JSON.stringify(key)} besides network mode ${JSON.stringify(networkMode || 'default')} (several networks: team networks only)`, 400);
+    networks.push({ network: key, aliases: aliasesOf(endpoints[key]) });
   }
   if (!networks.length && Object.values(endpoints).some((e) => aliasesOf(e).length)) throw new InvalidArgumentError('network-scoped aliases are supported only for user-defined networks');
 

@@ -130,7 +130,6 @@ export function refuseUnimplementedOptions(body: Record<string, unknown>): void 
   checkUnread(body, CONFIG_READ, '');
   checkUnread(body.HostConfig as Record<string, unknown> | undefined, HOST_CONFIG_READ, 'HostConfig.');
   const endpoints = (body.NetworkingConfig as { EndpointsConfig?: Record<string, Record<string, unknown> | null> } | undefined)?.EndpointsConfig ?? {};
-  if (Object.keys(endpoints).length > 1) throw new NotSupportedByMuelleError('connecting to more than one network', 400);
   for (const [network, endpoint] of Object.entries(endpoints)) checkUnread(endpoint, ENDPOINT_READ, `NetworkingConfig.EndpointsConfig.${network}.`);
   const healthcheck = body.Healthcheck as Record<string, unknown> | null | undefined;
   if (healthcheck) checkUnread(healthcheck, HEALTHCHECK_READ, 'Healthcheck.');

@@ -1,4 +1,4 @@
-import { ContainerSpec } from '@muelle/contracts';
+import { ContainerSpec, endpointMac } from '@muelle/contracts';
 import { shapeDifferences } from '@muelle/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,12 +43,14 @@ describe('Docker API answers shaped like dockerd 20.10', () => {
     expect(undocumented('container-inspect', toInspect(view))).toEqual([]);
   });
 
-  it('GET /containers/{id}/json of a container on a user network: one entry per network, keyed by its name, shaped as the bridge’s', () => {
+  it('GET /containers/{id}/json of a container on user networks: one entry per network, keyed by its name, shaped as the bridge’s', () => {
     const network = { id: 'c'.repeat(64), name: 'shop_default', subnet: '10.90.0.0/24', gateway: '10.90.0.1', address: '10.90.0.2', aliases: ['web'] };
-    const inspect = toInspect({ ...view, spec: { ...spec, networks: [network] } });
+    const second = { id: 'd'.repeat(64), name: 'shop_back', subnet: '10.90.1.0/24', gateway: '10.90.1.1', address: '10.90.1.5' };
+    const inspect = toInspect({ ...view, spec: { ...spec, networks: [network, second] } });
     expect(undocumented('container-inspect', { ...inspect, NetworkSettings: { ...inspect.NetworkSettings, Networks: { bridge: inspect.NetworkSettings.Networks.shop_default } } })).toEqual([]);
     expect(inspect.NetworkSettings.Networks).toEqual({
-      shop_default: expect.objectContaining({ Aliases: ['web', 'aaaaaaaaaaaa'], NetworkID: network.id, IPAddress: '10.90.0.2', Gateway: '10.90.0.1', IPPrefixLen: 24, MacAddress: '02:42:0a:59:00:02' }),
+      shop_default: expect.objectContaining({ Aliases: ['web', 'aaaaaaaaaaaa'], NetworkID: network.id, IPAddress: '10.90.0.2', Gateway: '10.90.0.1', IPPrefixLen: 24, MacAddress: endpointMac(view.id, network.id) }),
+      shop_back: expect.objectContaining({ Aliases: ['aaaaaaaaaaaa'], NetworkID: second.id, IPAddress: '10.90.1.5', Gateway: '10.90.1.1', IPPrefixLen: 24, MacAddress: endpointMac(view.id, second.id) }),
     });
   });
 

@@ -1,3 +1,4 @@
+import { endpointMac } from '@muelle/contracts';
 import type { ContainerView } from '../containers/containers.service';
 
 /** One entry of dockerd's `NetworkSettings.Networks`. */
@@ -57,7 +58,8 @@ export function dockerNetworks(view: ContainerView): Record<string, DockerEndpoi
             Gateway: endpoint.gateway ?? '',
             IPAddress: endpoint.address ?? '',
             IPPrefixLen: Number(endpoint.subnet?.split('/')[1] ?? 0),
-            MacAddress: view.runtime?.macAddress ?? '',
+            // The agent makes each endpoint's MAC from the two ids (endpointMac); the runtime reports the first's.
+            MacAddress: endpointMac(view.id, endpoint.id),
           }
         : {}),
     };

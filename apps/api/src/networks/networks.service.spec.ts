@@ -1,5 +1,5 @@
 import type { BusClient } from '@muelle/bus';
-import { createNetwork, getNetwork, InvalidArgumentError, NetworkRecord, NotFoundError, PermissionDeniedError } from '@muelle/contracts';
+import { createNetwork, deleteNetwork, getNetwork, InvalidArgumentError, NetworkRecord, networkRemoved, NotFoundError, PermissionDeniedError } from '@muelle/contracts';
 import type { AuditLog } from '../audit/audit-log';
 import type { RequestPrincipal } from '../auth/principal';
 import { NetworksService } from './networks.service';
@@ -13,17 +13,24 @@ const network = (teamId: string): NetworkRecord => ({ id: 'a'.repeat(64), name: 
 /** The decisions NetworksService takes before and around metadata (the bus is a recording fake). */
 describe('NetworksService', () => {
   const requests: Array<{ subject: string; payload: unknown }> = [];
+  const events: Array<{ subject: string; payload: unknown }> = [];
   let answer: NetworkRecord;
   const bus = {
     request: async (contract: { subject: string }, payload: unknown) => {
       requests.push({ subject: contract.subject, payload });
       return answer;
     },
+    emit: async (contract: { subject: string }, payload: unknown) => {
+      events.push({ subject: contract.subject, payload });
+    },
   } as unknown as BusClient;
   const audit = { record: async () => undefined } as unknown as AuditLog;
   const service = new NetworksService(bus, audit);
 
-  beforeEach(() => (requests.length = 0));
+  beforeEach(() => {
+    requests.length = 0;
+    events.length = 0;
+  });
 
   it("creates in the caller's team; a viewer may not", async () => {
     answer = network(TEAM_A);
@@ -44,5 +51,16 @@ describe('NetworksService', () => {
     await expect(service.endpointsFor(principal('member'), ['front'], 'host')).rejects.toThrow(InvalidArgumentError);
     await expect(service.endpointsFor(principal('viewer'), ['front'], 'bridge')).rejects.toThrow(PermissionDeniedError);
     expect(await service.endpointsFor(principal('member'), [], 'none')).toEqual([]);
+  });
+
+  it('announces a removal to the hosts only after metadata deleted the record, and not for another team', async () => {
+    answer = network(TEAM_A);
+    await service.remove(principal('member'), 'front');
+    expect(requests.map((r) => r.subject)).toEqual([getNetwork.subject, deleteNetwork.subject]);
+    expect(events).toEqual([{ subject: networkRemoved.subject, payload: { id: 'a'.repeat(64) } }]);
+    answer = network(TEAM_B);
+    events.length = 0;
+    await expect(service.remove(principal('member'), 'front')).rejects.toThrow(NotFoundError);
+    expect(events).toEqual([]);
   });
 });

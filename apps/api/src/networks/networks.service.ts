@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { createNetwork, deleteNetwork, getNetwork, InvalidArgumentError, listNetworks, NetworkEndpoint, NetworkRecord, NotFoundError } from '@muelle/contracts';
+import { createNetwork, deleteNetwork, getNetwork, InvalidArgumentError, listNetworks, NetworkEndpoint, NetworkRecord, networkRemoved, NotFoundError } from '@muelle/contracts';
 import type { Action } from '@muelle/authz';
 import { AuditLog } from '../audit/audit-log';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
@@ -55,6 +55,7 @@ export class NetworksService {
   async remove(principal: RequestPrincipal, ref: string): Promise<NetworkRecord> {
     const network = await this.get(principal, ref, 'delete');
     await this.bus.request(deleteNetwork, { id: network.id });
+    await this.bus.emit(networkRemoved, { id: network.id }).catch(() => undefined); // lost: the hosts clean up on their next periodic overlay pass
     await this.audit.record(principal, 'network.remove', `network:${network.id}`, { name: network.name });
     return network;
   }

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { CliError } from '../errors';
-import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from '../parse';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parseNetworks, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from '../parse';
 import { runTerminal } from '../terminal';
 import { apiClient, followLogs } from './common';
 import type { Io } from '../commands';
@@ -32,7 +31,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--restart <policy>', 'no, always, unless-stopped, on-failure[:n]', 'no')
     .option('--host <id>', 'pin to a host')
     .option('--constraint <key=value>', 'host label that must match', collect, [])
-    .option('--network <network>', "bridge, host, none, or one of your team's networks", 'bridge')
+    .option('--network <network>', "bridge, host, none, or one of your team's networks (repeat for several: eth0, eth1… in order)", collect, [])
     .option('--network-alias <name>', "another name of the container on its network (a team's network only)", collect, [])
     .option('--init', 'run an init as PID 1 that forwards signals and reaps zombies')
     .option('--read-only', 'mount the root filesystem read-only')
@@ -49,7 +48,6 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--no-healthcheck', "disable the image's HEALTHCHECK")
     .action(async (image: string, command: string[], o) => {
       const api = apiClient();
-      if (o.networkAlias.length && ['bridge', 'host', 'none'].includes(o.network)) throw new CliError('--network-alias needs --network with one of your team\'s networks');
       const body = {
         image,
         name: o.name,
@@ -65,9 +63,7 @@ export function registerRunCommand(program: Command, io: Io): void {
         stdinOnce: !!o.interactive && !o.detach,
         ports: o.publish.map(parsePublish),
         volumes: o.volume.map(parseVolume),
-        ...(['bridge', 'host', 'none'].includes(o.network)
-          ? { network: o.network }
-          : { network: 'bridge', networks: [o.networkAlias.length ? { network: o.network, aliases: o.networkAlias } : o.network] }),
+        ...parseNetworks(o.network, o.networkAlias),
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
           cpus: o.cpus ? Number(o.cpus) : undefined,

@@ -11,6 +11,7 @@ interface Row {
   address: string | null;
   aliases: unknown;
   service: string | null;
+  networks: unknown;
 }
 
 /**
@@ -24,7 +25,8 @@ export class NetworkNames {
 
   async of(networkId: string): Promise<NetworkNameEntry[]> {
     const rows: Row[] = await this.db.query(
-      `SELECT c.id, c.name, c.state, c.health_status, n->>'address' AS address, n->'aliases' AS aliases, s.name AS service
+      `SELECT c.id, c.name, c.state, c.health_status, n->>'address' AS address, n->'aliases' AS aliases, s.name AS service,
+              (SELECT jsonb_agg(x->>'id') FROM jsonb_array_elements(c.spec->'networks') x) AS networks
          FROM containers c
          CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(c.spec->'networks') = 'array' THEN c.spec->'networks' ELSE '[]'::jsonb END) n
          LEFT JOIN services s ON s.id::text = c.labels->>$2
@@ -41,6 +43,7 @@ export class NetworkNames {
         service: r.service,
         running: r.state === 'running',
         health: r.health_status,
+        networks: Array.isArray(r.networks) ? r.networks.filter((id): id is string => typeof id === 'string') : [],
       }));
   }
 }

@@ -132,8 +132,8 @@ describe('networks in metadata (PostgreSQL)', () => {
     });
     const { items } = await bus.request(networkNames, { networkId: net.id });
     expect(items.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-      { containerId: db.id, name: 'db-1', aliases: ['postgres', 'db'], address: '10.78.0.2', service: null, running: false, health: null },
-      { containerId: replica.id, name: 'shop.1a2b3c4d5e', aliases: [], address: '10.78.0.3', service: 'shop', running: false, health: null },
+      { containerId: db.id, name: 'db-1', aliases: ['postgres', 'db'], address: '10.78.0.2', service: null, running: false, health: null, networks: [net.id] },
+      { containerId: replica.id, name: 'shop.1a2b3c4d5e', aliases: [], address: '10.78.0.3', service: 'shop', running: false, health: null, networks: [net.id] },
     ]);
   });
 

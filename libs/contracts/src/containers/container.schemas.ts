@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { IsoDate, Labels } from '../common';
 import { NetworkEndpoint } from '../network/networks.contracts';
 
+/** How many networks one container may join (each is an interface and a rule set on its host). */
+export const MAX_CONTAINER_NETWORKS = 8;
+
 export const ContainerId = z.string().regex(/^[a-f0-9]{64}$/, 'a 64-character hex id');
 export const ContainerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'letters, digits, _ . - (max 128), starting with a letter or digit');
 export const HostId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
@@ -120,8 +123,15 @@ export const ContainerSpec = z.object({
   ports: z.array(PortBinding).default([]),
   volumes: z.array(VolumeMount).default([]),
   network: z.enum(['bridge', 'none', 'host']).default('bridge'),
-  /** User-defined networks (`--network <name>`, with `network: bridge`): one for now, in place of the host's default bridge. */
-  networks: z.array(NetworkEndpoint).max(1, 'a container joins one network for now').default([]),
+  /**
+   * User-defined networks (`--network <name>`, with `network: bridge`), in place of the host's
+   * default bridge: `eth0`, `eth1`… in this order, the default route through the first.
+   */
+  networks: z
+    .array(NetworkEndpoint)
+    .max(MAX_CONTAINER_NETWORKS, `a container joins at most ${MAX_CONTAINER_NETWORKS} networks`)
+    .refine((list) => new Set(list.map((n) => n.id)).size === list.length, 'a network is listed twice')
+    .default([]),
   resources: Resources.default({}),
   security: SecurityOptions.default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
   restartPolicy: RestartPolicy.default({ name: 'no', maxRetries: 0 }),

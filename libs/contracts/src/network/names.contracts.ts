@@ -17,6 +17,8 @@ export const NetworkNameEntry = z.object({
   service: z.string().nullable(),
   running: z.boolean(),
   health: HealthStatus.nullable(),
+  /** Every network the container is on, in its order (a resolver answers a container the names of each). */
+  networks: z.array(z.string()).optional(),
 });
 export type NetworkNameEntry = z.infer<typeof NetworkNameEntry>;
 

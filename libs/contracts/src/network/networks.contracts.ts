@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineRequest } from '../contract';
+import { defineEvent, defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
 import { Cidr, cidrRange } from './cidr';
 
@@ -109,6 +109,13 @@ export const listNetworks = defineRequest('muelle.metadata.networks.list.v1', z.
 
 /** Deletes the record and gives its subnet back to the address manager. */
 export const deleteNetwork = defineRequest('muelle.metadata.networks.delete.v1', z.object({ id: NetworkId }), z.object({ deleted: z.boolean() }));
+
+/**
+ * A network's record was deleted (sent by the api after `deleteNetwork`): every agent takes the
+ * network's bridge, rule tables, VXLAN device and resolver off its host. An agent that misses it
+ * catches up on its periodic overlay pass (metadata no longer lists the network).
+ */
+export const networkRemoved = defineEvent('muelle.api.networks.removed.v1', z.object({ id: NetworkId }));
 
 /** A container of an overlay network running on another host: where its frames go. */
 export const OverlayPeer = z.object({

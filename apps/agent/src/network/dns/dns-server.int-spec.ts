@@ -156,4 +156,31 @@ describe("a host's network resolvers", () => {
       await resolvers.close();
     }
   });
+
+  it('answer a container on several networks the names of each, its own network first', async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    probe.close();
+    const [front, back] = ['f'.repeat(64), 'e'.repeat(64)];
+    let askerNetworks = [front, back];
+    const web = (address: string) => ({ ...entries[0]!, address, networks: askerNetworks });
+    const names = jest.fn(async (networkId: string) =>
+      networkId === front ? [web('127.0.0.1')] : [web('10.8.0.2'), { ...entries[1]!, name: 'db', address: '10.8.0.5', networks: [back] }],
+    );
+    const resolvers = new NetworkResolvers({ names, upstreams: [], logger, port });
+    try {
+      await resolvers.serve(front, '127.0.0.1');
+      expect((await askUdp(port, query('db'))).answers.map((a) => a.data)).toEqual(['10.8.0.5']);
+      // Its own name: the address on the network it asked through, not both.
+      expect((await askUdp(port, query('web'))).answers.map((a) => a.data)).toEqual(['127.0.0.1']);
+      // On the first network only (a new resolver: the old one reuses its list for a second).
+      askerNetworks = [front];
+      await resolvers.stop(front);
+      await resolvers.serve(front, '127.0.0.1');
+      expect((await askUdp(port, query('db'))).answers).toEqual([]);
+    } finally {
+      await resolvers.close();
+    }
+  });
 });

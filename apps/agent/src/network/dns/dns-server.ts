@@ -19,6 +19,8 @@ export interface NetworkDnsServerOptions {
   port: number;
   /** The network's names from metadata's record. */
   names: () => Promise<NetworkNameEntry[]>;
+  /** The names of other networks (by id), for a container on several: it resolves the names of each (absent: this network's only). */
+  otherNames?: (networkIds: readonly string[]) => Promise<NetworkNameEntry[]>;
   upstreams: readonly Upstream[];
   logger: Logger;
   /** How long a names list is reused: a burst of lookups costs one metadata request. */
@@ -106,7 +108,7 @@ export class NetworkDnsServer {
     if (!question || query.questions!.length !== 1) return this.respond(query, RCODE.REFUSED);
     let entries: NetworkNameEntry[];
     try {
-      entries = await this.entries();
+      entries = await this.entriesFor(asker);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'network names unavailable: answering SERVFAIL');
       return this.respond(query, RCODE.SERVFAIL);
@@ -131,7 +133,21 @@ export class NetworkDnsServer {
     }
   }
 
-  private entries(): Promise<NetworkNameEntry[]> {
+  /**
+   * This network's names and, when the asker is on other networks too, theirs: like dockerd, a
+   * container resolves the names of every network it is on. A container on this network and
+   * another answers with its address here.
+   */
+  private async entriesFor(asker: string): Promise<NetworkNameEntry[]> {
+    const own = await this.names();
+    const networks = own.find((e) => e.address === asker)?.networks ?? [];
+    if (networks.length < 2 || !this.options.otherNames) return own;
+    const here = new Set(own.map((e) => e.containerId));
+    return [...own, ...(await this.options.otherNames(networks)).filter((e) => !here.has(e.containerId))];
+  }
+
+  /** The network's names, reused for `cacheMs`. */
+  names(): Promise<NetworkNameEntry[]> {
     const now = Date.now();
     if (!this.cached || now - this.cached.at > (this.options.cacheMs ?? 1_000)) {
       const entries = this.options.names();

@@ -37,6 +37,7 @@ export class NetworkResolvers implements OnModuleDestroy {
       address: gateway,
       port: this.options.port ?? 53,
       names: () => this.options.names(networkId),
+      otherNames: (ids) => this.namesOf(ids.filter((id) => id !== networkId)),
       upstreams: this.options.upstreams,
       logger: this.options.logger,
     });
@@ -45,6 +46,26 @@ export class NetworkResolvers implements OnModuleDestroy {
     // A failed start is tried again with the network's next container.
     server.catch(() => this.servers.get(networkId)?.server === server && this.servers.delete(networkId));
     return server;
+  }
+
+  /** Names of these networks, from their resolvers here (each caches its list), else from metadata. */
+  private async namesOf(networkIds: readonly string[]): Promise<NetworkNameEntry[]> {
+    const lists = await Promise.all(
+      networkIds.map(async (id) => {
+        const running = this.servers.get(id);
+        const server = running ? await running.server.catch(() => undefined) : undefined; // not serving here: metadata answers
+        return server ? server.names() : this.options.names(id);
+      }),
+    );
+    return lists.flat();
+  }
+
+  /** Stops a removed network's resolver (none running: nothing to do). */
+  async stop(networkId: string): Promise<void> {
+    const running = this.servers.get(networkId);
+    if (!running) return;
+    this.servers.delete(networkId);
+    await running.server.then((s) => s.close(), () => undefined); // never started: nothing to close
   }
 
   onModuleDestroy(): Promise<void> {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * A container's MAC address on a network, computed from ids alone, so every host derives the same
  * one from the platform's record: the VXLAN forwarding entries other hosts program for a container
- * (overlay-plan.ts) name the very MAC its veth was made with. Without a network (the host's default
+ * (the agent's overlay-plan.ts) name the very MAC its veth was made with. Without a network (the host's default
  * bridge) it is the container's long-standing address; on a user network the network id is mixed
  * in, so one container has a distinct MAC on each of its networks.
  *

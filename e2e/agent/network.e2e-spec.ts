@@ -260,10 +260,13 @@ describeRoot.each(['nftables', 'iptables'] as const)('container network rules wi
     await bus.request(c.start, { id });
     const port = (await bus.request(c.inspect, { id })).ports[0]?.hostPort as number;
     const fromLan = () => sh(['ip', 'netns', 'exec', internet.name, 'busybox', 'nc', '-w', '2', `${internet.inside.replace(/\.2$/, '.1')}`, String(port)], true);
+    // Each read waits for the listener: the container's nc starts again after every connection, and
+    // on a loaded machine the next read can come first (refused by the container, not by the rules).
     const answersEverywhere = async () => {
       expect(await eventually(() => tcpRead('127.0.0.1', port), { timeoutMs: 5000 })).toContain(`:8080`);
-      expect(await tcpRead(hostAddress(), port)).toContain(`${hostAddress()}:`);
-      expect(fromLan()).toContain(`${internet.inside}:`); // not masqueraded: the LAN client's own address
+      expect(await eventually(() => tcpRead(hostAddress(), port), { timeoutMs: 5000 })).toContain(`${hostAddress()}:`);
+      // not masqueraded: the LAN client's own address
+      await eventually(async () => expect(fromLan()).toContain(`${internet.inside}:`), { timeoutMs: 5000 });
     };
     await answersEverywhere();
 

@@ -13,7 +13,7 @@ FROM node:20-bookworm-slim
 # The agent's network code runs ip (iproute2), nft (nftables), iptables/iptables-restore (iptables,
 # the fallback and NAT) and modprobe (kmod); the isolation helper needs libseccomp2. The others ignore them.
 # tools/deploy/compose.spec.ts checks this list against the commands the agent's code runs.
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables iptables kmod libseccomp2 ca-certificates && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables iptables kmod util-linux libseccomp2 ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/muelle
 COPY --from=build /opt/muelle/node_modules ./node_modules
 COPY --from=build /opt/muelle/dist ./dist

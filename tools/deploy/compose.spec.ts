@@ -65,7 +65,7 @@ const NOT_SECRET = new Set(['S3_ACCESS_KEY', 'MUELLE_TLS_KEY']);
 const fromEnvOnly = (value: string) => /^\$\{[A-Z_]+:(\?[^}]+|-)\}$/.test(value);
 
 /** The Debian package of each command the agent runs (`runHostCommand`), and of each library the isolation helper links. */
-const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', nft: 'nftables', iptables: 'iptables', 'iptables-restore': 'iptables', modprobe: 'kmod' };
+const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', nft: 'nftables', iptables: 'iptables', 'iptables-restore': 'iptables', modprobe: 'kmod', nsenter: 'util-linux' };
 const LIBRARY_PACKAGE_OF: Record<string, string> = { seccomp: 'libseccomp2' };
 
 /** The packages the final stage of the Dockerfile installs. */

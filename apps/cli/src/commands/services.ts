@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
-import { containerStatus, ports, shortId, table } from '../format';
+import { containerStatus, ports, shortId, table, taskError } from '../format';
 import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePublish, parseVolume } from '../parse';
 import { apiClient, formatOption, printJson } from './common';
 
@@ -131,13 +131,19 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     .action(async (ref: string, o) => {
       const { items } = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}/tasks`);
       if (o.format === 'json') return printJson(io, items);
-      io.out.write(table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t)])));
+      io.out.write(
+        table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS', 'ERROR'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t), taskError(t)])),
+      );
     });
 
   service
     .command('inspect')
     .argument('<service>')
-    .action(async (ref: string) => printJson(io, await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}`)));
+    .action(async (ref: string) => {
+      const s = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}`);
+      // Docker's spelling of where the last update stands, beside the record's own fields.
+      printJson(io, { ...s, UpdateStatus: { State: s.updateState, Message: s.updateMessage } });
+    });
 
   service
     .command('scale')

@@ -93,7 +93,7 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
         if (error instanceof MuelleError && error.code === 'CONFLICT') return;
         throw error;
       }
-      this.services.announceUpdate(updated, service.updateState);
+      if (updated.updateState !== service.updateState) this.services.announceUpdate(updated, service.updateState);
       this.logger.info({ service: service.name, state: state.updateState, message: state.updateMessage }, 'service update state changed');
       if (rollback) return;
     }

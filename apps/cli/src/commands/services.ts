@@ -13,7 +13,14 @@ function updateConfigOf(o: any) {
   if (o.updateMonitor !== undefined) config.monitorMs = millis(o.updateMonitor, '--update-monitor');
   if (o.updateOrder !== undefined) config.order = o.updateOrder;
   if (o.updateFailureAction !== undefined) config.failureAction = o.updateFailureAction;
+  if (o.updateMaxFailureRatio !== undefined) config.maxFailureRatio = ratio(o.updateMaxFailureRatio, '--update-max-failure-ratio');
   return config;
+}
+
+function ratio(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || value > 1) throw new CliError(`invalid ${flag} "${text}": a number from 0 to 1`);
+  return value;
 }
 
 function count(text: string, flag: string): number {
@@ -91,7 +98,8 @@ function specOptions(command: Command): Command {
     .option('--update-delay <duration>', 'wait between batches, e.g. 5s')
     .option('--update-monitor <duration>', 'how long a new task must run to count (without a health check)')
     .option('--update-order <order>', 'stop-first or start-first')
-    .option('--update-failure-action <action>', 'pause, rollback or continue');
+    .option('--update-failure-action <action>', 'pause, rollback or continue')
+    .option('--update-max-failure-ratio <ratio>', 'share of the replicas whose new tasks may fail before the failure action (0 to 1; default 0)');
 }
 
 const replicasOf = (service: any, tasks: any[]) => `${tasks.filter((t) => t.state === 'running' && t.labels['muelle.service.version'] === String(service.version)).length}/${service.spec.replicas}`;

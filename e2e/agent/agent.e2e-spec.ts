@@ -287,6 +287,14 @@ describeRoot('agent process on NATS', () => {
     const shortLived = await run({ command: ['sh', '-c', 'sleep 1; echo "last words"; exit 5'] });
     const startedBefore = (await bus.request(c.inspect, { id: shortLived })).startedAt as string;
     const pid = (await bus.request(c.inspect, { id: longRunning })).pid as number;
+    // Its health check succeeds once, then fails (retries high: it stays healthy with a growing streak).
+    const checked = await run({ command: ['sleep', '300'], healthcheck: { test: ['CMD-SHELL', 'test ! -f /probed || exit 1; touch /probed'], intervalMs: 300, retries: 1000 } });
+    const healthBefore = await eventually(async () => {
+      const health = (await bus.request(c.inspect, { id: checked })).health;
+      expect(health).toMatchObject({ status: 'healthy', failingStreak: expect.any(Number) });
+      expect(health!.failingStreak).toBeGreaterThanOrEqual(1);
+      return health!;
+    });
     agent.process.child.kill('SIGKILL');
     await agent.process.exited;
     await new Promise((r) => setTimeout(r, 2000));
@@ -295,6 +303,11 @@ describeRoot('agent process on NATS', () => {
     agent = await startAgentProcess(env(), agent.dataDir, agent.hostId);
     await waitForAgent(bus, agent.hostId);
     expect(await bus.request(c.inspect, { id: longRunning })).toMatchObject({ state: 'running', pid });
+    // The re-adopted container's health goes on from where the killed agent left it: same status, streak and probes.
+    const healthAfter = (await bus.request(c.inspect, { id: checked })).health!;
+    expect(healthAfter.status).toBe('healthy');
+    expect(healthAfter.failingStreak).toBeGreaterThanOrEqual(healthBefore.failingStreak);
+    expect(healthAfter.log.map((p) => p.start)).toEqual(expect.arrayContaining([healthBefore.log.at(-1)!.start]));
     const exited = await bus.request(c.inspect, { id: shortLived });
     expect(exited).toMatchObject({ state: 'exited', exitCode: 5 });
     // Its own times, from the helper's exit record: not the agent's return.

@@ -12,6 +12,8 @@ import { cgroupParentFor } from './containers/cgroup-scope';
 import { ContainerRuntime } from './containers/container-runtime';
 import { ExecManager } from './containers/exec-manager';
 import { HealthMonitor } from './containers/health/health-monitor';
+import { FileHealthStore } from './containers/health/health-store';
+import { containerPaths } from './containers/container-paths';
 import { RuntimeLifecycle } from './containers/runtime.service';
 import { HostRegistrationService } from './host/host-registration.service';
 import { ImageStore } from './images/image-store';
@@ -132,6 +134,7 @@ export class AgentModule {
                 probe: (id, args, timeoutMs) => execs.probe(id, args, timeoutMs),
                 emit: (change) => void bus.emit(containerHealthChanged, change).catch((error: unknown) => logger.warn({ err: error }, 'health event lost')),
                 logger,
+                store: new FileHealthStore((id) => containerPaths(join(dataDir, 'containers'), id).health, logger),
               }),
             );
             return execs;

@@ -1,4 +1,4 @@
-import { containerStatus, humanSize, ports, table } from './format';
+import { containerStatus, humanSize, ports, table, taskError } from './format';
 
 describe('docker-like output', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
@@ -7,6 +7,14 @@ describe('docker-like output', () => {
     expect(containerStatus({ state: 'running', startedAt: '2026-01-01T11:57:00Z', finishedAt: null, exitCode: null }, now)).toBe('Up 3 minutes');
     expect(containerStatus({ state: 'exited', startedAt: null, finishedAt: '2026-01-01T11:59:58Z', exitCode: 137 }, now)).toBe('Exited (137) 2 seconds ago');
     expect(containerStatus({ state: 'created', startedAt: null, finishedAt: null, exitCode: null }, now)).toBe('Created');
+  });
+
+  it("words a failed service task's error as swarm's service ps does", () => {
+    expect(taskError({ state: 'running', exitCode: null, health: 'healthy' })).toBe('');
+    expect(taskError({ state: 'exited', exitCode: 0 })).toBe('');
+    expect(taskError({ state: 'exited', exitCode: 3 })).toBe('task: non-zero exit (3)');
+    expect(taskError({ state: 'running', exitCode: null, health: 'unhealthy' })).toBe('task: container unhealthy');
+    expect(taskError({ state: 'lost', exitCode: null })).toBe('task: host down');
   });
 
   it('aligns table columns and sizes with decimal units', () => {

@@ -66,6 +66,17 @@ export function containerStatus(
   }
 }
 
+/**
+ * Why a service task failed, as Swarm's `service ps` ERROR column words it: empty while it runs
+ * healthy or ended well.
+ */
+export function taskError(t: { state: string; exitCode: number | null; health?: string | null }): string {
+  if (t.health === 'unhealthy') return 'task: container unhealthy';
+  if (t.state === 'lost') return 'task: host down';
+  if ((t.state === 'exited' || t.state === 'dead') && t.exitCode !== 0) return `task: non-zero exit (${t.exitCode ?? 'unknown'})`;
+  return '';
+}
+
 export function ports(
   list: Array<{
     hostIp: string;

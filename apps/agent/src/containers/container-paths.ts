@@ -15,6 +15,8 @@ export interface ContainerPaths {
   hosts: string;
   resolv: string;
   hostname: string;
+  /** The health check's state (see FileHealthStore). */
+  health: string;
 }
 
 export function containerPaths(containersDir: string, id: string): ContainerPaths {
@@ -33,5 +35,6 @@ export function containerPaths(containersDir: string, id: string): ContainerPath
     hosts: join(dir, 'hosts'),
     resolv: join(dir, 'resolv.conf'),
     hostname: join(dir, 'hostname'),
+    health: join(dir, 'health.json'),
   };
 }

@@ -29,7 +29,7 @@ export class ContainerRecords {
 
   private followHealth(record: ContainerRecordOnDisk, state: ContainerState): void {
     if (!this.health) return;
-    if (state === 'running' && record.healthcheck) this.health.started(record.id, record.healthcheck);
+    if (state === 'running' && record.healthcheck) this.health.started(record.id, record.healthcheck, record.startedAt);
     else if (state === 'dead') this.health.forget(record.id);
     else if (state !== 'running') this.health.stopped(record.id);
   }

@@ -58,6 +58,7 @@ describe('event filters (docker events --filter, muelle events -f)', () => {
     expect(() => eventFilters({ type: ['volume'] }, unsupported)).toThrow('events of type volume is not supported');
     expect(() => eventFiltersFromPairs(['event'], unsupported)).toThrow(InvalidArgumentError);
     expect(eventFiltersFromPairs(['label=a=b', 'label=c', 'type=image'], unsupported)).toEqual({ label: ['a=b', 'c'], type: ['image'] });
+    expect(eventFiltersFromPairs(['type=service', 'event=update'], unsupported)).toEqual({ type: ['service'], event: ['update'] });
   });
 
   it('reads since/until as the docker CLI sends them (unix seconds with nanoseconds) or RFC 3339', () => {

@@ -6,7 +6,7 @@ export const EVENT_FILTER_KEYS = ['type', 'event', 'container', 'image', 'label'
 export type EventFilterKey = (typeof EVENT_FILTER_KEYS)[number];
 export type EventFilters = Partial<Record<EventFilterKey, string[]>>;
 
-const TYPES: readonly PlatformEventType[] = ['container', 'image', 'host'];
+const TYPES: readonly PlatformEventType[] = ['container', 'image', 'host', 'service'];
 
 /**
  * Checks `key → values` as given (Docker's `filters` JSON or `-f key=value` pairs): an unknown key

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, Req, Res, UseGuards, Inject } from '@nestjs/common';
 import { BusClient, HandleEvent } from '@muelle/bus';
-import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
+import { containerHealthChanged, ContainerHealthChange, containerStateChanged, ContainerStateChange, deleteContainerRecord, getContainer, InvalidArgumentError, NotFoundError, PlatformEventType } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
@@ -16,7 +16,7 @@ import { eventFiltersFromPairs, parseEventTime } from './event-filter';
 import { EventFeed } from './event-feed';
 
 export const EventsQuery = z.object({
-  type: queryList.pipe(z.array(z.enum(['container', 'image', 'host'])).optional()),
+  type: queryList.pipe(z.array(PlatformEventType).optional()),
   /** `key=value` pairs, Docker's filter names (type, event, container, image, label). */
   filter: queryList,
   since: z.string().max(64).optional(),

@@ -16,6 +16,7 @@ function service(spec: ServiceSpecInput, over: Partial<ServiceRecord> = {}): Ser
     version: 1,
     updateState: 'completed',
     updateMessage: '',
+    updateFailedTasks: [],
     createdAt: ago(60_000),
     updatedAt: ago(60_000),
     ...over,
@@ -103,5 +104,38 @@ describe('planService', () => {
   it('makes nothing new while paused', () => {
     const s = service({ image: 'x:2', replicas: 2 }, { version: 2, updateState: 'paused', updateMessage: 'update paused: …' });
     expect(planService(s, [task()], new Set(), NOW)).toEqual({ create: 0, remove: [], waiting: 'update paused: …' });
+  });
+
+  it('max_failure_ratio: failures of up to that share of the replicas are replaced and remembered once; one more applies failureAction', () => {
+    const previous = ServiceSpec.parse({ image: 'x:1', replicas: 4 });
+    const s = service({ image: 'x:2', replicas: 4, updateConfig: { failureAction: 'rollback', maxFailureRatio: 0.5 } }, { version: 2, updateState: 'updating', previousSpec: previous });
+    const olds = [task(), task(), task()];
+    const first = task({ version: 2, state: 'exited', exitCode: 1 });
+    const plan = planService(s, [first, ...olds], new Set(), NOW);
+    expect(plan.record).toEqual({ updateState: 'updating', updateMessage: '1 new task(s) failed, within max_failure_ratio 0.5', updateFailedTasks: [first.id] });
+    expect(plan.remove).toContain(first.id);
+    expect(plan.create).toBeGreaterThan(0);
+    // The same failed task seen again (its removal failed) is not counted twice, nor written again.
+    const again = planService({ ...s, updateFailedTasks: [first.id] }, [first, ...olds], new Set(), NOW);
+    expect(again.record).toBeUndefined();
+    expect(again.remove).toContain(first.id);
+    const second = task({ version: 2, health: 'unhealthy' });
+    expect(planService({ ...s, updateFailedTasks: [first.id] }, [second, ...olds], new Set(), NOW).record?.updateFailedTasks).toEqual([first.id, second.id]);
+    // A third of four is more than half: rollback, saying so.
+    const third = task({ version: 2, state: 'exited', exitCode: 2 });
+    const over = planService({ ...s, updateFailedTasks: [first.id, second.id] }, [third, ...olds], new Set(), NOW);
+    expect(over.record).toMatchObject({ updateState: 'rollback_started', rollback: { spec: previous } });
+    expect(over.record?.updateMessage).toMatch(/exited with 2\); 3 of 4 failed, more than max_failure_ratio 0.5$/);
+    // With the default ratio 0 the first failure is enough (Swarm's default).
+    const strict = service({ image: 'x:2', replicas: 4, updateConfig: { failureAction: 'pause' } }, { version: 2, updateState: 'updating' });
+    expect(planService(strict, [first, ...olds], new Set(), NOW).record?.updateState).toBe('paused');
+  });
+
+  it('a rollback whose new tasks fail beyond the ratio pauses, within it goes on', () => {
+    const s = service({ image: 'x:1', replicas: 2, updateConfig: { failureAction: 'rollback', maxFailureRatio: 0.5 } }, { version: 3, updateState: 'rollback_started', previousSpec: ServiceSpec.parse({ image: 'x:2' }) });
+    const failed = task({ version: 3, state: 'exited', exitCode: 1 });
+    expect(planService(s, [failed, task()], new Set(), NOW).record).toMatchObject({ updateState: 'rollback_started', updateFailedTasks: [failed.id] });
+    const more = task({ version: 3, state: 'exited', exitCode: 1 });
+    expect(planService({ ...s, updateFailedTasks: [failed.id] }, [more, task()], new Set(), NOW).record?.updateState).toBe('paused');
   });
 });

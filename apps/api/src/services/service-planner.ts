@@ -20,7 +20,7 @@ export interface ServicePlan {
   /** Tasks to remove (force). */
   remove: string[];
   /** A change of the record; applied only if it is still at the version read. */
-  record?: { updateState: UpdateState; updateMessage: string; rollback?: { spec: ServiceSpec; previousSpec: ServiceSpec } };
+  record?: { updateState: UpdateState; updateMessage: string; updateFailedTasks?: string[]; rollback?: { spec: ServiceSpec; previousSpec: ServiceSpec } };
   /** Why the update does not move on this round (for logs and `service inspect`). */
   waiting?: string;
 }
@@ -41,7 +41,8 @@ const GONE: ReadonlySet<ContainerState> = new Set(['exited', 'dead', 'lost', 're
  *   removes as many old tasks as new ones turned ready.
  * - A new-version task failing during an update (it exited or turned unhealthy; not its host being
  *   lost) pauses it, rolls back to the previous spec, or is just replaced, by `failureAction` (a
- *   rollback that fails pauses: no loop between two bad specs).
+ *   rollback that fails pauses: no loop between two bad specs). With `maxFailureRatio`, failures of
+ *   up to that share of the replicas (distinct tasks, kept on the record) are only replaced.
  */
 export function planService(service: ServiceRecord, tasks: readonly TaskView[], unavailableHosts: ReadonlySet<string>, now: number): ServicePlan {
   const spec = service.spec;
@@ -63,14 +64,25 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
 
   // Only the new version's own failures (exit, unhealthy) stop an update; a lost host says nothing about the spec.
   const brokenNew = broken.filter((t) => t.version === service.version && t.state !== 'lost' && !(t.hostId !== null && unavailableHosts.has(t.hostId)));
-  if (updating && brokenNew.length && config.failureAction !== 'continue') {
-    const why = `task ${brokenNew[0]!.id.slice(0, 12)} of version ${service.version} failed (${describe(brokenNew[0]!)})`;
+  // Failures of distinct new tasks during this update, measured against max_failure_ratio (of the replicas).
+  const failures = [...new Set([...service.updateFailedTasks, ...brokenNew.map((t) => t.id)])];
+  const failing = updating && brokenNew.length > 0 && config.failureAction !== 'continue';
+  const tolerated = failing && failures.length <= config.maxFailureRatio * spec.replicas;
+  // Within the ratio: replaced like any failed task, the update goes on, each failure remembered once.
+  const remembered: ServicePlan['record'] =
+    tolerated && failures.length > service.updateFailedTasks.length
+      ? { updateState: service.updateState, updateMessage: `${failures.length} new task(s) failed, within max_failure_ratio ${config.maxFailureRatio}`, updateFailedTasks: failures }
+      : undefined;
+  const done = (plan: ServicePlan): ServicePlan => (remembered && !plan.record ? { ...plan, record: remembered } : plan);
+  if (failing && !tolerated) {
+    const ratio = config.maxFailureRatio ? `; ${failures.length} of ${spec.replicas} failed, more than max_failure_ratio ${config.maxFailureRatio}` : '';
+    const why = `task ${brokenNew[0]!.id.slice(0, 12)} of version ${service.version} failed (${describe(brokenNew[0]!)})${ratio}`;
     if (config.failureAction === 'rollback' && service.updateState === 'updating' && service.previousSpec) {
       return { create: 0, remove, record: { updateState: 'rollback_started', updateMessage: `rollback: ${why}`, rollback: { spec: service.previousSpec, previousSpec: spec } } };
     }
     return { create: 0, remove, record: { updateState: 'paused', updateMessage: `update paused: ${why}` } };
   }
-  if (service.updateState === 'paused') return { create: 0, remove, waiting: service.updateMessage };
+  if (service.updateState === 'paused') return done({ create: 0, remove, waiting: service.updateMessage });
 
   if (!old.length) {
     // Steady state, or the last batch: keep the count, and close the update once every task is ready.
@@ -82,7 +94,7 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
       // A finished rollback keeps saying why it happened.
       plan.record = service.updateState === 'updating' ? { updateState: 'completed', updateMessage: '' } : { updateState: 'rollback_completed', updateMessage: service.updateMessage };
     }
-    return plan;
+    return done(plan);
   }
 
   const readyNew = current.filter(ready);
@@ -99,11 +111,11 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
     const remaining = old.length - leaving.length;
     const missing = Math.max(0, slots - (current.length + remaining));
     const next = gateOpen && remaining > 0 ? Math.min(batch, remaining) : 0;
-    return { create: missing + next, remove: [...remove, ...leaving], waiting: gateOpen ? undefined : waitingWhy(pending, config.delayMs) };
+    return done({ create: missing + next, remove: [...remove, ...leaving], waiting: gateOpen ? undefined : waitingWhy(pending, config.delayMs) });
   }
   const leaving = gateOpen ? oldestFirst.slice(0, batch).map((t) => t.id) : [];
   const create = Math.max(0, slots - (current.length + old.length - leaving.length));
-  return { create, remove: [...remove, ...leaving], waiting: gateOpen ? undefined : waitingWhy(pending, config.delayMs) };
+  return done({ create, remove: [...remove, ...leaving], waiting: gateOpen ? undefined : waitingWhy(pending, config.delayMs) });
 }
 
 function waitingWhy(pending: number, delayMs: number): string {

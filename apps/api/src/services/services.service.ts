@@ -15,11 +15,13 @@ import {
   SERVICE_NAME_LABEL,
   SERVICE_VERSION_LABEL,
   ServiceRecord,
+  UpdateState,
   ServiceSpec,
   updateService,
 } from '@muelle/contracts';
 import type { Action } from '@muelle/authz';
 import { AuditLog } from '../audit/audit-log';
+import { EventHub } from '../events/event-hub';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
@@ -51,6 +53,7 @@ export class ServicesService {
     private readonly audit: AuditLog,
     private readonly catalog: ImageCatalog,
     private readonly networks: NetworksService,
+    private readonly hub: EventHub,
   ) {}
 
   async create(principal: RequestPrincipal, body: CreateServiceBody): Promise<ServiceRecord> {
@@ -111,6 +114,7 @@ export class ServicesService {
       ...(rolling && { previousSpec: service.spec, updateState: 'updating' as const, updateMessage: '' }),
     });
     await this.audit.record(principal, 'service.update', `service:${service.id}`, { fields: Object.keys(changes), rolling, version: updated.version });
+    if (rolling) this.announceUpdate(updated, service.updateState);
     return updated;
   }
 
@@ -127,7 +131,22 @@ export class ServicesService {
       updateMessage: 'rollback asked by a user',
     });
     await this.audit.record(principal, 'service.rollback', `service:${service.id}`, { version: updated.version });
+    this.announceUpdate(updated, service.updateState);
     return updated;
+  }
+
+  /**
+   * Docker's service event for a rolling update's progress: `update` with `updatestate.old` and
+   * `updatestate.new` (updating, paused, completed, rollback_started, rollback_completed) and why.
+   */
+  announceUpdate(service: ServiceRecord, before: UpdateState): void {
+    this.hub.publish({
+      type: 'service',
+      action: 'update',
+      id: service.id,
+      teamId: service.teamId,
+      attributes: { name: service.name, version: service.version, 'updatestate.old': before, 'updatestate.new': service.updateState, message: service.updateMessage },
+    });
   }
 
   /** The record goes first (the reconciler stops caring), then its tasks. */

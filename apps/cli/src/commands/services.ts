@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
-import { containerStatus, ports, shortId, table } from '../format';
+import { containerStatus, ports, shortId, table, taskError } from '../format';
 import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePublish, parseVolume } from '../parse';
 import { apiClient, formatOption, printJson } from './common';
 
@@ -13,7 +13,14 @@ function updateConfigOf(o: any) {
   if (o.updateMonitor !== undefined) config.monitorMs = millis(o.updateMonitor, '--update-monitor');
   if (o.updateOrder !== undefined) config.order = o.updateOrder;
   if (o.updateFailureAction !== undefined) config.failureAction = o.updateFailureAction;
+  if (o.updateMaxFailureRatio !== undefined) config.maxFailureRatio = ratio(o.updateMaxFailureRatio, '--update-max-failure-ratio');
   return config;
+}
+
+function ratio(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || value > 1) throw new CliError(`invalid ${flag} "${text}": a number from 0 to 1`);
+  return value;
 }
 
 function count(text: string, flag: string): number {
@@ -101,7 +108,8 @@ function specOptions(command: Command): Command {
     .option('--update-delay <duration>', 'wait between batches, e.g. 5s')
     .option('--update-monitor <duration>', 'how long a new task must run to count (without a health check)')
     .option('--update-order <order>', 'stop-first or start-first')
-    .option('--update-failure-action <action>', 'pause, rollback or continue');
+    .option('--update-failure-action <action>', 'pause, rollback or continue')
+    .option('--update-max-failure-ratio <ratio>', 'share of the replicas whose new tasks may fail before the failure action (0 to 1; default 0)');
 }
 
 const replicasOf = (service: any, tasks: any[]) => `${tasks.filter((t) => t.state === 'running' && t.labels['muelle.service.version'] === String(service.version)).length}/${service.spec.replicas}`;
@@ -141,13 +149,19 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     .action(async (ref: string, o) => {
       const { items } = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}/tasks`);
       if (o.format === 'json') return printJson(io, items);
-      io.out.write(table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t)])));
+      io.out.write(
+        table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS', 'ERROR'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t), taskError(t)])),
+      );
     });
 
   service
     .command('inspect')
     .argument('<service>')
-    .action(async (ref: string) => printJson(io, await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}`)));
+    .action(async (ref: string) => {
+      const s = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}`);
+      // Docker's spelling of where the last update stands, beside the record's own fields.
+      printJson(io, { ...s, UpdateStatus: { State: s.updateState, Message: s.updateMessage } });
+    });
 
   service
     .command('scale')

@@ -35,7 +35,7 @@ services:
     restart: on-failure
     deploy:
       replicas: 3
-      update_config: { parallelism: 2, delay: 2s, order: start-first, failure_action: rollback, monitor: 1s }
+      update_config: { parallelism: 2, delay: 2s, order: start-first, failure_action: rollback, monitor: 1s, max_failure_ratio: 0.25 }
 volumes:
   data:
 `,
@@ -73,7 +73,7 @@ volumes:
         labels: { tier: 'front' },
         restartCondition: 'on-failure',
         replicas: 3,
-        updateConfig: { parallelism: 2, delayMs: 2000, order: 'start-first', failureAction: 'rollback', monitorMs: 1000 },
+        updateConfig: { parallelism: 2, delayMs: 2000, order: 'start-first', failureAction: 'rollback', monitorMs: 1000, maxFailureRatio: 0.25 },
       },
     });
     expect(deployOrder([web!, db!]).map((s) => s.name)).toEqual(['db', 'web']);
@@ -81,6 +81,7 @@ volumes:
 
   it.each([
     ['services:\n  web:\n    image: x\n    privileged: true\n', 'compose.yaml:4: services.web.privileged is not supported by Muelle'],
+    ['services:\n  web:\n    image: x\n    deploy:\n      update_config: { max_failure_ratio: 2 }\n', 'compose.yaml:5: services.web.deploy.update_config.max_failure_ratio must be a number from 0 to 1'],
     ['services:\n  web:\n    build: { context: ., ssh: [default] }\n', 'compose.yaml:3: services.web.build.ssh is not supported by Muelle (context, dockerfile, args, target)'],
     ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image or a build'],
     ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front is not declared in the top-level networks'],

@@ -220,12 +220,17 @@ function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void
   const update = deploy.update_config;
   if (update) {
     const config: Record<string, unknown> = {};
-    for (const key of Object.keys(update)) if (!['parallelism', 'delay', 'order', 'failure_action', 'monitor'].includes(key)) fail(node, `deploy.update_config.${key} is not supported by Muelle`);
+    for (const key of Object.keys(update)) if (!['parallelism', 'delay', 'order', 'failure_action', 'monitor', 'max_failure_ratio'].includes(key)) fail(node, `deploy.update_config.${key} is not supported by Muelle`);
     if (update.parallelism !== undefined) config.parallelism = integer(update.parallelism, node, 'deploy.update_config.parallelism', fail);
     if (update.delay !== undefined) config.delayMs = duration(update.delay, node, 'deploy.update_config.delay', fail);
     if (update.monitor !== undefined) config.monitorMs = duration(update.monitor, node, 'deploy.update_config.monitor', fail);
     if (update.order !== undefined) config.order = update.order;
     if (update.failure_action !== undefined) config.failureAction = update.failure_action;
+    if (update.max_failure_ratio !== undefined) {
+      const ratio = update.max_failure_ratio;
+      if (typeof ratio !== 'number' || ratio < 0 || ratio > 1) fail(node, 'deploy.update_config.max_failure_ratio must be a number from 0 to 1');
+      config.maxFailureRatio = ratio;
+    }
     spec.updateConfig = config;
   }
   const restart = deploy.restart_policy;

@@ -89,4 +89,13 @@ describe('the event history in metadata (PostgreSQL)', () => {
       await pg.end();
     }
   });
+
+  it("keeps a service's update events, listed by their type", async () => {
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const update = { ...event(at, alpha, 'update', 'service'), attributes: { name: 'web', 'updatestate.old': 'updating', 'updatestate.new': 'rollback_started' } };
+    await bus.request(recordEvent, update);
+    await bus.request(recordEvent, event(at, alpha, 'start'));
+    const window = { since: new Date(Date.parse(at) - 1000).toISOString(), until: new Date(Date.parse(at) + 1000).toISOString() };
+    expect((await bus.request(listEvents, { ...window, types: ['service'] })).items).toEqual([update]);
+  });
 });

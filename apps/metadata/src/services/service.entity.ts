@@ -12,6 +12,7 @@ export class ServiceEntity {
   @Column('integer') version!: number;
   @Column('text', { name: 'update_state' }) updateState!: UpdateState;
   @Column('text', { name: 'update_message' }) updateMessage!: string;
+  @Column('jsonb', { name: 'update_failed_tasks' }) updateFailedTasks!: string[];
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
 }

@@ -57,8 +57,13 @@ describe('services and leases in metadata (PostgreSQL)', () => {
     // A decision taken on version 1, or on a state that changed meanwhile, is refused.
     await expect(bus.request(updateService, { id: api.id, expectedVersion: 1, updateState: 'completed' })).rejects.toThrow(/changed meanwhile \(version 2, updating\)/);
     await expect(bus.request(updateService, { id: api.id, expectedVersion: 2, expectedUpdateState: 'paused', updateState: 'completed' })).rejects.toThrow(ConflictError);
+    // The update's failed tasks are kept until the next spec starts a new update.
+    const failed = await bus.request(updateService, { id: api.id, expectedVersion: 2, expectedUpdateState: 'updating', updateFailedTasks: ['t1'], updateMessage: '1 new task(s) failed' });
+    expect(failed).toMatchObject({ version: 2, updateState: 'updating', updateFailedTasks: ['t1'] });
     const done = await bus.request(updateService, { id: api.id, expectedVersion: 2, expectedUpdateState: 'updating', updateState: 'completed', updateMessage: '' });
-    expect(done).toMatchObject({ version: 2, updateState: 'completed' });
+    expect(done).toMatchObject({ version: 2, updateState: 'completed', updateFailedTasks: ['t1'] });
+    const next = await bus.request(updateService, { id: api.id, expectedVersion: 2, spec: spec('r/api:3', 5), previousSpec: done.spec, updateState: 'updating' });
+    expect(next).toMatchObject({ version: 3, updateFailedTasks: [] });
   });
 
   it('gives a lease to one holder at a time, renews it for that holder, and hands it over once it lapsed', async () => {

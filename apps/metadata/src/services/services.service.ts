@@ -18,7 +18,7 @@ export class ServicesService {
     const inserted = await this.services
       .createQueryBuilder()
       .insert()
-      .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', createdAt: now, updatedAt: now })
+      .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', updateFailedTasks: [], createdAt: now, updatedAt: now })
       .orIgnore()
       .returning('id')
       .execute();
@@ -50,6 +50,9 @@ export class ServicesService {
     if (request.previousSpec !== undefined) values.previousSpec = request.previousSpec;
     if (request.updateState) values.updateState = request.updateState;
     if (request.updateMessage !== undefined) values.updateMessage = request.updateMessage;
+    // A new spec is a new update: its failures count from none.
+    if (request.updateFailedTasks) values.updateFailedTasks = request.updateFailedTasks;
+    else if (request.spec && request.bumpVersion) values.updateFailedTasks = [];
     const query = this.services
       .createQueryBuilder()
       .update()
@@ -101,6 +104,7 @@ function toRecord(row: ServiceEntity): ServiceRecord {
     version: row.version,
     updateState: row.updateState,
     updateMessage: row.updateMessage,
+    updateFailedTasks: row.updateFailedTasks,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

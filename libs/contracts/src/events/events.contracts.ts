@@ -8,7 +8,7 @@ import { IsoDate, Labels } from '../common';
  * replay it before following live ones.
  */
 
-export const PlatformEventType = z.enum(['container', 'image', 'host']);
+export const PlatformEventType = z.enum(['container', 'image', 'host', 'service']);
 export type PlatformEventType = z.infer<typeof PlatformEventType>;
 
 /** Attribute values as the api publishes them (names, image, host, exit code, health…). */

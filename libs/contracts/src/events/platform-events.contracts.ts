@@ -4,7 +4,7 @@ import { IsoDate, Labels } from '../common';
 
 /** One line of `GET /v1/events` and `docker events`: what happened to which object, for which team. */
 export const PlatformEvent = z.object({
-  type: z.enum(['container', 'image', 'host']),
+  type: z.enum(['container', 'image', 'host', 'service']),
   action: z.string().min(1).max(200),
   id: z.string().min(1).max(512),
   /** null: visible to everybody (hosts); else only to that team and admins. */

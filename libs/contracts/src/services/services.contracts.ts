@@ -22,6 +22,8 @@ export const UpdateConfig = z.object({
   failureAction: z.enum(['pause', 'rollback', 'continue']).default('pause'),
   /** How long a new task must stay up (and healthy, with a check) to count as a success. */
   monitorMs: z.number().int().min(0).max(3_600_000).default(2_000),
+  /** Swarm's max_failure_ratio: the share of the replicas whose new tasks may fail before failureAction applies (0: the first failure). */
+  maxFailureRatio: z.number().min(0).max(1).default(0),
 });
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
@@ -86,6 +88,8 @@ export const ServiceRecord = z.object({
   version: z.number().int().min(1),
   updateState: UpdateState,
   updateMessage: z.string(),
+  /** New-version tasks that failed during the current update (counted against maxFailureRatio). */
+  updateFailedTasks: z.array(z.string()).max(1000).default([]),
   createdAt: IsoDate,
   updatedAt: IsoDate,
 });
@@ -128,6 +132,7 @@ export const updateService = defineRequest(
     previousSpec: ServiceSpec.nullable().optional(),
     updateState: UpdateState.optional(),
     updateMessage: z.string().max(1000).optional(),
+    updateFailedTasks: z.array(z.string()).max(1000).optional(),
   }),
   ServiceRecord,
 );

@@ -2,12 +2,19 @@ import type { ContainerHealthChange } from '@muelle/contracts';
 import pino from 'pino';
 import { HealthMonitor } from './health-monitor';
 import { ResolvedHealthcheck } from './healthcheck-config';
+import type { HealthStore, SavedHealth } from './health-store';
+
+/** The store a restarted agent would read: what one monitor saved, the next one loads. */
+function memoryStore(): HealthStore & { saved: Map<string, SavedHealth> } {
+  const saved = new Map<string, SavedHealth>();
+  return { saved, load: (id) => saved.get(id), save: (id, state) => void saved.set(id, structuredClone(state)) };
+}
 
 const ID = 'a'.repeat(64);
 const check = (over: Partial<ResolvedHealthcheck> = {}): ResolvedHealthcheck => ({ test: ['CMD', 'probe'], intervalMs: 1000, timeoutMs: 500, startPeriodMs: 0, retries: 2, ...over });
 
 /** Probes answer from a script of exit codes; fake timers drive the intervals. */
-function setup(exitCodes: number[]) {
+function setup(exitCodes: number[], store?: HealthStore) {
   const events: ContainerHealthChange[] = [];
   const probes: string[][] = [];
   let now = 1_000_000;
@@ -20,6 +27,7 @@ function setup(exitCodes: number[]) {
     },
     emit: (change) => events.push(change),
     logger: pino({ level: 'silent' }),
+    store,
     now: () => now,
   });
   const tick = async (ms: number) => {
@@ -87,6 +95,44 @@ describe('HealthMonitor', () => {
     monitor.started(ID, check({ retries: 1 }));
     await jest.advanceTimersByTimeAsync(1000);
     expect(monitor.healthOf(ID)).toMatchObject({ status: 'unhealthy', log: [{ exitCode: -1, output: 'container is not running' }] });
+    monitor.close();
+  });
+
+  it('a restarted agent goes on with the saved state of the same start: status, streak, log, no new event', async () => {
+    const store = memoryStore();
+    const first = setup([0, 1], store);
+    first.monitor.started(ID, check({ retries: 2 }), '2026-12-04T10:00:00.000Z');
+    await first.tick(2000);
+    expect(first.monitor.healthOf(ID)).toMatchObject({ status: 'healthy', failingStreak: 1 });
+    first.monitor.close();
+
+    // The next agent re-adopts the container: one more failure makes it unhealthy (the streak was kept).
+    const second = setup([1], store);
+    second.monitor.started(ID, check({ retries: 2 }), '2026-12-04T10:00:00.000Z');
+    expect(second.monitor.healthOf(ID)).toMatchObject({ status: 'healthy', failingStreak: 1, log: [{ exitCode: 0 }, { exitCode: 1 }] });
+    expect(second.events).toEqual([]);
+    await second.tick(1000);
+    expect(second.monitor.healthOf(ID)).toMatchObject({ status: 'unhealthy', failingStreak: 2 });
+    expect(second.events.map((e) => e.status)).toEqual(['unhealthy']);
+    expect(store.saved.get(ID)?.log).toHaveLength(3);
+    second.monitor.close();
+
+    // A new start of the container begins again, whatever was saved.
+    const third = setup([], store);
+    third.monitor.started(ID, check(), '2026-12-04T11:00:00.000Z');
+    expect(third.monitor.healthOf(ID)).toMatchObject({ status: 'starting', failingStreak: 0, log: [] });
+    expect(third.events.map((e) => e.status)).toEqual(['starting']);
+    third.monitor.close();
+  });
+
+  it('keeps the state of the same start across a pause in one agent', async () => {
+    const { monitor, events, tick } = setup([1]);
+    monitor.started(ID, check({ retries: 3 }), '2026-12-04T10:00:00.000Z');
+    await tick(1000);
+    monitor.stopped(ID);
+    monitor.started(ID, check({ retries: 3 }), '2026-12-04T10:00:00.000Z');
+    expect(monitor.healthOf(ID)).toMatchObject({ status: 'starting', failingStreak: 1, log: [{ exitCode: 1 }] });
+    expect(events.map((e) => e.status)).toEqual(['starting']);
     monitor.close();
   });
 });

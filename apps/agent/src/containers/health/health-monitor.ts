@@ -1,6 +1,7 @@
 import type { ContainerHealth, ContainerHealthChange, HealthStatus } from '@muelle/contracts';
 import type { Logger } from 'pino';
 import { probeArgs, ResolvedHealthcheck } from './healthcheck-config';
+import type { HealthStore } from './health-store';
 
 /** Runs one probe inside the container (the exec path, with the container's isolation). */
 export type ProbeRunner = (containerId: string, args: string[], timeoutMs: number) => Promise<{ exitCode: number; output: string }>;
@@ -10,6 +11,8 @@ export interface HealthMonitorOptions {
   probe: ProbeRunner;
   emit: (change: ContainerHealthChange) => void;
   logger: Logger;
+  /** Where each check's state is kept across agent restarts; without one it lives in memory only. */
+  store?: HealthStore;
   now?: () => number;
 }
 
@@ -22,6 +25,8 @@ interface Check {
   failingStreak: number;
   log: ContainerHealth['log'];
   startedAtMs: number;
+  /** The container start this check belongs to (null: unknown, nothing saved). */
+  containerStartedAt: string | null;
   timer?: NodeJS.Timeout;
   /** Bumped at every start and stop, so a probe that outlived its run does not record. */
   generation: number;
@@ -33,8 +38,9 @@ interface Check {
  * `starting` until the first success (failures inside the start period do not count), `healthy`
  * after a success, `unhealthy` after `retries` failures in a row. A status change is emitted
  * (metadata records it; the api turns it into a `health_status` event). The last state stays
- * readable after the container stops, as in Docker; a start begins again at `starting`. The state is
- * kept in memory: after an agent restart re-adopted containers start again at `starting`.
+ * readable after the container stops, as in Docker; a start begins again at `starting`. With a
+ * store, the state (status, failing streak, last probes) is saved after every probe, and a container
+ * re-adopted by a restarted agent goes on from it: same start, same state, no new event.
  */
 export class HealthMonitor {
   private readonly checks = new Map<string, Check>();
@@ -44,12 +50,25 @@ export class HealthMonitor {
     this.now = o.now ?? Date.now;
   }
 
-  /** The container (re)started with this check: probes begin one interval from now. */
-  started(id: string, config: ResolvedHealthcheck): void {
+  /**
+   * The container runs with this check: probes begin one interval from now. `containerStartedAt`
+   * tells a new start (state back to `starting`, announced) from the same start seen again, as a
+   * restarted agent re-adopting it does (the saved state goes on, nothing announced: metadata has it).
+   */
+  started(id: string, config: ResolvedHealthcheck, containerStartedAt: string | null = null): void {
     const previous = this.checks.get(id);
     if (previous?.timer) clearTimeout(previous.timer);
-    const check: Check = { config, status: 'starting', failingStreak: 0, log: [], startedAtMs: this.now(), generation: (previous?.generation ?? 0) + 1, active: true };
+    const generation = (previous?.generation ?? 0) + 1;
+    const saved = containerStartedAt === null ? undefined : previous?.containerStartedAt === containerStartedAt ? previous : this.o.store?.load(id);
+    if (saved && saved.containerStartedAt === containerStartedAt) {
+      const check: Check = { config, status: saved.status, failingStreak: saved.failingStreak, log: [...saved.log], startedAtMs: saved.startedAtMs, containerStartedAt, generation, active: true };
+      this.checks.set(id, check);
+      this.schedule(id, check);
+      return;
+    }
+    const check: Check = { config, status: 'starting', failingStreak: 0, log: [], startedAtMs: this.now(), containerStartedAt, generation, active: true };
     this.checks.set(id, check);
+    this.save(id, check);
     this.announce(id, check);
     this.schedule(id, check);
   }
@@ -107,11 +126,18 @@ export class HealthMonitor {
       check.failingStreak++;
       if (check.failingStreak >= check.config.retries) check.status = 'unhealthy';
     }
+    this.save(id, check);
     if (check.status !== before) {
       this.o.logger.info({ id, status: check.status, exitCode: result.exitCode }, 'container health changed');
       this.announce(id, check);
     }
     this.schedule(id, check);
+  }
+
+  private save(id: string, check: Check): void {
+    if (!this.o.store || check.containerStartedAt === null) return;
+    const { status, failingStreak, log, startedAtMs, containerStartedAt } = check;
+    this.o.store.save(id, { containerStartedAt, status, failingStreak, log, startedAtMs });
   }
 
   private announce(id: string, check: Check): void {

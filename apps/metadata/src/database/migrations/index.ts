@@ -17,6 +17,8 @@ import { Networks1764850000000 } from './1764850000000-Networks';
 import { PlacementGeneration1764860000000 } from './1764860000000-PlacementGeneration';
 import { Volumes1765000000000 } from './1765000000000-Volumes';
 import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerListIndexes';
+import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
+import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -41,4 +43,6 @@ export const migrations = [
   Volumes1765000000000,
   OverlayVni1765020000000,
   ContainerListIndexes1765030000000,
+  ServiceEvents1765070000000,
+  ServiceUpdateFailures1765070000001,
 ];

@@ -9,29 +9,15 @@
 // `npm run build`. Run under the kernel lock:
 //   flock /tmp/muelle-kernel.lock node tools/bench/network/mesh.mjs [--requests 2000] [--runs 3]
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, built, ns, sh } from './bench-common.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const require = createRequire(join(repo, 'dist', 'package.json'));
-const { meshNftRules } = require(join(repo, 'dist/apps/agent/src/network/mesh-plan.js'));
-const { nftRuleset } = require(join(repo, 'dist/apps/agent/src/network/rules.js'));
-const arg = (name, fallback, max) => {
-  const i = process.argv.indexOf(name);
-  return Math.min(Math.max(Number(i > 0 ? process.argv[i + 1] : fallback) || fallback, 1), max);
-};
+const { meshNftRules } = built('apps/agent/src/network/mesh-plan.js');
+const { nftRuleset } = built('apps/agent/src/network/rules.js');
 const requests = arg('--requests', 2000, 100_000);
 const runs = arg('--runs', 3, 20);
 
 const [A, B, CA, CB, CLIENT] = ['mbmesh-a', 'mbmesh-b', 'mbmesh-ca', 'mbmesh-cb', 'mbmesh-client'];
 const [REPLICA_A, REPLICA_B, A_LAN, CLIENT_IP, A_UND, B_UND] = ['10.89.130.2', '10.89.131.2', '10.89.132.1', '10.89.132.2', '10.89.133.1', '10.89.133.2'];
-const sh = (args, input) => {
-  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const ns = (name, args, input) => sh(['ip', 'netns', 'exec', name, ...args], input);
 const tearDown = () => [A, B, CA, CB, CLIENT].forEach((n) => spawnSync('ip', ['netns', 'del', n]));
 
 function bridge(host, br, veth, ctr, ip) {

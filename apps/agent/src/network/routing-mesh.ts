@@ -2,6 +2,7 @@ import type { MeshRecordReply } from '@muelle/contracts';
 import { runHostCommand } from '@muelle/isolation';
 import type { Logger } from 'pino';
 import { chooseFirewall, FirewallBackend, FirewallBackendName } from './firewall';
+import { ReconcileLoop } from './reconcile-loop';
 import { meshIptablesJumps, meshIptablesRules, meshNftRules, meshNftTeardown, planMesh } from './mesh-plan';
 
 export interface RoutingMeshOptions {
@@ -16,9 +17,6 @@ export interface RoutingMeshOptions {
   logger: Logger;
 }
 
-/** After a container or health event, this long for metadata to record it before it is asked. */
-const EVENT_SETTLE_MS = 300;
-
 /**
  * The routing mesh on this host: every service's ingress port forwarded, in the kernel, to the
  * service's healthy replicas wherever they run (see mesh-plan.ts). The rules are rebuilt from the
@@ -27,61 +25,32 @@ const EVENT_SETTLE_MS = 300;
  * stops: the mesh keeps serving while the agent restarts, and its first pass replaces them.
  */
 export class RoutingMesh {
-  private timer?: NodeJS.Timeout;
-  private eventTimer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private pending = false;
-  private stopped = false;
+  private readonly loop: ReconcileLoop;
   private applied?: string;
   private jumpsReady = false;
   private cleaned = false;
   private backend?: Promise<FirewallBackend>;
 
-  constructor(private readonly options: RoutingMeshOptions) {}
+  constructor(private readonly options: RoutingMeshOptions) {
+    this.loop = new ReconcileLoop(() => this.pass(), options.reconcileSeconds, options.logger, 'routing mesh');
+  }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      void this.reconcile().finally(() => {
-        if (this.stopped) return;
-        this.timer = setTimeout(tick, this.options.reconcileSeconds * 1000);
-        this.timer.unref();
-      });
-    };
-    tick();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.eventTimer);
+    this.loop.stop();
   }
 
-  /** A task started, stopped or changed health somewhere: one pass shortly (close events make one). */
+  /** A task started, stopped or changed health somewhere: one pass shortly. */
   changed(): void {
-    if (this.stopped || this.eventTimer) return;
-    this.eventTimer = setTimeout(() => {
-      this.eventTimer = undefined;
-      void this.reconcile();
-    }, EVENT_SETTLE_MS);
-    this.eventTimer.unref();
+    this.loop.soon();
   }
 
-  /** One pass at a time; a request during a pass runs one more after it. Errors are logged (the next event or tick retries). */
+  /** One pass now (or after the running one). */
   reconcile(): Promise<void> {
-    if (this.running) {
-      this.pending = true;
-      return this.running;
-    }
-    this.running = this.pass()
-      .catch((error: Error) => this.options.logger.warn({ err: error }, 'routing mesh not reconciled; retrying at the next event or tick'))
-      .finally(() => {
-        this.running = undefined;
-        if (!this.pending || this.stopped) return;
-        this.pending = false;
-        void this.reconcile();
-      });
-    return this.running;
+    return this.loop.run();
   }
 
   private async pass(): Promise<void> {

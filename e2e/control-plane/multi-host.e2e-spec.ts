@@ -230,7 +230,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     }, 30_000);
   });
 
-  it('deploys a stack from a compose file (depends_on service_healthy), redeploys only differences and removes it', async () => {
+  it('deploys a stack from a compose file (depends_on service_healthy) on its own network, where a client on another host reaches every web replica by name; redeploys only differences and removes it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'muelle-stack-'));
     const file = join(dir, 'compose.yaml');
     const compose = (webReplicas: number) => `services:
@@ -240,16 +240,29 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     healthcheck: { test: "test -f /ready", interval: 300ms }
   web:
     image: library/busybox:1
-    command: ["sleep", "3600"]
+    command: ["sh", "-c", "mkdir -p /w && echo replica-$(hostname) > /w/index.html && exec httpd -f -p 8080 -h /w"]
     depends_on: { db: { condition: service_healthy } }
     deploy: { replicas: ${webReplicas}, update_config: { monitor: 200ms } }
 `;
     writeFileSync(file, compose(2));
-    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Creating service shop-db\nCreating service shop-web\n');
+    expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Creating network shop_default\nCreating service shop-db\nCreating service shop-web\n');
+    let tasks: Array<{ name: string; state: string; hostId: string }> = [];
     await eventually(async () => {
-      const tasks = JSON.parse(await cli('stack', 'ps', 'shop', '--format', 'json')) as Array<{ name: string; state: string }>;
+      tasks = JSON.parse(await cli('stack', 'ps', 'shop', '--format', 'json'));
       expect(tasks.filter((t) => t.state === 'running').map((t) => t.name.split('.')[0]).sort()).toEqual(['shop-db', 'shop-web', 'shop-web']);
     }, { timeoutMs: 30_000, intervalMs: 300 });
+    // A client on the stack's network, on a host without a web replica if there is one: `web` (the
+    // compose name, an alias of the service) and `tasks.web` resolve across hosts, and successive
+    // requests reach both replicas (the resolver rotates the serving ones).
+    const webHosts = new Set(tasks.filter((t) => t.name.startsWith('shop-web.')).map((t) => t.hostId));
+    const clientHost = ['host-a', 'host-b', 'host-c'].find((h) => !webHosts.has(h)) ?? 'host-a';
+    const get = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 1 web 8080`;
+    // Each request looks the name up again: the resolver hands out the next serving replica each time.
+    const script = `for i in $(seq 20); do ${get} | grep replica-; sleep 0.1; done | sort -u; nslookup tasks.web | sed -n '/^Name/,$p' | grep -c '^Address' || true`;
+    const answered = await muelle(['run', '--rm', '--network', 'shop_default', '--host', clientHost, 'library/busybox:1', 'sh', '-c', script], env, { timeoutMs: 40_000 });
+    const replicas = answered.stdout.split('\n').filter((l) => l.startsWith('replica-'));
+    if (replicas.length !== 2) throw new Error(`the client on ${clientHost} reached ${replicas.length} web replicas (on ${[...webHosts].join(', ')}):\n${answered.stdout}${answered.stderr}\n${logsOf(platform)}`);
+    expect(answered.stdout.trim().split('\n').pop()).toBe('2');
     expect(await cli('stack', 'deploy', '-c', file, 'shop')).toBe('Unchanged service shop-db\nUnchanged service shop-web\n');
     writeFileSync(file, compose(1));
     expect(await cli('stack', 'deploy', '-c', file, 'shop')).toMatch(/^Unchanged service shop-db\nUpdating service shop-web \(version 1, completed\)\n$/);
@@ -257,8 +270,11 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     writeFileSync(file, 'services:\n  web:\n    image: library/busybox:1\n    privileged: true\n');
     const refused = await muelle(['stack', 'deploy', '-c', file, 'shop'], env);
     expect(refused.stderr).toContain(`${file}:4: services.web.privileged is not supported by Muelle`);
-    await cli('stack', 'rm', 'shop');
+    const removed = (await cli('stack', 'rm', 'shop')).trim().split('\n');
+    expect([...removed].sort()).toEqual(['Removing network shop_default', 'Removing service shop-db', 'Removing service shop-web']);
+    expect(removed.pop()).toBe('Removing network shop_default');
     expect(await cli('stack', 'ls')).not.toMatch(/shop/);
+    expect(await cli('network', 'ls')).not.toMatch(/shop_default/);
   }, 90_000);
 
   it("carries a team network across hosts (VXLAN): host B reaches host A's container by address; another team's network on host B cannot", async () => {

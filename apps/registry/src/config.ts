@@ -16,6 +16,14 @@ export const registryConfigShape = {
   S3_SECRET_KEY: z.string().min(1).optional(),
   S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('muelle'),
   S3_REGION: z.string().min(1).default('us-east-1'),
+  /**
+   * Blob GETs answered with a 307 to a presigned S3 URL (after the pull is authorized), so bytes
+   * flow from S3 to the client without passing through the registry. Off by default: clients
+   * must reach S3_ENDPOINT themselves, which a private network's clients often cannot.
+   */
+  MUELLE_REGISTRY_S3_REDIRECT: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), bool(false)),
+  /** Lifetime of those presigned URLs: short, since anyone holding one can read the blob. */
+  MUELLE_REGISTRY_S3_REDIRECT_SECONDS: seconds(60).pipe(z.number().int().min(1).max(3600, 'at most 3600 seconds')),
   /** Docker token auth (booleans accepted too: the all-in-one re-validates parsed values) on /v2 (on by default; `false` only for benchmarks and conformance runs). */
   MUELLE_REGISTRY_AUTH: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), bool(true)),
   /** HMAC key (≥ 32 characters) for registry tokens; unset: one generated key kept in metadata, shared by replicas. */
@@ -36,7 +44,12 @@ export const registryConfigShape = {
 };
 
 const requireS3 = (config: Record<string, unknown>, ctx: z.RefinementCtx) => {
-  if (config.MUELLE_STORAGE_DRIVER !== 's3') return;
+  if (config.MUELLE_STORAGE_DRIVER !== 's3') {
+    if (config.MUELLE_REGISTRY_S3_REDIRECT === true) {
+      ctx.addIssue({ code: 'custom', path: ['MUELLE_REGISTRY_S3_REDIRECT'], message: 'needs MUELLE_STORAGE_DRIVER=s3' });
+    }
+    return;
+  }
   for (const key of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']) {
     if (!config[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when MUELLE_STORAGE_DRIVER=s3' });
   }

@@ -80,4 +80,11 @@ export interface BlobStore {
    * differ), so callers that need an order sort. An invalid prefix rejects on the first iteration.
    */
   list(prefix: string): AsyncIterable<BlobListEntry>;
+
+  /**
+   * A URL that lets its holder GET the object (Range honoured) without credentials for
+   * `expirySeconds`, or absent where the backend has none (filesystem). No existence check:
+   * a missing key gives a URL that answers 404. Callers hand it out only after authorizing.
+   */
+  presignedReadUrl?(key: string, expirySeconds: number): Promise<string>;
 }

@@ -160,6 +160,18 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async presignedReadUrl(key: string, expirySeconds: number): Promise<string> {
+    if (!Number.isSafeInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > 7 * 24 * 3600) {
+      throw new StorageError(`presigned URL expiry must be 1 s to 7 days, got ${expirySeconds}`);
+    }
+    const name = this.objectName(key);
+    try {
+      return await this.client.presignedGetObject(this.bucket, name, expirySeconds);
+    } catch (err) {
+      throw this.failure('presign', key, err);
+    }
+  }
+
   // `fresh` changes nothing here: an S3 PUT is atomic already.
   async write(key: string, source: Readable, _options?: WriteOptions): Promise<{ size: number }> {
     return this.upload(key, source);

@@ -1,8 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import { cidrsOverlap } from '@muelle/contracts';
 import { runHostCommand } from '@muelle/isolation';
 import { chooseFirewall, type FirewallBackendName } from './firewall';
 import { hostNetworkEntries } from './subnet-overlap';
+import { VxlanDevice } from './vxlan';
 
 /** Prefix of user networks' bridges (UserNetworks.bridgeName). */
 const NETWORK_BRIDGE = /^mn[0-9a-f]{10}$/;
@@ -18,12 +18,31 @@ export async function removeStaleNetworkBridges(subnet: string, keep: string, fi
   const removed: string[] = [];
   const candidates = new Set((await hostNetworkEntries()).filter((e) => e.dev !== keep && NETWORK_BRIDGE.test(e.dev) && cidrsOverlap(subnet, e.cidr)).map((e) => e.dev));
   for (const bridge of candidates) {
-    // Unreadable (gone meanwhile, or not a bridge): counted as in use, so it is left alone.
-    const ports = await readdir(`/sys/class/net/${bridge}/brif`).catch(() => ['unknown']);
+    // Unreadable (gone meanwhile, or not a bridge): counted as in use, so it is left alone. The
+    // network's own VXLAN device (mx + the same id prefix) is no container: it does not count.
+    const vxlan = VxlanDevice.nameFor(bridge.slice(2));
+    // Asked over netlink (`ip`), not /sys: /sys shows the namespace it was mounted in, which need not be the agent's.
+    const ports = (await bridgePorts(bridge).catch(() => ['unknown'])).filter((port) => port !== vxlan);
     if (ports.length) continue;
     await (await chooseFirewall(firewallPreference)).remove(bridge);
     await runHostCommand('ip', ['link', 'del', bridge]);
+    await unlessNoSuchDevice(runHostCommand('ip', ['link', 'del', vxlan]));
     removed.push(bridge);
   }
   return removed;
+}
+
+/** `ip link del` of a device that is not there (a bridge-driver network has no VXLAN device) is no failure. */
+async function unlessNoSuchDevice(deleting: Promise<unknown>): Promise<void> {
+  try {
+    await deleting;
+  } catch (error) {
+    if (!/Cannot find device|does not exist/i.test(String((error as Error).message))) throw error;
+  }
+}
+
+/** The interfaces enslaved to `bridge` (`ip -o link show master BRIDGE`: `7: name@peer: <…> …`). */
+async function bridgePorts(bridge: string): Promise<string[]> {
+  const lines = (await runHostCommand('ip', ['-o', 'link', 'show', 'master', bridge])).split('\n').filter((l) => l.trim());
+  return lines.map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? 'unknown');
 }

@@ -1,4 +1,4 @@
-import { cidrsOverlap } from '@muelle/contracts';
+import { cidrsOverlap, UnavailableError } from '@muelle/contracts';
 import { runHostCommand } from '@muelle/isolation';
 
 export interface HostNetworkEntry {
@@ -37,7 +37,8 @@ export async function hostNetworkEntries(): Promise<HostNetworkEntry[]> {
 export async function assertSubnetFree(subnet: string, bridge: string): Promise<void> {
   const conflict = findSubnetOverlap(subnet, bridge, await hostNetworkEntries());
   if (conflict) {
-    throw new Error(
+    // Typed: the user learns which host interface is in the way (a 503 naming it), not "internal error".
+    throw new UnavailableError(
       `bridge subnet ${subnet} (bridge ${bridge}) overlaps the host's ${conflict.kind} ${conflict.cidr} on ${conflict.dev}; set MUELLE_BRIDGE_SUBNET to a subnet no other interface uses`,
     );
   }

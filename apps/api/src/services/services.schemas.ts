@@ -1,4 +1,4 @@
-import { HealthcheckSpec, Resources, ServiceDnsName, ServicePort, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
+import { HealthcheckSpec, Resources, ServiceDnsName, ServiceNetwork, ServicePort, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { patchOf, queryBool } from '../http/validation';
 
@@ -9,6 +9,7 @@ const StrictServiceSpec = ServiceSpec.extend({
   resources: Resources.strict().default({}),
   healthcheck: HealthcheckSpec.strict().optional(),
   updateConfig: UpdateConfig.strict().default(UpdateConfig.parse({})),
+  networks: z.array(ServiceNetwork.strict()).max(1, 'a service joins one network for now (more: not supported by Muelle yet)').default([]),
 }).strict();
 
 /** `PUT /v1/services/:ref`: the whole spec (what `stack deploy` sends); fields left out go back to their defaults. */

@@ -27,6 +27,7 @@ import { ContainersService } from '../containers/containers.service';
 import { Cluster } from '../hosts/cluster';
 import { backendsLabel, checkIngressPorts, ingressPorts, pickBackends, taskPorts } from './mesh-ports';
 import { CreateContainerBody } from '../containers/containers.schemas';
+import { NetworksService } from '../networks/networks.service';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { CreateServiceBody, ReplaceServiceBody, UpdateServiceBody } from './services.schemas';
 
@@ -53,6 +54,7 @@ export class ServicesService {
     private readonly audit: AuditLog,
     private readonly catalog: ImageCatalog,
     private readonly cluster: Cluster,
+    private readonly networks: NetworksService,
   ) {}
 
   async create(principal: RequestPrincipal, body: CreateServiceBody): Promise<ServiceRecord> {
@@ -156,7 +158,7 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service, pickBackends(service.spec)), networks: [], name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service, pickBackends(service.spec)), networks: taskNetworks(service.spec), name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
   /** Refused now, not task by task later: the team policy and pull rights, as a container create would check them. */
@@ -164,8 +166,15 @@ export class ServicesService {
     if (ingressPorts(spec).length) checkIngressPorts(spec, self, (await this.bus.request(listServices, {})).items, await this.cluster.usages());
     await this.admission.admit(principal, taskSpec(spec, null, pickBackends(spec)));
     await this.repositories.requireImagePull(principal, spec.image, 'body.image');
+    // The networks must be the team's now (a task made later resolves them again, as a run would).
+    await this.networks.endpointsFor(principal, taskNetworks(spec), spec.network);
     return spec;
   }
+}
+
+/** A task's networks, as `run --network NAME --network-alias …` names them. */
+function taskNetworks(spec: ServiceSpec): CreateContainerBody['networks'] {
+  return spec.networks.map((n) => ({ network: n.name, aliases: n.aliases }));
 }
 
 function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'version'> | null, backends: Record<string, number>): ContainerSpec {

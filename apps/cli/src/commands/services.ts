@@ -28,6 +28,22 @@ function millis(text: string, flag: string): number {
   return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm'];
 }
 
+/** Swarm's `--network` value: `NAME`, or `name=NAME[,alias=A,…]`. */
+export function parseServiceNetwork(text: string): { name: string; aliases: string[] } {
+  if (!text.includes('=')) return { name: text, aliases: [] };
+  let name: string | undefined;
+  const aliases: string[] = [];
+  for (const part of text.split(',')) {
+    const [key, value] = [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)];
+    if (!part.includes('=') || !value) throw new CliError(`invalid --network "${text}": write NAME or name=NAME,alias=ALIAS`);
+    if (key === 'name') name = value;
+    else if (key === 'alias') aliases.push(value);
+    else throw new CliError(`invalid --network "${text}": ${key} is not supported by Muelle (name and alias only)`);
+  }
+  if (!name) throw new CliError(`invalid --network "${text}": name= is missing`);
+  return { name, aliases };
+}
+
 /** The spec fields `service create` and `service update` share, from their flags (only those given). */
 function specOf(o: any, command: string[] | undefined) {
   const spec: Record<string, unknown> = {};
@@ -40,6 +56,7 @@ function specOf(o: any, command: string[] | undefined) {
   if (o.mount?.length) spec.volumes = o.mount.map(parseVolume);
   if (o.label?.length) spec.labels = parsePairs(o.label, 'label');
   if (o.constraint?.length) spec.constraints = parsePairs(o.constraint, 'constraint');
+  if (o.network?.length) spec.networks = o.network.map(parseServiceNetwork);
   if (o.memory !== undefined || o.cpus !== undefined) spec.resources = { memoryBytes: o.memory ? parseMemory(o.memory) : undefined, cpus: o.cpus ? Number(o.cpus) : undefined };
   if (o.replicas !== undefined) spec.replicas = count(o.replicas, '--replicas');
   if (o.restartCondition !== undefined) spec.restartCondition = o.restartCondition;
@@ -84,6 +101,7 @@ export function registerServiceCommands(program: Command, io: Io): Command {
   const service = program.command('service').description('Services: replicated tasks kept running and updated in rolling batches');
 
   specOptions(service.command('create').argument('<image>').argument('[command...]').passThroughOptions().requiredOption('--name <name>', 'service name (a DNS label)'))
+    .option('--network <network>', 'team network the tasks join: NAME or name=NAME,alias=ALIAS (its resolver answers the service name and tasks.<name>)', collect, [])
     .addOption(formatOption())
     .action(async (image: string, command: string[], o) => {
       const created = await apiClient().request('POST', '/v1/services', { body: { name: o.name, image, ...specOf(o, command) } });
@@ -135,9 +153,18 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     });
 
   specOptions(service.command('update').argument('<service>').argument('[command...]', 'new command (after the service; options go before it)').passThroughOptions().option('--image <image>', 'new image'))
+    .option('--network-add <network>', 'join a network: NAME or name=NAME,alias=ALIAS', collect, [])
+    .option('--network-rm <network>', 'leave a network', collect, [])
     .action(async (ref: string, command: string[], o) => {
-      const body = { ...specOf(o, command), ...(o.image && { image: o.image }) };
-      const updated = await apiClient().request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body });
+      const api = apiClient();
+      const body: Record<string, unknown> = { ...specOf(o, command), ...(o.image && { image: o.image }) };
+      if (o.networkAdd.length || o.networkRm.length) {
+        const current: Array<{ name: string; aliases: string[] }> = (await api.request('GET', `/v1/services/${encodeURIComponent(ref)}`)).spec.networks ?? [];
+        for (const name of o.networkRm) if (!current.some((n) => n.name === name)) throw new CliError(`service ${ref} is not on network ${name}`);
+        const added = o.networkAdd.map(parseServiceNetwork);
+        body.networks = [...current.filter((n) => !o.networkRm.includes(n.name) && !added.some((a: { name: string }) => a.name === n.name)), ...added];
+      }
+      const updated = await api.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body });
       io.out.write(`${updated.name} version ${updated.version} (${updated.updateState})\n`);
     });
 

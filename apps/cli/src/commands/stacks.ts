@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ApiClient } from '../client';
 import type { Io } from '../commands';
-import type { StackService } from '../compose/compose-file';
+import type { StackNetwork, StackService } from '../compose/compose-file';
 import { CliError } from '../errors';
 import { containerStatus, shortId, table } from '../format';
 import { apiClient, formatOption, printJson } from './common';
@@ -48,6 +48,33 @@ async function waitFor(api: ApiClient, name: string, condition: 'service_started
   }
 }
 
+/** The Muelle network a file's network is: `<stack>_<key>`, or the existing one an external network names. */
+export const stackNetworkName = (stack: string, network: StackNetwork) => (network.external ? (network.name ?? network.key) : `${stack}_${network.key}`);
+
+/**
+ * Makes the stack's networks that do not exist yet (labelled with the stack, so `stack rm` finds
+ * them); an external one must exist. One that exists with other options is an error, as in Swarm:
+ * a network's subnet and reach cannot change under running tasks.
+ */
+async function ensureNetworks(api: ApiClient, io: Io, stack: string, networks: StackNetwork[]): Promise<void> {
+  const { items } = await api.request('GET', '/v1/networks');
+  for (const network of networks) {
+    const name = stackNetworkName(stack, network);
+    const existing = items.find((n: any) => n.name === name);
+    if (network.external) {
+      if (!existing) throw new CliError(`network ${name} is declared external but does not exist: create it first (muelle network create ${name})`);
+      continue;
+    }
+    if (existing) {
+      if (existing.driver !== network.driver || existing.internal !== network.internal || existing.labels?.[STACK_LABEL] !== stack)
+        throw new CliError(`network ${name} exists with other options (driver ${existing.driver}, internal ${existing.internal}${existing.labels?.[STACK_LABEL] === stack ? '' : ', not made by this stack'}): remove the stack first (muelle stack rm ${stack})`);
+      continue;
+    }
+    await api.request('POST', '/v1/networks', { body: { name, driver: network.driver, internal: network.internal, labels: { ...network.labels, [STACK_LABEL]: stack } } });
+    io.out.write(`Creating network ${name}\n`);
+  }
+}
+
 /** `muelle stack deploy|ls|services|ps|rm`. */
 export function registerStackCommands(program: Command, io: Io): Command {
   const stack = program.command('stack').description('Stacks: the services of a Compose file, deployed together');
@@ -61,14 +88,18 @@ export function registerStackCommands(program: Command, io: Io): Command {
       if (!/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/.test(name)) throw new CliError(`invalid stack name "${name}": lowercase letters, digits and - (at most 20)`);
       const file = resolve(o.composeFile);
       // The compose parser (and its YAML library) loads only for `stack deploy`, not at every start.
-      const { parseComposeFile } = await import('../compose/compose-file');
-      const services = parseComposeFile(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
+      const { parseComposeStack } = await import('../compose/compose-file');
+      const { services, networks } = parseComposeStack(readFileSync(file, 'utf8'), o.composeFile, (path) => readFileSync(resolve(dirname(file), path), 'utf8'));
       const api = apiClient();
+      await ensureNetworks(api, io, name, networks);
+      const byKey = new Map(networks.map((n) => [n.key, n]));
       const existing = new Map((await servicesOf(api, name)).map((s) => [s.name, s]));
       for (const service of deployOrder(services)) {
         for (const dep of service.dependsOn) await waitFor(api, `${name}-${dep.service}`, dep.condition);
         const fullName = `${name}-${service.name}`;
-        const spec = { ...service.spec, labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
+        // Its compose name is an alias on each network, so `web` answers as the service `<stack>-web` (Swarm's stack DNS).
+        const joined = service.networks.map((n) => ({ name: stackNetworkName(name, byKey.get(n.key)!), aliases: [...new Set([service.name, ...n.aliases])] }));
+        const spec = { ...service.spec, networks: joined, labels: { ...(service.spec.labels as object), [STACK_LABEL]: name } };
         const before = existing.get(fullName);
         if (!before) {
           await api.request('POST', '/v1/services', { body: { name: fullName, ...spec } });
@@ -126,10 +157,16 @@ export function registerStackCommands(program: Command, io: Io): Command {
       const api = apiClient();
       for (const name of names) {
         const services = await servicesOf(api, name);
-        if (!services.length) throw new CliError(`no such stack: ${name}`);
+        const networks = (await api.request('GET', '/v1/networks')).items.filter((x: any) => x.labels?.[STACK_LABEL] === name);
+        if (!services.length && !networks.length) throw new CliError(`no such stack: ${name}`);
         for (const s of services) {
           await api.request('DELETE', `/v1/services/${s.id}`);
           io.out.write(`Removing service ${s.name}\n`);
+        }
+        // Then the networks it made (not external ones: they carry no stack label); its tasks are gone by now.
+        for (const n of networks) {
+          await api.request('DELETE', `/v1/networks/${n.id}`);
+          io.out.write(`Removing network ${n.name}\n`);
         }
       }
     });

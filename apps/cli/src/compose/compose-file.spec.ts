@@ -1,5 +1,5 @@
-import { deployOrder } from '../commands/stacks';
-import { parseComposeFile } from './compose-file';
+import { deployOrder, stackNetworkName } from '../commands/stacks';
+import { parseComposeFile, parseComposeStack } from './compose-file';
 
 const parse = (text: string, files: Record<string, string> = {}) =>
   parseComposeFile(text, 'compose.yaml', (path) => {
@@ -42,6 +42,7 @@ volumes:
     expect(db).toEqual({
       name: 'db',
       dependsOn: [],
+      networks: [{ key: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['sleep', '3600'],
@@ -59,6 +60,7 @@ volumes:
     expect(web).toEqual({
       name: 'web',
       dependsOn: [{ service: 'db', condition: 'service_healthy' }],
+      networks: [{ key: 'default', aliases: [] }],
       spec: {
         image: 'library/busybox:1',
         command: ['/bin/sh', '-c', 'httpd -f -p 8080'],
@@ -79,7 +81,13 @@ volumes:
     ['services:\n  web:\n    image: x\n    privileged: true\n', 'compose.yaml:4: services.web.privileged is not supported by Muelle'],
     ['services:\n  web:\n    build: .\n', 'compose.yaml:3: services.web.build is not supported by Muelle'],
     ['services:\n  web:\n    command: x\n', 'compose.yaml:3: services.web.image: every service needs an image'],
-    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml:4: services.web.networks: front: only the default network'],
+    ['services:\n  web:\n    image: x\n    networks: [front]\n', 'compose.yaml: services.web.networks: front is not declared under the top-level networks'],
+    ['services:\n  web:\n    image: x\n    networks: [a, b]\nnetworks: { a: {}, b: {} }\n', 'compose.yaml:4: services.web.networks: a service joins one network for now'],
+    ['services:\n  web:\n    image: x\n    networks: { a: { ipv4_address: 10.0.0.9 } }\nnetworks: { a: {} }\n', 'compose.yaml:4: services.web.networks.a.ipv4_address is not supported by Muelle (aliases only)'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    driver: macvlan\n', 'compose.yaml:6: networks.a.driver: macvlan is not supported by Muelle (overlay or bridge)'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    ipam: {}\n', 'compose.yaml:6: networks.a.ipam is not supported by Muelle'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    attachable: false\n', 'compose.yaml:6: networks.a.attachable: only true'],
+    ['services:\n  web:\n    image: x\nnetworks:\n  a:\n    name: shared\n', 'compose.yaml:6: networks.a.name: only a string, with external: true'],
     ['services:\n  web:\n    image: x\n    ports: ["80:http"]\n', 'compose.yaml:4: services.web.ports: invalid publish spec "80:http"'],
     ['services:\n  web:\n    image: x\n    deploy:\n      mode: global\n', 'compose.yaml:5: services.web.deploy.mode: global is not supported by Muelle'],
     ['services:\n  web:\n    image: x\n    healthcheck: { test: "true", interval: soon }\n', 'compose.yaml:4: services.web.healthcheck.interval: "soon" is not a duration'],
@@ -89,6 +97,39 @@ volumes:
     ['services:\n  Web_1:\n    image: x\n', 'compose.yaml:2: services.Web_1: a service name must be lowercase'],
   ])('refuses %j naming file, line and field', (text, message) => {
     expect(() => parse(text)).toThrow(message);
+  });
+
+  it('puts services without networks on the stack default network, and reads declared, internal and external networks with aliases', () => {
+    const stack = parseComposeStack(
+      `
+services:
+  web: { image: x }
+  api:
+    image: x
+    networks: { back: { aliases: [backend, api-v1] } }
+  db:
+    image: x
+    networks: [shared]
+networks:
+  back: { internal: true, labels: { tier: back } }
+  shared: { external: true, name: team-shared }
+  unused: {}
+`,
+      'compose.yaml',
+      () => '',
+    );
+    expect(stack.services.map((s) => [s.name, s.networks])).toEqual([
+      ['web', [{ key: 'default', aliases: [] }]],
+      ['api', [{ key: 'back', aliases: ['backend', 'api-v1'] }]],
+      ['db', [{ key: 'shared', aliases: [] }]],
+    ]);
+    expect(stack.networks).toEqual([
+      { key: 'default', external: false, driver: 'overlay', internal: false, labels: {} },
+      { key: 'back', external: false, driver: 'overlay', internal: true, labels: { tier: 'back' } },
+      { key: 'shared', external: true, name: 'team-shared', driver: 'overlay', internal: false, labels: {} },
+    ]);
+    expect(stackNetworkName('shop', stack.networks[1]!)).toBe('shop_back');
+    expect(stackNetworkName('shop', stack.networks[2]!)).toBe('team-shared');
   });
 
   it('refuses a depends_on cycle', () => {

@@ -13,18 +13,43 @@ export interface StackService {
   spec: Record<string, unknown>;
   /** Services that must run (or be healthy) before this one is deployed. */
   dependsOn: Array<{ service: string; condition: 'service_started' | 'service_healthy' }>;
+  /** The file's networks it joins (keys of the top-level `networks`, or `default`), with its aliases on each. */
+  networks: Array<{ key: string; aliases: string[] }>;
+}
+
+/** A network of the file: made as `<stack>_<key>` unless `external` (then it must exist, as `name` or its key). */
+export interface StackNetwork {
+  key: string;
+  external: boolean;
+  /** The existing network's name, for an external one. */
+  name?: string;
+  driver: 'overlay' | 'bridge';
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export interface ComposeStack {
+  services: StackService[];
+  /** Every network a service joins (`default` included when one does). */
+  networks: StackNetwork[];
 }
 
 /** Keys of a compose service Muelle deploys; anything else is refused by name. */
 const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'networks', 'depends_on', 'healthcheck', 'labels', 'deploy', 'working_dir', 'user', 'stop_signal', 'stop_grace_period', 'restart']);
 const DEPLOY_KEYS = new Set(['replicas', 'resources', 'placement', 'update_config', 'restart_policy', 'labels', 'mode']);
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+const NETWORK_KEYS = new Set(['driver', 'internal', 'external', 'name', 'labels', 'attachable']);
 
 /**
  * Reads a Compose file (the Compose specification's subset Muelle runs) into service specs. Errors
  * name the file, the line and the field (`compose.yaml:12: services.web.privileged is not supported`).
  */
 export function parseComposeFile(text: string, file: string, readEnvFile: (path: string) => string): StackService[] {
+  return parseComposeStack(text, file, readEnvFile).services;
+}
+
+/** The services and the networks they join (Swarm's stack model: without `networks:` a service joins the stack's `default`). */
+export function parseComposeStack(text: string, file: string, readEnvFile: (path: string) => string): ComposeStack {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
@@ -40,14 +65,16 @@ export function parseComposeFile(text: string, file: string, readEnvFile: (path:
   for (const pair of root.items) if (!TOP_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `${keyOf(pair.key)} is not supported by Muelle (top level)`);
   const services = root.get('services', true);
   if (!isMap(services) || !services.items.length) return fail(services ?? root, 'services: at least one service is needed');
+  const declared = new Map<string, StackNetwork>([['default', { key: 'default', external: false, driver: 'overlay', internal: false, labels: {} }]]);
   for (const top of ['networks', 'volumes']) {
     const section = root.get(top, true);
     if (section === undefined || section === null || (isScalar(section) && section.value === null)) continue;
     if (!isMap(section)) return fail(section, `${top} must be a mapping`);
     for (const pair of section.items) {
       const value = pair.value as Node | null;
-      if (top === 'networks' && keyOf(pair.key) !== 'default') fail(pair.key as Node, `networks.${keyOf(pair.key)}: networks other than the default are not supported by Muelle yet (every task is on its host's bridge)`);
-      if (value && !(isScalar(value) && value.value === null) && !(isMap(value) && value.items.length === 0)) fail(value, `${top}.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
+      const empty = !value || (isScalar(value) && value.value === null) || (isMap(value) && value.items.length === 0);
+      if (top === 'networks') declared.set(keyOf(pair.key), empty ? { key: keyOf(pair.key), external: false, driver: 'overlay', internal: false, labels: {} } : network(keyOf(pair.key), value!, fail));
+      else if (!empty) fail(value, `${top}.${keyOf(pair.key)}: options (driver, external, …) are not supported by Muelle`);
     }
   }
   const result: StackService[] = [];
@@ -60,7 +87,51 @@ export function parseComposeFile(text: string, file: string, readEnvFile: (path:
   }
   const names = new Set(result.map((s) => s.name));
   for (const service of result) for (const dep of service.dependsOn) if (!names.has(dep.service)) throw new ComposeError(`${file}: services.${service.name}.depends_on: no service ${dep.service} in the file`);
-  return result;
+  const used = new Set<string>();
+  for (const service of result) {
+    for (const joined of service.networks) {
+      if (!declared.has(joined.key)) throw new ComposeError(`${file}: services.${service.name}.networks: ${joined.key} is not declared under the top-level networks`);
+      used.add(joined.key);
+    }
+  }
+  return { services: result, networks: [...used].map((key) => declared.get(key)!) };
+}
+
+function network(key: string, node: Node, fail: Fail): StackNetwork {
+  if (!isMap(node)) return fail(node, `networks.${key} must be a mapping`);
+  for (const pair of node.items) if (!NETWORK_KEYS.has(keyOf(pair.key))) fail(pair.key as Node, `networks.${key}.${keyOf(pair.key)} is not supported by Muelle`);
+  const raw = node.toJSON() as Record<string, unknown>;
+  const field = (name: string) => (node.get(name, true) as Node | undefined) ?? node;
+  // Every Muelle network takes containers and services alike: attachable false cannot be honoured.
+  if (raw.attachable !== undefined && raw.attachable !== true) fail(field('attachable'), `networks.${key}.attachable: only true (every Muelle network is attachable)`);
+  if (raw.driver !== undefined && raw.driver !== 'overlay' && raw.driver !== 'bridge') fail(field('driver'), `networks.${key}.driver: ${String(raw.driver)} is not supported by Muelle (overlay or bridge)`);
+  for (const flag of ['internal', 'external'] as const) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') fail(field(flag), `networks.${key}.${flag} must be true or false`);
+  if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.external !== true)) fail(field('name'), `networks.${key}.name: only a string, with external: true (the stack names its own networks <stack>_${key})`);
+  if (raw.external === true && (raw.driver !== undefined || raw.internal !== undefined || raw.labels !== undefined)) fail(node, `networks.${key}: an external network takes no driver, internal or labels (it exists already)`);
+  return {
+    key,
+    external: raw.external === true,
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+    driver: (raw.driver as 'overlay' | 'bridge' | undefined) ?? 'overlay',
+    internal: raw.internal === true,
+    labels: Object.fromEntries(pairsOf(raw.labels, field('labels'), `networks.${key}.labels`, fail)),
+  };
+}
+
+function serviceNetworks(raw: unknown, node: Node | undefined, fail: Fail): StackService['networks'] {
+  if (raw === undefined || raw === null) return [{ key: 'default', aliases: [] }];
+  let joined: StackService['networks'];
+  if (Array.isArray(raw)) joined = raw.map((key) => ({ key: String(key), aliases: [] }));
+  else if (typeof raw === 'object') {
+    joined = Object.entries(raw as Record<string, unknown>).map(([key, options]) => {
+      for (const option of Object.keys((options as object) ?? {})) if (option !== 'aliases') fail(node, `networks.${key}.${option} is not supported by Muelle (aliases only)`);
+      const aliases = (options as { aliases?: unknown } | null)?.aliases ?? [];
+      if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string')) fail(node, `networks.${key}.aliases must be a list of names`);
+      return { key, aliases: aliases as string[] };
+    });
+  } else return fail(node, 'networks must be a list or a mapping');
+  if (joined.length > 1) fail(node, 'networks: a service joins one network for now (more: not supported by Muelle yet)');
+  return joined;
 }
 
 type Fail = (node: Node | null | undefined, message: string) => never;
@@ -97,9 +168,6 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   if (ports.length) spec.ports = ports;
   const volumes = listOf(js('volumes')).map((v) => volume(v, value('volumes'), fail));
   if (volumes.length) spec.volumes = volumes;
-  const networks = js('networks');
-  for (const network of Array.isArray(networks) ? networks : Object.keys((networks as object) ?? {}))
-    if (network !== 'default') fail(value('networks'), `networks: ${network}: only the default network is supported by Muelle yet`);
   const healthcheck = js('healthcheck');
   if (healthcheck !== undefined) spec.healthcheck = health(healthcheck, value('healthcheck'), fail);
   const restart = js('restart');
@@ -110,7 +178,7 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   }
   const deploy = value('deploy');
   if (deploy) readDeploy(deploy, spec, fail);
-  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail) };
+  return { name, spec, dependsOn: dependencies(js('depends_on'), value('depends_on'), fail), networks: serviceNetworks(js('networks'), value('networks'), fail) };
 }
 
 function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void {

@@ -27,7 +27,8 @@ import { RegistryError } from '../errors';
 import { reply, uploadRange } from '../http/reply';
 import { digestParam, nameParam, parseBlobRange, parseChunkRange } from '../http/routes';
 import { blobKey, uploadPartKey } from '../storage/keys';
-import { BLOB_STORE } from '../tokens';
+import type { RegistryConfig } from '../config';
+import { BLOB_STORE, REGISTRY_CONFIG } from '../tokens';
 import { RecentUploadSessions, UploadHashers } from './upload-hashers';
 
 const uploadLocation = (name: string, id: string) => `/v2/${name}/blobs/uploads/${id}`;
@@ -55,6 +56,7 @@ export class BlobsService {
     private readonly bus: BusClient,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(REGISTRY_CONFIG) private readonly config: RegistryConfig,
   ) {
     this.hashers = new UploadHashers(store);
   }
@@ -63,6 +65,12 @@ export class BlobsService {
 
   async get(req: IncomingMessage, res: ServerResponse, name: string, digest: string, head: boolean): Promise<void> {
     const { size } = await this.bus.request(statBlob, { repository: name, digest });
+    if (!head && this.config.MUELLE_REGISTRY_S3_REDIRECT && this.store.presignedReadUrl) {
+      // The route authorized this pull (decide()) and statBlob proved the blob is this
+      // repository's; the client re-sends its Range to S3, which answers 206/416 itself.
+      const url = await this.store.presignedReadUrl(blobKey(digest), this.config.MUELLE_REGISTRY_S3_REDIRECT_SECONDS);
+      return reply(res, 307, { Location: url, 'Docker-Content-Digest': digest, 'Cache-Control': 'no-store' });
+    }
     const headers: Record<string, string> = {
       'Docker-Content-Digest': digest,
       'Content-Type': 'application/octet-stream',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
 import { ContainerSpec, PortBinding } from '../containers/container.schemas';
+import { NetworkAlias, NetworkName } from '../network/networks.contracts';
 
 /**
  * A service name is a DNS label, so a resolver can later answer `<name>` (its healthy replicas) and
@@ -37,6 +38,17 @@ export type ServicePort = z.infer<typeof ServicePort>;
 /** Backend ports of ingress tasks: one per task and port, picked by the api when it makes the task. */
 export const MESH_BACKEND_PORTS = { min: 30000, max: 32767 } as const;
 
+/**
+ * A team network a service's tasks join, by name (as Swarm's `--network`), resolved to the network
+ * each time a task is made. `aliases` are more names of the service on that network: its resolver
+ * answers them like the service's own name (serving replicas) and `tasks.<alias>` (every replica).
+ */
+export const ServiceNetwork = z.object({
+  name: NetworkName,
+  aliases: z.array(NetworkAlias).max(32).default([]),
+});
+export type ServiceNetwork = z.infer<typeof ServiceNetwork>;
+
 /** The desired state of a service: what each task (container) runs, and how many. */
 export const ServiceSpec = ContainerSpec.pick({
   image: true,
@@ -61,6 +73,8 @@ export const ServiceSpec = ContainerSpec.pick({
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
   ports: z.array(ServicePort).default([]),
+  /** Team networks its tasks join instead of their host's bridge (one for now, as for a container). */
+  networks: z.array(ServiceNetwork).max(1, 'a service joins one network for now (more: not supported by Muelle yet)').default([]),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 export type ServiceSpecInput = z.input<typeof ServiceSpec>;

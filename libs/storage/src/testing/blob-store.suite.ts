@@ -470,6 +470,25 @@ export function describeBlobStore(name: string, makeStore: () => Promise<BlobSto
       });
     });
 
+    it('offers presigned read URLs only where the backend serves them, with ranges and a bounded expiry', async () => {
+      if (!store.presignedReadUrl) {
+        // The filesystem driver has no URL to hand out: the registry then streams the file itself.
+        expect(store.kind).toBe('filesystem');
+        return;
+      }
+      const data = randomBytes(50_000);
+      await store.write('blobs/sha256/cd/presigned', sourceOf(data));
+      const url = await store.presignedReadUrl('blobs/sha256/cd/presigned', 30);
+      expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('30');
+      expect(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(data)).toBe(true);
+      const ranged = await fetch(url, { headers: { range: 'bytes=100-199' } });
+      expect(ranged.status).toBe(206);
+      expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(100, 200))).toBe(true);
+      expect((await fetch(await store.presignedReadUrl('blobs/sha256/cd/absent', 30))).status).toBe(404);
+      await expect(store.presignedReadUrl('blobs/sha256/cd/presigned', 0)).rejects.toThrow(/expiry/);
+      await expect(store.presignedReadUrl('../escape', 30)).rejects.toBeInstanceOf(InvalidKeyError);
+    });
+
     describe('missing keys', () => {
       it('reports absence through stat, read and copy', async () => {
         expect(await store.stat('no/such/blob')).toBeNull();

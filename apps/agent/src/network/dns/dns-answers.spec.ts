@@ -30,10 +30,23 @@ describe('a network resolver’s answers', () => {
     expect(ask('DB.internal')).toEqual({ kind: 'addresses', addresses: ['10.1.0.3'] });
   });
 
-  it('answers a service with its serving replicas only, round-robin, and tasks.<service> with every running one', () => {
-    expect(ask('web', 'A', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4', '10.1.0.5'] });
-    expect(ask('web', 'A', 1)).toEqual({ kind: 'addresses', addresses: ['10.1.0.5', '10.1.0.4'] });
+  it('answers a service with one of its serving replicas only, round-robin, and tasks.<service> with every running one', () => {
+    // One replica per answer, the next each time (a client's resolver would sort a list: see dns-answers.ts).
+    expect(ask('web', 'A', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4'] });
+    expect(ask('web', 'A', 1)).toEqual({ kind: 'addresses', addresses: ['10.1.0.5'] });
+    expect(ask('web', 'A', 2)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4'] });
     expect(ask('tasks.web')).toEqual({ kind: 'addresses', addresses: ['10.1.0.4', '10.1.0.5', '10.1.0.6', '10.1.0.7'] });
+  });
+
+  it('answers an alias a service’s replicas carry (a stack’s short name) as the service: serving replicas, and tasks.<alias>', () => {
+    const stack = [
+      entry({ name: 'client', address: '10.1.0.2' }),
+      entry({ name: 'shop-web.1', service: 'shop-web', aliases: ['web'], address: '10.1.0.4', health: 'healthy' }),
+      entry({ name: 'shop-web.2', service: 'shop-web', aliases: ['web'], address: '10.1.0.5', health: 'unhealthy' }),
+    ];
+    expect(decide({ name: 'web', type: 'A' }, stack, '10.1.0.2', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4'] });
+    expect(decide({ name: 'shop-web', type: 'A' }, stack, '10.1.0.2', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4'] });
+    expect(decide({ name: 'tasks.web', type: 'A' }, stack, '10.1.0.2', 0)).toEqual({ kind: 'addresses', addresses: ['10.1.0.4', '10.1.0.5'] });
   });
 
   it('forwards names that are not the network’s (a stopped container’s, another network’s) and tasks. of no service', () => {

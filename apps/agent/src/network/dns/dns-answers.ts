@@ -37,7 +37,8 @@ function rotate<T>(items: readonly T[], turn: number): T[] {
  * The answer of one network's resolver, from the network's record in metadata (`entries`, every
  * container on the network whichever host runs it):
  * - a container's name or one of its aliases on this network → its address while it runs;
- * - a service's name → the addresses of its serving replicas; `tasks.<service>` → every running replica;
+ * - a service's name or an alias its replicas carry → one of its serving replicas, the next at each question;
+ *   `tasks.<service>` (or `tasks.<alias>`) → every running replica;
  * - anything else is forwarded. Names of other networks (another team's included) are not in
  *   `entries`, so they never resolve here.
  * Only a container of the network gets answers (`asker`: the query's source address). Several
@@ -48,19 +49,28 @@ export function decide(question: DnsQuestion, entries: readonly NetworkNameEntry
   const name = canonicalName(question.name);
   const matched = new Set<string>();
   let known = false;
+  let byServiceOnly = true;
   for (const entry of entries) {
-    const service = entry.service?.toLowerCase();
-    const byName = canonicalName(entry.name) === name || entry.aliases.some((a) => canonicalName(a) === name);
-    const byService = service !== undefined && service === name;
-    const byTasks = service !== undefined && `tasks.${service}` === name;
+    const aliases = entry.aliases.map(canonicalName);
+    // A replica's aliases are its service's names on this network (a stack's short service name):
+    // they answer as the service does. Another container's aliases are its own names.
+    const serviceNames = entry.service ? [entry.service.toLowerCase(), ...aliases] : [];
+    const byName = canonicalName(entry.name) === name || (!entry.service && aliases.includes(name));
+    const byService = serviceNames.includes(name);
+    const byTasks = serviceNames.some((service) => `tasks.${service}` === name);
     if (!byName && !byService && !byTasks) continue;
     if (byName ? entry.running : byTasks ? entry.running : serving(entry)) {
       known = true;
+      if (byName || byTasks) byServiceOnly = false;
       matched.add(entry.address);
     }
   }
   // A stopped container's name is not the network's any more: like Docker, the question goes on.
   if (!known) return { kind: 'forward' };
   if (question.type !== 'A') return { kind: 'no-data' };
-  return { kind: 'addresses', addresses: rotate([...matched].sort(), turn) };
+  const addresses = rotate([...matched].sort(), turn);
+  // A service name gets one replica per answer, the next one each time: clients' resolvers sort
+  // several addresses (glibc's RFC 6724 rules prefer the longest common prefix), so a full list
+  // would send every client of a host to the same replica. `tasks.<name>` keeps the whole list.
+  return { kind: 'addresses', addresses: byServiceOnly ? addresses.slice(0, 1) : addresses };
 }

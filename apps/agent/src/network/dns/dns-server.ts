@@ -111,7 +111,10 @@ export class NetworkDnsServer {
       this.options.logger.warn({ err: error }, 'network names unavailable: answering SERVFAIL');
       return this.respond(query, RCODE.SERVFAIL);
     }
-    const decision = decide({ name: question.name, type: question.type }, entries, asker, this.turn++);
+    const decision = decide({ name: question.name, type: question.type }, entries, asker, this.turn);
+    // Only answers with addresses take a turn: a client asks A and AAAA for each lookup, and two
+    // turns a lookup would hand a two-replica service's clients the same replica every time.
+    if (decision.kind === 'addresses') this.turn++;
     switch (decision.kind) {
       case 'refused':
         return this.respond(query, RCODE.REFUSED);

@@ -164,9 +164,24 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       await cli('service', 'create', '--name', 'spare', '--replicas', '3', '--update-monitor', '200ms', 'library/busybox:1', 'sleep', '3600');
       const { live } = await settled('web', 3);
       expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
-      for (const host of [hostA, hostB, hostC]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v1');
+      // Host D runs no replica (it cannot make containers): the routing mesh answers there too.
+      for (const host of [hostA, hostB, hostC, hostD]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v1');
       expect(await cli('service', 'ls')).toMatch(/web\s+3\/3\s+.*0\.0\.0\.0:8090->8080\/tcp\s+completed/);
     }, 90_000);
+
+    it("keeps answering on a host without a replica while that host's agent is killed and restarted (kernel rules)", async () => {
+      const agentD = platform.agents.get('host-d')!;
+      await agentD.stop('SIGKILL');
+      expect((await answer(hostD.address)).trim()).toBe('v1');
+      const restarted = platform.startAgent({ hostId: 'host-d', netns: { name: hostD.name, address: hostD.address }, labels: 'zone=d', hideCgroups: true });
+      let asked = 0;
+      for (let done = false; !done; asked++) {
+        done = await Promise.race([restarted.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
+        expect((await answer(hostD.address)).trim()).toBe('v1');
+      }
+      expect((await answer(hostD.address)).trim()).toBe('v1');
+      console.log(`services e2e: the mesh port on host D answered ${asked} requests while its agent restarted`);
+    }, 60_000);
 
     it('scales down and up', async () => {
       await cli('service', 'scale', 'web=2');
@@ -184,10 +199,25 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       console.log(`services e2e: killed replica replaced and healthy after ${Date.now() - killedAt} ms`);
     }, 60_000);
 
-    it('rolls an update out one host at a time behind the health gate', async () => {
+    it('rolls an update out one host at a time behind the health gate, with no failed request through the mesh port', async () => {
       const started = Date.now();
+      // A client asks host D's mesh port without pause for the whole update.
+      const failures: string[] = [];
+      const seen = new Set<string>();
+      let requests = 0;
+      let stop = false;
+      const client = (async () => {
+        while (!stop) {
+          requests++;
+          await answer(hostD.address).then((text) => seen.add(text.trim()), (error: Error) => failures.push(`${Date.now() - started} ms: ${error.message}`));
+        }
+      })();
       await cli('service', 'update', 'web', 'sh', '-c', serving('v2'));
-      const { record, live } = await settled('web', 3);
+      const { record, live } = await settled('web', 3).finally(() => (stop = true));
+      await client;
+      expect({ requests, failures }).toEqual({ requests, failures: [] });
+      expect(seen.has('v2')).toBe(true);
+      console.log(`services e2e: ${requests} requests through the mesh port during the rolling update, ${failures.length} failed`);
       expect(record).toMatchObject({ version: 2, updateState: 'completed' });
       expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
       for (const host of [hostA, hostB, hostC]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v2');

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { allocateHostSubnet, containerHealthChanged, containerStateChanged, listNetworks, networkNames, overlayPeers } from '@muelle/contracts';
+import { allocateHostSubnet, containerHealthChanged, containerStateChanged, listNetworks, meshRecord, networkNames, overlayPeers } from '@muelle/contracts';
 import { detectCgroupDriver, HostFs, LinuxIsolationDriver } from '@muelle/isolation';
 import { insecureRegistriesOf, LOGGER, ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { readFileSync } from 'node:fs';
@@ -22,9 +22,11 @@ import { parseUpstreams } from './network/dns/dns-server';
 import { NetworkResolvers } from './network/dns/network-resolvers';
 import { OverlayNetworks } from './network/overlay-networks';
 import { OverlayController } from './network/overlay.controller';
+import { MeshController } from './network/mesh.controller';
+import { RoutingMesh } from './network/routing-mesh';
 import { BridgeNetwork } from './network/bridge-network';
 import { resolveBridgeSubnet } from './network/bridge-subnet';
-import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, OVERLAY, RUNTIME, USER_NETWORKS, VOLUME_STORE } from './tokens';
+import { AGENT_CONFIG, EXEC_MANAGER, IMAGE_STORE, OVERLAY, ROUTING_MESH, RUNTIME, USER_NETWORKS, VOLUME_STORE } from './tokens';
 import { VolumeStore } from './volumes/volume-store';
 import { ImagePullMetrics } from './images/image-pull-metrics';
 
@@ -40,7 +42,7 @@ export class AgentModule {
     return {
       module: AgentModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [agentControllerFor(config.MUELLE_HOST_ID), OverlayController],
+      controllers: [agentControllerFor(config.MUELLE_HOST_ID), OverlayController, MeshController],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostRegistrationService,
@@ -139,6 +141,19 @@ export class AgentModule {
             );
             return execs;
           },
+        },
+        {
+          provide: ROUTING_MESH,
+          inject: [BusClient, LOGGER, RUNTIME],
+          useFactory: (bus: BusClient, logger: Logger, runtime: ContainerRuntime) =>
+            new RoutingMesh({
+              hostId: config.MUELLE_HOST_ID,
+              reconcileSeconds: config.MUELLE_MESH_RECONCILE_SECONDS,
+              firewallPreference: config.MUELLE_NETWORK_FIREWALL,
+              record: () => bus.request(meshRecord, {}),
+              localAddresses: () => new Map(runtime.all().flatMap((r) => (r.state === 'running' && r.ipAddress ? [[r.id, r.ipAddress] as const] : []))),
+              logger,
+            }),
         },
         RuntimeLifecycle,
       ],

@@ -29,6 +29,8 @@ export const agentConfigShape = {
   MUELLE_VXLAN_PORT: port(4789),
   /** How often the overlay forwarding is checked against the platform's record, besides container events. */
   MUELLE_OVERLAY_RECONCILE_SECONDS: seconds(10),
+  /** How often the routing mesh's rules are checked against the platform's record, besides container and health events. */
+  MUELLE_MESH_RECONCILE_SECONDS: seconds(5),
   MUELLE_HOST_LABELS: labels.default({}),
   MUELLE_HEARTBEAT_SECONDS: seconds(5),
   /** Registry for image references without a registry host. */

@@ -5,3 +5,4 @@ export const IMAGE_STORE = Symbol('IMAGE_STORE');
 export const VOLUME_STORE = Symbol('VOLUME_STORE');
 export const OVERLAY = Symbol('OVERLAY');
 export const USER_NETWORKS = Symbol('USER_NETWORKS');
+export const ROUTING_MESH = Symbol('ROUTING_MESH');

@@ -1,5 +1,5 @@
 import { CliError } from './errors';
-import { parseEnv, parseMemory, parseNetworks, parsePairs, parsePublish, parseRestart, parseTimeBound, parseVolume } from './parse';
+import { parseEnv, parseMemory, parseNetworks, parsePairs, parsePublish, parseRestart, parseServicePublish, parseTimeBound, parseVolume } from './parse';
 
 describe('docker-like flag parsing', () => {
   it('reads -p in its docker forms', () => {
@@ -7,6 +7,15 @@ describe('docker-like flag parsing', () => {
     expect(parsePublish('127.0.0.1:53:53/udp')).toEqual({ hostIp: '127.0.0.1', hostPort: 53, containerPort: 53, protocol: 'udp' });
     expect(parsePublish('80')).toEqual({ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' });
     expect(() => parsePublish('80:http')).toThrow(CliError);
+  });
+
+  it('reads service --publish: the short form is an ingress port, the long form names its mode', () => {
+    expect(parseServicePublish('8080:80')).toEqual({ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp', mode: 'ingress' });
+    expect(parseServicePublish('mode=host,published=8080,target=80')).toEqual({ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp', mode: 'host' });
+    expect(parseServicePublish('published=53,target=53,protocol=udp')).toEqual({ hostIp: '0.0.0.0', hostPort: 53, containerPort: 53, protocol: 'udp', mode: 'ingress' });
+    expect(() => parseServicePublish('mode=vip,published=1,target=1')).toThrow(/mode must be ingress or host/);
+    expect(() => parseServicePublish('published=8080,target=80,host_ip=1.2.3.4')).toThrow(/host_ip is not supported/);
+    expect(() => parseServicePublish('mode=host,target=80')).toThrow(/published must be a port number/);
   });
 
   it('tells bind mounts from named volumes', () => {

@@ -16,6 +16,32 @@ export function parsePublish(text: string) {
   };
 }
 
+const PUBLISH_KEYS = new Set(['mode', 'published', 'target', 'protocol']);
+
+/**
+ * `service --publish`: the short form (an ingress port, the routing mesh's, as in Swarm) or the long
+ * form `mode=host|ingress,published=8080,target=80[,protocol=udp]`.
+ */
+export function parseServicePublish(text: string) {
+  if (!text.includes('=')) return { ...parsePublish(text), mode: 'ingress' as const };
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const [k = '', v = ''] = part.split('=', 2).map((x) => x.trim());
+    if (!PUBLISH_KEYS.has(k)) throw new CliError(`invalid publish spec "${text}": ${k || 'an empty field'} is not supported (mode, published, target, protocol)`);
+    fields.set(k, v);
+  }
+  const mode = fields.get('mode') ?? 'ingress';
+  const protocol = fields.get('protocol') ?? 'tcp';
+  const number = (key: string) => {
+    const value = fields.get(key);
+    if (value === undefined || !/^\d{1,5}$/.test(value)) throw new CliError(`invalid publish spec "${text}": ${key} must be a port number`);
+    return Number(value);
+  };
+  if (mode !== 'ingress' && mode !== 'host') throw new CliError(`invalid publish spec "${text}": mode must be ingress or host`);
+  if (protocol !== 'tcp' && protocol !== 'udp') throw new CliError(`invalid publish spec "${text}": protocol must be tcp or udp`);
+  return { hostIp: '0.0.0.0', hostPort: number('published'), containerPort: number('target'), protocol: protocol as 'tcp' | 'udp', mode: mode as 'ingress' | 'host' };
+}
+
 /** `-v /host:/ctr[:ro]` (bind) or `-v name:/ctr[:ro]` (named volume). */
 export function parseVolume(text: string) {
   const parts = text.split(':');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { chooseFirewall, FirewallBackendName } from './firewall';
 import { applyOverlayFirewall } from './overlay-firewall';
 import { desiredEntries } from './overlay-plan';
+import { ReconcileLoop } from './reconcile-loop';
 import { UserNetworks } from './user-networks';
 import { overlayMtu, VxlanDevice } from './vxlan';
 
@@ -22,9 +23,6 @@ export interface OverlayOptions {
   logger: Logger;
 }
 
-/** After a container event, this long for metadata to record it before it is asked. */
-const EVENT_SETTLE_MS = 300;
-
 /**
  * Makes overlay networks span hosts. For each network with a bridge on this host, a VXLAN device
  * in that bridge carries frames to the hosts that run the network's other containers; its
@@ -36,11 +34,7 @@ const EVENT_SETTLE_MS = 300;
  * event does the same at once.
  */
 export class OverlayNetworks {
-  private timer?: NodeJS.Timeout;
-  private eventTimer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loop: ReconcileLoop;
   private firewallKey?: string;
   private mtu?: Promise<number | undefined>;
   private refusedLogged = false;
@@ -48,7 +42,9 @@ export class OverlayNetworks {
   constructor(
     private readonly options: OverlayOptions,
     private readonly networks: UserNetworks,
-  ) {}
+  ) {
+    this.loop = new ReconcileLoop(() => this.pass(), options.reconcileSeconds, options.logger, 'overlay networks', () => this.prune());
+  }
 
   /** Containers' MTU on overlay networks: the underlay's less VXLAN's headers; the kernel's default without an underlay. */
   containerMtu(): Promise<number | undefined> {
@@ -60,38 +56,21 @@ export class OverlayNetworks {
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      void this.reconcile()
-        .then(() => this.prune())
-        .finally(() => {
-          if (this.stopped) return;
-          this.timer = setTimeout(tick, this.options.reconcileSeconds * 1000);
-          this.timer.unref();
-        });
-    };
-    tick();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.eventTimer);
+    this.loop.stop();
   }
 
   /** A container started or stopped somewhere: reconcile shortly (events close together make one pass). */
   containerChanged(): void {
-    if (this.stopped || this.eventTimer) return;
-    this.eventTimer = setTimeout(() => {
-      this.eventTimer = undefined;
-      void this.reconcile();
-    }, EVENT_SETTLE_MS);
-    this.eventTimer.unref();
+    this.loop.soon();
   }
 
   /** A network was removed (its event): its devices leave this host once the running pass is done. */
   async networkRemoved(networkId: string): Promise<void> {
-    await this.running;
+    await this.loop.idle();
     const outcome = await this.networks.remove(networkId).catch((error: Error) => {
       this.options.logger.warn({ err: error, networkId }, 'removed network not cleaned up; the periodic pass retries');
       return 'failed' as const;
@@ -102,7 +81,7 @@ export class OverlayNetworks {
 
   /** Networks metadata no longer records leave this host; errors are logged (the next tick tries again). */
   private async prune(): Promise<void> {
-    if (this.stopped) return;
+    if (this.loop.isStopped) return;
     await this.networks
       .prune(() => this.options.liveNetworkIds())
       .then((removed) => removed.length && this.options.logger.info({ bridges: removed }, 'removed networks taken off this host'))
@@ -111,20 +90,7 @@ export class OverlayNetworks {
 
   /** One pass; errors are logged (the next event or tick tries again). */
   reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.pass()
-      .catch((error: Error) => this.options.logger.warn({ err: error }, 'overlay networks not reconciled; retrying at the next event or tick'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          void this.reconcile();
-        }
-      });
-    return this.running;
+    return this.loop.run();
   }
 
   private async pass(): Promise<void> {

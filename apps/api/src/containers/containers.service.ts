@@ -13,9 +13,11 @@ import {
   getContainer,
   HostRecord,
   listContainers,
+  listServices,
   MuelleError,
   NotFoundError,
   recordContainer,
+  SERVICE_ID_LABEL,
   UnavailableError,
 } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
@@ -35,6 +37,7 @@ import { EventHub } from '../events/event-hub';
 import { Cluster } from '../hosts/cluster';
 import { explainNoPlacement } from '../scheduling/scheduler';
 import { Placer } from '../scheduling/placer';
+import { checkAgainstMesh } from '../services/mesh-ports';
 import { ContainerAdmission } from './container-admission';
 import { CreateContainerBody, ExecBody, ListContainersQuery, LogsQuery } from './containers.schemas';
 import { openStreamSession, SessionHandlers, StreamSession } from './stream-session';
@@ -91,6 +94,7 @@ export class ContainersService {
     });
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
     await this.repositories.requireImagePull(principal, admitted.image, 'body.image');
+    if (admitted.ports.some((p) => p.hostPort)) checkAgainstMesh(admitted.ports, (await this.bus.request(listServices, {})).items, admitted.labels[SERVICE_ID_LABEL] ?? null);
     // Named volumes that exist pin the container to their host; the others are made where it lands.
     const volumes = await this.volumes.placementFor(principal, admitted);
     const spec = volumes.spec;

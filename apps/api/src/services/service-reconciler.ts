@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { acquireLease, ConflictError, createToken, getPrincipal, listServices, MuelleError, SERVICE_VERSION_LABEL, ServiceRecord, updateService } from '@muelle/contracts';
+import { acquireLease, ConflictError, containerStateChanged, createToken, getPrincipal, listServices, MuelleError, SERVICE_VERSION_LABEL, ServiceRecord, updateService } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { RequestPrincipal } from '../auth/principal';
@@ -10,6 +10,7 @@ import { API_CONFIG, ApiConfig } from '../config';
 import { ContainersService } from '../containers/containers.service';
 import { Cluster } from '../hosts/cluster';
 import { PeriodicRound } from '../reconciler/periodic-round';
+import { ingressPorts } from './mesh-ports';
 import { planService, TaskView } from './service-planner';
 import { ServicesService } from './services.service';
 
@@ -17,6 +18,11 @@ const LEASE = 'services-reconciler';
 /** A token the reconciler acts with for a service owner; renewed well before it expires. */
 const OWNER_TOKEN_SECONDS = 900;
 const OWNER_REUSE_MS = 600_000;
+/**
+ * How long a task announced as leaving stays up before it is removed: every agent's routing mesh
+ * hears the announcement, waits its 300 ms settle, reads the record and applies its rules well within it.
+ */
+const MESH_DRAIN_MS = 2_000;
 
 /**
  * Keeps every service true to its spec, every `MUELLE_SERVICES_RECONCILE_SECONDS`: reads the
@@ -103,7 +109,9 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
     // that missed a few heartbeats (a loaded machine) comes back with its tasks, and until then they
     // are all the service has.
     const stranded = new Set(tasks.filter((t) => t.hostId && unavailable.has(t.hostId)).map((t) => t.id));
-    await this.removeTasks(owner, service, plan.remove.filter((id) => !stranded.has(id)));
+    const leaving = plan.remove.filter((id) => !stranded.has(id));
+    await this.drain(service, tasks, leaving);
+    await this.removeTasks(owner, service, leaving);
     let made = 0;
     for (; made < plan.create; made++) {
       try {
@@ -114,6 +122,20 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
       }
     }
     if (made === plan.create) await this.removeTasks(owner, service, plan.remove.filter((id) => stranded.has(id)));
+  }
+
+  /**
+   * Tasks of a service with ingress ports leave the routing mesh before they are killed, so no new
+   * connection goes to a dying task: each is recorded as `removing` (the state its host's agent will
+   * report anyway), which takes it out of every host's mesh, and the removal waits MESH_DRAIN_MS.
+   */
+  private async drain(service: ServiceRecord, tasks: readonly TaskView[], ids: readonly string[]): Promise<void> {
+    if (!ingressPorts(service.spec).length) return;
+    const leaving = tasks.filter((t) => ids.includes(t.id) && t.state === 'running' && t.hostId);
+    if (!leaving.length) return;
+    const at = new Date().toISOString();
+    for (const task of leaving) await this.bus.emit(containerStateChanged, { id: task.id, hostId: task.hostId!, state: 'removing', at });
+    await new Promise((resolve) => setTimeout(resolve, MESH_DRAIN_MS));
   }
 
   private async removeTasks(owner: RequestPrincipal, service: ServiceRecord, ids: string[]): Promise<void> {

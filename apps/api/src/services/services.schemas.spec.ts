@@ -16,7 +16,10 @@ describe('PATCH /v1/services/:ref body', () => {
     expect(UpdateServiceBody.safeParse({}).error?.issues[0]?.message).toBe('nothing to change');
     expect(UpdateServiceBody.safeParse({ replicas: 2, privileged: true }).success).toBe(false);
     expect(UpdateServiceBody.safeParse({ updateConfig: { paralelism: 2 } }).success).toBe(false);
-    expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'ingress' }] }).success).toBe(false);
+    expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'vip' }] }).success).toBe(false);
+    expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'host', hostIP: '1.2.3.4' }] }).success).toBe(false);
+    // The routing mesh: ingress (the default) and host are both ports Muelle has.
+    expect(UpdateServiceBody.safeParse({ ports: [{ hostPort: 80, containerPort: 80, mode: 'ingress' }] }).success).toBe(true);
   });
 
   it('takes networks by name with aliases, and refuses options a service network does not have', () => {

@@ -1,10 +1,10 @@
-import { HealthcheckSpec, PortBinding, Resources, ServiceDnsName, ServiceNetwork, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
+import { HealthcheckSpec, Resources, ServiceDnsName, ServiceNetwork, ServicePort, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { patchOf, queryBool } from '../http/validation';
 
 /** The service spec as a request body: strict at every level, so an option Muelle does not implement is a 400 naming it. */
 const StrictServiceSpec = ServiceSpec.extend({
-  ports: z.array(PortBinding.strict()).default([]),
+  ports: z.array(ServicePort.strict()).default([]),
   volumes: z.array(VolumeMount.strict()).default([]),
   networks: z.array(ServiceNetwork.strict()).max(32).default([]),
   resources: Resources.strict().default({}),

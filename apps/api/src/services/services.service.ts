@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   listContainers,
   listServices,
+  SERVICE_BACKENDS_LABEL,
   SERVICE_ID_LABEL,
   SERVICE_NAME_LABEL,
   SERVICE_VERSION_LABEL,
@@ -25,6 +26,8 @@ import { EventHub } from '../events/event-hub';
 import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
 import { ContainerAdmission } from '../containers/container-admission';
 import { ContainersService } from '../containers/containers.service';
+import { Cluster } from '../hosts/cluster';
+import { backendsLabel, checkIngressPorts, ingressPorts, pickBackends, taskPorts } from './mesh-ports';
 import { CreateContainerBody } from '../containers/containers.schemas';
 import { RepositoryAccess } from '../repositories/repository-access';
 import { NetworksService } from '../networks/networks.service';
@@ -52,6 +55,7 @@ export class ServicesService {
     private readonly repositories: RepositoryAccess,
     private readonly audit: AuditLog,
     private readonly catalog: ImageCatalog,
+    private readonly cluster: Cluster,
     private readonly networks: NetworksService,
     private readonly hub: EventHub,
   ) {}
@@ -60,7 +64,7 @@ export class ServicesService {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     if (principal.kind === 'robot') throw new InvalidArgumentError('a service needs a user as its owner: robot tokens cannot create services');
     const { name, ...rest } = body;
-    const spec = await this.checked(principal, { ...rest, image: await this.catalog.runnableReference(principal, rest.image) });
+    const spec = await this.checked(principal, { ...rest, image: await this.catalog.runnableReference(principal, rest.image) }, null);
     const record = await this.bus.request(createService, { name, teamId: principal.teamId, ownerId: principal.user.id, spec });
     await this.audit.record(principal, 'service.create', `service:${record.id}`, { name, image: spec.image, replicas: spec.replicas });
     return record;
@@ -103,7 +107,7 @@ export class ServicesService {
     const merged = ServiceSpec.parse(
       mode === 'replace' ? { ...changes, ...image } : { ...service.spec, ...changes, ...image, updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig } },
     );
-    const spec = await this.checked(principal, merged);
+    const spec = await this.checked(principal, merged, service.id);
     if (canonical(spec) === canonical(service.spec)) return service;
     const rolling = taskPart(spec) !== taskPart(service.spec);
     const updated = await this.bus.request(updateService, {
@@ -173,15 +177,17 @@ export class ServicesService {
 
   /** The container a task of `service` runs (its current spec and version). */
   taskBody(service: ServiceRecord): CreateContainerBody {
-    return { ...taskSpec(service.spec, service), networks: service.spec.networks, name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
+    return { ...taskSpec(service.spec, service, pickBackends(service.spec)), networks: service.spec.networks, name: `${service.name}.${randomBytes(5).toString('hex')}`, start: true };
   }
 
   /**
-   * Refused now, not task by task later: the team policy, pull rights, and the networks (the
-   * container's rule for how many, each one the team's), as a container create would check them.
+   * Refused now, not task by task later: the ingress ports (free on every host), the team policy,
+   * pull rights, and the networks (the container's rule for how many, each one the team's), as a
+   * container create would check them.
    */
-  private async checked(principal: RequestPrincipal, spec: ServiceSpec): Promise<ServiceSpec> {
-    await this.admission.admit(principal, taskSpec(spec, null));
+  private async checked(principal: RequestPrincipal, spec: ServiceSpec, self: string | null): Promise<ServiceSpec> {
+    if (ingressPorts(spec).length) checkIngressPorts(spec, self, (await this.bus.request(listServices, {})).items, await this.cluster.usages());
+    await this.admission.admit(principal, taskSpec(spec, null, pickBackends(spec)));
     const networks = CreateContainerBody.shape.networks.safeParse(spec.networks);
     if (!networks.success) throw new InvalidArgumentError(`body.networks: ${networks.error.issues[0]?.message ?? 'invalid'}`);
     await this.networks.endpointsFor(principal, spec.networks, spec.network);
@@ -190,7 +196,8 @@ export class ServicesService {
   }
 }
 
-function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'version'> | null): ContainerSpec {
+function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'version'> | null, backends: Record<string, number>): ContainerSpec {
+  const meshed = Object.keys(backends).length ? { [SERVICE_BACKENDS_LABEL]: backendsLabel(backends) } : {};
   return ContainerSpec.parse({
     image: spec.image,
     command: spec.command,
@@ -198,7 +205,7 @@ function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'versio
     env: spec.env,
     workingDir: spec.workingDir,
     user: spec.user,
-    ports: spec.ports,
+    ports: taskPorts(spec, backends),
     volumes: spec.volumes,
     network: spec.network,
     resources: spec.resources,
@@ -208,6 +215,6 @@ function taskSpec(spec: ServiceSpec, service: Pick<ServiceRecord, 'id' | 'versio
     placement: { constraints: spec.constraints },
     // The reconciler replaces exited tasks (with a new container, as Swarm does), so the agent restarts none.
     restartPolicy: { name: 'no', maxRetries: 0 },
-    labels: service ? { ...spec.labels, [SERVICE_ID_LABEL]: service.id, [SERVICE_VERSION_LABEL]: String(service.version), [SERVICE_NAME_LABEL]: service.id } : spec.labels,
+    labels: service ? { ...spec.labels, [SERVICE_ID_LABEL]: service.id, [SERVICE_VERSION_LABEL]: String(service.version), [SERVICE_NAME_LABEL]: service.id, ...meshed } : spec.labels,
   });
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
 import { containerStatus, ports, shortId, table, taskError } from '../format';
-import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parsePublish, parseVolume } from '../parse';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parsePairs, parseServicePublish, parseVolume } from '../parse';
 import { apiClient, formatOption, printJson } from './common';
 
 /** `--update-*` flags → the service's updateConfig (only what was given). */
@@ -69,7 +69,7 @@ function specOf(o: any, command: string[] | undefined) {
   if (o.env?.length) spec.env = parseEnv(o.env);
   if (o.workdir !== undefined) spec.workingDir = o.workdir;
   if (o.user !== undefined) spec.user = o.user;
-  if (o.publish?.length) spec.ports = o.publish.map(parsePublish);
+  if (o.publish?.length) spec.ports = o.publish.map(parseServicePublish);
   if (o.mount?.length) spec.volumes = o.mount.map(parseVolume);
   if (o.label?.length) spec.labels = parsePairs(o.label, 'label');
   if (o.constraint?.length) spec.constraints = parsePairs(o.constraint, 'constraint');
@@ -88,7 +88,7 @@ function specOptions(command: Command): Command {
   return command
     .option('--replicas <n>', 'number of tasks')
     .option('-e, --env <KEY=value>', 'environment variable', collect, [])
-    .option('-p, --publish <spec>', '[ip:]hostPort:containerPort[/proto] (a fixed host port: one task per host)', collect, [])
+    .option('-p, --publish <spec>', 'hostPort:containerPort[/proto]: published on every host, balanced over the healthy tasks (routing mesh); mode=host,published=P,target=C[,protocol=udp]: only on the hosts that run a task, one task per host', collect, [])
     .option('--mount <spec>', 'source:/target[:ro]', collect, [])
     .option('-l, --label <key=value>', 'label of every task', collect, [])
     .option('--constraint <key=value>', 'host label a task host must have', collect, [])

@@ -67,8 +67,8 @@ volumes:
         image: 'library/busybox:1',
         command: ['/bin/sh', '-c', 'httpd -f -p 8080'],
         ports: [
-          { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 8080, protocol: 'tcp' },
-          { hostIp: '0.0.0.0', hostPort: 9091, containerPort: 9090, protocol: 'tcp' },
+          { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 8080, protocol: 'tcp', mode: 'ingress' },
+          { hostIp: '0.0.0.0', hostPort: 9091, containerPort: 9090, protocol: 'tcp', mode: 'host' },
         ],
         labels: { tier: 'front' },
         restartCondition: 'on-failure',

@@ -267,15 +267,16 @@ function dependencies(raw: unknown, node: Node | undefined, fail: Fail): StackSe
 function port(raw: unknown, node: Node | undefined, fail: Fail) {
   if (typeof raw === 'number' || typeof raw === 'string') {
     try {
-      return parsePublish(String(raw));
+      // The short form is an ingress port (the routing mesh), as `docker stack deploy` reads it.
+      return { ...parsePublish(String(raw)), mode: 'ingress' };
     } catch (error) {
       return fail(node, `ports: ${(error as Error).message}`);
     }
   }
   const long = raw as { target?: number; published?: number | string; protocol?: string; mode?: string; host_ip?: string };
   if (!long?.target) return fail(node, 'ports: a long port needs target');
-  if (long.mode !== undefined && long.mode !== 'host') fail(node, `ports: mode ${long.mode} (the routing mesh) is not supported by Muelle yet; use mode: host`);
-  return { hostIp: long.host_ip ?? '0.0.0.0', hostPort: long.published ? Number(long.published) : 0, containerPort: long.target, protocol: long.protocol ?? 'tcp' };
+  if (long.mode !== undefined && long.mode !== 'host' && long.mode !== 'ingress') fail(node, `ports: mode ${long.mode} is not supported by Muelle (ingress or host)`);
+  return { hostIp: long.host_ip ?? '0.0.0.0', hostPort: long.published ? Number(long.published) : 0, containerPort: long.target, protocol: long.protocol ?? 'tcp', mode: long.mode ?? 'ingress' };
 }
 
 function volume(raw: unknown, node: Node | undefined, fail: Fail) {

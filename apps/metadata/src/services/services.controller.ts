@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { HandleRequest } from '@muelle/bus';
-import { acquireLease, createService, deleteService, getService, listServices, ParsedRequestOf, updateService } from '@muelle/contracts';
+import { acquireLease, createService, deleteService, getService, listServices, meshRecord, ParsedRequestOf, updateService } from '@muelle/contracts';
 import { ServicesService } from './services.service';
 
 @Controller()
@@ -30,6 +30,11 @@ export class ServicesController {
   @HandleRequest(deleteService)
   async delete(request: ParsedRequestOf<typeof deleteService>) {
     return { deleted: await this.services.delete(request.id) };
+  }
+
+  @HandleRequest(meshRecord)
+  mesh() {
+    return this.services.mesh();
   }
 
   @HandleRequest(acquireLease)

@@ -1,5 +1,5 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { acquireLease, ConflictError, createService, deleteService, getService, listServices, NotFoundError, ServiceSpec, updateService } from '@muelle/contracts';
+import { acquireLease, ConflictError, ContainerSpec, containerHealthChanged, containerStateChanged, createService, deleteService, getService, listServices, meshRecord, MeshRecordReply, NotFoundError, recordContainer, registerHost, SERVICE_BACKENDS_LABEL, SERVICE_ID_LABEL, ServiceSpec, updateService } from '@muelle/contracts';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -66,6 +66,37 @@ describe('services and leases in metadata (PostgreSQL)', () => {
     expect(next).toMatchObject({ version: 3, updateFailedTasks: [] });
   });
 
+  it("gives the routing mesh each ingress service's running tasks on ready hosts, their health and backend ports, and the hosts' underlay addresses", async () => {
+    for (const [id, underlayAddress] of [['mesh-h1', '10.0.9.1'], ['mesh-h2', '10.0.9.2']] as const) {
+      await bus.request(registerHost, { id, address: underlayAddress, underlayAddress, capacity: { cpus: 4, memoryBytes: 8 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 't' });
+    }
+    const ports = [{ hostPort: 8080, containerPort: 80 }, { hostPort: 9000, containerPort: 9000, mode: 'host' as const }];
+    const web = await bus.request(createService, { name: 'mesh-web', teamId: null, ownerId: owner, spec: ServiceSpec.parse({ image: 'r/web', ports }) });
+    await bus.request(createService, { name: 'mesh-none', teamId: null, ownerId: owner, spec: ServiceSpec.parse({ image: 'r/web', ports: [{ hostPort: 9001, containerPort: 1, mode: 'host' }] }) });
+    const task = async (hostId: string, backend: number, healthcheck: boolean) => {
+      const id = randomUUID().replace(/-/g, '').repeat(2);
+      const labels = { [SERVICE_ID_LABEL]: web.id, [SERVICE_BACKENDS_LABEL]: `80/tcp=${backend}` };
+      const taskSpec = ContainerSpec.parse({ image: 'r/web', labels, ...(healthcheck && { healthcheck: { test: ['CMD', 'true'] } }) });
+      await bus.request(recordContainer, { id, hostId, spec: taskSpec });
+      await bus.emit(containerStateChanged, { id, hostId, state: 'running', at: new Date().toISOString() });
+      return id;
+    };
+    const [a, b, stopped] = [await task('mesh-h1', 31001, true), await task('mesh-h2', 31002, false), await task('mesh-h2', 31003, false)];
+    await bus.emit(containerHealthChanged, { id: a, hostId: 'mesh-h1', status: 'healthy', failingStreak: 0, at: new Date().toISOString() });
+    await bus.emit(containerStateChanged, { id: stopped, hostId: 'mesh-h2', state: 'removing', at: new Date(Date.now() + 1000).toISOString() });
+    const record = await eventuallyMesh(bus, (r) => r.services.find((s) => s.id === web.id)?.tasks.length === 2 && r.services.find((s) => s.id === web.id)?.tasks.some((t) => t.health === 'healthy') === true);
+    expect(record.hosts).toEqual(expect.arrayContaining([{ id: 'mesh-h1', underlayAddress: '10.0.9.1' }, { id: 'mesh-h2', underlayAddress: '10.0.9.2' }]));
+    expect(record.services.map((s) => s.id)).toEqual([web.id]);
+    const service = record.services[0]!;
+    expect(service.ports).toEqual([{ publishedPort: 8080, targetPort: 80, protocol: 'tcp' }]);
+    expect(service.tasks.map((t) => [t.containerId, t.hostId, t.health, t.hasHealthcheck, t.backendPorts]).sort()).toEqual(
+      [
+        [a, 'mesh-h1', 'healthy', true, { '80/tcp': 31001 }],
+        [b, 'mesh-h2', null, false, { '80/tcp': 31002 }],
+      ].sort(),
+    );
+  });
+
   it('gives a lease to one holder at a time, renews it for that holder, and hands it over once it lapsed', async () => {
     const first = await bus.request(acquireLease, { name: 'test-lease', holder: 'api-1', ttlMs: 1000 });
     expect(first.held).toBe(true);
@@ -77,3 +108,12 @@ describe('services and leases in metadata (PostgreSQL)', () => {
     expect(results.filter((r) => r.held)).toHaveLength(1);
   });
 });
+
+/** Events are recorded asynchronously: ask until the record shows them (bounded). */
+async function eventuallyMesh(bus: BusClient, ready: (r: MeshRecordReply) => boolean): Promise<MeshRecordReply> {
+  for (let i = 0; ; i++) {
+    const record = await bus.request(meshRecord, {});
+    if (ready(record) || i >= 50) return record;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { ConflictError, NotFoundError, ParsedRequestOf, ServiceRecord, updateService } from '@muelle/contracts';
 import { Repository } from 'typeorm';
+import { meshRecordOf } from './mesh-record';
 import { ServiceEntity } from './service.entity';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,6 +37,11 @@ export class ServicesService {
     if (rows.length > 1) throw new ConflictError(`"${ref}" names services of several teams; use the id`);
     if (!rows[0]) throw new NotFoundError(`no such service: ${ref}`);
     return toRecord(rows[0]);
+  }
+
+  /** The routing mesh's record (see meshRecordOf). */
+  mesh() {
+    return meshRecordOf(this.services.manager);
   }
 
   async list(teamId?: string | null): Promise<ServiceRecord[]> {

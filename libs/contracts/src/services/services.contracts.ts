@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
-import { ContainerSpec } from '../containers/container.schemas';
+import { ContainerSpec, PortBinding } from '../containers/container.schemas';
 import { NetworkAlias } from '../network/networks.contracts';
 
 /**
@@ -26,6 +26,19 @@ export const UpdateConfig = z.object({
   maxFailureRatio: z.number().min(0).max(1).default(0),
 });
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
+
+/**
+ * A service's published port. `ingress` (the default, as in Swarm): the routing mesh publishes it on
+ * every ready host and balances it over the service's healthy replicas wherever they run; each task
+ * then publishes its container port host-mode on a backend port of its own (MESH_BACKEND_PORTS), which
+ * the other hosts' mesh rules forward to. `host`: published only on the hosts that run a task, on
+ * `hostPort` (one task per host).
+ */
+export const ServicePort = PortBinding.extend({ mode: z.enum(['ingress', 'host']).default('ingress') });
+export type ServicePort = z.infer<typeof ServicePort>;
+
+/** Backend ports of ingress tasks: one per task and port, picked by the api when it makes the task. */
+export const MESH_BACKEND_PORTS = { min: 30000, max: 32767 } as const;
 
 /**
  * A team network a service's tasks join (by name, so a network made again under the same name is
@@ -64,6 +77,7 @@ export const ServiceSpec = ContainerSpec.pick({
   /** Swarm's restart_policy.condition: which exited tasks the reconciler replaces. */
   restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
   updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
+  ports: z.array(ServicePort).default([]),
 });
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
 export type ServiceSpecInput = z.input<typeof ServiceSpec>;
@@ -100,6 +114,8 @@ export const SERVICE_ID_LABEL = 'muelle.service.id';
 export const SERVICE_VERSION_LABEL = 'muelle.service.version';
 /** The scheduler spreads containers with the same value over hosts (see HostUsage.services). */
 export const SERVICE_NAME_LABEL = 'muelle.service';
+/** An ingress task's backend ports, `containerPort/protocol=hostPort` comma-separated (what other hosts' mesh rules forward to). */
+export const SERVICE_BACKENDS_LABEL = 'muelle.service.backends';
 
 const teamFilter = { teamId: z.string().uuid().nullable().optional() };
 
@@ -148,3 +164,31 @@ export const acquireLease = defineRequest(
   z.object({ name: z.string().regex(/^[a-z0-9.-]{1,64}$/), holder: z.string().min(1).max(128), ttlMs: z.number().int().min(1000).max(600_000) }),
   z.object({ held: z.boolean(), holder: z.string(), expiresAt: IsoDate }),
 );
+
+/** One task of a service with ingress ports, as the routing mesh needs it. */
+export const MeshTaskRecord = z.object({
+  containerId: z.string().regex(/^[0-9a-f]{64}$/),
+  hostId: z.string().min(1).max(63).nullable(),
+  state: z.string(),
+  health: z.enum(['starting', 'healthy', 'unhealthy']).nullable(),
+  hasHealthcheck: z.boolean(),
+  /** `containerPort/protocol` → the task's backend port on its host. */
+  backendPorts: z.record(z.string(), z.number().int().min(1).max(65535)),
+});
+export type MeshTaskRecord = z.infer<typeof MeshTaskRecord>;
+
+export const MeshRecordReply = z.object({
+  /** Every host with an underlay address: where a remote replica's backend port is reached. */
+  hosts: z.array(z.object({ id: z.string().min(1).max(63), underlayAddress: z.ipv4() })),
+  services: z.array(
+    z.object({
+      id: z.string().uuid(),
+      ports: z.array(z.object({ publishedPort: z.number().int().min(1).max(65535), targetPort: z.number().int().min(1).max(65535), protocol: z.enum(['tcp', 'udp']) })),
+      tasks: z.array(MeshTaskRecord),
+    }),
+  ),
+});
+export type MeshRecordReply = z.infer<typeof MeshRecordReply>;
+
+/** For every agent's routing mesh: each service's ingress ports and its running tasks (the platform's record). */
+export const meshRecord = defineRequest('muelle.metadata.services.mesh.v1', z.object({}), MeshRecordReply);

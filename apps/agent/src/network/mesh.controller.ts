@@ -1,0 +1,32 @@
+import { Controller, Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HandleEvent } from '@muelle/bus';
+import { containerHealthChanged, containerStateChanged } from '@muelle/contracts';
+import { ROUTING_MESH } from '../tokens';
+import { RoutingMesh } from './routing-mesh';
+
+/**
+ * Every agent hears every host's container state and health changes (outside the agents' queue
+ * group) and reconciles its routing mesh from the platform's record; the periodic pass heals a missed event.
+ */
+@Controller()
+export class MeshController implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(@Inject(ROUTING_MESH) private readonly mesh: RoutingMesh) {}
+
+  onApplicationBootstrap() {
+    this.mesh.start();
+  }
+
+  onModuleDestroy() {
+    this.mesh.stop();
+  }
+
+  @HandleEvent(containerStateChanged, { everyReplica: true })
+  stateChanged() {
+    this.mesh.changed();
+  }
+
+  @HandleEvent(containerHealthChanged, { everyReplica: true })
+  healthChanged() {
+    this.mesh.changed();
+  }
+}

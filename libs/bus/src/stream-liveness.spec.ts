@@ -32,6 +32,9 @@ function session() {
   return { clientEnd, serverEnd, clientFrames, serverFrames, toClient, toServer, killServer: server.kill, killClient: client.kill };
 }
 
+/** The silence decision runs after the turn's socket reads (setImmediate): let it run. */
+const decide = () => jest.runOnlyPendingTimers();
+
 const errors = (frames: Array<{ type: FrameType; payload: string }>) => frames.filter((f) => f.type === Frame.Error);
 
 describe('stream liveness', () => {
@@ -62,6 +65,7 @@ describe('stream liveness', () => {
     jest.advanceTimersByTime(options.silenceMs - 1000);
     expect(errors(s.clientFrames)).toEqual([]);
     jest.advanceTimersByTime(options.keepAliveMs + 1000);
+    decide();
     const [error] = errors(s.clientFrames);
     expect(error).toBeDefined();
     const wire = JSON.parse(error!.payload);
@@ -124,6 +128,7 @@ describe('stream liveness', () => {
     expect(frames).toEqual([]);
     lonely.expectPeer();
     jest.advanceTimersByTime(options.silenceMs + options.keepAliveMs);
+    decide();
     expect(frames).toEqual([Frame.Error]);
   });
 });
@@ -158,6 +163,7 @@ describe('StreamLiveness', () => {
     expect(silences).toEqual([]);
     // The peer really is silent afterwards: reported within the usual bound.
     jest.advanceTimersByTime(options.silenceMs + options.keepAliveMs);
+    decide();
     expect(silences).toHaveLength(1);
     clock.stop();
   });

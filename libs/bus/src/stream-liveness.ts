@@ -118,10 +118,20 @@ export class StreamLiveness {
     this.lastTick = now;
     const silentMs = this.lastHeard === undefined ? 0 : now - this.lastHeard;
     if (silentMs > this.options.silenceMs) {
-      this.stop();
-      this.onSilence(silentMs);
+      // Timers run before pending socket reads in Node's loop: after a busy stretch shorter than the
+      // allowance, the peer's keep-alives may sit unread in the socket. Decide after the reads of
+      // this turn (setImmediate runs after the poll phase), so only a peer that really said nothing is cut.
+      setImmediate(() => this.confirmSilence());
       return;
     }
     this.sendKeepAlive();
+  }
+
+  private confirmSilence(): void {
+    if (this.stopped || this.lastHeard === undefined) return;
+    const silentMs = Date.now() - this.lastHeard;
+    if (silentMs <= this.options.silenceMs) return this.sendKeepAlive();
+    this.stop();
+    this.onSilence(silentMs);
   }
 }

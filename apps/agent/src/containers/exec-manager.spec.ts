@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { creditOf, CreditedSender, creditPayload, Frame, InProcessBroker, inProcessStreams, newStreamId, readyPayload, StreamEnd, STREAM_WINDOW_BYTES } from '@muelle/bus';
+import { creditOf, CreditedSender, creditPayload, Frame, InProcessBroker, inProcessStreams, newStreamId, readyPayload, setStreamLiveness, StreamEnd, streamLiveness, STREAM_WINDOW_BYTES } from '@muelle/bus';
 import type { IsolationDriver, RunningProcess } from '@muelle/isolation';
 import type { ContainerRuntime } from './container-runtime';
 import { ExecManager } from './exec-manager';
@@ -58,6 +58,29 @@ function setup() {
   const manager = new ExecManager(runtime, driver, () => transport);
   return { fake, manager, transport };
 }
+
+describe('an exec whose caller died before its Ready', () => {
+  const saved = streamLiveness();
+  afterEach(() => setStreamLiveness(saved));
+
+  it('drains the process once the caller is silent, and records its exit without waiting for the Ready', async () => {
+    setStreamLiveness({ keepAliveMs: 20, silenceMs: 100 });
+    const { fake, manager, transport } = setup();
+    const { execId } = manager.create({ containerId: 'c1', cmd: ['yes'], env: [], tty: false, attachStdin: false });
+    const streamId = newStreamId();
+    // The caller subscribed, asked for the start and died: no Ready, no keep-alive after this.
+    const client = new StreamEnd(transport, streamId, 'client', () => undefined);
+    client.close();
+    await manager.start({ execId, streamId });
+    const before = fake.produced();
+    await tick(400);
+    // Silence noticed: the output is read and dropped, so the process is not blocked on its pipe.
+    expect(fake.produced()).toBeGreaterThan(before + 4 * CHUNK);
+    fake.finish();
+    await tick(100);
+    expect(manager.inspect(execId)).toMatchObject({ running: false, exitCode: 0 });
+  });
+});
 
 describe('exec streams within the caller’s credit', () => {
   it('stops reading the process’s output when the window is used up, and reads on when credit comes', async () => {

@@ -81,6 +81,11 @@ export class ExecManager {
       // stdin with the client's connection.
       if (type === Frame.Error) {
         output.release();
+        // A caller that died before its Ready never sends it: its process's exit is not held back for it.
+        if (!callerReady) {
+          callerReady = true;
+          ready();
+        }
         type = Frame.StdinEnd;
       }
       if (type === Frame.Stdin && !input.received(payload.length)) {

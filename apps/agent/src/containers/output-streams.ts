@@ -49,6 +49,8 @@ export class OutputStreams {
       else if (type === Frame.StdinEnd || type === Frame.Error) {
         stopped = true;
         output?.release();
+        // A caller gone before its Ready never sends it: the session still ends and closes its cursor.
+        ready();
       }
     });
     const wanted = (stream: 'stdout' | 'stderr') => (stream === 'stdout' ? r.stdout : r.stderr);
@@ -116,7 +118,12 @@ export class OutputStreams {
       // Docker's StdinOnce: the attached client's end of input is the container's.
       else if (type === Frame.StdinEnd && stdin && record.spec.stdinOnce) this.runtime.closeStdin(r.id);
       else if (type === Frame.Resize) this.runtime.resize(r.id, payload);
-      else if (type === Frame.Error) leave(); // the caller left (detach keys, closed connection)
+      else if (type === Frame.Error) {
+        // The caller left (detach keys, closed connection, silence); one gone before its Ready never
+        // sends it, so the session ends now and closes its cursor.
+        leave();
+        ready();
+      }
     });
     void clientReady.then(async () => {
       try {

@@ -213,9 +213,11 @@ export class DockerContainersController {
   async execCreate(
     @CurrentPrincipal() principal: RequestPrincipal,
     @Param('ref') ref: string,
-    @Body() body: { Cmd?: string[] | string; Env?: string[] | null; User?: string; WorkingDir?: string; Tty?: boolean; AttachStdin?: boolean; Privileged?: boolean },
+    @Body() body: { Cmd?: string[] | string; Env?: string[] | null; User?: string; WorkingDir?: string; Tty?: boolean; AttachStdin?: boolean; Privileged?: boolean; DetachKeys?: string },
   ) {
     if (body?.Privileged) throw new NotSupportedByMuelleError('a privileged exec', 400);
+    // Detach keys of an exec are the server's to watch for (as dockerd does); Muelle's Docker exec does not, so asking for them is refused, not ignored.
+    if (body?.DetachKeys) throw new NotSupportedByMuelleError('DetachKeys on an exec (docker exec --detach-keys)', 400);
     const cmd = Array.isArray(body?.Cmd) ? body.Cmd : body?.Cmd ? [body.Cmd] : [];
     if (!cmd.length) throw new InvalidArgumentError('No exec command specified');
     const view = await this.noSuchContainer(ref, this.containers.inspect(principal, ref));

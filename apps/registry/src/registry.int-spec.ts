@@ -154,8 +154,9 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     await new Promise((r) => setTimeout(r, 1_000));
     // Without backpressure the whole 48 MiB is read from the store within this second (twice over on
     // s3: s3rver's file reads and the client's socket reads, both in this process); with it, socket
-    // buffers and a few stream chunks (measured: ~17 MiB on s3, counted twice, less on the filesystem).
-    expect(readSoFar() - before).toBeLessThan(blob.length / 2);
+    // buffers and a few stream chunks (measured: ~17 MiB on s3, counted twice, less on the filesystem;
+    // 29.6 MiB once in CI, where this process's other reads count too). Drained would be ≥ 96 MiB on s3.
+    expect(readSoFar() - before).toBeLessThan((blob.length * 3) / 4);
     response.on('data', (chunk: Buffer) => received.push(chunk));
     await new Promise((resolve) => response.on('end', resolve).resume());
     expect(Buffer.concat(received).equals(blob)).toBe(true);

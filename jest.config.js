@@ -10,6 +10,10 @@ module.exports = {
   projects: [
     tier('unit', ['<rootDir>/{apps,libs,tools}/**/*.spec.ts']),
     tier('integration', ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts']),
-    tier('e2e', ['<rootDir>/e2e/**/*.e2e-spec.ts']),
+    // The e2e run removes the bridges, tables and namespaces its agents left (e2e/host-state).
+    tier('e2e', ['<rootDir>/e2e/**/*.e2e-spec.ts'], {
+      globalSetup: '<rootDir>/e2e/host-state/global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/host-state/global-teardown.ts',
+    }),
   ],
 };

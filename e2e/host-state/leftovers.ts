@@ -64,9 +64,13 @@ export function removeLeftovers(before: HostNetworkState): string[] {
   const after = hostNetworkState();
   const added = <T>(now: T[], then: T[]) => now.filter((x) => !then.includes(x));
   const removed: string[] = [];
-  for (const name of added(after.namespaces, before.namespaces)) run('ip', ['netns', 'del', name]), removed.push(`netns ${name}`);
-  for (const name of added(after.links, before.links)) run('ip', ['link', 'del', name]), removed.push(`link ${name}`);
-  for (const table of added(after.nftTables, before.nftTables)) run('nft', ['delete', 'table', ...table.split(' ')]), removed.push(`nft table ${table}`);
+  const remove = (what: string, command: string, args: string[]) => {
+    run(command, args);
+    removed.push(what);
+  };
+  for (const name of added(after.namespaces, before.namespaces)) remove(`netns ${name}`, 'ip', ['netns', 'del', name]);
+  for (const name of added(after.links, before.links)) remove(`link ${name}`, 'ip', ['link', 'del', name]);
+  for (const table of added(after.nftTables, before.nftTables)) remove(`nft table ${table}`, 'nft', ['delete', 'table', ...table.split(' ')]);
   const chains = added(after.iptablesChains, before.iptablesChains);
   if (chains.length) {
     // Jumps into the chains first (each rule that names one, as iptables-save prints it), then the chains.
@@ -77,7 +81,7 @@ export function removeLeftovers(before: HostNetworkState): string[] {
         run('iptables', ['-w', '-t', table, '-D', ...words(line.slice(3))]);
     }
     for (const chain of chains) run('iptables', ['-w', '-t', chain.split(' ')[0]!, '-F', chain.split(' ')[1]!]);
-    for (const chain of chains) run('iptables', ['-w', '-t', chain.split(' ')[0]!, '-X', chain.split(' ')[1]!]), removed.push(`iptables ${chain}`);
+    for (const chain of chains) remove(`iptables ${chain}`, 'iptables', ['-w', '-t', chain.split(' ')[0]!, '-X', chain.split(' ')[1]!]);
   }
   return removed;
 }

@@ -199,22 +199,33 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       console.log(`services e2e: killed replica replaced and healthy after ${Date.now() - killedAt} ms`);
     }, 60_000);
 
-    it('rolls an update out one host at a time behind the health gate, with no failed request through the mesh port', async () => {
-      const started = Date.now();
-      // A client asks host D's mesh port without pause for the whole update.
+    /** A client asking host D's mesh port without pause until `stop()`: how many requests, which answers, which failed. */
+    const meshTraffic = (started: number) => {
       const failures: string[] = [];
       const seen = new Set<string>();
       let requests = 0;
-      let stop = false;
+      let stopped = false;
       const client = (async () => {
-        while (!stop) {
+        while (!stopped) {
           requests++;
           await answer(hostD.address).then((text) => seen.add(text.trim()), (error: Error) => failures.push(`${Date.now() - started} ms: ${error.message}`));
         }
       })();
+      return {
+        stop: async () => {
+          stopped = true;
+          await client;
+          return { requests, failures, seen };
+        },
+      };
+    };
+
+    it('rolls an update out one host at a time behind the health gate, with no failed request through the mesh port', async () => {
+      const started = Date.now();
+      const traffic = meshTraffic(started);
       await cli('service', 'update', 'web', 'sh', '-c', serving('v2'));
-      const { record, live } = await settled('web', 3).finally(() => (stop = true));
-      await client;
+      const { record, live } = await settled('web', 3).finally(() => traffic.stop());
+      const { requests, failures, seen } = await traffic.stop();
       expect({ requests, failures }).toEqual({ requests, failures: [] });
       expect(seen.has('v2')).toBe(true);
       console.log(`services e2e: ${requests} requests through the mesh port during the rolling update, ${failures.length} failed`);
@@ -222,6 +233,21 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
       expect(live.map((t) => t.hostId).sort()).toEqual(['host-a', 'host-b', 'host-c']);
       for (const host of [hostA, hostB, hostC]) expect((await eventually(() => answer(host.address), { timeoutMs: 10_000 })).trim()).toBe('v2');
       console.log(`services e2e: rolling update of 3 replicas took ${Date.now() - started} ms`);
+    }, 90_000);
+
+    it('rolls back by itself when the new version fails its health check, with no failed request through the mesh port', async () => {
+      const started = Date.now();
+      const traffic = meshTraffic(started);
+      // v3 never writes the file its health check looks for (and serves nothing): its first task turns unhealthy.
+      await cli('service', 'update', 'web', 'sh', '-c', 'exec sleep 3600');
+      const { record } = await settled('web', 3).finally(() => traffic.stop());
+      const { requests, failures, seen } = await traffic.stop();
+      expect({ requests, failures }).toEqual({ requests, failures: [] });
+      expect([...seen]).toEqual(['v2']);
+      expect(record).toMatchObject({ updateState: 'rollback_completed', updateMessage: expect.stringMatching(/^rollback: task [0-9a-f]{12} of version 3 failed/) });
+      expect(record.spec.command).toEqual(['sh', '-c', serving('v2')]);
+      for (const host of [hostA, hostB, hostC]) expect((await answer(host.address)).trim()).toBe('v2');
+      console.log(`services e2e: failed update rolled back by itself in ${Date.now() - started} ms; ${requests} requests through the mesh port, 0 failed`);
     }, 90_000);
 
     it('removes the service and its tasks', async () => {

@@ -96,12 +96,14 @@ describe('builder over the bus', () => {
     }
   });
 
-  it('takes a context streamed on the progress stream, within the credit it grants', async () => {
+  /** Streams a tar of `files` as the context of a build tagged `tag`, within the credit the builder grants. */
+  async function streamedBuild(tag: string, files: Record<string, string | Buffer>) {
     const streamId = newStreamId();
     let granted = 0;
     let end: StreamEnd | undefined;
+    let accepted: { buildId: string; builderId?: string } | undefined;
     const credit = new CreditedSender((type, payload) => end?.send(type, payload));
-    const final = new Promise<{ type: number; payload: unknown }>((resolve) => {
+    const outcome = await new Promise<{ type: number; payload: unknown }>((resolve, reject) => {
       end = new StreamEnd(bus.streams(), streamId, 'client', (type, payload) => {
         if (type === Frame.Credit) {
           granted += creditOf(payload);
@@ -113,15 +115,21 @@ describe('builder over the bus', () => {
         }
       });
       void (async () => {
-        await bus.request(startBuild, { context: { kind: 'stream' }, tags: ['demo/streamed:v1'], progressStreamId: streamId });
+        accepted = await bus.request(startBuild, { context: { kind: 'stream' }, tags: [tag], progressStreamId: streamId });
         const tar = pack();
-        tar.entry({ name: 'Dockerfile' }, 'FROM busybox\nCOPY big.bin /big.bin\nRUN wc -c /big.bin > /size.txt\n');
-        tar.entry({ name: 'big.bin' }, Buffer.alloc(3 * 1024 * 1024 + 7, 1));
+        for (const [name, content] of Object.entries(files)) tar.entry({ name }, content);
         tar.finalize();
         await sendBytes(credit, tar as AsyncIterable<Uint8Array>);
-      })();
+      })().catch(reject);
     });
-    const outcome = await final;
+    return { outcome, granted, accepted: accepted! };
+  }
+
+  it('takes a context streamed on the progress stream, within the credit it grants', async () => {
+    const { outcome, granted } = await streamedBuild('demo/streamed:v1', {
+      Dockerfile: 'FROM busybox\nCOPY big.bin /big.bin\nRUN wc -c /big.bin > /size.txt\n',
+      'big.bin': Buffer.alloc(3 * 1024 * 1024 + 7, 1),
+    });
     expect(outcome.type).toBe(Frame.Exit);
     // Credit came in steps as bytes reached the builder's disk, not all at once.
     expect(granted).toBeGreaterThan(3 * 1024 * 1024);
@@ -130,6 +138,30 @@ describe('builder over the bus', () => {
       expect((await fs.readFile(join(image.rootfs, 'size.txt'), 'utf8')).trim()).toMatch(/^3145735\b/);
     } finally {
       await fs.rm(image.rootfs, { recursive: true, force: true });
+    }
+  });
+
+  it('runs as several replicas with nothing shared but the bus: concurrent streamed builds each reach the replica that took them', async () => {
+    // A second builder with its own data folder, as on another machine; the bus hands requests round robin.
+    const second = await startBuilder({ ...config, MUELLE_DATA_DIR: tempDir('builder-bus-second') }, { kind: 'in-process', broker }, silentLogger, serviceInfo('builder'));
+    try {
+      const builds = await Promise.all(
+        ['one', 'two', 'three', 'four'].map((word) =>
+          streamedBuild(`demo/replicas:${word}`, { Dockerfile: 'FROM busybox\nCOPY word.txt /word.txt\nRUN cat /word.txt > /copy.txt\n', 'word.txt': `${word}\n` }),
+        ),
+      );
+      for (const { outcome } of builds) expect(outcome).toMatchObject({ type: Frame.Exit });
+      expect(new Set(builds.map((b) => b.accepted.builderId)).size).toBe(2);
+      for (const word of ['one', 'two', 'three', 'four']) {
+        const image = await pullAndUnpack(registry.client(), 'demo/replicas', word);
+        try {
+          expect(await fs.readFile(join(image.rootfs, 'copy.txt'), 'utf8')).toBe(`${word}\n`);
+        } finally {
+          await fs.rm(image.rootfs, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      await second.close();
     }
   });
 

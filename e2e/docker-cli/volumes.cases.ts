@@ -13,7 +13,7 @@ export interface VolumeCaseContext {
  * Named volumes through the stock docker CLI and the muelle bin, on the docker-cli suite's platform
  * (registered there, so no second platform is started): create/ls/inspect/rm, `run -v` making a
  * volume on use, a second container on the volume's host reading what the first wrote, rm refused
- * while a container mounts it, and refusals named.
+ * while a container mounts it, and refusals named; anonymous volumes (`-v /data`) and their removal.
  */
 export function volumeCases(context: () => VolumeCaseContext): void {
   it('docker volume create|ls|inspect|rm, run -v vol:/data written by one container and read by the next on its host', async () => {
@@ -48,4 +48,27 @@ export function volumeCases(context: () => VolumeCaseContext): void {
     expect((await docker(['volume', 'create', '--driver', 'nfs', 'x'], env)).stderr).toMatch(/the volume driver nfs \(only local\) is not supported by Muelle/);
     expect((await docker(['volume', 'create', '--opt', 'type=tmpfs', 'x'], env)).stderr).toMatch(/the volume driver option type \(--opt\) is not supported by Muelle/);
   }, 60_000);
+
+  it('docker run -v /data: an anonymous volume, filled from the image (-v /etc), gone with --rm and rm -v', async () => {
+    const { env, busybox, ok } = context();
+    const anonymous = async () => (await ok('volume', 'ls', '-q', '--filter', 'label=com.docker.volume.anonymous')).split('\n').filter(Boolean);
+    const mountsFormat = '{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.Driver}} {{.RW}}\n{{end}}';
+    // --rm in the foreground: the volumes are there while it runs (/etc's holds the image's /etc: copy-up), and go with it.
+    const run = docker(['run', '--rm', '--name', 'anon-rm', '-v', '/data', '-v', '/etc', busybox, 'sh', '-c', 'head -1 /etc/passwd; echo x > /data/f; sleep 0.5'], env);
+    let mounts: string[] = [];
+    for (const deadline = Date.now() + 5_000; mounts.length < 2 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50)))
+      mounts = (await docker(['inspect', '--format', mountsFormat, 'anon-rm'], env)).stdout.split('\n').filter((m) => m.startsWith('volume'));
+    expect(mounts).toEqual([expect.stringMatching(/^volume [0-9a-f]{64} \/data local true$/), expect.stringMatching(/^volume [0-9a-f]{64} \/etc local true$/)]);
+    const names = mounts.map((m) => m.split(' ')[1]);
+    expect(await anonymous()).toEqual(expect.arrayContaining(names));
+    const ran = await run;
+    expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/^root:/) });
+    expect((await anonymous()).filter((n) => names.includes(n))).toEqual([]);
+
+    // Detached, then rm -v.
+    await ok('run', '-d', '--name', 'anon-keep', '-v', '/data', busybox, 'sleep', '30');
+    const kept = (await ok('inspect', '--format', mountsFormat, 'anon-keep')).trim().split(' ')[1];
+    await ok('rm', '-f', '-v', 'anon-keep');
+    expect(await anonymous()).not.toContain(kept);
+  }, 30_000);
 }

@@ -293,11 +293,12 @@ export function buildProgram(io: Io, only?: string): Command {
     .description('Remove containers')
     .argument('<containers...>')
     .option('-f, --force', 'kill running ones first')
+    .option('-v, --volumes', 'remove their anonymous volumes too (named ones stay)')
     .action(async (names: string[], o) => {
       const api = apiClient();
       await eachContainer(io, names, (name) =>
         api.request('DELETE', `/v1/containers/${encodeURIComponent(name)}`, {
-          query: { force: !!o.force },
+          query: { force: !!o.force, volumes: !!o.volumes },
         }),
       );
     });

@@ -1,5 +1,5 @@
 import { CliError } from './errors';
-import { parseEnv, parseMemory, parseNetworks, parsePairs, parsePublish, parseRestart, parseServicePublish, parseTimeBound, parseVolume } from './parse';
+import { parseEnv, parseMemory, parseNetworks, parsePairs, parsePublish, parseRestart, parseServicePublish, parseRunVolume, parseTimeBound, parseVolume } from './parse';
 
 describe('docker-like flag parsing', () => {
   it('reads -p in its docker forms', () => {
@@ -22,6 +22,10 @@ describe('docker-like flag parsing', () => {
     expect(parseVolume('/srv/data:/data:ro')).toEqual({ kind: 'bind', source: '/srv/data', target: '/data', readOnly: true });
     expect(parseVolume('cache:/var/cache')).toEqual({ kind: 'volume', source: 'cache', target: '/var/cache', readOnly: false });
     expect(() => parseVolume('/only-one-part')).toThrow(/source:\/target/);
+    // `run -v /data`: an anonymous volume (services and stacks still need a source).
+    expect(parseRunVolume('/data')).toEqual({ kind: 'volume', target: '/data', readOnly: false });
+    expect(parseRunVolume('cache:/c:ro')).toEqual({ kind: 'volume', source: 'cache', target: '/c', readOnly: true });
+    expect(() => parseRunVolume('relative')).toThrow(/source:\/target/);
   });
 
   it('reads memory sizes with binary units', () => {

@@ -55,6 +55,12 @@ export function parseVolume(text: string) {
   };
 }
 
+/** `muelle run -v`: also a container path alone (`-v /data`), a new anonymous volume as with docker run. */
+export function parseRunVolume(text: string) {
+  if (text.startsWith('/') && !text.includes(':')) return { kind: 'volume' as const, target: text, readOnly: false };
+  return parseVolume(text);
+}
+
 /** `512m`, `1g`, `1048576` → bytes (docker's binary units). */
 export function parseMemory(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([bkmg]?)b?$/i.exec(text.trim());

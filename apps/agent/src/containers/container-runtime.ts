@@ -14,6 +14,7 @@ import { checkPorts, checkSpec, checkVolumes, hostsFile, mergeEnv, networkGroup,
 import { containerStats } from './container-stats';
 import { RestartScheduler, shouldRestart } from './restart-policy';
 import { networkMembers } from '../network/extra-networks';
+import { prepareVolumes } from '../volumes/copy-up';
 
 // Kept importable from here: exec and the tests use them.
 export { limitsOf, mergeEnv, signalNumber } from './container-spec-checks';
@@ -173,9 +174,9 @@ export class ContainerRuntime {
     };
     const paths = this.records.paths(id);
     try {
-      for (const volume of spec.volumes) if (volume.kind === 'volume') await this.options.volumes.ensure(volume.source);
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
       await Promise.all([paths.upper, paths.work, paths.rootfs, paths.logs].map((d) => mkdir(d, { recursive: true })));
+      await prepareVolumes({ spec, image: root, volumes: this.options.volumes, nodes: hostFs, others: this.all().map((r) => r.spec), onMountedRoot: (work) => this.onMountedRoot(id, image.layers, work) });
       // Output goes through pipes the helper makes; stdin through a FIFO the agent and the helper write.
       if (spec.openStdin) await hostFs.mkfifo(paths.stdin);
       // What start would otherwise do on its hot path: files that do not depend on the address, the cgroup.
@@ -352,26 +353,24 @@ export class ContainerRuntime {
   }
 
   /**
-   * Runs `work` on the container's files (`docker cp`): a running container's root through its
-   * init, with its volumes; a stopped one's overlay mounted on the host for the call only, under
-   * the container's lock, so a start waits for the copy to finish.
-   */
+   * Runs `work` on the container's files (`docker cp`): a running container's root through its init,
+   * with its volumes; a stopped one's overlay mounted for the call only, under its lock (a start waits). */
   filesystem<T>(id: string, work: (rootPath: string) => Promise<T>): Promise<T> {
     const running = this.get(id);
     if (running.state === 'running' && running.initPid) return work(`/proc/${running.initPid}/root`);
     return this.locked(id, async () => {
       const record = this.get(id);
       if (record.state === 'running' && record.initPid) return work(`/proc/${record.initPid}/root`);
-      const paths = this.records.paths(id);
       await this.processes.unmountLegacyRoot(id);
-      const lowerDirs = [...record.layers].reverse().map((l) => this.options.images.layerPath(l));
-      await this.options.hostFs.mountOverlay(paths.rootfs, lowerDirs, paths.upper, paths.work);
-      try {
-        return await work(paths.rootfs);
-      } finally {
-        await this.options.hostFs.unmount(paths.rootfs);
-      }
+      return this.onMountedRoot(id, record.layers, work);
     });
+  }
+
+  /** The container's overlay mounted on the host for `work` only (`docker cp`, copy-up). */
+  private async onMountedRoot<T>(id: string, layers: readonly string[], work: (rootPath: string) => Promise<T>): Promise<T> {
+    const paths = this.records.paths(id);
+    await this.options.hostFs.mountOverlay(paths.rootfs, [...layers].reverse().map((l) => this.options.images.layerPath(l)), paths.upper, paths.work);
+    return work(paths.rootfs).finally(() => this.options.hostFs.unmount(paths.rootfs));
   }
 
   /** Used by exec: the running container's root (its mount namespace, seen through its init), or undefined when it is not running. */

@@ -72,7 +72,8 @@ export class ContainersController {
 
   @Delete(':ref')
   remove(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Query() query: unknown) {
-    return this.containers.remove(principal, ref, parseRequest(RemoveQuery, query, 'query').force);
+    const { force, volumes } = parseRequest(RemoveQuery, query, 'query');
+    return this.containers.remove(principal, ref, force, volumes);
   }
 
   @Get(':ref/top')

@@ -13,7 +13,14 @@ export const CreateContainerBody = ContainerSpec.extend({
   name: ContainerName.optional(),
   start: z.boolean().default(false),
   ports: z.array(PortBinding.strict()).default([]),
-  volumes: z.array(VolumeMount.strict()).default([]),
+  /** A `volume` without a source is a new anonymous volume (`-v /data`); a bind needs one. */
+  volumes: z
+    .array(
+      VolumeMount.extend({ source: VolumeMount.shape.source.optional() })
+        .strict()
+        .refine((m) => m.kind === 'volume' || m.source !== undefined, { message: 'a bind mount needs a source', path: ['source'] }),
+    )
+    .default([]),
   resources: Resources.strict().default({}),
   security: SecurityOptions.extend({ ulimits: z.array(Ulimit.strict()).max(32).default([]) })
     .strict()
@@ -54,7 +61,8 @@ export const KillQuery = z.object({
 });
 export const PruneQuery = z.object({ label: queryList.pipe(z.array(z.string().min(1).max(512)).default([])) });
 export const RenameQuery = z.object({ name: ContainerName });
-export const RemoveQuery = z.object({ force: queryBool(false) });
+/** `volumes` (`rm -v`): the container's anonymous volumes go with it. */
+export const RemoveQuery = z.object({ force: queryBool(false), volumes: queryBool(false) });
 export const WaitQuery = z.object({
   condition: z.enum(['not-running', 'next-exit']).default('not-running'),
 });

@@ -84,19 +84,23 @@ export class ContainersService {
 
   async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
-    const { name, start, networks, ...rest } = body;
+    const { name, start, networks, volumes: mounts, ...rest } = body;
+    const image = await this.catalog.runnableReference(principal, rest.image);
+    // `-v /data` and the image's VOLUMEs: new anonymous volumes, placed as named ones not made yet.
+    const { volumes: resolved, anonymous } = this.volumes.withAnonymous(mounts, await this.catalog.volumePaths(principal, image));
     // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
     const admitted: ContainerSpec = await this.admission.admit(principal, {
       ...rest,
+      volumes: resolved,
       networks: await this.networks.endpointsFor(principal, networks, rest.network),
-      image: await this.catalog.runnableReference(principal, rest.image),
+      image,
       labels: { ...rest.labels, [OWNER_LABEL]: principal.user.id },
     });
     // Decided here, before any host is asked: a host that already caches the digest must not run it for someone who may not pull it.
     await this.repositories.requireImagePull(principal, admitted.image, 'body.image');
     if (admitted.ports.some((p) => p.hostPort)) checkAgainstMesh(admitted.ports, (await this.bus.request(listServices, {})).items, admitted.labels[SERVICE_ID_LABEL] ?? null);
     // Named volumes that exist pin the container to their host; the others are made where it lands.
-    const volumes = await this.volumes.placementFor(principal, admitted);
+    const volumes = await this.volumes.placementFor(principal, admitted, anonymous);
     const spec = volumes.spec;
     const id = randomBytes(32).toString('hex');
     const placed = await this.placer.place(spec, (host, placementGeneration) =>
@@ -111,7 +115,7 @@ export class ContainersService {
     const { host, result: record } = placed;
     let runtime: ContainerRuntimeInfo;
     try {
-      await this.volumes.recordOnHost(principal, host.id, volumes.missing);
+      await this.volumes.recordOnHost(principal, host.id, volumes.missing, volumes.anonymous);
       runtime = await this.bus.request(this.agent(host.id).create, {
         id,
         name: record.name,
@@ -195,15 +199,12 @@ export class ContainersService {
     return this.view({ ...record, state: runtime.state }, await this.hostOf(record), runtime);
   }
 
-  /** With `force` a running container is killed, and a container whose host is gone is forgotten. */
-  async remove(principal: RequestPrincipal, ref: string, force: boolean): Promise<{ id: string; removed: true }> {
+  /** `force` kills a running container and forgets one whose host is gone; `removeVolumes` (`rm -v`, `--rm`) takes its anonymous volumes. */
+  async remove(principal: RequestPrincipal, ref: string, force: boolean, removeVolumes = false): Promise<{ id: string; removed: true }> {
     const record = await this.get(principal, ref, 'delete');
     if (record.hostId) {
       try {
-        await this.bus.request(this.agent(record.hostId).remove, {
-          id: record.id,
-          force,
-        });
+        await this.bus.request(this.agent(record.hostId).remove, { id: record.id, force });
       } catch (error) {
         const gone = error instanceof MuelleError && (error.code === 'NOT_FOUND' || (force && (error.code === 'UNAVAILABLE' || error.code === 'TIMEOUT')));
         if (!gone) throw error;
@@ -211,6 +212,7 @@ export class ContainersService {
     }
     await this.bus.request(deleteContainerRecord, { id: record.id });
     await this.audit.record(principal, 'container.remove', `container:${record.id}`, { name: record.name, force });
+    if (removeVolumes) await this.volumes.removeAnonymousOf(principal, record);
     this.hub.publishDestroyOnce({ type: 'container', id: record.id, teamId: record.teamId, attributes: { name: record.name, image: record.image, hostId: record.hostId }, labels: record.spec.labels });
     return { id: record.id, removed: true };
   }

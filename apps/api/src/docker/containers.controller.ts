@@ -132,7 +132,7 @@ export class DockerContainersController {
     const view = await this.noSuchContainer(ref, this.containers.inspect(principal, ref));
     if (!flag(query.force) && (view.state === 'running' || view.state === 'restarting'))
       throw new MuelleError('CONFLICT', `cannot remove container "/${view.name}": container is running: stop the container before removing or force remove`);
-    await this.containers.remove(principal, view.id, flag(query.force));
+    await this.containers.remove(principal, view.id, flag(query.force), flag(query.v));
   }
 
   /** Headers first (the CLI returns from the POST only then, and starts the container), body at the exit. */

@@ -93,6 +93,20 @@ describe('Docker create body → ContainerSpec', () => {
     expect(body.volumes).toEqual([{ kind: 'bind', source: '/srv/x', target: '/x', readOnly: true }]);
     expect(() => create(withHost({ Mounts: [{ Type: 'bind', Source: '/srv/x', Target: '/x', BindOptions: { Propagation: 'rshared' } }] }))).toThrow('the --mount option BindOptions is not supported by Muelle');
     expect(() => create(withHost({ Mounts: [{ Type: 'tmpfs', Target: '/t' }] }))).toThrow('mount type "tmpfs"');
+    expect(() => create(withHost({ Mounts: [{ Type: 'volume', Target: '/x', VolumeOptions: { NoCopy: true } }] }))).toThrow('the --mount option VolumeOptions');
+    expect(() => create(withHost({ Binds: ['data:/x:nocopy'] }))).toThrow('the volume option nocopy');
+    expect(() => create(withHost({ Mounts: [{ Type: 'bind', Target: '/x' }] }))).toThrow('a bind mount needs a source');
+  });
+
+  it('asks for an anonymous volume (a volume mount without a source) for -v /data, a one-path bind and a volume --mount without source', () => {
+    expect(create(withHost({}, { Volumes: { '/data': {} } })).volumes).toEqual([{ kind: 'volume', target: '/data', readOnly: false }]);
+    expect(create(withHost({ Binds: ['/cache'] })).volumes).toEqual([{ kind: 'volume', target: '/cache', readOnly: false }]);
+    expect(create(withHost({ Mounts: [{ Type: 'volume', Source: '', Target: '/m', ReadOnly: true }] })).volumes).toEqual([{ kind: 'volume', target: '/m', readOnly: true }]);
+    // The body's Volumes lists every -v target: one a bind or named volume already mounts is not a second volume.
+    expect(create(withHost({ Binds: ['/srv/a:/a'] }, { Volumes: { '/a': {}, '/b': {} } })).volumes).toEqual([
+      { kind: 'bind', source: '/srv/a', target: '/a', readOnly: false },
+      { kind: 'volume', target: '/b', readOnly: false },
+    ]);
   });
 
   it('refuses what --security-opt systempaths=unconfined really sends (empty masked-path lists)', () => {
@@ -104,7 +118,6 @@ describe('Docker create body → ContainerSpec', () => {
     [{ Domainname: 'example.org' }, '--domainname'],
     [{ MacAddress: '02:42:ac:11:00:02' }, '--mac-address'],
     [{ Healthcheck: { Test: ['CMD', 'true'], StartInterval: 1e9 } }, '--health-start-interval'],
-    [{ Volumes: { '/data': {} } }, 'anonymous volume /data'],
     [{ NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['db'] } } } }, 'network-scoped aliases are supported only for user-defined networks'],
     [{ NetworkingConfig: { EndpointsConfig: { other: {} } } }, 'an endpoint config for "other"'],
     [{ NetworkingConfig: { EndpointsConfig: { default: { IPAMConfig: { IPv4Address: '10.0.0.9' } } } } }, '--ip'],

@@ -137,21 +137,29 @@ export function toMuelleCreate(body: DockerCreateBody, name: string | undefined,
     }
   }
 
-  const volumes: Array<{ kind: 'bind' | 'volume'; source: string; target: string; readOnly: boolean }> = [];
+  // A volume without a source is a new anonymous one (dockerd's rule): `-v /data` (the body's
+  // `Volumes`), a bind spec of one path, a `volume` mount without `Source`.
+  const volumes: Array<{ kind: 'bind' | 'volume'; source?: string; target: string; readOnly: boolean }> = [];
   for (const bind of host.Binds ?? []) {
-    const [source, target, mode = ''] = bind.split(':');
+    const parts = bind.split(':');
+    if (parts.length === 1 && bind.startsWith('/')) {
+      volumes.push({ kind: 'volume', target: bind, readOnly: false });
+      continue;
+    }
+    const [source, target, mode = ''] = parts;
     if (!source || !target) throw new InvalidArgumentError(`invalid volume specification: ${bind}`);
+    // A new empty volume is filled from the image (copy-up); skipping that is not implemented.
+    if (mode.split(',').includes('nocopy')) throw new NotSupportedByMuelleError('the volume option nocopy', 400);
     volumes.push({ kind: source.startsWith('/') ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') });
   }
   for (const mount of host.Mounts ?? []) {
     if (mount.Type !== 'bind' && mount.Type !== 'volume') throw new NotSupportedByMuelleError(`mount type ${JSON.stringify(mount.Type)}`, 400);
     refuseUnimplementedMountOptions(mount);
-    if (!mount.Source || !mount.Target) throw new InvalidArgumentError('a mount needs a source and a target');
-    volumes.push({ kind: mount.Type, source: mount.Source, target: mount.Target, readOnly: !!mount.ReadOnly });
+    if (!mount.Target) throw new InvalidArgumentError('a mount needs a target');
+    if (mount.Type === 'bind' && !mount.Source) throw new InvalidArgumentError('a bind mount needs a source');
+    volumes.push({ kind: mount.Type, source: mount.Source || undefined, target: mount.Target, readOnly: !!mount.ReadOnly });
   }
-  // `-v /path` alone asks for an anonymous volume: Muelle makes named ones only.
-  for (const target of Object.keys(body.Volumes ?? {}))
-    if (!volumes.some((v) => v.target === target)) throw new NotSupportedByMuelleError(`the anonymous volume ${target} (name it: -v NAME:${target})`, 400);
+  for (const target of Object.keys(body.Volumes ?? {})) if (!volumes.some((v) => v.target === target)) volumes.push({ kind: 'volume', target, readOnly: false });
 
   const restart = host.RestartPolicy?.Name || 'no';
   const labels: Record<string, string> = { ...(body.Labels ?? {}), [DOCKER_IMAGE_LABEL]: typedImage };
@@ -242,6 +250,18 @@ const portsMap = (ports: Array<{ hostIp: string; hostPort: number; containerPort
   return map;
 };
 
+/**
+ * `Mounts` as dockerd 20.10 shows them. A volume's directory is on its host, which the client
+ * cannot reach: Source is left empty, as the volume's Mountpoint (volumes.mapping.ts).
+ */
+function mountsOf(spec: ContainerRecord['spec']) {
+  return spec.volumes.map((v) =>
+    v.kind === 'volume'
+      ? { Type: 'volume', Name: v.source, Source: '', Destination: v.target, Driver: 'local', Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: '' }
+      : { Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' },
+  );
+}
+
 const commandOf = (record: ContainerRecord) => [...(record.spec.entrypoint ?? []), ...(record.spec.command ?? [])];
 
 /** One row of `GET /containers/json`. */
@@ -260,7 +280,7 @@ export function toListItem(record: ContainerRecord) {
     Status: statusText(record),
     HostConfig: { NetworkMode: networkModeOf(record.spec) },
     NetworkSettings: { Networks: {} },
-    Mounts: record.spec.volumes.map((v) => ({ Type: v.kind, Name: v.kind === 'volume' ? v.source : undefined, Source: v.source, Destination: v.target, RW: !v.readOnly })),
+    Mounts: mountsOf(record.spec),
   };
 }
 
@@ -322,14 +342,7 @@ export function toInspect(view: ContainerView) {
       Ulimits: view.spec.security.ulimits.length ? view.spec.security.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null,
       SecurityOpt: view.spec.security.seccomp === 'unconfined' ? ['seccomp=unconfined'] : null,
     },
-    Mounts: view.spec.volumes.map((v) => ({
-      Type: v.kind,
-      Name: v.kind === 'volume' ? v.source : '',
-      Source: v.source,
-      Destination: v.target,
-      RW: !v.readOnly,
-      Mode: v.readOnly ? 'ro' : '',
-    })),
+    Mounts: mountsOf(view.spec),
     Config: {
       Hostname: view.spec.hostname ?? view.id.slice(0, 12),
       User: view.spec.user ?? '',

@@ -54,6 +54,17 @@ describe('Docker API answers shaped like dockerd 20.10', () => {
     });
   });
 
+  it("Mounts: a volume (an anonymous one here) and a bind, in dockerd 20.10's keys, the same in inspect and the list", () => {
+    const anonymous = 'e'.repeat(64);
+    const mounted = { ...view, spec: { ...spec, volumes: [{ kind: 'volume' as const, source: anonymous, target: '/data', readOnly: false }, { kind: 'bind' as const, source: '/srv/x', target: '/x', readOnly: true }] } };
+    const mounts = [
+      { Type: 'volume', Name: anonymous, Source: '', Destination: '/data', Driver: 'local', Mode: '', RW: true, Propagation: '' },
+      { Type: 'bind', Source: '/srv/x', Destination: '/x', Mode: 'ro', RW: false, Propagation: 'rprivate' },
+    ];
+    expect(toInspect(mounted).Mounts).toEqual(mounts);
+    expect(toListItem(mounted).Mounts).toEqual(mounts);
+  });
+
   it('GET /containers/json', () => {
     expect(undocumented('containers-list', [toListItem(view)])).toEqual([]);
   });

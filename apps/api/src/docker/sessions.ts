@@ -153,7 +153,8 @@ export class DockerSessions {
       const { exitCode } = await this.containers.wait(principal, id, 'not-running');
       const pending = [...(this.outputs.get(id) ?? [])];
       await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_LIMIT_MS).unref())]);
-      await this.containers.remove(principal, id, true).catch((error) => {
+      // `--rm` takes the container's anonymous volumes along, as dockerd's AutoRemove.
+      await this.containers.remove(principal, id, true, true).catch((error) => {
         if (!(error instanceof MuelleError && error.code === 'NOT_FOUND')) throw error;
       });
       entry.resolve(exitCode);

@@ -9,6 +9,7 @@ import { httpErrorOf } from '@muelle/service-kit';
 import { boundedWriter, SLOW_CLIENT_MESSAGE } from '../http/client-backlog';
 import { parseRequest, queryList } from '../http/validation';
 import { ContainerMoves } from '../containers/container-moves';
+import { VolumesService } from '../volumes/volumes.service';
 import { EventHub } from './event-hub';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
@@ -107,6 +108,7 @@ export class ContainerEventsListener {
     private readonly hub: EventHub,
     private readonly moves: ContainerMoves,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly volumes: VolumesService,
   ) {}
 
   @HandleEvent(containerStateChanged)
@@ -118,6 +120,8 @@ export class ContainerEventsListener {
       const current = await this.bus.request(getContainer, { ref: change.id }).catch(() => null);
       if (current && current.hostId === change.hostId) {
         await this.bus.request(deleteContainerRecord, { id: change.id }).catch((error) => this.logger.warn({ err: error, container: change.id }, 'record of an auto-removed container not deleted'));
+        // `--rm` (the agent removed it): its anonymous volumes go too. A plain `rm` ends here as well, racing the api's own removal: that one keeps them.
+        if (current.spec.autoRemove) await this.volumes.removeAnonymousOf(null, current).catch((error) => this.logger.warn({ err: error, container: change.id }, 'anonymous volumes of an auto-removed container not removed'));
       }
       this.teams.delete(change.id);
     }

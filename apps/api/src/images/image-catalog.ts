@@ -26,6 +26,8 @@ interface ImageConfig {
     ExposedPorts?: Record<string, object>;
     Labels?: Record<string, string>;
     StopSignal?: string;
+    /** The builder's `VOLUME` paths. */
+    Volumes?: Record<string, object> | null;
   };
   rootfs?: { type: string; diff_ids: string[] };
   history?: unknown[];
@@ -169,6 +171,17 @@ export class ImageCatalog {
     const ref = await this.findLocal(principal, name);
     if (!(await this.exists(principal, ref))) throw new NotFoundError(imageNotFoundMessage(typed));
     return formatReference(ref);
+  }
+
+  /**
+   * The image's `VOLUME` paths (its config's `Volumes`), for a reference `runnableReference` gave.
+   * An image of another registry is read by its host's agent only: none are known here (README).
+   */
+  async volumePaths(principal: RequestPrincipal, runnable: string): Promise<string[]> {
+    const ref = parseImageName(runnable, this.registry, 'body.image');
+    if (ref.registry !== this.registry) return [];
+    const image = await this.load(this.client(principal), ref);
+    return Object.keys(image.config.config?.Volumes ?? {});
   }
 
   /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */

@@ -140,7 +140,7 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
 
   private async removeTasks(owner: RequestPrincipal, service: ServiceRecord, ids: string[]): Promise<void> {
     for (const id of ids) {
-      await this.containers.remove(owner, id, true).catch((error: unknown) => this.logger.warn({ err: error, service: service.name, task: id }, 'task not removed; retrying next round'));
+      await this.containers.remove(owner, id, true, true).catch((error: unknown) => this.logger.warn({ err: error, service: service.name, task: id }, 'task not removed; retrying next round'));
     }
   }
 

@@ -158,7 +158,8 @@ export class ServicesService {
     const service = await this.get(principal, ref, 'delete');
     await this.bus.request(deleteService, { id: service.id });
     const tasks = await this.tasksOf(service);
-    for (const task of tasks) await this.containers.remove(principal, task.id, true);
+    // As swarmkit: a task goes with its anonymous volumes (an image VOLUME makes one per task).
+    for (const task of tasks) await this.containers.remove(principal, task.id, true, true);
     await this.audit.record(principal, 'service.remove', `service:${service.id}`, { name: service.name, tasks: tasks.length });
     return { id: service.id, removed: true, tasks: tasks.length };
   }

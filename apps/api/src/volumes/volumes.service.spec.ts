@@ -1,10 +1,10 @@
 import type { BusClient } from '@muelle/bus';
-import { ContainerSpec, createVolume, deleteVolume, getVolume, InvalidArgumentError, listVolumes, NotFoundError, PermissionDeniedError, VolumeRecord } from '@muelle/contracts';
+import { ConflictError, ContainerSpec, createVolume, deleteVolume, getVolume, InvalidArgumentError, listVolumes, NotFoundError, PermissionDeniedError, VolumeRecord } from '@muelle/contracts';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log';
 import type { RequestPrincipal } from '../auth/principal';
 import type { Cluster } from '../hosts/cluster';
-import { VolumesService } from './volumes.service';
+import { ANONYMOUS_LABEL, VolumesService } from './volumes.service';
 
 const TEAM_A = '6a1f0d7e-0000-4000-8000-00000000000a';
 const TEAM_B = '6a1f0d7e-0000-4000-8000-00000000000b';
@@ -98,9 +98,59 @@ describe('VolumesService', () => {
     await expect(service.placementFor(principal('member'), spec(['v'.repeat(111)]))).rejects.toThrow(/at most 110/);
   });
 
-  it('records the missing volumes on the chosen host, insisting on that host', async () => {
-    answers[createVolume.subject] = () => ({ created: true, volume: volume(TEAM_A, 'new') });
-    await service.recordOnHost(principal('member'), 'host-a', ['new']);
-    expect(requests).toEqual([{ subject: createVolume.subject, payload: { teamId: TEAM_A, name: 'new', hostId: 'host-a', requireHost: true } }]);
+  it('records the missing volumes on the chosen host, insisting on that host; the anonymous ones with their label', async () => {
+    const anonymous = 'a'.repeat(64);
+    answers[createVolume.subject] = (p: { name: string }) => ({ created: true, volume: volume(TEAM_A, p.name) });
+    await service.recordOnHost(principal('member'), 'host-a', ['new', anonymous], new Set([anonymous]));
+    expect(requests).toEqual([
+      { subject: createVolume.subject, payload: { teamId: TEAM_A, name: 'new', hostId: 'host-a', labels: {}, requireHost: true } },
+      { subject: createVolume.subject, payload: { teamId: TEAM_A, name: anonymous, hostId: 'host-a', labels: { [ANONYMOUS_LABEL]: '' }, requireHost: true } },
+    ]);
+  });
+
+  it("gives -v /path and the image's VOLUMEs nothing is mounted at a new anonymous volume each, as dockerd", () => {
+    const { volumes, anonymous } = service.withAnonymous(
+      [
+        { kind: 'volume', target: '/data', readOnly: false },
+        { kind: 'volume', source: 'named', target: '/cache/', readOnly: true },
+        { kind: 'bind', source: '/srv/x', target: '/x', readOnly: false },
+      ],
+      ['/cache', '/logs/', '/x', '/data', 'relative'],
+    );
+    expect(volumes.map((v) => [v.kind, anonymous.has(v.source) ? 'anonymous' : v.source, v.target])).toEqual([
+      ['volume', 'anonymous', '/data'],
+      ['volume', 'named', '/cache/'],
+      ['bind', '/srv/x', '/x'],
+      ['volume', 'anonymous', '/logs'],
+    ]);
+    expect([...anonymous].every((name) => /^[0-9a-f]{64}$/.test(name))).toBe(true);
+    expect(anonymous.size).toBe(2);
+    expect(() => service.withAnonymous([{ kind: 'bind', target: '/x', readOnly: false }], [])).toThrow('the bind mount at /x needs a source');
+  });
+
+  it('places new anonymous volumes as missing without looking them up', async () => {
+    const name = 'b'.repeat(64);
+    const placed = await service.placementFor(principal('member'), spec([name]), new Set([name]));
+    expect(placed).toMatchObject({ hostId: null, missing: [name] });
+    expect(requests).toEqual([]);
+  });
+
+  it("removes a removed container's anonymous volumes, not its named ones nor one another container still mounts", async () => {
+    const [gone, shared] = ['c'.repeat(64), 'd'.repeat(64)];
+    const anonymous = (name: string) => ({ ...volume(TEAM_A, name), labels: { [ANONYMOUS_LABEL]: '' } });
+    answers[getVolume.subject] = (p: { name: string }) => (p.name === 'named' ? volume(TEAM_A, 'named') : anonymous(p.name));
+    answers[listVolumes.subject] = () => ({ items: [] });
+    answers[deleteVolume.subject] = (p: { name: string }) => {
+      if (p.name === shared) throw new ConflictError(`volume ${shared} is in use by container other`);
+      return { deleted: volume(TEAM_A, p.name) };
+    };
+    answers['muelle.agent.host-a.volumes.remove.v1'] = () => ({ removed: true });
+    await service.removeAnonymousOf(principal('member'), { teamId: TEAM_A, spec: spec([gone, 'named', shared]) });
+    expect(requests.filter((r) => r.subject === deleteVolume.subject).map((r) => (r.payload as { name: string }).name)).toEqual([gone, shared]);
+    expect(requests.filter((r) => r.subject.startsWith('muelle.agent.')).map((r) => (r.payload as { name: string }).name)).toEqual([gone]);
+    // A viewer may not: the volume stays.
+    requests.length = 0;
+    await expect(service.removeAnonymousOf(principal('viewer'), { teamId: TEAM_A, spec: spec([gone]) })).rejects.toThrow(PermissionDeniedError);
+    expect(requests.some((r) => r.subject === deleteVolume.subject)).toBe(false);
   });
 });

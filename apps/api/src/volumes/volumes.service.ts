@@ -12,15 +12,17 @@ import {
   MuelleError,
   NotFoundError,
   TeamVolumeName,
+  VolumeMount,
   UnavailableError,
   VolumeRecord,
 } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Action } from '@muelle/authz';
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
-import { authorize, RequestPrincipal, teamScope } from '../auth/principal';
+import { authorize, RequestPrincipal, SYSTEM_ACTOR, teamScope } from '../auth/principal';
 import { Cluster } from '../hosts/cluster';
 import { explainNoPlacement, placeContainer } from '../scheduling/scheduler';
 import { CreateVolumeBody } from './volumes.schemas';
@@ -37,7 +39,15 @@ export interface VolumePlacement {
   hostId: string | null;
   /** Volumes that do not exist yet: recorded on the chosen host once the container is placed. */
   missing: string[];
+  /** The new anonymous ones among `missing` (recorded with ANONYMOUS_LABEL). */
+  anonymous: ReadonlySet<string>;
 }
+
+/** A mount as a create body may give it: a `volume` without a source is an anonymous one (`-v /data`). */
+export type RequestedMount = Omit<VolumeMount, 'source'> & { source?: string };
+
+/** `/data/` and `/data` are one mount point (dockerd compares cleaned paths). */
+const mountPoint = (path: string) => posix.normalize(path).replace(/(.)\/+$/, '$1');
 
 /** Does `labels` have every `key` or `key=value` of `wanted`? (Docker's `label` filter.) */
 export function hasLabels(labels: Record<string, string>, wanted: readonly string[]): boolean {
@@ -112,7 +122,37 @@ export class VolumesService {
   /** 409 naming the containers (running or not) that mount it; then its host's agent removes the directory. */
   async remove(principal: RequestPrincipal, name: string): Promise<VolumeRecord> {
     const volume = await this.get(principal, name, 'delete');
-    const { deleted } = await this.bus.request(deleteVolume, { teamId: volume.teamId, name });
+    const deleted = await this.deleteEverywhere(volume.teamId, name);
+    await this.audit.record(principal, 'volume.remove', `volume:${name}`, { hostId: deleted.hostId });
+    return deleted;
+  }
+
+  /**
+   * `rm -v` and `--rm`: a removed container's anonymous volumes go with it; named ones stay, and
+   * so does an anonymous one another container still mounts (as dockerd). `principal` null: the
+   * container's agent removed it (`--rm` asked for at create by whoever was allowed to create it).
+   */
+  async removeAnonymousOf(principal: RequestPrincipal | null, container: { teamId: string | null; spec: Pick<ContainerSpec, 'volumes'> }): Promise<void> {
+    for (const mount of container.spec.volumes) {
+      if (mount.kind !== 'volume') continue;
+      const volume = await this.find(container.teamId, mount.source);
+      if (!volume || !(ANONYMOUS_LABEL in volume.labels)) continue;
+      try {
+        if (principal) await this.remove(principal, volume.name);
+        else {
+          await this.deleteEverywhere(volume.teamId, volume.name);
+          await this.audit.record(SYSTEM_ACTOR, 'volume.remove', `volume:${volume.name}`, { hostId: volume.hostId, reason: 'container auto-removed' });
+        }
+      } catch (error) {
+        // Still mounted by another container, or already removed: dockerd leaves it too.
+        if (!(error instanceof MuelleError && (error.code === 'CONFLICT' || error.code === 'NOT_FOUND'))) throw error;
+      }
+    }
+  }
+
+  /** The record, then the directory on its host (the caller was allowed to remove it). */
+  private async deleteEverywhere(teamId: string | null, name: string): Promise<VolumeRecord> {
+    const { deleted } = await this.bus.request(deleteVolume, { teamId, name });
     if (!deleted) throw new NotFoundError(`no such volume: ${name}`);
     try {
       await this.bus.request(agentContracts(deleted.hostId).removeVolume, { name, teamId: deleted.teamId, force: false });
@@ -123,7 +163,6 @@ export class VolumesService {
         throw error;
       }
     }
-    await this.audit.record(principal, 'volume.remove', `volume:${name}`, { hostId: deleted.hostId });
     return deleted;
   }
 
@@ -152,11 +191,16 @@ export class VolumesService {
    * A new container's named volumes: the ones that exist pin it to their host (a volume is local
    * to one host); several hosts, or a host other than the one asked for, are refused naming them.
    */
-  async placementFor(principal: RequestPrincipal, spec: ContainerSpec): Promise<VolumePlacement> {
+  async placementFor(principal: RequestPrincipal, spec: ContainerSpec, anonymous: ReadonlySet<string> = new Set()): Promise<VolumePlacement> {
     const names = [...new Set(spec.volumes.filter((v) => v.kind === 'volume').map((v) => v.source))];
     const hosts = new Map<string, string>();
     const missing: string[] = [];
     for (const name of names) {
+      // A fresh random name: nothing to look up, it is made wherever the container lands.
+      if (anonymous.has(name)) {
+        missing.push(name);
+        continue;
+      }
       const valid = TeamVolumeName.safeParse(name);
       if (!valid.success) throw new InvalidArgumentError(`volume name ${name}: ${valid.error.issues[0].message}`);
       const volume = await this.find(principal.teamId, name);
@@ -166,17 +210,44 @@ export class VolumesService {
     const distinct = [...new Set(hosts.values())];
     if (distinct.length > 1) throw new InvalidArgumentError(`the volumes live on different hosts (${[...hosts].map(([n, h]) => `${n} on ${h}`).join(', ')}); a container can only use volumes of one host`);
     const hostId = distinct[0] ?? null;
-    if (hostId === null) return { spec, hostId, missing };
+    if (hostId === null) return { spec, hostId, missing, anonymous };
     if (spec.placement.hostId && spec.placement.hostId !== hostId) {
       throw new InvalidArgumentError(`volume ${[...hosts.keys()][0]} lives on host ${hostId}, not on the requested host ${spec.placement.hostId}`);
     }
-    return { spec: { ...spec, placement: { ...spec.placement, hostId } }, hostId, missing };
+    return { spec: { ...spec, placement: { ...spec.placement, hostId } }, hostId, missing, anonymous };
+  }
+
+  /**
+   * As dockerd: each mount of a `volume` without a source (`-v /data`, the Docker body's `Volumes`)
+   * and each of the image's VOLUME paths nothing is mounted at gets a new anonymous volume, named
+   * with 64 random hex digits. Placement then treats them as named volumes that do not exist yet.
+   */
+  withAnonymous(mounts: readonly RequestedMount[], imageVolumes: readonly string[]): { volumes: VolumeMount[]; anonymous: Set<string> } {
+    const anonymous = new Set<string>();
+    const fresh = () => {
+      const name = randomBytes(32).toString('hex');
+      anonymous.add(name);
+      return name;
+    };
+    const volumes = mounts.map((m): VolumeMount => {
+      if (m.source) return { ...m, source: m.source };
+      if (m.kind === 'bind') throw new InvalidArgumentError(`the bind mount at ${m.target} needs a source`);
+      return { ...m, source: fresh() };
+    });
+    const taken = new Set(volumes.map((v) => mountPoint(v.target)));
+    for (const path of imageVolumes) {
+      if (!path.startsWith('/') || taken.has(mountPoint(path))) continue;
+      taken.add(mountPoint(path));
+      volumes.push({ kind: 'volume', source: fresh(), target: mountPoint(path), readOnly: false });
+    }
+    return { volumes, anonymous };
   }
 
   /** Records the volumes a container placed on `hostId` made there (its agent makes the directories). */
-  async recordOnHost(principal: RequestPrincipal, hostId: string, names: readonly string[]): Promise<void> {
+  async recordOnHost(principal: RequestPrincipal, hostId: string, names: readonly string[], anonymous: ReadonlySet<string> = new Set()): Promise<void> {
     for (const name of names) {
-      const { created } = await this.bus.request(createVolume, { teamId: principal.teamId, name, hostId, requireHost: true });
+      const labels: Record<string, string> = anonymous.has(name) ? { [ANONYMOUS_LABEL]: '' } : {};
+      const { created } = await this.bus.request(createVolume, { teamId: principal.teamId, name, hostId, labels, requireHost: true });
       if (created) await this.audit.record(principal, 'volume.create', `volume:${name}`, { hostId, driver: 'local' });
     }
   }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { collect, parseEnv, parseHealthcheck, parseMemory, parseNetworks, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseVolume } from '../parse';
+import { collect, parseEnv, parseHealthcheck, parseMemory, parseNetworks, parsePairs, parsePidsLimit, parsePublish, parseRestart, parseSecurityOpts, parseUlimit, parseRunVolume } from '../parse';
 import { runTerminal } from '../terminal';
 import { apiClient, followLogs } from './common';
 import type { Io } from '../commands';
@@ -20,7 +20,7 @@ export function registerRunCommand(program: Command, io: Io): void {
     .option('--rm', 'remove the container when it exits')
     .option('-p, --publish <spec>', '[ip:]hostPort:containerPort[/proto]', collect, [])
     .option('-e, --env <KEY=value>', 'environment variable', collect, [])
-    .option('-v, --volume <spec>', 'source:/target[:ro]', collect, [])
+    .option('-v, --volume <spec>', 'source:/target[:ro], or /target alone for a new anonymous volume', collect, [])
     .option('-l, --label <key=value>', 'label', collect, [])
     .option('-w, --workdir <dir>')
     .option('-u, --user <user>')
@@ -62,7 +62,7 @@ export function registerRunCommand(program: Command, io: Io): void {
         // Attached, the end of our input is the container's (docker run -i); detached it stays open.
         stdinOnce: !!o.interactive && !o.detach,
         ports: o.publish.map(parsePublish),
-        volumes: o.volume.map(parseVolume),
+        volumes: o.volume.map(parseRunVolume),
         ...parseNetworks(o.network, o.networkAlias),
         resources: {
           memoryBytes: o.memory ? parseMemory(o.memory) : undefined,
@@ -126,7 +126,8 @@ export function registerRunCommand(program: Command, io: Io): void {
       if (o.rm)
         await api
           .request('DELETE', `/v1/containers/${created.id}`, {
-            query: { force: true },
+            // As docker run --rm: its anonymous volumes go with it.
+            query: { force: true, volumes: true },
           })
           .catch((error) => void io.err.write(`Error response from daemon: ${(error as Error).message}\n`));
       io.exitCode = exitCode;

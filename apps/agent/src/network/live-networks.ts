@@ -1,4 +1,4 @@
-import { ConflictError, InvalidArgumentError, type ContainerSpec, type NetworkEndpoint } from '@muelle/contracts';
+import { ConflictError, type ContainerSpec, type NetworkEndpoint } from '@muelle/contracts';
 import type { ExtraNetworks } from './extra-networks';
 import { containerInterfaces, nextInterfaceName } from './live-endpoint';
 
@@ -16,11 +16,10 @@ const runsNow = (c: NetworkedContainer) => c.state === 'running' && c.initPid !=
 
 /**
  * Pure: the container's networks once `endpoint` (as metadata recorded it, with its address) joined
- * them, and whether its namespace gets the interface now. Metadata already applied the rules
- * (team, count, modes: NetworkEndpoints.connect); this refuses only what this host cannot do.
+ * them, and whether its namespace gets the interface now. Metadata applied the rules already (team,
+ * count, modes, the first network: NetworkEndpoints); the host only follows the record.
  */
 export function connectPlan(container: NetworkedContainer, endpoint: NetworkEndpoint): { networks: NetworkEndpoint[]; live: boolean } {
-  if (container.spec.network !== 'bridge' || !container.spec.networks.length) throw new InvalidArgumentError(`container ${container.id} is not on a user-defined network: it joins no other`);
   if (container.spec.networks.some((n) => n.id === endpoint.id)) throw new ConflictError(`container ${container.id} is already connected to network ${endpoint.name}`);
   return { networks: [...container.spec.networks, endpoint], live: runsNow(container) };
 }
@@ -28,7 +27,6 @@ export function connectPlan(container: NetworkedContainer, endpoint: NetworkEndp
 /** Pure: the networks without `networkId`; `endpoint` is what to unwire (absent: the host never had it, nothing to do). */
 export function disconnectPlan(container: NetworkedContainer, networkId: string): { networks: NetworkEndpoint[]; endpoint?: NetworkEndpoint; live: boolean } {
   const at = container.spec.networks.findIndex((n) => n.id === networkId);
-  if (at === 0) throw new InvalidArgumentError(`network ${container.spec.networks[0]!.name} is the container's first network (eth0): it stays`);
   if (at < 0) return { networks: container.spec.networks, live: false };
   return { networks: container.spec.networks.filter((n) => n.id !== networkId), endpoint: container.spec.networks[at], live: runsNow(container) };
 }

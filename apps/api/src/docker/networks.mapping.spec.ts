@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@muelle/contracts';
-import { NotSupportedByMuelleError } from './errors';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
+import { dockerError, NotSupportedByMuelleError, withDockerStatus } from './errors';
 import { networkFilter, toDockerNetwork, toMuelleConnect, toMuelleDisconnect, toMuelleNetwork } from './networks.mapping';
 
 /** What docker-compose 1.29 (docker-py) sends for a project's default network. */
@@ -98,5 +98,14 @@ describe('Docker network connect/disconnect bodies', () => {
     expect(() => toMuelleConnect({})).toThrow('invalid name or ID supplied: ""');
     expect(() => toMuelleDisconnect({ Container: '' })).toThrow(InvalidArgumentError);
     expect(() => toMuelleConnect({ Container: 'app', EndpointConfig: { Aliases: ['no spaces'] } })).toThrow(/EndpointConfig\.Aliases: a DNS name/);
+  });
+});
+
+describe("dockerd's statuses where they differ from Muelle's", () => {
+  it('keeps the message and gives the mapped code its dockerd status; other errors pass unchanged', async () => {
+    const connected = new ConflictError('endpoint with name app already exists in network back');
+    await expect(withDockerStatus(Promise.reject(connected), { CONFLICT: 403 }).catch(dockerError)).resolves.toEqual({ status: 403, message: connected.message });
+    await expect(withDockerStatus(Promise.reject(new NotFoundError('no such network: x')), { CONFLICT: 403 }).catch(dockerError)).resolves.toMatchObject({ status: 404 });
+    await expect(withDockerStatus(Promise.resolve('done'), { CONFLICT: 403 })).resolves.toBe('done');
   });
 });

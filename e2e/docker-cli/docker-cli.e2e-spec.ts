@@ -545,6 +545,29 @@ describe('the seed with the stock docker CLI', () => {
       await ok('network', 'rm', 'names-a', 'names-b');
     }, 60_000);
 
+    it('docker network connect joins a running container live: a peer answers by name there; after disconnect the name no longer resolves', async () => {
+      await ok('network', 'create', 'conn-a');
+      await ok('network', 'create', 'conn-b');
+      await remember('conn-a');
+      await remember('conn-b');
+      await ok('run', '-d', '--name', 'conn-peer', '--network', 'conn-b', busybox, 'sh', '-c', 'exec httpd -f -p 80 -h /etc');
+      await ok('run', '-d', '--name', 'conn-app', '--network', 'conn-a', busybox, 'sleep', '60');
+      await ok('network', 'connect', '--alias', 'app2', 'conn-b', 'conn-app');
+      const joined = JSON.parse(await ok('inspect', 'conn-app'))[0].NetworkSettings.Networks['conn-b'];
+      expect(joined).toMatchObject({ Aliases: expect.arrayContaining(['app2']), IPAddress: expect.stringMatching(/^10\./) });
+      expect((await docker(['network', 'connect', 'conn-b', 'conn-app'], env)).stderr).toContain('endpoint with name conn-app already exists in network conn-b');
+      // The resolver reuses a network's names for 1 s: asked until the change shows (bounded).
+      const peerHostname = JSON.parse(await ok('inspect', 'conn-peer'))[0].Config.Hostname;
+      const reach = 'for i in $(seq 15); do wget -qO- http://conn-peer/hostname && exit 0; sleep 0.2; done; exit 1';
+      expect(await ok('exec', 'conn-app', 'sh', '-c', `ip -o -4 addr show eth1; ${reach}`)).toMatch(new RegExp(`eth1\\s+inet ${joined.IPAddress.replace(/\./g, '\\.')}/24[\\s\\S]*${peerHostname}`));
+      await ok('network', 'disconnect', 'conn-b', 'conn-app');
+      const gone = 'for i in $(seq 15); do nslookup conn-peer >/dev/null 2>&1 || { echo unresolved; ip -o link | grep -c eth1; exit 0; }; sleep 0.2; done; echo still-resolves';
+      expect((await ok('exec', 'conn-app', 'sh', '-c', gone)).trim().split('\n')).toEqual(['unresolved', '0']);
+      expect(JSON.parse(await ok('inspect', 'conn-app'))[0].NetworkSettings.Networks).not.toHaveProperty('conn-b');
+      await ok('rm', '-f', 'conn-app', 'conn-peer');
+      await ok('network', 'rm', 'conn-a', 'conn-b');
+    }, 60_000);
+
     it('docker-compose up -d of two services where one calls the other by name, ps, down', async () => {
       const project = join(work, 'compose-names');
       mkdirSync(project, { recursive: true });
@@ -572,7 +595,7 @@ describe('the seed with the stock docker CLI', () => {
   });
 
   it('answers what it does not support with a clear message, not a hang', async () => {
-    for (const args of [['network', 'connect', 'x', 'y'], ['volume', 'create', '--driver', 'nfs', 'x'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
+    for (const args of [['network', 'connect', '--ip', '10.90.0.9', 'x', 'y'], ['volume', 'create', '--driver', 'nfs', 'x'], ['run', '--privileged', busybox, 'true'], ['commit', 'x']]) {
       const result = await docker(args, env, { timeoutMs: 20_000 });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/not supported by Muelle|No such container/);

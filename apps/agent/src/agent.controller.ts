@@ -100,6 +100,16 @@ export function agentControllerFor(hostId: string) {
       return this.runtime.wait(r.id, r.condition);
     }
 
+    @HandleRequest(c.connectNetwork)
+    async connectNetwork(r: ParsedRequestOf<C['connectNetwork']>) {
+      await this.runtime.ready;
+      return this.runtime.connectNetwork(r.id, r.endpoint);
+    }
+    @HandleRequest(c.disconnectNetwork)
+    async disconnectNetwork(r: ParsedRequestOf<C['disconnectNetwork']>) {
+      await this.runtime.ready;
+      return this.runtime.disconnectNetwork(r.id, r.networkId);
+    }
     @HandleRequest(c.top)
     async top(r: ParsedRequestOf<C['top']>) {
       await this.runtime.ready;

@@ -20,7 +20,7 @@ describe('muelle start-up: only the command asked for is built', () => {
     const names = (only?: string) => buildProgram(io, only).commands.map((c) => c.name());
     expect(names('ps')).toEqual(['ps']);
     expect(names('network')).toEqual(['network']);
-    expect(buildProgram(io, 'network').commands[0].commands.map((c) => c.name())).toEqual(expect.arrayContaining(['ls', 'create', 'rm']));
+    expect(buildProgram(io, 'network').commands[0].commands.map((c) => c.name())).toEqual(expect.arrayContaining(['ls', 'create', 'rm', 'connect', 'disconnect']));
     // Both registrations of `team` (members and admin) land on the one command.
     expect(buildProgram(io, 'team').commands[0].commands.length).toBe(buildProgram(io).commands.find((c) => c.name() === 'team')?.commands.length);
     expect(names().length).toBeGreaterThan(30);

@@ -19,6 +19,7 @@ export * from './network/endpoint-mac';
 export * from './network/addresses.contracts';
 export * from './network/networks.contracts';
 export * from './network/names.contracts';
+export * from './network/endpoints.contracts';
 export * from './version';
 export * from './services/services.contracts';
 export * from './byte-units';

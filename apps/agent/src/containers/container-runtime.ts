@@ -1,7 +1,8 @@
+// size: ~415 lines: the per-container lock and the rules between operations; network connect/disconnect delegate to network/live-networks.ts.
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, ContainerRuntimeInfo, ContainerSpec, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
+import { ConflictError, ContainerRuntimeInfo, ContainerSpec, NetworkEndpoint, ContainerStateChange, ContainerStats, InvalidArgumentError, RegistryAuth, UnavailableError } from '@muelle/contracts';
 import { helperPath } from '@muelle/isolation';
 import { checkCommandExists, directoryRoot, layeredRoot, resolveUser, type RootView } from '@muelle/images';
 import { ContainerLog, LogMark } from './container-log';
@@ -15,6 +16,7 @@ import { containerStats } from './container-stats';
 import { RestartScheduler, shouldRestart } from './restart-policy';
 import { networkMembers } from '../network/extra-networks';
 import { prepareVolumes } from '../volumes/copy-up';
+import { LiveNetworks } from '../network/live-networks';
 
 // Kept importable from here: exec and the tests use them.
 export { limitsOf, mergeEnv, signalNumber } from './container-spec-checks';
@@ -300,6 +302,24 @@ export class ContainerRuntime {
       this.restarts.forget(id);
       this.records.changed(record, 'dead');
       return { removed: true };
+    });
+  }
+
+  /** `network connect`: under the container's lock, so a start or stop waits for the wiring. */
+  connectNetwork(id: string, endpoint: NetworkEndpoint): Promise<ContainerRuntimeInfo> {
+    return this.changeNetworks(id, (record, live) => live.connect(record, endpoint));
+  }
+
+  disconnectNetwork(id: string, networkId: string): Promise<ContainerRuntimeInfo> {
+    return this.changeNetworks(id, (record, live) => live.disconnect(record, networkId));
+  }
+
+  private changeNetworks(id: string, change: (record: ContainerRecordOnDisk, live: LiveNetworks) => Promise<NetworkEndpoint[]>): Promise<ContainerRuntimeInfo> {
+    return this.locked(id, async () => {
+      const record = this.get(id);
+      record.spec = { ...record.spec, networks: await change(record, new LiveNetworks(() => this.processes.extraNetworks())) };
+      await this.records.save(record);
+      return this.info(id);
     });
   }
 

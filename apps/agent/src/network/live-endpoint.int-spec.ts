@@ -1,5 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NetworkEndpoint } from '@muelle/contracts';
+import { ExtraNetworks } from './extra-networks';
 import { attachLive, containerInterfaces, detachLive, liveHostInterface, nextInterfaceName } from './live-endpoint';
+import { LiveNetworks } from './live-networks';
+import { tableName } from './rules';
+import { UserNetworks } from './user-networks';
 
 /**
  * Live connect/disconnect on a real kernel (root; run under `flock /tmp/muelle-kernel.lock`): two
@@ -13,6 +21,10 @@ const describeKernel = isRoot && hasTools ? describe : describe.skip;
 
 const BRIDGE = 'mlivebr141';
 const NET = '9'.repeat(64);
+/** A team network as the agent makes it (UserNetworks: bridge mnc0ffee1412, its own nft table), internal: no NAT, range 10.89.142.0/24. */
+const TEAM_NET = 'c0ffee1412'.padEnd(64, 'd');
+const TEAM_BRIDGE = UserNetworks.bridgeName(TEAM_NET);
+const teamEndpoint = (address: string): NetworkEndpoint => ({ id: TEAM_NET, name: 'live-team', driver: 'bridge', subnet: '10.89.142.0/24', gateway: '10.89.142.1', internal: true, address });
 const containers = [
   { ns: 'mlive-141a', id: 'a'.repeat(64), ip: '10.89.141.2', mac: '02:42:0a:59:8d:02' },
   { ns: 'mlive-141b', id: 'b'.repeat(64), ip: '10.89.141.3', mac: '02:42:0a:59:8d:03' },
@@ -28,12 +40,15 @@ const reaches = (from: string, to: string) => spawnSync('ip', ['netns', 'exec', 
 
 function tearDown() {
   for (const c of containers) spawnSync('ip', ['netns', 'del', c.ns]);
-  for (const c of containers) for (const n of [NET, '8'.repeat(64)]) spawnSync('ip', ['link', 'del', liveHostInterface(c.id, n)]);
+  for (const c of containers) for (const n of [NET, '8'.repeat(64), TEAM_NET]) spawnSync('ip', ['link', 'del', liveHostInterface(c.id, n)]);
   spawnSync('ip', ['link', 'del', BRIDGE]);
+  spawnSync('ip', ['link', 'del', TEAM_BRIDGE]);
+  spawnSync('nft', ['delete', 'table', 'inet', tableName(TEAM_BRIDGE)]);
 }
 
 describeKernel('live network connect/disconnect in a real namespace', () => {
   const sleepers: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'muelle-live-'));
 
   beforeAll(async () => {
     tearDown();
@@ -51,6 +66,7 @@ describeKernel('live network connect/disconnect in a real namespace', () => {
   afterAll(() => {
     for (const s of sleepers) s.kill('SIGKILL');
     tearDown();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('adds eth0/eth1… in the namespace, joined to the bridge with the network MAC and MTU, reachable, and removes them again', async () => {
@@ -81,4 +97,33 @@ describeKernel('live network connect/disconnect in a real namespace', () => {
     expect(spawnSync('ip', ['link', 'show', 'dev', host]).status).not.toBe(0);
     expect(await containerInterfaces(sleepers[1]!.pid!)).toEqual(['lo']);
   });
+
+  // After the cases above: container a has eth0 on the test bridge, b has no interface left.
+  it('network connect of a running container: eth1 on the team bridge with its address, a peer reachable, all gone after disconnect', async () => {
+    const [a, b] = containers as [(typeof containers)[0], (typeof containers)[0]];
+    const [pidA, pidB] = [sleepers[0]!.pid!, sleepers[1]!.pid!];
+    const extra = new ExtraNetworks(new UserNetworks(dir, 'nftables'));
+    const live = new LiveNetworks(() => extra);
+    const first: NetworkEndpoint = { id: NET, name: 'live-first', address: a.ip };
+    // The peer: b joins the team network the same way.
+    await extra.joinOne(b.id, pidB, teamEndpoint('10.89.142.3'), nextInterfaceName(await containerInterfaces(pidB)));
+    const running = { id: a.id, state: 'running', initPid: pidA, spec: { network: 'bridge' as const, networks: [first] } };
+
+    expect(await live.connect(running, teamEndpoint('10.89.142.2'))).toEqual([first, teamEndpoint('10.89.142.2')]);
+    expect(await containerInterfaces(pidA)).toEqual(['lo', 'eth0', 'eth1']);
+    expect(sh(['ip', 'netns', 'exec', a.ns, 'ip', '-o', '-4', 'addr', 'show', 'eth1'])).toContain('10.89.142.2/24');
+    expect(sh(['ip', '-o', 'link', 'show', 'master', TEAM_BRIDGE])).toContain(liveHostInterface(a.id, TEAM_NET));
+    const ping = () => spawnSync('ip', ['netns', 'exec', a.ns, 'busybox', 'ping', '-c', '1', '-W', '1', '10.89.142.3']).status === 0;
+    expect(ping()).toBe(true);
+
+    expect(await live.disconnect({ ...running, spec: { network: 'bridge', networks: [first, teamEndpoint('10.89.142.2')] } }, TEAM_NET)).toEqual([first]);
+    expect(await containerInterfaces(pidA)).toEqual(['lo', 'eth0']);
+    expect(ping()).toBe(false);
+    expect(spawnSync('ip', ['link', 'show', 'dev', liveHostInterface(a.id, TEAM_NET)]).status).not.toBe(0);
+    // Nothing of the network is left on the host once its last container left.
+    await extra.leaveOne(b.id, teamEndpoint('10.89.142.3'));
+    await expect(new UserNetworks(dir, 'nftables').remove(TEAM_NET)).resolves.toBe('removed');
+    expect(spawnSync('ip', ['link', 'show', 'dev', TEAM_BRIDGE]).status).not.toBe(0);
+    expect(sh(['nft', 'list', 'tables'])).not.toContain(tableName(TEAM_BRIDGE));
+  }, 30_000);
 });

@@ -1,12 +1,12 @@
 import { Controller, Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HandleEvent } from '@muelle/bus';
-import { containerStateChanged, networkRemoved, type PayloadOf } from '@muelle/contracts';
+import { containerNetworksChanged, containerStateChanged, networkRemoved, type PayloadOf } from '@muelle/contracts';
 import { OVERLAY } from '../tokens';
 import { OverlayNetworks } from './overlay-networks';
 
 /**
- * Every agent hears every host's container state changes (outside the agents' queue group) and
- * reconciles its overlay forwarding from them, and every network removal (its devices leave the
+ * Every agent hears every host's container state changes and network connects/disconnects (outside
+ * the agents' queue group) and reconciles its overlay forwarding from them, and every network removal (its devices leave the
  * host); the periodic pass heals a missed event.
  */
 @Controller()
@@ -23,6 +23,11 @@ export class OverlayController implements OnApplicationBootstrap, OnModuleDestro
 
   @HandleEvent(containerStateChanged, { everyReplica: true })
   stateChanged() {
+    this.overlay.containerChanged();
+  }
+
+  @HandleEvent(containerNetworksChanged, { everyReplica: true })
+  networksChanged() {
     this.overlay.containerChanged();
   }
 

@@ -352,7 +352,8 @@ export class ContainersService {
     return runtime;
   }
 
-  private placedHost(record: ContainerRecord): string {
+  /** The host a container is placed on (agent requests go there). */
+  placedHost(record: ContainerRecord): string {
     if (!record.hostId) throw new UnavailableError(`container ${record.name} is not placed on any host`);
     return record.hostId;
   }

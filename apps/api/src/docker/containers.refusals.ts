@@ -135,6 +135,12 @@ export function refuseUnimplementedOptions(body: Record<string, unknown>): void 
   if (healthcheck) checkUnread(healthcheck, HEALTHCHECK_READ, 'Healthcheck.');
 }
 
+/** `POST /networks/{id}/connect`'s `EndpointConfig`: a 400 naming the first option besides `Aliases` that is set (a static `IPAddress` too). */
+export function refuseUnimplementedEndpointOptions(endpoint: Record<string, unknown> | null | undefined): void {
+  checkUnread(endpoint, CONNECT_READ, 'EndpointConfig.');
+}
+const CONNECT_READ = new Set(['Aliases']);
+
 /** Docker's health-check fields Muelle runs; `StartInterval` (probes during the start period at another pace) is not. */
 const HEALTHCHECK_READ = new Set(['Test', 'Interval', 'Timeout', 'StartPeriod', 'Retries']);
 

@@ -2,8 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseFilters
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { NetworksService } from '../networks/networks.service';
-import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
-import { networkFilter, toDockerNetwork, toMuelleNetwork } from './networks.mapping';
+import { NetworkConnections } from '../networks/network-connections';
+import { DockerErrorFilter, NotSupportedByMuelleError, withDockerStatus } from './errors';
+import { networkFilter, toDockerNetwork, toMuelleConnect, toMuelleDisconnect, toMuelleNetwork } from './networks.mapping';
 import { parseFilters } from './system.controller';
 
 /** Docker's `/networks` routes over the same NetworksService as `/v1/networks`. */
@@ -11,7 +12,10 @@ import { parseFilters } from './system.controller';
 @UseGuards(AuthGuard)
 @UseFilters(DockerErrorFilter)
 export class DockerNetworksController {
-  constructor(private readonly networks: NetworksService) {}
+  constructor(
+    private readonly networks: NetworksService,
+    private readonly connections: NetworkConnections,
+  ) {}
 
   @Get()
   async list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
@@ -38,6 +42,20 @@ export class DockerNetworksController {
       deleted.push(network.name);
     }
     return { NetworksDeleted: deleted };
+  }
+
+  /** dockerd 20.10: an already connected container is 403 ("endpoint with name … already exists in network …"). */
+  @Post(':ref/connect')
+  @HttpCode(200)
+  async connect(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
+    await withDockerStatus(this.connections.connect(principal, ref, toMuelleConnect(body)), { CONFLICT: 403 });
+  }
+
+  /** dockerd 20.10 answers a container that is not connected with 500 ("container … is not connected to network …"). */
+  @Post(':ref/disconnect')
+  @HttpCode(200)
+  async disconnect(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
+    await withDockerStatus(this.connections.disconnect(principal, ref, toMuelleDisconnect(body)), { CONFLICT: 500 });
   }
 
   @Get(':ref')

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@muelle/contracts';
-import { NotSupportedByMuelleError } from './errors';
-import { networkFilter, toDockerNetwork, toMuelleNetwork } from './networks.mapping';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '@muelle/contracts';
+import { dockerError, NotSupportedByMuelleError, withDockerStatus } from './errors';
+import { networkFilter, toDockerNetwork, toMuelleConnect, toMuelleDisconnect, toMuelleNetwork } from './networks.mapping';
 
 /** What docker-compose 1.29 (docker-py) sends for a project's default network. */
 const composeBody = {
@@ -68,5 +68,44 @@ describe('Docker /networks mapping', () => {
     expect(networkFilter({ label: ['com.docker.compose.project=other'] })(record)).toBe(false);
     expect(networkFilter({ driver: ['overlay'] })(record)).toBe(false);
     expect(() => networkFilter({ dangling: ['true'] })).toThrow(/networks filter dangling/);
+  });
+});
+
+describe('Docker network connect/disconnect bodies', () => {
+  /** docker CLI 28's `network connect --alias web front app`: every endpoint field, zero but the aliases. */
+  const cli = { Container: 'app', EndpointConfig: { IPAMConfig: {}, Links: null, Aliases: ['web'], DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', MacAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null } };
+
+  it("takes the CLI's connect body and docker-py's bare one, and the disconnect body with Force", () => {
+    expect(toMuelleConnect(cli)).toEqual({ container: 'app', aliases: ['web'] });
+    expect(toMuelleConnect({ Container: 'app' })).toEqual({ container: 'app', aliases: [] });
+    expect(toMuelleDisconnect({ Container: 'app', Force: true })).toEqual({ container: 'app', force: true });
+    expect(toMuelleDisconnect({ Container: 'app' })).toEqual({ container: 'app', force: false });
+  });
+
+  it.each([
+    [{ EndpointConfig: { IPAMConfig: { IPv4Address: '10.90.0.9' } } }, /--ip\/--ip6 is not supported/],
+    [{ EndpointConfig: { Links: ['db:db'] } }, /--link is not supported/],
+    [{ EndpointConfig: { DriverOpts: { a: 'b' } } }, /network driver options is not supported/],
+    [{ EndpointConfig: { IPAddress: '10.90.0.9' } }, /EndpointConfig\.IPAddress is not supported/],
+    [{ Extra: 1 }, /the field Extra is not supported/],
+  ])('refuses an option it does not implement by name: %j', (extra, message) => {
+    const attempt = () => toMuelleConnect({ Container: 'app', ...extra });
+    expect(attempt).toThrow(NotSupportedByMuelleError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('names what is wrong: no container (as dockerd), a bad alias', () => {
+    expect(() => toMuelleConnect({})).toThrow('invalid name or ID supplied: ""');
+    expect(() => toMuelleDisconnect({ Container: '' })).toThrow(InvalidArgumentError);
+    expect(() => toMuelleConnect({ Container: 'app', EndpointConfig: { Aliases: ['no spaces'] } })).toThrow(/EndpointConfig\.Aliases: a DNS name/);
+  });
+});
+
+describe("dockerd's statuses where they differ from Muelle's", () => {
+  it('keeps the message and gives the mapped code its dockerd status; other errors pass unchanged', async () => {
+    const connected = new ConflictError('endpoint with name app already exists in network back');
+    await expect(withDockerStatus(Promise.reject(connected), { CONFLICT: 403 }).catch(dockerError)).resolves.toEqual({ status: 403, message: connected.message });
+    await expect(withDockerStatus(Promise.reject(new NotFoundError('no such network: x')), { CONFLICT: 403 }).catch(dockerError)).resolves.toMatchObject({ status: 404 });
+    await expect(withDockerStatus(Promise.resolve('done'), { CONFLICT: 403 })).resolves.toBe('done');
   });
 });

@@ -1,6 +1,7 @@
-import { InvalidArgumentError, NetworkRecord } from '@muelle/contracts';
+import { InvalidArgumentError, NetworkAlias, NetworkRecord } from '@muelle/contracts';
 import { z } from 'zod';
-import { CreateNetworkBody } from '../networks/networks.schemas';
+import { ConnectNetworkBody, CreateNetworkBody, DisconnectNetworkBody } from '../networks/networks.schemas';
+import { refuseUnimplementedEndpointOptions } from './containers.refusals';
 import { parseRequest } from '../http/validation';
 import { NotSupportedByMuelleError } from './errors';
 
@@ -117,4 +118,36 @@ export function networkFilter(filters: Record<string, string[]>): (network: Netw
 function hasLabel(labels: Record<string, string>, filter: string): boolean {
   const eq = filter.indexOf('=');
   return eq < 0 ? filter in labels : labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+/** `POST /networks/{id}/connect` and `/disconnect` bodies (docker CLI, docker-py, compose). */
+const ConnectBody = z.object({ Container: z.string().nullish(), EndpointConfig: z.record(z.string(), z.unknown()).nullish() }).strict();
+const DisconnectBody = z.object({ Container: z.string().nullish(), Force: z.boolean().nullish() }).strict();
+
+/** The container as dockerd wants it named (its own message for an empty one). */
+function containerOf(container: string | null | undefined): string {
+  if (!container) throw new InvalidArgumentError(`invalid name or ID supplied: ${JSON.stringify(container ?? '')}`);
+  return container;
+}
+
+/** Docker's connect body as Muelle's: `Aliases` kept, any other endpoint option set is a 400 naming it (a static IP, links, driver options…). */
+export function toMuelleConnect(body: unknown): ConnectNetworkBody {
+  const parsed = parseDockerBody(ConnectBody, body);
+  refuseUnimplementedEndpointOptions(parsed.EndpointConfig);
+  const aliases = z.array(NetworkAlias).max(32).nullish().safeParse(parsed.EndpointConfig?.Aliases);
+  if (!aliases.success) throw new InvalidArgumentError(`EndpointConfig.Aliases: ${aliases.error.issues[0]?.message ?? 'a list of names'}`);
+  return { container: containerOf(parsed.Container), aliases: aliases.data ?? [] };
+}
+
+export function toMuelleDisconnect(body: unknown): DisconnectNetworkBody {
+  const parsed = parseDockerBody(DisconnectBody, body);
+  return { container: containerOf(parsed.Container), force: parsed.Force === true };
+}
+
+function parseDockerBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') throw new NotSupportedByMuelleError(`the field ${issue.keys.join(', ')}`, 400);
+  throw new InvalidArgumentError(`${issue.path.join('.') || 'body'}: ${issue.message}`);
 }

@@ -24,7 +24,7 @@ import { BuildQuery, ListBuildsQuery } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
-import { CreateNetworkBody } from '../networks/networks.schemas';
+import { ConnectNetworkBody, CreateNetworkBody, DisconnectNetworkBody } from '../networks/networks.schemas';
 import { CreateVolumeBody, PruneVolumesBody } from '../volumes/volumes.schemas';
 import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from '../services/services.schemas';
 import { ImageQuery, PruneImagesBody } from '../images/images.controller';
@@ -382,6 +382,8 @@ export const routes: Route[] = [
   { method: 'get', path: '/v1/networks', summary: "List networks (members: their team's; admins: all)", tag: 'networks' },
   { method: 'get', path: '/v1/networks/{ref}', summary: 'A network by name, id or unique id prefix', tag: 'networks' },
   { method: 'delete', path: '/v1/networks/{ref}', summary: 'Remove a network and give its subnet back', tag: 'networks' },
+  { method: 'post', path: '/v1/networks/{ref}/connect', summary: 'Connect a container to the network (live when it runs, at its next start otherwise); its address from the address manager, at most 8 networks', tag: 'networks', body: ConnectNetworkBody },
+  { method: 'post', path: '/v1/networks/{ref}/disconnect', summary: "Disconnect a container from the network (not its first one); force: no error when the record has it no longer, the host still drops it", tag: 'networks', body: DisconnectNetworkBody },
   { method: 'post', path: '/v1/volumes', summary: 'Create a named volume (driver local) on the least loaded host; an existing one of the name is returned', tag: 'volumes', body: CreateVolumeBody, status: 201 },
   { method: 'get', path: '/v1/volumes', summary: "List volumes with their host and the containers mounting them (members: their team's; admins: all)", tag: 'volumes' },
   { method: 'post', path: '/v1/volumes/prune', summary: "Remove the caller's team's volumes no container mounts", tag: 'volumes', body: PruneVolumesBody },

@@ -6,7 +6,7 @@ import { apiClient, formatOption, printJson } from './common';
 
 const path = (ref: string) => `/v1/networks/${encodeURIComponent(ref)}`;
 
-/** `muelle network create|ls|inspect|rm`: the team's networks. */
+/** `muelle network create|ls|inspect|rm|connect|disconnect`: the team's networks. */
 export function registerNetworkCommands(program: Command, io: Io): Command {
   const network = program.command('network').description("Your team's networks: a subnet each, no overlap with any host or network");
 
@@ -60,6 +60,27 @@ export function registerNetworkCommands(program: Command, io: Io): Command {
         await api.request('DELETE', path(ref));
         io.out.write(`${ref}\n`);
       }
+    });
+
+  // As docker's: nothing printed on success, the error otherwise.
+  network
+    .command('connect')
+    .description('Connect a container to a network: a running one gets the interface now, a stopped one at its next start')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--alias <name>', 'another name for the container on this network', collect, [])
+    .action(async (ref: string, container: string, o) => {
+      await apiClient().request('POST', `${path(ref)}/connect`, { body: { container, aliases: o.alias } });
+    });
+
+  network
+    .command('disconnect')
+    .description("Disconnect a container from a network (not its first one, which carries its default route)")
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', "no error when the record no longer has it; the container's host still drops it")
+    .action(async (ref: string, container: string, o) => {
+      await apiClient().request('POST', `${path(ref)}/disconnect`, { body: { container, force: !!o.force } });
     });
 
   return network;

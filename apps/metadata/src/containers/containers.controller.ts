@@ -3,7 +3,9 @@ import { HandleEvent, HandleRequest } from '@muelle/bus';
 import {
   containerHealthChanged,
   ContainerHealthChange,
+  connectContainerNetwork,
   containerStateChanged,
+  disconnectContainerNetwork,
   ContainerStateChange,
   deleteContainerRecord,
   getContainer,
@@ -48,6 +50,16 @@ export class ContainersController {
   @HandleRequest(renameContainer)
   rename(request: ParsedRequestOf<typeof renameContainer>) {
     return this.containers.rename(request.id, request.name);
+  }
+
+  @HandleRequest(connectContainerNetwork)
+  connectNetwork(request: ParsedRequestOf<typeof connectContainerNetwork>) {
+    return this.containers.connectNetwork(request.id, request.network);
+  }
+
+  @HandleRequest(disconnectContainerNetwork)
+  disconnectNetwork(request: ParsedRequestOf<typeof disconnectContainerNetwork>) {
+    return this.containers.disconnectNetwork(request.id, request.networkId);
   }
 
   @HandleRequest(hostUsage)

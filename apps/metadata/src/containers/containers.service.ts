@@ -8,12 +8,14 @@ import {
   ContainerStateChange,
   HostUsage,
   InvalidArgumentError,
+  NetworkEndpoint,
   NotFoundError,
 } from '@muelle/contracts';
 import { Brackets, EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { ContainerEntity } from '../entities';
 import { TeamLimitsService } from '../teams/team-limits.service';
 import { NetworkEndpoints } from '../networks/network-endpoints';
+import { NetworkEntity } from '../networks/network.entity';
 import { friendlyName } from './container-names';
 
 /** PostgreSQL's unique_violation. */
@@ -187,6 +189,32 @@ export class ContainersService {
         throw new ConflictError(`the container name "${name}" is already in use`, { name });
       throw error;
     }
+    return this.byId(id);
+  }
+
+  /** `network connect`: see NetworkEndpoints.connect. */
+  connectNetwork(id: string, network: Pick<NetworkEndpoint, 'id' | 'name' | 'aliases'>): Promise<ContainerRecord> {
+    return this.changeNetworks(id, (manager, row) => this.endpoints.connect(manager, row, network));
+  }
+
+  /** `network disconnect`: see NetworkEndpoints.disconnect (named by the network's record for the message). */
+  disconnectNetwork(id: string, networkId: string): Promise<ContainerRecord> {
+    return this.changeNetworks(id, async (manager, row) => {
+      const network = await manager.findOneBy(NetworkEntity, { id: networkId });
+      return this.endpoints.disconnect(row, { id: networkId, name: network?.name ?? networkId });
+    });
+  }
+
+  /** The container's row locked while its networks change (a concurrent change waits and sees this one), the spec written back. */
+  private async changeNetworks(id: string, change: (manager: EntityManager, row: ContainerEntity) => ContainerSpec | Promise<ContainerSpec>): Promise<ContainerRecord> {
+    await this.containers.manager.transaction(async (manager) => {
+      const containers = manager.getRepository(ContainerEntity);
+      const row = await containers.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) throw new NotFoundError(`no such container: ${id}`);
+      // Records from before team networks have no list.
+      row.spec = { ...row.spec, networks: row.spec.networks ?? [] };
+      await containers.update({ id }, { spec: await change(manager, row) });
+    });
     return this.byId(id);
   }
 

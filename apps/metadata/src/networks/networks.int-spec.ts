@@ -1,5 +1,5 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { allocateHostSubnet, cidrsOverlap, ConflictError, containerStateChanged, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, networkNames, NotFoundError, overlayPeers, recordContainer, registerHost, createService, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
+import { allocateHostSubnet, cidrsOverlap, ConflictError, connectContainerNetwork, containerStateChanged, disconnectContainerNetwork, InvalidArgumentError, ContainerSpec, createNetwork, createTeam, deleteContainerRecord, deleteNetwork, getNetwork, InvalidMessageError, listNetworks, networkNames, NotFoundError, overlayPeers, recordContainer, registerHost, createService, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
@@ -107,6 +107,38 @@ describe('networks in metadata (PostgreSQL)', () => {
     expect((await record('apps-3', teamA)).spec.networks[0]?.address).toBe('10.77.0.2');
     for (const name of ['apps-4', 'apps-5', 'apps-6']) await record(name, teamA);
     await expect(record('apps-7', teamA)).rejects.toThrow(/network apps has no free address left \(10\.77\.0\.0\/29\)/);
+  });
+
+  it('connects a recorded container to one more network with the next free address, under the create-time rules, and disconnects it', async () => {
+    const first = await bus.request(createNetwork, { name: 'conn-a', teamId: teamA, driver: 'overlay', subnet: '10.76.0.0/24' });
+    const more = await bus.request(createNetwork, { name: 'conn-b', teamId: teamA, driver: 'bridge', subnet: '10.76.1.0/24' });
+    const theirs = await bus.request(createNetwork, { name: 'conn-theirs', teamId: teamB, driver: 'overlay' });
+    const record = (name: string, spec: object) => bus.request(recordContainer, { id: randomBytes(32).toString('hex'), name, teamId: teamA, hostId: 'net-host', spec: ContainerSpec.parse({ image: 'r/x', ...spec }) });
+    await record('conn-peer', { networks: [{ id: more.id, name: 'conn-b' }] });
+    const c = await record('conn-1', { networks: [{ id: first.id, name: 'conn-a' }] });
+    const joined = await bus.request(connectContainerNetwork, { id: c.id, network: { id: more.id, name: 'conn-b', aliases: ['web', 'web'] } });
+    expect(joined.spec.networks.map((n) => [n.name, n.address, n.aliases])).toEqual([['conn-a', '10.76.0.2', undefined], ['conn-b', '10.76.1.3', ['web']]]);
+    await expect(bus.request(connectContainerNetwork, { id: c.id, network: { id: more.id, name: 'conn-b' } })).rejects.toThrow(/endpoint with name conn-1 already exists in network conn-b/);
+    await expect(bus.request(connectContainerNetwork, { id: c.id, network: { id: theirs.id, name: 'conn-theirs' } })).rejects.toThrow(NotFoundError);
+    // The first network carries the default route: it stays.
+    await expect(bus.request(disconnectContainerNetwork, { id: c.id, networkId: first.id })).rejects.toThrow(/conn-a is the container's first network/);
+    const left = await bus.request(disconnectContainerNetwork, { id: c.id, networkId: more.id });
+    expect(left.spec.networks.map((n) => n.name)).toEqual(['conn-a']);
+    await expect(bus.request(disconnectContainerNetwork, { id: c.id, networkId: more.id })).rejects.toThrow(new RegExp(`container ${c.id} is not connected to network conn-b`));
+    // The rule of create (at most 8 networks) holds for connect too.
+    const eight = await Promise.all(Array.from({ length: 8 }, (_, i) => bus.request(createNetwork, { name: `conn-many-${i}`, teamId: teamA, driver: 'bridge' })));
+    for (const n of eight.slice(1)) await bus.request(connectContainerNetwork, { id: c.id, network: { id: n.id, name: n.name } });
+    await expect(bus.request(connectContainerNetwork, { id: c.id, network: { id: eight[0]!.id, name: eight[0]!.name } })).rejects.toThrow(/a container joins at most 8 networks/);
+    // Host and none containers have no interfaces of their own; one on the default bridge has no place for a second network.
+    for (const [spec, why] of [
+      [{ network: 'host' }, /sharing network namespace/],
+      [{ network: 'none' }, /private \(none\) mode/],
+      [{}, /is on the default bridge/],
+    ] as const) {
+      const other = await record(`conn-${randomBytes(3).toString('hex')}`, spec);
+      await expect(bus.request(connectContainerNetwork, { id: other.id, network: { id: more.id, name: 'conn-b' } })).rejects.toThrow(InvalidArgumentError);
+      await expect(bus.request(connectContainerNetwork, { id: other.id, network: { id: more.id, name: 'conn-b' } })).rejects.toThrow(why);
+    }
   });
 
   it("lists a network's names for its resolvers: names, aliases on that network and addresses, and nothing of another network", async () => {

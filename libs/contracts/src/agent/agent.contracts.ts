@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineRequest } from '../contract';
 import { IsoDate, Labels } from '../common';
 import { ContainerId, ContainerName, ContainerSpec, ContainerState, HealthStatus, HostId } from '../containers/container.schemas';
+import { ConnectOnHost, DisconnectOnHost } from '../network/endpoints.contracts';
 
 /*
  * The per-host agent API. Every subject is `muelle.agent.<hostId>.<verb>.v1`, so a caller (api,
@@ -310,6 +311,14 @@ export function agentContracts(hostId: string) {
      * image's layers (`sizeRootFs`), measured on its host.
      */
     diskUsage: defineRequest(subject('containers.disk-usage'), byId, z.object({ sizeRw: z.number().int().min(0), sizeRootFs: z.number().int().min(0) }), 30_000),
+    /**
+     * `network connect`: the endpoint joins the container's spec; a running container gets it in its
+     * namespace now (`eth<N>`, the lowest free N), a stopped one at its next start. CONFLICT when
+     * already connected; a failed wiring leaves the container as it was.
+     */
+    connectNetwork: defineRequest(subject('containers.networks.connect'), ConnectOnHost, ContainerRuntimeInfo, 30_000),
+    /** `network disconnect`: the interface, its host end and the network's rules for it go; the spec forgets the network. */
+    disconnectNetwork: defineRequest(subject('containers.networks.disconnect'), DisconnectOnHost, ContainerRuntimeInfo, 30_000),
     /** `docker top`: the container's processes, one row of strings per process under `titles`. */
     top: defineRequest(subject('containers.top'), byId, z.object({ titles: z.array(z.string()), processes: z.array(z.array(z.string())) })),
     /**

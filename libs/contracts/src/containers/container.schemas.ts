@@ -106,6 +106,15 @@ export const HealthStatus = z.enum(['starting', 'healthy', 'unhealthy']);
 export type HealthStatus = z.infer<typeof HealthStatus>;
 
 /** What a user asks for: the platform-wide description of a container, before placement. */
+/**
+ * A container's networks, in order: the rule for how many and that none is listed twice, applied at
+ * create and at every later `network connect` alike.
+ */
+export const ContainerNetworks = z
+  .array(NetworkEndpoint)
+  .max(MAX_CONTAINER_NETWORKS, `a container joins at most ${MAX_CONTAINER_NETWORKS} networks`)
+  .refine((list) => new Set(list.map((n) => n.id)).size === list.length, 'a network is listed twice');
+
 export const ContainerSpec = z.object({
   image: z.string().min(1).max(1024),
   command: z.array(z.string()).optional(),
@@ -127,11 +136,7 @@ export const ContainerSpec = z.object({
    * User-defined networks (`--network <name>`, with `network: bridge`), in place of the host's
    * default bridge: `eth0`, `eth1`… in this order, the default route through the first.
    */
-  networks: z
-    .array(NetworkEndpoint)
-    .max(MAX_CONTAINER_NETWORKS, `a container joins at most ${MAX_CONTAINER_NETWORKS} networks`)
-    .refine((list) => new Set(list.map((n) => n.id)).size === list.length, 'a network is listed twice')
-    .default([]),
+  networks: ContainerNetworks.default([]),
   resources: Resources.default({}),
   security: SecurityOptions.default({ readOnly: false, capAdd: [], capDrop: [], ulimits: [], seccomp: 'default' }),
   restartPolicy: RestartPolicy.default({ name: 'no', maxRetries: 0 }),

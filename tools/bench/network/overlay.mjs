@@ -7,19 +7,11 @@
 // else is touched. Needs root and `npm run build`. Run under the kernel lock:
 //   flock /tmp/muelle-kernel.lock node tools/bench/network/overlay.mjs [--mib 256] [--runs 3]
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, built, ns, sh } from './bench-common.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const require = createRequire(join(repo, 'dist', 'package.json'));
-const { desiredEntries } = require(join(repo, 'dist/apps/agent/src/network/overlay-plan.js'));
-const { endpointMac } = require(join(repo, 'dist/apps/agent/src/network/endpoint-mac.js'));
-const { VXLAN_OVERHEAD } = require(join(repo, 'dist/apps/agent/src/network/vxlan.js'));
-const arg = (name, fallback, max) => {
-  const i = process.argv.indexOf(name);
-  return Math.min(Math.max(Number(i > 0 ? process.argv[i + 1] : fallback) || fallback, 1), max);
-};
+const { desiredEntries } = built('apps/agent/src/network/overlay-plan.js');
+const { endpointMac } = built('libs/contracts/src/network/endpoint-mac.js');
+const { VXLAN_OVERHEAD } = built('apps/agent/src/network/vxlan.js');
 const mib = arg('--mib', 256, 4096);
 const runs = arg('--runs', 3, 20);
 
@@ -29,12 +21,6 @@ const VNI = 4242;
 const PORT = 4789;
 const underlay = { [HA]: '10.89.97.1', [HB]: '10.89.97.2' };
 const containers = { [CA]: { host: HA, ip: '10.89.98.2', id: 'a'.repeat(64) }, [CA2]: { host: HA, ip: '10.89.98.4', id: 'c'.repeat(64) }, [CB]: { host: HB, ip: '10.89.98.3', id: 'd'.repeat(64) } };
-const sh = (args, input) => {
-  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const ns = (name, args, input) => sh(['ip', 'netns', 'exec', name, ...args], input);
 const tearDown = () => [HA, HB, CA, CA2, CB].forEach((n) => spawnSync('ip', ['netns', 'del', n]));
 
 const server = `

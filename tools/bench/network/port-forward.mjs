@@ -1,34 +1,21 @@
 #!/usr/bin/env node
 // Published-port forwarding: throughput and round-trip latency through the kernel DNAT rules the
-// agent applies (rules.ts, nftables), against the same container reached directly (routed, no NAT)
+// agent applies (rules.ts, nftables), against the same container reached directly (routed, no NAT,
+// measured with the host's rules flushed: they let nothing routed in reach a container un-NATed)
 // and through a userland Node pipe proxy like the former PortProxy, for reference. Three network
 // namespaces made here (host with bridge and rules, container, LAN client); nothing else is touched.
 // Needs root, `npm run build`, nftables. Run under the kernel lock:
 //   flock /tmp/muelle-kernel.lock node tools/bench/network/port-forward.mjs [--mib 256] [--runs 3]
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, built, ns, sh } from './bench-common.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const require = createRequire(join(repo, 'dist', 'package.json'));
-const { nftRuleset } = require(join(repo, 'dist/apps/agent/src/network/rules.js'));
-const arg = (name, fallback, max) => {
-  const i = process.argv.indexOf(name);
-  return Math.min(Math.max(Number(i > 0 ? process.argv[i + 1] : fallback) || fallback, 1), max);
-};
+const { nftRuleset } = built('apps/agent/src/network/rules.js');
 const mib = arg('--mib', 256, 4096);
 const runs = arg('--runs', 3, 20);
 
 const [HOST, CTR, CLIENT] = ['mbench-host', 'mbench-ctr', 'mbench-client'];
 const CTR_IP = '10.89.94.2';
 const HOST_LAN = '10.89.95.1';
-const sh = (args, input) => {
-  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const ns = (name, args, input) => sh(['ip', 'netns', 'exec', name, ...args], input);
 const tearDown = () => [HOST, CTR, CLIENT].forEach((n) => spawnSync('ip', ['netns', 'del', n]));
 
 // Sink on 9000 answers with the byte count at the end; echo on 9001 for round trips.
@@ -85,7 +72,9 @@ try {
   ns(CLIENT, ['ip', 'link', 'set', 'eth0', 'up']);
   ns(CLIENT, ['ip', 'route', 'add', '10.89.94.0/24', 'via', HOST_LAN]); // "direct": routed, no NAT
   const published = [9000, 9001].map((p) => ({ hostIp: '0.0.0.0', hostPort: 10000 + p, protocol: 'tcp', targetIp: CTR_IP, targetPort: p }));
-  ns(HOST, ['nft', '-f', '-'], nftRuleset({ bridge: 'mbenchbr0', subnet: '10.89.94.0/24', members: [{ hostInterface: 'mbenchv0', ipAddress: CTR_IP, group: 'g' }], published }));
+  const rules = nftRuleset({ bridge: 'mbenchbr0', subnet: '10.89.94.0/24', members: [{ hostInterface: 'mbenchv0', ipAddress: CTR_IP, group: 'g' }], published });
+  // The direct path has no rules at all (only this bench's own namespace is flushed); the others have the agent's.
+  const rulesFor = (host) => (host === CTR_IP ? ns(HOST, ['nft', 'flush', 'ruleset']) : ns(HOST, ['nft', '-f', '-'], rules));
   let stderr = '';
   for (const [where, code] of [[CTR, server], [HOST, proxy]]) {
     const child = spawn('ip', ['netns', 'exec', where, process.execPath, '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -95,6 +84,7 @@ try {
   // Wait on every port the runs use (bounded), not on a timer.
   const probe = (host, port) => spawnSync('ip', ['netns', 'exec', CLIENT, 'timeout', '1', 'bash', '-c', `echo > /dev/tcp/${host}/${port}`]).status === 0;
   for (const [host, port] of [[CTR_IP, 9000], [CTR_IP, 9001], [HOST_LAN, 29000], [HOST_LAN, 29001], [HOST_LAN, 19000]]) {
+    rulesFor(host);
     let i = 0;
     while (!probe(host, port) && i++ < 100) spawnSync('sleep', ['0.2']);
     if (i > 100) throw new Error(`${host}:${port} never answered; servers said: ${stderr}`);
@@ -104,6 +94,7 @@ try {
   const results = {};
   for (let run = 0; run < runs; run++) {
     for (const [name, [host, port, echo]] of Object.entries(paths)) {
+      rulesFor(host);
       const out = ns(CLIENT, [process.execPath, '-e', client(host, port, mib * 1024 * 1024, echo, 2000)]);
       (results[name] ??= []).push(JSON.parse(out));
     }

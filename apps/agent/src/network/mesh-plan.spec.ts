@@ -1,4 +1,4 @@
-import { checkMesh, meshIptablesRules, meshNftRules, MeshService, MeshTask, planMesh, taskServes } from './mesh-plan';
+import { checkMesh, meshIptablesJumps, meshIptablesRules, meshNftRules, MeshService, MeshTask, planMesh, taskServes } from './mesh-plan';
 
 const task = (over: Partial<MeshTask>): MeshTask => ({
   hostId: 'host-a',
@@ -79,6 +79,12 @@ describe('mesh rules', () => {
     expect(text).toContain('-A MUELLE-MESH-PRE -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 8080 -j CONNMARK --set-mark 0x4d455348');
     expect(text).toContain('-m connmark --mark 0x4d455348 -j DNAT --to-destination 192.0.2.2:31000');
     expect(text).toContain('-A MUELLE-MESH-POST -m connmark --mark 0x4d455348 -j MASQUERADE');
+  });
+
+  it('both backends drop what route_localnet would let in: 127.0.0.0/8 arriving on any device but lo, before conntrack', () => {
+    expect(meshNftRules([])).toContain('    type filter hook prerouting priority raw; policy accept;\n    iifname != "lo" ip daddr 127.0.0.0/8 drop\n');
+    expect(meshIptablesRules([])).toContain('*raw\n:MUELLE-MESH-GUARD - [0:0]\n-F MUELLE-MESH-GUARD\n-A MUELLE-MESH-GUARD ! -i lo -d 127.0.0.0/8 -j DROP\nCOMMIT\n');
+    expect(meshIptablesJumps()).toContainEqual(['raw', 'PREROUTING', 'MUELLE-MESH-GUARD']);
   });
 
   it('refuses anything but addresses and ports, and a port published twice', () => {

@@ -102,6 +102,9 @@ export function checkMesh(rules: readonly MeshRule[]): void {
 
 export const MESH_TABLE = 'muelle_mesh';
 export const MESH_CHAIN = 'MUELLE-MESH';
+/** iptables (raw table) chain of the loopback guard; nftables has it as chain `guard` of MESH_TABLE. */
+export const MESH_GUARD_CHAIN = `${MESH_CHAIN}-GUARD`;
+const LOOPBACK_NET = '127.0.0.0/8';
 /** Conntrack mark of a mesh flow (ASCII "MESH"): masqueraded in postrouting. */
 export const MESH_MARK = '0x4d455348';
 
@@ -110,6 +113,10 @@ export const MESH_MARK = '0x4d455348';
  * `numgen random` over a map (each new flow independently; a flow stays on its replica, conntrack);
  * a port with none is left to the host, where nothing listens, so the client gets a refusal at once.
  * Its dstnat priority is ahead of the bridges' tables, so a mesh port wins over a stale container rule.
+ * The guard: a host client of 127.0.0.1:PORT sent to another host's replica needs route_localnet on
+ * the device toward it (RoutingMesh sets it), which would also let a neighbour on that device reach
+ * the host's loopback-only services; anything to 127.0.0.0/8 arriving on a device other than lo is
+ * dropped before conntrack (the replies of our own flows still carry the host's address there).
  */
 export function meshNftRules(rules: readonly MeshRule[]): string {
   checkMesh(rules);
@@ -123,6 +130,10 @@ export function meshNftRules(rules: readonly MeshRule[]): string {
     `table ip ${MESH_TABLE} {}`,
     `delete table ip ${MESH_TABLE}`,
     `table ip ${MESH_TABLE} {`,
+    `  chain guard {`,
+    `    type filter hook prerouting priority raw; policy accept;`,
+    `    iifname != "lo" ip daddr ${LOOPBACK_NET} drop`,
+    `  }`,
     `  chain prerouting {`,
     `    type nat hook prerouting priority dstnat - 5; policy accept;`,
     ...dnat,
@@ -148,7 +159,8 @@ export function meshNftTeardown(): string {
 /**
  * The iptables fallback (`iptables-restore --noflush`, nat table): for N replicas, the i-th rule
  * takes a new flow with probability 1/(N−i) and the last takes the rest, which spreads flows evenly.
- * `-PRE` is jumped to from PREROUTING and OUTPUT, `-POST` from POSTROUTING (see meshIptablesJumps).
+ * `-PRE` is jumped to from PREROUTING and OUTPUT, `-POST` from POSTROUTING (see meshIptablesJumps);
+ * the loopback guard (see meshNftRules) is a chain of the raw table, jumped to from its PREROUTING.
  */
 export function meshIptablesRules(rules: readonly MeshRule[]): string {
   checkMesh(rules);
@@ -165,15 +177,17 @@ export function meshIptablesRules(rules: readonly MeshRule[]): string {
       lines.push(`-A ${pre} ${match} -m connmark --mark ${MESH_MARK} -j DNAT --to-destination ${b.address}:${b.port}`);
     });
   }
-  lines.push(`-A ${post} -m connmark --mark ${MESH_MARK} -j MASQUERADE`, `COMMIT`, '');
+  lines.push(`-A ${post} -m connmark --mark ${MESH_MARK} -j MASQUERADE`, `COMMIT`);
+  lines.push(`*raw`, `:${MESH_GUARD_CHAIN} - [0:0]`, `-F ${MESH_GUARD_CHAIN}`, `-A ${MESH_GUARD_CHAIN} ! -i lo -d ${LOOPBACK_NET} -j DROP`, `COMMIT`, '');
   return lines.join('\n');
 }
 
-/** Jumps from the built-in nat chains into the mesh's: [built-in chain, our chain]. */
-export function meshIptablesJumps(): Array<[string, string]> {
+/** Jumps from the built-in chains into the mesh's: [table, built-in chain, our chain]. */
+export function meshIptablesJumps(): Array<[string, string, string]> {
   return [
-    ['PREROUTING', `${MESH_CHAIN}-PRE`],
-    ['OUTPUT', `${MESH_CHAIN}-PRE`],
-    ['POSTROUTING', `${MESH_CHAIN}-POST`],
+    ['nat', 'PREROUTING', `${MESH_CHAIN}-PRE`],
+    ['nat', 'OUTPUT', `${MESH_CHAIN}-PRE`],
+    ['nat', 'POSTROUTING', `${MESH_CHAIN}-POST`],
+    ['raw', 'PREROUTING', MESH_GUARD_CHAIN],
   ];
 }

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually, sleep } from '../wait.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const require = createRequire(join(repo, 'dist', 'package.json'));
@@ -28,18 +29,6 @@ const stats = (xs) => {
   return { median: s[Math.floor(s.length / 2)].toFixed(1), p90: s[Math.floor(s.length * 0.9)].toFixed(1), mean: (s.reduce((a, b) => a + b, 0) / s.length).toFixed(1) };
 };
 
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
-async function eventually(check, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(200);
-    }
-  }
-}
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 // A throwaway Distribution registry (Debian docker-registry) to pull from.
 const regDir = mkdtempSync(join(tmpdir(), 'bench-registry-'));

@@ -24,6 +24,8 @@ import pino from 'pino';
 import { z } from 'zod';
 import { metadataConfigShape } from '../config';
 import { startMetadata } from '../metadata.app';
+import { ContainersService } from './containers.service';
+import { DataSource } from 'typeorm';
 
 const newId = () => randomBytes(32).toString('hex');
 const spec = (extra: Partial<z.input<typeof ContainerSpec>> = {}) => ContainerSpec.parse({ image: 'busybox:latest', ...extra });
@@ -199,6 +201,32 @@ describe('container records in metadata (PostgreSQL)', () => {
     expect(first.items).toHaveLength(2);
     expect(second.items[0].id).not.toBe(first.items[1].id);
     await expect(bus.request(listContainers, { cursor: 'garbage' })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('filters by label through the labels index, not by reading every container (the services reconciler asks once per service)', async () => {
+    const id = newId();
+    await bus.request(recordContainer, { id, name: 'labelled-task', hostId: 'h1', spec: spec({ labels: { 'muelle.service.id': 'svc-a=1', tier: 'web' } }) });
+    const db = running.app.get(DataSource);
+    // Enough other records that reading them all costs more than the index: what a busy platform has.
+    await db.query(
+      `INSERT INTO containers (id, name, host_id, image, spec, labels, state, created_at, state_changed_at)
+       SELECT md5(i::text) || md5((i + 1)::text), 'filler-' || i, 'h2', 'busybox:latest', '{"image": "busybox:latest"}'::jsonb, jsonb_build_object('muelle.service.id', 'svc-' || (i % 200)), 'running', now() - make_interval(secs => i), now()
+       FROM generate_series(1, 20000) AS i`,
+    );
+    try {
+      await db.query('ANALYZE containers');
+      const found = await bus.request(listContainers, { all: true, filters: { label: ['muelle.service.id=svc-a=1'] } });
+      expect(found.items.map((c) => c.id)).toEqual([id]);
+      expect((await bus.request(listContainers, { all: true, limit: 1000, filters: { label: ['muelle.service.id=svc-7'] } })).items).toHaveLength(100);
+      const [sql, parameters] = running.app
+        .get(ContainersService)
+        .listQuery({ all: true, limit: 1000, filters: { label: ['muelle.service.id=svc-7'] } })
+        .getQueryAndParameters();
+      const plan = (await db.query(`EXPLAIN ${sql}`, parameters)).map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n');
+      expect(plan).toContain('containers_labels');
+    } finally {
+      await db.query(`DELETE FROM containers WHERE name LIKE 'filler-%'`);
+    }
   });
 
   it('sums what live containers reserve on each host, for the scheduler', async () => {

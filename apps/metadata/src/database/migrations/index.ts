@@ -20,6 +20,7 @@ import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerList
 import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
 import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
+import { ContainerLabelIndex1765094000000 } from './1765094000000-ContainerLabelIndex';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   ContainerListIndexes1765030000000,
   ServiceEvents1765070000000,
   ServiceUpdateFailures1765070000001,
+  ContainerLabelIndex1765094000000,
 ];

@@ -175,6 +175,21 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
     }
   }, 40_000);
 
+  it('ctrl-p ctrl-q detaches `docker exec -it` as dockerd over TCP does (exit 0, no message); the exec’s shell runs on', async () => {
+    try {
+      await docker(['run', '-d', '-it', '--name', 'detach-exec', image, 'sh'], dockerEnv);
+      // dockerd 20.10 behind a TCP relay, with this CLI: exit 0 and nothing said (the CLI half-closes; the
+      // server ends the stream). Over dockerd's unix socket the CLI says "read escape sequence" and exits 1.
+      const exec = await detachInTerminal(['docker', 'exec', '-it', 'detach-exec', 'sh'], { ...dockerEnv, HOME: work }, '\x10\x11');
+      expect({ code: exec.code, echoed: exec.stdout.includes('up-42'), said: /escape/.test(exec.stdout) }).toEqual({ code: 0, echoed: true, said: false });
+      // The container's sh and the detached exec's sh (its input left open, so it did not read an end of file).
+      const ps = await docker(['exec', 'detach-exec', 'ps', '-o', 'pid,args'], dockerEnv);
+      expect(ps.stdout + ps.stderr).toMatch(/^\s*\d+ sh\n(?:.*\n)*\s*\d+ sh$/m);
+    } finally {
+      await docker(['rm', '-f', 'detach-exec'], dockerEnv);
+    }
+  }, 20_000);
+
   it('docker system df measures a container: SizeRw is its writable layer, SizeRootFs adds the image', async () => {
     const id = (await docker(['run', '-d', '--name', 'sized', image, 'sh', '-c', 'head -c 1048576 /dev/zero > /big && sleep 60'], dockerEnv)).stdout.trim();
     try {

@@ -61,21 +61,17 @@ describe('docker exec start: detach keys and the end of input', () => {
     run.stop();
   });
 
-  it('watches ctrl-p ctrl-q when the create gave none', async () => {
+  // The client's input, then what reached the exec's stdin; the exec is detached, never its input ended.
+  it.each([
+    ['ctrl-p ctrl-q when the create gave none', { input: 'a\x10\x11b', end: false, stdin: 'a' }],
+    ["the end of the client's input (the docker CLI over TCP half-closes on the keys), as dockerd with a tty", { input: 'pwd\r', end: true, stdin: 'pwd\r' }],
+  ])('detaches a tty exec with stdin on %s', async (_name, { input, end, stdin }) => {
     const run = await startExec({});
-    run.client.write('a\x10\x11b');
+    if (end) run.client.end(input);
+    else run.client.write(input);
     await run.closed;
     await tick();
-    expect({ stdin: run.stdin(), calls: run.calls }).toEqual({ stdin: 'a', calls: ['detach', 'close'] });
-    run.stop();
-  });
-
-  it("detaches when the client's input ends on a tty with stdin (the docker CLI over TCP half-closes on the keys), as dockerd", async () => {
-    const run = await startExec({});
-    run.client.end('pwd\r');
-    await run.closed;
-    await tick();
-    expect({ stdin: run.stdin(), calls: run.calls }).toEqual({ stdin: 'pwd\r', calls: ['detach', 'close'] });
+    expect({ stdin: run.stdin(), calls: run.calls }).toEqual({ stdin, calls: ['detach', 'close'] });
     run.stop();
   });
 

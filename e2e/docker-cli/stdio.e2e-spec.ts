@@ -104,6 +104,11 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       },
     });
   };
+  /** How many `sh` processes `docker top` lists in a container (and its output, shown when a check fails). */
+  const shellsIn = async (name: string) => {
+    const top = await docker(['top', name], dockerEnv);
+    return { shells: top.stdout.split('\n').filter((line) => / sh$/.test(line.trimEnd())).length, top: top.stdout + top.stderr };
+  };
   const stateOf = async (name: string) => (await docker(['inspect', '--format', '{{.State.Status}}', name], dockerEnv)).stdout.trim();
 
   beforeAll(async () => {
@@ -169,6 +174,8 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       // `muelle exec -it` detaches with the keys too: the CLI leaves with exit code 0.
       const exec = await detachInTerminal([process.execPath, join(REPO, 'tools/bin/muelle.js'), 'exec', '-it', '--detach-keys', 'ctrl-x,x', 'detach-muelle', 'sh'], cliEnv, '\x18x');
       expect({ code: exec.code, echoed: exec.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      // ... and the exec's shell runs on next to the container's (its input left open).
+      expect(await shellsIn('detach-muelle')).toMatchObject({ shells: 2 });
     } finally {
       // They keep running by design: removed here whatever the outcome.
       await docker(['rm', '-f', 'detach-run', 'detach-muelle'], dockerEnv);
@@ -182,10 +189,11 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       // server ends the stream). Over dockerd's unix socket the CLI says "read escape sequence" and exits 1.
       const exec = await detachInTerminal(['docker', 'exec', '-it', 'detach-exec', 'sh'], { ...dockerEnv, HOME: work }, '\x10\x11');
       expect({ code: exec.code, echoed: exec.stdout.includes('up-42'), said: /escape/.test(exec.stdout) }).toEqual({ code: 0, echoed: true, said: false });
-      // The container's sh and the detached exec's sh (its input left open, so it did not read an end of file).
-      const top = await docker(['top', 'detach-exec'], dockerEnv);
-      const shells = top.stdout.split('\n').filter((line) => / sh$/.test(line.trimEnd())).length;
-      expect({ shells, top: top.stdout + top.stderr }).toEqual({ shells: 2, top: expect.any(String) });
+      // The create's DetachKeys are taken (dockerd's exec create takes them too).
+      const keyed = await detachInTerminal(['docker', 'exec', '-it', '--detach-keys', 'ctrl-x,x', 'detach-exec', 'sh'], { ...dockerEnv, HOME: work }, '\x18x');
+      expect({ code: keyed.code, echoed: keyed.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      // The container's sh and both detached execs' (their input left open, so neither read an end of file).
+      expect(await shellsIn('detach-exec')).toMatchObject({ shells: 3 });
     } finally {
       await docker(['rm', '-f', 'detach-exec'], dockerEnv);
     }

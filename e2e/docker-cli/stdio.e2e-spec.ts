@@ -104,6 +104,11 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       },
     });
   };
+  /** How many `sh` processes `docker top` lists in a container (and its output, shown when a check fails). */
+  const shellsIn = async (name: string) => {
+    const top = await docker(['top', name], dockerEnv);
+    return { shells: top.stdout.split('\n').filter((line) => / sh$/.test(line.trimEnd())).length, top: top.stdout + top.stderr };
+  };
   const stateOf = async (name: string) => (await docker(['inspect', '--format', '{{.State.Status}}', name], dockerEnv)).stdout.trim();
 
   beforeAll(async () => {
@@ -169,11 +174,30 @@ describe('container stdio as bytes (docker CLI and muelle)', () => {
       // `muelle exec -it` detaches with the keys too: the CLI leaves with exit code 0.
       const exec = await detachInTerminal([process.execPath, join(REPO, 'tools/bin/muelle.js'), 'exec', '-it', '--detach-keys', 'ctrl-x,x', 'detach-muelle', 'sh'], cliEnv, '\x18x');
       expect({ code: exec.code, echoed: exec.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      // ... and the exec's shell runs on next to the container's (its input left open).
+      expect(await shellsIn('detach-muelle')).toMatchObject({ shells: 2 });
     } finally {
       // They keep running by design: removed here whatever the outcome.
       await docker(['rm', '-f', 'detach-run', 'detach-muelle'], dockerEnv);
     }
   }, 40_000);
+
+  it('ctrl-p ctrl-q detaches `docker exec -it` as dockerd over TCP does (exit 0, no message); the exec’s shell runs on', async () => {
+    try {
+      await docker(['run', '-d', '-it', '--name', 'detach-exec', image, 'sh'], dockerEnv);
+      // dockerd 20.10 behind a TCP relay, with this CLI: exit 0 and nothing said (the CLI half-closes; the
+      // server ends the stream). Over dockerd's unix socket the CLI says "read escape sequence" and exits 1.
+      const exec = await detachInTerminal(['docker', 'exec', '-it', 'detach-exec', 'sh'], { ...dockerEnv, HOME: work }, '\x10\x11');
+      expect({ code: exec.code, echoed: exec.stdout.includes('up-42'), said: /escape/.test(exec.stdout) }).toEqual({ code: 0, echoed: true, said: false });
+      // The create's DetachKeys are taken (dockerd's exec create takes them too).
+      const keyed = await detachInTerminal(['docker', 'exec', '-it', '--detach-keys', 'ctrl-x,x', 'detach-exec', 'sh'], { ...dockerEnv, HOME: work }, '\x18x');
+      expect({ code: keyed.code, echoed: keyed.stdout.includes('up-42') }).toEqual({ code: 0, echoed: true });
+      // The container's sh and both detached execs' (their input left open, so neither read an end of file).
+      expect(await shellsIn('detach-exec')).toMatchObject({ shells: 3 });
+    } finally {
+      await docker(['rm', '-f', 'detach-exec'], dockerEnv);
+    }
+  }, 20_000);
 
   it('docker system df measures a container: SizeRw is its writable layer, SizeRootFs adds the image', async () => {
     const id = (await docker(['run', '-d', '--name', 'sized', image, 'sh', '-c', 'head -c 1048576 /dev/zero > /big && sleep 60'], dockerEnv)).stdout.trim();

@@ -47,7 +47,7 @@ async function context(files: Parameters<typeof writeTree>[1]): Promise<string> 
   return dir;
 }
 
-async function build(dir: string, options: { tags?: string[]; target?: string; noCache?: boolean; sourceDateEpoch?: number; buildArgs?: Record<string, string> } = {}, svc = service) {
+async function build(dir: string, options: { tags?: string[]; target?: string; noCache?: boolean; sourceDateEpoch?: number; buildArgs?: Record<string, string>; teamId?: string } = {}, svc = service) {
   const events: BuildProgressEvent[] = [];
   const started = Date.now();
   const record: BuildRecord = await svc.run(
@@ -61,6 +61,7 @@ async function build(dir: string, options: { tags?: string[]; target?: string; n
       sourceDateEpoch: options.sourceDateEpoch,
       network: 'none',
       registryCredentials: {},
+      ...(options.teamId && { requestedBy: { username: 'builder-test', teamId: options.teamId } }),
     },
     (event) => events.push(event),
   );
@@ -165,6 +166,18 @@ describe('builder (real isolation, real registry)', () => {
     // Steps 2..7 (ARG..COPY conf/) hit; step 8 (COPY data.txt) and everything after reruns.
     expect(hits).toEqual([2, 3, 4, 5, 6, 7]);
     expect(record.state).toBe('succeeded');
+  });
+
+  it("keeps the step cache per team: a team reuses its own steps, never another team's", async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo made-once > /made && date +%s%N >> /made\nCOPY f /f\n', f: 'f\n' });
+    const [teamA, teamB] = ['6f1c1f7e-0000-4000-8000-00000000000a', '6f1c1f7e-0000-4000-8000-00000000000b'];
+    const first = await build(dir, { teamId: teamA });
+    const again = await build(dir, { teamId: teamA });
+    const other = await build(dir, { teamId: teamB });
+    expect([first, again, other].map((b) => b.record.result?.cachedSteps)).toEqual([0, 2, 0]);
+    // Team B's RUN ran again: its own layer (the time in /made differs), not team A's.
+    expect(other.record.result?.digest).not.toBe(first.record.result?.digest);
+    expect(again.record.result?.digest).toBe(first.record.result?.digest);
   });
 
   it('gives identical digests for identical inputs with SOURCE_DATE_EPOCH and no cache', async () => {

@@ -22,3 +22,17 @@ export const Frame = {
   KeepAlive: 9,
 } as const;
 export type FrameType = (typeof Frame)[keyof typeof Frame];
+
+/** The `Error` frame payload of a caller that detaches (detach keys): the workload keeps running with its input open. */
+export function detachError(): { code: 'CANCELLED'; message: string; details: { detached: true } } {
+  return { code: 'CANCELLED', message: 'the caller detached', details: { detached: true } };
+}
+
+/** Whether an `Error` frame's payload is a detach (`detachError()`) rather than a caller that left or failed. */
+export function isDetachError(payload: Uint8Array): boolean {
+  try {
+    return JSON.parse(Buffer.from(payload).toString('utf8'))?.details?.detached === true;
+  } catch {
+    return false; // not JSON: an ordinary error frame
+  }
+}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
+import { detachError } from '@muelle/contracts';
 import { creditOf, CreditedSender, creditPayload, Frame, InProcessBroker, inProcessStreams, newStreamId, readyPayload, setStreamLiveness, StreamEnd, streamLiveness, STREAM_WINDOW_BYTES } from '@muelle/bus';
 import type { IsolationDriver, RunningProcess } from '@muelle/isolation';
 import type { ContainerRuntime } from './container-runtime';
@@ -159,5 +160,36 @@ describe('exec streams within the caller’s credit', () => {
     expect(error).toBe('the caller sent more input than it was granted');
     second.fake.finish();
     rude.close();
+  });
+});
+
+describe('an exec whose caller leaves', () => {
+  /** Starts a `sh` exec with a tty and stdin, its caller Ready, then the caller leaves with `payload`. */
+  async function leave(payload: object) {
+    const { fake, manager, transport } = setup();
+    let stdinEnded = false;
+    fake.proc.stdin!.on('finish', () => (stdinEnded = true));
+    const { execId } = manager.create({ containerId: 'c1', cmd: ['sh'], env: [], tty: true, attachStdin: true, detachKeys: 'ctrl-x,x' });
+    expect(manager.inspect(execId)).toMatchObject({ attachStdin: true, detachKeys: 'ctrl-x,x' });
+    const streamId = newStreamId();
+    const client = new StreamEnd(transport, streamId, 'client', () => undefined);
+    await manager.start({ execId, streamId });
+    client.send(Frame.Ready, readyPayload());
+    await tick(50);
+    client.sendJson(Frame.Error, payload);
+    client.close();
+    const before = fake.produced();
+    await tick(200);
+    const state = { stdinEnded, drained: fake.produced() > before + 4 * CHUNK, running: manager.inspect(execId).running };
+    fake.finish();
+    return state;
+  }
+
+  it('keeps its stdin open on a detach: it runs on, its output drained and dropped', async () => {
+    expect(await leave(detachError())).toEqual({ stdinEnded: false, drained: true, running: true });
+  });
+
+  it('ends its stdin when the caller is lost (closed without detaching), as dockerd ends a non-tty exec’s', async () => {
+    expect(await leave({ code: 'CANCELLED', message: 'the caller closed the stream' })).toEqual({ stdinEnded: true, drained: true, running: true });
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, ExecInfo, NotFoundError } from '@muelle/contracts';
+import { ConflictError, ExecInfo, isDetachError, NotFoundError } from '@muelle/contracts';
 import { creditOf, CreditedSender, CreditGrants, creditSender, Frame, FrameType, StreamEnd, StreamTransport, windowOf } from '@muelle/bus';
 import { IsolationDriver, IsolationError, RunningProcess } from '@muelle/isolation';
 import { resolveUser } from '@muelle/images';
@@ -16,6 +16,7 @@ interface ExecSession {
   workingDir?: string;
   tty: boolean;
   attachStdin: boolean;
+  detachKeys: string;
   process?: RunningProcess;
   exitCode: number | null;
   started: boolean;
@@ -31,17 +32,17 @@ export class ExecManager {
     private readonly streams: () => StreamTransport,
   ) {}
 
-  create(request: { containerId: string; cmd: string[]; env: string[]; user?: string; workingDir?: string; tty: boolean; attachStdin: boolean }): { execId: string } {
+  create(request: { containerId: string; cmd: string[]; env: string[]; user?: string; workingDir?: string; tty: boolean; attachStdin: boolean; detachKeys?: string }): { execId: string } {
     if (!this.runtime.isRunning(request.containerId)) throw new ConflictError(`container ${request.containerId} is not running`);
     const id = randomBytes(32).toString('hex');
-    this.sessions.set(id, { id, ...request, exitCode: null, started: false });
+    this.sessions.set(id, { id, ...request, detachKeys: request.detachKeys ?? '', exitCode: null, started: false });
     return { execId: id };
   }
 
   inspect(execId: string): ExecInfo {
     const s = this.sessions.get(execId);
     if (!s) throw new NotFoundError(`no such exec: ${execId}`);
-    return { id: s.id, containerId: s.containerId, cmd: s.cmd, tty: s.tty, running: s.started && s.exitCode === null, exitCode: s.exitCode, pid: s.process?.pid ?? null };
+    return { id: s.id, containerId: s.containerId, cmd: s.cmd, tty: s.tty, attachStdin: s.attachStdin, detachKeys: s.detachKeys, running: s.started && s.exitCode === null, exitCode: s.exitCode, pid: s.process?.pid ?? null };
   }
 
   async start(request: { execId: string; streamId?: string; terminalSize?: { rows: number; cols: number } }): Promise<ExecInfo> {
@@ -77,8 +78,9 @@ export class ExecManager {
       }
       if (type === Frame.Credit) return output.grant(creditOf(payload));
       // The caller left (or fell silent: its api died): output is still drained, so the process
-      // never blocks on a full pipe, but sent nowhere; its input ends, as Docker closes an exec's
-      // stdin with the client's connection.
+      // never blocks on a full pipe, but sent nowhere; its input ends (as dockerd ends a non-tty
+      // exec's with the client's connection), unless the user detached: then it stays open, as
+      // dockerd leaves a tty exec's, and the process runs on undisturbed.
       if (type === Frame.Error) {
         output.release();
         // A caller that died before its Ready never sends it: its process's exit is not held back for it.
@@ -86,6 +88,7 @@ export class ExecManager {
           callerReady = true;
           ready();
         }
+        if (isDetachError(payload)) return;
         type = Frame.StdinEnd;
       }
       if (type === Frame.Stdin && !input.received(payload.length)) {

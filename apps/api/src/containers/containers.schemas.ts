@@ -1,6 +1,7 @@
 import { ArchivePath, ContainerName, NetworkAlias, ContainerSpec, ContainerState, HealthcheckSpec, HostId, MAX_CONTAINER_NETWORKS, Placement, PortBinding, Resources, RestartPolicy, SecurityOptions, Ulimit, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { queryBool, queryList } from '../http/validation';
+import { parseDetachKeys } from './detach-keys';
 
 const NetworkRef = z.string().min(1).max(128);
 
@@ -87,6 +88,19 @@ export const ExecBody = z.object({
   workingDir: z.string().startsWith('/').optional(),
   tty: z.boolean().default(false),
   stdin: z.boolean().default(false),
+  /** Docker's `DetachKeys` (`ctrl-p,ctrl-q` style), watched when the exec starts with a tty and stdin; empty: Docker's default. Bad keys are refused here, at create, as dockerd does. */
+  detachKeys: z
+    .string()
+    .max(128)
+    .default('')
+    .superRefine((keys, ctx) => {
+      if (!keys) return;
+      try {
+        parseDetachKeys(keys);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^detachKeys: /, '') });
+      }
+    }),
 });
 export type ExecBody = z.output<typeof ExecBody>;
 

@@ -285,10 +285,10 @@ export class ContainersService {
       containerId: record.id,
       cmd: body.cmd,
       env: body.env,
-      user: body.user,
-      workingDir: body.workingDir,
+      ...{ user: body.user, workingDir: body.workingDir },
       tty: body.tty,
       attachStdin: body.stdin,
+      detachKeys: body.detachKeys,
     });
     await this.audit.record(principal, 'container.exec', `container:${record.id}`, { cmd: body.cmd, execId });
     return { id: execId, containerId: record.id };

@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from '@muelle/contracts';
+import { parseRequest } from '../http/validation';
+import { ExecBody } from './containers.schemas';
 import { DetachKeysFilter, parseDetachKeys } from './detach-keys';
 
 describe('detach keys', () => {
@@ -18,5 +21,20 @@ describe('detach keys', () => {
     const f = new DetachKeysFilter(parseDetachKeys('ctrl-p,ctrl-q'));
     expect(f.push(Buffer.from('\x10x\x10\x10'))).toEqual({ forward: Buffer.from('\x10x\x10'), detach: false });
     expect(f.push(Buffer.from('\x11'))).toEqual({ forward: Buffer.from(''), detach: true });
+  });
+});
+
+describe('an exec’s DetachKeys at create', () => {
+  const body = (detachKeys?: string) => parseRequest(ExecBody, { cmd: ['sh'], tty: true, stdin: true, detachKeys });
+
+  it('keeps valid keys and defaults to none given (Docker’s then apply at start)', () => {
+    expect(body('ctrl-x,x').detachKeys).toBe('ctrl-x,x');
+    expect(body().detachKeys).toBe('');
+  });
+
+  it('refuses bad keys with a 400 naming the key, as dockerd refuses them at create', () => {
+    expect(() => body('ctrl-1,foo')).toThrow(InvalidArgumentError);
+    expect(() => body('ctrl-1,foo')).toThrow('body.detachKeys: invalid key "ctrl-1"');
+    expect(() => body('ctrl-x,foo')).toThrow('invalid key "foo"');
   });
 });

@@ -1,5 +1,5 @@
 import { BusClient, creditOf, CreditedSender, CreditGrants, creditSender, Frame, isPeerSilent, newStreamId, readyPayload, StreamEnd, STREAM_WINDOW_BYTES } from '@muelle/bus';
-import { fromWire, InternalError, isWireError, MuelleError, UnavailableError } from '@muelle/contracts';
+import { detachError, fromWire, InternalError, isWireError, MuelleError, UnavailableError } from '@muelle/contracts';
 
 export interface SessionHandlers {
   /**
@@ -22,6 +22,8 @@ export interface StreamSession {
   resize(rows: number, cols: number): void;
   /** Stops listening and tells the agent (an Error frame): it stops sending; the workload keeps running (exec, attach). */
   close(): void;
+  /** Leaves as the user's detach keys do: like close(), but an exec's process keeps its stdin open (see the agent contract). */
+  detach(): void;
 }
 
 /** Resolves once `write` called back: the bytes left for the client's kernel buffer (or the connection failed). */
@@ -41,9 +43,9 @@ export async function openStreamSession<T>(bus: BusClient, request: (streamId: s
     end.close();
   };
   // Tells the agent the caller left, so it stops following output nobody reads.
-  const cancel = () => {
+  const cancel = (detached = false) => {
     if (finished) return;
-    end.sendJson(Frame.Error, { code: 'CANCELLED', message: 'the caller closed the stream' });
+    end.sendJson(Frame.Error, detached ? detachError() : { code: 'CANCELLED', message: 'the caller closed the stream' });
     finish();
   };
   const send = (type: Parameters<StreamEnd['send']>[0], payload?: Uint8Array | string) => end.send(type, payload);
@@ -95,7 +97,8 @@ export async function openStreamSession<T>(bus: BusClient, request: (streamId: s
     // After the stdin still waiting for credit.
     closeStdin: () => !finished && input.control(Frame.StdinEnd),
     resize: (rows, cols) => !finished && end.sendJson(Frame.Resize, { rows, cols }),
-    close: cancel,
+    close: () => cancel(),
+    detach: () => cancel(true),
   };
   return { session, reply };
 }

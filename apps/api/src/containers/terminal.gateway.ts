@@ -79,7 +79,8 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
     const pending: RawData[] = [];
     // Detach keys (Docker's, default ctrl-p ctrl-q) on an attach with stdin to a tty container, or an
     // exec with stdin and a tty (piped binary input must pass untouched, as with Docker): the client
-    // leaves, the container runs on (an exec'd command's input ends, as when its client leaves).
+    // leaves, the container runs on, and so does an exec'd command, its input left open (as dockerd
+    // leaves a tty exec's); a client that is lost instead (the socket closes) ends that input.
     let detachKeys: DetachKeysFilter | undefined;
     // Out of the agent's credit, the WebSocket is paused: the client waits, not our memory.
     const stdin = (current: StreamSession, input: Uint8Array) => {
@@ -93,7 +94,7 @@ export class TerminalGateway implements OnApplicationBootstrap, OnApplicationShu
       const { forward: input, detach } = detachKeys.push(bytes.subarray(1));
       if (input.length) stdin(current, input);
       if (!detach) return;
-      current.close();
+      current.detach();
       finish(ws, Frame.Exit, { exitCode: 0, detached: true });
     };
     ws.on('message', (data) => (session ? onMessage(session, data) : pending.push(data)));

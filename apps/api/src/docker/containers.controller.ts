@@ -5,6 +5,8 @@ import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ContainersService } from '../containers/containers.service';
+import { ExecBody } from '../containers/containers.schemas';
+import { parseRequest } from '../http/validation';
 import { ContainerPruner } from '../containers/container-pruner';
 import { ContainerNames } from '../containers/container-names';
 import { ContainerProcesses } from '../containers/container-processes';
@@ -216,20 +218,21 @@ export class DockerContainersController {
     @Body() body: { Cmd?: string[] | string; Env?: string[] | null; User?: string; WorkingDir?: string; Tty?: boolean; AttachStdin?: boolean; Privileged?: boolean; DetachKeys?: string },
   ) {
     if (body?.Privileged) throw new NotSupportedByMuelleError('a privileged exec', 400);
-    // Detach keys of an exec are the server's to watch for (as dockerd does); Muelle's Docker exec does not, so asking for them is refused, not ignored.
-    if (body?.DetachKeys) throw new NotSupportedByMuelleError('DetachKeys on an exec (docker exec --detach-keys)', 400);
     const cmd = Array.isArray(body?.Cmd) ? body.Cmd : body?.Cmd ? [body.Cmd] : [];
     if (!cmd.length) throw new InvalidArgumentError('No exec command specified');
-    const view = await this.noSuchContainer(ref, this.containers.inspect(principal, ref));
-    if (view.state !== 'running') throw new MuelleError('CONFLICT', `Container ${view.id} is not running`);
-    const { id, containerId } = await this.containers.execCreate(principal, view.id, {
+    // Checked (DetachKeys included) before the container is looked up: bad input is a 400 whatever the container.
+    const exec = parseRequest(ExecBody, {
       cmd,
       env: body.Env ?? [],
       user: body.User || undefined,
       workingDir: body.WorkingDir || undefined,
       tty: !!body.Tty,
       stdin: !!body.AttachStdin,
+      detachKeys: body.DetachKeys ?? '',
     });
+    const view = await this.noSuchContainer(ref, this.containers.inspect(principal, ref));
+    if (view.state !== 'running') throw new MuelleError('CONFLICT', `Container ${view.id} is not running`);
+    const { id, containerId } = await this.containers.execCreate(principal, view.id, exec);
     return { Id: encodeExecId(containerId, id) };
   }
 

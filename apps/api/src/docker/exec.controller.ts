@@ -52,12 +52,12 @@ export class DockerExecController {
       Running: exec.running,
       ExitCode: exec.exitCode,
       ProcessConfig: { tty: exec.tty, entrypoint, arguments: args, privileged: false, user: '' },
-      OpenStdin: false,
+      OpenStdin: exec.attachStdin,
       OpenStderr: true,
       OpenStdout: true,
       CanRemove: false,
       ContainerID: exec.containerId,
-      DetachKeys: '',
+      DetachKeys: exec.detachKeys,
       Pid: exec.pid ?? 0,
     };
   }

@@ -92,23 +92,40 @@ export class DockerHijack implements OnApplicationBootstrap {
     if (options.Detach) throw new NotSupportedByMuelleError('a detached exec over an upgraded connection', 400);
     const info = await this.containers.execInspect(principal, containerId, execId);
     const encode = outputEncoder(info.tty);
-    const stdin = new StdinRelay(socket, rest);
+    let session: StreamSession | undefined;
+    // With a tty and stdin, as dockerd: the detach keys (the create's DetachKeys, else ctrl-p ctrl-q)
+    // and the end of the client's input both end this connection and leave the exec running with its
+    // stdin open. The docker CLI over TCP spots the keys itself and half-closes (no DETACHABLE_MARK:
+    // it then reads to the end and exits 0 with the exec's exit code, which is none yet: 0, as with
+    // dockerd over TCP; dockerd over its unix socket ends with "read escape sequence", 1).
+    const interactive = info.tty && info.attachStdin;
+    const detachKeys = interactive ? new DetachKeysFilter(parseDetachKeys(info.detachKeys || DEFAULT_DETACH_KEYS)) : undefined;
+    let detached = false;
+    const detach = () => {
+      detached = true;
+      session?.detach();
+      if (!socket.writableEnded) socket.end();
+    };
+    const stdin = new StdinRelay(socket, rest, detachKeys, detach, interactive);
     socket.write(upgradeHead(info.tty));
     const [rows, cols] = options.ConsoleSize ?? [];
     const size = rows && cols ? { rows, cols } : undefined;
     const finished = this.pipeOutput(socket, encode, info.tty);
-    let session: StreamSession;
     try {
       ({ session } = await this.containers.execStart(principal, containerId, execId, size, finished.handlers));
     } catch (error) {
       finished.handlers.onError(error instanceof MuelleError ? error : new MuelleError('INTERNAL', (error as Error).message));
       return;
     }
-    const forget = this.sessions.addResizable(dockerExecId, session);
-    stdin.connect(session);
+    const started = session;
+    const forget = this.sessions.addResizable(dockerExecId, started);
+    // Detached before the exec started (keys in the first input): it starts and runs on, input open.
+    if (detached) started.detach();
+    else stdin.connect(started);
     socket.on('close', () => {
       forget();
-      session.close();
+      // A lost client (not a detach): the exec's input ends (session.close; see the agent contract).
+      started.close();
     });
   }
 

@@ -270,7 +270,7 @@ export const routes: Route[] = [
   {
     method: 'get',
     path: '/v1/containers/{ref}/exec/{execId}/ws',
-    summary: 'WebSocket: run the exec. Binary frames, first byte = type: 0 stdin, 1 stdout, 2 stderr, 3 resize {rows,cols}, 4 stdin end, 5 exit {exitCode}, 6 error; with ?stdin=1 on a tty exec, detachKeys (default ctrl-p,ctrl-q) end the session with exit {exitCode: 0, detached: true} (the command\'s input then ends, as when the client leaves)',
+    summary: 'WebSocket: run the exec. Binary frames, first byte = type: 0 stdin, 1 stdout, 2 stderr, 3 resize {rows,cols}, 4 stdin end, 5 exit {exitCode}, 6 error; with ?stdin=1 on a tty exec, detachKeys (default ctrl-p,ctrl-q) end the session with exit {exitCode: 0, detached: true} and the command runs on with its input open (as dockerd leaves a tty exec); a client that closes the socket without detaching ends the command\'s input',
     tag: 'containers',
     query: TerminalSizeQuery,
   },

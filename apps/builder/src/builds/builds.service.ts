@@ -142,6 +142,7 @@ export class BuildsService {
           noCache: request.noCache,
           sourceDateEpoch: request.sourceDateEpoch,
           network: request.network,
+          cacheScope: cacheScopeOf(request.requestedBy ?? SYSTEM_BUILD_REQUESTER),
         },
         emit,
         signal,
@@ -214,3 +215,8 @@ export class BuildsService {
   }
 }
 
+
+/** The build cache is per team (BuildOptions.cacheScope): teamless builds (system, admins without a team) share one scope. */
+export function cacheScopeOf(requester: { teamId: string | null }): string {
+  return requester.teamId ? `team:${requester.teamId}` : 'system';
+}

@@ -20,6 +20,13 @@ export interface BuildOptions {
   noCache: boolean;
   sourceDateEpoch?: number;
   network: 'none' | 'host';
+  /**
+   * Whose cached steps this build may reuse: the requesting team (`team:<id>`), or `system`. A
+   * step's cache key is its instruction chained from its base image, not the bytes it made: a RUN
+   * reused across teams would hand one team's output (network fetches, host-network builds) to
+   * another, and a hit would tell who built what. SECURITY.md, "Build cache".
+   */
+  cacheScope: string;
 }
 
 export interface ExecutorDeps {

@@ -139,7 +139,8 @@ export class BuildExecutor {
   private freshState(key: string, layers: StoredLayer[], config: ContainerConfig, base: StageState['base'], history: HistoryEntry[], globalArgs: Map<string, string>): StageState {
     const { options, escapeChar } = this.session;
     const scope = new ArgEnvScope({ buildArgs: options.buildArgs, globalArgValues: globalArgs, baseImageEnv: config.Env ?? [], escapeChar });
-    return { key: sha256(key), layers: [...layers], config, base, history: [...history], scope, shell: config.Shell ?? DEFAULT_SHELL, cmdSetInStage: false };
+    // Every later step's key chains from this one: the scope here keeps the whole chain in one team.
+    return { key: sha256(`${options.cacheScope}\n${key}`), layers: [...layers], config, base, history: [...history], scope, shell: config.Shell ?? DEFAULT_SHELL, cmdSetInStage: false };
   }
 
   /** One instruction: its handler plans it, the cache answers or the plan's file change runs, history records it. */

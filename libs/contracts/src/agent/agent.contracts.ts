@@ -19,7 +19,9 @@ import { ConnectOnHost, DisconnectOnHost } from '../network/endpoints.contracts'
  *      the bytes (libs/bus `stream-credit.ts`),
  *   5. the agent ends the session with exactly one `Exit` (`{exitCode}`) or `Error` (`{code, message}`).
  *      A caller that wants to stop early (e.g. stop following logs) sends `StdinEnd` on a logs
- *      stream; the agent then sends `Exit` with `exitCode: 0`.
+ *      stream; the agent then sends `Exit` with `exitCode: 0`. A caller that leaves sends `Error`:
+ *      an exec's process runs on and its stdin ends, unless the Error is a detach (`detachError()`,
+ *      the user's detach keys): then its stdin stays open, as dockerd leaves a tty exec's.
  *
  * Both ends also send `KeepAlive` frames while open (not counted as credit, never handed to the
  * frame handler); a peer silent past the limit counts as gone (libs/bus `stream-liveness.ts`).
@@ -150,6 +152,10 @@ export const ExecInfo = z.object({
   containerId: ContainerId,
   cmd: z.array(z.string()),
   tty: z.boolean(),
+  /** Stdin comes from the caller of a streamed start (docker exec -i). */
+  attachStdin: z.boolean().default(false),
+  /** Docker's `DetachKeys` given at create (`ctrl-p,ctrl-q` style); empty: the default. */
+  detachKeys: z.string().default(''),
   running: z.boolean(),
   exitCode: z.number().int().nullable(),
   pid: z.number().int().nullable(),
@@ -286,6 +292,8 @@ export function agentContracts(hostId: string) {
         workingDir: z.string().startsWith('/').optional(),
         tty: z.boolean().default(false),
         attachStdin: z.boolean().default(false),
+        /** Watched by the api, which holds the caller's connection; kept here with the exec (any api replica may start it). */
+        detachKeys: z.string().max(128).default(''),
       }),
       z.object({ execId: ExecInfo.shape.id }),
     ),

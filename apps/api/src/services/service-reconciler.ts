@@ -86,21 +86,29 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
       exitCode: c.exitCode,
       hostId: c.hostId,
       startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
       createdAt: c.createdAt,
     }));
     const plan = planService(service, tasks, unavailable, Date.now());
-    if (plan.record) {
-      const { rollback, ...state } = plan.record;
+    if (plan.record || plan.restartHistory) {
+      const { rollback, ...state } = plan.record ?? {};
       let updated: ServiceRecord;
       try {
-        updated = await this.bus.request(updateService, { id: service.id, expectedVersion: service.version, expectedUpdateState: service.updateState, ...state, ...(rollback ?? { bumpVersion: false }) });
+        updated = await this.bus.request(updateService, {
+          id: service.id,
+          expectedVersion: service.version,
+          expectedUpdateState: service.updateState,
+          ...state,
+          ...(plan.restartHistory && { restartHistory: plan.restartHistory }),
+          ...(rollback ?? { bumpVersion: false }),
+        });
       } catch (error) {
         // Someone changed the service since it was read: decide again next round with what is true then.
         if (error instanceof MuelleError && error.code === 'CONFLICT') return;
         throw error;
       }
       if (updated.updateState !== service.updateState) this.services.announceUpdate(updated, service.updateState);
-      this.logger.info({ service: service.name, state: state.updateState, message: state.updateMessage }, 'service update state changed');
+      if (plan.record) this.logger.info({ service: service.name, state: plan.record.updateState, message: plan.record.updateMessage }, 'service update state changed');
       if (rollback) return;
     }
     if (!plan.remove.length && !plan.create) return;

@@ -38,8 +38,8 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 }
 
-/** What a spec change must roll out to the tasks; replicas and the update config alone do not. */
-const taskPart = (spec: ServiceSpec) => canonical({ ...spec, replicas: 0, updateConfig: null, restartCondition: null });
+/** What a spec change must roll out to the tasks; replicas, the update config and the restart policy alone do not. */
+const taskPart = (spec: ServiceSpec) => canonical({ ...spec, replicas: 0, updateConfig: null, restartPolicy: null });
 
 /**
  * Services as the API shows them. A service's tasks are containers, so a service is authorized as
@@ -105,7 +105,15 @@ export class ServicesService {
     const service = await this.get(principal, ref, 'update');
     const image = changes.image && { image: await this.catalog.runnableReference(principal, changes.image) };
     const merged = ServiceSpec.parse(
-      mode === 'replace' ? { ...changes, ...image } : { ...service.spec, ...changes, ...image, updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig } },
+      mode === 'replace'
+        ? { ...changes, ...image }
+        : {
+            ...service.spec,
+            ...changes,
+            ...image,
+            updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig },
+            restartPolicy: { ...service.spec.restartPolicy, ...changes.restartPolicy },
+          },
     );
     const spec = await this.checked(principal, merged, service.id);
     if (canonical(spec) === canonical(service.spec)) return service;

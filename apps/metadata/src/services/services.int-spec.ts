@@ -66,6 +66,18 @@ describe('services and leases in metadata (PostgreSQL)', () => {
     expect(next).toMatchObject({ version: 3, updateFailedTasks: [] });
   });
 
+  it("keeps the restart policy in the spec and its record of failed tasks until the next spec version", async () => {
+    const policy = { condition: 'on-failure' as const, delayMs: 1000, maxAttempts: 3, windowMs: 60_000 };
+    const worker = await bus.request(createService, { name: 'worker', teamId: null, ownerId: owner, spec: ServiceSpec.parse({ image: 'r/w:1', restartPolicy: policy }) });
+    expect(worker).toMatchObject({ spec: { restartPolicy: policy }, restartHistory: [] });
+    const entry = { task: 'a'.repeat(64), at: new Date().toISOString(), exitCode: 1, restarted: false, reason: 'exited with 1; not restarted' };
+    const recorded = await bus.request(updateService, { id: worker.id, expectedVersion: 1, expectedUpdateState: 'completed', restartHistory: [entry], bumpVersion: false });
+    expect((await bus.request(getService, { ref: worker.id })).restartHistory).toEqual([entry]);
+    expect(recorded.version).toBe(1);
+    const next = await bus.request(updateService, { id: worker.id, expectedVersion: 1, spec: ServiceSpec.parse({ image: 'r/w:2', restartPolicy: policy }), previousSpec: recorded.spec, updateState: 'updating' });
+    expect(next).toMatchObject({ version: 2, restartHistory: [] });
+  });
+
   it("gives the routing mesh each ingress service's running tasks on ready hosts, their health and backend ports, and the hosts' underlay addresses", async () => {
     for (const [id, underlayAddress] of [['mesh-h1', '10.0.9.1'], ['mesh-h2', '10.0.9.2']] as const) {
       await bus.request(registerHost, { id, address: underlayAddress, underlayAddress, capacity: { cpus: 4, memoryBytes: 8 << 30, diskBytes: 1 << 30 }, labels: {}, agentVersion: 't' });

@@ -19,7 +19,7 @@ export class ServicesService {
     const inserted = await this.services
       .createQueryBuilder()
       .insert()
-      .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', updateFailedTasks: [], createdAt: now, updatedAt: now })
+      .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', updateFailedTasks: [], restartHistory: [], createdAt: now, updatedAt: now })
       .orIgnore()
       .returning('id')
       .execute();
@@ -59,6 +59,9 @@ export class ServicesService {
     // A new spec is a new update: its failures count from none.
     if (request.updateFailedTasks) values.updateFailedTasks = request.updateFailedTasks;
     else if (request.spec && request.bumpVersion) values.updateFailedTasks = [];
+    // Likewise the restart policy's count: a new spec version's tasks start with none against max_attempts.
+    if (request.restartHistory) values.restartHistory = request.restartHistory;
+    else if (request.spec && request.bumpVersion) values.restartHistory = [];
     const query = this.services
       .createQueryBuilder()
       .update()
@@ -111,6 +114,7 @@ function toRecord(row: ServiceEntity): ServiceRecord {
     updateState: row.updateState,
     updateMessage: row.updateMessage,
     updateFailedTasks: row.updateFailedTasks,
+    restartHistory: row.restartHistory,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

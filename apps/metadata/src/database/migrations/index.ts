@@ -19,6 +19,7 @@ import { Volumes1765000000000 } from './1765000000000-Volumes';
 import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerListIndexes';
 import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
 import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
+import { ServiceRestartPolicy1765091000000 } from './1765091000000-ServiceRestartPolicy';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -45,4 +46,5 @@ export const migrations = [
   ContainerListIndexes1765030000000,
   ServiceEvents1765070000000,
   ServiceUpdateFailures1765070000001,
+  ServiceRestartPolicy1765091000000,
 ];

@@ -189,12 +189,13 @@ export class ServicesService {
   }
 
   /**
-   * Refused now, not task by task later: the ingress ports (free on every host), the team policy,
+   * Refused now, not task by task later: the ingress ports (free on every host; another service's
+   * ports are metadata's to refuse, with the write), the team policy,
    * pull rights, and the networks (the container's rule for how many, each one the team's), as a
    * container create would check them.
    */
   private async checked(principal: RequestPrincipal, spec: ServiceSpec, self: string | null): Promise<ServiceSpec> {
-    if (ingressPorts(spec).length) checkIngressPorts(spec, self, (await this.bus.request(listServices, {})).items, await this.cluster.usages());
+    if (ingressPorts(spec).length) checkIngressPorts(spec, self, await this.cluster.usages());
     await this.admission.admit(principal, taskSpec(spec, null, pickBackends(spec)));
     const networks = CreateContainerBody.shape.networks.safeParse(spec.networks);
     if (!networks.success) throw new InvalidArgumentError(`body.networks: ${networks.error.issues[0]?.message ?? 'invalid'}`);

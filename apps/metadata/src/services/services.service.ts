@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { ConflictError, NotFoundError, ParsedRequestOf, ServiceRecord, updateService } from '@muelle/contracts';
 import { Repository } from 'typeorm';
 import { meshRecordOf } from './mesh-record';
+import { claimServicePorts } from './service-ports';
 import { ServiceEntity } from './service.entity';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -13,17 +14,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class ServicesService {
   constructor(@InjectRepository(ServiceEntity) private readonly services: Repository<ServiceEntity>) {}
 
+  /** The record and its published ports in one transaction: a name or port another service holds is a CONFLICT. */
   async create(input: { name: string; teamId: string | null; ownerId: string; spec: ServiceRecord['spec'] }): Promise<ServiceRecord> {
     const now = new Date();
     const id = randomUUID();
-    const inserted = await this.services
-      .createQueryBuilder()
-      .insert()
-      .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', updateFailedTasks: [], restartHistory: [], createdAt: now, updatedAt: now })
-      .orIgnore()
-      .returning('id')
-      .execute();
-    if (!inserted.raw.length) throw new ConflictError(`a service named "${input.name}" already exists`, { name: input.name });
+    await this.services.manager.transaction(async (manager) => {
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(ServiceEntity)
+        .values({ id, ...input, previousSpec: null, version: 1, updateState: 'completed', updateMessage: '', updateFailedTasks: [], restartHistory: [], createdAt: now, updatedAt: now })
+        .orIgnore()
+        .returning('id')
+        .execute();
+      if (!inserted.raw.length) throw new ConflictError(`a service named "${input.name}" already exists`, { name: input.name });
+      await claimServicePorts(manager, id, input.spec.ports);
+    });
     return this.byId(id);
   }
 
@@ -62,18 +68,21 @@ export class ServicesService {
     // Likewise the restart policy's count: a new spec version's tasks start with none against max_attempts.
     if (request.restartHistory) values.restartHistory = request.restartHistory;
     else if (request.spec && request.bumpVersion) values.restartHistory = [];
-    const query = this.services
-      .createQueryBuilder()
-      .update()
-      .set({ ...values, ...(request.spec && request.bumpVersion && { version: () => 'version + 1' }) })
-      .where('id = :id AND version = :version', { id: request.id, version: request.expectedVersion });
-    if (request.expectedUpdateState) query.andWhere('update_state = :state', { state: request.expectedUpdateState });
-    const result = await query.execute();
-    if (!result.affected) {
-      const current = await this.services.findOneBy({ id: request.id });
-      if (!current) throw new NotFoundError(`no such service: ${request.id}`);
-      throw new ConflictError(`service ${current.name} changed meanwhile (version ${current.version}, ${current.updateState}); read it again`);
-    }
+    await this.services.manager.transaction(async (manager) => {
+      const query = manager
+        .createQueryBuilder()
+        .update(ServiceEntity)
+        .set({ ...values, ...(request.spec && request.bumpVersion && { version: () => 'version + 1' }) })
+        .where('id = :id AND version = :version', { id: request.id, version: request.expectedVersion });
+      if (request.expectedUpdateState) query.andWhere('update_state = :state', { state: request.expectedUpdateState });
+      const result = await query.execute();
+      if (!result.affected) {
+        const current = await manager.findOneBy(ServiceEntity, { id: request.id });
+        if (!current) throw new NotFoundError(`no such service: ${request.id}`);
+        throw new ConflictError(`service ${current.name} changed since you read it (now version ${current.version}, ${current.updateState}); retry`);
+      }
+      if (request.spec) await claimServicePorts(manager, request.id, request.spec.ports);
+    });
     return this.byId(request.id);
   }
 

@@ -20,6 +20,7 @@ import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerList
 import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
 import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
 import { ServiceRestartPolicy1765091000000 } from './1765091000000-ServiceRestartPolicy';
+import { ServicePorts1765091000001 } from './1765091000001-ServicePorts';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -47,4 +48,5 @@ export const migrations = [
   ServiceEvents1765070000000,
   ServiceUpdateFailures1765070000001,
   ServiceRestartPolicy1765091000000,
+  ServicePorts1765091000001,
 ];

@@ -34,3 +34,6 @@ export const ServiceLogsQuery = z.object({
   tail: z.coerce.number().int().min(0).max(5000).default(100),
   timestamps: queryBool(false),
 });
+
+/** `?version=N` on a change: the version the client read; refused with 409 once the service moved past it. */
+export const ServiceVersionQuery = z.object({ version: z.coerce.number().int().min(1).optional() }).strict();

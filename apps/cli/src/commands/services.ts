@@ -199,11 +199,14 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     .action(async (ref: string, command: string[], o) => {
       const api = apiClient();
       const body: Record<string, unknown> = { ...specOf(o, command), ...(o.image && { image: o.image }) };
+      const query: Record<string, string> = {};
       if (o.networkAdd.length || o.networkRm.length) {
+        // The networks are computed from the ones read: the api refuses the change (409) if another changed them since.
         const current = await api.request('GET', `/v1/services/${encodeURIComponent(ref)}`);
         body.networks = changedNetworks(current.spec.networks ?? [], o.networkRm, o.networkAdd);
+        query.version = String(current.version);
       }
-      const updated = await api.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body });
+      const updated = await api.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body, query });
       io.out.write(`${updated.name} version ${updated.version} (${updated.updateState})\n`);
     });
 

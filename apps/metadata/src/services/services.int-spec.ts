@@ -57,8 +57,11 @@ describe.each([
 
   it('applies a change only at the version and state it was decided on; a new spec bumps the version unless told not to', async () => {
     const api = await bus.request(createService, { name: 'api', teamId: null, ownerId: owner, spec: spec('r/api:1') });
-    const scaled = await bus.request(updateService, { id: api.id, expectedVersion: 1, spec: spec('r/api:1', 5), bumpVersion: false });
+    const scaled = await bus.request(updateService, { id: api.id, expectedVersion: 1, expectedUpdatedAt: api.updatedAt, spec: spec('r/api:1', 5), bumpVersion: false });
     expect(scaled).toMatchObject({ version: 1, spec: { replicas: 5 } });
+    // A change read before that write (same version, older updatedAt) is refused: it would undo the scale.
+    const late = bus.request(updateService, { id: api.id, expectedVersion: 1, expectedUpdatedAt: api.updatedAt, spec: spec('r/api:1', 7), bumpVersion: false });
+    await expect(late).rejects.toMatchObject({ code: 'CONFLICT', details: { version: 1, stale: true } });
     const updated = await bus.request(updateService, { id: api.id, expectedVersion: 1, spec: spec('r/api:2', 5), previousSpec: scaled.spec, updateState: 'updating' });
     expect(updated).toMatchObject({ version: 2, updateState: 'updating', previousSpec: { image: 'r/api:1' } });
     // A decision taken on version 1, or on a state that changed meanwhile, is refused.

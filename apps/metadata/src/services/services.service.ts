@@ -75,11 +75,12 @@ export class ServicesService {
         .set({ ...values, ...(request.spec && request.bumpVersion && { version: () => 'version + 1' }) })
         .where('id = :id AND version = :version', { id: request.id, version: request.expectedVersion });
       if (request.expectedUpdateState) query.andWhere('update_state = :state', { state: request.expectedUpdateState });
+      if (request.expectedUpdatedAt) query.andWhere('updated_at = :at', { at: request.expectedUpdatedAt });
       const result = await query.execute();
       if (!result.affected) {
         const current = await manager.findOneBy(ServiceEntity, { id: request.id });
         if (!current) throw new NotFoundError(`no such service: ${request.id}`);
-        throw new ConflictError(`service ${current.name} changed since you read it (now version ${current.version}, ${current.updateState}); retry`);
+        throw new ConflictError(`service ${current.name} changed since you read it (now version ${current.version}, ${current.updateState}); retry`, { version: current.version, stale: true });
       }
       if (request.spec) await claimServicePorts(manager, request.id, request.spec.ports);
     });

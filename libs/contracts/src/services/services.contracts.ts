@@ -170,8 +170,9 @@ export const listServices = defineRequest('muelle.metadata.services.list.v1', z.
 
 /**
  * Writes a new state only if the record is still at `expectedVersion` and `expectedUpdateState`
- * (optimistic: two api replicas never both apply a decision); CONFLICT otherwise. A new `spec`
- * bumps the version.
+ * (optimistic: two api replicas never both apply a decision), and, with `expectedUpdatedAt`, not
+ * written at all since (a user's merge of fields that do not bump the version); CONFLICT otherwise.
+ * A new `spec` bumps the version.
  */
 export const updateService = defineRequest(
   'muelle.metadata.services.update.v1',
@@ -179,6 +180,7 @@ export const updateService = defineRequest(
     id: z.string().uuid(),
     expectedVersion: z.number().int().min(1),
     expectedUpdateState: UpdateState.optional(),
+    expectedUpdatedAt: IsoDate.optional(),
     spec: ServiceSpec.optional(),
     /** False for changes that do not touch what a task runs (replicas, update config): no new version, no rolling update. */
     bumpVersion: z.boolean().default(true),

@@ -21,6 +21,7 @@ export * from './network/networks.contracts';
 export * from './network/names.contracts';
 export * from './version';
 export * from './services/services.contracts';
+export * from './services/task-draining.contracts';
 export * from './byte-units';
 export * from './events/platform-events.contracts';
 export * from './events/events.contracts';

@@ -1,5 +1,5 @@
 import { BusClient, createBusClientProxy, InProcessBroker } from '@muelle/bus';
-import { acquireLease, ConflictError, ContainerSpec, containerHealthChanged, containerStateChanged, createService, deleteService, getService, listServices, meshRecord, MeshRecordReply, NotFoundError, recordContainer, registerHost, SERVICE_BACKENDS_LABEL, SERVICE_ID_LABEL, ServiceSpec, updateService } from '@muelle/contracts';
+import { acquireLease, ConflictError, ContainerSpec, containerHealthChanged, containerStateChanged, createService, deleteService, drainTasks, getService, listServices, meshRecord, MeshRecordReply, NotFoundError, PayloadOf, recordContainer, registerHost, SERVICE_BACKENDS_LABEL, SERVICE_ID_LABEL, ServiceSpec, tasksDraining, updateService } from '@muelle/contracts';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { createTestDatabase } from '@muelle/testing';
 import { mkdtempSync } from 'node:fs';
@@ -18,6 +18,7 @@ describe.each([
   let running: RunningService;
   let bus: BusClient;
   let drop: (() => Promise<void>) | undefined;
+  const drained: Array<PayloadOf<typeof tasksDraining>> = [];
   const owner = randomUUID();
   const spec = (image: string, replicas = 2) => ServiceSpec.parse({ image, replicas });
 
@@ -29,6 +30,7 @@ describe.each([
       extra = { DATABASE_URL: db.url };
     }
     const broker = new InProcessBroker();
+    broker.handleEvents(tasksDraining.subject, (event) => void drained.push(event as PayloadOf<typeof tasksDraining>));
     const config = z.object(metadataConfigShape).parse({ MUELLE_METADATA_PORT: '0', MUELLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'muelle-s-')), MUELLE_ADMIN_PASSWORD: 'whatever-pw', ...extra });
     running = await startMetadata(config, { kind: 'in-process', broker }, pino({ level: 'silent' }), serviceInfo('metadata'));
     bus = new BusClient(createBusClientProxy({ kind: 'in-process', broker }, 'test'));
@@ -149,6 +151,12 @@ describe.each([
         [b, 'mesh-h2', null, false, { '80/tcp': 31002 }],
       ].sort(),
     );
+    // A task leaving (drainTasks) is out of the record at once, and every mesh hears it; only the service's running tasks are marked.
+    expect(await bus.request(drainTasks, { serviceId: web.id, ids: [b, stopped] })).toEqual({ draining: [b] });
+    expect(await bus.request(drainTasks, { serviceId: none.id, ids: [a] })).toEqual({ draining: [] });
+    expect((await bus.request(meshRecord, {})).services.find((s) => s.id === web.id)!.tasks.map((t) => t.containerId)).toEqual([a]);
+    for (let i = 0; i < 50 && !drained.length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(drained).toEqual([{ serviceId: web.id, ids: [b], at: expect.any(String) }]);
   });
 
   it('gives a lease to one holder at a time, renews it for that holder, and hands it over once it lapsed', async () => {

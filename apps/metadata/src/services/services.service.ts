@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { ConflictError, NotFoundError, ParsedRequestOf, ServiceRecord, updateService } from '@muelle/contracts';
+import { BusClient } from '@muelle/bus';
+import { ConflictError, drainTasks, NotFoundError, ParsedRequestOf, ServiceRecord, SERVICE_ID_LABEL, tasksDraining, updateService } from '@muelle/contracts';
 import { Repository } from 'typeorm';
 import { meshRecordOf } from './mesh-record';
 import { claimServicePorts } from './service-ports';
@@ -12,7 +13,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Services' desired state. Every change is conditional on the version the caller read (see updateService). */
 @Injectable()
 export class ServicesService {
-  constructor(@InjectRepository(ServiceEntity) private readonly services: Repository<ServiceEntity>) {}
+  constructor(
+    @InjectRepository(ServiceEntity) private readonly services: Repository<ServiceEntity>,
+    private readonly bus: BusClient,
+  ) {}
 
   /** The record and its published ports in one transaction: a name or port another service holds is a CONFLICT. */
   async create(input: { name: string; teamId: string | null; ownerId: string; spec: ServiceRecord['spec'] }): Promise<ServiceRecord> {
@@ -48,6 +52,23 @@ export class ServicesService {
   /** The routing mesh's record (see meshRecordOf). */
   mesh() {
     return meshRecordOf(this.services.manager);
+  }
+
+  /**
+   * Marks the service's running tasks among `ids` draining (the mesh record leaves them out), then
+   * announces it: every agent's routing mesh reads a record that already has them out. A lost
+   * announcement fails the request, so the caller retries rather than kill a task still in a mesh.
+   */
+  async drain(request: ParsedRequestOf<typeof drainTasks>): Promise<{ draining: string[] }> {
+    const rows: Array<{ id: string }> = await this.services.query(
+      // A CTE: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
+      `WITH marked AS (UPDATE containers SET draining_since = now() WHERE id = ANY($1) AND state = 'running' AND labels ->> '${SERVICE_ID_LABEL}' = $2 RETURNING id)
+       SELECT id FROM marked`,
+      [request.ids, request.serviceId],
+    );
+    const draining = rows.map((r) => r.id).sort();
+    if (draining.length) await this.bus.emit(tasksDraining, { serviceId: request.serviceId, ids: draining, at: new Date().toISOString() });
+    return { draining };
   }
 
   async list(teamId?: string | null): Promise<ServiceRecord[]> {

@@ -21,6 +21,7 @@ import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
 import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
 import { ServiceRestartPolicy1765091000000 } from './1765091000000-ServiceRestartPolicy';
 import { ServicePorts1765091000001 } from './1765091000001-ServicePorts';
+import { TaskDraining1765091000002 } from './1765091000002-TaskDraining';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 
 /** Every migration, oldest first. A new schema change is a new file added here, never an edit. */
@@ -49,4 +50,5 @@ export const migrations = [
   ServiceUpdateFailures1765070000001,
   ServiceRestartPolicy1765091000000,
   ServicePorts1765091000001,
+  TaskDraining1765091000002,
 ];

@@ -169,6 +169,11 @@ describe('web console', () => {
     await waitForText(page, '[data-replicas]', '2 / 2 running', 20_000);
     expect(await page.$$('tr[data-task-state="running"]')).toHaveLength(2);
     expect((await getJson(`${api}/v1/services/web`, { headers: auth })).body.spec.replicas).toBe(2);
+    // A rolling update, made through the API: its update event shows live, and again from the history after a reload.
+    expect((await getJson(`${api}/v1/services/web`, { ...json({ command: ['sleep', '601'] }), method: 'PATCH' })).status).toBe(200);
+    await waitForText(page, 'tr[data-update-event="updating"]', 'completed → updating', 10_000);
+    await page.reload();
+    await waitForText(page, 'tr[data-update-event="updating"]', 'v2', 10_000);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'service');
     // Removed from the page (after its confirm): the service and its tasks go.

@@ -159,7 +159,7 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
 
     it('runs the replicas one per host (the published port) and each answers', async () => {
       await cli('service', 'create', '--name', 'web', '--replicas', '3', '-p', '8090:8080', '--health-cmd', 'test -f /w/index.html', '--health-interval', '300ms',
-        '--health-retries', '2', '--update-parallelism', '1', '--update-failure-action', 'rollback', 'library/busybox:1', 'sh', '-c', serving('v1'));
+        '--health-retries', '2', '--update-parallelism', '1', '--update-failure-action', 'rollback', '--restart-delay', '200ms', 'library/busybox:1', 'sh', '-c', serving('v1'));
       // A spare service without ports, to see its tasks leave host A when that host dies (last test).
       await cli('service', 'create', '--name', 'spare', '--replicas', '3', '--update-monitor', '200ms', 'library/busybox:1', 'sleep', '3600');
       const { live } = await settled('web', 3);

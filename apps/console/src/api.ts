@@ -104,7 +104,7 @@ export async function ndjson(path: string, onLine: (line: any) => void, options:
 }
 
 export interface PlatformEvent {
-  type: 'container' | 'image' | 'host';
+  type: 'container' | 'image' | 'host' | 'service';
   action: string;
   id: string;
   teamId: string | null;
@@ -116,7 +116,7 @@ export interface PlatformEvent {
 export function subscribeEvents(onEvent: (event: PlatformEvent) => void, onState?: (open: boolean) => void): () => void {
   const source = new EventSource('/v1/events', { withCredentials: true });
   const handle = (message: MessageEvent) => onEvent(JSON.parse(message.data));
-  for (const type of ['container', 'image', 'host']) source.addEventListener(type, handle as EventListener);
+  for (const type of ['container', 'image', 'host', 'service']) source.addEventListener(type, handle as EventListener);
   source.onopen = () => onState?.(true);
   source.onerror = () => onState?.(false);
   return () => source.close();

@@ -100,11 +100,22 @@ export interface Service {
   name: string;
   teamId: string | null;
   ownerId: string;
-  spec: { image: string; replicas: number; command?: string[]; labels?: Record<string, string>; constraints?: Record<string, string>; healthcheck?: unknown; updateConfig: { parallelism: number; order: string; failureAction: string } };
+  spec: {
+    image: string;
+    replicas: number;
+    command?: string[];
+    labels?: Record<string, string>;
+    constraints?: Record<string, string>;
+    healthcheck?: unknown;
+    updateConfig: { parallelism: number; order: string; failureAction: string };
+    restartPolicy: { condition: string; delayMs: number; maxAttempts: number; windowMs: number };
+  };
   previousSpec: { image: string; replicas: number } | null;
   version: number;
   updateState: UpdateState;
   updateMessage: string;
+  /** Failed tasks the restart policy replaced or left (`restarted: false`, with why). */
+  restartHistory: Array<{ task: string; at: string; restarted: boolean; reason: string }>;
   createdAt: string;
   updatedAt: string;
 }

@@ -22,6 +22,7 @@ export * from './network/names.contracts';
 export * from './network/endpoints.contracts';
 export * from './version';
 export * from './services/services.contracts';
+export * from './services/task-draining.contracts';
 export * from './byte-units';
 export * from './events/platform-events.contracts';
 export * from './events/events.contracts';

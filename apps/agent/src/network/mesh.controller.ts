@@ -1,12 +1,13 @@
 import { Controller, Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HandleEvent } from '@muelle/bus';
-import { containerHealthChanged, containerStateChanged } from '@muelle/contracts';
+import { containerHealthChanged, containerStateChanged, tasksDraining } from '@muelle/contracts';
 import { ROUTING_MESH } from '../tokens';
 import { RoutingMesh } from './routing-mesh';
 
 /**
- * Every agent hears every host's container state and health changes (outside the agents' queue
- * group) and reconciles its routing mesh from the platform's record; the periodic pass heals a missed event.
+ * Every agent hears every host's container state and health changes and the tasks leaving the mesh
+ * (metadata's tasksDraining; outside the agents' queue group) and reconciles its routing mesh from
+ * the platform's record; the periodic pass heals a missed event.
  */
 @Controller()
 export class MeshController implements OnApplicationBootstrap, OnModuleDestroy {
@@ -27,6 +28,11 @@ export class MeshController implements OnApplicationBootstrap, OnModuleDestroy {
 
   @HandleEvent(containerHealthChanged, { everyReplica: true })
   healthChanged() {
+    this.mesh.changed();
+  }
+
+  @HandleEvent(tasksDraining, { everyReplica: true })
+  tasksDraining() {
     this.mesh.changed();
   }
 }

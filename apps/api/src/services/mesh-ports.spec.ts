@@ -20,15 +20,14 @@ describe('mesh ports', () => {
     expect(backendsLabel(backends)).toBe(`80/tcp=${backend}`);
   });
 
-  it('refuses an ingress port another service publishes (either mode), that a container publishes on any host, or in the backend range', () => {
-    const web = service('11111111-1111-4111-8111-111111111111', 'web', [port()]);
-    expect(() => checkIngressPorts({ ports: [port()] }, null, [web], [])).toThrow(new ConflictError('port 8080/tcp is already published by service web on every host (routing mesh)'));
-    expect(() => checkIngressPorts({ ports: [port({ mode: 'host' })] }, null, [web], [])).toThrow(/8080\/tcp is already published by service web/);
-    expect(() => checkIngressPorts({ ports: [port()] }, web.id, [web], [])).not.toThrow();
-    expect(() => checkIngressPorts({ ports: [port()] }, null, [], [usage('host-b', ['0.0.0.0:8080/tcp'])])).toThrow(/already published on host host-b; an ingress port is taken on every host/);
-    expect(() => checkIngressPorts({ ports: [port({ hostPort: 30500 })] }, null, [], [])).toThrow(InvalidArgumentError);
-    expect(() => checkIngressPorts({ ports: [port({ hostIp: '127.0.0.1' })] }, null, [], [])).toThrow(/bind it to 127.0.0.1 with mode host/);
-    expect(() => checkIngressPorts({ ports: [port({ hostPort: 8081 })] }, null, [web], [usage('host-b', ['0.0.0.0:8080/tcp'])])).not.toThrow();
+  it('refuses an ingress port that a container publishes on any host, in the backend range or bound to one address (another service: metadata refuses it)', () => {
+    expect(() => checkIngressPorts({ ports: [port()] }, null, [usage('host-b', ['0.0.0.0:8080/tcp'])])).toThrow(
+      new ConflictError('port 8080/tcp is already published on host host-b; an ingress port is taken on every host'),
+    );
+    expect(() => checkIngressPorts({ ports: [port()] }, 'svc', [{ ...usage('host-b', ['0.0.0.0:8080/tcp']), services: { svc: 1 } }])).not.toThrow();
+    expect(() => checkIngressPorts({ ports: [port({ hostPort: 30500 })] }, null, [])).toThrow(InvalidArgumentError);
+    expect(() => checkIngressPorts({ ports: [port({ hostIp: '127.0.0.1' })] }, null, [])).toThrow(/bind it to 127.0.0.1 with mode host/);
+    expect(() => checkIngressPorts({ ports: [port({ hostPort: 8081 })] }, null, [usage('host-b', ['0.0.0.0:8080/tcp'])])).not.toThrow();
   });
 
   it("refuses a container that publishes a service's ingress port, but not that service's own tasks", () => {

@@ -34,10 +34,12 @@ export const backendsLabel = (backends: Readonly<Record<string, number>>) =>
     .join(',');
 
 /**
- * An ingress port is taken on every host: refused when another service publishes the same port (in
- * either mode), when a live container publishes it on any host, or when it lies in the backend range.
+ * An ingress port is taken on every host: refused when a live container publishes it on any host,
+ * when it lies in the backend range, or is bound to one address. Another service holding it is
+ * metadata's to refuse, atomically with the write (claimServicePorts), so two concurrent creates
+ * cannot both take it.
  */
-export function checkIngressPorts(spec: Pick<ServiceSpec, 'ports'>, self: string | null, services: readonly ServiceRecord[], usages: readonly HostUsage[]): void {
+export function checkIngressPorts(spec: Pick<ServiceSpec, 'ports'>, self: string | null, usages: readonly HostUsage[]): void {
   const mine = ingressPorts(spec);
   for (const p of mine) {
     if (p.hostPort >= MESH_BACKEND_PORTS.min && p.hostPort <= MESH_BACKEND_PORTS.max) {
@@ -47,11 +49,6 @@ export function checkIngressPorts(spec: Pick<ServiceSpec, 'ports'>, self: string
     if (p.hostPort === 0) throw new InvalidArgumentError(`ports: an ingress port needs a published port (got 0 for ${p.containerPort}/${p.protocol})`);
   }
   const wanted = new Set(mine.map(key));
-  for (const other of services) {
-    if (other.id === self) continue;
-    const clash = other.spec.ports.find((p) => wanted.has(key(p)) || (p.mode === 'ingress' && spec.ports.some((q) => key(q) === key(p))));
-    if (clash) throw new ConflictError(`port ${key(clash)} is already published by service ${other.name}${clash.mode === 'ingress' ? ' on every host (routing mesh)' : ''}`);
-  }
   for (const usage of usages) {
     const clash = usage.usedPorts.find((used) => wanted.has(used.replace(/^.*:/, '')));
     if (clash && !usage.services[self ?? '']) throw new ConflictError(`port ${clash.replace(/^.*:/, '')} is already published on host ${usage.hostId}; an ingress port is taken on every host`);

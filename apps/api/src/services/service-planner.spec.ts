@@ -17,6 +17,7 @@ function service(spec: ServiceSpecInput, over: Partial<ServiceRecord> = {}): Ser
     updateState: 'completed',
     updateMessage: '',
     updateFailedTasks: [],
+    restartHistory: [],
     createdAt: ago(60_000),
     updatedAt: ago(60_000),
     ...over,
@@ -25,7 +26,7 @@ function service(spec: ServiceSpecInput, over: Partial<ServiceRecord> = {}): Ser
 
 function task(over: Partial<TaskView> = {}): TaskView {
   counter++;
-  return { id: counter.toString(16).padStart(64, '0'), version: 1, state: 'running', health: null, exitCode: null, hostId: 'h1', startedAt: ago(60_000), createdAt: ago(61_000 - counter), ...over };
+  return { id: counter.toString(16).padStart(64, '0'), version: 1, state: 'running', health: null, exitCode: null, hostId: 'h1', startedAt: ago(60_000), finishedAt: null, createdAt: ago(61_000 - counter), ...over };
 }
 
 describe('planService', () => {
@@ -40,10 +41,15 @@ describe('planService', () => {
     const exited = task({ state: 'exited', exitCode: 1 });
     const sick = task({ health: 'unhealthy' });
     const stranded = task({ hostId: 'h2' });
-    const plan = planService(service({ image: 'x', replicas: 4 }), [task(), exited, sick, stranded], new Set(['h2']), NOW);
-    expect(plan).toEqual({ create: 3, remove: [exited.id, sick.id, stranded.id] });
+    const plan = planService(service({ image: 'x', replicas: 4, restartPolicy: { delayMs: 0 } }), [task(), exited, sick, stranded], new Set(['h2']), NOW);
+    expect(plan).toMatchObject({ create: 3, remove: [exited.id, sick.id, stranded.id] });
+    // The task's own failures are on the restart record; the stranded one is not (its host failed).
+    expect(plan.restartHistory?.map((e) => [e.task, e.restarted, e.reason])).toEqual([
+      [exited.id, true, 'exited with 1'],
+      [sick.id, true, 'unhealthy'],
+    ]);
     const done = task({ state: 'exited', exitCode: 0 });
-    expect(planService(service({ image: 'x', replicas: 2, restartCondition: 'on-failure' }), [task(), done], new Set(), NOW)).toEqual({ create: 0, remove: [] });
+    expect(planService(service({ image: 'x', replicas: 2, restartPolicy: { condition: 'on-failure' } }), [task(), done], new Set(), NOW)).toEqual({ create: 0, remove: [] });
   });
 
   it('stop-first: one batch at a time, only when every new task is ready (health gate)', () => {
@@ -137,5 +143,30 @@ describe('planService', () => {
     expect(planService(s, [failed, task()], new Set(), NOW).record).toMatchObject({ updateState: 'rollback_started', updateFailedTasks: [failed.id] });
     const more = task({ version: 3, state: 'exited', exitCode: 1 });
     expect(planService({ ...s, updateFailedTasks: [failed.id] }, [more, task()], new Set(), NOW).record?.updateState).toBe('paused');
+  });
+});
+
+describe('planService with a restart policy', () => {
+  it("fills the other slots at once but waits the restart delay for a failed task's replacement", () => {
+    const exited = task({ state: 'exited', exitCode: 1, finishedAt: ago(2000) });
+    const plan = planService(service({ image: 'x', replicas: 3 }), [task(), exited], new Set(), NOW);
+    expect(plan).toMatchObject({ create: 1, remove: [exited.id], waiting: 'restarting 1 failed task(s) in 3000 ms (restart_policy.delay)' });
+    expect(plan.restartHistory).toEqual([{ task: exited.id, at: ago(2000), exitCode: 1, restarted: true, reason: 'exited with 1' }]);
+    // Next round, removed and still within the delay: nothing to make yet; after it, the replacement.
+    const s = service({ image: 'x', replicas: 2 }, { restartHistory: plan.restartHistory });
+    expect(planService(s, [task()], new Set(), NOW + 1000)).toMatchObject({ create: 0, waiting: 'restarting 1 failed task(s) in 2000 ms (restart_policy.delay)' });
+    expect(planService(s, [task()], new Set(), NOW + 3000)).toEqual({ create: 1, remove: [], restartHistory: [] });
+  });
+
+  it('leaves a task the policy gave up on in its slot, and does not close an update over a delayed replacement', () => {
+    const s = service({ image: 'x', replicas: 2, restartPolicy: { maxAttempts: 1, delayMs: 0 } }, { restartHistory: [{ task: 'gone', at: ago(1000), exitCode: 1, restarted: true, reason: 'exited with 1' }] });
+    const exited = task({ state: 'exited', exitCode: 1, finishedAt: ago(10) });
+    const plan = planService(s, [task(), exited], new Set(), NOW);
+    expect(plan).toMatchObject({ create: 0, remove: [] });
+    expect(plan.restartHistory?.at(-1)).toMatchObject({ task: exited.id, restarted: false });
+    const updating = service({ image: 'x:2', replicas: 1 }, { version: 2, updateState: 'updating', restartHistory: [{ task: 'old', at: ago(1000), exitCode: 1, restarted: true, reason: '' }] });
+    const waiting = planService(updating, [], new Set(), NOW);
+    expect(waiting.create).toBe(0);
+    expect(waiting.record).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
-import type { ContainerState, HealthStatus, ServiceRecord, ServiceSpec, UpdateState } from '@muelle/contracts';
+import type { ContainerState, HealthStatus, RestartEntry, ServiceRecord, ServiceSpec, UpdateState } from '@muelle/contracts';
+import { applyRestartPolicy } from './restart-policy';
 
 /** One task (container) of a service as the planner sees it. */
 export interface TaskView {
@@ -10,6 +11,7 @@ export interface TaskView {
   exitCode: number | null;
   hostId: string | null;
   startedAt: string | null;
+  finishedAt: string | null;
   createdAt: string;
 }
 
@@ -21,6 +23,8 @@ export interface ServicePlan {
   remove: string[];
   /** A change of the record; applied only if it is still at the version read. */
   record?: { updateState: UpdateState; updateMessage: string; updateFailedTasks?: string[]; rollback?: { spec: ServiceSpec; previousSpec: ServiceSpec } };
+  /** The restart policy's new record of failed tasks, written with (or without) `record`. */
+  restartHistory?: RestartEntry[];
   /** Why the update does not move on this round (for logs and `service inspect`). */
   waiting?: string;
 }
@@ -33,7 +37,9 @@ const GONE: ReadonlySet<ContainerState> = new Set(['exited', 'dead', 'lost', 're
  *
  * - A task is failed when it exited, is lost, turned unhealthy, or its host is down/draining; failed
  *   tasks are removed and replaced, except exits the restart condition keeps (`none`; exit 0 with
- *   `on-failure`), which stay and hold their slot.
+ *   `on-failure`) and tasks the restart policy gave up on (max_attempts within window), which stay
+ *   and hold their slot. A task's own failure (exit, unhealthy) is replaced `delay` after it failed;
+ *   a task of a lost or unavailable host at once, uncounted (see applyRestartPolicy).
  * - A task is ready when it runs and is healthy, or, without a health check, has run `monitorMs`.
  * - While old-version tasks remain, the update moves one batch (`parallelism`) at a time, only when
  *   every new task is ready (the health gate) and `delayMs` passed since the newest started.
@@ -48,9 +54,19 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
   const spec = service.spec;
   const config = spec.updateConfig;
   const updating = service.updateState === 'updating' || service.updateState === 'rollback_started';
-  const failed = (t: TaskView) => GONE.has(t.state) || t.health === 'unhealthy' || (t.hostId !== null && unavailableHosts.has(t.hostId));
-  const kept = (t: TaskView) =>
-    GONE.has(t.state) && t.state !== 'lost' && t.health !== 'unhealthy' && (spec.restartCondition === 'none' || (spec.restartCondition === 'on-failure' && t.exitCode === 0));
+  const policy = spec.restartPolicy;
+  const hostGone = (t: TaskView) => t.state === 'lost' || (t.hostId !== null && unavailableHosts.has(t.hostId));
+  const failed = (t: TaskView) => GONE.has(t.state) || t.health === 'unhealthy' || hostGone(t);
+  const keptByCondition = (t: TaskView) =>
+    GONE.has(t.state) && t.state !== 'lost' && t.health !== 'unhealthy' && (policy.condition === 'none' || (policy.condition === 'on-failure' && t.exitCode === 0));
+  const restart = applyRestartPolicy(
+    policy,
+    service.restartHistory,
+    tasks.filter((t) => failed(t) && !keptByCondition(t) && !hostGone(t)),
+    new Set(tasks.map((t) => t.id)),
+    now,
+  );
+  const kept = (t: TaskView) => keptByCondition(t) || restart.givenUp.has(t.id);
   const ready = (t: TaskView) =>
     t.state === 'running' && (t.health === 'healthy' || (t.health === null && t.startedAt !== null && now - Date.parse(t.startedAt) >= config.monitorMs));
 
@@ -73,14 +89,22 @@ export function planService(service: ServiceRecord, tasks: readonly TaskView[], 
     tolerated && failures.length > service.updateFailedTasks.length
       ? { updateState: service.updateState, updateMessage: `${failures.length} new task(s) failed, within max_failure_ratio ${config.maxFailureRatio}`, updateFailedTasks: failures }
       : undefined;
-  const done = (plan: ServicePlan): ServicePlan => (remembered && !plan.record ? { ...plan, record: remembered } : plan);
+  // Replacements of failed tasks wait out the restart delay (the other slots are filled at once).
+  const delayedWhy = restart.delayed ? `restarting ${restart.delayed} failed task(s) in ${Math.max(0, restart.nextAt! - now)} ms (restart_policy.delay)` : undefined;
+  const done = (plan: ServicePlan): ServicePlan => {
+    const record = remembered && !plan.record ? remembered : plan.record;
+    const create = Math.max(0, plan.create - restart.delayed);
+    const waiting = plan.waiting ?? (create < plan.create ? delayedWhy : undefined);
+    return { ...plan, create, ...(record && { record }), ...(waiting && { waiting }), ...(restart.changed && { restartHistory: restart.history }) };
+  };
   if (failing && !tolerated) {
     const ratio = config.maxFailureRatio ? `; ${failures.length} of ${spec.replicas} failed, more than max_failure_ratio ${config.maxFailureRatio}` : '';
     const why = `task ${brokenNew[0]!.id.slice(0, 12)} of version ${service.version} failed (${describe(brokenNew[0]!)})${ratio}`;
     if (config.failureAction === 'rollback' && service.updateState === 'updating' && service.previousSpec) {
+      // The rollback's new spec version starts a new restart record.
       return { create: 0, remove, record: { updateState: 'rollback_started', updateMessage: `rollback: ${why}`, rollback: { spec: service.previousSpec, previousSpec: spec } } };
     }
-    return { create: 0, remove, record: { updateState: 'paused', updateMessage: `update paused: ${why}` } };
+    return done({ create: 0, remove, record: { updateState: 'paused', updateMessage: `update paused: ${why}` } });
   }
   if (service.updateState === 'paused') return done({ create: 0, remove, waiting: service.updateMessage });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { BusClient } from '@muelle/bus';
-import { acquireLease, ConflictError, containerStateChanged, createToken, getPrincipal, listServices, MuelleError, SERVICE_VERSION_LABEL, ServiceRecord, updateService } from '@muelle/contracts';
+import { acquireLease, ConflictError, createToken, drainTasks, getPrincipal, listServices, MuelleError, SERVICE_VERSION_LABEL, ServiceRecord, updateService } from '@muelle/contracts';
 import { LOGGER } from '@muelle/service-kit';
 import type { Logger } from 'pino';
 import { RequestPrincipal } from '../auth/principal';
@@ -19,7 +19,7 @@ const LEASE = 'services-reconciler';
 const OWNER_TOKEN_SECONDS = 900;
 const OWNER_REUSE_MS = 600_000;
 /**
- * How long a task announced as leaving stays up before it is removed: every agent's routing mesh
+ * How long a task announced as draining stays up before it is removed: every agent's routing mesh
  * hears the announcement, waits its 300 ms settle, reads the record and applies its rules well within it.
  */
 const MESH_DRAIN_MS = 2_000;
@@ -86,21 +86,29 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
       exitCode: c.exitCode,
       hostId: c.hostId,
       startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
       createdAt: c.createdAt,
     }));
     const plan = planService(service, tasks, unavailable, Date.now());
-    if (plan.record) {
-      const { rollback, ...state } = plan.record;
+    if (plan.record || plan.restartHistory) {
+      const { rollback, ...state } = plan.record ?? {};
       let updated: ServiceRecord;
       try {
-        updated = await this.bus.request(updateService, { id: service.id, expectedVersion: service.version, expectedUpdateState: service.updateState, ...state, ...(rollback ?? { bumpVersion: false }) });
+        updated = await this.bus.request(updateService, {
+          id: service.id,
+          expectedVersion: service.version,
+          expectedUpdateState: service.updateState,
+          ...state,
+          ...(plan.restartHistory && { restartHistory: plan.restartHistory }),
+          ...(rollback ?? { bumpVersion: false }),
+        });
       } catch (error) {
         // Someone changed the service since it was read: decide again next round with what is true then.
         if (error instanceof MuelleError && error.code === 'CONFLICT') return;
         throw error;
       }
       if (updated.updateState !== service.updateState) this.services.announceUpdate(updated, service.updateState);
-      this.logger.info({ service: service.name, state: state.updateState, message: state.updateMessage }, 'service update state changed');
+      if (plan.record) this.logger.info({ service: service.name, state: plan.record.updateState, message: plan.record.updateMessage }, 'service update state changed');
       if (rollback) return;
     }
     if (!plan.remove.length && !plan.create) return;
@@ -126,16 +134,16 @@ export class ServiceReconciler implements OnApplicationBootstrap, OnApplicationS
 
   /**
    * Tasks of a service with ingress ports leave the routing mesh before they are killed, so no new
-   * connection goes to a dying task: each is recorded as `removing` (the state its host's agent will
-   * report anyway), which takes it out of every host's mesh, and the removal waits MESH_DRAIN_MS.
+   * connection goes to a dying task: metadata marks them draining and announces it
+   * (`muelle.metadata.tasks.draining.v1`), which takes them out of every host's mesh, and the removal
+   * waits MESH_DRAIN_MS.
    */
   private async drain(service: ServiceRecord, tasks: readonly TaskView[], ids: readonly string[]): Promise<void> {
     if (!ingressPorts(service.spec).length) return;
-    const leaving = tasks.filter((t) => ids.includes(t.id) && t.state === 'running' && t.hostId);
+    const leaving = tasks.filter((t) => ids.includes(t.id) && t.state === 'running' && t.hostId).map((t) => t.id);
     if (!leaving.length) return;
-    const at = new Date().toISOString();
-    for (const task of leaving) await this.bus.emit(containerStateChanged, { id: task.id, hostId: task.hostId!, state: 'removing', at });
-    await new Promise((resolve) => setTimeout(resolve, MESH_DRAIN_MS));
+    const { draining } = await this.bus.request(drainTasks, { serviceId: service.id, ids: leaving });
+    if (draining.length) await new Promise((resolve) => setTimeout(resolve, MESH_DRAIN_MS));
   }
 
   private async removeTasks(owner: RequestPrincipal, service: ServiceRecord, ids: string[]): Promise<void> {

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { parseRequest } from '../http/validation';
-import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, UpdateServiceBody } from './services.schemas';
+import { CreateServiceBody, ReplaceServiceBody, ScaleBody, ServiceLogsQuery, ServiceVersionQuery, UpdateServiceBody } from './services.schemas';
 import { ServicesService } from './services.service';
 
 /** Thin HTTP shell over ServicesService. */
@@ -38,18 +38,18 @@ export class ServicesController {
   }
 
   @Post(':ref/scale')
-  scale(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
-    return this.services.scale(principal, ref, parseRequest(ScaleBody, body).replicas);
+  scale(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown, @Query() query: unknown) {
+    return this.services.scale(principal, ref, parseRequest(ScaleBody, body).replicas, parseRequest(ServiceVersionQuery, query, 'query').version);
   }
 
   @Patch(':ref')
-  update(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
-    return this.services.update(principal, ref, parseRequest(UpdateServiceBody, body));
+  update(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown, @Query() query: unknown) {
+    return this.services.update(principal, ref, parseRequest(UpdateServiceBody, body), 'merge', parseRequest(ServiceVersionQuery, query, 'query').version);
   }
 
   @Put(':ref')
-  replace(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown) {
-    return this.services.update(principal, ref, parseRequest(ReplaceServiceBody, body), 'replace');
+  replace(@CurrentPrincipal() principal: RequestPrincipal, @Param('ref') ref: string, @Body() body: unknown, @Query() query: unknown) {
+    return this.services.update(principal, ref, parseRequest(ReplaceServiceBody, body), 'replace', parseRequest(ServiceVersionQuery, query, 'query').version);
   }
 
   @Post(':ref/rollback')

@@ -1,5 +1,5 @@
 import { ServiceSpec } from '@muelle/contracts';
-import { CreateServiceBody, UpdateServiceBody } from './services.schemas';
+import { CreateServiceBody, ServiceVersionQuery, UpdateServiceBody } from './services.schemas';
 
 describe('PATCH /v1/services/:ref body', () => {
   it('holds only the fields sent: nothing left out is reset to its default', () => {
@@ -30,5 +30,18 @@ describe('PATCH /v1/services/:ref body', () => {
     expect(UpdateServiceBody.parse({ networks: [] })).toEqual({ networks: [] });
     expect(CreateServiceBody.safeParse({ name: 'web', image: 'x', networks: [{ network: 'front', ipv4Address: '10.0.0.9' }] }).success).toBe(false);
     expect(CreateServiceBody.safeParse({ name: 'web', image: 'x', networks: [{ network: 'front', aliases: ['not valid!'] }] }).success).toBe(false);
+  });
+
+  it('takes the version the client read as ?version=N, and refuses other query options', () => {
+    expect(ServiceVersionQuery.parse({ version: '3' })).toEqual({ version: 3 });
+    expect(ServiceVersionQuery.parse({})).toEqual({});
+    expect(ServiceVersionQuery.safeParse({ version: '0' }).success).toBe(false);
+    expect(ServiceVersionQuery.safeParse({ force: 'true' }).success).toBe(false);
+  });
+
+  it('patches the restart policy field by field', () => {
+    expect(UpdateServiceBody.parse({ restartPolicy: { maxAttempts: 3 } })).toEqual({ restartPolicy: { maxAttempts: 3 } });
+    expect(UpdateServiceBody.safeParse({ restartPolicy: { backoff: 2 } }).success).toBe(false);
+    expect(CreateServiceBody.parse({ name: 'w', image: 'x' }).restartPolicy).toEqual({ condition: 'any', delayMs: 5000, maxAttempts: 0, windowMs: 0 });
   });
 });

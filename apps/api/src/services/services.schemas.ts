@@ -1,4 +1,4 @@
-import { HealthcheckSpec, Resources, ServiceDnsName, ServiceNetwork, ServicePort, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
+import { HealthcheckSpec, Resources, ServiceDnsName, ServiceNetwork, ServiceRestartPolicy, ServicePort, ServiceSpec, UpdateConfig, VolumeMount } from '@muelle/contracts';
 import { z } from 'zod';
 import { patchOf, queryBool } from '../http/validation';
 
@@ -10,6 +10,7 @@ const StrictServiceSpec = ServiceSpec.extend({
   resources: Resources.strict().default({}),
   healthcheck: HealthcheckSpec.strict().optional(),
   updateConfig: UpdateConfig.strict().default(UpdateConfig.parse({})),
+  restartPolicy: ServiceRestartPolicy.strict().default(ServiceRestartPolicy.parse({})),
 }).strict();
 
 /** `PUT /v1/services/:ref`: the whole spec (what `stack deploy` sends); fields left out go back to their defaults. */
@@ -22,7 +23,7 @@ export type CreateServiceBody = z.output<typeof CreateServiceBody>;
 
 /** `PATCH /v1/services/:ref`: the fields to change; the rest stays (no defaults filled in). */
 export const UpdateServiceBody = patchOf(StrictServiceSpec)
-  .extend({ updateConfig: patchOf(UpdateConfig).optional() })
+  .extend({ updateConfig: patchOf(UpdateConfig).optional(), restartPolicy: patchOf(ServiceRestartPolicy).optional() })
   .strict()
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 export type UpdateServiceBody = z.output<typeof UpdateServiceBody>;
@@ -33,3 +34,6 @@ export const ServiceLogsQuery = z.object({
   tail: z.coerce.number().int().min(0).max(5000).default(100),
   timestamps: queryBool(false),
 });
+
+/** `?version=N` on a change: the version the client read; refused with 409 once the service moved past it. */
+export const ServiceVersionQuery = z.object({ version: z.coerce.number().int().min(1).optional() }).strict();

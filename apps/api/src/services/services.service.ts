@@ -8,8 +8,10 @@ import {
   createService,
   deleteService,
   getService,
+  ConflictError,
   InvalidArgumentError,
   listContainers,
+  MuelleError,
   listServices,
   SERVICE_BACKENDS_LABEL,
   SERVICE_ID_LABEL,
@@ -38,8 +40,11 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 }
 
-/** What a spec change must roll out to the tasks; replicas and the update config alone do not. */
-const taskPart = (spec: ServiceSpec) => canonical({ ...spec, replicas: 0, updateConfig: null, restartCondition: null });
+/** What a spec change must roll out to the tasks; replicas, the update config and the restart policy alone do not. */
+const taskPart = (spec: ServiceSpec) => canonical({ ...spec, replicas: 0, updateConfig: null, restartPolicy: null });
+
+/** A user's change that lost a race to another write is made again on the new record this many times in all. */
+const WRITE_ATTEMPTS = 3;
 
 /**
  * Services as the API shows them. A service's tasks are containers, so a service is authorized as
@@ -90,36 +95,75 @@ export class ServicesService {
     return page.items;
   }
 
-  async scale(principal: RequestPrincipal, ref: string, replicas: number): Promise<ServiceRecord> {
-    const service = await this.get(principal, ref, 'update');
-    const updated = await this.bus.request(updateService, { id: service.id, expectedVersion: service.version, spec: { ...service.spec, replicas }, bumpVersion: false });
-    await this.audit.record(principal, 'service.scale', `service:${service.id}`, { from: service.spec.replicas, to: replicas });
+  /** Replicas only: no rolling update. */
+  async scale(principal: RequestPrincipal, ref: string, replicas: number, version?: number): Promise<ServiceRecord> {
+    const { before, updated } = await this.change(principal, ref, version, async (service) => ({ ...service.spec, replicas }));
+    await this.audit.record(principal, 'service.scale', `service:${before.id}`, { from: before.spec.replicas, to: replicas });
     return updated;
   }
 
   /**
    * `merge` changes the given fields, `replace` sets the whole spec. A change to what tasks run starts
-   * a rolling update; replicas or update settings alone do not; no change at all writes nothing.
+   * a rolling update; replicas, update and restart settings alone do not; no change at all writes nothing.
    */
-  async update(principal: RequestPrincipal, ref: string, changes: UpdateServiceBody | ReplaceServiceBody, mode: 'merge' | 'replace' = 'merge'): Promise<ServiceRecord> {
-    const service = await this.get(principal, ref, 'update');
+  async update(principal: RequestPrincipal, ref: string, changes: UpdateServiceBody | ReplaceServiceBody, mode: 'merge' | 'replace' = 'merge', version?: number): Promise<ServiceRecord> {
     const image = changes.image && { image: await this.catalog.runnableReference(principal, changes.image) };
-    const merged = ServiceSpec.parse(
-      mode === 'replace' ? { ...changes, ...image } : { ...service.spec, ...changes, ...image, updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig } },
-    );
-    const spec = await this.checked(principal, merged, service.id);
-    if (canonical(spec) === canonical(service.spec)) return service;
-    const rolling = taskPart(spec) !== taskPart(service.spec);
-    const updated = await this.bus.request(updateService, {
-      id: service.id,
-      expectedVersion: service.version,
-      spec,
-      bumpVersion: rolling,
-      ...(rolling && { previousSpec: service.spec, updateState: 'updating' as const, updateMessage: '' }),
+    const { before, updated, rolling } = await this.change(principal, ref, version, async (service) => {
+      const merged = ServiceSpec.parse(
+        mode === 'replace'
+          ? { ...changes, ...image }
+          : {
+              ...service.spec,
+              ...changes,
+              ...image,
+              updateConfig: { ...service.spec.updateConfig, ...changes.updateConfig },
+              restartPolicy: { ...service.spec.restartPolicy, ...changes.restartPolicy },
+            },
+      );
+      return this.checked(principal, merged, service.id);
     });
-    await this.audit.record(principal, 'service.update', `service:${service.id}`, { fields: Object.keys(changes), rolling, version: updated.version });
-    if (rolling) this.announceUpdate(updated, service.updateState);
+    if (updated !== before) await this.audit.record(principal, 'service.update', `service:${before.id}`, { fields: Object.keys(changes), rolling, version: updated.version });
     return updated;
+  }
+
+  /**
+   * Every user change of a spec: read the record, make the new spec from it, write it only if the
+   * record was not written since (metadata's check on version and updatedAt). A client that read the
+   * service first (`?version=`, e.g. `--network-add` computed from the networks it saw) is refused with
+   * 409 once the version moved on, rather than its change overwriting another; a change written
+   * meanwhile without a new version (scale, the reconciler's record) makes the spec again from the
+   * new record (a few times).
+   */
+  private async change(
+    principal: RequestPrincipal,
+    ref: string,
+    version: number | undefined,
+    specOf: (service: ServiceRecord) => Promise<ServiceSpec>,
+  ): Promise<{ before: ServiceRecord; updated: ServiceRecord; rolling: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      const service = await this.get(principal, ref, 'update');
+      if (version !== undefined && service.version !== version) {
+        throw new ConflictError(`service ${service.name} changed since you read it (version ${version}, now ${service.version}); retry`, { version: service.version, stale: true });
+      }
+      const spec = await specOf(service);
+      if (canonical(spec) === canonical(service.spec)) return { before: service, updated: service, rolling: false };
+      const rolling = taskPart(spec) !== taskPart(service.spec);
+      try {
+        const updated = await this.bus.request(updateService, {
+          id: service.id,
+          expectedVersion: service.version,
+          expectedUpdatedAt: service.updatedAt,
+          spec,
+          bumpVersion: rolling,
+          ...(rolling && { previousSpec: service.spec, updateState: 'updating' as const, updateMessage: '' }),
+        });
+        if (rolling) this.announceUpdate(updated, service.updateState);
+        return { before: service, updated, rolling };
+      } catch (error) {
+        const stale = error instanceof MuelleError && error.code === 'CONFLICT' && (error.details as { stale?: boolean } | undefined)?.stale === true;
+        if (!stale || attempt >= WRITE_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /** Back to the spec before the last update, rolled out like an update. */
@@ -182,12 +226,13 @@ export class ServicesService {
   }
 
   /**
-   * Refused now, not task by task later: the ingress ports (free on every host), the team policy,
+   * Refused now, not task by task later: the ingress ports (free on every host; another service's
+   * ports are metadata's to refuse, with the write), the team policy,
    * pull rights, and the networks (the container's rule for how many, each one the team's), as a
    * container create would check them.
    */
   private async checked(principal: RequestPrincipal, spec: ServiceSpec, self: string | null): Promise<ServiceSpec> {
-    if (ingressPorts(spec).length) checkIngressPorts(spec, self, (await this.bus.request(listServices, {})).items, await this.cluster.usages());
+    if (ingressPorts(spec).length) checkIngressPorts(spec, self, await this.cluster.usages());
     await this.admission.admit(principal, taskSpec(spec, null, pickBackends(spec)));
     const networks = CreateContainerBody.shape.networks.safeParse(spec.networks);
     if (!networks.success) throw new InvalidArgumentError(`body.networks: ${networks.error.issues[0]?.message ?? 'invalid'}`);

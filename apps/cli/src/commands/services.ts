@@ -17,6 +17,16 @@ function updateConfigOf(o: any) {
   return config;
 }
 
+/** `--restart-*` flags → the service's restartPolicy (only what was given). */
+export function restartPolicyOf(o: any) {
+  const policy: Record<string, unknown> = {};
+  if (o.restartCondition !== undefined) policy.condition = o.restartCondition;
+  if (o.restartDelay !== undefined) policy.delayMs = millis(o.restartDelay, '--restart-delay');
+  if (o.restartMaxAttempts !== undefined) policy.maxAttempts = count(o.restartMaxAttempts, '--restart-max-attempts');
+  if (o.restartWindow !== undefined) policy.windowMs = millis(o.restartWindow, '--restart-window');
+  return policy;
+}
+
 function ratio(text: string, flag: string): number {
   const value = Number(text);
   if (!/^\d*\.?\d+$/.test(text) || value > 1) throw new CliError(`invalid ${flag} "${text}": a number from 0 to 1`);
@@ -28,11 +38,11 @@ function count(text: string, flag: string): number {
   return Number(text);
 }
 
-/** `500ms`, `10s`, `2m` or plain milliseconds. */
+/** `500ms`, `10s`, `2m`, `1h` or plain milliseconds. */
 function millis(text: string, flag: string): number {
-  const match = /^(\d+)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new CliError(`invalid ${flag} "${text}": e.g. 500ms, 10s or 2m`);
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm'];
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new CliError(`invalid ${flag} "${text}": e.g. 500ms, 10s, 2m or 1h`);
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
 }
 
 /**
@@ -75,7 +85,8 @@ function specOf(o: any, command: string[] | undefined) {
   if (o.constraint?.length) spec.constraints = parsePairs(o.constraint, 'constraint');
   if (o.memory !== undefined || o.cpus !== undefined) spec.resources = { memoryBytes: o.memory ? parseMemory(o.memory) : undefined, cpus: o.cpus ? Number(o.cpus) : undefined };
   if (o.replicas !== undefined) spec.replicas = count(o.replicas, '--replicas');
-  if (o.restartCondition !== undefined) spec.restartCondition = o.restartCondition;
+  const restartPolicy = restartPolicyOf(o);
+  if (Object.keys(restartPolicy).length) spec.restartPolicy = restartPolicy;
   if (o.network?.length) spec.networks = o.network.map(parseServiceNetwork);
   const healthcheck = parseHealthcheck(o);
   if (healthcheck) spec.healthcheck = healthcheck;
@@ -98,6 +109,9 @@ function specOptions(command: Command): Command {
     .option('-m, --memory <bytes>', 'memory limit per task, e.g. 256m')
     .option('--cpus <n>', 'CPUs per task')
     .option('--restart-condition <condition>', 'any, on-failure or none: which exited tasks are replaced')
+    .option('--restart-delay <duration>', 'wait after a task failed before its replacement is made (default 5s)')
+    .option('--restart-max-attempts <n>', 'failed tasks replaced within the window before the rest are left (0: no limit)')
+    .option('--restart-window <duration>', 'how far back failures count against max attempts (0: since the spec changed)')
     .option('--health-cmd <command>', 'health check run in each task by /bin/sh -c')
     .option('--health-interval <duration>', 'time between checks, e.g. 5s')
     .option('--health-timeout <duration>', 'a check running longer fails')
@@ -147,11 +161,14 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     .argument('<service>')
     .addOption(formatOption())
     .action(async (ref: string, o) => {
-      const { items } = await apiClient().request('GET', `/v1/services/${encodeURIComponent(ref)}/tasks`);
+      const api = apiClient();
+      const { items } = await api.request('GET', `/v1/services/${encodeURIComponent(ref)}/tasks`);
       if (o.format === 'json') return printJson(io, items);
-      io.out.write(
-        table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS', 'ERROR'], items.map((t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t), taskError(t)])),
-      );
+      // A task the restart policy left says why (max_attempts reached) in place of the plain exit.
+      const { restartHistory = [] } = await api.request('GET', `/v1/services/${encodeURIComponent(ref)}`);
+      const left = new Map<string, string>(restartHistory.filter((e: any) => !e.restarted).map((e: any) => [e.task, `task: ${e.reason}`]));
+      const row = (t: any) => [shortId(t.id), t.name, t.labels['muelle.service.version'] ?? '', t.hostId ?? '', containerStatus(t), left.get(t.id) ?? taskError(t)];
+      io.out.write(table(['TASK', 'NAME', 'VERSION', 'HOST', 'STATUS', 'ERROR'], items.map(row)));
     });
 
   service
@@ -182,11 +199,14 @@ export function registerServiceCommands(program: Command, io: Io): Command {
     .action(async (ref: string, command: string[], o) => {
       const api = apiClient();
       const body: Record<string, unknown> = { ...specOf(o, command), ...(o.image && { image: o.image }) };
+      const query: Record<string, string> = {};
       if (o.networkAdd.length || o.networkRm.length) {
+        // The networks are computed from the ones read: the api refuses the change (409) if another changed them since.
         const current = await api.request('GET', `/v1/services/${encodeURIComponent(ref)}`);
         body.networks = changedNetworks(current.spec.networks ?? [], o.networkRm, o.networkAdd);
+        query.version = String(current.version);
       }
-      const updated = await api.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body });
+      const updated = await api.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, { body, query });
       io.out.write(`${updated.name} version ${updated.version} (${updated.updateState})\n`);
     });
 

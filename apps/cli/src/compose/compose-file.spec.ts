@@ -36,6 +36,7 @@ services:
     deploy:
       replicas: 3
       update_config: { parallelism: 2, delay: 2s, order: start-first, failure_action: rollback, monitor: 1s, max_failure_ratio: 0.25 }
+      restart_policy: { delay: 10s, max_attempts: 3, window: 2m }
 volumes:
   data:
 `,
@@ -71,7 +72,8 @@ volumes:
           { hostIp: '0.0.0.0', hostPort: 9091, containerPort: 9090, protocol: 'tcp', mode: 'host' },
         ],
         labels: { tier: 'front' },
-        restartCondition: 'on-failure',
+        // restart: gives the condition, deploy.restart_policy the rest.
+        restartPolicy: { condition: 'on-failure', delayMs: 10_000, maxAttempts: 3, windowMs: 120_000 },
         replicas: 3,
         updateConfig: { parallelism: 2, delayMs: 2000, order: 'start-first', failureAction: 'rollback', monitorMs: 1000, maxFailureRatio: 0.25 },
       },
@@ -90,6 +92,9 @@ volumes:
     ['services:\n  web:\n    image: x\nnetworks:\n  front:\n    name: other\n', 'compose.yaml:6: networks.front.name is supported by Muelle only with external: true'],
     ['services:\n  web:\n    image: x\n    networks:\n      default: { ipv4_address: 10.0.0.9 }\n', 'compose.yaml:5: services.web.networks.default.ipv4_address is not supported by Muelle (aliases only)'],
     ['services:\n  web:\n    image: x\n    ports: ["80:http"]\n', 'compose.yaml:4: services.web.ports: invalid publish spec "80:http"'],
+    ['services:\n  web:\n    image: x\n    deploy:\n      restart_policy: { max_attempts: -1 }\n', 'compose.yaml:5: services.web.deploy.restart_policy.max_attempts must be a whole number'],
+    ['services:\n  web:\n    image: x\n    deploy:\n      restart_policy: { window: soon }\n', 'compose.yaml:5: services.web.deploy.restart_policy.window: "soon" is not a duration'],
+    ['services:\n  web:\n    image: x\n    deploy:\n      restart_policy: { backoff: 2 }\n', 'compose.yaml:5: services.web.deploy.restart_policy.backoff is not supported by Muelle'],
     ['services:\n  web:\n    image: x\n    deploy:\n      mode: global\n', 'compose.yaml:5: services.web.deploy.mode: global is not supported by Muelle'],
     ['services:\n  web:\n    image: x\n    healthcheck: { test: "true", interval: soon }\n', 'compose.yaml:4: services.web.healthcheck.interval: "soon" is not a duration'],
     ['services:\n  web:\n    image: x\n    depends_on: [db]\n', 'compose.yaml: services.web.depends_on: no service db in the file'],

@@ -175,7 +175,7 @@ function readService(name: string, node: YAMLMap, fail: Fail, readEnvFile: (path
   if (restart !== undefined) {
     const conditions: Record<string, string> = { no: 'none', always: 'any', 'unless-stopped': 'any', 'on-failure': 'on-failure' };
     if (typeof restart !== 'string' || !conditions[restart]) fail(value('restart'), 'restart: no, always, unless-stopped or on-failure');
-    spec.restartCondition = conditions[restart as string];
+    spec.restartPolicy = { condition: conditions[restart as string] };
   }
   const deploy = value('deploy');
   if (deploy) readDeploy(deploy, spec, fail);
@@ -235,8 +235,13 @@ function readDeploy(node: Node, spec: Record<string, unknown>, fail: Fail): void
   }
   const restart = deploy.restart_policy;
   if (restart) {
-    for (const key of Object.keys(restart)) if (key !== 'condition') fail(node, `deploy.restart_policy.${key} is not supported by Muelle (condition only)`);
-    if (restart.condition !== undefined) spec.restartCondition = restart.condition;
+    const policy: Record<string, unknown> = { ...(spec.restartPolicy as object) };
+    for (const key of Object.keys(restart)) if (!['condition', 'delay', 'max_attempts', 'window'].includes(key)) fail(node, `deploy.restart_policy.${key} is not supported by Muelle`);
+    if (restart.condition !== undefined) policy.condition = restart.condition;
+    if (restart.delay !== undefined) policy.delayMs = duration(restart.delay, node, 'deploy.restart_policy.delay', fail);
+    if (restart.max_attempts !== undefined) policy.maxAttempts = integer(restart.max_attempts, node, 'deploy.restart_policy.max_attempts', fail);
+    if (restart.window !== undefined) policy.windowMs = duration(restart.window, node, 'deploy.restart_policy.window', fail);
+    spec.restartPolicy = policy;
   }
 }
 

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api, Session } from '../api';
+import { api, ApiError, PlatformEvent, query, Session } from '../api';
 import { ActionButton, Badge, ErrorNote, Loaded, Meter, StateBadge, Table } from '../components/ui';
 import { ago, shortId } from '../format';
 import { useEvents, useResource, useThrottled } from '../hooks';
 import { href } from '../router';
+import { sseData } from '../sse';
 import type { Service, Task, Team, UpdateState } from '../types';
 
 const PAGE_SIZE = 25;
@@ -66,7 +67,7 @@ function Update({ service, tasks }: { service: Service; tasks: Task[] | undefine
   );
 }
 
-/** Every service the caller may see, with replicas, task health and update progress; updates live from container events. */
+/** Every service the caller may see, with replicas, task health and update progress; updates live from container and service events. */
 export function ServicesPage({ session }: { session: Session }) {
   const [pageIndex, setPageIndex] = useState(0);
   const isAdmin = session.user.role === 'admin';
@@ -80,7 +81,7 @@ export function ServicesPage({ session }: { session: Session }) {
     services.reload();
     tasks.reload();
   }, 500);
-  useEvents((event) => event.type === 'container' && reload());
+  useEvents((event) => (event.type === 'container' || event.type === 'service') && reload());
   const pages = Math.max(1, Math.ceil((services.data?.length ?? 0) / PAGE_SIZE));
   return (
     <>
@@ -137,7 +138,7 @@ export function ServicePage({ session, reference }: { session: Session; referenc
     tasks.reload();
   };
   const reload = useThrottled(reloadAll, 400);
-  useEvents((event) => event.type === 'container' && reload());
+  useEvents((event) => (event.type === 'container' || (event.type === 'service' && event.id === service.data?.id)) && reload());
   return (
     <>
       <p>
@@ -193,6 +194,11 @@ export function ServicePage({ session, reference }: { session: Session; referenc
               <dd>
                 {s.spec.updateConfig.parallelism || 'all'} at a time, {s.spec.updateConfig.order}, on failure {s.spec.updateConfig.failureAction}
               </dd>
+              <dt>Restart policy</dt>
+              <dd>
+                {s.spec.restartPolicy.condition}, after {s.spec.restartPolicy.delayMs / 1000} s
+                {s.spec.restartPolicy.maxAttempts ? `, at most ${s.spec.restartPolicy.maxAttempts} within ${s.spec.restartPolicy.windowMs ? `${s.spec.restartPolicy.windowMs / 1000} s` : 'this version'}` : ''}
+              </dd>
               <dt>Changed</dt>
               <dd>{ago(s.updatedAt)}</dd>
             </dl>
@@ -208,6 +214,7 @@ export function ServicePage({ session, reference }: { session: Session; referenc
                       <td>
                         <StateBadge state={task.state} />
                         {task.state === 'exited' && <span class="muted"> ({task.exitCode})</span>}
+                        {leftWhy(s, task.id) && <div class="update-message">{leftWhy(s, task.id)}</div>}
                       </td>
                       <td>{task.health ? <Badge tone={HEALTH_TONES[task.health] ?? 'muted'}>{task.health}</Badge> : <span class="muted">—</span>}</td>
                       <td>{task.hostId ?? '—'}</td>
@@ -218,8 +225,51 @@ export function ServicePage({ session, reference }: { session: Session; referenc
                 </Table>
               )}
             </Loaded>
+            <UpdateEvents service={s} />
           </>
         )}
+      </Loaded>
+    </>
+  );
+}
+
+/** Why the restart policy left this task (max_attempts reached), if it did. */
+const leftWhy = (service: Service, task: string) => service.restartHistory?.find((e) => e.task === task && !e.restarted)?.reason;
+
+/** Docker's service `update` event: where a change stood before and after, and why. */
+type UpdateEvent = PlatformEvent & { attributes: { version?: number; 'updatestate.old'?: string; 'updatestate.new'?: string; message?: string } };
+
+/** The service's update events: its history since it was made (the events API up to now), then live ones as they come. */
+function UpdateEvents({ service }: { service: Service }) {
+  const history = useResource(async () => {
+    const response = await fetch(`/v1/events${query({ type: 'service', since: service.createdAt, until: new Date().toISOString() })}`, { credentials: 'include' });
+    if (!response.ok) throw new ApiError(response.status, 'EVENTS', `events: ${response.status} ${response.statusText}`);
+    return sseData<UpdateEvent>(await response.text()).filter((e) => e.id === service.id);
+  }, [service.id]);
+  const [live, setLive] = useState<UpdateEvent[]>([]);
+  useEvents((event) => event.type === 'service' && event.id === service.id && setLive((seen) => [...seen, event as UpdateEvent]));
+  return (
+    <>
+      <h2>Update events</h2>
+      <Loaded resource={history} what="update events">
+        {(past) => {
+          const all = [...past, ...live.filter((e) => !past.some((p) => p.at === e.at && p.action === e.action))].reverse();
+          if (!all.length) return <p class="muted">No update yet.</p>;
+          return (
+            <Table caption={`Update events of ${service.name}`} columns={['When', 'Version', 'State', 'Why']}>
+              {all.map((e) => (
+                <tr key={`${e.at}-${e.attributes['updatestate.new']}`} data-update-event={e.attributes['updatestate.new']}>
+                  <td>{ago(e.at)}</td>
+                  <td>v{e.attributes.version ?? '?'}</td>
+                  <td>
+                    {e.attributes['updatestate.old'] ?? '—'} → <Badge tone={UPDATE_TONES[e.attributes['updatestate.new'] as UpdateState] ?? 'muted'}>{e.attributes['updatestate.new'] ?? e.action}</Badge>
+                  </td>
+                  <td>{e.attributes.message || <span class="muted">—</span>}</td>
+                </tr>
+              ))}
+            </Table>
+          );
+        }}
       </Loaded>
     </>
   );

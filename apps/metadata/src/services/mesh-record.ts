@@ -1,6 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import { MeshRecordReply, SERVICE_BACKENDS_LABEL, SERVICE_ID_LABEL, ServiceSpec } from '@muelle/contracts';
 
+/** A drain mark older than this is void: the removal it announced did not happen (the reconciler retries it). */
+export const DRAIN_MARK_TTL_MS = 60_000;
+
 /** `80/tcp=31234,53/udp=30001` → { '80/tcp': 31234, … }; anything malformed is left out (it reaches nothing). */
 export function parseBackends(label: string | undefined): Record<string, number> {
   const ports: Record<string, number> = {};
@@ -13,7 +16,8 @@ export function parseBackends(label: string | undefined): Record<string, number>
 
 /**
  * The routing mesh's view of the platform: every service with ingress ports, its published ports,
- * and its running tasks on ready hosts (a task on a host that is down or draining takes no new flow);
+ * and its running tasks on ready hosts that are not draining (a task on a host that is down or
+ * draining, or a task leaving (drainTasks), takes no new flow);
  * and the underlay address of every host that has one.
  */
 export async function meshRecordOf(manager: EntityManager): Promise<MeshRecordReply> {
@@ -28,8 +32,9 @@ export async function meshRecordOf(manager: EntityManager): Promise<MeshRecordRe
             c.labels ->> '${SERVICE_ID_LABEL}' AS service_id, c.labels ->> '${SERVICE_BACKENDS_LABEL}' AS backends
        FROM containers c JOIN hosts h ON h.id = c.host_id
       WHERE c.state = 'running' AND h.state = 'ready' AND c.labels ->> '${SERVICE_ID_LABEL}' = ANY($1)
+        AND (c.draining_since IS NULL OR c.draining_since < now() - $2 * interval '1 millisecond')
       ORDER BY c.id`,
-    [meshed.map((s) => s.id)],
+    [meshed.map((s) => s.id), DRAIN_MARK_TTL_MS],
   );
   return {
     hosts: hosts.map((h) => ({ id: h.id, underlayAddress: h.underlay_address })),

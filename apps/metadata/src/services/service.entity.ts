@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ServiceSpec, UpdateState } from '@muelle/contracts';
+import type { RestartEntry, ServiceSpec, UpdateState } from '@muelle/contracts';
 
 @Entity('services')
 export class ServiceEntity {
@@ -13,6 +13,7 @@ export class ServiceEntity {
   @Column('text', { name: 'update_state' }) updateState!: UpdateState;
   @Column('text', { name: 'update_message' }) updateMessage!: string;
   @Column('jsonb', { name: 'update_failed_tasks' }) updateFailedTasks!: string[];
+  @Column('jsonb', { name: 'restart_history' }) restartHistory!: RestartEntry[];
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
 }

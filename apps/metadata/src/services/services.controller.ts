@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { HandleRequest } from '@muelle/bus';
-import { acquireLease, createService, deleteService, getService, listServices, meshRecord, ParsedRequestOf, updateService } from '@muelle/contracts';
+import { acquireLease, createService, deleteService, drainTasks, getService, listServices, meshRecord, ParsedRequestOf, updateService } from '@muelle/contracts';
 import { ServicesService } from './services.service';
 
 @Controller()
@@ -35,6 +35,11 @@ export class ServicesController {
   @HandleRequest(meshRecord)
   mesh() {
     return this.services.mesh();
+  }
+
+  @HandleRequest(drainTasks)
+  drain(request: ParsedRequestOf<typeof drainTasks>) {
+    return this.services.drain(request);
   }
 
   @HandleRequest(acquireLease)

@@ -28,6 +28,39 @@ export const UpdateConfig = z.object({
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
 /**
+ * Swarm's `restart_policy`: which failed tasks the reconciler replaces, how soon, and how often.
+ * A task fails when it exits or turns unhealthy; tasks on a lost or drained host are replaced at once
+ * and never counted (their host failed, not they).
+ */
+export const ServiceRestartPolicy = z.object({
+  /** Which exited tasks are replaced: any, on-failure (non-zero exit or unhealthy), none. */
+  condition: z.enum(['any', 'on-failure', 'none']).default('any'),
+  /** Wait after a task failed before its replacement is made (Swarm's default, 5 s). */
+  delayMs: z.number().int().min(0).max(3_600_000).default(5_000),
+  /**
+   * Failed tasks replaced within `windowMs` before the reconciler gives up and leaves the next one as it
+   * is (0: no limit). Counted over the service's tasks (Swarm counts per replica slot; tasks here have no slots).
+   */
+  maxAttempts: z.number().int().min(0).max(1000).default(0),
+  /** How far back failures count against maxAttempts; a replacement that runs this long no longer counts (0: since the spec last changed). */
+  windowMs: z.number().int().min(0).max(86_400_000).default(0),
+});
+export type ServiceRestartPolicy = z.infer<typeof ServiceRestartPolicy>;
+
+/**
+ * One failed task as the restart policy saw it: replaced (`restarted`) or left as it is, and why.
+ * Kept on the service record while it still counts (window, delay) or, for a task left, while it exists.
+ */
+export const RestartEntry = z.object({
+  task: z.string().min(1).max(64),
+  at: IsoDate,
+  exitCode: z.number().int().nullable(),
+  restarted: z.boolean(),
+  reason: z.string().max(500),
+});
+export type RestartEntry = z.infer<typeof RestartEntry>;
+
+/**
  * A service's published port. `ingress` (the default, as in Swarm): the routing mesh publishes it on
  * every ready host and balances it over the service's healthy replicas wherever they run; each task
  * then publishes its container port host-mode on a backend port of its own (MESH_BACKEND_PORTS), which
@@ -74,8 +107,7 @@ export const ServiceSpec = ContainerSpec.pick({
   /** Host labels a task's host must have (`--constraint zone=a`). */
   constraints: Labels.default({}),
   replicas: z.number().int().min(0).max(1000).default(1),
-  /** Swarm's restart_policy.condition: which exited tasks the reconciler replaces. */
-  restartCondition: z.enum(['any', 'on-failure', 'none']).default('any'),
+  restartPolicy: ServiceRestartPolicy.default(ServiceRestartPolicy.parse({})),
   updateConfig: UpdateConfig.default(UpdateConfig.parse({})),
   ports: z.array(ServicePort).default([]),
 });
@@ -88,6 +120,9 @@ export type ServiceSpecInput = z.input<typeof ServiceSpec>;
  */
 export const UpdateState = z.enum(['completed', 'updating', 'paused', 'rollback_started', 'rollback_completed']);
 export type UpdateState = z.infer<typeof UpdateState>;
+
+/** Bound of the restart record: maxAttempts (≤1000) restarted entries, plus the tasks left (≤ replicas, 1000), plus the ones still delaying. */
+export const RESTART_HISTORY_MAX = 5000;
 
 export const ServiceRecord = z.object({
   id: z.string().uuid(),
@@ -104,6 +139,8 @@ export const ServiceRecord = z.object({
   updateMessage: z.string(),
   /** New-version tasks that failed during the current update (counted against maxFailureRatio). */
   updateFailedTasks: z.array(z.string()).max(1000).default([]),
+  /** The restart policy's record of failed tasks (see RestartEntry); emptied at every new spec version. */
+  restartHistory: z.array(RestartEntry).max(RESTART_HISTORY_MAX).default([]),
   createdAt: IsoDate,
   updatedAt: IsoDate,
 });
@@ -133,8 +170,9 @@ export const listServices = defineRequest('muelle.metadata.services.list.v1', z.
 
 /**
  * Writes a new state only if the record is still at `expectedVersion` and `expectedUpdateState`
- * (optimistic: two api replicas never both apply a decision); CONFLICT otherwise. A new `spec`
- * bumps the version.
+ * (optimistic: two api replicas never both apply a decision), and, with `expectedUpdatedAt`, not
+ * written at all since (a user's merge of fields that do not bump the version); CONFLICT otherwise.
+ * A new `spec` bumps the version.
  */
 export const updateService = defineRequest(
   'muelle.metadata.services.update.v1',
@@ -142,6 +180,7 @@ export const updateService = defineRequest(
     id: z.string().uuid(),
     expectedVersion: z.number().int().min(1),
     expectedUpdateState: UpdateState.optional(),
+    expectedUpdatedAt: IsoDate.optional(),
     spec: ServiceSpec.optional(),
     /** False for changes that do not touch what a task runs (replicas, update config): no new version, no rolling update. */
     bumpVersion: z.boolean().default(true),
@@ -149,6 +188,7 @@ export const updateService = defineRequest(
     updateState: UpdateState.optional(),
     updateMessage: z.string().max(1000).optional(),
     updateFailedTasks: z.array(z.string()).max(1000).optional(),
+    restartHistory: z.array(RestartEntry).max(RESTART_HISTORY_MAX).optional(),
   }),
   ServiceRecord,
 );

@@ -19,6 +19,9 @@ import { Volumes1765000000000 } from './1765000000000-Volumes';
 import { ContainerListIndexes1765030000000 } from './1765030000000-ContainerListIndexes';
 import { ServiceEvents1765070000000 } from './1765070000000-ServiceEvents';
 import { ServiceUpdateFailures1765070000001 } from './1765070000001-ServiceUpdateFailures';
+import { ServiceRestartPolicy1765091000000 } from './1765091000000-ServiceRestartPolicy';
+import { ServicePorts1765091000001 } from './1765091000001-ServicePorts';
+import { TaskDraining1765091000002 } from './1765091000002-TaskDraining';
 import { OverlayVni1765020000000 } from './1765020000000-OverlayVni';
 import { ContainerLabelIndex1765094000000 } from './1765094000000-ContainerLabelIndex';
 
@@ -46,5 +49,8 @@ export const migrations = [
   ContainerListIndexes1765030000000,
   ServiceEvents1765070000000,
   ServiceUpdateFailures1765070000001,
+  ServiceRestartPolicy1765091000000,
+  ServicePorts1765091000001,
+  TaskDraining1765091000002,
   ContainerLabelIndex1765094000000,
 ];

@@ -131,7 +131,8 @@ const hostIds = { [hostA.name]: 'host-a', [hostB.name]: 'host-b', [hostC.name]: 
     expect(inS3(platform.s3!.directory).filter((file) => file.includes(imageId!))).not.toEqual([]);
     expect(existsSync(join(platform.dataDirs.registry, 'registry'))).toBe(false);
     // The pushed image runs on host B (placement constraint), pulled there from the registry.
-    const run = await muelle(['run', '--name', 'built-on-b', '--constraint', 'zone=b', 'multi/app:v1'], env);
+    // A run that hangs says where: the platform's logs come with the timeout (seen once under load 11).
+    const run = await muelle(['run', '--name', 'built-on-b', '--constraint', 'zone=b', 'multi/app:v1'], env).catch((error: Error) => Promise.reject(new Error(`${error.message}\n${logsOf(platform)}`)));
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'hello from the context\nbuilt on Linux\n' });
     expect(JSON.parse(await cli('inspect', 'built-on-b'))[0].hostId).toBe('host-b');
     console.log(`multi-host e2e: build, push and run on host B took ${Date.now() - started} ms`);

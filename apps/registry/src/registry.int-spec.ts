@@ -162,6 +162,29 @@ describe.each(['filesystem', 's3'] as const)('registry on the %s driver (metadat
     expect(Buffer.concat(received).equals(blob)).toBe(true);
   });
 
+  it('answers 404 for a deleted blob and manifest right after the delete, on this replica and on another', async () => {
+    const c = client();
+    const other = client(await startReplica());
+    const image = await pushImage(c, 'int/deleted', 'one');
+    // Another repository holding the same bytes keeps them: a delete removes one repository's link.
+    expect((await c.pushBlob('int/keeps', image.layer)).status).toBe(201);
+    const blob = `/v2/int/deleted/blobs/${sha256(image.layer)}`;
+    const manifest = `/v2/int/deleted/manifests/${image.digest}`;
+    // Both replicas have served both (anything they remember of them is warm now).
+    for (const r of [c, other]) for (const [method, path] of [['GET', blob], ['HEAD', blob], ['GET', manifest]]) expect((await r.request(method, path)).status).toBe(200);
+    expect((await c.request('DELETE', blob)).status).toBe(202);
+    expect((await c.request('DELETE', manifest)).status).toBe(202);
+    for (const r of [c, other]) {
+      expect((await r.request('GET', blob)).status).toBe(404);
+      expect((await r.request('HEAD', blob)).status).toBe(404);
+      expect((await r.request('GET', manifest)).status).toBe(404);
+      expect((await r.request('GET', '/v2/int/deleted/manifests/one')).status).toBe(404);
+      const kept = await r.request('GET', `/v2/int/keeps/blobs/${sha256(image.layer)}`);
+      expect(kept.status).toBe(200);
+      expect(kept.body.equals(image.layer)).toBe(true);
+    }
+  });
+
   it('continues a chunked upload on another replica and after the first one stopped', async () => {
     const first = await startReplica();
     const bytes = randomBlob(3 * 1024 * 1024 + 17);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ByteRange } from './byte-range';
 
 export type { ByteRange } from './byte-range';
@@ -36,6 +36,15 @@ export interface BlobStore {
    * clamped, see resolveByteRange). Rejects with BlobNotFoundError or RangeNotSatisfiableError.
    */
   read(key: string, range?: ByteRange): Promise<Readable>;
+
+  /**
+   * Optional fast path for serving (filesystem): writes the object, or the inclusive `range` of
+   * it, into `dest` through a few reused buffers, waiting for `dest` to flush each one. `ready`
+   * runs once the object is open and before the first byte is written, so a caller can still
+   * answer BlobNotFoundError or RangeNotSatisfiableError (thrown before it) with an error of its
+   * own. `dest` is not ended. Rejects with CopyAbortedError when `dest` closes or fails first.
+   */
+  copyTo?(key: string, dest: Writable, range?: ByteRange, ready?: () => void): Promise<void>;
 
   /**
    * Streams `source` to `key` and replaces any previous object atomically: readers see the

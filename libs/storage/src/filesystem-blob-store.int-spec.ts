@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { createBlobStore } from './create-blob-store';
-import { StorageError, StorageUnavailableError } from './errors';
+import { BlobNotFoundError, RangeNotSatisfiableError, StorageError, StorageUnavailableError } from './errors';
 import { FilesystemBlobStore } from './filesystem-blob-store';
 import { describeBlobStore } from './testing/blob-store.suite';
 
@@ -124,5 +124,27 @@ describe('FilesystemBlobStore specifics', () => {
     await created.ping();
     await created.write('k', Readable.from([Buffer.from('v')]));
     expect((await stat(path.join(nested, 'k'))).size).toBe(1);
+  });
+
+  it('copies an object or a range into a writable (copyTo), refusing before ready() what it cannot serve', async () => {
+    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    await store.write('blob', Readable.from([data]));
+    const sink = () => {
+      const chunks: Buffer[] = [];
+      const dest = new Writable({ write: (chunk: Buffer, _e, done) => (chunks.push(Buffer.from(chunk)), done()) });
+      return { dest, bytes: () => Buffer.concat(chunks) };
+    };
+    const whole = sink();
+    const ready = jest.fn();
+    await store.copyTo('blob', whole.dest, undefined, ready);
+    expect(ready).toHaveBeenCalledTimes(1);
+    expect(whole.bytes().equals(data)).toBe(true);
+    const part = sink();
+    await store.copyTo('blob', part.dest, { start: 100, end: 99_999 });
+    expect(part.bytes().equals(data.subarray(100))).toBe(true);
+    const notCalled = jest.fn();
+    await expect(store.copyTo('missing', sink().dest, undefined, notCalled)).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(store.copyTo('blob', sink().dest, { start: 3000, end: 3001 }, notCalled)).rejects.toBeInstanceOf(RangeNotSatisfiableError);
+    expect(notCalled).not.toHaveBeenCalled();
   });
 });

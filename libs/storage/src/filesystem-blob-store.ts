@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
-import { access, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { access, copyFile, type FileHandle, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { BlobListEntry, BlobStat, BlobStore, WriteOptions } from './blob-store';
 import { writeDurably } from './durable-file-writer';
 import { resolveByteRange, type ByteRange } from './byte-range';
+import { copyFileRange, CopyAbortedError } from './reused-buffer-copy';
 import {
   BlobNotFoundError,
   InvalidKeyError,
@@ -81,24 +82,43 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
+    const { handle, bounds } = await this.openRange('read', key, range);
+    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? bounds : {}) });
+  }
+
+  async copyTo(key: string, dest: Writable, range?: ByteRange, ready?: () => void): Promise<void> {
+    const { handle, bounds } = await this.openRange('read', key, range);
+    try {
+      ready?.();
+      await copyFileRange(handle, bounds.start, bounds.end, dest, READ_CHUNK_BYTES);
+    } catch (err) {
+      if (err instanceof StorageError || err instanceof CopyAbortedError) throw err;
+      throw this.failure('read', key, err);
+    } finally {
+      // The bytes went out (or the copy's own error is thrown); a failed close of a read-only handle loses nothing.
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  /** Opens the file and resolves the range against its size (from the handle: a concurrent replace renames a new inode in and cannot affect it). */
+  private async openRange(operation: string, key: string, range?: ByteRange): Promise<{ handle: FileHandle; bounds: ByteRange }> {
     const file = this.pathFor(key);
     let handle;
     try {
       handle = await open(file, 'r');
     } catch (err) {
       if (isMissing(err) || errorCode(err) === 'EISDIR') throw new BlobNotFoundError(key, { cause: err });
-      throw this.failure('read', key, err);
+      throw this.failure(operation, key, err);
     }
     try {
-      // Size from the open handle: a concurrent replace renames a new inode in and cannot affect it.
       const info = await handle.stat();
       if (!info.isFile()) throw new BlobNotFoundError(key);
-      const bounds = range ? resolveByteRange(key, range, info.size) : undefined;
-      return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(bounds ? { start: bounds.start, end: bounds.end } : {}) });
+      // An empty file has no valid range: { 0, -1 } streams and copies nothing.
+      return { handle, bounds: range ? resolveByteRange(key, range, info.size) : { start: 0, end: info.size - 1 } };
     } catch (err) {
-      await handle.close().catch(() => undefined); // the read's own error is the one to report
+      await handle.close().catch(() => undefined); // the open's own error is the one to report
       if (err instanceof StorageError) throw err;
-      throw this.failure('read', key, err);
+      throw this.failure(operation, key, err);
     }
   }
 

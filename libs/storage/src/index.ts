@@ -10,6 +10,7 @@ export {
 } from './errors';
 export { assertValidKey, assertValidPrefix, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from './keys';
 export { FilesystemBlobStore } from './filesystem-blob-store';
+export { CopyAbortedError } from './reused-buffer-copy';
 // The S3 driver's class is reached through createBlobStore, which loads it (and the minio client) only when configured.
 export type { S3BlobStore, S3BlobStoreOptions } from './s3-blob-store';
 export {

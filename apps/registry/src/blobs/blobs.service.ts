@@ -92,18 +92,27 @@ export class BlobsService {
       if (!(await this.store.stat(blobKey(digest)))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} content missing`);
       return reply(res, status, { ...headers, 'Content-Length': String(length) });
     }
-    let body;
+    const send = () => {
+      res.statusCode = status;
+      res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      res.setHeader('Content-Length', String(length));
+    };
     try {
-      body = await this.store.read(blobKey(digest), range ?? undefined);
+      if (this.store.copyTo) {
+        await this.store.copyTo(blobKey(digest), res, range ?? undefined, send);
+        res.end();
+        return;
+      }
+      const body = await this.store.read(blobKey(digest), range ?? undefined);
+      send();
+      await pipelineAsync(body, res);
     } catch (error) {
+      // Nothing sent yet: the error answer must not carry the blob's headers.
+      if (!res.headersSent) for (const name of [...Object.keys(headers), 'Content-Length']) res.removeHeader(name);
       if (error instanceof BlobNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} content missing`);
       throw error;
     }
-    res.statusCode = status;
-    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.setHeader('Content-Length', String(length));
-    await pipelineAsync(body, res);
   }
 
   async delete(res: ServerResponse, name: string, digest: string): Promise<void> {

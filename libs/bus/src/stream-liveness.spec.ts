@@ -10,7 +10,7 @@ const options = { keepAliveMs: 1000, silenceMs: 5000 };
 function killable(transport: StreamTransport) {
   let dead = false;
   return {
-    transport: { publish: (subject: string, data: Uint8Array) => !dead && transport.publish(subject, data), subscribe: transport.subscribe.bind(transport) } as StreamTransport,
+    transport: { publish: (subject: string, data: Uint8Array) => !dead && transport.publish(subject, data), subscribe: transport.subscribe.bind(transport), settled: () => transport.settled() } as StreamTransport,
     kill: () => (dead = true),
   };
 }

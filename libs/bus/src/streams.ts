@@ -13,6 +13,8 @@ import { peerSilentError, StreamLiveness, type StreamLivenessOptions } from './s
 export interface StreamTransport {
   publish(subject: string, data: Uint8Array): void;
   subscribe(subject: string, handler: (data: Uint8Array) => void): () => void;
+  /** Resolves once the broker knows every subscription made so far (see StreamEnd.subscribed). */
+  settled(): Promise<void>;
 }
 
 export function natsStreams(connection: NatsConnection): StreamTransport {
@@ -22,6 +24,9 @@ export function natsStreams(connection: NatsConnection): StreamTransport {
       const subscription = connection.subscribe(subject, { callback: (error, message) => !error && handler(message.data) });
       return () => subscription.unsubscribe();
     },
+    // A PING after the SUBs, answered once the server processed them (NATS handles a connection's
+    // protocol messages in order).
+    settled: () => connection.flush(),
   };
 }
 
@@ -29,6 +34,7 @@ export function inProcessStreams(broker: InProcessBroker): StreamTransport {
   return {
     publish: (subject, data) => broker.publishRaw(subject, data),
     subscribe: (subject, handler) => broker.subscribeRaw(subject, handler),
+    settled: () => Promise.resolve(), // subscribed synchronously
   };
 }
 
@@ -91,6 +97,18 @@ export class StreamEnd {
     // frame (a client killed between its request and its Ready would otherwise never be noticed,
     // leaving an exec blocked on a window nobody grants back).
     if (side === 'server') this.liveness?.expectPeer();
+  }
+
+  /**
+   * Resolves once the broker delivers this end's frames. A server end must wait for it before it
+   * answers the request that named the stream: the answer travels on the bus server's connection,
+   * this subscription on the client's, and NATS orders only one connection's messages — so the
+   * client could get the answer, send its Ready before the broker knew this end, and lose it; both
+   * ends then wait for each other for ever while their keep-alives say all is well (an attached
+   * `muelle run` that printed nothing and never ended, under load).
+   */
+  subscribed(): Promise<void> {
+    return this.transport.settled();
   }
 
   /** The peer must answer from now on (its request was accepted): its silence counts even before its first frame. */

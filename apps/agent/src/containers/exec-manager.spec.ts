@@ -57,7 +57,7 @@ function setup() {
   const driver = { exec: async () => fake.proc } as unknown as IsolationDriver;
   const transport = inProcessStreams(new InProcessBroker());
   const manager = new ExecManager(runtime, driver, () => transport);
-  return { fake, manager, transport };
+  return { fake, manager, transport, runtime, driver };
 }
 
 describe('an exec whose caller died before its Ready', () => {
@@ -80,6 +80,25 @@ describe('an exec whose caller died before its Ready', () => {
     fake.finish();
     await tick(100);
     expect(manager.inspect(execId)).toMatchObject({ running: false, exitCode: 0 });
+  });
+});
+
+describe('an exec stream on a broker that has not yet taken its subscription', () => {
+  it('answers the start only once the broker delivers to its end (so the caller’s Ready is not lost)', async () => {
+    const { fake, transport, runtime, driver } = setup();
+    // NATS: the subscription travels on one connection and the answer on another (StreamEnd.subscribed).
+    let settle!: () => void;
+    const slow = { ...transport, settled: () => new Promise<void>((resolve) => (settle = resolve)) };
+    const slowManager = new ExecManager(runtime, driver, () => slow);
+    const { execId } = slowManager.create({ containerId: 'c1', cmd: ['yes'], env: [], tty: false, attachStdin: false });
+    let answered = false;
+    const started = slowManager.start({ execId, streamId: newStreamId() }).then(() => (answered = true));
+    await tick(50);
+    expect(answered).toBe(false);
+    settle();
+    await started;
+    expect(answered).toBe(true);
+    fake.finish();
   });
 });
 

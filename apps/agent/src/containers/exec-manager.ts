@@ -102,6 +102,8 @@ export class ExecManager {
     };
     if (streaming) {
       end = new StreamEnd(this.streams(), request.streamId as string, 'server', onFrame);
+      // Before the answer: the caller's Ready must find this end (StreamEnd.subscribed).
+      await end.subscribed();
       // A caller that never says Ready is gone (its request outlived it): the output is drained
       // and dropped, so the process does not block on a pipe nobody will read.
       setTimeout(() => {

@@ -82,6 +82,8 @@ export class OutputStreams {
         end.close();
       }
     });
+    // Before the answer: the caller's Ready must find this end (StreamEnd.subscribed).
+    await end.subscribed();
     return { lines: [], truncated: false, streaming: true };
   }
 
@@ -140,6 +142,7 @@ export class OutputStreams {
         end.close();
       }
     });
+    await end.subscribed(); // before the answer (see logs)
     return { tty: record.spec.tty };
   }
 

@@ -55,6 +55,8 @@ export class ContainerArchives {
           try {
             const { resolved, stat, entryName } = await resolveSource(root, path);
             try {
+              // Before the answer: the caller's credit must find this end (StreamEnd.subscribed).
+              await end.subscribed();
               replied = true;
               reply(stat);
               await sendBytes(credit, tarOf(root, resolved, entryName));
@@ -98,6 +100,7 @@ export class ContainerArchives {
             const owner = r.copyUIDGID ? { uid: record.user.uid, gid: record.user.gid } : undefined;
             const pipe = new PassThrough();
             receiver = new ByteReceiver(end, pipe, { idleTimeoutMs: IDLE_MS, maxBytes: CP_MAX_BYTES });
+            await end.subscribed(); // before the answer (see get)
             replied = true;
             reply({});
             const extracting = extractInto(root, destination, pipe, { noOverwriteDirNonDir: r.noOverwriteDirNonDir, owner });

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AuditLog } from '../audit/audit-log';
 import { SYSTEM_ACTOR } from '../auth/principal';
 import { explainNoPlacement } from '../scheduling/scheduler';
-import { Placer } from '../scheduling/placer';
+import { PlacementRun, Placer } from '../scheduling/placer';
 import { ContainersService, OWNER_LABEL } from './containers.service';
 
 const MOVE_GRACE_MS = 60_000;
@@ -29,8 +29,9 @@ export class ContainerMoves {
    * Moves a container off `fromHost` (down or draining): places it elsewhere, records the move,
    * creates and starts it on the new host acting for its owner, then removes the old copy when
    * that host still answers. Returns the new host, or null when no host fits (it stays put).
+   * Moves of one pass share a `run` (one usage snapshot for all of them, see `PlacementRun`).
    */
-  async move(record: ContainerRecord, fromHost: string, reason: string): Promise<string | null> {
+  async move(record: ContainerRecord, fromHost: string, reason: string, run?: PlacementRun): Promise<string | null> {
     const spec: ContainerSpec = {
       ...record.spec,
       placement: { ...record.spec.placement },
@@ -39,6 +40,7 @@ export class ContainerMoves {
     const placed = await this.placer
       .place(spec, (host, placementGeneration) => this.bus.request(reassignContainer, { id: record.id, hostId: host.id, fromHostId: fromHost, placementGeneration }), {
         excludeHost: fromHost,
+        run,
       })
       .catch((error: unknown) => {
         // Another replica's reconciler moved it first: nothing left to do here.

@@ -10,6 +10,7 @@ import { Cluster } from '../hosts/cluster';
 import { HostsService, isRestartable } from '../hosts/hosts.service';
 import { PeriodicRound } from './periodic-round';
 import { ContainerMoves } from '../containers/container-moves';
+import { PlacementRun } from '../scheduling/placer';
 
 /**
  * Keeps placement true to the hosts: metadata marks a silent host `down`; this loop then moves
@@ -70,10 +71,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async evacuate(host: HostRecord) {
+    const run = new PlacementRun();
     for (const record of await this.hosts.containersOn(host.id)) {
       if (isRestartable(record)) {
         try {
-          const to = await this.moves.move(record, host.id, 'host down');
+          const to = await this.moves.move(record, host.id, 'host down', run);
           if (to) this.logger.info({ container: record.id, from: host.id, to }, 'container moved off a down host');
         } catch (error) {
           this.logger.warn({ err: error, container: record.id }, 'moving a container off a down host failed; retrying next round');

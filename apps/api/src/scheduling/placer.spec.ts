@@ -1,63 +1,12 @@
-import { ConflictError, ContainerSpec, HostRecord, HostUsage } from '@muelle/contracts';
+import type { HostRecord } from '@muelle/contracts';
+import { PlacementRun, Placer } from './placer';
 import { ServiceMetrics } from '@muelle/service-kit';
 import pino from 'pino';
-import type { Cluster } from '../hosts/cluster';
-import { PlacementRun, Placer } from './placer';
-
-const GiB = 1024 ** 3;
-const host = (id: string, memoryBytes = 2 * GiB, state: HostRecord['state'] = 'ready'): HostRecord => ({
-  id,
-  address: '10.0.0.1',
-  capacity: { cpus: 4, memoryBytes, diskBytes: 100 * GiB },
-  labels: {},
-  state,
-  cordoned: false,
-  agentVersion: 't',
-  registeredAt: '2026-01-01T00:00:00.000Z',
-  lastHeartbeatAt: '2026-01-01T00:00:00.000Z',
-  notReady: null,
-});
-const spec = (extra: object = {}) => ContainerSpec.parse({ image: 'app', resources: { memoryBytes: GiB }, ...extra });
-
-/** Metadata as the placer sees it: records, usage summed from them, and the placement generation guard. */
-class FakeMetadata {
-  records = new Map<string, { hostId: string; spec: ContainerSpec }>();
-  generation = 7;
-  snapshots = 0;
-  constructor(readonly hosts: HostRecord[]) {}
-
-  cluster(): Cluster {
-    return { hosts: async () => this.hosts, usageSnapshot: async () => this.usage() } as unknown as Cluster;
-  }
-
-  usage(): { hosts: HostUsage[]; placementGeneration: number } {
-    this.snapshots++;
-    const byHost = new Map<string, HostUsage>();
-    for (const { hostId, spec } of this.records.values()) {
-      const u = byHost.get(hostId) ?? { hostId, containers: 0, reservedMemoryBytes: 0, reservedCpus: 0, usedPorts: [], services: {} };
-      u.containers++;
-      u.reservedMemoryBytes += spec.resources.memoryBytes ?? 0;
-      u.usedPorts.push(...spec.ports.filter((p) => p.hostPort).map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`));
-      byHost.set(hostId, u);
-    }
-    return { hosts: [...byHost.values()], placementGeneration: this.generation };
-  }
-
-  /** `reassignContainer` with a generation: refused as stale when anything was placed since. */
-  async reassign(id: string, hostId: string, generation: number): Promise<void> {
-    if (generation !== this.generation) throw new ConflictError('stale', { stalePlacement: true });
-    this.generation++;
-    this.records.set(id, { ...this.records.get(id)!, hostId });
-  }
-
-  reservedOn(hostId: string): number {
-    return [...this.records.values()].filter((r) => r.hostId === hostId).reduce((sum, r) => sum + (r.spec.resources.memoryBytes ?? 0), 0);
-  }
-}
+import { FakePlacementMetadata, GiB, host, spec } from './__tests__/fake-placement-metadata';
 
 describe('Placer, several moves in one run (an evacuation pass)', () => {
   const setup = (hosts: HostRecord[]) => {
-    const metadata = new FakeMetadata(hosts);
+    const metadata = new FakePlacementMetadata(hosts);
     const placer = new Placer(metadata.cluster(), new ServiceMetrics('api'), pino({ level: 'silent' }));
     const move = (id: string, run: PlacementRun) =>
       placer.place(metadata.records.get(id)!.spec, (target, generation) => metadata.reassign(id, target.id, generation), { excludeHost: 'down', run });

@@ -6,6 +6,7 @@ import { RequestPrincipal, requireAdmin } from '../auth/principal';
 import { EventHub } from '../events/event-hub';
 import { Cluster } from './cluster';
 import { ContainerMoves } from '../containers/container-moves';
+import { PlacementRun } from '../scheduling/placer';
 
 export interface HostView extends HostRecord {
   usage: Omit<HostUsage, 'hostId'>;
@@ -63,6 +64,7 @@ export class HostsService {
     await this.setCordoned(principal, id, true);
     const moved: Array<{ id: string; name: string; to: string }> = [];
     const stayed: Array<{ id: string; name: string; reason: string }> = [];
+    const run = new PlacementRun();
     for (const record of await this.containersOn(id)) {
       if (!isRestartable(record)) {
         stayed.push({
@@ -73,7 +75,7 @@ export class HostsService {
         continue;
       }
       try {
-        const to = await this.moves.move(record, id, 'drain');
+        const to = await this.moves.move(record, id, 'drain', run);
         if (to) moved.push({ id: record.id, name: record.name, to });
         else
           stayed.push({

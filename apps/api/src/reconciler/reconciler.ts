@@ -70,23 +70,24 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async evacuate(host: HostRecord) {
-    for (const record of await this.hosts.containersOn(host.id)) {
-      if (isRestartable(record)) {
-        try {
-          const to = await this.moves.move(record, host.id, 'host down');
-          if (to) this.logger.info({ container: record.id, from: host.id, to }, 'container moved off a down host');
-        } catch (error) {
-          this.logger.warn({ err: error, container: record.id }, 'moving a container off a down host failed; retrying next round');
-        }
-      } else {
-        await this.bus.emit(containerStateChanged, {
-          id: record.id,
-          hostId: host.id,
-          state: 'lost',
-          at: new Date().toISOString(),
-        });
-        this.containers.publish(record, 'lost');
+    const records = await this.hosts.containersOn(host.id);
+    try {
+      // One pass: placed from one usage snapshot, recorded in one metadata transaction (`moveAll`).
+      for (const { record, to, error } of await this.moves.moveAll(records.filter(isRestartable), host.id, 'host down')) {
+        if (to && !error) this.logger.info({ container: record.id, from: host.id, to }, 'container moved off a down host');
+        if (error) this.logger.warn({ err: error, container: record.id, to }, 'container recorded moved off a down host but not made on its new host');
       }
+    } catch (error) {
+      this.logger.warn({ err: error, host: host.id }, 'moving containers off a down host failed; retrying next round');
+    }
+    for (const record of records.filter((r) => !isRestartable(r))) {
+      await this.bus.emit(containerStateChanged, {
+        id: record.id,
+        hostId: host.id,
+        state: 'lost',
+        at: new Date().toISOString(),
+      });
+      this.containers.publish(record, 'lost');
     }
   }
 

@@ -1,6 +1,6 @@
 import { ContainerSpec, HostRecord, HostUsage } from '@muelle/contracts';
 import fc from 'fast-check';
-import { explainNoPlacement, placeContainer } from './scheduler';
+import { explainNoPlacement, placeContainer, withPlacement } from './scheduler';
 
 const GiB = 1024 ** 3;
 const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
@@ -95,5 +95,19 @@ describe('placeContainer', () => {
         },
       ),
     );
+  });
+});
+
+describe('withPlacement', () => {
+  it('adds a placement as metadata sums it: one container, its reservations, published ports and service; other hosts untouched', () => {
+    const web = spec({ resources: { memoryBytes: GiB, cpus: 0.5 }, ports: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 81, hostPort: 0 }], labels: { 'muelle.service': 'web' } });
+    const before = [usage('a', { containers: 2, reservedMemoryBytes: GiB, reservedCpus: 1, usedPorts: ['0.0.0.0:22/tcp'], services: { web: 1 } }), usage('b')];
+    const after = withPlacement(before, 'a', web);
+    expect(after.find((u) => u.hostId === 'a')).toEqual(
+      usage('a', { containers: 3, reservedMemoryBytes: 2 * GiB, reservedCpus: 1.5, usedPorts: ['0.0.0.0:22/tcp', '0.0.0.0:8080/tcp'], services: { web: 2 } }),
+    );
+    expect(after.find((u) => u.hostId === 'b')).toBe(before[1]);
+    expect(before[0].containers).toBe(2); // the snapshot it came from is not changed
+    expect(withPlacement([], 'c', spec())).toEqual([usage('c', { containers: 1 })]);
   });
 });

@@ -51,6 +51,24 @@ export function placeContainer(spec: ContainerSpec, hosts: HostRecord[], usages:
   return { hostId: fits[0].hostId, score: fits[0].load };
 }
 
+/**
+ * `usages` after `spec` is placed on `hostId`: what metadata's usage snapshot would then read (the
+ * same fields it sums over live containers), so several placements can be decided from one snapshot.
+ */
+export function withPlacement(usages: HostUsage[], hostId: string, spec: ContainerSpec): HostUsage[] {
+  const before = usages.find((u) => u.hostId === hostId) ?? emptyUsage(hostId);
+  const service = spec.labels['muelle.service'];
+  const after: HostUsage = {
+    hostId,
+    containers: before.containers + 1,
+    reservedMemoryBytes: before.reservedMemoryBytes + (spec.resources.memoryBytes ?? 0),
+    reservedCpus: before.reservedCpus + (spec.resources.cpus ?? 0),
+    usedPorts: [...before.usedPorts, ...spec.ports.filter((p) => p.hostPort).map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`)],
+    services: service ? { ...before.services, [service]: (before.services[service] ?? 0) + 1 } : before.services,
+  };
+  return [...usages.filter((u) => u.hostId !== hostId), after];
+}
+
 function rejectionOf(spec: ContainerSpec, host: HostRecord, usage: HostUsage): Omit<Rejection, 'hostId'> | null {
   if (spec.placement.hostId && spec.placement.hostId !== host.id) return { kind: 'pinned', reason: `not the requested host ${spec.placement.hostId}` };
   if (host.state !== 'ready') return { kind: 'down', reason: 'host is down' };

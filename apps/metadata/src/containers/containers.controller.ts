@@ -13,6 +13,7 @@ import {
   listContainers,
   ParsedRequestOf,
   reassignContainer,
+  reassignContainers,
   renameContainer,
   recordContainer,
 } from '@muelle/contracts';
@@ -45,6 +46,11 @@ export class ContainersController {
   @HandleRequest(reassignContainer)
   reassign(request: ParsedRequestOf<typeof reassignContainer>) {
     return this.containers.reassign(request);
+  }
+
+  @HandleRequest(reassignContainers)
+  reassignMany(request: ParsedRequestOf<typeof reassignContainers>) {
+    return this.containers.reassignMany(request);
   }
 
   @HandleRequest(renameContainer)

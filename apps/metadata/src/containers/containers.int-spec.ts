@@ -4,6 +4,7 @@ import {
   containerHealthChanged,
   containerStateChanged,
   reassignContainer,
+  reassignContainers,
   ContainerSpec,
   getContainer,
   hostUsage,
@@ -148,6 +149,23 @@ describe('container records in metadata (PostgreSQL)', () => {
     await expect(late).rejects.toThrow(ConflictError);
     await expect(late).rejects.toMatchObject({ details: { moved: true } });
     await expect(bus.request(reassignContainer, { id: newId(), hostId: 'h2', fromHostId: 'h1' })).rejects.toThrow(NotFoundError);
+  });
+
+  it('moves several containers at one generation in one transaction, skipping those no longer on their host', async () => {
+    const [a, b, gone] = [newId(), newId(), newId()];
+    for (const id of [a, b, gone]) await bus.request(recordContainer, { id, hostId: 'h1', spec: spec() });
+    await bus.request(reassignContainer, { id: gone, hostId: 'h2', fromHostId: 'h1' }); // another replica, first
+    const { placementGeneration } = await bus.request(hostUsage, {});
+    const moves = [a, b, gone].map((id) => ({ id, hostId: 'h2', fromHostId: 'h1' }));
+    expect(await bus.request(reassignContainers, { moves, placementGeneration })).toEqual({ moved: [a, b], skipped: [gone] });
+    expect((await bus.request(hostUsage, {})).placementGeneration).toBe(placementGeneration + 1);
+    // Decided at an older generation: nothing is written.
+    const c = newId();
+    await bus.request(recordContainer, { id: c, hostId: 'h1', spec: spec() });
+    await expect(bus.request(reassignContainers, { moves: [{ id: c, hostId: 'h2', fromHostId: 'h1' }], placementGeneration })).rejects.toMatchObject({
+      details: { stalePlacement: true },
+    });
+    expect(await bus.request(getContainer, { ref: c })).toMatchObject({ hostId: 'h1' });
   });
 
   it('exports containers by host and state, and host capacity and reservations, as read at the scrape', async () => {

@@ -242,6 +242,24 @@ export class ContainersService {
     return this.byId(input.id);
   }
 
+  /** `reassign` for several containers at one generation, in one transaction (`reassignContainers`). */
+  async reassignMany(input: { moves: Array<{ id: string; hostId: string; fromHostId: string }>; placementGeneration: number }): Promise<{ moved: string[]; skipped: string[] }> {
+    const moved: string[] = [];
+    const skipped: string[] = [];
+    await this.containers.manager.transaction(async (manager) => {
+      await bumpPlacementGeneration(manager, input.placementGeneration);
+      const containers = manager.getRepository(ContainerEntity);
+      for (const move of input.moves) {
+        const result = await containers.update(
+          { id: move.id, hostId: move.fromHostId },
+          { hostId: move.hostId, state: 'created', stateChangedAt: new Date(), healthStatus: null, healthFailingStreak: 0, healthChangedAt: null },
+        );
+        (result.affected ? moved : skipped).push(move.id);
+      }
+    });
+    return { moved, skipped };
+  }
+
   /** For the `muelle_containers` gauge. */
   async countByHostAndState(): Promise<Array<{ hostId: string | null; state: string; count: number }>> {
     const rows: Array<{ host_id: string | null; state: string; count: string }> = await this.containers.query(

@@ -68,6 +68,20 @@ export const reassignContainer = defineRequest(
   ContainerRecord,
 );
 
+/**
+ * Several moves at one placement generation, in one transaction (an evacuation pass): the
+ * generation is checked and bumped once; a container no longer on its `fromHostId` (another
+ * replica moved it, or it was removed) is left as it is and listed in `skipped`.
+ */
+export const reassignContainers = defineRequest(
+  'muelle.metadata.containers.reassign-many.v1',
+  z.object({
+    moves: z.array(z.object({ id: ContainerId, hostId: HostId, fromHostId: HostId })).min(1).max(1000),
+    placementGeneration: PlacementGeneration,
+  }),
+  z.object({ moved: z.array(ContainerId), skipped: z.array(ContainerId) }),
+);
+
 /** What the scheduler needs per host: what is already reserved there. */
 export const HostUsage = z.object({
   hostId: HostId,

@@ -181,7 +181,7 @@ describe('builder (real isolation, real registry)', () => {
   });
 
   it("lists a team's build cache with sizes, hides it from other teams, and prunes it so the next build misses", async () => {
-    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo listed > /listed\nCOPY f /f\n', f: 'f\n' });
+    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo listed > /listed\nCOPY f /f\n', f: 'only in the listing case\n' });
     const [teamC, teamD] = ['6f1c1f7e-0000-4000-8000-00000000000c', '6f1c1f7e-0000-4000-8000-00000000000d'];
     await build(dir, { teamId: teamC });
     await build(dir, { teamId: teamC });

@@ -3,6 +3,7 @@ import { ServiceKitModule, ServiceKitOptions } from '@muelle/service-kit';
 import { AuditLog } from './audit/audit-log';
 import { BuildsController } from './builds/builds.controller';
 import { BuildsService } from './builds/builds.service';
+import { BuildCacheService } from './builds/build-cache.service';
 import { AuthGuard } from './auth/auth.guard';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { DeniedChangeAudit } from './audit/denied-change.interceptor';
@@ -62,7 +63,7 @@ import { ContainerMoves } from './containers/container-moves';
 import { ImageSummaries } from './images/image-summaries';
 
 /** Services hold the behaviour (and are exported for the Docker Engine API layer); controllers only translate HTTP. */
-const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, SystemService, ServicesService, NetworksService, NetworkConnections, VolumesService];
+const services = [Authenticator, AuthGuard, AccountsService, RegistryTokens, AuditLog, EventHub, EventFeed, Cluster, Placer, ContainersService, ContainerMoves, ContainerPruner, ContainerNames, ContainerProcesses, ContainerArchives, ContainerAdmission, HostsService, ImagesService, ImageSummaries, ImageCatalog, ImageUsage, ImageSave, ImageLoad, RepositoriesService, RepositoryAccess, BuildsService, BuildCacheService, SystemService, ServicesService, NetworksService, NetworkConnections, VolumesService];
 
 @Module({})
 export class ApiModule implements NestModule {

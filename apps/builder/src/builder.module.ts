@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { BuilderStore } from './dockerfile-build/store';
 import { BuildsController } from './builds/builds.controller';
+import { BuildCacheController } from './builds/build-cache.controller';
 import { BuildsService } from './builds/builds.service';
 import { BuildMetrics } from './builds/build-metrics';
 import { builderIdOf, MetadataBuildRecords } from './builds/build-records';
@@ -21,7 +22,7 @@ export class BuilderModule {
     return {
       module: BuilderModule,
       imports: [ServiceKitModule.forRoot(kit)],
-      controllers: [BuildsController],
+      controllers: [BuildsController, BuildCacheController],
       providers: [
         {
           provide: MetadataBuildRecords,

@@ -180,6 +180,28 @@ describe('builder (real isolation, real registry)', () => {
     expect(again.record.result?.digest).toBe(first.record.result?.digest);
   });
 
+  it("lists a team's build cache with sizes, hides it from other teams, and prunes it so the next build misses", async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo listed > /listed\nCOPY f /f\n', f: 'only in the listing case\n' });
+    const [teamC, teamD] = ['6f1c1f7e-0000-4000-8000-00000000000c', '6f1c1f7e-0000-4000-8000-00000000000d'];
+    await build(dir, { teamId: teamC });
+    await build(dir, { teamId: teamC });
+    const listed = await service.cache.list(`team:${teamC}`);
+    expect(listed.map((e) => e.description).sort()).toEqual(['COPY f /f', 'RUN echo listed > /listed']);
+    for (const entry of listed) expect(entry).toMatchObject({ scope: `team:${teamC}`, inUse: false, usageCount: 2 });
+    expect(listed.every((e) => e.size > 0)).toBe(true);
+    // The COPY chains from the RUN.
+    expect(listed.find((e) => e.description.startsWith('COPY'))?.parent).toBe(listed.find((e) => e.description.startsWith('RUN'))?.id);
+    expect(await service.cache.list(`team:${teamD}`)).toEqual([]);
+    expect((await service.cache.prune({ scope: `team:${teamD}`, all: false, keepStorage: 0 })).deleted).toEqual([]);
+
+    const pruned = await service.cache.prune({ scope: `team:${teamC}`, all: true, keepStorage: 0 });
+    expect(pruned.deleted.sort()).toEqual(listed.map((e) => e.id).sort());
+    expect(pruned.spaceReclaimed).toBe(listed.reduce((sum, e) => sum + e.size, 0));
+    expect(await service.cache.list(`team:${teamC}`)).toEqual([]);
+    const after = await build(dir, { teamId: teamC });
+    expect(after.record.result?.cachedSteps).toBe(0);
+  });
+
   it('gives identical digests for identical inputs with SOURCE_DATE_EPOCH and no cache', async () => {
     const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo hi > /hi && touch /t\nCOPY a /a\n', a: 'A' });
     const one = await build(dir, { noCache: true, sourceDateEpoch: 1700000000 });

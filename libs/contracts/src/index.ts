@@ -9,6 +9,7 @@ export * from './containers/container.schemas';
 export * from './containers/containers.contracts';
 export * from './builds/builds.contracts';
 export * from './builds/build-records.contracts';
+export * from './builds/build-cache.contracts';
 export * from './agent/agent.contracts';
 export * from './teams/teams.contracts';
 export * from './audit/audit.contracts';

@@ -1,10 +1,11 @@
-import { Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { ndjsonProgress } from '../http/ndjson';
 import { parseRequest } from '../http/validation';
-import { BuildQuery, ListBuildsQuery } from './builds.schemas';
+import { BuildQuery, ListBuildsQuery, PruneBuildCacheBody } from './builds.schemas';
+import { BuildCacheService, pruneOptionsOf } from './build-cache.service';
 import { BuildsService } from './builds.service';
 import { untaggedBuildTag } from '../images/image-catalog';
 import { ImagesService } from '../images/images.service';
@@ -16,6 +17,7 @@ export class BuildsController {
   constructor(
     private readonly builds: BuildsService,
     private readonly images: ImagesService,
+    private readonly buildCache: BuildCacheService,
   ) {}
 
   /** Body: the context tar. Answers NDJSON: progress events, then `{status:"done", …result}` or `{error}`. */
@@ -41,6 +43,20 @@ export class BuildsController {
   @Get()
   list(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: unknown) {
     return this.builds.list(principal, parseRequest(ListBuildsQuery, query, 'query'));
+  }
+
+  /** The build cache of the caller's team (admins: every scope), with in-use marks and sizes. */
+  @Get('cache')
+  async cache(@CurrentPrincipal() principal: RequestPrincipal) {
+    return { entries: await this.buildCache.list(principal) };
+  }
+
+  /** Prunes the caller's team's build cache (admins: all); entries a running build uses stay. */
+  @Post('cache/prune')
+  @HttpCode(200)
+  pruneCache(@CurrentPrincipal() principal: RequestPrincipal, @Body() body: unknown) {
+    const options = parseRequest(PruneBuildCacheBody, body ?? {}, 'body');
+    return this.buildCache.prune(principal, pruneOptionsOf(options.all, options.keepStorage, options.until === undefined ? {} : { until: [options.until] }));
   }
 
   @Get(':id')

@@ -1,5 +1,5 @@
 import { BusClient, BusTransport, createBusClientProxy, creditPayload, Frame, InProcessBroker, inProcessStreams, setStreamLiveness, StreamEnd, streamLiveness } from '@muelle/bus';
-import { saveBuildRecord, startBuild } from '@muelle/contracts';
+import { listBuildCache, pruneBuildCache, saveBuildRecord, startBuild } from '@muelle/contracts';
 import { RunningService, serviceInfo } from '@muelle/service-kit';
 import { basicAuth, createTestDatabase, getJson, waitReady } from '@muelle/testing';
 // Build records are kept by metadata: the api's build routes are tested against it (the all-in-one
@@ -112,6 +112,34 @@ describe('build records over the /v1 API', () => {
   });
 
   // Last: its record is the newest, which the listings above do not expect.
+  it('sends the caller\'s scope to the builder for the build cache: /v1 and the Docker API, filters as dockerd', async () => {
+    const broker = (transport as { broker: InProcessBroker }).broker;
+    const seen: unknown[] = [];
+    const entry = { id: 'e'.repeat(64), parent: null, scope: `team:${teams.alpha}`, description: 'RUN x', inUse: false, size: 42, createdAt: new Date().toISOString(), lastUsedAt: new Date().toISOString(), usageCount: 1 };
+    const stops = [
+      broker.handleRequests(listBuildCache.subject, async (data) => (seen.push(['list', data]), { entries: [entry] })),
+      broker.handleRequests(pruneBuildCache.subject, async (data) => (seen.push(['prune', data]), { deleted: [entry.id], spaceReclaimed: 42 })),
+    ];
+    try {
+      expect((await call('/v1/builds/cache', ana)).body).toEqual({ entries: [entry] });
+      expect((await call('/v1/builds/cache/prune', ana, 'POST', { until: '24h' })).body).toEqual({ deleted: [entry.id], spaceReclaimed: 42 });
+      const df = await call('/v1.41/system/df?type=build-cache', admin);
+      expect(df.body).toMatchObject({ BuildCache: [{ ID: entry.id, Type: 'regular', Size: 42, Shared: false }], BuilderSize: 42 });
+      const pruned = await call('/v1.41/build/prune?all=1&keep-storage=10', admin, 'POST');
+      expect(pruned.body).toEqual({ CachesDeleted: [entry.id], SpaceReclaimed: 42 });
+      const refused = await call(`/v1.41/build/prune?filters=${encodeURIComponent(JSON.stringify({ foo: ['x'] }))}`, bob, 'POST');
+      expect(refused).toMatchObject({ status: 400, body: { message: "Invalid filter 'foo'" } });
+      expect(seen).toEqual([
+        ['list', { scope: `team:${teams.alpha}` }],
+        ['prune', { scope: `team:${teams.alpha}`, all: false, keepStorage: 0, unusedForMs: 86_400_000 }],
+        ['list', {}],
+        ['prune', { all: true, keepStorage: 10 }],
+      ]);
+    } finally {
+      for (const stop of stops) stop();
+    }
+  });
+
   it('answers 503 and fails the record when the builder falls silent mid-build (killed: no last frame)', async () => {
     const broker = (transport as { broker: InProcessBroker }).broker;
     const before = streamLiveness();

@@ -17,3 +17,12 @@ export const ListBuildsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(200).optional(),
 });
+
+/** `POST /v1/builds/cache/prune`: `until` is a Go duration (`24h`): only entries unused that long. */
+export const PruneBuildCacheBody = z
+  .object({
+    all: z.boolean().default(false),
+    keepStorage: z.number().int().nonnegative().default(0),
+    until: z.string().min(1).max(64).optional(),
+  })
+  .strict();

@@ -1,9 +1,12 @@
-import { Controller, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { describeBuildProgress, InvalidArgumentError } from '@muelle/contracts';
 import type { Request, Response } from 'express';
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
 import { RequestPrincipal } from '../auth/principal';
 import { BuildsService } from '../builds/builds.service';
+import { BuildCacheService, pruneOptionsOf } from '../builds/build-cache.service';
+import { parseFilters } from './system.controller';
+import { nullIfEmpty } from './build-cache.mapping';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
 import { ImageCatalog, untaggedBuildTag } from '../images/image-catalog';
 import { decodeRegistryHeader, JsonStream, loginOf, short } from './json-stream';
@@ -46,7 +49,18 @@ export class DockerBuildController {
   constructor(
     private readonly builds: BuildsService,
     private readonly images: ImageCatalog,
+    private readonly buildCache: BuildCacheService,
   ) {}
+
+  /** `docker builder prune [-a] [--keep-storage N] [--filter until=24h]`: the caller's team's cache (admins: all). */
+  @Post('prune')
+  @HttpCode(200)
+  async prune(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string>) {
+    const keepStorage = query['keep-storage'] ? Number(query['keep-storage']) : 0;
+    const options = pruneOptionsOf(flag(query.all), keepStorage, parseFilters(query.filters));
+    const { deleted, spaceReclaimed } = await this.buildCache.prune(principal, options);
+    return { CachesDeleted: nullIfEmpty(deleted), SpaceReclaimed: spaceReclaimed };
+  }
 
   @Post()
   async build(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>, @Req() req: Request, @Res() res: Response) {

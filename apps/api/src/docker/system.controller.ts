@@ -21,6 +21,8 @@ import { boundedWriter } from '../http/client-backlog';
 import { VolumesService } from '../volumes/volumes.service';
 import { toDockerVolume } from './volumes.mapping';
 import { DockerErrorFilter, NotSupportedByMuelleError } from './errors';
+import { BuildCacheService } from '../builds/build-cache.service';
+import { nullIfEmpty, toDockerBuildCache } from './build-cache.mapping';
 import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from './paths';
 
 /** Headers the CLI reads from `_ping` to negotiate (API version, OS, classic builder). */
@@ -95,6 +97,7 @@ export class DockerSystemController {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly volumes: VolumesService,
+    private readonly buildCache: BuildCacheService,
   ) {}
 
   /** Cluster-wide numbers: CPUs and memory of all ready hosts; `Name` says it is Muelle. */
@@ -135,8 +138,9 @@ export class DockerSystemController {
    * `docker system df`: the images the caller may read (with how many of its containers use each),
    * its containers with their sizes as their hosts measure them (SizeRw: the writable layer,
    * SizeRootFs: that plus the image's layers; left out when 0, as dockerd does, or when the host
-   * does not answer), and its volumes with how many containers mount each. Volume sizes and the
-   * build cache are not measured: volumes show size -1 (Docker's "not measured"), the build-cache list is empty.
+   * does not answer), its volumes with how many containers mount each, and its team's build cache
+   * (admins: all of it) with BuilderSize, its total. Volume sizes are not measured: size -1
+   * (Docker's "not measured").
    */
   @Get('system/df')
   async diskUsage(@CurrentPrincipal() principal: RequestPrincipal, @Query() query: Record<string, string | string[]>) {
@@ -144,13 +148,15 @@ export class DockerSystemController {
     for (const type of types) if (!['container', 'image', 'volume', 'build-cache'].includes(type)) throw new InvalidArgumentError(`type: ${type} is not container, image, volume or build-cache`);
     const { images, containers } = await this.imageUsage.usage(principal);
     const wants = (type: string) => !types.length || types.includes(type);
+    const buildCache = wants('build-cache') ? await this.buildCache.list(principal) : [];
     return {
       LayersSize: images.reduce((sum, { image }) => sum + image.size, 0),
       Images: wants('image') ? images.map(({ image, containers: count }) => toDockerImage(image, count)) : [],
       Containers: wants('container') ? await Promise.all(containers.map(async (record) => ({ ...toListItem(record), ...dockerSizes(await this.containers.diskUsage(record)) }))) : [],
       // Size -1 (dockerd's "not measured") only when the volume's host does not answer.
       Volumes: wants('volume') ? await Promise.all((await this.volumes.list(principal)).map(async (v) => ({ ...toDockerVolume(v), UsageData: { Size: (await this.volumes.diskUsage(v)) ?? -1, RefCount: v.usedBy.length } }))) : [],
-      BuildCache: [],
+      BuildCache: nullIfEmpty(buildCache.map(toDockerBuildCache)),
+      BuilderSize: buildCache.reduce((sum, entry) => sum + entry.size, 0),
     };
   }
 

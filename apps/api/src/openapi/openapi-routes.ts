@@ -20,7 +20,7 @@ import {
   TerminalSizeQuery,
   WaitQuery,
 } from '../containers/containers.schemas';
-import { BuildQuery, ListBuildsQuery } from '../builds/builds.schemas';
+import { BuildQuery, ListBuildsQuery, PruneBuildCacheBody } from '../builds/builds.schemas';
 import { EventsQuery } from '../events/events.controller';
 import { ListHostsQuery } from '../hosts/hosts.controller';
 import { PruneBody } from '../system/system.controller';
@@ -396,6 +396,8 @@ export const routes: Route[] = [
     tag: 'images',
     query: ListBuildsQuery,
   },
+  { method: 'get', path: '/v1/builds/cache', summary: "The build step cache: id, parent, instruction, size, in use, created, last used, uses (members: their team's; admins: all)", tag: 'images' },
+  { method: 'post', path: '/v1/builds/cache/prune', summary: "Prune the caller's team's build cache (admins: all); entries a running build uses stay; until: unused for that long (24h)", tag: 'images', body: PruneBuildCacheBody },
   { method: 'get', path: '/v1/builds/{id}', summary: "One build record (another team's answers 404)", tag: 'images' },
   {
     method: 'get',

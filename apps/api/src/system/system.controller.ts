@@ -8,6 +8,7 @@ import { SystemService } from './system.service';
 import { ImageUsage } from '../images/image-usage';
 import { ContainersService } from '../containers/containers.service';
 import { VolumesService } from '../volumes/volumes.service';
+import { BuildCacheService } from '../builds/build-cache.service';
 
 export const PruneBody = z
   .object({
@@ -27,6 +28,7 @@ export class SystemController {
     private readonly images: ImageUsage,
     private readonly containers: ContainersService,
     private readonly volumes: VolumesService,
+    private readonly buildCache: BuildCacheService,
   ) {}
 
   /** Unauthenticated: lets clients find out they reached a Muelle API and which version. */
@@ -45,7 +47,8 @@ export class SystemController {
   /**
    * `muelle system df`: the images the caller may read (size, containers using each), its
    * containers with their writable layer's bytes and its volumes with their bytes and the
-   * containers mounting them, both measured by their hosts (null when a host does not answer).
+   * containers mounting them, both measured by their hosts (null when a host does not answer),
+   * and its team's build cache entries (admins: all) with their layer bytes.
    */
   @Get('system/df')
   @UseGuards(AuthGuard)
@@ -56,6 +59,7 @@ export class SystemController {
       images: images.map(({ image, containers: count }) => ({ id: image.id, names: image.repoTags, sizeBytes: image.size, containers: count })),
       containers: await Promise.all(containers.map(async (c) => ({ id: c.id, name: c.name, image: c.image, state: c.state, sizeBytes: (await this.containers.diskUsage(c))?.sizeRw ?? null }))),
       volumes: await Promise.all(volumes.map(async (v) => ({ name: v.name, hostId: v.hostId, sizeBytes: (await this.volumes.diskUsage(v)) ?? null, containers: v.usedBy.length }))),
+      buildCache: (await this.buildCache.list(principal)).map((entry) => ({ id: entry.id, description: entry.description, sizeBytes: entry.size, inUse: entry.inUse })),
     };
   }
 

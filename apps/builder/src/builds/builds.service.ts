@@ -10,6 +10,7 @@ import { BuildFailedError } from '../dockerfile-build/errors';
 import { BuildExecutor } from '../dockerfile-build/executor';
 import { ImageTransfer } from '../dockerfile-build/images';
 import type { BuilderStore } from '../dockerfile-build/store';
+import { BuildCache } from '../dockerfile-build/build-cache';
 import type { UrlPolicy } from '../dockerfile-build/url-fetch';
 import type { BuildMetrics } from './build-metrics';
 import type { BuildRecordSink } from './build-records';
@@ -43,7 +44,17 @@ export class BuildsService {
   private readonly records = new Map<string, BuildRecord>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
 
-  constructor(private readonly deps: BuildsServiceDeps) {}
+  /** This builder's step cache, listed and pruned per scope (build-cache.controller.ts). */
+  readonly cache: BuildCache;
+
+  constructor(private readonly deps: BuildsServiceDeps) {
+    this.cache = new BuildCache(deps.store);
+  }
+
+  /** The builder instance answering (its records' id), when it keeps records. */
+  get builderId(): string | undefined {
+    return this.deps.records?.builderId;
+  }
 
   start(request: ParsedStart): { buildId: string; startedAt: string; builderId?: string } {
     const buildId = randomBytes(8).toString('hex');

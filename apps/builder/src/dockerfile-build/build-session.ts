@@ -7,6 +7,7 @@ import { SourceTree } from './context';
 import { asBuildError, BuildFailedError } from './errors';
 import type { ImageTransfer } from './images';
 import type { BuilderStore, StoredLayer } from './store';
+import type { CacheLease } from './cache-leases';
 import type { UrlPolicy } from './url-fetch';
 
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -85,6 +86,8 @@ export class BuildSession {
   readonly hostFs: HostFs;
   context!: SourceTree;
   escapeChar: '\\' | '`' = '\\';
+  /** The cache keys and blobs this build uses, held until it ends (a prune skips them). */
+  readonly lease: CacheLease;
   private runSequence = 0;
 
   constructor(
@@ -95,6 +98,7 @@ export class BuildSession {
     readonly buildId: string,
   ) {
     this.hostFs = deps.hostFs ?? new HostFs();
+    this.lease = deps.store.leases.open();
   }
 
   /** A cgroup name no other RUN step of any build uses. */

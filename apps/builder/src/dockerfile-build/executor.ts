@@ -1,3 +1,4 @@
+import { freshRecord, touchedRecord } from './cache-rules';
 import type { BuildProgressEvent } from '@muelle/contracts';
 import { ArgEnvScope, parseDockerfile, parseInstructions, resolveStages, type Instruction, type ResolvedStage } from '@muelle/dockerfile';
 import { hostPlatform, platformOfConfig } from '@muelle/images';
@@ -60,6 +61,14 @@ export class BuildExecutor {
   }
 
   async run(): Promise<BuildOutcome> {
+    try {
+      return await this.runStages();
+    } finally {
+      this.session.lease.release();
+    }
+  }
+
+  private async runStages(): Promise<BuildOutcome> {
     const { session } = this;
     session.context = await SourceTree.context(session.options.contextDir);
     const text = await session.context.readFile(session.options.dockerfile);
@@ -115,6 +124,7 @@ export class BuildExecutor {
     } else {
       this.session.emit({ type: 'pulling', reference: stage.base.reference });
       const image = await this.session.deps.images.pull(stage.base.reference, from.line);
+      for (const layer of image.layers) this.session.lease.holdDigest(layer.digest);
       const config = structuredClone(image.config.config ?? {});
       triggers = config.OnBuild ?? [];
       state = this.freshState(`image:${image.manifestDigest}`, image.layers, config, { ...platformOfConfig(image.config), author: image.config.author }, image.config.history ?? [], globalArgs);
@@ -155,7 +165,10 @@ export class BuildExecutor {
 
     const key = sha256(JSON.stringify({ parent: parent.key, step: plan.descriptor }));
     state.key = key;
-    const cached = session.options.noCache ? undefined : await session.deps.store.getCache(key);
+    // Held before the lookup: a prune from now on leaves this record and its blob alone.
+    session.lease.holdKey(key);
+    const { store } = session.deps;
+    const cached = session.options.noCache ? undefined : await store.getCache(key);
     let layer: StoredLayer | undefined;
     let created: string;
     if (cached) {
@@ -163,11 +176,13 @@ export class BuildExecutor {
       session.emit({ type: 'cache-hit', index });
       layer = cached.layer;
       created = cached.created;
+      await store.putCache(key, touchedRecord(cached, new Date()));
     } else {
       layer = plan.fsStep ? await plan.fsStep() : undefined;
       created = session.created();
-      await session.deps.store.putCache(key, { layer, created });
+      await store.putCache(key, freshRecord({ layer, created, scope: session.options.cacheScope, parent: parent.key, description: ins.original }, new Date()));
     }
+    if (layer) session.lease.holdDigest(layer.digest);
     if (layer) state.layers.push(layer);
     state.history.push({ created: session.created(created), created_by: plan.createdBy, comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
     session.emit({ type: 'step-done', index, durationMs: Date.now() - started, ...(layer && { layer: layer.digest }) });

@@ -28,7 +28,7 @@ export async function changeFiles(session: BuildSession, parent: StageState, cha
     await change(work);
     const entries = await diffTrees(lower, work, { changedSinceNs: since });
     if (entries.length === 0) return undefined;
-    const layer = await store.writeLayer(entries, session.options.sourceDateEpoch);
+    const layer = await store.writeLayer(entries, session.options.sourceDateEpoch, session.lease);
     await store.adoptSnapshot(work, [...parent.layers, layer]);
     return layer;
   } finally {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { applyLayer, chainIdsOf, type LayerEntry, writeLayerTar } from '@muelle/oci';
 import { copyTree } from './fs-tree';
 import { unlessAbsent } from '@muelle/service-kit';
+import { CacheLeases, type CacheLease } from './cache-leases';
 
 /** A layer known to the builder: its compressed blob sits in the store under `digest`. */
 export interface StoredLayer {
@@ -16,10 +17,23 @@ export interface StoredLayer {
   mediaType: string;
 }
 
-/** What a cached step produced: maybe a layer, and when it was first built (history `created`). */
+/**
+ * What a cached step produced: maybe a layer, and when it was first built (history `created`,
+ * which SOURCE_DATE_EPOCH may set), plus what `listBuildCache` shows. Those fields are optional:
+ * records written before them still hit (and list with their history time, admins only).
+ */
 export interface CacheRecord {
   layer?: StoredLayer;
   created: string;
+  /** `team:<id>` or `system` (BuildOptions.cacheScope). */
+  scope?: string;
+  /** Key of the step this one chains from. */
+  parent?: string;
+  /** The instruction as written. */
+  description?: string;
+  createdAt?: string;
+  lastUsedAt?: string;
+  usageCount?: number;
 }
 
 /**
@@ -29,7 +43,20 @@ export interface CacheRecord {
  * RUN steps stack as overlay lower layers instead of copying a whole tree. Everything is written to a temporary name and renamed, so a crash leaves no half entry.
  */
 export class BuilderStore {
+  /** What running builds hold: a prune skips it. */
+  readonly leases = new CacheLeases();
+  // Serialises a new layer blob's arrival (and its hold) with a prune's blob deletions.
+  private blobTurn: Promise<unknown> = Promise.resolve();
+
   private constructor(readonly root: string) {}
+
+  /** Runs `work` when no other guarded blob work runs (layer arrivals, prune deletions). */
+  async guarded<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.blobTurn.then(work);
+    // The next turn waits for this one whatever its outcome; the caller gets the outcome.
+    this.blobTurn = turn.catch(() => undefined);
+    return turn;
+  }
 
   static async open(root: string): Promise<BuilderStore> {
     for (const dir of ['blobs/sha256', 'cache', 'snapshots', 'diffs', 'tmp', 'work']) await fs.mkdir(path.join(root, dir), { recursive: true });
@@ -82,12 +109,18 @@ export class BuilderStore {
     await fs.rename(temp, this.blobPath(digest));
   }
 
-  /** Writes a layer from entries, stores its gzip blob and returns its descriptor data. */
-  async writeLayer(entries: LayerEntry[], sourceDateEpoch?: number): Promise<StoredLayer> {
+  /**
+   * Writes a layer from entries, stores its gzip blob and returns its descriptor data; `lease`
+   * holds the blob in the same turn it lands, so a prune cannot delete it under the build.
+   */
+  async writeLayer(entries: LayerEntry[], sourceDateEpoch?: number, lease?: CacheLease): Promise<StoredLayer> {
     const temp = this.tempPath('layer');
     const result = await writeLayerTar(entries, createWriteStream(temp), { sourceDateEpoch });
-    if (await this.hasBlob(result.digest)) await fs.rm(temp, { force: true });
-    else await fs.rename(temp, this.blobPath(result.digest));
+    await this.guarded(async () => {
+      if (await this.hasBlob(result.digest)) await fs.rm(temp, { force: true });
+      else await fs.rename(temp, this.blobPath(result.digest));
+      lease?.holdDigest(result.digest);
+    });
     return { diffId: result.diffId, digest: result.digest, size: result.size, mediaType: result.mediaType };
   }
 
@@ -104,6 +137,31 @@ export class BuilderStore {
     const temp = this.tempPath('cache');
     await fs.writeFile(temp, JSON.stringify(record));
     await fs.rename(temp, path.join(this.root, 'cache', `${key}.json`));
+  }
+
+  /** Every cache record with its key (records that cannot be read are skipped: a crash leaves none). */
+  async listCache(): Promise<Array<{ key: string; record: CacheRecord }>> {
+    const names = (await fs.readdir(path.join(this.root, 'cache'))).filter((name) => name.endsWith('.json'));
+    const records = await Promise.all(
+      names.map(async (name) => {
+        // Deleted by a concurrent prune between readdir and read: not listed.
+        const text = await unlessAbsent(fs.readFile(path.join(this.root, 'cache', name), 'utf8'), undefined);
+        return text === undefined ? undefined : { key: name.slice(0, -'.json'.length), record: JSON.parse(text) as CacheRecord };
+      }),
+    );
+    return records.filter((r) => r !== undefined);
+  }
+
+  async deleteCache(key: string): Promise<void> {
+    await fs.rm(path.join(this.root, 'cache', `${key}.json`), { force: true });
+  }
+
+  /** Removes a blob; returns the bytes freed (0 when it was already gone). */
+  async deleteBlob(digest: string): Promise<number> {
+    const stat = await unlessAbsent(fs.stat(this.blobPath(digest)), undefined);
+    if (!stat) return 0;
+    await fs.rm(this.blobPath(digest), { force: true });
+    return stat.size;
   }
 
   private snapshotPath(layers: StoredLayer[]): string {

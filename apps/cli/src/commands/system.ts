@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Io } from '../commands';
 import { CliError } from '../errors';
 import { humanSize, table } from '../format';
-import { collect } from '../parse';
+import { collect, parseMemory } from '../parse';
 import { apiClient, formatOption, parseDuration, printJson } from './common';
 import { confirm } from './containers';
 
@@ -44,6 +44,7 @@ export function registerSystemCommands(program: Command, io: Io): void {
       const images = usage.images as Array<{ sizeBytes: number; containers: number }>;
       const containers = usage.containers as Array<{ state: string; sizeBytes: number | null }>;
       const volumes = usage.volumes as Array<{ sizeBytes: number | null; containers: number }>;
+      const buildCache = usage.buildCache as Array<{ sizeBytes: number; inUse: boolean }>;
       io.out.write(
         table(
           ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
@@ -52,9 +53,33 @@ export function registerSystemCommands(program: Command, io: Io): void {
             // A stopped container's writable layer is what removing it reclaims, as docker counts it.
             dfRow('Containers', containers.map((c) => ({ bytes: c.sizeBytes, active: c.state === 'running' }))),
             dfRow('Local Volumes', volumes.map((v) => ({ bytes: v.sizeBytes, active: v.containers > 0 }))),
+            dfRow('Build Cache', buildCache.map((b) => ({ bytes: b.sizeBytes, active: b.inUse }))),
           ],
         ),
       );
+    });
+
+  program
+    .command('builder')
+    .description('Build cache housekeeping')
+    .command('prune')
+    .description("Remove your team's build cache (admins: all of it); entries a running build uses stay")
+    .option('-a, --all', 'remove all build cache (Muelle keeps no shared entries, so the same as without)')
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--keep-storage <bytes>', 'keep this many bytes of cache, least recently used goes first', (v) => parseMemory(v))
+    .option('--filter <until=duration>', 'only entries unused for this long (until=24h)', collect, [])
+    .action(async (o: { all?: boolean; force?: boolean; keepStorage?: number; filter: string[] }) => {
+      const until = o.filter.map((f) => {
+        const [key, ...rest] = f.split('=');
+        if (key !== 'until' || !rest.length) throw new CliError(`invalid filter "${f}": only until=<duration> is supported`);
+        return rest.join('=');
+      });
+      if (until.length > 1) throw new CliError('--filter until= may be given once');
+      if (!o.force) await confirm(io, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ');
+      const body = { all: !!o.all, keepStorage: o.keepStorage ?? 0, ...(until.length && { until: until[0] }) };
+      const { deleted, spaceReclaimed } = await apiClient().request('POST', '/v1/builds/cache/prune', { body });
+      if (deleted.length) io.out.write(`Deleted build cache objects:\n${(deleted as string[]).join('\n')}\n\n`);
+      io.out.write(`Total reclaimed space: ${humanSize(spaceReclaimed)}\n`);
     });
 
   const image = program.command('image').description('Image housekeeping');

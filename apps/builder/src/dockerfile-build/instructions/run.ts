@@ -67,7 +67,7 @@ async function runOnOverlay(session: BuildSession, index: number, parent: StageS
     const opaque = new Set(await session.hostFs.opaqueDirectories(upper));
     const entries = await layerFromUpperDir(upper, opaque);
     if (entries.length === 0) return undefined;
-    const layer = await store.writeLayer(entries, session.options.sourceDateEpoch);
+    const layer = await store.writeLayer(entries, session.options.sourceDateEpoch, session.lease);
     await store.adoptDiff(upper, [...parent.layers, layer]);
     return layer;
   } finally {

@@ -66,10 +66,11 @@ function derive(password: string, salt: Buffer, { N, r, p }: Parameters): Promis
   );
 }
 
-export async function hashPassword(password: string): Promise<string> {
+/** `parameters`: today's unless given (tests of the flows around hashing pass cheaper ones). */
+export async function hashPassword(password: string, parameters: Parameters = HASH_PARAMETERS): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, HASH_PARAMETERS);
-  const { N, r, p } = HASH_PARAMETERS;
+  const key = await derive(password, salt, parameters);
+  const { N, r, p } = parameters;
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 

@@ -7,6 +7,16 @@ function sh(args: string[], allowFailure = false) {
   return result;
 }
 
+/** Blocks until `address:port` listens (in a namespace when `prefix` enters one), or throws after 10 s. */
+function waitListening(prefix: string[], address: string, port: number) {
+  const command = [...prefix, 'ss', '-Hltn', `src ${address}:${port}`];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (sh(command, true).stdout.trim()) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+  throw new Error(`nothing listens on ${address}:${port} after 10 s (${command.join(' ')})`);
+}
+
 export interface SimulatedHost {
   name: string;
   /** The host's own address, reachable from the root namespace. */
@@ -62,6 +72,10 @@ export class SimulatedNetwork {
     for (const host of this.hosts) {
       this.spawnForwarder(['ip', 'netns', 'exec', host.name, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:${this.gateway}:${relayPort}`]);
     }
+    // Listening before any agent dials: a connection a half-started relay drops makes the agent's
+    // first NATS connect wait out its timeout (20 s) on a machine under load.
+    waitListening([], this.gateway, relayPort);
+    for (const host of this.hosts) waitListening(['ip', 'netns', 'exec', host.name], '127.0.0.1', port);
   }
 
   private spawnForwarder(args: string[]) {

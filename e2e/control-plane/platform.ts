@@ -197,9 +197,14 @@ export async function startPlatform(options: {
     const deadline = Date.now() + 60_000;
     for (;;) {
       // A loaded machine can take longer than getJson's 5 s for the first password check: ask again until the deadline.
-      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca }).catch((error: Error) => ({ body: null, error }));
+      const hosts = await getJson(`${scheme}://127.0.0.1:${apiPort}/v1/hosts`, { headers: adminAuth, ca: tls?.ca }).catch((error: Error) => ({ body: null, status: 0, error }));
       if (hosts.body?.items?.some((h: { id: string; state: string }) => h.id === spec.hostId && h.state === 'ready')) break;
-      if (Date.now() > deadline || child.child.exitCode !== null) throw new Error(`agent ${spec.hostId} did not register:\n${child.output().slice(-3000)}`);
+      if (Date.now() > deadline || child.child.exitCode !== null) {
+        // What the api last answered and every process's log: a registration that never shows has its cause in one of them.
+        const last = 'error' in hosts ? `error ${hosts.error.message}` : `${hosts.status} ${JSON.stringify(hosts.body).slice(0, 1500)}`;
+        const others = processes.filter((p) => p !== child).map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`);
+        throw new Error(`agent ${spec.hostId} did not register (exit ${child.child.exitCode}); GET /v1/hosts last gave ${last}\n--- ${child.name}\n${child.output().slice(-3000)}\n${others.join('\n')}`);
+      }
       await new Promise((r) => setTimeout(r, 300));
     }
     return child;

@@ -120,7 +120,8 @@ describe('the seed, end to end with the muelle CLI', () => {
   }, 60_000);
 
   it('docker stop → muelle stop; ps hides it and ps -a shows it exited', async () => {
-    expect((await cli('stop', containerId.slice(0, 12))).trim()).toBe(containerId.slice(0, 12));
+    // -t 1: httpd, PID 1 with no SIGTERM handler, ignores it, so the whole grace (10 s by default) would pass.
+    expect((await cli('stop', '-t', '1', containerId.slice(0, 12))).trim()).toBe(containerId.slice(0, 12));
     await eventually(async () => {
       const ps = await cli('ps');
       if (ps.includes(containerId.slice(0, 12))) throw new Error('still listed as running');

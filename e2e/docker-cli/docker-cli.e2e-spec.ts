@@ -279,7 +279,8 @@ describe('the seed with the stock docker CLI', () => {
   }, 30_000);
 
   it('docker stop stops it; docker ps -a shows it exited', async () => {
-    expect((await ok('stop', webId.slice(0, 12))).trim()).toBe(webId.slice(0, 12));
+    // -t 1: httpd, PID 1 with no SIGTERM handler, ignores it, so the whole grace (10 s by default) would pass.
+    expect((await ok('stop', '-t', '1', webId.slice(0, 12))).trim()).toBe(webId.slice(0, 12));
     expect(await ok('ps', '-q')).not.toContain(webId.slice(0, 12));
     const all = await ok('ps', '-a');
     expect(all.split('\n').find((line) => line.startsWith(webId.slice(0, 12)))).toMatch(/Exited \(\d+\)/);

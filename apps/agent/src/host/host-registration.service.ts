@@ -20,6 +20,8 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
   private stopped = false;
   /** The not-ready reason metadata has; a change is registered again at the next tick. */
   private reportedNotReady: string | null = null;
+  /** The last registration failure logged: a retry that fails the same way every second is logged once. */
+  private lastFailure?: string;
 
   constructor(
     private readonly bus: BusClient,
@@ -51,6 +53,11 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
       else await this.bus.emit(hostHeartbeat, { id: this.config.MUELLE_HOST_ID, at: new Date().toISOString(), capacity: await this.capacity() });
     } catch (error) {
       if (this.registered) this.logger.warn({ err: error }, 'heartbeat failed; will register again');
+      else if ((error as Error).message !== this.lastFailure) {
+        // Without this a host that metadata refuses (or that cannot reach it) retries in silence for ever.
+        this.logger.warn({ err: error, host: this.config.MUELLE_HOST_ID }, 'registration failed; retrying every second');
+      }
+      this.lastFailure = (error as Error).message;
       this.registered = false;
     }
     if (this.stopped) return;
@@ -74,6 +81,7 @@ export class HostRegistrationService implements OnApplicationBootstrap, OnModule
       underlayAddress: underlayAddressOf(this.config),
     });
     this.registered = true;
+    this.lastFailure = undefined;
     this.reportedNotReady = notReady;
     if (notReady) this.logger.warn({ host: host.id, reason: notReady }, 'host registered as unable to make containers');
     else this.logger.info({ host: host.id, capacity: host.capacity }, 'host registered');

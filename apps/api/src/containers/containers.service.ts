@@ -82,12 +82,12 @@ export class ContainersService {
     return contracts;
   }
 
-  async create(principal: RequestPrincipal, body: CreateContainerBody): Promise<ContainerView> {
+  async create(principal: RequestPrincipal, body: CreateContainerBody, typedImage = body.image): Promise<ContainerView> {
     authorize(principal, 'create', { kind: 'container', teamId: principal.teamId }, { notFound: 'no such team' });
     const { name, start, networks, volumes: mounts, ...rest } = body;
-    const image = await this.catalog.runnableReference(principal, rest.image);
+    const { reference: image, volumePaths } = await this.catalog.runnable(principal, rest.image, typedImage);
     // `-v /data` and the image's VOLUMEs: new anonymous volumes, placed as named ones not made yet.
-    const { volumes: resolved, anonymous } = this.volumes.withAnonymous(mounts, await this.catalog.volumePaths(principal, image));
+    const { volumes: resolved, anonymous } = this.volumes.withAnonymous(mounts, volumePaths);
     // Team policy (host-level options) and defaults; the quota is checked when metadata records it.
     const admitted: ContainerSpec = await this.admission.admit(principal, {
       ...rest,

@@ -57,9 +57,9 @@ export class DockerContainersController {
     if (query.platform && !isHostPlatform(query.platform)) throw new NotSupportedByMuelleError(`platform ${query.platform}`, 400);
     // Docker's local store is Muelle's registry: a name of another registry is looked up there too (where `docker pull` put it).
     const local = this.images.isImageId(body.Image) ? body.Image : formatReference(this.images.localReference(body.Image));
-    const image = await this.images.runnableReference(principal, local, body.Image);
     const name = query.name ? query.name.replace(/^\//, '') : undefined;
-    const view = await this.containers.create(principal, toMuelleCreate(body, name, image, body.Image));
+    // The create resolves `local` (404 naming what was typed when Muelle's registry lacks it).
+    const view = await this.containers.create(principal, toMuelleCreate(body, name, local, body.Image), body.Image);
     return { Id: view.id, Warnings: [] };
   }
 

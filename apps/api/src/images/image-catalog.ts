@@ -98,10 +98,14 @@ export class ImageCatalog {
    * `docker.io/library/busybox`); the most likely one when none does.
    */
   async findLocal(principal: RequestPrincipal, name: string): Promise<ImageReference> {
-    const candidates = localSpellings(this.localReference(name), this.registry);
+    return (await this.locate(principal, name)) ?? (localSpellings(this.localReference(name), this.registry)[0] as ImageReference);
+  }
+
+  /** The spelling of `name` that exists in Muelle's registry and the caller may pull; null when none does. */
+  private async locate(principal: RequestPrincipal, name: string): Promise<ImageReference | null> {
     // A name the caller may not read, or that the registry does not answer for, is not a match: try the next.
-    for (const candidate of candidates) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
-    return candidates[0] as ImageReference;
+    for (const candidate of localSpellings(this.localReference(name), this.registry)) if (await this.exists(principal, candidate).catch(() => false)) return candidate;
+    return null;
   }
 
   /** `busybox:1` for Muelle's registry (Docker's short form). */
@@ -164,24 +168,38 @@ export class ImageCatalog {
   async runnableReference(principal: RequestPrincipal, name: string, typed = name): Promise<string> {
     const parsed = parseImageName(name, this.registry, 'body.image');
     if (parsed.registry !== this.registry) return formatReference(parsed);
-    if (this.isImageId(name)) {
-      const image = await this.resolve(principal, name, typed);
-      return formatReference({ registry: this.registry, repository: image.repository, digest: image.manifestDigest });
-    }
-    const ref = await this.findLocal(principal, name);
-    if (!(await this.exists(principal, ref))) throw new NotFoundError(imageNotFoundMessage(typed));
+    if (this.isImageId(name)) return this.pinned(await this.resolve(principal, name, typed));
+    const ref = await this.locate(principal, name);
+    if (!ref) throw new NotFoundError(imageNotFoundMessage(typed));
     return formatReference(ref);
   }
 
   /**
-   * The image's `VOLUME` paths (its config's `Volumes`), for a reference `runnableReference` gave.
-   * An image of another registry is read by its host's agent only: none are known here (README).
+   * `runnableReference` and the image's `VOLUME` paths (its config's `Volumes`) from one read of
+   * its manifest and config: what a container create needs. An image of another registry is read
+   * by its host's agent only: no paths are known here (README).
    */
-  async volumePaths(principal: RequestPrincipal, runnable: string): Promise<string[]> {
-    const ref = parseImageName(runnable, this.registry, 'body.image');
-    if (ref.registry !== this.registry) return [];
-    const image = await this.load(this.client(principal), ref);
-    return Object.keys(image.config.config?.Volumes ?? {});
+  async runnable(principal: RequestPrincipal, name: string, typed = name): Promise<{ reference: string; volumePaths: string[] }> {
+    const parsed = parseImageName(name, this.registry, 'body.image');
+    if (parsed.registry !== this.registry) return { reference: formatReference(parsed), volumePaths: [] };
+    const volumePathsOf = (image: CatalogImage) => Object.keys(image.config.config?.Volumes ?? {});
+    if (this.isImageId(name)) {
+      const image = await this.resolve(principal, name, typed);
+      return { reference: this.pinned(image), volumePaths: volumePathsOf(image) };
+    }
+    const ref = await this.locate(principal, name);
+    if (!ref) throw new NotFoundError(imageNotFoundMessage(typed));
+    try {
+      return { reference: formatReference(ref), volumePaths: volumePathsOf(await this.load(this.client(principal), ref)) };
+    } catch (error) {
+      // Deleted between the lookup and the read: as if it had never been there.
+      if (error instanceof NotFoundError) throw new NotFoundError(imageNotFoundMessage(typed));
+      throw error;
+    }
+  }
+
+  private pinned(image: CatalogImage): string {
+    return formatReference({ registry: this.registry, repository: image.repository, digest: image.manifestDigest });
   }
 
   /** Whether `name` exists in Muelle's registry (what `docker run` calls "locally"). */

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Registry benchmark: Muelle (all-in-one, filesystem driver) against CNCF Distribution
 // (Debian's docker-registry) in the same run, with skopeo as the client.
-//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 9] [--small 50] [--memory-gib 2] [--embedded | --both] [--auth] [--skip-memory]
+//   npm run build && node tools/bench/registry/bench.mjs [--big-mib 160] [--rounds 9] [--small 50] [--memory-gib 2] [--embedded | --distributed | --both | --all] [--auth] [--skip-memory]
 // Metadata runs on a fresh database of the local PostgreSQL server (postgres://postgres@127.0.0.1:5432,
-// or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead, --both measures
-// the two configurations one after the other, each against Distribution.
+// or MUELLE_BENCH_POSTGRES_URL); --embedded uses the all-in-one's PGlite instead; --distributed
+// runs the registry and metadata as separate processes (each its own data folder) on NATS with
+// PostgreSQL, as past one machine; --both measures the all-in-one on PostgreSQL and on PGlite,
+// --all those two and the distributed one, one after the other, each against Distribution.
 // --auth: both registries ask for credentials, as users run them: Muelle its token auth with the
 // admin's login, Distribution htpasswd (bcrypt; needs apache2-utils). Without it both run open.
 // Measures: push and pull of a five-layer image (~160 MB; median of --rounds fresh images, the
@@ -31,7 +33,12 @@ const opt = (name, fallback) => (args.includes(`--${name}`) ? Number(args[args.i
 const BIG_MIB = opt('big-mib', 160);
 const SMALL = opt('small', 50);
 const MEMORY_GIB = opt('memory-gib', 2);
-const CONFIGURATIONS = args.includes('--both') ? ['PostgreSQL server', 'embedded PGlite'] : [args.includes('--embedded') ? 'embedded PGlite' : 'PostgreSQL server'];
+const DISTRIBUTED = 'distributed: registry and metadata processes on NATS, PostgreSQL server';
+const CONFIGURATIONS = args.includes('--all')
+  ? ['PostgreSQL server', 'embedded PGlite', DISTRIBUTED]
+  : args.includes('--both')
+    ? ['PostgreSQL server', 'embedded PGlite']
+    : [args.includes('--embedded') ? 'embedded PGlite' : args.includes('--distributed') ? DISTRIBUTED : 'PostgreSQL server'];
 const AUTH = args.includes('--auth');
 const PASSWORD = 'bench-password';
 const SKIP_MEMORY = args.includes('--skip-memory');
@@ -123,9 +130,10 @@ async function startMuelle(embedded) {
 
 /**
  * The registry as it runs in production: its own process (dist/apps/registry), metadata in
- * another (dist/apps/metadata, PostgreSQL), both on NATS under a private bus namespace.
+ * another (dist/apps/metadata, PostgreSQL), both on NATS under a private bus namespace, each with
+ * its own data folder. `auth`: token auth with the admin's login (the timed runs), else open.
  */
-async function startStandaloneRegistry() {
+async function startStandaloneRegistry(auth) {
   const port = await freePort();
   const { env: database, drop: dropDatabase } = await freshDatabase(false);
   const common = {
@@ -135,13 +143,16 @@ async function startStandaloneRegistry() {
     MUELLE_BUS_INSECURE: 'true',
     MUELLE_BUS_NAMESPACE: `bench-${randomBytes(4).toString('hex')}`,
     MUELLE_LOG_LEVEL: 'warn',
-    MUELLE_DATA_DIR: join(work, 'standalone'),
   };
+  const instance = randomBytes(4).toString('hex');
   const spawnService = (app, env) =>
-    spawn(process.execPath, [...NODE_ARGS, join(root, `dist/apps/${app}/src/main.js`)], { env: { ...common, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    spawn(process.execPath, [...NODE_ARGS, join(root, `dist/apps/${app}/src/main.js`)], {
+      env: { ...common, MUELLE_DATA_DIR: join(work, `standalone-${instance}-${app}`), ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   const metadataPort = await freePort();
-  const metadata = spawnService('metadata', { ...database, MUELLE_METADATA_PORT: String(metadataPort), MUELLE_ADMIN_PASSWORD: 'bench-password' });
-  const registry = spawnService('registry', { MUELLE_REGISTRY_PORT: String(port), MUELLE_REGISTRY_AUTH: 'false' });
+  const metadata = spawnService('metadata', { ...database, MUELLE_METADATA_PORT: String(metadataPort), MUELLE_ADMIN_PASSWORD: PASSWORD });
+  const registry = spawnService('registry', { MUELLE_REGISTRY_PORT: String(port), MUELLE_REGISTRY_AUTH: String(auth) });
   const stop = async () => {
     await stopChild(registry);
     await stopChild(metadata);
@@ -152,7 +163,8 @@ async function startStandaloneRegistry() {
     await stop();
     throw error;
   });
-  return { name: 'muelle-standalone', host: `127.0.0.1:${port}`, pid: registry.pid, stop };
+  // Named `muelle` as the all-in-one: the timed runs compare whichever Muelle runs with Distribution.
+  return { name: 'muelle', host: `127.0.0.1:${port}`, pid: registry.pid, stop, creds: auth ? `admin:${PASSWORD}` : undefined };
 }
 
 /** Peak RSS of `pid` (sampled every 100 ms) while `fn` runs. */
@@ -258,13 +270,13 @@ async function main() {
   try {
     for (const configuration of CONFIGURATIONS) {
       registries.push(await startDistribution());
-      registries.push(await startMuelle(configuration === 'embedded PGlite'));
+      registries.push(configuration === DISTRIBUTED ? await startStandaloneRegistry(AUTH) : await startMuelle(configuration === 'embedded PGlite'));
       tables.push({ configuration, results: await measure(registries, { warmUp, bigs, smalls }) });
       for (const r of registries.splice(0)) await r.stop();
     }
     // Memory: peak RSS of a standalone registry process while a 2 GiB blob streams in.
     if (!SKIP_MEMORY) {
-      const standalone = await startStandaloneRegistry();
+      const standalone = await startStandaloneRegistry(false);
       registries.push(standalone);
       memory = await peakRss(standalone.pid, () => pushGeneratedBlob(standalone.host, 'bench/huge', MEMORY_GIB * 1024 ** 3));
     }
@@ -277,7 +289,7 @@ async function main() {
     const m = results.muelle;
     const d = results.distribution;
     const row = (label, key, target) => `${label.padEnd(28)} ${m[key].toFixed(2).padStart(8)} ${d[key].toFixed(2).padStart(13)} ${(m[key] / d[key]).toFixed(2).padStart(7)}   (target ≤ ${target})`;
-    console.log(`\nmetadata: ${configuration}; ${AUTH ? 'auth on (Muelle tokens, Distribution htpasswd bcrypt)' : 'auth off on both'}`);
+    console.log(`\n${configuration === DISTRIBUTED ? configuration : `all-in-one, metadata on ${configuration}`}; ${AUTH ? 'auth on (Muelle tokens, Distribution htpasswd bcrypt)' : 'auth off on both'}`);
     console.log(`                              muelle  distribution   ratio   (big: median of ${ROUNDS})`);
     console.log(row(`push ${BIG_MIB} MiB, 5 layers (s)`, 'bigPush', '1.0'));
     console.log(row(`pull ${BIG_MIB} MiB, 5 layers (s)`, 'bigPull', '1.0'));

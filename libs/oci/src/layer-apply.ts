@@ -129,10 +129,12 @@ export async function applyLayer(rootDir: string, layer: Readable | AsyncIterabl
   const producer = (async () => {
     try {
       for await (const chunk of tarBytes) {
+        // The consumer gave up (an entry failed) and destroyed the parser, whose 'close' has fired:
+        // a write now would wait for a 'drain' that never comes (gunzip may still hold output).
+        if (extract.destroyed) return;
         diffHash.update(chunk);
         tarSize += chunk.length;
         if (!extract.write(chunk)) await waitForDrain(extract);
-        if (extract.destroyed) return;
       }
       (extract as unknown as Writable).end();
     } catch (error) {
@@ -166,7 +168,9 @@ function destroyQuietly(stream: { destroy(error?: Error): void }): void {
   stream.destroy();
 }
 
-function waitForDrain(stream: NodeJS.EventEmitter): Promise<void> {
+function waitForDrain(stream: NodeJS.EventEmitter & { destroyed?: boolean }): Promise<void> {
+  // Destroyed: its 'close' may have fired already, and no 'drain' will.
+  if (stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);
